@@ -1,0 +1,205 @@
+package dev.qcal.quant;
+
+/**
+ * The linear quantization scheme {@code q = clamp(round(x / S) + Z, qmin, qmax)},
+ * {@code x' = S (q - Z)}, with the rules of ONNX Runtime's Python quantizer
+ * ({@code quant_utils.compute_scale_zp}, {@code quantize_data}, {@code quantize_bias_static}) so that
+ * qcal's parameters equal the reference tool's for the same ranges:
+ *
+ * <ul>
+ *   <li>the range is widened to include zero ({@code rmin <= 0 <= rmax}), so zero is exact;
+ *   <li>symmetric: {@code rmax = -rmin = max(|rmin|, |rmax|)}, {@code Z = round((qmin + qmax) / 2)};
+ *       signed symmetric types use the restricted range {@code [-(2^(b-1) - 1), 2^(b-1) - 1]};
+ *   <li>{@code S = (rmax - rmin) / (qmax - qmin)}, the difference taken in float and the division in
+ *       double, then stored as float; {@code Z = round(qmin - rmin / S)} with S still in double;
+ *   <li>a range narrower than the smallest normal float (a constant-zero tensor) gives S = 1, Z = 0;
+ *   <li>rounding is half to even ({@code numpy.round}).
+ * </ul>
+ */
+public final class LinearQuant {
+
+  private LinearQuant() {}
+
+  /** The integer range used for {@code type}: restricted when symmetric and signed, halved by reduceRange. */
+  public static long[] qrange(QuantType type, boolean symmetric, boolean reduceRange) {
+    if (reduceRange) {
+      return switch (type) {
+        case UINT8 -> new long[] {0, 127};
+        case INT8 -> new long[] {-64, 64};
+        default -> throw new IllegalArgumentException("reduce_range applies to 8-bit types only, not " + type.id());
+      };
+    }
+    if (symmetric && type.signed()) {
+      return new long[] {-type.qmax(), type.qmax()};
+    }
+    return new long[] {type.qmin(), type.qmax()};
+  }
+
+  /** Per-tensor parameters for the observed range {@code [rmin, rmax]}. */
+  public static QuantParams forRange(float rmin, float rmax, QuantType type, boolean symmetric) {
+    return forRange(rmin, rmax, type, symmetric, false);
+  }
+
+  public static QuantParams forRange(
+      float rmin, float rmax, QuantType type, boolean symmetric, boolean reduceRange) {
+    double[] sz = scaleZeroPoint(rmin, rmax, type, symmetric, reduceRange);
+    return QuantParams.perTensor((float) sz[0], (long) sz[1], type);
+  }
+
+  /**
+   * Per-channel parameters: channel {@code c} gets the parameters of {@code [rmin[c], rmax[c]]}.
+   */
+  public static QuantParams forRanges(
+      float[] rmin, float[] rmax, QuantType type, boolean symmetric, int axis) {
+    if (rmin.length != rmax.length) {
+      throw new IllegalArgumentException("rmin and rmax lengths differ: " + rmin.length + " != " + rmax.length);
+    }
+    float[] scale = new float[rmin.length];
+    long[] zp = new long[rmin.length];
+    for (int c = 0; c < rmin.length; c++) {
+      double[] sz = scaleZeroPoint(rmin[c], rmax[c], type, symmetric, false);
+      scale[c] = (float) sz[0];
+      zp[c] = (long) sz[1];
+    }
+    return new QuantParams(scale, zp, type, axis);
+  }
+
+  private static double[] scaleZeroPoint(
+      float rmin, float rmax, QuantType type, boolean symmetric, boolean reduceRange) {
+    if (Float.isNaN(rmin) || Float.isNaN(rmax) || Float.isInfinite(rmin) || Float.isInfinite(rmax)) {
+      throw new IllegalArgumentException("range must be finite, got [" + rmin + ", " + rmax + "]");
+    }
+    if (rmin > rmax) {
+      throw new IllegalArgumentException("empty range: min " + rmin + " > max " + rmax);
+    }
+    long[] q = qrange(type, symmetric, reduceRange);
+    long qmin = q[0];
+    long qmax = q[1];
+    rmin = Math.min(rmin, 0f);
+    rmax = Math.max(rmax, 0f);
+    if (symmetric) {
+      float absmax = Math.max(Math.abs(rmin), Math.abs(rmax));
+      rmin = -absmax;
+      rmax = absmax;
+    }
+    double dr = (double) (rmax - rmin);
+    double scale = dr / ((double) qmax - (double) qmin);
+    if (scale < Float.MIN_NORMAL) {
+      return new double[] {1.0, 0};
+    }
+    double zp = symmetric ? Math.rint((qmin + qmax) / 2.0) : Math.rint(qmin - rmin / scale);
+    return new double[] {(float) scale, zp};
+  }
+
+  /** {@code clamp(round(x / scale) + zp)}; the division in float as ONNX Runtime does it. */
+  public static long quantize(float x, float scale, long zeroPoint, long qmin, long qmax) {
+    double r = Math.rint(x / scale) + zeroPoint;
+    if (r < qmin) {
+      return qmin;
+    }
+    if (r > qmax) {
+      return qmax;
+    }
+    return (long) r;
+  }
+
+  public static long quantize(float x, QuantParams p, int channel) {
+    return quantize(x, p.scale(channel), p.zeroPoint(channel), p.type().qmin(), p.type().qmax());
+  }
+
+  public static float dequantize(long q, float scale, long zeroPoint) {
+    return scale * (float) (q - zeroPoint);
+  }
+
+  /**
+   * Symmetric per-channel parameters for a weight tensor, one channel per index along {@code axis}
+   * (ONNX Runtime's {@code quantize_data} with {@code symmetric=True} applied per channel).
+   */
+  public static QuantParams weightParams(float[] data, long[] shape, int axis, QuantType type) {
+    Strides st = Strides.of(data, shape, axis);
+    float[] mn = new float[st.channels];
+    float[] mx = new float[st.channels];
+    java.util.Arrays.fill(mn, Float.POSITIVE_INFINITY);
+    java.util.Arrays.fill(mx, Float.NEGATIVE_INFINITY);
+    for (int i = 0; i < data.length; i++) {
+      int c = st.channelOf(i);
+      float v = data[i];
+      if (!Float.isFinite(v)) {
+        throw new IllegalArgumentException("weight value at flat index " + i + " is " + v);
+      }
+      mn[c] = Math.min(mn[c], v);
+      mx[c] = Math.max(mx[c], v);
+    }
+    return forRanges(mn, mx, type, true, axis);
+  }
+
+  /** Quantizes {@code data} (shape {@code shape}) with per-channel or per-tensor params. */
+  public static long[] quantizeAll(float[] data, long[] shape, QuantParams p) {
+    long[] out = new long[data.length];
+    if (!p.perChannel()) {
+      for (int i = 0; i < data.length; i++) {
+        out[i] = quantize(data[i], p, 0);
+      }
+      return out;
+    }
+    Strides st = Strides.of(data, shape, p.axis());
+    if (st.channels != p.channels()) {
+      throw new IllegalArgumentException(
+          "tensor has " + st.channels + " channels on axis " + p.axis() + " but params have " + p.channels());
+    }
+    for (int i = 0; i < data.length; i++) {
+      out[i] = quantize(data[i], p, st.channelOf(i));
+    }
+    return out;
+  }
+
+  /**
+   * Bias quantization for Conv/Gemm: int32 with scale {@code inputScale * weightScale[c]} (float
+   * product) and zero point 0, values {@code round(b / scale)} clamped to int32.
+   */
+  public static QuantParams biasParams(float inputScale, QuantParams weight) {
+    float[] s = new float[weight.channels()];
+    for (int c = 0; c < s.length; c++) {
+      s[c] = inputScale * weight.scale(c);
+      if (!(s[c] > 0f)) {
+        throw new IllegalArgumentException(
+            "bias scale underflows to 0 (input scale " + inputScale + ", weight scale " + weight.scale(c) + ")");
+      }
+    }
+    return new QuantParams(s, new long[s.length], QuantType.INT32, weight.perChannel() ? 0 : null);
+  }
+
+  public static int[] quantizeBias(float[] bias, QuantParams biasParams) {
+    int[] out = new int[bias.length];
+    for (int i = 0; i < bias.length; i++) {
+      float s = biasParams.scale(biasParams.perChannel() ? i : 0);
+      out[i] = (int) quantize(bias[i], s, 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
+    }
+    return out;
+  }
+
+  /** Maps a flat C-order index to its channel along one axis. */
+  private record Strides(int channels, long inner) {
+    static Strides of(float[] data, long[] shape, int axis) {
+      if (axis < 0 || axis >= shape.length) {
+        throw new IllegalArgumentException("axis " + axis + " out of range for rank " + shape.length);
+      }
+      long n = 1;
+      for (long d : shape) {
+        n *= d;
+      }
+      if (n != data.length) {
+        throw new IllegalArgumentException("shape holds " + n + " elements but data has " + data.length);
+      }
+      long inner = 1;
+      for (int i = axis + 1; i < shape.length; i++) {
+        inner *= shape[i];
+      }
+      return new Strides((int) shape[axis], inner);
+    }
+
+    int channelOf(int flatIndex) {
+      return (int) ((flatIndex / inner) % channels);
+    }
+  }
+}
