@@ -1,0 +1,127 @@
+package dev.qcal.cli;
+
+import dev.qcal.io.RunReport;
+import dev.qcal.jobs.CalibrateJob;
+import dev.qcal.jobs.CalibrateOptions;
+import dev.qcal.jobs.SparkSessions;
+import dev.qcal.quant.QuantType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code qcal calibrate}: statistics over a data set, then qparams.json and a QDQ model. */
+@Command(
+    name = "calibrate",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the FP32 model over the calibration data on Spark, merges per-tensor statistics and writes",
+      "qparams.json, quantized.onnx (QDQ) and run.json into --out, atomically (_SUCCESS last)."
+    })
+public final class CalibrateCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--model", required = true, paramLabel = "M.onnx", description = "FP32 ONNX model.")
+  Path model;
+
+  @Option(names = "--data", required = true, paramLabel = "[NAME=]PATH",
+      description = {"A .npy file, a directory of .npy files, or a Parquet path (column named like the input,",
+          "array<float> per row). Repeat as NAME=PATH to bind inputs of a multi-input model."})
+  List<String> data;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
+  Path out;
+
+  @Option(names = "--method", defaultValue = "minmax", description = "Range method (default: ${DEFAULT-VALUE}).")
+  String method;
+
+  @Option(names = "--master", paramLabel = "URL",
+      description = "Spark master (default: spark-submit's, else local[*]).")
+  String master;
+
+  @Option(names = "--overwrite", description = "Replace an existing output directory.")
+  boolean overwrite;
+
+  @Option(names = "--batch-size", defaultValue = "16", paramLabel = "N",
+      description = "Samples per inference call (default: ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Option(names = "--partitions", paramLabel = "N", description = "Repartition the samples into N partitions.")
+  Integer partitions;
+
+  @Option(names = "--sample-shape", paramLabel = "[NAME=]D1,D2,...",
+      description = "Shape of one sample of flat (Parquet) data, without the batch dimension.")
+  List<String> sampleShapes;
+
+  @Option(names = "--activation-type", defaultValue = "uint8",
+      description = "uint8 or int8 activations (default: ${DEFAULT-VALUE}).")
+  String activationType;
+
+  @Override
+  public Integer call() {
+    CalibrateOptions o = options();
+    try (SparkSession spark = SparkSessions.create("qcal calibrate " + model.getFileName(), master)) {
+      RunReport report = CalibrateJob.run(o, spark);
+      spec.commandLine().getOut().println("qcal: calibrated " + report.get("samples") + " samples; outputs in "
+          + o.out().toAbsolutePath() + " (qparams.json, quantized.onnx, run.json)");
+    }
+    return Main.OK;
+  }
+
+  CalibrateOptions options() {
+    if (!Files.isRegularFile(model)) {
+      throw new UsageException("model not found: " + model);
+    }
+    if (!"minmax".equals(method)) {
+      throw new UsageException("--method '" + method + "' is not supported yet: use minmax");
+    }
+    if (batchSize < 1) {
+      throw new UsageException("--batch-size must be >= 1, got " + batchSize);
+    }
+    if (partitions != null && partitions < 1) {
+      throw new UsageException("--partitions must be >= 1, got " + partitions);
+    }
+    QuantType act = QuantType.fromId(activationType);
+    if (act != QuantType.UINT8 && act != QuantType.INT8) {
+      throw new UsageException("--activation-type must be uint8 or int8, got " + activationType);
+    }
+    return new CalibrateOptions(model, data, out, method, overwrite, batchSize, partitions,
+        parseShapes(sampleShapes), act, QuantType.INT8);
+  }
+
+  static Map<String, long[]> parseShapes(List<String> specs) {
+    Map<String, long[]> m = new LinkedHashMap<>();
+    if (specs == null) {
+      return m;
+    }
+    for (String s : specs) {
+      int eq = s.indexOf('=');
+      String name = eq > 0 ? s.substring(0, eq) : "";
+      String dims = eq > 0 ? s.substring(eq + 1) : s;
+      if (name.isEmpty()) {
+        throw new UsageException("--sample-shape '" + s + "': expected NAME=D1,D2,... (e.g. x=3,48,192)");
+      }
+      try {
+        String[] parts = dims.split(",");
+        long[] shape = new long[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+          shape[i] = Long.parseLong(parts[i].trim());
+          if (shape[i] < 1) {
+            throw new NumberFormatException();
+          }
+        }
+        m.put(name, shape);
+      } catch (NumberFormatException e) {
+        throw new UsageException("--sample-shape '" + s + "': dimensions must be positive integers");
+      }
+    }
+    return m;
+  }
+}

@@ -1,0 +1,109 @@
+package dev.qcal.data;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * Packs consecutive samples of equal shape into inference batches of at most {@code batchSize}
+ * samples. The batch buffers are direct (ONNX Runtime reads them without a copy) and reused: a
+ * returned {@link Batch} is valid until the next call to {@link #offer} or {@link #flush}, so an
+ * executor holds one batch of inputs at a time.
+ */
+public final class Batcher {
+  private final int inputs;
+  private final int batchSize;
+  private final FloatBuffer[] buffers;
+  private long[][] sampleShapes;
+  private int pending;
+  private String firstSource;
+  private Sample carry;
+
+  public Batcher(int inputs, int batchSize) {
+    if (batchSize < 1) {
+      throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+    }
+    this.inputs = inputs;
+    this.batchSize = batchSize;
+    this.buffers = new FloatBuffer[inputs];
+  }
+
+  /** Adds a sample; returns a full batch to run when one is complete, else null. */
+  public Batch offer(Sample s) {
+    if (s.values().length != inputs) {
+      throw new DataException(s.source() + ": expected " + inputs + " inputs, found " + s.values().length);
+    }
+    restoreCarry();
+    if (pending > 0 && (pending == batchSize || !sameShapes(s.shapes()))) {
+      // A full batch or a change of shape closes the batch; the sample starts the next one once
+      // the caller is done with the returned batch (its buffers are reused).
+      Batch b = seal();
+      carry = s;
+      return b;
+    }
+    append(s);
+    return pending == batchSize ? seal() : null;
+  }
+
+  /** The last, partial batch, or null when nothing is pending. */
+  public Batch flush() {
+    restoreCarry();
+    return pending > 0 ? seal() : null;
+  }
+
+  private void restoreCarry() {
+    if (carry != null) {
+      Sample c = carry;
+      carry = null;
+      append(c);
+    }
+  }
+
+  private boolean sameShapes(long[][] shapes) {
+    for (int i = 0; i < inputs; i++) {
+      if (!Arrays.equals(shapes[i], sampleShapes[i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void append(Sample s) {
+    if (pending == 0) {
+      sampleShapes = s.shapes();
+      firstSource = s.source();
+      for (int i = 0; i < inputs; i++) {
+        int need = s.values()[i].length * batchSize;
+        if (buffers[i] == null || buffers[i].capacity() < need) {
+          buffers[i] = ByteBuffer.allocateDirect(need * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        }
+        buffers[i].clear();
+      }
+    }
+    for (int i = 0; i < inputs; i++) {
+      buffers[i].put(s.values()[i]);
+    }
+    pending++;
+  }
+
+  private Batch seal() {
+    long[][] shapes = new long[inputs][];
+    FloatBuffer[] data = new FloatBuffer[inputs];
+    for (int i = 0; i < inputs; i++) {
+      long[] shape = new long[sampleShapes[i].length + 1];
+      shape[0] = pending;
+      System.arraycopy(sampleShapes[i], 0, shape, 1, sampleShapes[i].length);
+      shapes[i] = shape;
+      FloatBuffer b = buffers[i].duplicate();
+      b.flip();
+      data[i] = b;
+    }
+    Batch batch = new Batch(data, shapes, pending, firstSource);
+    pending = 0;
+    return batch;
+  }
+
+  /** One batch: per input a buffer holding {@code size} samples and its shape {@code [size, ...]}. */
+  public record Batch(FloatBuffer[] inputs, long[][] shapes, int size, String firstSource) {}
+}

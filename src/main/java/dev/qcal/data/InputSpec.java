@@ -1,0 +1,87 @@
+package dev.qcal.data;
+
+import java.io.Serializable;
+import java.util.Arrays;
+
+/**
+ * A model input as the data must fit it: its name and its dimensions after the batch dimension,
+ * {@code -1} where the model leaves a dimension dynamic.
+ */
+public record InputSpec(String name, long[] dims) implements Serializable {
+
+  /** The input's sample shape as ONNX declares it, e.g. {@code [3, -1, -1]} for {@code [N,3,H,W]}. */
+  public String describe() {
+    StringBuilder b = new StringBuilder("[N");
+    for (long d : dims) {
+      b.append(',').append(d < 0 ? "?" : Long.toString(d));
+    }
+    return b.append(']').toString();
+  }
+
+  /** Throws a {@link DataException} naming {@code source} when {@code sampleShape} does not fit. */
+  public void check(long[] sampleShape, String source) {
+    boolean ok = sampleShape.length == dims.length;
+    for (int i = 0; ok && i < dims.length; i++) {
+      ok = sampleShape[i] > 0 && (dims[i] < 0 || dims[i] == sampleShape[i]);
+    }
+    if (!ok) {
+      throw new DataException(source + ": sample shape " + Arrays.toString(sampleShape)
+          + " does not fit input '" + name + "' " + describe());
+    }
+  }
+
+  /**
+   * The sample shape of a flat array of {@code length} values: {@code declared} when given, else the
+   * model's dimensions with at most one dynamic dimension inferred from the length.
+   */
+  public long[] shapeOfFlat(int length, long[] declared, String source) {
+    long[] shape;
+    if (declared != null) {
+      shape = declared;
+    } else {
+      shape = dims.clone();
+      int dynamic = -1;
+      long known = 1;
+      for (int i = 0; i < shape.length; i++) {
+        if (shape[i] < 0) {
+          if (dynamic >= 0) {
+            throw new DataException(source + ": input '" + name + "' " + describe()
+                + " has several dynamic dimensions; give the sample shape with --sample-shape "
+                + name + "=D1,D2,...");
+          }
+          dynamic = i;
+        } else {
+          known *= shape[i];
+        }
+      }
+      if (dynamic >= 0) {
+        if (known == 0 || length % known != 0) {
+          throw new DataException(source + ": " + length + " values do not fit input '" + name + "' "
+              + describe());
+        }
+        shape[dynamic] = length / known;
+      }
+    }
+    if (Sample.elements(shape) != length) {
+      throw new DataException(source + ": " + length + " values do not fit input '" + name + "' with sample shape "
+          + Arrays.toString(shape) + " (" + Sample.elements(shape) + " values)");
+    }
+    check(shape, source);
+    return shape;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof InputSpec s && name.equals(s.name) && Arrays.equals(dims, s.dims);
+  }
+
+  @Override
+  public int hashCode() {
+    return name.hashCode() * 31 + Arrays.hashCode(dims);
+  }
+
+  @Override
+  public String toString() {
+    return name + describe();
+  }
+}

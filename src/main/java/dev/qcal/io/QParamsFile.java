@@ -1,0 +1,113 @@
+package dev.qcal.io;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.qcal.quant.QuantParams;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes {@code qparams.json}, format {@value #FORMAT} version {@value #VERSION}; the README
+ * documents every field. Floats are written in their shortest round-trip form, so reading the file
+ * back gives the exact float scales that are in the quantized model.
+ */
+public final class QParamsFile {
+  public static final String FORMAT = "qcal.qparams";
+  public static final int VERSION = 1;
+  public static final String NAME = "qparams.json";
+
+  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private QParamsFile() {}
+
+  /** What the whole file describes. */
+  public record Header(
+      String modelPath,
+      String modelSha256,
+      int sourceOpset,
+      int preparedOpset,
+      String method,
+      long samples,
+      Map<String, String> versions) {}
+
+  /**
+   * One quantized tensor: role {@code activation}, {@code weight} or {@code bias}; min/max per
+   * channel (one element when per-tensor); count of finite values observed; non-finite counts.
+   */
+  public record Entry(
+      String name,
+      String role,
+      QuantParams params,
+      float[] min,
+      float[] max,
+      long count,
+      long nanCount,
+      long posInfCount,
+      long negInfCount) {}
+
+  public static void write(Path file, Header h, List<Entry> entries) {
+    ObjectNode root = JSON.createObjectNode();
+    root.put("format", FORMAT);
+    root.put("format_version", VERSION);
+    ObjectNode model = root.putObject("model");
+    model.put("path", h.modelPath());
+    model.put("sha256", h.modelSha256());
+    model.put("source_opset", h.sourceOpset());
+    model.put("prepared_opset", h.preparedOpset());
+    root.put("method", h.method());
+    root.put("samples", h.samples());
+    ObjectNode versions = root.putObject("versions");
+    h.versions().forEach(versions::put);
+    ObjectNode acts = root.putObject("activations");
+    ObjectNode weights = root.putObject("weights");
+    for (Entry e : entries) {
+      ObjectNode t = ("activation".equals(e.role()) ? acts : weights).putObject(e.name());
+      QuantParams p = e.params();
+      t.put("role", e.role());
+      t.put("dtype", p.type().id());
+      if (p.axis() == null) {
+        t.putNull("axis");
+      } else {
+        t.put("axis", p.axis());
+      }
+      ArrayNode scale = t.putArray("scale");
+      for (float s : p.scale()) {
+        scale.add(s);
+      }
+      ArrayNode zp = t.putArray("zero_point");
+      for (long z : p.zeroPoint()) {
+        zp.add(z);
+      }
+      putFloats(t, "min", e.min());
+      putFloats(t, "max", e.max());
+      t.put("count", e.count());
+      t.put("nan_count", e.nanCount());
+      t.put("pos_inf_count", e.posInfCount());
+      t.put("neg_inf_count", e.negInfCount());
+    }
+    writeJson(file, root);
+  }
+
+  private static void putFloats(ObjectNode t, String field, float[] v) {
+    if (v.length == 1) {
+      t.put(field, v[0]);
+    } else {
+      ArrayNode a = t.putArray(field);
+      for (float f : v) {
+        a.add(f);
+      }
+    }
+  }
+
+  static void writeJson(Path file, Object tree) {
+    try {
+      JSON.writeValue(file.toFile(), tree);
+    } catch (IOException e) {
+      throw new OutputException(file + ": cannot write: " + e.getMessage(), e);
+    }
+  }
+}

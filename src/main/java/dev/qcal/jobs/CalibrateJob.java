@@ -1,0 +1,242 @@
+package dev.qcal.jobs;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnxruntime.OrtSession;
+import dev.qcal.data.Batcher;
+import dev.qcal.data.DataException;
+import dev.qcal.data.InputSpec;
+import dev.qcal.data.Sample;
+import dev.qcal.io.AtomicOutput;
+import dev.qcal.io.QParamsFile;
+import dev.qcal.io.RunReport;
+import dev.qcal.model.CalibrationPlan;
+import dev.qcal.model.GraphAugmenter;
+import dev.qcal.model.ModelPreparer;
+import dev.qcal.model.OnnxModels;
+import dev.qcal.model.QdqRewriter;
+import dev.qcal.quant.LinearQuant;
+import dev.qcal.quant.QuantParams;
+import dev.qcal.runtime.ModelRunner;
+import dev.qcal.runtime.OrtInfo;
+import dev.qcal.runtime.SessionCache;
+import dev.qcal.stats.StatsSet;
+import dev.qcal.stats.TensorStats;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.SparkFiles;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The calibrate job: prepare the model on the driver, stream the data through the augmented model
+ * on executors collecting per-tensor statistics, merge them with a tree aggregation, choose ranges
+ * and write {@code qparams.json}, {@code quantized.onnx} and {@code run.json} atomically.
+ */
+public final class CalibrateJob {
+  private static final Logger LOG = LoggerFactory.getLogger(CalibrateJob.class);
+  public static final String QUANTIZED = "quantized.onnx";
+
+  private CalibrateJob() {}
+
+  /** Runs the job and returns the report also written as {@code run.json}. */
+  public static RunReport run(CalibrateOptions o, SparkSession spark) {
+    if (!"minmax".equals(o.method())) {
+      throw new IllegalArgumentException("unknown --method '" + o.method() + "': this version supports minmax");
+    }
+    AtomicOutput.checkTarget(o.out(), o.overwrite());
+    RunReport report = new RunReport();
+    long t0 = System.nanoTime();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Path work = createWorkDir();
+    try {
+      // prepare: load, fold, upgrade, verify, plan, augment (driver)
+      jsc.setJobGroup("qcal-prepare", "qcal: prepare model " + o.model().getFileName(), false);
+      long t = System.nanoTime();
+      ModelProto original = OnnxModels.load(o.model());
+      String modelName = o.model().toString();
+      String sha = OnnxModels.sha256(o.model());
+      List<InputSpec> inputs = ModelInputs.of(original, modelName);
+      JavaRDD<Sample> samples = DataSources.open(spark, o.data(), inputs, o.sampleShapes());
+      if (o.partitions() != null) {
+        samples = samples.repartition(o.partitions());
+      }
+      List<Sample> firstSample = samples.take(1);
+      if (firstSample.isEmpty()) {
+        throw new DataException(String.join(", ", o.data()) + ": no samples");
+      }
+      Map<String, long[]> verifyShapes = new LinkedHashMap<>();
+      for (int i = 0; i < inputs.size(); i++) {
+        long[] s = firstSample.get(0).shapes()[i];
+        long[] b = new long[s.length + 1];
+        b[0] = 2;
+        System.arraycopy(s, 0, b, 1, s.length);
+        verifyShapes.put(inputs.get(i).name(), b);
+      }
+      ModelPreparer.Prepared prepared = ModelPreparer.prepare(o.model(), work, verifyShapes);
+      CalibrationPlan plan = CalibrationPlan.of(prepared.model());
+      List<String> tensors = List.copyOf(plan.activations());
+      ModelProto augmented = GraphAugmenter.exposeOutputs(prepared.model(), tensors);
+      Path staged = work.resolve("augmented.onnx");
+      OnnxModels.save(augmented, staged);
+      String augmentedSha = OnnxModels.sha256(staged);
+      // Named by content: executors fetch it once per JVM and a SparkContext never sees one name
+      // with two contents.
+      Path augmentedFile = Files.move(staged, work.resolve("qcal-augmented-" + augmentedSha.substring(0, 20) + ".onnx"));
+      jsc.addFile(augmentedFile.toString());
+      report.stage("prepare", System.nanoTime() - t);
+      LOG.info("Prepared {}: opset {} -> {}, {} tensors to calibrate", modelName, prepared.sourceOpset(),
+          prepared.opset(), tensors.size());
+
+      // observe + reduce (executors, then driver)
+      t = System.nanoTime();
+      jsc.setJobGroup("qcal-observe", "qcal: observe " + tensors.size() + " activations and reduce statistics", false);
+      StatsSet stats = observe(samples, augmentedFile.getFileName().toString(), augmentedSha,
+          inputs.stream().map(InputSpec::name).toList(), tensors, o.batchSize(),
+          spark.sparkContext().conf().getInt("spark.task.cpus", 1));
+      report.stage("observe_and_reduce", System.nanoTime() - t);
+
+      // choose ranges + quantize (driver)
+      t = System.nanoTime();
+      Map<String, QuantParams> actParams = new LinkedHashMap<>();
+      for (String name : tensors) {
+        TensorStats s = stats.get(name);
+        if (s.count() == 0) {
+          throw new DataException("tensor '" + name + "': no finite values observed in " + stats.samples()
+              + " samples (" + s.nanCount() + " NaN, " + (s.posInfCount() + s.negInfCount()) + " infinite)");
+        }
+        actParams.put(name, LinearQuant.forRange(s.min(), s.max(), o.activationType(), false));
+      }
+      QdqRewriter.Result q = QdqRewriter.rewrite(prepared.model(), plan, actParams, o.weightType());
+      report.stage("choose_ranges_and_quantize", System.nanoTime() - t);
+
+      // write (driver, atomic)
+      t = System.nanoTime();
+      List<QParamsFile.Entry> entries = new ArrayList<>();
+      for (String name : tensors) {
+        TensorStats s = stats.get(name);
+        entries.add(new QParamsFile.Entry(name, "activation", actParams.get(name), new float[] {s.min()},
+            new float[] {s.max()}, s.count(), s.nanCount(), s.posInfCount(), s.negInfCount()));
+      }
+      entries.addAll(WeightEntries.of(prepared.model(), q.weightParams()));
+      Map<String, String> versions = versions(spark);
+      QParamsFile.Header header = new QParamsFile.Header(o.model().toString(), sha, prepared.sourceOpset(),
+          prepared.opset(), o.method(), stats.samples(), versions);
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      report.put("command", "calibrate")
+          .put("model", o.model().toString())
+          .put("model_sha256", sha)
+          .put("data", o.data())
+          .put("out", o.out().toAbsolutePath().toString())
+          .put("method", o.method())
+          .put("samples", stats.samples())
+          .put("batches", stats.batches())
+          .put("batch_size", o.batchSize())
+          .put("partitions", samples.getNumPartitions())
+          .put("calibrated_tensors", tensors.size())
+          .put("quantized_weights", q.weightParams().size())
+          .put("skipped", q.skipped())
+          .put("non_finite_values", nonFinite(stats))
+          .put("spark_master", spark.sparkContext().master())
+          .put("spark_application_id", spark.sparkContext().applicationId())
+          .put("versions", versions);
+      try (AtomicOutput out = AtomicOutput.begin(o.out(), o.overwrite())) {
+        QParamsFile.write(out.dir().resolve(QParamsFile.NAME), header, entries);
+        OnnxModels.save(q.model(), out.dir().resolve(QUANTIZED));
+        report.stage("write", System.nanoTime() - t);
+        double observe = report.stageSeconds("observe_and_reduce");
+        report.put("wall_seconds", (System.nanoTime() - t0) / 1e9)
+            .put("observe_samples_per_second", observe > 0 ? stats.samples() / observe : null);
+        report.write(out.dir().resolve(RunReport.NAME));
+        out.commit();
+      }
+      LOG.info("Calibrated {} samples in {} s", stats.samples(), seconds);
+      return report;
+    } finally {
+      jsc.clearJobGroup();
+      deleteQuietly(work);
+    }
+  }
+
+  static StatsSet observe(JavaRDD<Sample> samples, String modelFileName, String modelSha, List<String> inputNames,
+      List<String> tensors, int batchSize, int taskCpus) {
+    List<String> names = List.copyOf(inputNames);
+    List<String> outs = List.copyOf(tensors);
+    JavaRDD<StatsSet> perPartition = samples.mapPartitions(it -> {
+      OrtSession session = SessionCache.get(modelSha, Path.of(SparkFiles.get(modelFileName)), taskCpus);
+      return List.of(observePartition(it, new ModelRunner(session, names, outs), names.size(), outs, batchSize))
+          .iterator();
+    });
+    return perPartition.treeAggregate(StatsSet.empty(outs), StatsSet::merge, StatsSet::merge);
+  }
+
+  /** Streams one partition through the model, one batch at a time. */
+  static StatsSet observePartition(
+      Iterator<Sample> it, ModelRunner runner, int inputs, List<String> tensors, int batchSize) {
+    StatsSet stats = StatsSet.empty(tensors);
+    Batcher batcher = new Batcher(inputs, batchSize);
+    ModelRunner.OutputSink sink = stats::add;
+    while (it.hasNext()) {
+      Batcher.Batch b = batcher.offer(it.next());
+      if (b != null) {
+        runner.run(b, sink);
+        stats.countBatch(b.size());
+      }
+    }
+    Batcher.Batch last = batcher.flush();
+    if (last != null) {
+      runner.run(last, sink);
+      stats.countBatch(last.size());
+    }
+    return stats;
+  }
+
+  private static Map<String, Long> nonFinite(StatsSet stats) {
+    Map<String, Long> m = new LinkedHashMap<>();
+    for (TensorStats s : stats.tensors().values()) {
+      if (s.nonFiniteCount() > 0) {
+        m.put(s.tensor(), s.nonFiniteCount());
+      }
+    }
+    return m;
+  }
+
+  static Map<String, String> versions(SparkSession spark) {
+    Map<String, String> v = new LinkedHashMap<>();
+    v.put("qcal", QcalVersion.get());
+    v.put("onnxruntime", OrtInfo.version());
+    v.put("spark", spark.version());
+    v.put("java", System.getProperty("java.version"));
+    return v;
+  }
+
+  private static Path createWorkDir() {
+    try {
+      return Files.createTempDirectory("qcal-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var s = Files.walk(dir)) {
+      s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException | UncheckedIOException e) {
+      LOG.debug("cannot delete {}", dir, e);
+    }
+  }
+
+  static String shape(long[] s) {
+    return Arrays.toString(s);
+  }
+}

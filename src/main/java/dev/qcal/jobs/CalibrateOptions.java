@@ -1,0 +1,31 @@
+package dev.qcal.jobs;
+
+import dev.qcal.quant.QuantType;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything one calibration run needs, validated by the CLI.
+ *
+ * @param data {@code PATH} for all inputs, or {@code name=PATH} entries, one per model input
+ * @param sampleShapes per input name, the shape of one sample of flat (Parquet) data
+ * @param partitions repartition the samples into this many partitions; null keeps the source's
+ */
+public record CalibrateOptions(
+    Path model,
+    List<String> data,
+    Path out,
+    String method,
+    boolean overwrite,
+    int batchSize,
+    Integer partitions,
+    Map<String, long[]> sampleShapes,
+    QuantType activationType,
+    QuantType weightType) {
+
+  public CalibrateOptions {
+    data = List.copyOf(data);
+    sampleShapes = Map.copyOf(sampleShapes);
+  }
+}

@@ -1,0 +1,51 @@
+package dev.qcal.jobs;
+
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.qcal.model.ModelException;
+import dev.qcal.data.InputSpec;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** The model inputs that calibration data must feed (graph inputs that are not initializers). */
+final class ModelInputs {
+  private ModelInputs() {}
+
+  static List<InputSpec> of(ModelProto m, String modelName) {
+    GraphProto g = m.getGraph();
+    Set<String> inits = new HashSet<>();
+    for (TensorProto t : g.getInitializerList()) {
+      inits.add(t.getName());
+    }
+    List<InputSpec> specs = new ArrayList<>();
+    for (ValueInfoProto in : g.getInputList()) {
+      if (inits.contains(in.getName())) {
+        continue;
+      }
+      if (!in.getType().hasTensorType()
+          || in.getType().getTensorType().getElemType() != TensorProto.DataType.FLOAT_VALUE) {
+        throw new ModelException(modelName + ": input '" + in.getName()
+            + "' is not a float tensor; qcal feeds float32 inputs only");
+      }
+      TensorShapeProto shape = in.getType().getTensorType().getShape();
+      if (shape.getDimCount() < 1) {
+        throw new ModelException(modelName + ": input '" + in.getName() + "' has no batch dimension");
+      }
+      long[] dims = new long[shape.getDimCount() - 1];
+      for (int i = 1; i < shape.getDimCount(); i++) {
+        TensorShapeProto.Dimension d = shape.getDim(i);
+        dims[i - 1] = d.hasDimValue() && d.getDimValue() > 0 ? d.getDimValue() : -1;
+      }
+      specs.add(new InputSpec(in.getName(), dims));
+    }
+    if (specs.isEmpty()) {
+      throw new ModelException(modelName + ": model has no inputs to feed");
+    }
+    return specs;
+  }
+}
