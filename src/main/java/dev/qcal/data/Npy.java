@@ -125,12 +125,18 @@ public final class Npy {
     long[] shape = parseShape(s.group(1), source);
     long rows = shape.length == 0 ? 1 : shape[0];
     long elems = 1;
-    for (int i = 1; i < shape.length; i++) {
-      elems = Math.multiplyExact(elems, shape[i]);
+    try {
+      for (int i = 1; i < shape.length; i++) {
+        elems = Math.multiplyExact(elems, shape[i]);
+      }
+      Math.multiplyExact(elems, (long) itemSize);
+    } catch (ArithmeticException e) {
+      elems = Long.MAX_VALUE / itemSize;
     }
     if (elems * itemSize > Integer.MAX_VALUE - 8) {
       throw new IOException(
-          source + ": expected rows of at most 2 GiB, found " + elems + " elements of " + itemSize + " bytes");
+          source + ": expected rows of at most 2 GiB, found shape " + shapeString(shape) + " of " + itemSize
+              + "-byte elements");
     }
     return new Reader(in, source, shape, descr, rows, (int) elems, itemSize);
   }

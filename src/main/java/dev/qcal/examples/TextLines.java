@@ -12,7 +12,6 @@ import java.awt.geom.Rectangle2D;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferByte;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -137,13 +136,9 @@ public final class TextLines {
     int target = 8 + rnd.nextInt(23); // 8..30 characters
     StringBuilder sb = new StringBuilder();
     while (sb.length() < target) {
-      String word = randomWord(rnd);
-      int extra = sb.length() == 0 ? word.length() : word.length() + 1;
-      if (sb.length() + extra > 30) {
-        if (sb.length() >= 8) {
-          break;
-        }
-        word = word.substring(0, Math.max(1, 30 - sb.length() - (sb.length() == 0 ? 0 : 1)));
+      String word = randomWord(rnd); // 1..9 characters
+      if (sb.length() > 0 && sb.length() + 1 + word.length() > 30) {
+        break; // only reached with sb.length() >= 21, so the line still has 8..30 characters
       }
       if (sb.length() > 0) {
         sb.append(' ');
@@ -302,46 +297,55 @@ public final class TextLines {
   }
 
   /** {@code --out DIR --count N --seed S [--per-file K]}: writes a dataset with {@link #writeDataset}. */
-  public static void main(String[] args) {
+  public static void main(String[] args) throws IOException {
     Path out = null;
-    Integer count = null;
+    Long count = null;
     Long seed = null;
-    int perFile = 256;
-    String usage = "usage: TextLines --out DIR --count N --seed S [--per-file K]";
+    long perFile = 256;
     try {
-      for (int i = 0; i < args.length; i++) {
+      for (int i = 0; i < args.length; i += 2) {
         String a = args[i];
         if (i + 1 >= args.length) {
           throw new IllegalArgumentException("missing value for " + a);
         }
-        String v = args[++i];
+        String v = args[i + 1];
         switch (a) {
           case "--out" -> out = Path.of(v);
-          case "--count" -> count = Integer.parseInt(v);
-          case "--seed" -> seed = Long.parseLong(v);
-          case "--per-file" -> perFile = Integer.parseInt(v);
+          case "--count" -> count = parseLong(a, v);
+          case "--seed" -> seed = parseLong(a, v);
+          case "--per-file" -> perFile = parseLong(a, v);
           default -> throw new IllegalArgumentException("unknown option " + a);
         }
       }
       if (out == null || count == null || seed == null) {
         throw new IllegalArgumentException("--out, --count and --seed are required");
       }
-    } catch (IllegalArgumentException e) { // includes NumberFormatException
-      System.err.println(e.getMessage() + "\n" + usage);
+      if (count < 0 || count > Integer.MAX_VALUE || perFile <= 0 || perFile > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(
+            "expected 0 <= --count and 0 < --per-file, both at most " + Integer.MAX_VALUE
+                + ", found " + count + " and " + perFile);
+      }
+    } catch (IllegalArgumentException e) {
+      System.err.println("TextLines: " + e.getMessage());
+      System.err.println("usage: TextLines --out DIR --count N --seed S [--per-file K (default 256)]");
       System.exit(2);
       return;
     }
     long t0 = System.nanoTime();
-    try {
-      writeDataset(out, count, seed, perFile);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    double secs = (System.nanoTime() - t0) / 1e9;
+    writeDataset(out, count.intValue(), seed, (int) perFile);
+    double secs = Math.max((System.nanoTime() - t0) / 1e9, 1e-9);
     System.out.printf(
         Locale.ROOT,
         "wrote %d samples (seed %d, %d per file) to %s in %.1f s (%.0f samples/s)%n",
-        count, seed, perFile, out, secs, count / Math.max(secs, 1e-9));
+        count, seed, perFile, out, secs, count / secs);
+  }
+
+  private static long parseLong(String option, String value) {
+    try {
+      return Long.parseLong(value);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(option + ": expected an integer, found '" + value + "'");
+    }
   }
 
   /** Stafford's mix13 finaliser (as in SplittableRandom). */

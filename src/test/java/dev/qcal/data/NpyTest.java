@@ -218,6 +218,16 @@ class NpyTest {
   }
 
   @Test
+  void rejectsRowsTooLargeForMemory() {
+    byte[] b = npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 100000, 100000), }", new byte[0]);
+    assertEquals(
+        "big.npy: expected rows of at most 2 GiB, found shape (2, 100000, 100000) of 4-byte elements",
+        openError(b, "big.npy"));
+    byte[] o = npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 9223372036854775807, 4), }", new byte[0]);
+    assertTrue(openError(o, "o.npy").startsWith("o.npy: expected rows of at most 2 GiB"));
+  }
+
+  @Test
   void truncatedHeaderNamesSource() {
     byte[] full = npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", new byte[4]);
     String msg = openError(Arrays.copyOf(full, 30), "t.npy");
