@@ -11,7 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -67,8 +66,8 @@ public final class CalibrateCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     CalibrateOptions o = options();
-    try (SparkSession spark = SparkSessions.create("qcal calibrate " + model.getFileName(), master)) {
-      RunReport report = CalibrateJob.run(o, spark);
+    try (SparkSessions.Handle session = SparkSessions.open("qcal calibrate " + model.getFileName(), master)) {
+      RunReport report = CalibrateJob.run(o, session.spark());
       spec.commandLine().getOut().println("qcal: calibrated " + report.get("samples") + " samples; outputs in "
           + o.out().toAbsolutePath() + " (qparams.json, quantized.onnx, run.json)");
     }

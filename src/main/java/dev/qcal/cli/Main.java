@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Post-training quantization calibration for ONNX models on Apache Spark.",
-    subcommands = {CalibrateCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {CalibrateCommand.class, InspectCommand.class, ExampleDataCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   /** Exit codes: success, bad input or usage, failure while running. */
   public static final int OK = 0;

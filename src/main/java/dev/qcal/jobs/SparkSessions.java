@@ -3,15 +3,33 @@ package dev.qcal.jobs;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
-/** Builds the SparkSession a command runs on: spark-submit's, or an embedded one. */
+/** Builds the SparkSession a command runs on: an active one, spark-submit's, or an embedded one. */
 public final class SparkSessions {
   private SparkSessions() {}
 
+  /** A session and whether this command started it (and so must stop it). */
+  public record Handle(SparkSession spark, boolean owned) implements AutoCloseable {
+    @Override
+    public void close() {
+      if (owned) {
+        spark.stop();
+      }
+    }
+  }
+
   /**
-   * A session for {@code appName}. {@code --master} wins; otherwise the master spark-submit set
-   * ({@code spark.master}); otherwise an embedded {@code local[*]}.
+   * A session for {@code appName}. An already active session (an embedding application or a test)
+   * is reused as it is. Otherwise {@code --master} wins, then the master spark-submit set
+   * ({@code spark.master}), then an embedded {@code local[*]}.
    */
-  public static SparkSession create(String appName, String master) {
+  public static Handle open(String appName, String master) {
+    var active = SparkSession.getActiveSession();
+    if (active.isEmpty()) {
+      active = SparkSession.getDefaultSession();
+    }
+    if (active.isDefined() && !active.get().sparkContext().isStopped()) {
+      return new Handle(active.get(), false);
+    }
     SparkConf conf = new SparkConf(true).setAppName(appName);
     if (master != null) {
       conf.setMaster(master);
@@ -20,6 +38,6 @@ public final class SparkSessions {
     }
     conf.setIfMissing("spark.ui.showConsoleProgress", "false");
     conf.setIfMissing("spark.ui.enabled", "false");
-    return SparkSession.builder().config(conf).getOrCreate();
+    return new Handle(SparkSession.builder().config(conf).getOrCreate(), true);
   }
 }

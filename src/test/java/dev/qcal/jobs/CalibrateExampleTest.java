@@ -1,0 +1,182 @@
+package dev.qcal.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.qcal.cli.Main;
+import dev.qcal.examples.TextLines;
+import dev.qcal.testing.ExampleData;
+import dev.qcal.testing.SharedSpark;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The walking skeleton end to end: calibrate the real example model on 256 rendered lines in
+ * local[2] through the CLI, then check the quantized model on 256 other lines with ONNX Runtime.
+ */
+@ExtendWith(SharedSpark.class)
+class CalibrateExampleTest {
+  private static final int EVAL = 256;
+  @TempDir static Path tmp;
+  static Path out;
+  static String stdout;
+
+  @BeforeAll
+  static void calibrate(SparkSession spark) {
+    out = tmp.resolve("out");
+    StringWriter o = new StringWriter();
+    StringWriter e = new StringWriter();
+    int code = Main.execute(new String[] {"calibrate", "--model", ExampleData.MODEL.toString(),
+        "--data", ExampleData.calibration().resolve("x").toString(), "--out", out.toString()},
+        new PrintWriter(o, true), new PrintWriter(e, true));
+    stdout = o.toString();
+    assertEquals(0, code, "stderr: " + e);
+  }
+
+  @Test
+  void writesAllOutputsWithSuccessMarker() throws Exception {
+    for (String f : new String[] {"qparams.json", "quantized.onnx", "run.json", "_SUCCESS"}) {
+      assertTrue(Files.isRegularFile(out.resolve(f)), f);
+    }
+    assertTrue(stdout.contains(out.toAbsolutePath().toString()), stdout);
+    JsonNode run = new ObjectMapper().readTree(out.resolve("run.json").toFile());
+    assertEquals(256, run.get("samples").asLong());
+    assertEquals("local[2]", run.get("spark_master").asText());
+    assertTrue(run.get("spark_application_id").asText().startsWith("local-"));
+    assertTrue(run.get("stage_seconds").has("observe_and_reduce"));
+    assertTrue(run.get("observe_samples_per_second").asDouble() > 0);
+  }
+
+  @Test
+  void qparamsDescribeEveryCalibratedTensorAndWeight() throws Exception {
+    JsonNode q = new ObjectMapper().readTree(out.resolve("qparams.json").toFile());
+    assertEquals("qcal.qparams", q.get("format").asText());
+    assertEquals(1, q.get("format_version").asInt());
+    assertEquals(64, q.get("model").get("sha256").asText().length());
+    assertEquals(9, q.get("model").get("source_opset").asInt());
+    assertEquals("minmax", q.get("method").asText());
+    assertTrue(q.get("versions").has("onnxruntime") && q.get("versions").has("spark"));
+    JsonNode x = q.get("activations").get("x");
+    assertEquals("uint8", x.get("dtype").asText());
+    assertTrue(x.get("axis").isNull());
+    // input is normalised to [-1, 1]; 256 samples of 3x48x192
+    assertTrue(x.get("min").asDouble() >= -1.0 && x.get("max").asDouble() <= 1.0);
+    assertEquals(256L * 3 * 48 * 192, x.get("count").asLong());
+    assertTrue(q.get("activations").size() >= 100, "calibrated " + q.get("activations").size());
+    int perChannelWeights = 0;
+    for (JsonNode w : q.get("weights")) {
+      if ("weight".equals(w.get("role").asText())) {
+        assertEquals("int8", w.get("dtype").asText());
+        assertTrue(w.get("scale").size() == w.get("zero_point").size());
+        if (!w.get("axis").isNull() && w.get("scale").size() > 1) {
+          perChannelWeights++;
+        }
+      }
+    }
+    assertTrue(perChannelWeights >= 53, "per-channel weights: " + perChannelWeights);
+  }
+
+  @Test
+  void quantizedModelHasInt8PerChannelWeightsAndFusesConvs() throws Exception {
+    ModelProto m = ModelProto.parseFrom(Files.readAllBytes(out.resolve("quantized.onnx")));
+    Map<String, TensorProto> inits = new HashMap<>();
+    for (TensorProto t : m.getGraph().getInitializerList()) {
+      inits.put(t.getName(), t);
+    }
+    int convs = 0;
+    int int8PerChannel = 0;
+    for (NodeProto n : m.getGraph().getNodeList()) {
+      if (n.getOpType().equals("Conv")) {
+        convs++;
+      }
+      if (n.getOpType().equals("DequantizeLinear") && inits.containsKey(n.getInput(0))
+          && inits.get(n.getInput(0)).getDataType() == TensorProto.DataType.INT8_VALUE
+          && n.getAttributeList().stream().anyMatch(a -> a.getName().equals("axis"))
+          && inits.get(n.getInput(1)).getDimsCount() == 1 && inits.get(n.getInput(1)).getDims(0) > 1) {
+        int8PerChannel++;
+      }
+    }
+    assertEquals(53, convs);
+    assertTrue(int8PerChannel >= 53, "int8 per-channel weight DQs: " + int8PerChannel);
+
+    Path optimized = tmp.resolve("quantized-optimized.onnx");
+    try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+      opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      opts.setOptimizedModelFilePath(optimized.toString());
+      OrtEnvironment.getEnvironment().createSession(out.resolve("quantized.onnx").toString(), opts).close();
+    }
+    ModelProto opt = ModelProto.parseFrom(Files.readAllBytes(optimized));
+    long fused = opt.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("QLinearConv")).count();
+    System.out.println("QLinearConv after ORT full optimization: " + fused + " of 53 Convs");
+    assertTrue(fused >= 27, "fused " + fused + " of 53 Convs into QLinearConv");
+  }
+
+  @Test
+  void quantizedModelAgreesWithFp32OnOtherLines() throws Exception {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+      opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      try (OrtSession fp32 = env.createSession(ExampleData.MODEL.toString(), opts);
+          OrtSession int8 = env.createSession(out.resolve("quantized.onnx").toString(), opts)) {
+        int agree = 0;
+        int fpCorrect = 0;
+        int qCorrect = 0;
+        int batch = 32;
+        int per = 3 * 48 * 192;
+        for (int start = 0; start < EVAL; start += batch) {
+          float[] data = new float[batch * per];
+          int[] labels = new int[batch];
+          for (int i = 0; i < batch; i++) {
+            TextLines.Sample s = TextLines.render(ExampleData.EVAL_SEED, start + i);
+            System.arraycopy(s.chw(), 0, data, i * per, per);
+            labels[i] = s.label();
+          }
+          int[] a = top1(env, fp32, data, batch);
+          int[] b = top1(env, int8, data, batch);
+          for (int i = 0; i < batch; i++) {
+            agree += a[i] == b[i] ? 1 : 0;
+            fpCorrect += a[i] == labels[i] ? 1 : 0;
+            qCorrect += b[i] == labels[i] ? 1 : 0;
+          }
+        }
+        double agreement = agree / (double) EVAL;
+        double fpAcc = fpCorrect / (double) EVAL;
+        double qAcc = qCorrect / (double) EVAL;
+        System.out.printf("eval %d lines: FP32 accuracy %.4f, quantized accuracy %.4f, top-1 agreement %.4f%n",
+            EVAL, fpAcc, qAcc, agreement);
+        assertTrue(agreement >= 0.97, "agreement " + agreement);
+        assertTrue(fpAcc - qAcc <= 0.02, "accuracy FP32 " + fpAcc + " vs quantized " + qAcc);
+      }
+    }
+  }
+
+  private static int[] top1(OrtEnvironment env, OrtSession s, float[] data, int batch) throws Exception {
+    try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(data), new long[] {batch, 3, 48, 192});
+        OrtSession.Result r = s.run(Map.of("x", t))) {
+      float[][] p = (float[][]) r.get(0).getValue();
+      int[] out = new int[batch];
+      for (int i = 0; i < batch; i++) {
+        out[i] = p[i][1] > p[i][0] ? 1 : 0;
+      }
+      return out;
+    }
+  }
+}
