@@ -1,0 +1,252 @@
+package dev.qcal.model;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.qcal.runtime.Ort;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns an exported model into the float model qcal calibrates and quantizes: ONNX Runtime's BASIC
+ * optimizations (constants folded into initializers, BatchNormalization folded into Conv), the default
+ * domain raised to opset {@value #TARGET_OPSET} (per-channel DequantizeLinear needs it), unused opset
+ * imports dropped, then verified against the original on deterministic pseudo-random inputs.
+ */
+public final class ModelPreparer {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ModelPreparer.class);
+
+  /** The default-domain opset of a prepared model (unless the original is already newer). */
+  public static final int TARGET_OPSET = 13;
+
+  /** The batch size used for a dynamic first dimension when the caller gives no shape for an input. */
+  public static final int DEFAULT_BATCH = 2;
+
+  /** Seed of the verification inputs, uniform in [-1, 1). */
+  public static final long VERIFY_SEED = 20_240_607L;
+
+  /** Relative tolerance: outputs match when {@code max|prepared - original| <= TOLERANCE * (1 + max|original|)}. */
+  public static final double TOLERANCE = 1e-4;
+
+  /** File names written in the work folder. */
+  public static final String OPTIMIZED_FILE = "optimized.onnx";
+
+  public static final String PREPARED_FILE = "prepared.onnx";
+
+  /** Operators whose input 1 (and 2) are weights that must be initializers for quantization. */
+  private static final Set<String> WEIGHTED = Set.of("Conv", "ConvTranspose", "Gemm", "MatMul");
+
+  /**
+   * The prepared model and what preparation did.
+   *
+   * @param model the prepared model, as saved to {@code file}
+   * @param file {@code workDir/prepared.onnx}
+   * @param sourceOpset the original model's default-domain opset
+   * @param opset the prepared model's default-domain opset
+   * @param foldedConstants Constant nodes in the original minus those left
+   * @param foldedBatchNorms BatchNormalization nodes in the original minus those left
+   * @param maxAbsDiff the largest absolute output difference seen in verification
+   */
+  public record Prepared(ModelProto model, Path file, int sourceOpset, int opset, int foldedConstants,
+      int foldedBatchNorms, double maxAbsDiff) {}
+
+  private ModelPreparer() {}
+
+  /**
+   * Prepares {@code original} in {@code workDir} and verifies it.
+   *
+   * @param verifyShapes the shape of each graph input for verification, normally that of one real
+   *     sample batch; an input missing here uses its declared shape with a dynamic first dimension set
+   *     to {@value #DEFAULT_BATCH}
+   * @throws ModelException when the model cannot be read, optimized, upgraded or verified
+   */
+  public static Prepared prepare(Path original, Path workDir, Map<String, long[]> verifyShapes) {
+    ModelProto source = OnnxModels.load(original);
+    int sourceOpset = OnnxModels.opset(source);
+    Path optimizedFile = workDir.resolve(OPTIMIZED_FILE);
+    try {
+      Ort.optimize(original, optimizedFile, Ort.OptLevel.BASIC);
+    } catch (Ort.Failure e) {
+      throw new ModelException(e.getMessage(), e);
+    }
+    ModelProto model = OnnxModels.load(optimizedFile);
+    if (OnnxModels.opset(model) < TARGET_OPSET) {
+      model = OpsetUpgrader.upgrade(model, TARGET_OPSET);
+    }
+    model = dropUnusedOpsetImports(model);
+
+    int constants = count(source, "Constant");
+    int batchNorms = count(source, "BatchNormalization");
+    int constantsLeft = count(model, "Constant");
+    int batchNormsLeft = count(model, "BatchNormalization");
+    checkFolded(original, model);
+    LOG.info("{}: folded {} of {} Constant nodes and {} of {} BatchNormalization nodes; opset {} -> {}",
+        original, constants - constantsLeft, constants, batchNorms - batchNormsLeft, batchNorms, sourceOpset,
+        OnnxModels.opset(model));
+
+    Path preparedFile = workDir.resolve(PREPARED_FILE);
+    OnnxModels.save(model, preparedFile);
+    double maxAbsDiff = verify(original, source, preparedFile, verifyShapes == null ? Map.of() : verifyShapes);
+    return new Prepared(model, preparedFile, sourceOpset, OnnxModels.opset(model), constants - constantsLeft,
+        batchNorms - batchNormsLeft, maxAbsDiff);
+  }
+
+  private static int count(ModelProto m, String opType) {
+    return (int) m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals(opType)).count();
+  }
+
+  /** Keeps the default domain and the domains some node uses (ORT writes every domain it knows). */
+  static ModelProto dropUnusedOpsetImports(ModelProto m) {
+    Set<String> used = new HashSet<>();
+    for (NodeProto n : m.getGraph().getNodeList()) {
+      used.add(n.getDomain());
+    }
+    ModelProto.Builder b = m.toBuilder().clearOpsetImport();
+    for (OperatorSetIdProto id : m.getOpsetImportList()) {
+      if (OnnxModels.isDefaultDomain(id.getDomain()) || used.contains(id.getDomain())) {
+        b.addOpsetImport(id);
+      }
+    }
+    return b.build();
+  }
+
+  /**
+   * Weights must be initializers (a Constant node feeding a Conv/Gemm/MatMul weight is an error);
+   * a BatchNormalization right after a Conv is only logged, as the model stays correct.
+   */
+  private static void checkFolded(Path original, ModelProto m) {
+    Map<String, NodeProto> producers = new HashMap<>();
+    for (NodeProto n : m.getGraph().getNodeList()) {
+      for (String o : n.getOutputList()) {
+        producers.put(o, n);
+      }
+    }
+    int bnAfterConv = 0;
+    for (NodeProto n : m.getGraph().getNodeList()) {
+      if (WEIGHTED.contains(n.getOpType())) {
+        for (int k = 1; k < Math.min(3, n.getInputCount()); k++) {
+          NodeProto p = producers.get(n.getInput(k));
+          if (p != null && p.getOpType().equals("Constant")) {
+            throw new ModelException(original + ": after ONNX Runtime's BASIC optimization, input " + k + " ('"
+                + n.getInput(k) + "') of node '" + n.getName() + "' (" + n.getOpType()
+                + ") still comes from a Constant node, expected an initializer");
+          }
+        }
+      }
+      if (n.getOpType().equals("BatchNormalization")) {
+        NodeProto p = producers.get(n.getInput(0));
+        if (p != null && p.getOpType().equals("Conv")) {
+          bnAfterConv++;
+        }
+      }
+    }
+    if (bnAfterConv > 0) {
+      LOG.warn("{}: {} BatchNormalization nodes still follow a Conv after optimization (Conv output used elsewhere?);"
+          + " they stay in float", original, bnAfterConv);
+    }
+  }
+
+  private static double verify(Path originalFile, ModelProto original, Path preparedFile, Map<String, long[]> verifyShapes) {
+    Set<String> initializers = new HashSet<>();
+    for (TensorProto t : original.getGraph().getInitializerList()) {
+      initializers.add(t.getName());
+    }
+    Random random = new Random(VERIFY_SEED);
+    Map<String, float[]> inputs = new LinkedHashMap<>();
+    Map<String, long[]> shapes = new LinkedHashMap<>();
+    for (ValueInfoProto in : original.getGraph().getInputList()) {
+      if (initializers.contains(in.getName())) {
+        continue;
+      }
+      TypeProto.Tensor t = in.getType().getTensorType();
+      if (t.getElemType() != TensorProto.DataType.FLOAT_VALUE) {
+        throw new ModelException(originalFile + ": input '" + in.getName() + "' has element type "
+            + TensorProto.DataType.forNumber(t.getElemType()) + ", verification supports FLOAT inputs only");
+      }
+      long[] shape = verifyShapes.containsKey(in.getName()) ? verifyShapes.get(in.getName()) : declaredShape(originalFile, in);
+      long count = Arrays.stream(shape).reduce(1, Math::multiplyExact);
+      float[] data = new float[Math.toIntExact(count)];
+      for (int k = 0; k < data.length; k++) {
+        data[k] = random.nextFloat() * 2 - 1;
+      }
+      inputs.put(in.getName(), data);
+      shapes.put(in.getName(), shape);
+    }
+    Map<String, float[]> expected;
+    Map<String, float[]> actual;
+    try {
+      expected = Ort.run(originalFile, inputs, shapes);
+      actual = Ort.run(preparedFile, inputs, shapes);
+    } catch (Ort.Failure e) {
+      throw new ModelException(e.getMessage(), e);
+    }
+    double worst = 0;
+    for (Map.Entry<String, float[]> e : expected.entrySet()) {
+      String name = e.getKey();
+      float[] ref = e.getValue();
+      float[] got = actual.get(name);
+      if (got == null || got.length != ref.length) {
+        throw new ModelException(preparedFile + ": output '" + name + "' has "
+            + (got == null ? "disappeared" : got.length + " values") + ", expected " + ref.length + " as in " + originalFile);
+      }
+      double maxRef = 0;
+      double diff = 0;
+      for (int k = 0; k < ref.length; k++) {
+        maxRef = Math.max(maxRef, Math.abs(ref[k]));
+        double d = Math.abs((double) got[k] - ref[k]);
+        diff = Math.max(diff, Double.isNaN(d) && !(Float.isNaN(ref[k]) && Float.isNaN(got[k])) ? Double.POSITIVE_INFINITY : d);
+      }
+      double allowed = TOLERANCE * (1 + maxRef);
+      if (!(diff <= allowed)) {
+        throw new ModelException(preparedFile + ": output '" + name + "' differs from " + originalFile + " by " + diff
+            + ", expected at most " + allowed + " (shapes " + describe(shapes) + ")");
+      }
+      worst = Math.max(worst, diff);
+      LOG.debug("output '{}': max abs diff {} (allowed {})", name, diff, allowed);
+    }
+    LOG.info("{}: verified {} outputs against {} on inputs {}, max abs diff {}", preparedFile, expected.size(),
+        originalFile, describe(shapes), worst);
+    return worst;
+  }
+
+  private static long[] declaredShape(Path file, ValueInfoProto in) {
+    TypeProto.Tensor t = in.getType().getTensorType();
+    if (!t.hasShape()) {
+      throw new ModelException(file + ": input '" + in.getName() + "' has no declared shape; pass its shape to verify with");
+    }
+    List<TensorShapeProto.Dimension> dims = t.getShape().getDimList();
+    long[] shape = new long[dims.size()];
+    for (int k = 0; k < shape.length; k++) {
+      TensorShapeProto.Dimension d = dims.get(k);
+      if (d.hasDimValue() && d.getDimValue() > 0) {
+        shape[k] = d.getDimValue();
+      } else if (k == 0) {
+        shape[k] = DEFAULT_BATCH;
+      } else {
+        throw new ModelException(file + ": input '" + in.getName() + "' has dynamic dimension " + k + " ('"
+            + d.getDimParam() + "'); pass its shape to verify with");
+      }
+    }
+    return shape;
+  }
+
+  private static String describe(Map<String, long[]> shapes) {
+    StringBuilder sb = new StringBuilder("{");
+    shapes.forEach((k, v) -> sb.append(sb.length() > 1 ? ", " : "").append(k).append('=').append(Arrays.toString(v)));
+    return sb.append('}').toString();
+  }
+}

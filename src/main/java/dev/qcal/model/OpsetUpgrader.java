@@ -1,0 +1,615 @@
+package dev.qcal.model;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import com.google.protobuf.ByteString;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Raises a model's default-domain (ai.onnx) opset, rewriting the nodes whose operator changed meaning
+ * or signature on the way, and refusing every operator it does not know to be safe.
+ *
+ * <p>Source opsets 7 to 16 and target opsets up to 17 are supported. Rewrites (see the ONNX
+ * Changelog): Clip (&lt;11 min/max attributes → scalar inputs), Slice (&lt;10 starts/ends/axes → int64
+ * inputs), Pad (&lt;11 pads/value → inputs), TopK (&lt;10 k → input), Squeeze, Unsqueeze, ReduceSum
+ * (&lt;13 axes → input), Split (&lt;13 split → input), Upsample (→ Resize at ≥10, asymmetric
+ * coordinates, floor rounding for nearest), Resize-10 (→ asymmetric Resize-11), Softmax, LogSoftmax and
+ * Hardmax (&lt;13 only when the axis is the last dimension, from shape information or a small rank
+ * inference), BatchNormalization (the removed {@code spatial} attribute dropped when 1; several
+ * outputs refused at ≥14), Dropout (inference only: ratio → input at ≥12, a mask output refused when
+ * its type changes at 10). Operators in {@link #UNCHANGED} pass through; any other operator in the
+ * default domain, or a node carrying a subgraph, is refused with a one-line message naming the node,
+ * the operator and both opsets. Nodes of other domains are left alone.
+ */
+public final class OpsetUpgrader {
+
+  private static final Logger LOG = LoggerFactory.getLogger(OpsetUpgrader.class);
+
+  /** The lowest source opset accepted: before 7, binary operators had a {@code broadcast} attribute. */
+  public static final int MIN_SOURCE_OPSET = 7;
+
+  /** The highest target opset: ReduceMean and friends move their axes to an input at 18. */
+  public static final int MAX_TARGET_OPSET = 17;
+
+  /**
+   * Operators whose new versions between opsets 7 and 17 only add types, allow negative axes, add
+   * optional attributes or inputs whose defaults keep the old meaning, or clarify the documentation.
+   */
+  static final Set<String> UNCHANGED = Set.of(
+      // element-wise maths (broadcasting since 7; later versions add types)
+      "Abs", "Acos", "Acosh", "Add", "And", "Asin", "Asinh", "Atan", "Atanh", "Ceil", "Cos", "Cosh", "Div",
+      "Elu", "Equal", "Erf", "Exp", "Floor", "Greater", "HardSigmoid", "IsNaN", "LeakyRelu", "Less", "Log",
+      "Max", "Mean", "Min", "Mod", "Mul", "Neg", "Not", "Or", "Pow", "PRelu", "Reciprocal", "Relu", "Selu",
+      "Sigmoid", "Sign", "Sin", "Sinh", "Softplus", "Softsign", "Sqrt", "Sub", "Sum", "Tan", "Tanh", "Where",
+      "Xor",
+      // linear algebra, convolution and pooling
+      "AveragePool", "Conv", "Gemm", "GlobalAveragePool", "GlobalLpPool", "GlobalMaxPool", "InstanceNormalization",
+      "LpNormalization", "LRN", "MatMul", "MaxPool",
+      // reductions that keep the axes attribute until 18
+      "ArgMax", "ArgMin", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean",
+      "ReduceMin", "ReduceProd", "ReduceSumSquare",
+      // shape and data movement
+      "Cast", "Concat", "Constant", "ConstantOfShape", "DepthToSpace", "Expand", "Flatten", "Gather",
+      "Identity", "NonZero", "Range", "Reshape", "Shape", "Size", "SpaceToDepth", "Tile", "Transpose");
+
+  private OpsetUpgrader() {}
+
+  /**
+   * A copy of {@code model} importing {@code targetOpset} for the default domain, with ir_version at
+   * least what that opset needs; the model itself when it already imports {@code targetOpset}.
+   *
+   * @throws ModelException when the opsets are out of range or a node cannot be upgraded
+   */
+  public static ModelProto upgrade(ModelProto model, int targetOpset) {
+    int source = OnnxModels.opset(model);
+    String graphName = model.getGraph().getName();
+    if (targetOpset > MAX_TARGET_OPSET) {
+      throw new ModelException("cannot upgrade model '" + graphName + "' to opset " + targetOpset
+          + ": targets up to " + MAX_TARGET_OPSET + " are supported");
+    }
+    if (source > targetOpset) {
+      throw new ModelException("cannot upgrade model '" + graphName + "' from opset " + source + " to "
+          + targetOpset + ": the target is lower than the source");
+    }
+    if (source == targetOpset) {
+      return model;
+    }
+    if (source < MIN_SOURCE_OPSET) {
+      throw new ModelException("cannot upgrade model '" + graphName + "' from opset " + source + " to "
+          + targetOpset + ": source opsets from " + MIN_SOURCE_OPSET + " are supported");
+    }
+    Upgrade up = new Upgrade(model.getGraph(), source, targetOpset);
+    GraphProto.Builder graph = model.getGraph().toBuilder().clearNode();
+    for (NodeProto node : model.getGraph().getNodeList()) {
+      graph.addNode(OnnxModels.isDefaultDomain(node.getDomain()) ? up.rewrite(node) : node);
+    }
+    graph.addAllInitializer(up.newInitializers.values());
+    ModelProto.Builder out = model.toBuilder().setGraph(graph);
+    out.clearOpsetImport();
+    for (OperatorSetIdProto id : model.getOpsetImportList()) {
+      out.addOpsetImport(OnnxModels.isDefaultDomain(id.getDomain()) ? id.toBuilder().setVersion(targetOpset).build() : id);
+    }
+    out.setIrVersion(Math.max(model.getIrVersion(), minIrVersion(targetOpset)));
+    LOG.info("upgraded graph '{}' from opset {} to {}: {} nodes rewritten, {} initializers added",
+        graphName, source, targetOpset, up.rewritten, up.newInitializers.size());
+    return out.build();
+  }
+
+  /** The lowest ir_version whose opset range includes {@code opset} (ir 7: opsets 12-13, ir 8: 14-18). */
+  static long minIrVersion(int opset) {
+    return opset <= 13 ? 7 : 8;
+  }
+
+  /** State of one upgrade: the graph's names, shapes and the initializers created so far. */
+  private static final class Upgrade {
+    private final int source;
+    private final int target;
+    private final Set<String> usedNames = new HashSet<>();
+    private final Map<String, TensorProto> initializers = new HashMap<>();
+    private final Map<String, TypeProto.Tensor> declared = new HashMap<>();
+    private final Map<String, NodeProto> producers = new HashMap<>();
+    private final Set<String> consumed = new HashSet<>();
+    private final Map<String, Integer> ranks = new HashMap<>();
+    /** Created initializers by content key, so identical constants are shared. */
+    private final Map<String, TensorProto> newInitializers = new LinkedHashMap<>();
+    private int rewritten;
+
+    Upgrade(GraphProto graph, int source, int target) {
+      this.source = source;
+      this.target = target;
+      for (TensorProto t : graph.getInitializerList()) {
+        initializers.put(t.getName(), t);
+        usedNames.add(t.getName());
+      }
+      for (List<ValueInfoProto> infos : List.of(graph.getInputList(), graph.getOutputList(), graph.getValueInfoList())) {
+        for (ValueInfoProto v : infos) {
+          usedNames.add(v.getName());
+          if (v.getType().hasTensorType()) {
+            declared.put(v.getName(), v.getType().getTensorType());
+          }
+        }
+      }
+      for (ValueInfoProto v : graph.getOutputList()) {
+        consumed.add(v.getName());
+      }
+      for (NodeProto n : graph.getNodeList()) {
+        usedNames.add(n.getName());
+        usedNames.addAll(n.getInputList());
+        usedNames.addAll(n.getOutputList());
+        consumed.addAll(n.getInputList());
+        for (String o : n.getOutputList()) {
+          producers.put(o, n);
+        }
+      }
+    }
+
+    NodeProto rewrite(NodeProto node) {
+      String op = node.getOpType();
+      for (AttributeProto a : node.getAttributeList()) {
+        if (a.hasG() || a.getGraphsCount() > 0) {
+          throw fail(node, "nodes with subgraphs are not supported");
+        }
+      }
+      NodeProto out = switch (op) {
+        case "Clip" -> clip(node);
+        case "Slice" -> slice(node);
+        case "Pad" -> pad(node);
+        case "TopK" -> topK(node);
+        case "Squeeze", "Unsqueeze", "ReduceSum" -> axesToInput(node);
+        case "Split" -> split(node);
+        case "Upsample", "Resize" -> resize(node);
+        case "Softmax", "LogSoftmax", "Hardmax" -> softmax(node);
+        case "BatchNormalization" -> batchNorm(node);
+        case "Dropout" -> dropout(node);
+        default -> {
+          if (!UNCHANGED.contains(op)) {
+            throw fail(node, "no upgrade rule for this operator");
+          }
+          yield node;
+        }
+      };
+      if (out != node) {
+        rewritten++;
+      }
+      return out;
+    }
+
+    // ---- rules
+
+    private NodeProto clip(NodeProto node) {
+      if (source >= 11 || target < 11) {
+        return node;
+      }
+      int type = floatType(node, node.getInput(0));
+      List<String> inputs = new ArrayList<>(List.of(node.getInput(0), "", ""));
+      Optional<AttributeProto> min = attr(node, "min");
+      Optional<AttributeProto> max = attr(node, "max");
+      if (min.isPresent()) {
+        inputs.set(1, constant(node, "min", scalar(type, min.get().getF())));
+      }
+      if (max.isPresent()) {
+        inputs.set(2, constant(node, "max", scalar(type, max.get().getF())));
+      }
+      return withInputs(node, trimTrailingEmpty(inputs), "min", "max");
+    }
+
+    private NodeProto slice(NodeProto node) {
+      if (source >= 10 || target < 10) {
+        return node;
+      }
+      List<String> inputs = new ArrayList<>(List.of(node.getInput(0)));
+      inputs.add(constant(node, "starts", int64s(ints(node, "starts", true))));
+      inputs.add(constant(node, "ends", int64s(ints(node, "ends", true))));
+      long[] axes = ints(node, "axes", false);
+      if (axes != null) {
+        inputs.add(constant(node, "axes", int64s(axes)));
+      }
+      return withInputs(node, inputs, "starts", "ends", "axes");
+    }
+
+    private NodeProto pad(NodeProto node) {
+      if (source >= 11 || target < 11) {
+        return node;
+      }
+      List<String> inputs = new ArrayList<>(List.of(node.getInput(0)));
+      inputs.add(constant(node, "pads", int64s(ints(node, "pads", true))));
+      Optional<AttributeProto> value = attr(node, "value");
+      if (value.isPresent() && value.get().getF() != 0f) {
+        inputs.add(constant(node, "value", scalar(floatType(node, node.getInput(0)), value.get().getF())));
+      }
+      return withInputs(node, inputs, "pads", "value");
+    }
+
+    private NodeProto topK(NodeProto node) {
+      if (source >= 10 || target < 10) {
+        return node;
+      }
+      long k = attr(node, "k").orElseThrow(() -> fail(node, "attribute 'k' is missing")).getI();
+      return withInputs(node, List.of(node.getInput(0), constant(node, "k", int64s(new long[] {k}))), "k");
+    }
+
+    private NodeProto axesToInput(NodeProto node) {
+      if (source >= 13 || target < 13) {
+        return node;
+      }
+      long[] axes = ints(node, "axes", node.getOpType().equals("Unsqueeze"));
+      List<String> inputs = new ArrayList<>(List.of(node.getInput(0)));
+      if (axes != null) {
+        inputs.add(constant(node, "axes", int64s(axes)));
+      }
+      return withInputs(node, inputs, "axes");
+    }
+
+    private NodeProto split(NodeProto node) {
+      if (source >= 13 || target < 13) {
+        return node;
+      }
+      long[] sizes = ints(node, "split", false);
+      if (node.getInputCount() > 1) {
+        throw fail(node, "a 'split' input before opset 13 is not supported");
+      }
+      List<String> inputs = new ArrayList<>(List.of(node.getInput(0)));
+      if (sizes != null) {
+        inputs.add(constant(node, "split", int64s(sizes)));
+      }
+      return withInputs(node, inputs, "split");
+    }
+
+    /** Upsample (7, 9) and Resize-10 use asymmetric coordinates and floor rounding; Resize-11 defaults differ. */
+    private NodeProto resize(NodeProto node) {
+      boolean upsample = node.getOpType().equals("Upsample");
+      if (!upsample && (source >= 11 || target < 11)) {
+        return node;
+      }
+      if (upsample && target < 10) {
+        return node;
+      }
+      String mode = attr(node, "mode").map(a -> a.getS().toStringUtf8()).orElse("nearest");
+      if (!mode.equals("nearest") && !mode.equals("linear")) {
+        throw fail(node, "mode '" + mode + "' is not supported, expected 'nearest' or 'linear'");
+      }
+      String scales;
+      if (node.getInputCount() >= 2) {
+        scales = node.getInput(1);
+      } else {
+        Optional<AttributeProto> attr = attr(node, "scales");
+        if (attr.isEmpty() || attr.get().getFloatsCount() == 0) {
+          throw fail(node, "no 'scales' attribute or input");
+        }
+        float[] values = new float[attr.get().getFloatsCount()];
+        for (int i = 0; i < values.length; i++) {
+          values[i] = attr.get().getFloats(i);
+        }
+        scales = constant(node, "scales", floats(values));
+      }
+      NodeProto.Builder b = node.toBuilder().setOpType("Resize").clearAttribute().clearInput();
+      b.addInput(node.getInput(0));
+      if (target >= 11) {
+        b.addInput(target >= 13 ? "" : constant(node, "roi", floats(new float[0])));
+      }
+      b.addInput(scales);
+      b.addAttribute(stringAttr("mode", mode));
+      if (target >= 11) {
+        b.addAttribute(stringAttr("coordinate_transformation_mode", "asymmetric"));
+        if (mode.equals("nearest")) {
+          b.addAttribute(stringAttr("nearest_mode", "floor"));
+        }
+      }
+      return b.build();
+    }
+
+    /** Before 13 these operators flatten the input to 2-D at {@code axis}; from 13 they work along one axis. */
+    private NodeProto softmax(NodeProto node) {
+      if (source >= 13 || target < 13) {
+        return node;
+      }
+      long axis = attr(node, "axis").map(AttributeProto::getI).orElse(1L);
+      int rank = rank(node.getInput(0));
+      if (rank < 0) {
+        throw fail(node, "the input rank of '" + node.getInput(0) + "' is unknown, and the meaning of axis " + axis
+            + " changes at opset 13 unless it is the last dimension");
+      }
+      long normalized = axis < 0 ? axis + rank : axis;
+      if (normalized != rank - 1) {
+        throw fail(node, "axis " + axis + " of a rank-" + rank + " input is not the last dimension, and its meaning"
+            + " changes at opset 13 (2-D coercion before, one axis after)");
+      }
+      NodeProto.Builder b = node.toBuilder().clearAttribute();
+      for (AttributeProto a : node.getAttributeList()) {
+        if (!a.getName().equals("axis")) {
+          b.addAttribute(a);
+        }
+      }
+      b.addAttribute(AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(normalized));
+      return b.build();
+    }
+
+    private NodeProto batchNorm(NodeProto node) {
+      if (target >= 14 && source < 14 && node.getOutputList().stream().skip(1).anyMatch(s -> !s.isEmpty())) {
+        throw fail(node, "training outputs (running mean/var) change meaning at opset 14, expected a single output");
+      }
+      Optional<AttributeProto> spatial = attr(node, "spatial");
+      if (spatial.isPresent() && spatial.get().getI() != 1) {
+        throw fail(node, "spatial=" + spatial.get().getI() + " was removed at opset 9, expected spatial=1");
+      }
+      if (attr(node, "spatial").isEmpty() && attr(node, "is_test").isEmpty() && attr(node, "consumed_inputs").isEmpty()) {
+        return node;
+      }
+      return withoutAttributes(node, "spatial", "is_test", "consumed_inputs").build();
+    }
+
+    /** Dropout is the identity at inference; only its signature changes. */
+    private NodeProto dropout(NodeProto node) {
+      NodeProto out = node;
+      if (node.getOutputCount() > 1 && !node.getOutput(1).isEmpty() && source < 10 && target >= 10) {
+        if (consumed.contains(node.getOutput(1))) {
+          throw fail(node, "its mask output '" + node.getOutput(1) + "' is used and changes type to bool at opset 10");
+        }
+        out = out.toBuilder().clearOutput().addOutput(node.getOutput(0)).build();
+      }
+      if (source < 12 && target >= 12) {
+        Optional<AttributeProto> ratio = attr(out, "ratio");
+        NodeProto.Builder b = withoutAttributes(out, "ratio", "is_test");
+        if (ratio.isPresent()) {
+          b.clearInput().addInput(out.getInput(0));
+          b.addInput(constant(out, "ratio", scalar(TensorProto.DataType.FLOAT_VALUE, ratio.get().getF())));
+        }
+        out = b.build();
+      }
+      return out;
+    }
+
+    // ---- helpers
+
+    private ModelException fail(NodeProto node, String why) {
+      return new ModelException("cannot upgrade node '" + nodeName(node) + "' (" + node.getOpType() + ") from opset "
+          + source + " to " + target + ": " + why);
+    }
+
+    private static String nodeName(NodeProto node) {
+      if (!node.getName().isEmpty()) {
+        return node.getName();
+      }
+      return node.getOutputCount() > 0 ? node.getOutput(0) : "";
+    }
+
+    private static Optional<AttributeProto> attr(NodeProto node, String name) {
+      return node.getAttributeList().stream().filter(a -> a.getName().equals(name)).findFirst();
+    }
+
+    private long[] ints(NodeProto node, String name, boolean required) {
+      Optional<AttributeProto> a = attr(node, name);
+      if (a.isEmpty()) {
+        if (required) {
+          throw fail(node, "attribute '" + name + "' is missing");
+        }
+        return null;
+      }
+      return a.get().getIntsList().stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private static NodeProto.Builder withoutAttributes(NodeProto node, String... names) {
+      Set<String> drop = Set.of(names);
+      NodeProto.Builder b = node.toBuilder().clearAttribute();
+      for (AttributeProto a : node.getAttributeList()) {
+        if (!drop.contains(a.getName())) {
+          b.addAttribute(a);
+        }
+      }
+      return b;
+    }
+
+    private static NodeProto withInputs(NodeProto node, List<String> inputs, String... removedAttributes) {
+      return withoutAttributes(node, removedAttributes).clearInput().addAllInput(inputs).build();
+    }
+
+    private static List<String> trimTrailingEmpty(List<String> inputs) {
+      int n = inputs.size();
+      while (n > 1 && inputs.get(n - 1).isEmpty()) {
+        n--;
+      }
+      return inputs.subList(0, n);
+    }
+
+    private static AttributeProto stringAttr(String name, String value) {
+      return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
+          .setS(ByteString.copyFromUtf8(value)).build();
+    }
+
+    /** FLOAT or DOUBLE: the element type of {@code tensor} when declared, FLOAT when unknown. */
+    private int floatType(NodeProto node, String tensor) {
+      int type = elemType(tensor);
+      if (type == TensorProto.DataType.UNDEFINED_VALUE) {
+        return TensorProto.DataType.FLOAT_VALUE;
+      }
+      if (type != TensorProto.DataType.FLOAT_VALUE && type != TensorProto.DataType.DOUBLE_VALUE) {
+        throw fail(node, "input '" + tensor + "' has element type " + TensorProto.DataType.forNumber(type)
+            + ", expected FLOAT or DOUBLE");
+      }
+      return type;
+    }
+
+    private int elemType(String tensor) {
+      TensorProto init = initializers.get(tensor);
+      if (init != null) {
+        return init.getDataType();
+      }
+      TypeProto.Tensor t = declared.get(tensor);
+      return t == null ? TensorProto.DataType.UNDEFINED_VALUE : t.getElemType();
+    }
+
+    /** Adds (or reuses an identical) initializer named after the node and returns its name. */
+    private String constant(NodeProto node, String role, TensorProto.Builder value) {
+      String key = value.getDataType() + value.getDimsList().toString()
+          + Base64.getEncoder().encodeToString(value.getRawData().toByteArray());
+      TensorProto existing = newInitializers.get(key);
+      if (existing != null) {
+        return existing.getName();
+      }
+      String base = nodeName(node) + "_" + role;
+      String name = base;
+      for (int i = 1; usedNames.contains(name); i++) {
+        name = base + "_" + i;
+      }
+      usedNames.add(name);
+      newInitializers.put(key, value.setName(name).build());
+      return name;
+    }
+
+    private static TensorProto.Builder scalar(int type, float value) {
+      TensorProto.Builder t = TensorProto.newBuilder().setDataType(type);
+      if (type == TensorProto.DataType.DOUBLE_VALUE) {
+        return t.setRawData(ByteString.copyFrom(le(8).putDouble(value).flip()));
+      }
+      return t.setRawData(ByteString.copyFrom(le(4).putFloat(value).flip()));
+    }
+
+    private static TensorProto.Builder floats(float[] values) {
+      ByteBuffer b = le(4 * values.length);
+      for (float v : values) {
+        b.putFloat(v);
+      }
+      return TensorProto.newBuilder().setDataType(TensorProto.DataType.FLOAT_VALUE).addDims(values.length)
+          .setRawData(ByteString.copyFrom(b.flip()));
+    }
+
+    private static TensorProto.Builder int64s(long[] values) {
+      ByteBuffer b = le(8 * values.length);
+      for (long v : values) {
+        b.putLong(v);
+      }
+      return TensorProto.newBuilder().setDataType(TensorProto.DataType.INT64_VALUE).addDims(values.length)
+          .setRawData(ByteString.copyFrom(b.flip()));
+    }
+
+    private static ByteBuffer le(int bytes) {
+      return ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    // ---- rank inference (only what Softmax needs)
+
+    private static final Set<String> SAME_RANK = Set.of(
+        "Abs", "AveragePool", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Conv", "ConvTranspose",
+        "DepthToSpace", "Dropout", "Elu", "Erf", "Exp", "Floor", "GlobalAveragePool", "GlobalMaxPool", "Hardmax",
+        "HardSigmoid", "Identity", "InstanceNormalization", "LeakyRelu", "Log", "LogSoftmax", "LRN", "MaxPool",
+        "Neg", "Not", "Pad", "Reciprocal", "Relu", "Resize", "Selu", "Sigmoid", "Sign", "Slice", "Softmax",
+        "Softplus", "Softsign", "SpaceToDepth", "Split", "Sqrt", "Tanh", "Tile", "Transpose", "Upsample");
+
+    private static final Set<String> BROADCAST = Set.of(
+        "Add", "And", "Div", "Equal", "Greater", "Less", "Max", "Mean", "Min", "Mul", "Or", "Pow", "PRelu", "Sub",
+        "Sum", "Where", "Xor");
+
+    /** The rank of {@code tensor}, or -1 when it cannot be told. */
+    int rank(String tensor) {
+      Integer known = ranks.get(tensor);
+      if (known != null) {
+        return known;
+      }
+      ranks.put(tensor, -1); // guards against cycles in malformed graphs
+      int r = computeRank(tensor);
+      ranks.put(tensor, r);
+      return r;
+    }
+
+    private int computeRank(String tensor) {
+      TensorProto init = initializers.get(tensor);
+      if (init != null) {
+        return init.getDimsCount();
+      }
+      TypeProto.Tensor t = declared.get(tensor);
+      if (t != null && t.hasShape()) {
+        return t.getShape().getDimCount();
+      }
+      NodeProto p = producers.get(tensor);
+      if (p == null || !OnnxModels.isDefaultDomain(p.getDomain())) {
+        return -1;
+      }
+      String op = p.getOpType();
+      if (SAME_RANK.contains(op)) {
+        return rank(p.getInput(0));
+      }
+      if (BROADCAST.contains(op)) {
+        int r = -1;
+        for (String in : p.getInputList()) {
+          int ri = rank(in);
+          if (ri < 0) {
+            return -1;
+          }
+          r = Math.max(r, ri);
+        }
+        return r;
+      }
+      switch (op) {
+        case "Gemm", "Flatten":
+          return 2;
+        case "Shape":
+          return 1;
+        case "MatMul": {
+          int a = rank(p.getInput(0));
+          int b = rank(p.getInput(1));
+          if (a < 0 || b < 0) {
+            return -1;
+          }
+          if (a == 1 && b == 1) {
+            return 0;
+          }
+          return a == 1 ? b - 1 : b == 1 ? a - 1 : Math.max(a, b);
+        }
+        case "Reshape": {
+          TensorProto shape = initializers.get(p.getInput(1));
+          if (shape != null && shape.getDimsCount() == 1) {
+            return (int) shape.getDims(0);
+          }
+          NodeProto c = producers.get(p.getInput(1));
+          if (c != null && c.getOpType().equals("Constant")) {
+            Optional<AttributeProto> v = attr(c, "value");
+            if (v.isPresent() && v.get().getT().getDimsCount() == 1) {
+              return (int) v.get().getT().getDims(0);
+            }
+          }
+          return -1;
+        }
+        case "Unsqueeze", "Squeeze": {
+          int r = rank(p.getInput(0));
+          Optional<AttributeProto> axes = attr(p, "axes");
+          if (r < 0 || axes.isEmpty()) {
+            return -1;
+          }
+          return op.equals("Unsqueeze") ? r + axes.get().getIntsCount() : r - axes.get().getIntsCount();
+        }
+        default:
+          if (op.startsWith("Reduce")) {
+            int r = rank(p.getInput(0));
+            boolean keep = attr(p, "keepdims").map(AttributeProto::getI).orElse(1L) != 0;
+            Optional<AttributeProto> axes = attr(p, "axes");
+            if (r < 0) {
+              return -1;
+            }
+            if (keep) {
+              return r;
+            }
+            return axes.isPresent() && p.getInputCount() == 1 ? r - axes.get().getIntsCount() : -1;
+          }
+          return -1;
+      }
+    }
+  }
+}

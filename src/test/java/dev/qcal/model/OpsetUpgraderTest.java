@@ -1,0 +1,246 @@
+package dev.qcal.model;
+
+import static dev.qcal.model.TestGraphs.f;
+import static dev.qcal.model.TestGraphs.find;
+import static dev.qcal.model.TestGraphs.floatInfo;
+import static dev.qcal.model.TestGraphs.floatTensor;
+import static dev.qcal.model.TestGraphs.floats;
+import static dev.qcal.model.TestGraphs.i;
+import static dev.qcal.model.TestGraphs.ints;
+import static dev.qcal.model.TestGraphs.model;
+import static dev.qcal.model.TestGraphs.node;
+import static dev.qcal.model.TestGraphs.randomFloats;
+import static dev.qcal.model.TestGraphs.s;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.qcal.runtime.Ort;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class OpsetUpgraderTest {
+
+  @TempDir Path dir;
+
+  private static final long[] SHAPE = {1, 2, 4, 4};
+
+  /** Runs both models on the same random input x and asserts identical outputs. */
+  private Map<String, float[]> assertSameOutputs(ModelProto before, ModelProto after, long... shape) {
+    Path a = dir.resolve("before.onnx");
+    Path b = dir.resolve("after.onnx");
+    OnnxModels.save(before, a);
+    OnnxModels.save(after, b);
+    int n = (int) Arrays.stream(shape).reduce(1, (p, q) -> p * q);
+    Map<String, float[]> in = Map.of("x", randomFloats(n, 7));
+    Map<String, long[]> shapes = Map.of("x", shape);
+    Map<String, float[]> expected = Ort.run(a, in, shapes);
+    Map<String, float[]> actual = Ort.run(b, in, shapes);
+    assertEquals(expected.keySet(), actual.keySet());
+    for (String k : expected.keySet()) {
+      assertArrayEquals(expected.get(k), actual.get(k), 1e-6f, k);
+    }
+    return actual;
+  }
+
+  private static Set<String> attrNames(NodeProto n) {
+    Set<String> names = new HashSet<>();
+    for (AttributeProto a : n.getAttributeList()) {
+      names.add(a.getName());
+    }
+    return names;
+  }
+
+  @Test
+  void clipAttributesBecomeScalarInputs() {
+    ModelProto m = model(9, List.of(node("Clip", "clip", List.of("x"), List.of("y"), f("min", -0.5f), f("max", 0.75f))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")), List.of());
+    ModelProto up = OpsetUpgrader.upgrade(m, 13);
+    assertEquals(13, OnnxModels.opset(up));
+    assertTrue(up.getIrVersion() >= 7, "ir_version " + up.getIrVersion());
+    NodeProto clip = find(up, "Clip");
+    assertEquals(3, clip.getInputCount());
+    assertTrue(clip.getAttributeList().isEmpty());
+    TensorProto min = up.getGraph().getInitializerList().stream().filter(t -> t.getName().equals(clip.getInput(1)))
+        .findFirst().orElseThrow();
+    assertEquals(0, min.getDimsCount(), "scalar bound");
+    float[] y = assertSameOutputs(m, up, SHAPE).get("y");
+    assertTrue(y.length == 32 && min(y) == -0.5f && max(y) == 0.75f);
+  }
+
+  @Test
+  void clipWithOnlyMaxKeepsTheDefaultMin() {
+    ModelProto m = model(9, List.of(node("Clip", "clip", List.of("x"), List.of("y"), f("max", 0.25f))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")), List.of());
+    ModelProto up = OpsetUpgrader.upgrade(m, 13);
+    NodeProto clip = find(up, "Clip");
+    assertEquals(List.of("x", "", "clip_max"), clip.getInputList());
+    assertSameOutputs(m, up, SHAPE);
+  }
+
+  @Test
+  void identicalBoundsAreSharedAndNamesAreUnique() {
+    ModelProto m = model(9, List.of(
+            node("Clip", "c", List.of("x"), List.of("c_min"), f("min", 0f), f("max", 6f)),
+            node("Clip", "d", List.of("c_min"), List.of("y"), f("min", 0f), f("max", 6f))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")), List.of());
+    ModelProto up = OpsetUpgrader.upgrade(m, 13);
+    assertEquals(2, up.getGraph().getInitializerCount(), "min and max shared by both nodes");
+    assertTrue(up.getGraph().getInitializerList().stream().noneMatch(t -> t.getName().equals("c_min")),
+        "the new name must not collide with the tensor 'c_min'");
+    assertSameOutputs(m, up, SHAPE);
+  }
+
+  @Test
+  void sliceAttributesBecomeInt64Inputs() {
+    ModelProto m = model(9, List.of(node("Slice", "slice", List.of("x"), List.of("y"),
+            ints("starts", 1, 0), ints("ends", 3, Long.MAX_VALUE), ints("axes", 2, 3))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")), List.of());
+    ModelProto up = OpsetUpgrader.upgrade(m, 13);
+    NodeProto slice = find(up, "Slice");
+    assertEquals(4, slice.getInputCount());
+    assertTrue(slice.getAttributeList().isEmpty());
+    assertTrue(up.getGraph().getInitializerList().stream().allMatch(t -> t.getDataType() == TensorProto.DataType.INT64_VALUE));
+    assertEquals(16, assertSameOutputs(m, up, SHAPE).get("y").length);
+  }
+
+  @Test
+  void padSqueezeUnsqueezeReduceSumSplitAndDropoutUpgradeTogether() {
+    ModelProto m = model(9, List.of(
+            node("Pad", "pad", List.of("x"), List.of("p"), ints("pads", 0, 0, 1, 0, 0, 0, 0, 2), f("value", 0.5f)),
+            node("Unsqueeze", "unsq", List.of("p"), List.of("u"), ints("axes", 0)),
+            node("Squeeze", "sq", List.of("u"), List.of("q"), ints("axes", 0)),
+            node("Dropout", "drop", List.of("q"), List.of("d"), f("ratio", 0.3f)),
+            node("ReduceSum", "rs", List.of("d"), List.of("r"), ints("axes", 3), i("keepdims", 1)),
+            node("Split", "split", List.of("r"), List.of("y0", "y1"), i("axis", 2), ints("split", 2, 3))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y0"), floatInfo("y1")), List.of());
+    ModelProto up = OpsetUpgrader.upgrade(m, 13);
+    for (String op : List.of("Pad", "Unsqueeze", "Squeeze", "ReduceSum", "Split", "Dropout")) {
+      NodeProto n = find(up, op);
+      assertEquals(2, op.equals("Pad") ? n.getInputCount() - 1 : n.getInputCount(), op + " inputs " + n.getInputList());
+      assertTrue(attrNames(n).stream().noneMatch(a -> Set.of("pads", "value", "axes", "split", "ratio").contains(a)),
+          op + " still has " + attrNames(n));
+    }
+    Map<String, float[]> out = assertSameOutputs(m, up, SHAPE);
+    assertEquals(2 * 2 * 1, out.get("y0").length);
+    assertEquals(2 * 3 * 1, out.get("y1").length);
+  }
+
+  @Test
+  void upsampleBecomesAnEquivalentResize() {
+    for (String mode : List.of("nearest", "linear")) {
+      ModelProto m9 = model(9, List.of(node("Upsample", "up", List.of("x", "scales"), List.of("y"), s("mode", mode))),
+          List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")),
+          List.of(floatTensor("scales", new long[] {4}, 1f, 1f, 2f, 3f)));
+      ModelProto up9 = OpsetUpgrader.upgrade(m9, 13);
+      NodeProto resize = find(up9, "Resize");
+      assertEquals(List.of("x", "", "scales"), resize.getInputList());
+      assertEquals(2 * 8 * 12, assertSameOutputs(m9, up9, SHAPE).get("y").length, mode);
+
+      ModelProto m7 = model(7, List.of(node("Upsample", "up", List.of("x"), List.of("y"), s("mode", mode),
+              floats("scales", 1f, 1f, 2f, 2f))),
+          List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")), List.of());
+      assertSameOutputs(m7, OpsetUpgrader.upgrade(m7, 11), SHAPE);
+      assertSameOutputs(m7, OpsetUpgrader.upgrade(m7, 10), SHAPE);
+    }
+  }
+
+  @Test
+  void softmaxOnTheLastAxisPassesWithAnExplicitAxis() {
+    ModelProto m = model(9, List.of(
+            node("Gemm", "fc", List.of("x", "w", "c"), List.of("z")),
+            node("Softmax", "sm", List.of("z"), List.of("y"))),
+        List.of(floatInfo("x", 3, 4)), List.of(floatInfo("y")),
+        List.of(floatTensor("w", new long[] {4, 5}, randomFloats(20, 3)), floatTensor("c", new long[] {5}, randomFloats(5, 4))));
+    ModelProto up = OpsetUpgrader.upgrade(m, 13);
+    assertEquals(1L, find(up, "Softmax").getAttribute(0).getI(), "rank 2 inferred through Gemm, axis stays 1");
+    assertSameOutputs(m, up, 3, 4);
+  }
+
+  @Test
+  void softmaxOverFlattenedDimensionsIsRefused() {
+    ModelProto m = model(9, List.of(node("Softmax", "sm", List.of("x"), List.of("y"), i("axis", 1))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")), List.of());
+    ModelException e = assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(m, 13));
+    assertEquals("cannot upgrade node 'sm' (Softmax) from opset 9 to 13: axis 1 of a rank-4 input is not the last"
+        + " dimension, and its meaning changes at opset 13 (2-D coercion before, one axis after)", e.getMessage());
+
+    ModelProto unknown = model(9, List.of(node("LogSoftmax", "ls", List.of("x"), List.of("y"))),
+        List.of(floatInfo("x")), List.of(floatInfo("y")), List.of());
+    e = assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(unknown, 13));
+    assertTrue(e.getMessage().startsWith("cannot upgrade node 'ls' (LogSoftmax) from opset 9 to 13: the input rank of 'x'"
+        + " is unknown"), e.getMessage());
+  }
+
+  @Test
+  void batchNormalizationLosesSpatialAtOpset9() {
+    float[] one = {1f, 1f};
+    ModelProto m = model(7, List.of(node("BatchNormalization", "bn", List.of("x", "g", "b", "mean", "var"), List.of("y"),
+            i("spatial", 1), f("epsilon", 1e-5f))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")),
+        List.of(floatTensor("g", new long[] {2}, 2f, 3f), floatTensor("b", new long[] {2}, 0.1f, -0.1f),
+            floatTensor("mean", new long[] {2}, 0.5f, -0.5f), floatTensor("var", new long[] {2}, one)));
+    ModelProto up = OpsetUpgrader.upgrade(m, 13);
+    assertEquals(Set.of("epsilon"), attrNames(find(up, "BatchNormalization")));
+    assertSameOutputs(m, up, SHAPE);
+
+    ModelProto nonSpatial = m.toBuilder().setGraph(m.getGraph().toBuilder().setNode(0,
+        m.getGraph().getNode(0).toBuilder().setAttribute(0, i("spatial", 0)))).build();
+    ModelException e = assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(nonSpatial, 13));
+    assertEquals("cannot upgrade node 'bn' (BatchNormalization) from opset 7 to 13: spatial=0 was removed at opset 9,"
+        + " expected spatial=1", e.getMessage());
+  }
+
+  @Test
+  void unknownOperatorIsRefusedWithItsNameAndOpsets() {
+    ModelProto m = model(9, List.of(
+            node("Relu", "ok", List.of("x"), List.of("r")),
+            node("Scatter", "foo", List.of("r", "idx", "upd"), List.of("y"))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")), List.of());
+    ModelException e = assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(m, 13));
+    assertEquals("cannot upgrade node 'foo' (Scatter) from opset 9 to 13: no upgrade rule for this operator",
+        e.getMessage());
+  }
+
+  @Test
+  void opsetBoundsAreChecked() {
+    ModelProto m = model(9, List.of(node("Relu", "r", List.of("x"), List.of("y"))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")), List.of());
+    assertSame(m, OpsetUpgrader.upgrade(m, 9));
+    assertEquals("cannot upgrade model 'tiny' from opset 9 to 8: the target is lower than the source",
+        assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(m, 8)).getMessage());
+    assertEquals("cannot upgrade model 'tiny' to opset 18: targets up to 17 are supported",
+        assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(m, 18)).getMessage());
+    ModelProto m17 = OpsetUpgrader.upgrade(m, 17);
+    assertEquals(8, m17.getIrVersion());
+    assertSameOutputs(m, m17, SHAPE);
+  }
+
+  private static float min(float[] a) {
+    float m = Float.POSITIVE_INFINITY;
+    for (float v : a) {
+      m = Math.min(m, v);
+    }
+    return m;
+  }
+
+  private static float max(float[] a) {
+    float m = Float.NEGATIVE_INFINITY;
+    for (float v : a) {
+      m = Math.max(m, v);
+    }
+    return m;
+  }
+}
