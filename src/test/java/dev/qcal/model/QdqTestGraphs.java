@@ -51,6 +51,12 @@ final class QdqTestGraphs {
         TypeProto.Tensor.newBuilder().setElemType(elemType).setShape(shape))).build();
   }
 
+  /** A float tensor whose shape is left to ONNX Runtime, as for extra calibration outputs. */
+  static ValueInfoProto floatValueOfAnyShape(String name) {
+    return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
+        TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))).build();
+  }
+
   static ValueInfoProto floatValue(String name, long... dims) {
     return value(name, TensorProto.DataType.FLOAT_VALUE, dims);
   }
