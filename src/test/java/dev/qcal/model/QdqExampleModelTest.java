@@ -108,6 +108,7 @@ class QdqExampleModelTest {
     ModelProto fused = ModelProto.parseFrom(Files.readAllBytes(optimized));
     int qlinearConv = QdqExampleModel.countOps(fused, "QLinearConv");
     int qlinearGemm = QdqExampleModel.countOps(fused, "QGemm") + QdqExampleModel.countOps(fused, "QLinearMatMul");
+    int relu = QdqExampleModel.countOps(fused, "Relu");
     int floatConv = QdqExampleModel.countOps(fused, "Conv") + QdqExampleModel.countOps(fused, "FusedConv");
 
     // (b) FP32 vs quantized top-1 agreement on the calibration inputs.
@@ -126,7 +127,8 @@ class QdqExampleModelTest {
     }
     String figures = "activations=" + plan.activations().size() + " weights=" + plan.weights().size()
         + " weightParams=" + r.weightParams().size() + " skipped=" + r.skipped().size()
-        + " QLinearConv=" + qlinearConv + "/53 floatConv=" + floatConv + " QGemm/QLinearMatMul=" + qlinearGemm
+        + " QLinearConv=" + qlinearConv + "/53 floatConv=" + floatConv
+        + " Relu=" + relu + "/" + QdqExampleModel.countOps(prepared, "Relu") + " QGemm/QLinearMatMul=" + qlinearGemm
         + " top1Agreement=" + agree + "/" + total + " maxProbDiff=" + String.format("%.4f", maxProbDiff);
     reporter.publishEntry("qdq-example", figures);
     System.out.println("QDQ example: " + figures);

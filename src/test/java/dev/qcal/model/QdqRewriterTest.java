@@ -174,6 +174,34 @@ class QdqRewriterTest {
   }
 
   @Test
+  void int8ActivationsGetInt8ZeroPoints() {
+    ModelProto m = QdqTestGraphs.convRelu(13);
+    QuantParams p = LinearQuant.forRange(-1f, 1f, QuantType.INT8, false);
+    ModelProto q = QdqRewriter.rewrite(m, CalibrationPlan.of(m), Map.of("x", p, "r1", p, "y", p), QuantType.INT8)
+        .model();
+    for (String t : List.of("x", "r1", "y")) {
+      assertEquals(TensorProto.DataType.INT8_VALUE, initializer(q, t + "_zero_point").getDataType(), t);
+    }
+  }
+
+  @Test
+  void sixteenBitActivationsNeedOpset21AndInt32IsRefused() {
+    ModelProto m = QdqTestGraphs.convRelu(13);
+    CalibrationPlan plan = CalibrationPlan.of(m);
+    QuantParams p16 = LinearQuant.forRange(-1f, 1f, QuantType.UINT16, false);
+    Map<String, QuantParams> params = Map.of("x", p16, "r1", p16, "y", p16);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> QdqRewriter.rewrite(m, plan, params, QuantType.INT8));
+    assertTrue(e.getMessage().contains("activation 'x' to uint16") && e.getMessage().contains("opset 13"),
+        e.getMessage());
+    ModelProto m21 = QdqTestGraphs.convRelu(21);
+    assertEquals(TensorProto.DataType.UINT16_VALUE, initializer(
+        QdqRewriter.rewrite(m21, plan, params, QuantType.INT8).model(), "x_zero_point").getDataType());
+    e = assertThrows(IllegalArgumentException.class, () -> QdqRewriter.rewrite(m, plan, params, QuantType.INT32));
+    assertTrue(e.getMessage().contains("int32"), e.getMessage());
+  }
+
+  @Test
   void biasStaysFloatWhenItsActivationIsNotQuantized() {
     // Conv reads an initializer as its data input: nothing to take the bias scale from.
     ModelProto m = model(13,
