@@ -51,6 +51,7 @@ public final class QdqRewriter {
 
   private final QdqGraph g;
   private final CalibrationPlan plan;
+  private final Set<String> planned;
   private final Map<String, QuantParams> activationParams;
   private final QuantType weightType;
   private final QdqNames names;
@@ -69,6 +70,7 @@ public final class QdqRewriter {
       ModelProto model, CalibrationPlan plan, Map<String, QuantParams> activationParams, QuantType weightType) {
     this.g = new QdqGraph(model.getGraph());
     this.plan = plan;
+    this.planned = new HashSet<>(plan.activations());
     this.activationParams = activationParams;
     this.weightType = weightType;
     this.names = new QdqNames(model.getGraph());
@@ -115,8 +117,8 @@ public final class QdqRewriter {
       checkType("activation '" + t + "'", p.type(), opset);
       quantizeActivation(t, p);
     }
-    for (String t : activationParams.keySet()) {
-      if (!plan.activations().contains(t)) {
+    for (String t : new java.util.TreeSet<>(activationParams.keySet())) {
+      if (!planned.contains(t)) {
         skipped.add("'" + t + "': params given but the tensor is not in the plan; ignored");
       }
     }
@@ -185,7 +187,7 @@ public final class QdqRewriter {
   private void quantizeBias(WeightRef ref, NodeProto node, QuantParams wp) {
     String b = ref.biasInitializer();
     String act = ref.activationInput();
-    QuantParams ap = act == null || !plan.activations().contains(act) ? null : activationParams.get(act);
+    QuantParams ap = act == null || !planned.contains(act) ? null : activationParams.get(act);
     if (ap == null) {
       skipped.add("'" + b + "': bias of '" + ref.node() + "' left in float because its activation input "
           + (act == null ? "is not planned" : "'" + act + "' is not quantized"));
