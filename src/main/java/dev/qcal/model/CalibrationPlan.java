@@ -1,0 +1,210 @@
+package dev.qcal.model;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Which float activations of a prepared model get a QuantizeLinear/DequantizeLinear pair and which
+ * weight initializers are quantized, decided per operator by the rules in {@link QdqOpRules}.
+ *
+ * <p>Activations are the float run-time inputs and the outputs of the quantized operators; an output
+ * whose only consumer is a Relu, or a Clip with constant bounds, is replaced by that Relu/Clip output so
+ * the activation function folds into the output quantization. Each tensor appears once, in topological
+ * order (graph inputs first).
+ */
+public final class CalibrationPlan {
+
+  /**
+   * One quantized weight: {@code initializer} is read by {@code node} (its name, or
+   * {@code OpType(firstOutput)} when the name is empty or not unique) and is quantized per channel along
+   * {@code axis}. {@code biasInitializer} (nullable) is quantized to int32 with scale
+   * {@code scale(activationInput) * weightScale[c]}; {@code activationInput} (nullable) is the planned
+   * activation the op multiplies with the weight.
+   */
+  public record WeightRef(
+      String node, String initializer, int axis, String biasInitializer, String activationInput) {
+    public WeightRef {
+      Objects.requireNonNull(node, "node");
+      Objects.requireNonNull(initializer, "initializer");
+    }
+  }
+
+  private final List<String> activations;
+  private final List<WeightRef> weights;
+  private final List<String> skipped;
+
+  private CalibrationPlan(List<String> activations, List<WeightRef> weights, List<String> skipped) {
+    this.activations = List.copyOf(activations);
+    this.weights = List.copyOf(weights);
+    this.skipped = List.copyOf(skipped);
+  }
+
+  /** Plans Q/DQ for the operators registered in {@link QdqOpRules#defaults()}. */
+  public static CalibrationPlan of(ModelProto prepared) {
+    return of(prepared, QdqOpRules.defaults());
+  }
+
+  static CalibrationPlan of(ModelProto prepared, Map<String, QdqOpRules.Rule> rules) {
+    Objects.requireNonNull(prepared, "prepared");
+    Planner planner = new Planner(new QdqGraph(prepared.getGraph()));
+    for (NodeProto n : planner.graph.nodes()) {
+      QdqOpRules.Rule rule = n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx")
+          ? rules.get(n.getOpType())
+          : null;
+      if (rule != null) {
+        rule.plan(n, planner);
+      }
+    }
+    return planner.build();
+  }
+
+  /** Float activation tensors to calibrate and wrap in Q/DQ, in topological order. */
+  public List<String> activations() {
+    return activations;
+  }
+
+  /** Weights to quantize per channel, in node order. */
+  public List<WeightRef> weights() {
+    return weights;
+  }
+
+  /** Tensors the rules looked at but left in float, each with the reason. */
+  public List<String> skipped() {
+    return skipped;
+  }
+
+  @Override
+  public String toString() {
+    return "CalibrationPlan[" + activations.size() + " activations, " + weights.size() + " weights, "
+        + skipped.size() + " skipped]";
+  }
+
+  /** Mutable state the operator rules write into while the plan is built. */
+  static final class Planner {
+    final QdqGraph graph;
+    private final Set<String> activations = new LinkedHashSet<>();
+    private final Map<String, WeightRef> weights = new LinkedHashMap<>();
+    private final List<String> skipped = new ArrayList<>();
+
+    Planner(QdqGraph graph) {
+      this.graph = graph;
+    }
+
+    /**
+     * Plans input {@code index} of {@code node} as an activation when it is a float run-time tensor.
+     *
+     * @return the tensor name when planned, else null (and the reason is recorded unless the input is absent)
+     */
+    String activationInput(NodeProto node, int index) {
+      String t = QdqGraph.input(node, index);
+      if (t.isEmpty()) {
+        return null;
+      }
+      if (!graph.isFloatActivation(t)) {
+        skip(t, describe(node) + " input " + index + " is " + kind(t) + ", not a float activation");
+        return null;
+      }
+      activations.add(t);
+      return t;
+    }
+
+    /** Plans output {@code index} of {@code node}, moved past a sole Relu/Clip consumer. */
+    void output(NodeProto node, int index) {
+      if (index >= node.getOutputCount() || node.getOutput(index).isEmpty()) {
+        return;
+      }
+      String t = node.getOutput(index);
+      if (!graph.isFloatActivation(t)) {
+        skip(t, describe(node) + " output " + index + " is " + kind(t) + ", not a float activation");
+        return;
+      }
+      activations.add(foldActivation(t));
+    }
+
+    private String foldActivation(String t) {
+      List<NodeProto> consumers = graph.consumers(t);
+      if (graph.isGraphOutput(t) || consumers.size() != 1) {
+        return t;
+      }
+      NodeProto c = consumers.get(0);
+      boolean defaultDomain = c.getDomain().isEmpty() || c.getDomain().equals("ai.onnx");
+      boolean relu = c.getOpType().equals("Relu");
+      boolean clip = c.getOpType().equals("Clip") && constantOrAbsent(c, 1) && constantOrAbsent(c, 2);
+      if (defaultDomain && (relu || clip) && c.getInput(0).equals(t) && c.getOutputCount() > 0
+          && graph.isFloatActivation(c.getOutput(0))) {
+        return c.getOutput(0);
+      }
+      return t;
+    }
+
+    private boolean constantOrAbsent(NodeProto n, int index) {
+      String t = QdqGraph.input(n, index);
+      return t.isEmpty() || graph.isInitializer(t);
+    }
+
+    /** The float initializer {@code name} if it has rank {@code rank}, else null (reason recorded). */
+    TensorProto floatInitializer(NodeProto node, String role, String name, int rank) {
+      TensorProto t = graph.initializer(name);
+      if (t == null) {
+        return null;
+      }
+      if (t.getDataType() != QdqGraph.FLOAT) {
+        skip(name, describe(node) + " " + role + " has element type "
+            + TensorProto.DataType.forNumber(t.getDataType()) + ", not FLOAT");
+        return null;
+      }
+      if (rank >= 0 && t.getDimsCount() != rank) {
+        skip(name, describe(node) + " " + role + " has rank " + t.getDimsCount() + ", expected " + rank);
+        return null;
+      }
+      return t;
+    }
+
+    void weight(WeightRef ref) {
+      String key = ref.node() + "/" + ref.initializer();
+      weights.putIfAbsent(key, ref);
+    }
+
+    void skip(String tensor, String reason) {
+      skipped.add("'" + tensor + "': " + reason);
+    }
+
+    String describe(NodeProto n) {
+      return n.getOpType() + " '" + graph.id(n) + "'";
+    }
+
+    private String kind(String t) {
+      if (graph.isInitializer(t)) {
+        return "an initializer";
+      }
+      int type = graph.elemType(t);
+      return type == QdqGraph.UNKNOWN_TYPE
+          ? "of unknown type"
+          : "of type " + TensorProto.DataType.forNumber(type);
+    }
+
+    CalibrationPlan build() {
+      List<String> ordered = new ArrayList<>(activations);
+      List<String> inputs = graph.graph().getInputList().stream().map(v -> v.getName()).toList();
+      ordered.sort(Comparator.comparingLong(t -> orderKey(t, inputs)));
+      return new CalibrationPlan(ordered, new ArrayList<>(weights.values()), skipped);
+    }
+
+    private long orderKey(String t, List<String> inputs) {
+      NodeProto p = graph.producer(t);
+      if (p == null) {
+        return inputs.indexOf(t);
+      }
+      return ((long) (graph.position(p) + 1) << 20) + p.getOutputList().indexOf(t);
+    }
+  }
+}

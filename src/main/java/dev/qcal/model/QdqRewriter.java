@@ -1,0 +1,339 @@
+package dev.qcal.model;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.qcal.model.CalibrationPlan.WeightRef;
+import dev.qcal.quant.LinearQuant;
+import dev.qcal.quant.QuantParams;
+import dev.qcal.quant.QuantType;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Rewrites a prepared model into QDQ form from a {@link CalibrationPlan} and calibrated activation
+ * parameters (after ORT's {@code qdq_quantizer.py}).
+ *
+ * <p>Layout, for activation {@code T}: {@code QuantizeLinear(T, T_scale, T_zero_point) -> T_quantized},
+ * {@code DequantizeLinear(T_quantized, T_scale, T_zero_point) -> T_dequantized}; every other reader of
+ * {@code T} reads {@code T_dequantized} (a graph output named {@code T} keeps the float value). Weight
+ * {@code W}: symmetric per-channel initializers {@code W_quantized}, {@code W_scale[C]},
+ * {@code W_zero_point[C]} and {@code DequantizeLinear(axis) -> W_dequantized}. Bias {@code B}: int32
+ * {@code B_quantized} with scale {@code inputScale * W_scale[c]}, zero points 0, axis 0. Float weights
+ * no node reads any more are removed. Names that already exist get a numeric suffix.
+ */
+public final class QdqRewriter {
+
+  /**
+   * The rewritten model; the weight and bias parameters by original initializer name; and the tensors left
+   * in float, each with its reason (the plan's own skips included).
+   */
+  public record Result(ModelProto model, Map<String, QuantParams> weightParams, List<String> skipped) {
+    public Result {
+      Objects.requireNonNull(model, "model");
+      weightParams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(weightParams));
+      skipped = List.copyOf(skipped);
+    }
+  }
+
+  private static final int MIN_OPSET = 13;
+  private static final int MIN_OPSET_16BIT = 21;
+
+  private final QdqGraph g;
+  private final CalibrationPlan plan;
+  private final Set<String> planned;
+  private final Map<String, QuantParams> activationParams;
+  private final QuantType weightType;
+  private final QdqNames names;
+  private final List<TensorProto> newInitializers = new ArrayList<>();
+  private final List<NodeProto> head = new ArrayList<>();
+  private final Map<String, List<NodeProto>> afterTensor = new HashMap<>();
+  private final Map<String, String> activationRename = new HashMap<>();
+  private final Map<NodeProto, Map<Integer, String>> inputEdits = new HashMap<>();
+  private final Map<String, String> weightCache = new HashMap<>();
+  private final Map<String, QuantParams> weightCacheParams = new HashMap<>();
+  private final Map<String, QuantParams> weightParams = new LinkedHashMap<>();
+  private final Set<String> replacedInitializers = new HashSet<>();
+  private final List<String> skipped = new ArrayList<>();
+
+  private QdqRewriter(
+      ModelProto model, CalibrationPlan plan, Map<String, QuantParams> activationParams, QuantType weightType) {
+    this.g = new QdqGraph(model.getGraph());
+    this.plan = plan;
+    this.planned = new HashSet<>(plan.activations());
+    this.activationParams = activationParams;
+    this.weightType = weightType;
+    this.names = new QdqNames(model.getGraph());
+  }
+
+  /**
+   * Inserts Q/DQ for every planned activation (all must have params) and quantizes the planned weights
+   * to {@code weightType} per channel.
+   *
+   * @throws IllegalArgumentException when the default-domain opset is below 13, a planned activation has
+   *     no params, or the plan does not match the model
+   */
+  public static Result rewrite(
+      ModelProto prepared,
+      CalibrationPlan plan,
+      Map<String, QuantParams> activationParams,
+      QuantType weightType) {
+    Objects.requireNonNull(prepared, "prepared");
+    Objects.requireNonNull(plan, "plan");
+    Objects.requireNonNull(activationParams, "activationParams");
+    Objects.requireNonNull(weightType, "weightType");
+    int opset = defaultOpset(prepared);
+    if (opset < MIN_OPSET) {
+      throw new IllegalArgumentException("Cannot insert Q/DQ: the model imports default-domain opset " + opset
+          + " but per-channel DequantizeLinear needs opset >= " + MIN_OPSET + "; upgrade the model first");
+    }
+    checkType("weights", weightType, opset);
+    return new QdqRewriter(prepared, plan, activationParams, weightType).run(prepared);
+  }
+
+  private Result run(ModelProto model) {
+    skipped.addAll(plan.skipped());
+    int opset = defaultOpset(model);
+    for (String t : plan.activations()) {
+      QuantParams p = activationParams.get(t);
+      if (p == null) {
+        throw new IllegalArgumentException("No quantization params for activation '" + t
+            + "' in the calibration plan; calibrate it or drop it from the plan");
+      }
+      if (!g.isFloatActivation(t)) {
+        throw new IllegalArgumentException("Planned activation '" + t
+            + "' is not a float graph input or node output of this model; was the plan made from another model?");
+      }
+      checkType("activation '" + t + "'", p.type(), opset);
+      quantizeActivation(t, p);
+    }
+    for (String t : new java.util.TreeSet<>(activationParams.keySet())) {
+      if (!planned.contains(t)) {
+        skipped.add("'" + t + "': params given but the tensor is not in the plan; ignored");
+      }
+    }
+    for (WeightRef ref : plan.weights()) {
+      quantizeWeight(ref);
+    }
+    return new Result(model.toBuilder().setGraph(buildGraph()).build(), weightParams, skipped);
+  }
+
+  private void quantizeActivation(String t, QuantParams p) {
+    long[] dims = p.perChannel() ? new long[] {p.channels()} : new long[0];
+    String scale = names.tensor(t + "_scale");
+    String zp = names.tensor(t + "_zero_point");
+    String q = names.tensor(t + "_quantized");
+    String dq = names.tensor(t + "_dequantized");
+    newInitializers.add(QdqTensors.floatTensor(scale, dims, p.scale()));
+    newInitializers.add(QdqTensors.intTensor(zp, p.type(), dims, p.zeroPoint()));
+    List<NodeProto> pair = List.of(
+        qdqNode("QuantizeLinear", names.node(t + "_QuantizeLinear"), t, scale, zp, q, p.axis()),
+        qdqNode("DequantizeLinear", names.node(t + "_DequantizeLinear"), q, scale, zp, dq, p.axis()));
+    if (g.producer(t) == null) {
+      head.addAll(pair);
+    } else {
+      afterTensor.put(t, pair);
+    }
+    activationRename.put(t, dq);
+  }
+
+  private void quantizeWeight(WeightRef ref) {
+    NodeProto node = g.node(ref.node());
+    if (node == null) {
+      throw new IllegalArgumentException("Plan names node '" + ref.node() + "' (weight '" + ref.initializer()
+          + "') but the model has no such node; was the plan made from another model?");
+    }
+    int wIndex = node.getInputList().indexOf(ref.initializer());
+    TensorProto w = g.initializer(ref.initializer());
+    if (wIndex < 0 || w == null) {
+      throw new IllegalArgumentException("Node '" + ref.node() + "' does not read initializer '"
+          + ref.initializer() + "'; was the plan made from another model?");
+    }
+    String key = ref.initializer() + "@" + ref.axis();
+    String dq = weightCache.get(key);
+    QuantParams wp = weightCacheParams.get(key);
+    if (dq == null) {
+      float[] data = QdqTensors.floats(w);
+      long[] dims = QdqTensors.dims(w);
+      try {
+        wp = LinearQuant.weightParams(data, dims, ref.axis(), weightType);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
+      }
+      long[] q = LinearQuant.quantizeAll(data, dims, wp);
+      dq = dequantized(ref.initializer(), dims, q, wp, weightType);
+      weightCache.put(key, dq);
+      weightCacheParams.put(key, wp);
+      weightParams.put(paramKey(ref.initializer(), dq), wp);
+      replacedInitializers.add(ref.initializer());
+    }
+    edit(node, wIndex, dq);
+    if (ref.biasInitializer() != null) {
+      quantizeBias(ref, node, wp);
+    }
+  }
+
+  private void quantizeBias(WeightRef ref, NodeProto node, QuantParams wp) {
+    String b = ref.biasInitializer();
+    String act = ref.activationInput();
+    QuantParams ap = act == null || !planned.contains(act) ? null : activationParams.get(act);
+    if (ap == null) {
+      skipped.add("'" + b + "': bias of '" + ref.node() + "' left in float because its activation input "
+          + (act == null ? "is not planned" : "'" + act + "' is not quantized"));
+      return;
+    }
+    if (ap.perChannel()) {
+      skipped.add("'" + b + "': bias of '" + ref.node() + "' left in float because activation '" + act
+          + "' is quantized per channel");
+      return;
+    }
+    int bIndex = node.getInputList().indexOf(b);
+    TensorProto bt = g.initializer(b);
+    if (bIndex < 0 || bt == null) {
+      throw new IllegalArgumentException("Node '" + ref.node() + "' does not read bias initializer '" + b + "'");
+    }
+    float[] bias = QdqTensors.floats(bt);
+    if (bias.length != wp.channels()) {
+      throw new IllegalArgumentException("Bias '" + b + "' of node '" + ref.node() + "' has " + bias.length
+          + " values but weight '" + ref.initializer() + "' has " + wp.channels() + " channels");
+    }
+    String key = b + "@" + act + "@" + ref.initializer() + "@" + ref.axis();
+    String dq = weightCache.get(key);
+    if (dq == null) {
+      QuantParams bp = LinearQuant.biasParams(ap.scale(0), wp);
+      int[] q = LinearQuant.quantizeBias(bias, bp);
+      long[] ql = new long[q.length];
+      for (int i = 0; i < q.length; i++) {
+        ql[i] = q[i];
+      }
+      dq = dequantized(b, QdqTensors.dims(bt), ql, bp, QuantType.INT32);
+      weightCache.put(key, dq);
+      weightParams.put(paramKey(b, dq), bp);
+      replacedInitializers.add(b);
+    }
+    edit(node, bIndex, dq);
+  }
+
+  /** Adds {@code name_quantized/_scale/_zero_point} and a DequantizeLinear; returns its output name. */
+  private String dequantized(String name, long[] dims, long[] values, QuantParams p, QuantType type) {
+    long[] pdims = p.perChannel() ? new long[] {p.channels()} : new long[0];
+    String q = names.tensor(name + "_quantized");
+    String scale = names.tensor(name + "_scale");
+    String zp = names.tensor(name + "_zero_point");
+    String dq = names.tensor(name + "_dequantized");
+    newInitializers.add(QdqTensors.intTensor(q, type, dims, values));
+    newInitializers.add(QdqTensors.floatTensor(scale, pdims, p.scale()));
+    newInitializers.add(QdqTensors.intTensor(zp, type, pdims, p.zeroPoint()));
+    head.add(qdqNode("DequantizeLinear", names.node(name + "_DequantizeLinear"), q, scale, zp, dq, p.axis()));
+    return dq;
+  }
+
+  private String paramKey(String initializer, String dq) {
+    return weightParams.containsKey(initializer) ? dq : initializer;
+  }
+
+  private void edit(NodeProto node, int index, String newInput) {
+    inputEdits.computeIfAbsent(node, k -> new HashMap<>()).put(index, newInput);
+  }
+
+  private GraphProto buildGraph() {
+    GraphProto.Builder gb = g.graph().toBuilder().clearNode();
+    gb.addAllNode(head);
+    for (NodeProto n : g.nodes()) {
+      Map<Integer, String> edits = inputEdits.getOrDefault(n, Map.of());
+      NodeProto.Builder nb = n.toBuilder();
+      for (int i = 0; i < n.getInputCount(); i++) {
+        String replacement = edits.getOrDefault(i, activationRename.get(n.getInput(i)));
+        if (replacement != null) {
+          nb.setInput(i, replacement);
+        }
+      }
+      gb.addNode(nb.build());
+      for (String out : n.getOutputList()) {
+        gb.addAllNode(afterTensor.getOrDefault(out, List.of()));
+      }
+    }
+    Set<String> used = new HashSet<>();
+    for (NodeProto n : gb.getNodeList()) {
+      collectInputs(n, used);
+    }
+    gb.getOutputList().forEach(v -> used.add(v.getName()));
+    List<TensorProto> kept = new ArrayList<>();
+    for (TensorProto t : gb.getInitializerList()) {
+      if (!replacedInitializers.contains(t.getName()) || used.contains(t.getName())) {
+        kept.add(t);
+      }
+    }
+    Set<String> removed = new HashSet<>(replacedInitializers);
+    removed.removeAll(used);
+    List<ValueInfoProto> inputs = gb.getInputList().stream().filter(v -> !removed.contains(v.getName())).toList();
+    List<ValueInfoProto> infos =
+        gb.getValueInfoList().stream().filter(v -> !removed.contains(v.getName())).toList();
+    gb.clearInitializer().addAllInitializer(kept).addAllInitializer(newInitializers);
+    gb.clearInput().addAllInput(inputs);
+    gb.clearValueInfo().addAllValueInfo(infos);
+    return gb.build();
+  }
+
+  /** Inputs of a node and, for nodes with subgraphs, every name those subgraphs read. */
+  private static void collectInputs(NodeProto n, Set<String> used) {
+    used.addAll(n.getInputList());
+    for (AttributeProto a : n.getAttributeList()) {
+      List<GraphProto> subgraphs = new ArrayList<>(a.getGraphsList());
+      if (a.hasG()) {
+        subgraphs.add(a.getG());
+      }
+      for (GraphProto sg : subgraphs) {
+        for (NodeProto sn : sg.getNodeList()) {
+          collectInputs(sn, used);
+        }
+        sg.getOutputList().forEach(v -> used.add(v.getName()));
+      }
+    }
+  }
+
+  private static NodeProto qdqNode(
+      String op, String name, String x, String scale, String zp, String y, Integer axis) {
+    NodeProto.Builder n = NodeProto.newBuilder()
+        .setOpType(op).setName(name).addInput(x).addInput(scale).addInput(zp).addOutput(y);
+    if (axis != null) {
+      n.addAttribute(AttributeProto.newBuilder()
+          .setName("axis").setType(AttributeProto.AttributeType.INT).setI(axis));
+    }
+    return n.build();
+  }
+
+  static int defaultOpset(ModelProto model) {
+    for (OperatorSetIdProto o : model.getOpsetImportList()) {
+      if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) {
+        return (int) o.getVersion();
+      }
+    }
+    throw new IllegalArgumentException("The model imports no default-domain (ai.onnx) opset");
+  }
+
+  private static void checkType(String what, QuantType type, int opset) {
+    switch (type) {
+      case UINT8, INT8 -> { }
+      case UINT16, INT16 -> {
+        if (opset < MIN_OPSET_16BIT) {
+          throw new IllegalArgumentException("Quantizing " + what + " to " + type.id()
+              + " needs default-domain opset >= " + MIN_OPSET_16BIT + ", the model has opset " + opset);
+        }
+      }
+      case INT32 -> throw new IllegalArgumentException(
+          "Cannot quantize " + what + " to int32: int32 is used for biases only");
+    }
+  }
+}

@@ -1,0 +1,85 @@
+package dev.qcal.model;
+
+import ai.onnx.proto.OnnxMl.TensorProto;
+import com.google.protobuf.ByteString;
+import dev.qcal.quant.QuantType;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/** Reads float initializers and builds the integer and float initializers of a Q/DQ rewrite. */
+final class QdqTensors {
+
+  private QdqTensors() {}
+
+  static long[] dims(TensorProto t) {
+    return t.getDimsList().stream().mapToLong(Long::longValue).toArray();
+  }
+
+  /** The values of a FLOAT initializer held in the model (raw_data or float_data). */
+  static float[] floats(TensorProto t) {
+    if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
+      throw new IllegalArgumentException("Initializer '" + t.getName() + "' has element type "
+          + TensorProto.DataType.forNumber(t.getDataType()) + ", expected FLOAT");
+    }
+    if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+      throw new IllegalArgumentException("Initializer '" + t.getName()
+          + "' uses external data; load the model with its data inlined before rewriting");
+    }
+    long n = 1;
+    for (long d : t.getDimsList()) {
+      n *= d;
+    }
+    float[] out;
+    if (!t.getRawData().isEmpty()) {
+      ByteBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+      out = new float[b.remaining() / Float.BYTES];
+      b.asFloatBuffer().get(out);
+    } else {
+      out = new float[t.getFloatDataCount()];
+      for (int i = 0; i < out.length; i++) {
+        out[i] = t.getFloatData(i);
+      }
+    }
+    if (out.length != n) {
+      throw new IllegalArgumentException(
+          "Initializer '" + t.getName() + "' holds " + out.length + " values but its shape needs " + n);
+    }
+    return out;
+  }
+
+  static TensorProto floatTensor(String name, long[] dims, float[] values) {
+    ByteBuffer b = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    b.asFloatBuffer().put(values);
+    return raw(name, TensorProto.DataType.FLOAT_VALUE, dims, b.array());
+  }
+
+  /** An integer tensor of {@code type}, values already in range. */
+  static TensorProto intTensor(String name, QuantType type, long[] dims, long[] values) {
+    int width = switch (type) {
+      case UINT8, INT8 -> 1;
+      case UINT16, INT16 -> 2;
+      case INT32 -> 4;
+    };
+    ByteBuffer b = ByteBuffer.allocate(values.length * width).order(ByteOrder.LITTLE_ENDIAN);
+    for (long v : values) {
+      if (v < type.qmin() || v > type.qmax()) {
+        throw new IllegalArgumentException(
+            "Value " + v + " for '" + name + "' is outside the " + type.id() + " range");
+      }
+      switch (width) {
+        case 1 -> b.put((byte) v);
+        case 2 -> b.putShort((short) v);
+        default -> b.putInt((int) v);
+      }
+    }
+    return raw(name, type.onnxElemType(), dims, b.array());
+  }
+
+  private static TensorProto raw(String name, int type, long[] dims, byte[] data) {
+    TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(type);
+    for (long d : dims) {
+      t.addDims(d);
+    }
+    return t.setRawData(ByteString.copyFrom(data)).build();
+  }
+}

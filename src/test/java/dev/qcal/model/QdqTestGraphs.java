@@ -1,0 +1,149 @@
+package dev.qcal.model;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/** Builds small ONNX graphs in code for the Q/DQ tests, and runs them in ONNX Runtime. */
+final class QdqTestGraphs {
+
+  private QdqTestGraphs() {}
+
+  static NodeProto node(String op, String name, List<String> inputs, List<String> outputs,
+      AttributeProto... attrs) {
+    return NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addAllOutput(outputs)
+        .addAllAttribute(List.of(attrs)).build();
+  }
+
+  static AttributeProto intAttr(String name, long v) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+  }
+
+  static AttributeProto intsAttr(String name, long... v) {
+    AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+    for (long x : v) {
+      a.addInts(x);
+    }
+    return a.build();
+  }
+
+  static ValueInfoProto value(String name, int elemType, long... dims) {
+    TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+    for (long d : dims) {
+      shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+    }
+    return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
+        TypeProto.Tensor.newBuilder().setElemType(elemType).setShape(shape))).build();
+  }
+
+  /** A float tensor whose shape is left to ONNX Runtime, as for extra calibration outputs. */
+  static ValueInfoProto floatValueOfAnyShape(String name) {
+    return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
+        TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))).build();
+  }
+
+  static ValueInfoProto floatValue(String name, long... dims) {
+    return value(name, TensorProto.DataType.FLOAT_VALUE, dims);
+  }
+
+  /** A float initializer of the given shape with values uniform in [-1, 1) from {@code seed}. */
+  static TensorProto randomFloats(String name, long seed, long... dims) {
+    int n = 1;
+    for (long d : dims) {
+      n *= (int) d;
+    }
+    Random r = new Random(seed);
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = r.nextFloat() * 2f - 1f;
+    }
+    return QdqTensors.floatTensor(name, dims, v);
+  }
+
+  static ModelProto model(int opset, List<NodeProto> nodes, List<ValueInfoProto> inputs,
+      List<ValueInfoProto> outputs, List<TensorProto> initializers) {
+    GraphProto g = GraphProto.newBuilder().setName("test").addAllNode(nodes).addAllInput(inputs)
+        .addAllOutput(outputs).addAllInitializer(initializers).build();
+    return ModelProto.newBuilder().setIrVersion(8).setProducerName("qcal-test").setGraph(g)
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset)).build();
+  }
+
+  /**
+   * x[1,3,8,8] -> Conv(w1[8,3,3,3], b1[8], pad 1) -> c1 -> Relu -> r1 -> Conv(w2[4,8,1,1], b2[4]) -> y.
+   */
+  static ModelProto convRelu(int opset) {
+    return model(opset,
+        List.of(
+            node("Conv", "conv1", List.of("x", "w1", "b1"), List.of("c1"), intsAttr("pads", 1, 1, 1, 1)),
+            node("Relu", "relu1", List.of("c1"), List.of("r1")),
+            node("Conv", "conv2", List.of("r1", "w2", "b2"), List.of("y"))),
+        List.of(floatValue("x", 1, 3, 8, 8)),
+        List.of(floatValue("y", 1, 4, 8, 8)),
+        List.of(randomFloats("w1", 1, 8, 3, 3, 3), randomFloats("b1", 2, 8),
+            randomFloats("w2", 3, 4, 8, 1, 1), randomFloats("b2", 4, 4)));
+  }
+
+  static NodeProto find(ModelProto m, String op, String input) {
+    return m.getGraph().getNodeList().stream()
+        .filter(n -> n.getOpType().equals(op) && n.getInputList().contains(input))
+        .findFirst().orElseThrow(() -> new AssertionError("no " + op + " reading " + input));
+  }
+
+  static List<NodeProto> producers(ModelProto m, String tensor) {
+    return m.getGraph().getNodeList().stream().filter(n -> n.getOutputList().contains(tensor)).toList();
+  }
+
+  static List<NodeProto> consumers(ModelProto m, String tensor) {
+    return m.getGraph().getNodeList().stream().filter(n -> n.getInputList().contains(tensor)).toList();
+  }
+
+  static TensorProto initializer(ModelProto m, String name) {
+    return m.getGraph().getInitializerList().stream().filter(t -> t.getName().equals(name)).findFirst()
+        .orElseThrow(() -> new AssertionError("no initializer " + name));
+  }
+
+  static float[] uniform(long seed, int n, float lo, float hi) {
+    Random r = new Random(seed);
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = lo + (hi - lo) * r.nextFloat();
+    }
+    return v;
+  }
+
+  /** Runs a single-input model and returns the requested float outputs, flattened. */
+  static List<float[]> run(byte[] model, OrtSession.SessionOptions.OptLevel level, String input, float[] data,
+      long[] shape, List<String> outputs) throws OrtException {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+      opts.setOptimizationLevel(level);
+      try (OrtSession s = env.createSession(model, opts);
+          OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape);
+          OrtSession.Result r = s.run(Map.of(input, x), new java.util.LinkedHashSet<>(outputs))) {
+        List<float[]> out = new ArrayList<>();
+        for (String name : outputs) {
+          FloatBuffer fb = ((OnnxTensor) r.get(name).orElseThrow()).getFloatBuffer();
+          float[] v = new float[fb.remaining()];
+          fb.get(v);
+          out.add(v);
+        }
+        return out;
+      }
+    }
+  }
+}
