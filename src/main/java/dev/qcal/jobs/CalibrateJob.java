@@ -17,7 +17,7 @@ import dev.qcal.model.QdqRewriter;
 import dev.qcal.quant.LinearQuant;
 import dev.qcal.quant.QuantParams;
 import dev.qcal.runtime.ModelRunner;
-import dev.qcal.runtime.OrtInfo;
+import dev.qcal.runtime.Ort;
 import dev.qcal.runtime.SessionCache;
 import dev.qcal.stats.StatsSet;
 import dev.qcal.stats.TensorStats;
@@ -92,7 +92,8 @@ public final class CalibrateJob {
       String augmentedSha = OnnxModels.sha256(staged);
       // Named by content: executors fetch it once per JVM and a SparkContext never sees one name
       // with two contents.
-      Path augmentedFile = Files.move(staged, work.resolve("qcal-augmented-" + augmentedSha.substring(0, 20) + ".onnx"));
+      Path augmentedFile = work.resolve("qcal-augmented-" + augmentedSha.substring(0, 20) + ".onnx");
+      move(staged, augmentedFile);
       jsc.addFile(augmentedFile.toString());
       report.stage("prepare", System.nanoTime() - t);
       LOG.info("Prepared {}: opset {} -> {}, {} tensors to calibrate", modelName, prepared.sourceOpset(),
@@ -214,10 +215,18 @@ public final class CalibrateJob {
   static Map<String, String> versions(SparkSession spark) {
     Map<String, String> v = new LinkedHashMap<>();
     v.put("qcal", QcalVersion.get());
-    v.put("onnxruntime", OrtInfo.version());
+    v.put("onnxruntime", Ort.version());
     v.put("spark", spark.version());
     v.put("java", System.getProperty("java.version"));
     return v;
+  }
+
+  private static void move(Path from, Path to) {
+    try {
+      Files.move(from, to);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private static Path createWorkDir() {

@@ -82,8 +82,10 @@ public final class OnnxModels {
     Path tmp = null;
     try {
       Files.createDirectories(parent);
-      tmp = Files.createTempFile(parent, file.getFileName().toString(), ".tmp");
-      try (OutputStream out = Files.newOutputStream(tmp)) {
+      // a plain new file (not createTempFile, which is owner-only) so the model gets the umask's mode
+      tmp = parent.resolve("." + file.getFileName() + "." + java.util.UUID.randomUUID() + ".tmp");
+      try (OutputStream out = new java.io.BufferedOutputStream(
+          Files.newOutputStream(tmp, java.nio.file.StandardOpenOption.CREATE_NEW), 1 << 16)) {
         model.writeTo(out);
       }
       try {

@@ -17,34 +17,7 @@ final class QdqTensors {
 
   /** The values of a FLOAT initializer held in the model (raw_data or float_data). */
   static float[] floats(TensorProto t) {
-    if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
-      throw new IllegalArgumentException("Initializer '" + t.getName() + "' has element type "
-          + TensorProto.DataType.forNumber(t.getDataType()) + ", expected FLOAT");
-    }
-    if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
-      throw new IllegalArgumentException("Initializer '" + t.getName()
-          + "' uses external data; load the model with its data inlined before rewriting");
-    }
-    long n = 1;
-    for (long d : t.getDimsList()) {
-      n *= d;
-    }
-    float[] out;
-    if (!t.getRawData().isEmpty()) {
-      ByteBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-      out = new float[b.remaining() / Float.BYTES];
-      b.asFloatBuffer().get(out);
-    } else {
-      out = new float[t.getFloatDataCount()];
-      for (int i = 0; i < out.length; i++) {
-        out[i] = t.getFloatData(i);
-      }
-    }
-    if (out.length != n) {
-      throw new IllegalArgumentException(
-          "Initializer '" + t.getName() + "' holds " + out.length + " values but its shape needs " + n);
-    }
-    return out;
+    return Initializers.floats(t);
   }
 
   static TensorProto floatTensor(String name, long[] dims, float[] values) {

@@ -44,7 +44,7 @@ public final class ModelRunner {
   }
 
   public void run(Batch batch, OutputSink sink) {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = Ort.env();
     Map<String, OnnxTensor> feeds = new HashMap<>();
     try {
       for (int i = 0; i < inputNames.size(); i++) {

@@ -66,6 +66,11 @@ public final class Ort {
     return OrtEnvironment.getEnvironment();
   }
 
+  /** The ONNX Runtime version in use, for provenance. */
+  public static String version() {
+    return env().getVersion();
+  }
+
   /**
    * Writes the model ONNX Runtime builds from {@code in} at {@code level} to {@code out} (CPU provider).
    *

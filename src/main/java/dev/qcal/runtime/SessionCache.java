@@ -24,7 +24,7 @@ public final class SessionCache {
   }
 
   private static OrtSession create(Path modelFile, int intraOpThreads) {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = Ort.env();
     try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
       opts.setIntraOpNumThreads(Math.max(1, intraOpThreads));
       opts.setInterOpNumThreads(1);
