@@ -48,12 +48,22 @@ public final class InspectCommand implements Callable<Integer> {
       out.println("output: " + describe(v));
     }
     Map<String, long[]> shapes = new LinkedHashMap<>(CalibrateCommand.parseShapes(inputShapes));
+    for (ValueInfoProto v : m.getGraph().getInputList()) {
+      var dims = v.getType().getTensorType().getShape().getDimList();
+      boolean dynamic = dims.stream().skip(1).anyMatch(d -> !d.hasDimValue());
+      if (dynamic && !shapes.containsKey(v.getName()) && m.getGraph().getInitializerList().stream()
+          .noneMatch(t -> t.getName().equals(v.getName()))) {
+        throw new UsageException("input '" + v.getName() + "' " + describe(v)
+            + " has dynamic dimensions: give a full shape to verify the prepared model with, e.g. --input-shape "
+            + v.getName() + "=1,...");
+      }
+    }
     Path work = Files.createTempDirectory("qcal-inspect-");
     try {
       ModelPreparer.Prepared p = ModelPreparer.prepare(model, work, shapes);
       out.println("prepared: opset " + p.sourceOpset() + " -> " + p.opset() + ", " + p.foldedConstants()
           + " constants folded, " + p.foldedBatchNorms() + " batch norms folded"
-          + (shapes.isEmpty() ? " (not verified: give --input-shape)" : ", max |diff| " + p.maxAbsDiff()));
+          + ", outputs verified against the original (max |diff| " + p.maxAbsDiff() + ")");
       CalibrationPlan plan = CalibrationPlan.of(p.model());
       out.println("calibrated activations (" + plan.activations().size() + "):");
       for (String t : plan.activations()) {

@@ -16,13 +16,13 @@ import java.util.List;
 import java.util.Random;
 
 /** Builders for the tiny ONNX graphs the model tests construct in code. */
-final class TestGraphs {
+public final class TestGraphs {
 
-  static final Path EXAMPLE = Path.of("examples/ppocr-cls/ch_ppocr_mobile_v2.0_cls_infer.onnx");
+  public static final Path EXAMPLE = Path.of("examples/ppocr-cls/ch_ppocr_mobile_v2.0_cls_infer.onnx");
 
   private TestGraphs() {}
 
-  static ModelProto model(int opset, List<NodeProto> nodes, List<ValueInfoProto> inputs, List<ValueInfoProto> outputs,
+  public static ModelProto model(int opset, List<NodeProto> nodes, List<ValueInfoProto> inputs, List<ValueInfoProto> outputs,
       List<TensorProto> initializers) {
     GraphProto graph = GraphProto.newBuilder().setName("tiny").addAllNode(nodes).addAllInput(inputs)
         .addAllOutput(outputs).addAllInitializer(initializers).build();
@@ -31,7 +31,7 @@ final class TestGraphs {
   }
 
   /** A FLOAT value info; no dims means an unknown shape. */
-  static ValueInfoProto floatInfo(String name, long... dims) {
+  public static ValueInfoProto floatInfo(String name, long... dims) {
     TypeProto.Tensor.Builder t = TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE);
     if (dims.length > 0) {
       TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
@@ -43,25 +43,25 @@ final class TestGraphs {
     return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(t)).build();
   }
 
-  static NodeProto node(String op, String name, List<String> inputs, List<String> outputs, AttributeProto... attrs) {
+  public static NodeProto node(String op, String name, List<String> inputs, List<String> outputs, AttributeProto... attrs) {
     return NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addAllOutput(outputs)
         .addAllAttribute(Arrays.asList(attrs)).build();
   }
 
-  static AttributeProto f(String name, float v) {
+  public static AttributeProto f(String name, float v) {
     return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
   }
 
-  static AttributeProto i(String name, long v) {
+  public static AttributeProto i(String name, long v) {
     return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
   }
 
-  static AttributeProto s(String name, String v) {
+  public static AttributeProto s(String name, String v) {
     return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
         .setS(ByteString.copyFromUtf8(v)).build();
   }
 
-  static AttributeProto ints(String name, long... v) {
+  public static AttributeProto ints(String name, long... v) {
     AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
     for (long x : v) {
       a.addInts(x);
@@ -69,7 +69,7 @@ final class TestGraphs {
     return a.build();
   }
 
-  static AttributeProto floats(String name, float... v) {
+  public static AttributeProto floats(String name, float... v) {
     AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOATS);
     for (float x : v) {
       a.addFloats(x);
@@ -77,7 +77,7 @@ final class TestGraphs {
     return a.build();
   }
 
-  static TensorProto floatTensor(String name, long[] dims, float... values) {
+  public static TensorProto floatTensor(String name, long[] dims, float... values) {
     TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE);
     for (long d : dims) {
       t.addDims(d);
@@ -88,7 +88,7 @@ final class TestGraphs {
     return t.build();
   }
 
-  static float[] randomFloats(int n, long seed) {
+  public static float[] randomFloats(int n, long seed) {
     Random r = new Random(seed);
     float[] a = new float[n];
     for (int k = 0; k < n; k++) {
@@ -97,7 +97,7 @@ final class TestGraphs {
     return a;
   }
 
-  static NodeProto find(ModelProto m, String opType) {
+  public static NodeProto find(ModelProto m, String opType) {
     return m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals(opType)).findFirst()
         .orElseThrow(() -> new AssertionError("no " + opType + " node"));
   }
