@@ -68,10 +68,11 @@ public final class CalibrateJob {
       String sha = OnnxModels.sha256(o.model());
       List<InputSpec> inputs = ModelInputs.of(original, modelName);
       JavaRDD<Sample> samples = DataSources.open(spark, o.data(), inputs, o.sampleShapes());
+      // one sample, read before any repartitioning shuffle, fixes the shapes the preparation is verified on
+      List<Sample> firstSample = samples.take(1);
       if (o.partitions() != null) {
         samples = samples.repartition(o.partitions());
       }
-      List<Sample> firstSample = samples.take(1);
       if (firstSample.isEmpty()) {
         throw new DataException(String.join(", ", o.data()) + ": no samples");
       }
