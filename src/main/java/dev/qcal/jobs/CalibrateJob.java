@@ -176,8 +176,9 @@ public final class CalibrateJob {
     List<String> outs = List.copyOf(tensors);
     JavaRDD<StatsSet> perPartition = samples.mapPartitions(it -> {
       OrtSession session = SessionCache.get(modelSha, Path.of(SparkFiles.get(modelFileName)), taskCpus);
-      return List.of(observePartition(it, new ModelRunner(session, names, outs), names.size(), outs, batchSize))
-          .iterator();
+      try (ModelRunner runner = new ModelRunner(session, names, outs)) {
+        return List.of(observePartition(it, runner, names.size(), outs, batchSize)).iterator();
+      }
     });
     return perPartition.treeAggregate(StatsSet.empty(outs), StatsSet::merge, StatsSet::merge);
   }
@@ -187,7 +188,7 @@ public final class CalibrateJob {
       Iterator<Sample> it, ModelRunner runner, int inputs, List<String> tensors, int batchSize) {
     StatsSet stats = StatsSet.empty(tensors);
     Batcher batcher = new Batcher(inputs, batchSize);
-    ModelRunner.OutputSink sink = stats::add;
+    ModelRunner.OutputSink sink = (name, values, shape) -> stats.add(name, values);
     while (it.hasNext()) {
       Batcher.Batch b = batcher.offer(it.next());
       if (b != null) {

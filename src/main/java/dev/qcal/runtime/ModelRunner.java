@@ -1,5 +1,6 @@
 package dev.qcal.runtime;
 
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
@@ -8,33 +9,53 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.qcal.data.Batcher.Batch;
 import dev.qcal.data.DataException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * Runs batches through a session and hands each requested float output to a sink. Every input
- * tensor and result is closed before {@link #run} returns (unclosed results keep native memory).
+ * Runs batches through a shared session for one task and hands each requested float output to a
+ * sink, without copying it: after the first batch of a given input shape, outputs are written by
+ * ONNX Runtime straight into direct buffers allocated once for that shape and reused ("pinned"
+ * outputs). A runner belongs to one task (it is not thread-safe); {@link #close} frees its buffers.
+ * Every input tensor and result is closed before {@link #run} returns.
  */
-public final class ModelRunner {
+public final class ModelRunner implements AutoCloseable {
+  /** Input shape patterns remembered at once; more (very variable shapes) evict the oldest. */
+  private static final int MAX_SHAPE_KEYS = 4;
+
   private final OrtSession session;
   private final List<String> inputNames;
   private final Set<String> outputNames;
+  private final LinkedHashMap<String, Pinned> pinned = new LinkedHashMap<>();
+  private final Set<String> unpinnable = new java.util.HashSet<>();
 
-  /** Receives one output tensor of one batch; the buffer is only valid during the call. */
+  /** Receives one output tensor of one batch; buffer and shape are only valid during the call. */
   @FunctionalInterface
   public interface OutputSink {
-    void accept(String tensor, FloatBuffer values);
+    void accept(String tensor, FloatBuffer values, long[] shape);
+  }
+
+  /** Output tensors pre-allocated for one input shape. */
+  private record Pinned(Map<String, OnnxTensor> tensors, Map<String, FloatBuffer> buffers, Map<String, long[]> shapes) {
+    void close() {
+      tensors.values().forEach(OnnxTensor::close);
+    }
   }
 
   public ModelRunner(OrtSession session, List<String> inputNames, List<String> outputNames) {
     this.session = session;
     this.inputNames = List.copyOf(inputNames);
-    this.outputNames = new LinkedHashSet<>(outputNames);
+    this.outputNames = Collections.unmodifiableSet(new LinkedHashSet<>(outputNames));
     Set<String> known = session.getOutputNames();
     for (String o : outputNames) {
       if (!known.contains(o)) {
@@ -46,34 +67,100 @@ public final class ModelRunner {
   public void run(Batch batch, OutputSink sink) {
     OrtEnvironment env = Ort.env();
     Map<String, OnnxTensor> feeds = new HashMap<>();
+    String key = Arrays.deepToString(batch.shapes());
     try {
       for (int i = 0; i < inputNames.size(); i++) {
         feeds.put(inputNames.get(i), OnnxTensor.createTensor(env, batch.inputs()[i], batch.shapes()[i]));
       }
-      try (OrtSession.Result result = session.run(feeds, outputNames)) {
-        for (Map.Entry<String, OnnxValue> e : result) {
-          OnnxValue v = e.getValue();
-          if (!(v instanceof OnnxTensor t)
-              || ((TensorInfo) t.getInfo()).type != ai.onnxruntime.OnnxJavaType.FLOAT) {
-            throw new IllegalStateException("output '" + e.getKey() + "' is not a float tensor: " + v.getInfo());
-          }
-          sink.accept(e.getKey(), t.getFloatBuffer());
-        }
+      Pinned p = pinned.get(key);
+      if (p == null) {
+        runAndLearn(feeds, key, sink);
+        return;
+      }
+      try {
+        runPinned(feeds, p, sink);
+      } catch (OrtException shapeChanged) {
+        // output shapes that depend on values, not only on input shapes: stop pinning for this shape
+        pinned.remove(key).close();
+        unpinnable.add(key);
+        runAndLearn(feeds, key, sink);
       }
     } catch (OrtException e) {
       throw new DataException("inference failed on the batch starting at " + batch.firstSource()
-          + " (input shapes " + shapesToString(batch.shapes()) + "): " + firstLine(e.getMessage()), e);
+          + " (input shapes " + shapes(batch.shapes()) + "): " + firstLine(e.getMessage()), e);
     } finally {
-      for (OnnxTensor t : feeds.values()) {
-        t.close();
+      feeds.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  private void runPinned(Map<String, OnnxTensor> feeds, Pinned p, OutputSink sink) throws OrtException {
+    try (OrtSession.Result ignored = session.run(feeds, Collections.emptySet(), p.tensors())) {
+      for (String name : outputNames) {
+        FloatBuffer b = p.buffers().get(name).duplicate();
+        b.clear();
+        sink.accept(name, b, p.shapes().get(name));
       }
     }
   }
 
-  private static String shapesToString(long[][] shapes) {
+  /** Runs without pinned outputs, hands the results over, and pins buffers for this input shape. */
+  private void runAndLearn(Map<String, OnnxTensor> feeds, String key, OutputSink sink) throws OrtException {
+    Map<String, long[]> shapes = new LinkedHashMap<>();
+    try (OrtSession.Result result = session.run(feeds, outputNames)) {
+      for (Map.Entry<String, OnnxValue> e : result) {
+        OnnxValue v = e.getValue();
+        if (!(v instanceof OnnxTensor t) || ((TensorInfo) t.getInfo()).type != OnnxJavaType.FLOAT) {
+          throw new IllegalStateException("output '" + e.getKey() + "' is not a float tensor: " + v.getInfo());
+        }
+        long[] shape = ((TensorInfo) t.getInfo()).getShape();
+        shapes.put(e.getKey(), shape);
+        sink.accept(e.getKey(), t.getFloatBuffer(), shape);
+      }
+    }
+    if (!unpinnable.contains(key)) {
+      pin(key, shapes);
+    }
+  }
+
+  private void pin(String key, Map<String, long[]> shapes) throws OrtException {
+    if (pinned.size() >= MAX_SHAPE_KEYS) {
+      String oldest = pinned.keySet().iterator().next();
+      pinned.remove(oldest).close();
+    }
+    Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
+    Map<String, FloatBuffer> buffers = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+        long n = 1;
+        for (long d : e.getValue()) {
+          n *= d;
+        }
+        if (n * Float.BYTES > Integer.MAX_VALUE) {
+          unpinnable.add(key); // too large for one direct buffer: keep reading ONNX Runtime's copies
+          tensors.values().forEach(OnnxTensor::close);
+          return;
+        }
+        FloatBuffer b = ByteBuffer.allocateDirect((int) n * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        buffers.put(e.getKey(), b);
+        tensors.put(e.getKey(), OnnxTensor.createTensor(Ort.env(), b, e.getValue()));
+      }
+    } catch (OrtException | RuntimeException e) {
+      tensors.values().forEach(OnnxTensor::close);
+      throw e;
+    }
+    pinned.put(key, new Pinned(tensors, buffers, shapes));
+  }
+
+  @Override
+  public void close() {
+    pinned.values().forEach(Pinned::close);
+    pinned.clear();
+  }
+
+  private static String shapes(long[][] shapes) {
     List<String> s = new ArrayList<>();
     for (long[] sh : shapes) {
-      s.add(java.util.Arrays.toString(sh));
+      s.add(Arrays.toString(sh));
     }
     return String.join(", ", s);
   }

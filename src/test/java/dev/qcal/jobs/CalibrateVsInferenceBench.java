@@ -60,11 +60,16 @@ public final class CalibrateVsInferenceBench {
   }
 
   private static long infer(Iterator<Sample> it, String fileName, String sha) {
-    ModelRunner runner = new ModelRunner(SessionCache.get("plain-" + sha, Path.of(SparkFiles.get(fileName)), 1),
-        List.of("x"), List.of("softmax_0.tmp_0"));
+    try (ModelRunner runner = new ModelRunner(SessionCache.get("plain-" + sha, Path.of(SparkFiles.get(fileName)), 1),
+        List.of("x"), List.of("softmax_0.tmp_0"))) {
+      return infer(it, runner);
+    }
+  }
+
+  private static long infer(Iterator<Sample> it, ModelRunner runner) {
     Batcher batcher = new Batcher(1, 16);
     long count = 0;
-    ModelRunner.OutputSink ignore = (name, values) -> { };
+    ModelRunner.OutputSink ignore = (name, values, shape) -> { };
     while (it.hasNext()) {
       Batcher.Batch b = batcher.offer(it.next());
       if (b != null) {
