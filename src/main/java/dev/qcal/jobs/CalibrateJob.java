@@ -32,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.SparkFiles;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -46,6 +47,11 @@ import org.slf4j.LoggerFactory;
 public final class CalibrateJob {
   private static final Logger LOG = LoggerFactory.getLogger(CalibrateJob.class);
   public static final String QUANTIZED = "quantized.onnx";
+  /**
+   * Fault injection for tests: the first attempt of this partition's observe task fails after it
+   * has done all its work, so Spark retries it. Results must not change.
+   */
+  public static final String FAIL_FIRST_ATTEMPT = "spark.qcal.test.failFirstAttemptOfPartition";
 
   private CalibrateJob() {}
 
@@ -105,7 +111,8 @@ public final class CalibrateJob {
       jsc.setJobGroup("qcal-observe", "qcal: observe " + tensors.size() + " activations and reduce statistics", false);
       StatsSet stats = observe(samples, augmentedFile.getFileName().toString(), augmentedSha,
           inputs.stream().map(InputSpec::name).toList(), tensors, o.batchSize(),
-          spark.sparkContext().conf().getInt("spark.task.cpus", 1));
+          spark.sparkContext().conf().getInt("spark.task.cpus", 1),
+          spark.sparkContext().conf().getInt(FAIL_FIRST_ATTEMPT, -1));
       report.stage("observe_and_reduce", System.nanoTime() - t);
 
       // choose ranges + quantize (driver)
@@ -171,14 +178,21 @@ public final class CalibrateJob {
   }
 
   static StatsSet observe(JavaRDD<Sample> samples, String modelFileName, String modelSha, List<String> inputNames,
-      List<String> tensors, int batchSize, int taskCpus) {
+      List<String> tensors, int batchSize, int taskCpus, int failFirstAttemptOf) {
     List<String> names = List.copyOf(inputNames);
     List<String> outs = List.copyOf(tensors);
     JavaRDD<StatsSet> perPartition = samples.mapPartitions(it -> {
       OrtSession session = SessionCache.get(modelSha, Path.of(SparkFiles.get(modelFileName)), taskCpus);
+      StatsSet partial;
       try (ModelRunner runner = new ModelRunner(session, names, outs)) {
-        return List.of(observePartition(it, runner, names.size(), outs, batchSize)).iterator();
+        partial = observePartition(it, runner, names.size(), outs, batchSize);
       }
+      TaskContext task = TaskContext.get();
+      if (task.partitionId() == failFirstAttemptOf && task.attemptNumber() == 0) {
+        throw new IllegalStateException("qcal: injected failure of the first attempt of partition "
+            + failFirstAttemptOf + " (" + FAIL_FIRST_ATTEMPT + ")");
+      }
+      return List.of(partial).iterator();
     });
     return perPartition.treeAggregate(StatsSet.empty(outs), StatsSet::merge, StatsSet::merge);
   }

@@ -23,11 +23,22 @@ public final class SharedSpark implements ParameterResolver {
           .config("spark.driver.host", "127.0.0.1")
           .config("spark.driver.bindAddress", "127.0.0.1")
           .getOrCreate();
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> spark.stop()));
+      SparkSession started = spark;
+      Runtime.getRuntime().addShutdownHook(new Thread(started::stop));
     }
     SparkSession.setActiveSession(spark);
     SparkSession.setDefaultSession(spark);
     return spark;
+  }
+
+  /** Stops the shared session (a test that needs another master); the next use starts a new one. */
+  public static synchronized void stop() {
+    if (spark != null) {
+      spark.stop();
+      spark = null;
+    }
+    SparkSession.clearActiveSession();
+    SparkSession.clearDefaultSession();
   }
 
   @Override
