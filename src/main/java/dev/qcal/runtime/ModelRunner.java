@@ -35,7 +35,10 @@ public final class ModelRunner implements AutoCloseable {
 
   private final OrtSession session;
   private final List<String> inputNames;
+  /** Requested outputs computed by the model. */
   private final Set<String> outputNames;
+  /** Requested outputs that are model inputs: handed over from the batch, never through ONNX Runtime. */
+  private final List<String> passThrough;
   private final LinkedHashMap<String, Pinned> pinned = new LinkedHashMap<>();
   private final Set<String> unpinnable = new java.util.HashSet<>();
 
@@ -55,16 +58,31 @@ public final class ModelRunner implements AutoCloseable {
   public ModelRunner(OrtSession session, List<String> inputNames, List<String> outputNames) {
     this.session = session;
     this.inputNames = List.copyOf(inputNames);
-    this.outputNames = Collections.unmodifiableSet(new LinkedHashSet<>(outputNames));
+    Set<String> computed = new LinkedHashSet<>();
+    List<String> fromInputs = new ArrayList<>();
     Set<String> known = session.getOutputNames();
     for (String o : outputNames) {
-      if (!known.contains(o)) {
+      if (this.inputNames.contains(o)) {
+        // ONNX Runtime does not write a graph input that is also an output into a pinned buffer
+        fromInputs.add(o);
+      } else if (known.contains(o)) {
+        computed.add(o);
+      } else {
         throw new IllegalArgumentException("model has no output '" + o + "'");
       }
     }
+    this.outputNames = Collections.unmodifiableSet(computed);
+    this.passThrough = List.copyOf(fromInputs);
   }
 
   public void run(Batch batch, OutputSink sink) {
+    for (String name : passThrough) {
+      int i = inputNames.indexOf(name);
+      sink.accept(name, batch.inputs()[i].duplicate(), batch.shapes()[i]);
+    }
+    if (outputNames.isEmpty()) {
+      return;
+    }
     OrtEnvironment env = Ort.env();
     Map<String, OnnxTensor> feeds = new HashMap<>();
     String key = Arrays.deepToString(batch.shapes());

@@ -73,6 +73,28 @@ class ModelRunnerTest {
   }
 
   @Test
+  void exposedInputsAndIntermediatesAreFreshOnEveryBatch(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+    List<String> exposed = List.of("x", "batch_norm_0.tmp_3", "hardswish_0.tmp_0");
+    Path augmented = tmp.resolve("augmented.onnx");
+    dev.qcal.model.OnnxModels.save(
+        dev.qcal.model.GraphAugmenter.exposeOutputs(dev.qcal.model.OnnxModels.load(MODEL), exposed), augmented);
+    try (OrtSession session = Ort.env().createSession(augmented.toString(), new OrtSession.SessionOptions());
+        ModelRunner runner = new ModelRunner(session, List.of("x"), exposed)) {
+      for (int k = 0; k < 4; k++) {
+        Batcher.Batch b = batch(new Batcher(1, 2), 10 + k, 2, 96);
+        float[] in = new float[b.inputs()[0].remaining()];
+        b.inputs()[0].duplicate().get(in);
+        Map<String, float[]> expected = Ort.run(augmented, Map.of("x", in), Map.of("x", new long[] {2, 3, 48, 96}));
+        Map<String, float[]> got = capture(runner, b, new LinkedHashMap<>());
+        assertArrayEquals(in, got.get("x"), "batch " + k);
+        for (String t : exposed.subList(1, exposed.size())) {
+          assertArrayEquals(expected.get(t), got.get(t), 1e-6f, t + " batch " + k);
+        }
+      }
+    }
+  }
+
+  @Test
   void sinkSeesTheWholeBufferFromPositionZero() throws Exception {
     try (OrtSession session = Ort.env().createSession(MODEL.toString(), new OrtSession.SessionOptions());
         ModelRunner runner = new ModelRunner(session, List.of("x"), List.of(session.getOutputNames().iterator().next()))) {
