@@ -50,6 +50,8 @@ public final class TensorStats implements Serializable {
 
   private transient RangeScan scan;
   private transient long[] batchNonFinite;
+  private transient float[] rowMin;
+  private transient float[] rowMax;
 
   private TensorStats(String tensor, StatsConfig config) {
     this.tensor = Objects.requireNonNull(tensor, "tensor");
@@ -188,24 +190,33 @@ public final class TensorStats implements Serializable {
     float tmax = Float.NEGATIVE_INFINITY;
     long finite = 0;
     long nonFinite = 0;
-    for (int o = 0; o < outer; o++) {
+    if (inner == 1 && c <= Chunks.SIZE && scanRows(values, pos, outer)) {
+      // channel-last, all finite: rows already folded in
       for (int ch = 0; ch < c; ch++) {
-        r.scan(values, pos + (o * c + ch) * inner, inner);
-        channelMin[ch] = Math.min(channelMin[ch], r.min);
-        channelMax[ch] = Math.max(channelMax[ch], r.max);
-        tmin = Math.min(tmin, r.min);
-        tmax = Math.max(tmax, r.max);
-        channelCount[ch] += r.finite;
-        finite += r.finite;
-        if (r.finite != inner) {
-          channelNan[ch] += r.nan;
-          channelPosInf[ch] += r.posInf;
-          channelNegInf[ch] += r.negInf;
-          nanCount += r.nan;
-          posInfCount += r.posInf;
-          negInfCount += r.negInf;
-          bnf[ch] += inner - r.finite;
-          nonFinite += inner - r.finite;
+        tmin = Math.min(tmin, rowMin[ch]);
+        tmax = Math.max(tmax, rowMax[ch]);
+      }
+      finite = n;
+    } else {
+      for (int o = 0; o < outer; o++) {
+        for (int ch = 0; ch < c; ch++) {
+          r.scan(values, pos + (o * c + ch) * inner, inner);
+          channelMin[ch] = Math.min(channelMin[ch], r.min);
+          channelMax[ch] = Math.max(channelMax[ch], r.max);
+          tmin = Math.min(tmin, r.min);
+          tmax = Math.max(tmax, r.max);
+          channelCount[ch] += r.finite;
+          finite += r.finite;
+          if (r.finite != inner) {
+            channelNan[ch] += r.nan;
+            channelPosInf[ch] += r.posInf;
+            channelNegInf[ch] += r.negInf;
+            nanCount += r.nan;
+            posInfCount += r.posInf;
+            negInfCount += r.negInf;
+            bnf[ch] += inner - r.finite;
+            nonFinite += inner - r.finite;
+          }
         }
       }
     }
@@ -229,6 +240,50 @@ public final class TensorStats implements Serializable {
         }
       }
     }
+  }
+
+  /**
+   * Channel-last fast path ({@code inner == 1}): channel {@code c} of row {@code o} is value
+   * {@code o * C + c}, so the rows are scanned as vectors of channels. Folds the batch into the
+   * per-channel state and returns true when every value is finite; otherwise changes nothing and
+   * returns false (the caller then scans channel by channel, counting non-finite values).
+   */
+  private boolean scanRows(FloatBuffer values, int pos, int outer) {
+    int c = channels;
+    if (rowMin == null) {
+      rowMin = new float[c];
+      rowMax = new float[c];
+    }
+    float[] mn = rowMin;
+    float[] mx = rowMax;
+    Arrays.fill(mn, Float.POSITIVE_INFINITY);
+    Arrays.fill(mx, Float.NEGATIVE_INFINITY);
+    Chunks chunks = scan.chunks;
+    int rowsPerChunk = Chunks.SIZE / c;
+    for (int o = 0; o < outer; o += rowsPerChunk) {
+      int rows = Math.min(rowsPerChunk, outer - o);
+      chunks.load(values, pos + o * c, rows * c);
+      float[] a = chunks.array;
+      for (int row = 0, base = chunks.offset; row < rows; row++, base += c) {
+        for (int ch = 0; ch < c; ch++) {
+          float v = a[base + ch];
+          mn[ch] = Math.min(mn[ch], v);
+          mx[ch] = Math.max(mx[ch], v);
+        }
+      }
+    }
+    for (int ch = 0; ch < c; ch++) {
+      // Math.min/max propagate NaN and keep infinities: finite results mean finite values only
+      if (!(mn[ch] >= -Float.MAX_VALUE && mx[ch] <= Float.MAX_VALUE)) {
+        return false;
+      }
+    }
+    for (int ch = 0; ch < c; ch++) {
+      channelMin[ch] = Math.min(channelMin[ch], mn[ch]);
+      channelMax[ch] = Math.max(channelMax[ch], mx[ch]);
+      channelCount[ch] += outer;
+    }
+    return true;
   }
 
   /**

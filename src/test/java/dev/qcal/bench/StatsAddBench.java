@@ -41,7 +41,11 @@ public class StatsAddBench {
   static final int ELEMENTS = N * C * H * W;
   private static final long[] SHAPE = {N, C, H, W};
 
+  private static final long[] CHANNEL_LAST = {N * C * H, W};
+
   private FloatBuffer data;
+  private final float[] scratch = new float[4096];
+  private TensorStats channelLastMinMax;
   private TensorStats perTensorMinMax;
   private TensorStats perChannelMinMax;
   private TensorStats perTensorHistogram;
@@ -70,6 +74,26 @@ public class StatsAddBench {
     perTensorHistogram = TensorStats.empty("t", new StatsConfig(4096, 0, Map.of("t", -1)));
     perChannelHistogram = TensorStats.empty("t", new StatsConfig(4096, 256, Map.of()));
     defaults = TensorStats.empty("t", StatsConfig.defaults());
+    channelLastMinMax = TensorStats.empty("t", new StatsConfig(0, 0, Map.of("t", 1)));
+  }
+
+  /** Another reference: bulk-copy every element into a small array (the memory bandwidth). */
+  @Benchmark
+  @OperationsPerInvocation(ELEMENTS)
+  public float bulkCopy() {
+    FloatBuffer b = data;
+    float[] chunk = scratch;
+    for (int i = 0, n = b.limit(); i < n; i += chunk.length) {
+      b.get(i, chunk, 0, Math.min(chunk.length, n - i));
+    }
+    return chunk[0];
+  }
+
+  /** Per-channel min/max on channel-last data: the same buffer as [N * C * H, W] with axis 1 (96 channels). */
+  @Benchmark
+  @OperationsPerInvocation(ELEMENTS)
+  public TensorStats channelLastMinMax() {
+    return channelLastMinMax.add(data, CHANNEL_LAST);
   }
 
   /** The reference: read every element once, summing. */

@@ -112,6 +112,41 @@ class TensorStatsTest {
   }
 
   @Test
+  void channelLastRowsFastPathAndItsNonFiniteFallback() {
+    StatsConfig config = new StatsConfig(0, 0, Map.of("h", 2));
+    Random r = new Random(23);
+    for (int withNaN = 0; withNaN < 2; withNaN++) {
+      long[] shape = {3, 50, 64};
+      float[] x = new float[3 * 50 * 64];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = (float) r.nextGaussian() * (1 + i % 64);
+      }
+      if (withNaN == 1) {
+        x[17 * 64 + 5] = Float.NaN;
+      }
+      TensorStats t = TensorStats.empty("h", config).add(new StatsTestData.Batch(x, shape).direct(), shape);
+      List<StatsTestData.Batch> one = List.of(new StatsTestData.Batch(x, shape));
+      for (int c = 0; c < 64; c++) {
+        float mn = Float.POSITIVE_INFINITY;
+        float mx = Float.NEGATIVE_INFINITY;
+        long finite = 0;
+        for (float f : StatsTestData.channelValues(one, 2, c)) {
+          if (Float.isFinite(f)) {
+            mn = Math.min(mn, f);
+            mx = Math.max(mx, f);
+            finite++;
+          }
+        }
+        assertEquals(mn, t.channelMin(c));
+        assertEquals(mx, t.channelMax(c));
+        assertEquals(finite, t.channelCount(c));
+        assertEquals(withNaN == 1 && c == 5 ? 1 : 0, t.channelNanCount(c));
+      }
+      assertEquals(x.length - withNaN, t.count());
+    }
+  }
+
+  @Test
   void variableBatchAndWidthWithFixedChannels() {
     TensorStats t = TensorStats.empty("conv1", D);
     add(t, new float[2 * 4 * 3 * 5], 2, 4, 3, 5);
