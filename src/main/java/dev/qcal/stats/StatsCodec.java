@@ -126,8 +126,13 @@ public final class StatsCodec {
     int channelBins = r.i32("channel histogram bins");
     int axisCount = r.count(r.i32("axis override count"), Integer.MAX_VALUE, "axis override count");
     Map<String, Integer> axes = new LinkedHashMap<>();
+    String previous = null;
     for (int i = 0; i < axisCount; i++) {
       String name = r.str("axis override tensor name");
+      if (previous != null && previous.compareTo(name) >= 0) {
+        throw new IOException("corrupt statistics file: axis overrides not sorted by name at '" + name + "'");
+      }
+      previous = name;
       axes.put(name, r.i32("axis of tensor '" + name + "'"));
     }
     StatsConfig config;
@@ -137,6 +142,9 @@ public final class StatsCodec {
       throw new IOException("corrupt statistics file: " + e.getMessage(), e);
     }
     long samples = r.i64("sample count");
+    if (samples < 0) {
+      throw new IOException("corrupt statistics file: negative sample count " + samples);
+    }
     int tensorCount = r.count(r.i32("tensor count"), Integer.MAX_VALUE, "tensor count");
     List<TensorStats> tensors = new ArrayList<>();
     for (int i = 0; i < tensorCount; i++) {
