@@ -7,49 +7,81 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Statistics of every calibrated tensor of one model plus the number of samples and inference
- * batches they came from. This is the state that travels from executors to the driver.
+ * batches they came from. This is the state that travels from executors to the driver and, through
+ * {@link StatsCodec}, to {@code stats/stats.bin}.
  */
 public final class StatsSet implements Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
 
+  private final StatsConfig config;
   private final LinkedHashMap<String, TensorStats> tensors = new LinkedHashMap<>();
   private long samples;
   private long batches;
 
-  private StatsSet(List<String> tensorNames) {
+  private StatsSet(List<String> tensorNames, StatsConfig config) {
+    this.config = Objects.requireNonNull(config, "config");
     for (String t : tensorNames) {
-      if (tensors.put(t, TensorStats.empty(t)) != null) {
+      if (tensors.put(t, TensorStats.empty(t, config)) != null) {
         throw new IllegalArgumentException("tensor '" + t + "' listed twice");
       }
     }
   }
 
-  /** The identity of {@link #merge} for this list of tensors. */
-  public static StatsSet empty(List<String> tensorNames) {
-    return new StatsSet(tensorNames);
+  /** The identity of {@link #merge} for this list of tensors and configuration. */
+  public static StatsSet empty(List<String> tensorNames, StatsConfig config) {
+    return new StatsSet(tensorNames, config);
   }
 
-  /** Adds one inference batch of {@code batchSamples} samples; call {@link #add} per tensor. */
+  /**
+   * {@link #empty(List, StatsConfig)} with {@link StatsConfig#defaults()}.
+   *
+   * @deprecated kept only so the job compiles until it passes a configuration
+   */
+  @Deprecated
+  public static StatsSet empty(List<String> tensorNames) {
+    return empty(tensorNames, StatsConfig.defaults());
+  }
+
+  /** Counts one inference batch of {@code batchSamples} samples; call {@link #add} per tensor. */
   public StatsSet countBatch(int batchSamples) {
     samples += batchSamples;
     batches++;
     return this;
   }
 
-  public StatsSet add(String tensor, FloatBuffer values) {
-    get(tensor).add(values);
+  /** Adds one batch of {@code tensor}'s values; see {@link TensorStats#add(FloatBuffer, long[])}. */
+  public StatsSet add(String tensor, FloatBuffer values, long[] shape) {
+    get(tensor).add(values, shape);
     return this;
   }
 
   /**
-   * Merges {@code other} into this set and returns this. Associative and commutative with
-   * {@link #empty} as identity, because each {@link TensorStats#merge} is and counts are sums.
-   * Both sets must list the same tensors in the same order.
+   * Adds the values as a 1-D batch: per-tensor statistics only (unless an axis 0 is configured).
+   *
+   * @deprecated kept only so the job compiles until it passes shapes
+   */
+  @Deprecated
+  public StatsSet add(String tensor, FloatBuffer values) {
+    return add(tensor, values, new long[] {values.remaining()});
+  }
+
+  /**
+   * Merges {@code other} into this set and returns this.
+   *
+   * <p>Contract: associative and commutative with {@link #empty} as the identity, because each
+   * {@link TensorStats#merge} is and the sample and batch counts are sums. Compatibility is checked
+   * first: both sets must have the same configuration and list the same tensors in the same order;
+   * each tensor then checks its own state, naming the tensor.
    */
   public StatsSet merge(StatsSet other) {
+    if (!config.equals(other.config)) {
+      throw new IllegalArgumentException(
+          "Cannot merge statistics collected with different configurations: " + config + " vs " + other.config);
+    }
     if (!new ArrayList<>(tensors.keySet()).equals(new ArrayList<>(other.tensors.keySet()))) {
       throw new IllegalArgumentException(
           "Cannot merge statistics of different tensor lists: " + tensors.keySet() + " vs "
@@ -63,6 +95,18 @@ public final class StatsSet implements Serializable {
     return this;
   }
 
+  /** Used by {@link StatsCodec}: a set whose tensors are filled in by the reader. */
+  static StatsSet restored(StatsConfig config, long samples, List<TensorStats> tensors) {
+    StatsSet s = new StatsSet(List.of(), config);
+    s.samples = samples;
+    for (TensorStats t : tensors) {
+      if (s.tensors.put(t.tensor(), t) != null) {
+        throw new IllegalArgumentException("tensor '" + t.tensor() + "' listed twice");
+      }
+    }
+    return s;
+  }
+
   public TensorStats get(String tensor) {
     TensorStats s = tensors.get(tensor);
     if (s == null) {
@@ -71,28 +115,36 @@ public final class StatsSet implements Serializable {
     return s;
   }
 
+  /** The tensors' statistics in the order they were listed. */
   public Map<String, TensorStats> tensors() {
     return Collections.unmodifiableMap(tensors);
+  }
+
+  public StatsConfig config() {
+    return config;
   }
 
   public long samples() {
     return samples;
   }
 
+  /** Inference batches counted; depends on the batch size, so not part of equality or the file. */
   public long batches() {
     return batches;
   }
 
+  /** Equal configuration, samples and every tensor's state, in order; {@link #batches} is ignored. */
   @Override
   public boolean equals(Object o) {
     return o instanceof StatsSet s
+        && config.equals(s.config)
         && samples == s.samples
         && new ArrayList<>(tensors.entrySet()).equals(new ArrayList<>(s.tensors.entrySet()));
   }
 
   @Override
   public int hashCode() {
-    return tensors.hashCode() * 31 + Long.hashCode(samples);
+    return (config.hashCode() * 31 + tensors.hashCode()) * 31 + Long.hashCode(samples);
   }
 
   @Override

@@ -2,96 +2,321 @@ package dev.qcal.stats;
 
 import java.io.Serializable;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.Objects;
 
 /**
- * Per-tensor statistics of one activation over all elements seen: exact min and max of the finite
- * values, the count of finite values and separate counts of NaN, +Inf and -Inf (non-finite values
- * are reported, never folded into the range).
+ * Statistics of one activation tensor over all elements seen, per tensor and optionally per channel:
+ * exact min and max of the finite values, the count of finite values, separate counts of NaN, +Inf
+ * and -Inf (non-finite values are counted, never put in ranges or histograms) and exact
+ * {@link Histogram}s.
+ *
+ * <p>Shapes may vary between batches (dynamic batch, width, sequence length): statistics are over
+ * elements. Only the channel dimension must stay fixed. The channel axis comes from
+ * {@link StatsConfig#channelAxis} at the first {@link #add}; for channel axis {@code a} and shape
+ * {@code [d0, .., dr-1]}, channel {@code c} of outer index {@code o} is the contiguous run
+ * {@code [(o * C + c) * inner, + inner)} with {@code C = d_a}, {@code inner = d_a+1 * .. * dr-1}.
+ *
+ * <p>The state has a fixed size (channels and histogram bins are fixed), so it never grows with the
+ * data, and it is a function of the multiset of values seen (plus the axis and channel count), so
+ * it is identical for any partitioning, batch size or retry.
  */
 public final class TensorStats implements Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
 
   private final String tensor;
+  private final StatsConfig config;
+
   private float min = Float.POSITIVE_INFINITY;
   private float max = Float.NEGATIVE_INFINITY;
   private long count;
   private long nanCount;
   private long posInfCount;
   private long negInfCount;
+  private final Histogram histogram;
 
-  private TensorStats(String tensor) {
-    this.tensor = tensor;
+  /** Whether a batch was added, fixing {@link #axis} and {@link #channels}. */
+  private boolean shaped;
+  /** Channel axis, -1 for per-tensor statistics only. */
+  private int axis = -1;
+  private int channels;
+  private float[] channelMin;
+  private float[] channelMax;
+  private long[] channelCount;
+  private long[] channelNan;
+  private long[] channelPosInf;
+  private long[] channelNegInf;
+  private Histogram[] channelHistograms;
+
+  private transient RangeScan scan;
+  private transient long[] batchNonFinite;
+  private transient float[] rowMin;
+  private transient float[] rowMax;
+
+  private TensorStats(String tensor, StatsConfig config) {
+    this.tensor = Objects.requireNonNull(tensor, "tensor");
+    this.config = Objects.requireNonNull(config, "config");
+    this.histogram = config.histogramBins() > 0 ? Histogram.empty(config.histogramBins()) : null;
   }
 
-  /** The identity of {@link #merge}: no values seen. */
-  public static TensorStats empty(String tensor) {
-    return new TensorStats(tensor);
+  /** The identity of {@link #merge}: no values seen, channel axis not fixed yet. */
+  public static TensorStats empty(String tensor, StatsConfig config) {
+    return new TensorStats(tensor, config);
   }
 
-  /** Exact state, as read back from a saved file or built in tests. */
-  public static TensorStats of(
-      String tensor, float min, float max, long count, long nan, long posInf, long negInf) {
-    TensorStats s = new TensorStats(tensor);
-    s.min = min;
-    s.max = max;
-    s.count = count;
-    s.nanCount = nan;
-    s.posInfCount = posInf;
-    s.negInfCount = negInf;
-    return s;
-  }
-
-  /** Adds the {@code remaining()} values of {@code values}, leaving its position unchanged. */
-  public TensorStats add(FloatBuffer values) {
-    float mn = min;
-    float mx = max;
-    long finite = 0;
-    long nan = 0;
-    long pinf = 0;
-    long ninf = 0;
-    for (int i = values.position(), end = values.limit(); i < end; i++) {
-      float v = values.get(i);
-      if (Float.isFinite(v)) {
-        if (v < mn) {
-          mn = v;
-        }
-        if (v > mx) {
-          mx = v;
-        }
-        finite++;
-      } else if (v != v) {
-        nan++;
-      } else if (v > 0) {
-        pinf++;
-      } else {
-        ninf++;
-      }
+  /**
+   * Adds one batch: the {@code remaining()} values of {@code values}, row-major with {@code shape}
+   * (batch dimension included), leaving the position unchanged.
+   *
+   * @throws IllegalArgumentException naming the tensor if the shape does not match the values, the
+   *     channel axis is out of range or the channel count differs from earlier batches
+   */
+  public TensorStats add(FloatBuffer values, long[] shape) {
+    int n = values.remaining();
+    checkShape(n, shape);
+    Integer a = config.channelAxis(tensor, shape.length);
+    if (a != null && a >= shape.length) {
+      throw new IllegalArgumentException(String.format(
+          "tensor '%s': channel axis %d out of range for shape %s", tensor, a, Arrays.toString(shape)));
     }
-    min = mn;
-    max = mx;
-    count += finite;
-    nanCount += nan;
-    posInfCount += pinf;
-    negInfCount += ninf;
+    fixShape(a == null ? -1 : a, a == null ? 0 : shape[a], shape);
+    if (scan == null) {
+      scan = new RangeScan();
+    }
+    int pos = values.position();
+    if (axis < 0) {
+      addPerTensor(values, pos, n);
+    } else {
+      addPerChannel(values, pos, n, shape);
+    }
     return this;
   }
 
+  /** Adds a 1-D batch ({@code shape = [values.length]}); for tests and small tools. */
   public TensorStats add(float[] values) {
-    return add(FloatBuffer.wrap(values));
+    return add(FloatBuffer.wrap(values), new long[] {values.length});
+  }
+
+  private void checkShape(int n, long[] shape) {
+    long p = 1;
+    for (long d : shape) {
+      if (d < 0) {
+        p = -1;
+        break;
+      }
+      p = Math.multiplyHigh(p, d) != 0 ? -1 : p * d;
+      if (p < 0) {
+        break;
+      }
+    }
+    if (p != n) {
+      throw new IllegalArgumentException(String.format(
+          "tensor '%s': shape %s does not hold the %d values given", tensor, Arrays.toString(shape), n));
+    }
+  }
+
+  private void fixShape(int a, long c, long[] shape) {
+    if (!shaped) {
+      allocate(a, (int) c);
+    } else if (a != axis) {
+      throw new IllegalArgumentException(String.format(
+          "tensor '%s': channel axis changed from %s to %s (shape %s)", tensor, axisName(axis), axisName(a),
+          Arrays.toString(shape)));
+    } else if (c != channels) {
+      throw new IllegalArgumentException(String.format(
+          "tensor '%s': channel count changed from %d to %d (axis %d, shape %s)", tensor, channels, c, a,
+          Arrays.toString(shape)));
+    }
+  }
+
+  private static String axisName(int a) {
+    return a < 0 ? "none (per tensor)" : Integer.toString(a);
+  }
+
+  private void allocate(int a, int c) {
+    shaped = true;
+    axis = a;
+    channels = c;
+    if (a < 0) {
+      return;
+    }
+    channelMin = new float[c];
+    channelMax = new float[c];
+    Arrays.fill(channelMin, Float.POSITIVE_INFINITY);
+    Arrays.fill(channelMax, Float.NEGATIVE_INFINITY);
+    channelCount = new long[c];
+    channelNan = new long[c];
+    channelPosInf = new long[c];
+    channelNegInf = new long[c];
+    if (config.channelHistogramBins() > 0) {
+      channelHistograms = new Histogram[c];
+      for (int i = 0; i < c; i++) {
+        channelHistograms[i] = Histogram.empty(config.channelHistogramBins());
+      }
+    }
+  }
+
+  private void addPerTensor(FloatBuffer values, int pos, int n) {
+    RangeScan r = scan.scan(values, pos, n);
+    min = Math.min(min, r.min);
+    max = Math.max(max, r.max);
+    count += r.finite;
+    nanCount += r.nan;
+    posInfCount += r.posInf;
+    negInfCount += r.negInf;
+    if (histogram != null && r.finite > 0) {
+      histogram.include(r.min, r.max);
+      histogram.bin(values, pos, n, r.finite == n, r.chunks);
+    }
+  }
+
+  private void addPerChannel(FloatBuffer values, int pos, int n, long[] shape) {
+    int c = channels;
+    if (n == 0) {
+      return;
+    }
+    int inner = 1;
+    for (int i = axis + 1; i < shape.length; i++) {
+      inner *= (int) shape[i];
+    }
+    int outer = n / c / inner;
+    if (batchNonFinite == null) {
+      batchNonFinite = new long[c];
+    }
+    long[] bnf = batchNonFinite;
+    Arrays.fill(bnf, 0);
+    RangeScan r = scan;
+    float tmin = Float.POSITIVE_INFINITY;
+    float tmax = Float.NEGATIVE_INFINITY;
+    long finite = 0;
+    long nonFinite = 0;
+    if (inner == 1 && c <= Chunks.SIZE && scanRows(values, pos, outer)) {
+      // channel-last, all finite: rows already folded in
+      for (int ch = 0; ch < c; ch++) {
+        tmin = Math.min(tmin, rowMin[ch]);
+        tmax = Math.max(tmax, rowMax[ch]);
+      }
+      finite = n;
+    } else {
+      for (int o = 0; o < outer; o++) {
+        for (int ch = 0; ch < c; ch++) {
+          r.scan(values, pos + (o * c + ch) * inner, inner);
+          channelMin[ch] = Math.min(channelMin[ch], r.min);
+          channelMax[ch] = Math.max(channelMax[ch], r.max);
+          tmin = Math.min(tmin, r.min);
+          tmax = Math.max(tmax, r.max);
+          channelCount[ch] += r.finite;
+          finite += r.finite;
+          if (r.finite != inner) {
+            channelNan[ch] += r.nan;
+            channelPosInf[ch] += r.posInf;
+            channelNegInf[ch] += r.negInf;
+            nanCount += r.nan;
+            posInfCount += r.posInf;
+            negInfCount += r.negInf;
+            bnf[ch] += inner - r.finite;
+            nonFinite += inner - r.finite;
+          }
+        }
+      }
+    }
+    min = Math.min(min, tmin);
+    max = Math.max(max, tmax);
+    count += finite;
+    if (histogram != null && finite > 0) {
+      histogram.include(tmin, tmax);
+      histogram.bin(values, pos, n, nonFinite == 0, r.chunks);
+    }
+    if (channelHistograms != null) {
+      for (int ch = 0; ch < c; ch++) {
+        if (channelCount[ch] > 0) {
+          // the channel's whole range: the histogram's range widened by this batch's
+          channelHistograms[ch].include(channelMin[ch], channelMax[ch]);
+        }
+      }
+      for (int o = 0; o < outer; o++) {
+        for (int ch = 0; ch < c; ch++) {
+          channelHistograms[ch].bin(values, pos + (o * c + ch) * inner, inner, bnf[ch] == 0, r.chunks);
+        }
+      }
+    }
+  }
+
+  /**
+   * Channel-last fast path ({@code inner == 1}): channel {@code c} of row {@code o} is value
+   * {@code o * C + c}, so the rows are scanned as vectors of channels. Folds the batch into the
+   * per-channel state and returns true when every value is finite; otherwise changes nothing and
+   * returns false (the caller then scans channel by channel, counting non-finite values).
+   */
+  private boolean scanRows(FloatBuffer values, int pos, int outer) {
+    int c = channels;
+    if (rowMin == null) {
+      rowMin = new float[c];
+      rowMax = new float[c];
+    }
+    float[] mn = rowMin;
+    float[] mx = rowMax;
+    Arrays.fill(mn, Float.POSITIVE_INFINITY);
+    Arrays.fill(mx, Float.NEGATIVE_INFINITY);
+    Chunks chunks = scan.chunks;
+    int rowsPerChunk = Chunks.SIZE / c;
+    for (int o = 0; o < outer; o += rowsPerChunk) {
+      int rows = Math.min(rowsPerChunk, outer - o);
+      chunks.load(values, pos + o * c, rows * c);
+      float[] a = chunks.array;
+      for (int row = 0, base = chunks.offset; row < rows; row++, base += c) {
+        for (int ch = 0; ch < c; ch++) {
+          float v = a[base + ch];
+          mn[ch] = Math.min(mn[ch], v);
+          mx[ch] = Math.max(mx[ch], v);
+        }
+      }
+    }
+    for (int ch = 0; ch < c; ch++) {
+      // Math.min/max propagate NaN and keep infinities: finite results mean finite values only
+      if (!(mn[ch] >= -Float.MAX_VALUE && mx[ch] <= Float.MAX_VALUE)) {
+        return false;
+      }
+    }
+    for (int ch = 0; ch < c; ch++) {
+      channelMin[ch] = Math.min(channelMin[ch], mn[ch]);
+      channelMax[ch] = Math.max(channelMax[ch], mx[ch]);
+      channelCount[ch] += outer;
+    }
+    return true;
   }
 
   /**
    * Merges {@code other} into this state and returns this.
    *
-   * <p>Contract: the merge is associative and commutative and {@link #empty} is its identity, so the
-   * merged state equals the state of one {@link #add} over the concatenation of both inputs in any
-   * order, whatever the partitioning: min/max are exact (no arithmetic), counts are integer sums.
-   * Both sides must describe the same tensor.
+   * <p>Contract: associative and commutative, {@link #empty} is the identity, so the merged state
+   * equals the state of one pass of {@link #add} over the batches of both sides in any order,
+   * whatever the partitioning: min/max are exact (no arithmetic), counts are integer sums and
+   * histograms merge exactly ({@link Histogram#merge}). Compatibility is checked first: both sides
+   * must describe the same tensor under the same {@link StatsConfig} and, once both have seen data,
+   * the same channel axis and channel count; otherwise an {@link IllegalArgumentException} names the
+   * tensor and both values.
    */
   public TensorStats merge(TensorStats other) {
     if (!tensor.equals(other.tensor)) {
       throw new IllegalArgumentException(
-          "Cannot merge statistics of tensor '" + tensor + "' with those of '" + other.tensor + "'");
+          "Cannot merge statistics of tensor '" + tensor + "' with those of tensor '" + other.tensor + "'");
+    }
+    if (!config.equals(other.config)) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot merge statistics of tensor '%s': collected with different configurations %s != %s", tensor,
+          config, other.config));
+    }
+    if (other.shaped) {
+      if (!shaped) {
+        allocate(other.axis, other.channels);
+      } else if (axis != other.axis) {
+        throw new IllegalArgumentException(String.format("Cannot merge statistics of tensor '%s': channel axis %s != %s",
+            tensor, axisName(axis), axisName(other.axis)));
+      } else if (channels != other.channels) {
+        throw new IllegalArgumentException(String.format(
+            "Cannot merge statistics of tensor '%s': %d != %d channels", tensor, channels, other.channels));
+      }
     }
     min = Math.min(min, other.min);
     max = Math.max(max, other.max);
@@ -99,15 +324,72 @@ public final class TensorStats implements Serializable {
     nanCount += other.nanCount;
     posInfCount += other.posInfCount;
     negInfCount += other.negInfCount;
+    if (histogram != null) {
+      histogram.merge(other.histogram);
+    }
+    if (other.shaped && axis >= 0) {
+      for (int c = 0; c < channels; c++) {
+        channelMin[c] = Math.min(channelMin[c], other.channelMin[c]);
+        channelMax[c] = Math.max(channelMax[c], other.channelMax[c]);
+        channelCount[c] += other.channelCount[c];
+        channelNan[c] += other.channelNan[c];
+        channelPosInf[c] += other.channelPosInf[c];
+        channelNegInf[c] += other.channelNegInf[c];
+        if (channelHistograms != null) {
+          channelHistograms[c].merge(other.channelHistograms[c]);
+        }
+      }
+    }
     return this;
   }
 
+  /** A deep copy. */
   public TensorStats copy() {
-    return of(tensor, min, max, count, nanCount, posInfCount, negInfCount);
+    return empty(tensor, config).merge(this);
+  }
+
+  /** Restores the shape part of a state read from a file; -2 = no batch added yet. */
+  void restoreShape(int a, int c) {
+    if (a >= -1) {
+      allocate(a, c);
+    }
+  }
+
+  void restoreTensor(float mn, float mx, long cnt, long nan, long pinf, long ninf, Histogram h) {
+    min = mn;
+    max = mx;
+    count = cnt;
+    nanCount = nan;
+    posInfCount = pinf;
+    negInfCount = ninf;
+    if (histogram != null) {
+      histogram.merge(h);
+    }
+  }
+
+  void restoreChannel(int c, float mn, float mx, long cnt, long nan, long pinf, long ninf, Histogram h) {
+    channelMin[c] = mn;
+    channelMax[c] = mx;
+    channelCount[c] = cnt;
+    channelNan[c] = nan;
+    channelPosInf[c] = pinf;
+    channelNegInf[c] = ninf;
+    if (channelHistograms != null) {
+      channelHistograms[c].merge(h);
+    }
+  }
+
+  /** Whether a batch was added (or merged in), fixing the channel axis and count. */
+  boolean shaped() {
+    return shaped;
   }
 
   public String tensor() {
     return tensor;
+  }
+
+  public StatsConfig config() {
+    return config;
   }
 
   /** Smallest finite value; {@code +Inf} when no finite value was seen. */
@@ -141,26 +423,97 @@ public final class TensorStats implements Serializable {
     return nanCount + posInfCount + negInfCount;
   }
 
+  /** Histogram of the finite values; null when histograms are off. */
+  public Histogram histogram() {
+    return histogram;
+  }
+
+  /** Channel axis, null for per-tensor statistics only (and before the first batch). */
+  public Integer axis() {
+    return axis < 0 ? null : axis;
+  }
+
+  /** Number of channels; 0 for per-tensor statistics and before the first batch. */
+  public int channels() {
+    return channels;
+  }
+
+  public float channelMin(int c) {
+    return channelMin[checkChannel(c)];
+  }
+
+  public float channelMax(int c) {
+    return channelMax[checkChannel(c)];
+  }
+
+  public long channelCount(int c) {
+    return channelCount[checkChannel(c)];
+  }
+
+  public long channelNanCount(int c) {
+    return channelNan[checkChannel(c)];
+  }
+
+  public long channelPosInfCount(int c) {
+    return channelPosInf[checkChannel(c)];
+  }
+
+  public long channelNegInfCount(int c) {
+    return channelNegInf[checkChannel(c)];
+  }
+
+  public long channelNonFiniteCount(int c) {
+    return channelNan[checkChannel(c)] + channelPosInf[c] + channelNegInf[c];
+  }
+
+  /** Histogram of channel {@code c}; null when per-channel histograms are off. */
+  public Histogram channelHistogram(int c) {
+    checkChannel(c);
+    return channelHistograms == null ? null : channelHistograms[c];
+  }
+
+  private int checkChannel(int c) {
+    if (c < 0 || c >= channels) {
+      throw new IndexOutOfBoundsException(String.format("tensor '%s': channel %d of %d", tensor, c, channels));
+    }
+    return c;
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof TensorStats s
         && tensor.equals(s.tensor)
+        && config.equals(s.config)
         && Float.compare(min, s.min) == 0
         && Float.compare(max, s.max) == 0
         && count == s.count
         && nanCount == s.nanCount
         && posInfCount == s.posInfCount
-        && negInfCount == s.negInfCount;
+        && negInfCount == s.negInfCount
+        && Objects.equals(histogram, s.histogram)
+        && shaped == s.shaped
+        && axis == s.axis
+        && channels == s.channels
+        && Arrays.equals(channelMin, s.channelMin)
+        && Arrays.equals(channelMax, s.channelMax)
+        && Arrays.equals(channelCount, s.channelCount)
+        && Arrays.equals(channelNan, s.channelNan)
+        && Arrays.equals(channelPosInf, s.channelPosInf)
+        && Arrays.equals(channelNegInf, s.channelNegInf)
+        && Arrays.equals(channelHistograms, s.channelHistograms);
   }
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(tensor, min, max, count, nanCount, posInfCount, negInfCount);
+    return Objects.hash(tensor, min, max, count, nanCount, posInfCount, negInfCount, histogram, axis, channels,
+        Arrays.hashCode(channelMin), Arrays.hashCode(channelMax), Arrays.hashCode(channelCount));
   }
 
   @Override
   public String toString() {
     return tensor + "[min=" + min + ", max=" + max + ", count=" + count + ", nan=" + nanCount
-        + ", +inf=" + posInfCount + ", -inf=" + negInfCount + "]";
+        + ", +inf=" + posInfCount + ", -inf=" + negInfCount
+        + (axis >= 0 ? ", axis=" + axis + ", channels=" + channels : "")
+        + (histogram != null ? ", " + histogram : "") + "]";
   }
 }

@@ -1,123 +1,259 @@
 package dev.qcal.stats;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.qcal.stats.StatsTestData.Batch;
+import dev.qcal.stats.StatsTestData.Kind;
+import dev.qcal.stats.StatsTestData.Values;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** The merge laws: split anywhere and merge in any order == one pass over all values. */
+/**
+ * The merge laws of the whole set: split anywhere, batch any way, merge in any order or tree shape
+ * == one pass over all values; equal states have equal {@link StatsCodec} bytes.
+ */
 class StatsSetTest {
-  private static final List<String> TENSORS = List.of("a", "b");
+  private static final List<String> TENSORS = List.of("conv", "seq");
+  /** Small histograms (coarsened often) with per-channel histograms on. */
+  private static final StatsConfig SMALL = new StatsConfig(16, 8, java.util.Map.of("seq", 1));
+  private static final StatsConfig[] CONFIGS = {StatsConfig.defaults(), SMALL,
+      new StatsConfig(0, 0, java.util.Map.of("conv", -1))};
 
-  private static float[] randomValues(Random r, int n) {
-    float[] v = new float[n];
-    for (int i = 0; i < n; i++) {
-      v[i] = (float) (r.nextGaussian() * 3 + (r.nextInt(50) == 0 ? 40 : 0));
-      int special = r.nextInt(200);
-      if (special == 0) {
-        v[i] = Float.NaN;
-      } else if (special == 1) {
-        v[i] = Float.POSITIVE_INFINITY;
-      } else if (special == 2) {
-        v[i] = Float.NEGATIVE_INFINITY;
+  /** Batches of both tensors: conv [N, 3, 2, W] (NCHW), seq [N, 4, T] (3-D). */
+  private record Run(List<Batch> conv, List<Batch> seq) {}
+
+  private static Run run(Values v, int samples, int maxBatch) {
+    return new Run(StatsTestData.batches(v, samples, 3, new int[] {2}, new int[] {1, 5, 7}, maxBatch),
+        StatsTestData.batches(v, samples, 4, new int[] {}, new int[] {2, 9}, maxBatch));
+  }
+
+  /** One partition: all batches in order; direct buffers when {@code direct}. */
+  private static StatsSet observe(StatsConfig config, List<Batch> conv, List<Batch> seq, boolean direct) {
+    StatsSet s = StatsSet.empty(TENSORS, config);
+    for (int i = 0; i < Math.max(conv.size(), seq.size()); i++) {
+      if (i < conv.size()) {
+        Batch b = conv.get(i);
+        s.add("conv", direct ? b.direct() : b.heap(), b.shape());
+        s.countBatch((int) b.shape()[0]);
+      }
+      if (i < seq.size()) {
+        Batch b = seq.get(i);
+        s.add("seq", direct ? b.direct() : b.heap(), b.shape());
       }
     }
-    return v;
+    return s;
   }
 
-  private static StatsSet of(float[] a, float[] b) {
-    return StatsSet.empty(TENSORS).add("a", FloatBuffer.wrap(a)).add("b", FloatBuffer.wrap(b)).countBatch(1);
+  @ParameterizedTest
+  @EnumSource(Kind.class)
+  void anySplitBatchingAndMergeOrderEqualsSinglePass(Kind kind) {
+    Random seeds = new Random(100 + kind.ordinal());
+    for (int round = 0; round < 12; round++) {
+      Random r = new Random(seeds.nextLong());
+      StatsConfig config = CONFIGS[round % CONFIGS.length];
+      Run run = run(new Values(kind, r), 1 + r.nextInt(20), 4);
+      StatsSet single = observe(config, run.conv, run.seq, false);
+      // another batch size: every sample its own batch; samples count the same, batches do not
+      StatsSet oneByOne = observe(config, StatsTestData.oneByOne(run.conv), StatsTestData.oneByOne(run.seq), true);
+      String what = kind + " round " + round + " " + config;
+      assertEquals(single, oneByOne, what);
+      assertArrayEquals(StatsCodec.toBytes(single), StatsCodec.toBytes(oneByOne), what);
+
+      // partitions: contiguous slices, some empty, one of them retried (observed twice, kept once)
+      List<StatsSet> parts = new ArrayList<>();
+      int cuts = r.nextInt(6);
+      int from = 0;
+      for (int p = 0; p <= cuts; p++) {
+        int to = p == cuts ? run.conv.size() : from + r.nextInt(run.conv.size() - from + 1);
+        int sFrom = Math.min(from, run.seq.size());
+        int sTo = Math.min(p == cuts ? run.seq.size() : to, run.seq.size());
+        parts.add(observe(config, run.conv.subList(from, to), run.seq.subList(sFrom, sTo), r.nextBoolean()));
+        from = to;
+      }
+      parts.add(StatsSet.empty(TENSORS, config));
+      StatsSet merged = HistogramTest.mergeRandomTree(parts, r, StatsSet::merge);
+      assertEquals(single, merged, what);
+      assertEquals(single.hashCode(), merged.hashCode(), what);
+      assertEquals(single.batches(), merged.batches(), what);
+      assertArrayEquals(StatsCodec.toBytes(single), StatsCodec.toBytes(merged), what);
+      assertAgreesWithBruteForce(merged, run, what);
+    }
   }
 
-  @RepeatedTest(20)
-  void anySplitAndMergeOrderEqualsSinglePass() {
-    Random r = new Random();
-    int chunks = 1 + r.nextInt(12);
-    List<float[]> as = new ArrayList<>();
-    List<float[]> bs = new ArrayList<>();
-    StatsSet single = StatsSet.empty(TENSORS);
-    for (int c = 0; c < chunks; c++) {
-      float[] a = randomValues(r, r.nextInt(300));
-      float[] b = randomValues(r, r.nextInt(300));
-      as.add(a);
-      bs.add(b);
-      single.add("a", FloatBuffer.wrap(a)).add("b", FloatBuffer.wrap(b)).countBatch(1);
+  /** Per tensor and per channel min, max and counts of all values, computed by index arithmetic. */
+  private static void assertAgreesWithBruteForce(StatsSet s, Run run, String what) {
+    checkSummary(s.get("conv"), StatsTestData.allValues(run.conv), what);
+    checkSummary(s.get("seq"), StatsTestData.allValues(run.seq), what);
+    TensorStats conv = s.get("conv");
+    if (conv.axis() != null) {
+      assertEquals(1, conv.axis());
+      assertEquals(3, conv.channels());
+      for (int c = 0; c < 3; c++) {
+        checkChannel(conv, c, StatsTestData.channelValues(run.conv, 1, c), what);
+      }
     }
-    List<StatsSet> parts = new ArrayList<>();
-    for (int c = 0; c < chunks; c++) {
-      parts.add(of(as.get(c), bs.get(c)));
+    TensorStats seq = s.get("seq");
+    if (s.config().axes().containsKey("seq")) {
+      assertEquals(1, seq.axis());
+      for (int c = 0; c < seq.channels(); c++) {
+        checkChannel(seq, c, StatsTestData.channelValues(run.seq, 1, c), what);
+      }
+    } else {
+      assertEquals(null, seq.axis(), "3-D tensors are per tensor by default");
     }
-    Collections.shuffle(parts, r);
-    // merge as an unbalanced random tree
-    while (parts.size() > 1) {
-      int i = r.nextInt(parts.size() - 1);
-      StatsSet merged = parts.remove(i).merge(parts.remove(i));
-      parts.add(r.nextInt(parts.size() + 1), merged);
+  }
+
+  private static long[] expect(List<Float> values) {
+    float mn = Float.POSITIVE_INFINITY;
+    float mx = Float.NEGATIVE_INFINITY;
+    long fin = 0, nan = 0, pinf = 0, ninf = 0;
+    for (float v : values) {
+      if (Float.isNaN(v)) {
+        nan++;
+      } else if (v == Float.POSITIVE_INFINITY) {
+        pinf++;
+      } else if (v == Float.NEGATIVE_INFINITY) {
+        ninf++;
+      } else {
+        fin++;
+        mn = Float.compare(v, mn) < 0 ? v : mn;
+        mx = Float.compare(v, mx) > 0 ? v : mx;
+      }
     }
-    assertEquals(single, parts.get(0));
-    assertEquals(single.batches(), parts.get(0).batches());
+    return new long[] {Float.floatToIntBits(mn), Float.floatToIntBits(mx), fin, nan, pinf, ninf};
+  }
+
+  private static void checkSummary(TensorStats t, List<Float> values, String what) {
+    assertArrayEquals(expect(values), new long[] {Float.floatToIntBits(t.min()), Float.floatToIntBits(t.max()),
+        t.count(), t.nanCount(), t.posInfCount(), t.negInfCount()}, what + " " + t.tensor());
+    if (t.histogram() != null) {
+      StatsTestData.HistOracle o = StatsTestData.histogramOracle(values, t.histogram().maxBins());
+      if (o == null) {
+        assertEquals(0, t.histogram().total());
+      } else {
+        assertEquals(o.exponent(), t.histogram().exponent(), what);
+        assertEquals(o.firstBin(), t.histogram().firstBin(), what);
+        assertArrayEquals(o.counts(), t.histogram().counts(), what);
+      }
+    }
+  }
+
+  private static void checkChannel(TensorStats t, int c, List<Float> values, String what) {
+    assertArrayEquals(expect(values), new long[] {Float.floatToIntBits(t.channelMin(c)),
+        Float.floatToIntBits(t.channelMax(c)), t.channelCount(c), t.channelNanCount(c), t.channelPosInfCount(c),
+        t.channelNegInfCount(c)}, what + " " + t.tensor() + " channel " + c);
+    Histogram h = t.channelHistogram(c);
+    if (h != null) {
+      StatsTestData.HistOracle o = StatsTestData.histogramOracle(values, h.maxBins());
+      assertEquals(o == null ? 0 : o.total(), h.total(), what);
+      if (o != null) {
+        assertEquals(o.exponent(), h.exponent(), what);
+        assertEquals(o.firstBin(), h.firstBin(), what);
+        assertArrayEquals(o.counts(), h.counts(), what + " channel " + c);
+      }
+    }
+  }
+
+  private static StatsSet sample(Random r, StatsConfig config) {
+    Run run = run(new Values(Kind.GAUSSIAN_WITH_SPECIALS, r), 1 + r.nextInt(6), 3);
+    return observe(config, run.conv, run.seq, false);
   }
 
   @Test
   void emptyIsTheIdentityOnBothSides() {
-    Random r = new Random(3);
-    float[] a = randomValues(r, 100);
-    float[] b = randomValues(r, 100);
-    assertEquals(of(a, b), StatsSet.empty(TENSORS).merge(of(a, b)));
-    assertEquals(of(a, b), of(a, b).merge(StatsSet.empty(TENSORS)));
+    for (StatsConfig config : CONFIGS) {
+      StatsSet a = sample(new Random(3), config);
+      assertEquals(a, StatsSet.empty(TENSORS, config).merge(sample(new Random(3), config)));
+      assertEquals(a, sample(new Random(3), config).merge(StatsSet.empty(TENSORS, config)));
+      assertEquals(StatsSet.empty(TENSORS, config), StatsSet.empty(TENSORS, config).merge(StatsSet.empty(TENSORS, config)));
+    }
   }
 
   @Test
   void associativeAndCommutative() {
-    Random r = new Random(5);
-    float[][] v = new float[6][];
-    for (int i = 0; i < 6; i++) {
-      v[i] = randomValues(r, 50 + i);
+    for (StatsConfig config : CONFIGS) {
+      StatsSet left = sample(new Random(1), config).merge(sample(new Random(2), config)).merge(sample(new Random(3), config));
+      StatsSet right = sample(new Random(1), config).merge(sample(new Random(2), config).merge(sample(new Random(3), config)));
+      StatsSet swapped = sample(new Random(3), config).merge(sample(new Random(1), config)).merge(sample(new Random(2), config));
+      assertEquals(left, right);
+      assertEquals(left, swapped);
+      assertNotEquals(left, sample(new Random(1), config));
     }
-    StatsSet left = of(v[0], v[1]).merge(of(v[2], v[3])).merge(of(v[4], v[5]));
-    StatsSet right = of(v[0], v[1]).merge(of(v[2], v[3]).merge(of(v[4], v[5])));
-    StatsSet swapped = of(v[4], v[5]).merge(of(v[0], v[1])).merge(of(v[2], v[3]));
-    assertEquals(left, right);
-    assertEquals(left, swapped);
   }
 
   @Test
   void nonFiniteValuesAreCountedNotFoldedIntoTheRange() {
-    TensorStats s = TensorStats.empty("t").add(new float[] {1f, Float.NaN, -2f, Float.POSITIVE_INFINITY,
-        Float.NEGATIVE_INFINITY, Float.NaN, 0.5f});
+    TensorStats s = TensorStats.empty("t", StatsConfig.defaults()).add(new float[] {1f, Float.NaN, -2f,
+        Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, 0.5f});
     assertEquals(-2f, s.min());
     assertEquals(1f, s.max());
     assertEquals(3, s.count());
     assertEquals(2, s.nanCount());
     assertEquals(1, s.posInfCount());
     assertEquals(1, s.negInfCount());
+    assertEquals(4, s.nonFiniteCount());
+    assertEquals(3, s.histogram().total());
+  }
+
+  @Test
+  void signedZerosDoNotDependOnOrder() {
+    TensorStats a = TensorStats.empty("t", StatsConfig.defaults()).add(new float[] {0f, -0f});
+    TensorStats b = TensorStats.empty("t", StatsConfig.defaults()).add(new float[] {-0f, 0f});
+    TensorStats c = TensorStats.empty("t", StatsConfig.defaults()).add(new float[] {0f})
+        .merge(TensorStats.empty("t", StatsConfig.defaults()).add(new float[] {-0f}));
+    assertEquals(a, b);
+    assertEquals(a, c);
+    assertEquals(-0f, a.min());
+    assertEquals(0f, a.max());
   }
 
   @Test
   void addRespectsBufferWindowAndLeavesPositionAlone() {
     FloatBuffer b = FloatBuffer.wrap(new float[] {100f, 1f, 2f, -100f});
     b.position(1).limit(3);
-    TensorStats s = TensorStats.empty("t").add(b);
-    assertEquals(1f, s.min());
-    assertEquals(2f, s.max());
+    StatsSet s = StatsSet.empty(List.of("t"), StatsConfig.defaults()).add("t", b, new long[] {1, 2});
+    assertEquals(1f, s.get("t").min());
+    assertEquals(2f, s.get("t").max());
     assertEquals(1, b.position());
+    assertEquals(3, b.limit());
   }
 
   @Test
   void mergeChecksCompatibilityAndNamesTheTensor() {
+    StatsConfig d = StatsConfig.defaults();
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> TensorStats.empty("conv1").merge(TensorStats.empty("conv2")));
+        () -> TensorStats.empty("conv1", d).merge(TensorStats.empty("conv2", d)));
     assertTrue(e.getMessage().contains("conv1") && e.getMessage().contains("conv2"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> TensorStats.empty("conv1", d).merge(TensorStats.empty("conv1", SMALL)));
+    assertTrue(e.getMessage().contains("conv1") && e.getMessage().contains("configurations"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> StatsSet.empty(TENSORS, d).merge(StatsSet.empty(TENSORS, SMALL)));
+    assertTrue(e.getMessage().contains("configurations"), e.getMessage());
     assertThrows(IllegalArgumentException.class,
-        () -> StatsSet.empty(List.of("a")).merge(StatsSet.empty(List.of("b"))));
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> StatsSet.empty(TENSORS).get("zz"))
+        () -> StatsSet.empty(List.of("a"), d).merge(StatsSet.empty(List.of("b"), d)));
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> StatsSet.empty(TENSORS, d).get("zz"))
         .getMessage().contains("zz"));
+    e = assertThrows(IllegalArgumentException.class, () -> StatsSet.empty(List.of("a", "a"), d));
+    assertTrue(e.getMessage().contains("'a'"), e.getMessage());
+  }
+
+  @Test
+  void batchesAreCountedButNotPartOfEquality() {
+    StatsSet a = StatsSet.empty(TENSORS, StatsConfig.defaults()).countBatch(4);
+    StatsSet b = StatsSet.empty(TENSORS, StatsConfig.defaults()).countBatch(1).countBatch(3);
+    assertEquals(a, b);
+    assertEquals(4, a.samples());
+    assertEquals(1, a.batches());
+    assertEquals(2, b.batches());
+    assertEquals(TENSORS, List.copyOf(a.tensors().keySet()));
   }
 }

@@ -1,0 +1,338 @@
+package dev.qcal.stats;
+
+import java.io.Serializable;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * Exact, mergeable histogram of the finite values of a float tensor (non-finite values are skipped;
+ * the owner counts them).
+ *
+ * <p><b>Bins.</b> Bin widths are powers of two aligned at zero: at exponent {@code e} bin {@code k}
+ * covers {@code [k * 2^e, (k + 1) * 2^e)} and value {@code v} falls in bin {@code floor(v / 2^e)}.
+ * For the finite range {@code [lo, hi]} of the values seen, the exponent is
+ *
+ * <pre>E*(lo, hi) = the smallest e in [E_MIN, E_MAX] such that
+ *     floor(hi / 2^e) - floor(lo / 2^e) + 1 &lt;= B      (at most B bins span the range) and
+ *     max(|lo|, |hi|) / 2^e &lt; 2^53                     (bin indices exact in a double and a long)</pre>
+ *
+ * Both conditions only get harder as the range grows, so E* of a part of the data never exceeds E*
+ * of all of it. The state is canonical, a function of the multiset of finite values alone:
+ * {@code exponent = E*(min, max)}, {@code firstBin = floor(min / 2^e)} and the counts of bins
+ * {@code firstBin .. floor(max / 2^e)}, held in a fixed {@code long[B]} (trailing zeros) so the
+ * state never grows with the data.
+ *
+ * <p><b>Why it is exact.</b> Going from exponent {@code e} to {@code e + d} maps bin {@code k} to
+ * bin {@code floor(k / 2^d)} ({@code k >> d}): every bin nests in exactly one coarser bin, so
+ * coarsening sums counts without any approximation. {@link #add} and {@link #merge} move to
+ * E*(union) and coarsen what they hold; the result equals a histogram built in one pass over all
+ * values, whatever the split, order or batch size.
+ *
+ * <p><b>Resolution.</b> When the bin-count rule decides E* (the usual case), E* - 1 needed more than B
+ * bins, i.e. at least B + 1, and halving a span of n bins leaves at least n / 2 of them, so at least
+ * {@code B/2 + 1} bins span the final range: 2049 for the default B = 4096. A wide range is resolved
+ * into between B/2 + 1 and B bins. {@link #E_MIN} = -149: every float is an integer multiple of
+ * 2^-149 ({@link Float#MIN_VALUE}), so at that width each bin holds a single float value and finer
+ * bins could not separate anything more; the 2^53 rule raises the floor for larger magnitudes
+ * (constant 1.0 gets e = -52, constant 1e38 e = 74). A zero-width range (a constant tensor, a single
+ * value) gets that floor and one bin. {@link #E_MAX} = 128 &gt; log2({@link Float#MAX_VALUE}), where any
+ * finite range spans at most 2 bins, so E* always exists for B &gt;= 2.
+ */
+public final class Histogram implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** Finest bin width exponent: 2^-149 is the spacing of the smallest floats. */
+  public static final int E_MIN = -149;
+  /** Coarsest bin width exponent: every finite float range spans at most 2 bins. */
+  public static final int E_MAX = 128;
+  /** Largest supported maximum bin count. */
+  public static final int MAX_BINS = 1 << 20;
+
+  private final int maxBins;
+  private int exponent = E_MIN;
+  private long firstBin;
+  private int bins;
+  /** Counts of bins firstBin .. firstBin + bins - 1, zeros after; always maxBins long. */
+  private long[] counts;
+  private long total;
+  private float min = Float.POSITIVE_INFINITY;
+  private float max = Float.NEGATIVE_INFINITY;
+
+  private Histogram(int maxBins) {
+    if (maxBins < 2 || maxBins > MAX_BINS) {
+      throw new IllegalArgumentException("histogram bins must be in [2, " + MAX_BINS + "], got " + maxBins);
+    }
+    this.maxBins = maxBins;
+    this.counts = new long[maxBins];
+  }
+
+  /** The identity of {@link #merge}: no values, at most {@code maxBins} bins once values arrive. */
+  public static Histogram empty(int maxBins) {
+    return new Histogram(maxBins);
+  }
+
+  /**
+   * Exact state as read from a file: {@code counts} are the meaningful bins from {@code firstBin}.
+   * Checks that the state is the canonical one for {@code [min, max]}.
+   */
+  static Histogram restore(int maxBins, float min, float max, int exponent, long firstBin, long[] counts) {
+    Histogram h = new Histogram(maxBins);
+    if (counts.length == 0) {
+      if (!(min > max)) {
+        throw new IllegalArgumentException("empty histogram with range [" + min + ", " + max + "]");
+      }
+      return h;
+    }
+    if (!(Float.isFinite(min) && Float.isFinite(max) && min <= max)) {
+      throw new IllegalArgumentException("histogram of " + counts.length + " bins with range [" + min + ", " + max + "]");
+    }
+    int e = exponentFor(min, max, maxBins);
+    long first = index(min, e);
+    long bins = index(max, e) - first + 1;
+    if (e != exponent || first != firstBin || bins != counts.length) {
+      throw new IllegalArgumentException(String.format(
+          "histogram of range [%s, %s] must have exponent %d, first bin %d and %d bins, not %d, %d, %d",
+          min, max, e, first, bins, exponent, firstBin, counts.length));
+    }
+    if (counts[0] == 0 || counts[counts.length - 1] == 0) {
+      throw new IllegalArgumentException("the first and last histogram bins hold the min and max, yet one is 0");
+    }
+    long total = 0;
+    for (long c : counts) {
+      if (c < 0) {
+        throw new IllegalArgumentException("negative histogram count " + c);
+      }
+      total += c;
+    }
+    h.exponent = e;
+    h.firstBin = first;
+    h.bins = counts.length;
+    System.arraycopy(counts, 0, h.counts, 0, counts.length);
+    h.total = total;
+    h.min = min;
+    h.max = max;
+    return h;
+  }
+
+  /** E*(lo, hi) for finite {@code lo <= hi}; see the class comment. */
+  static int exponentFor(float lo, float hi, int maxBins) {
+    float mag = Math.max(Math.abs(lo), Math.abs(hi));
+    // |v| < 2^(getExponent + 1), so e >= getExponent - 52 keeps |v| / 2^e < 2^53 (and less fails)
+    int e = Math.max(E_MIN, Math.getExponent(mag) - 52);
+    double width = (double) hi - (double) lo;
+    if (width > 0) {
+      // span > width / 2^e, so E* > log2(width) - log2(B); start a little below that bound
+      int hint = Math.getExponent(width) - (31 - Integer.numberOfLeadingZeros(maxBins)) - 2;
+      e = Math.max(e, hint);
+    }
+    while (e < E_MAX && index(hi, e) - index(lo, e) + 1 > maxBins) {
+      e++;
+    }
+    return e;
+  }
+
+  /** floor(v / 2^e), exact: a float times a power of two is exact in a double for e in [E_MIN, E_MAX]. */
+  static long index(float v, int e) {
+    return (long) Math.floor(Math.scalb((double) v, -e));
+  }
+
+  /** Adds the finite values of {@code values}; non-finite ones are skipped. */
+  public Histogram add(float[] values) {
+    RangeScan r = new RangeScan().scan(values, 0, values.length);
+    if (r.finite > 0) {
+      include(r.min, r.max);
+      bin(values, 0, values.length, r.finite == values.length);
+    }
+    return this;
+  }
+
+  /** Adds the finite values among the {@code remaining()} ones, leaving the position unchanged. */
+  public Histogram add(FloatBuffer values) {
+    RangeScan r = new RangeScan().scan(values, values.position(), values.remaining());
+    if (r.finite > 0) {
+      include(r.min, r.max);
+      bin(values, values.position(), values.remaining(), r.finite == values.remaining(), r.chunks);
+    }
+    return this;
+  }
+
+  /**
+   * Merges {@code other} into this histogram and returns this.
+   *
+   * <p>Contract: associative and commutative, {@link #empty} is the identity, and the result equals
+   * the histogram of one {@link #add} over the values of both sides: the exponent becomes
+   * {@code max(e1, e2, E*(union)) = E*(union)}, both sides are coarsened to it by summing nested
+   * bins (exact) and the aligned counts are added. Both sides must have the same maximum bin count.
+   */
+  public Histogram merge(Histogram other) {
+    if (maxBins != other.maxBins) {
+      throw new IllegalArgumentException(
+          "Cannot merge histograms of " + maxBins + " and " + other.maxBins + " bins");
+    }
+    if (other.total == 0) {
+      return this;
+    }
+    include(other.min, other.max);
+    int shift = Math.min(63, exponent - other.exponent);
+    for (int j = 0; j < other.bins; j++) {
+      counts[(int) (((other.firstBin + j) >> shift) - firstBin)] += other.counts[j];
+    }
+    total += other.total;
+    return this;
+  }
+
+  /**
+   * Widens the range to include finite {@code [lo, hi]}: moves to E* of the union and the union's
+   * first bin, coarsening and shifting the counts held. Values in the range are then binned with
+   * {@link #bin}, which must follow before the state is observed.
+   */
+  void include(float lo, float hi) {
+    float nmin = Math.min(min, lo);
+    float nmax = Math.max(max, hi);
+    if (Float.compare(nmin, min) == 0 && Float.compare(nmax, max) == 0) {
+      return;
+    }
+    int e = exponentFor(nmin, nmax, maxBins);
+    long first = index(nmin, e);
+    if (e != exponent || first != firstBin) {
+      if (total > 0) {
+        long[] moved = new long[maxBins];
+        int shift = Math.min(63, e - exponent);
+        for (int j = 0; j < bins; j++) {
+          moved[(int) (((firstBin + j) >> shift) - first)] += counts[j];
+        }
+        counts = moved;
+      }
+      exponent = e;
+      firstBin = first;
+    }
+    bins = (int) (index(nmax, e) - first + 1);
+    min = nmin;
+    max = nmax;
+  }
+
+  /** Bins {@code a[from, to)}, all within the included range; {@code allFinite} skips the checks. */
+  void bin(float[] a, int from, int to, boolean allFinite) {
+    double scale = Math.scalb(1.0, -exponent);
+    long first = firstBin;
+    long[] c = counts;
+    if (allFinite) {
+      for (int i = from; i < to; i++) {
+        c[(int) ((long) Math.floor(a[i] * scale) - first)]++;
+      }
+      total += to - from;
+    } else {
+      long n = 0;
+      for (int i = from; i < to; i++) {
+        float v = a[i];
+        if (Float.isFinite(v)) {
+          c[(int) ((long) Math.floor(v * scale) - first)]++;
+          n++;
+        }
+      }
+      total += n;
+    }
+  }
+
+  /** Bins {@code len} values of {@code b} from absolute {@code index}, as {@link #bin(float[], int, int, boolean)}. */
+  void bin(FloatBuffer b, int index, int len, boolean allFinite, Chunks chunks) {
+    for (int off = 0; off < len; off += Chunks.SIZE) {
+      int n = Math.min(Chunks.SIZE, len - off);
+      chunks.load(b, index + off, n);
+      bin(chunks.array, chunks.offset, chunks.offset + n, allFinite);
+    }
+  }
+
+  /** Maximum number of bins B. */
+  public int maxBins() {
+    return maxBins;
+  }
+
+  /** Bin width exponent e: bins are 2^e wide. {@link #E_MIN} when empty. */
+  public int exponent() {
+    return exponent;
+  }
+
+  /** Bin width 2^e. */
+  public double binWidth() {
+    return Math.scalb(1.0, exponent);
+  }
+
+  /** Index k of the first bin, {@code floor(min / 2^e)}; bin i of this histogram is bin firstBin + i. */
+  public long firstBin() {
+    return firstBin;
+  }
+
+  /** Number of meaningful bins, {@code floor(max / 2^e) - firstBin + 1}; 0 when empty. */
+  public int bins() {
+    return bins;
+  }
+
+  /** Count of bin {@code i} in {@code [0, bins())}, covering {@code [lowerEdge(i), lowerEdge(i + 1))}. */
+  public long count(int i) {
+    if (i < 0 || i >= bins) {
+      throw new IndexOutOfBoundsException("bin " + i + " of " + bins);
+    }
+    return counts[i];
+  }
+
+  /** The meaningful counts, a copy. */
+  public long[] counts() {
+    return Arrays.copyOf(counts, bins);
+  }
+
+  /** Lower edge {@code (firstBin + i) * 2^e} of bin {@code i} (exact; i may be bins() for the upper edge). */
+  public double lowerEdge(int i) {
+    return Math.scalb((double) (firstBin + i), exponent);
+  }
+
+  /** Number of values binned: the finite values seen. */
+  public long total() {
+    return total;
+  }
+
+  /** Smallest value binned; +Inf when empty. */
+  public float min() {
+    return min;
+  }
+
+  /** Largest value binned; -Inf when empty. */
+  public float max() {
+    return max;
+  }
+
+  public Histogram copy() {
+    return new Histogram(maxBins).merge(this);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Histogram h
+        && maxBins == h.maxBins
+        && exponent == h.exponent
+        && firstBin == h.firstBin
+        && bins == h.bins
+        && total == h.total
+        && Float.compare(min, h.min) == 0
+        && Float.compare(max, h.max) == 0
+        && Arrays.equals(counts, 0, bins, h.counts, 0, h.bins);
+  }
+
+  @Override
+  public int hashCode() {
+    int h = Integer.hashCode(maxBins);
+    h = 31 * h + exponent;
+    h = 31 * h + Long.hashCode(firstBin);
+    h = 31 * h + Long.hashCode(total);
+    for (int i = 0; i < bins; i++) {
+      h = 31 * h + Long.hashCode(counts[i]);
+    }
+    return h;
+  }
+
+  @Override
+  public String toString() {
+    return "Histogram[e=" + exponent + ", firstBin=" + firstBin + ", bins=" + bins + "/" + maxBins
+        + ", total=" + total + ", range=[" + min + ", " + max + "]]";
+  }
+}

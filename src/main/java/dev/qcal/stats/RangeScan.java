@@ -1,0 +1,98 @@
+package dev.qcal.stats;
+
+import java.nio.FloatBuffer;
+
+/**
+ * One pass over a window of values: the finite min and max (ordered with {@link Math#min}, so
+ * {@code -0.0 < 0.0} and the result does not depend on the order of the values) and the counts of
+ * finite, NaN, +Inf and -Inf values. Mutable scratch, reused across calls; never shared.
+ *
+ * <p>Fast path: {@code Math.min}/{@code Math.max} over a chunk propagate NaN and keep infinities,
+ * so a chunk whose min and max come out finite has only finite values and is counted without a
+ * per-value branch. Only chunks that hold a non-finite value are scanned again, value by value.
+ */
+final class RangeScan {
+  final Chunks chunks = new Chunks();
+  float min;
+  float max;
+  long finite;
+  long nan;
+  long posInf;
+  long negInf;
+
+  void reset() {
+    min = Float.POSITIVE_INFINITY;
+    max = Float.NEGATIVE_INFINITY;
+    finite = 0;
+    nan = 0;
+    posInf = 0;
+    negInf = 0;
+  }
+
+  /** Resets, then scans {@code len} values of {@code b} from absolute {@code index}. */
+  RangeScan scan(FloatBuffer b, int index, int len) {
+    reset();
+    for (int off = 0; off < len; off += Chunks.SIZE) {
+      int n = Math.min(Chunks.SIZE, len - off);
+      chunks.load(b, index + off, n);
+      scanChunk(chunks.array, chunks.offset, chunks.offset + n);
+    }
+    return this;
+  }
+
+  /** Resets, then scans {@code a[from, to)}. */
+  RangeScan scan(float[] a, int from, int to) {
+    reset();
+    for (int i = from; i < to; i += Chunks.SIZE) {
+      scanChunk(a, i, Math.min(to, i + Chunks.SIZE));
+    }
+    return this;
+  }
+
+  private void scanChunk(float[] a, int from, int to) {
+    float mn = Float.POSITIVE_INFINITY;
+    float mx = Float.NEGATIVE_INFINITY;
+    for (int i = from; i < to; i++) {
+      float v = a[i];
+      mn = Math.min(mn, v);
+      mx = Math.max(mx, v);
+    }
+    if (mn >= -Float.MAX_VALUE && mx <= Float.MAX_VALUE) {
+      // both finite: no NaN (it would have propagated) and no infinity in the chunk
+      min = Math.min(min, mn);
+      max = Math.max(max, mx);
+      finite += to - from;
+    } else if (to > from) {
+      scanChunkSlow(a, from, to);
+    }
+  }
+
+  private void scanChunkSlow(float[] a, int from, int to) {
+    float mn = min;
+    float mx = max;
+    long fin = 0;
+    long nn = 0;
+    long pi = 0;
+    long ni = 0;
+    for (int i = from; i < to; i++) {
+      float v = a[i];
+      if (Float.isFinite(v)) {
+        mn = Math.min(mn, v);
+        mx = Math.max(mx, v);
+        fin++;
+      } else if (v != v) {
+        nn++;
+      } else if (v > 0) {
+        pi++;
+      } else {
+        ni++;
+      }
+    }
+    min = mn;
+    max = mx;
+    finite += fin;
+    nan += nn;
+    posInf += pi;
+    negInf += ni;
+  }
+}

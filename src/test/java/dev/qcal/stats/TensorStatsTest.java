@@ -1,0 +1,197 @@
+package dev.qcal.stats;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.qcal.stats.StatsTestData.Kind;
+import dev.qcal.stats.StatsTestData.Values;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** Channel axes, shapes and the errors that name the tensor. */
+class TensorStatsTest {
+  private static final StatsConfig D = StatsConfig.defaults();
+
+  private static TensorStats add(TensorStats s, float[] v, long... shape) {
+    return s.add(FloatBuffer.wrap(v), shape);
+  }
+
+  @Test
+  void defaultChannelAxisIsOneFor4dActivationsOnly() {
+    assertEquals(1, D.channelAxis("x", 4));
+    assertNull(D.channelAxis("x", 3));
+    assertNull(D.channelAxis("x", 2));
+    StatsConfig c = D.withAxis("x", -1).withAxis("y", 2);
+    assertNull(c.channelAxis("x", 4));
+    assertEquals(2, c.channelAxis("y", 3));
+    assertEquals(1, c.channelAxis("z", 4));
+    TensorStats t = TensorStats.empty("x", D);
+    assertNull(t.axis());
+    assertEquals(0, t.channels());
+    add(t, new float[12], 1, 3, 2, 2);
+    assertEquals(1, t.axis());
+    assertEquals(3, t.channels());
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> new StatsConfig(4096, 0, Map.of("q", -3)))
+        .getMessage().contains("'q'"));
+    assertThrows(IllegalArgumentException.class, () -> new StatsConfig(1, 0, Map.of()));
+  }
+
+  @Test
+  void perChannelRunsMatchIndexArithmetic() {
+    // [N, C, H, W] with C at axis 1: channel c of sample n is the run [(n*C + c)*H*W, +H*W)
+    float[] v = new float[2 * 3 * 2 * 2];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = i;
+    }
+    TensorStats t = add(TensorStats.empty("x", D.withChannelHistograms(4)), v, 2, 3, 2, 2);
+    for (int c = 0; c < 3; c++) {
+      assertEquals(4 * c, t.channelMin(c));
+      assertEquals(12 + 4 * c + 3, t.channelMax(c));
+      assertEquals(8, t.channelCount(c));
+      assertEquals(8, t.channelHistogram(c).total());
+    }
+    assertEquals(0f, t.min());
+    assertEquals(23f, t.max());
+    assertEquals(24, t.count());
+  }
+
+  @Test
+  void channelLastAndMiddleAxesAgreeWithBruteForce() {
+    Random r = new Random(17);
+    for (int axis = 0; axis < 3; axis++) {
+      StatsConfig config = new StatsConfig(64, 16, Map.of("t", axis));
+      for (Kind kind : Kind.values()) {
+        Values gen = new Values(kind, r);
+        int channels = 1 + r.nextInt(5);
+        TensorStats single = TensorStats.empty("t", config);
+        List<TensorStats> parts = new ArrayList<>();
+        List<StatsTestData.Batch> batches = new ArrayList<>();
+        for (int b = 0; b < 6; b++) {
+          long[] shape = {1 + r.nextInt(3), 1 + r.nextInt(4), 1 + r.nextInt(4)};
+          shape[axis] = channels;
+          float[] v = gen.next((int) (shape[0] * shape[1] * shape[2]));
+          StatsTestData.Batch batch = new StatsTestData.Batch(v, shape);
+          batches.add(batch);
+          single.add(batch.direct(), shape);
+          parts.add(TensorStats.empty("t", config).add(batch.heap(), shape));
+        }
+        String what = "axis " + axis + " " + kind;
+        assertEquals(single, HistogramTest.mergeRandomTree(parts, r, TensorStats::merge), what);
+        assertEquals(axis, single.axis());
+        assertEquals(channels, single.channels());
+        for (int c = 0; c < channels; c++) {
+          List<Float> values = allOfChannel(batches, axis, c);
+          TensorStats direct = TensorStats.empty("t", new StatsConfig(64, 0, Map.of("t", -1)));
+          float[] fv = new float[values.size()];
+          for (int i = 0; i < fv.length; i++) {
+            fv[i] = values.get(i);
+          }
+          direct.add(fv);
+          assertEquals(Float.floatToIntBits(direct.min()), Float.floatToIntBits(single.channelMin(c)), what);
+          assertEquals(Float.floatToIntBits(direct.max()), Float.floatToIntBits(single.channelMax(c)), what);
+          assertEquals(direct.count(), single.channelCount(c), what);
+          assertEquals(direct.nanCount(), single.channelNanCount(c), what);
+          assertEquals(direct.posInfCount(), single.channelPosInfCount(c), what);
+          assertEquals(direct.negInfCount(), single.channelNegInfCount(c), what);
+          assertEquals(direct.nonFiniteCount(), single.channelNonFiniteCount(c), what);
+          assertEquals(Histogram.empty(16).add(fv), single.channelHistogram(c), what);
+        }
+      }
+    }
+  }
+
+  private static List<Float> allOfChannel(List<StatsTestData.Batch> batches, int axis, int c) {
+    return StatsTestData.channelValues(batches, axis, c);
+  }
+
+  @Test
+  void channelLastRowsFastPathAndItsNonFiniteFallback() {
+    StatsConfig config = new StatsConfig(0, 0, Map.of("h", 2));
+    Random r = new Random(23);
+    for (int withNaN = 0; withNaN < 2; withNaN++) {
+      long[] shape = {3, 50, 64};
+      float[] x = new float[3 * 50 * 64];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = (float) r.nextGaussian() * (1 + i % 64);
+      }
+      if (withNaN == 1) {
+        x[17 * 64 + 5] = Float.NaN;
+      }
+      TensorStats t = TensorStats.empty("h", config).add(new StatsTestData.Batch(x, shape).direct(), shape);
+      List<StatsTestData.Batch> one = List.of(new StatsTestData.Batch(x, shape));
+      for (int c = 0; c < 64; c++) {
+        float mn = Float.POSITIVE_INFINITY;
+        float mx = Float.NEGATIVE_INFINITY;
+        long finite = 0;
+        for (float f : StatsTestData.channelValues(one, 2, c)) {
+          if (Float.isFinite(f)) {
+            mn = Math.min(mn, f);
+            mx = Math.max(mx, f);
+            finite++;
+          }
+        }
+        assertEquals(mn, t.channelMin(c));
+        assertEquals(mx, t.channelMax(c));
+        assertEquals(finite, t.channelCount(c));
+        assertEquals(withNaN == 1 && c == 5 ? 1 : 0, t.channelNanCount(c));
+      }
+      assertEquals(x.length - withNaN, t.count());
+    }
+  }
+
+  @Test
+  void variableBatchAndWidthWithFixedChannels() {
+    TensorStats t = TensorStats.empty("conv1", D);
+    add(t, new float[2 * 4 * 3 * 5], 2, 4, 3, 5);
+    add(t, new float[1 * 4 * 3 * 7], 1, 4, 3, 7);
+    add(t, new float[0], 0, 4, 3, 7);
+    assertEquals(4, t.channels());
+    assertEquals(2 * 4 * 3 * 5 + 4 * 3 * 7, t.count());
+    assertEquals((2 * 3 * 5 + 3 * 7), t.channelCount(3));
+  }
+
+  @Test
+  void channelCountChangeNamesTheTensorAndBothCounts() {
+    TensorStats t = add(TensorStats.empty("conv1", D), new float[16], 1, 16, 1, 1);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> add(t, new float[8], 1, 8, 1, 1));
+    assertTrue(e.getMessage().contains("conv1") && e.getMessage().contains("16") && e.getMessage().contains("8"),
+        e.getMessage());
+    TensorStats other = add(TensorStats.empty("conv1", D), new float[8], 1, 8, 1, 1);
+    e = assertThrows(IllegalArgumentException.class, () -> t.merge(other));
+    assertEquals("Cannot merge statistics of tensor 'conv1': 16 != 8 channels", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> add(t, new float[16], 16));
+    assertTrue(e.getMessage().contains("conv1") && e.getMessage().contains("axis"), e.getMessage());
+    TensorStats perTensor = add(TensorStats.empty("conv1", D), new float[16], 16);
+    e = assertThrows(IllegalArgumentException.class, () -> t.merge(perTensor));
+    assertTrue(e.getMessage().contains("conv1") && e.getMessage().contains("axis"), e.getMessage());
+  }
+
+  @Test
+  void badShapesNameTheTensor() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> add(TensorStats.empty("relu3", D), new float[10], 2, 4));
+    assertTrue(e.getMessage().contains("relu3") && e.getMessage().contains("[2, 4]"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> add(TensorStats.empty("relu3", D.withAxis("relu3", 3)), new float[8], 2, 4));
+    assertTrue(e.getMessage().contains("relu3") && e.getMessage().contains("axis 3"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> add(TensorStats.empty("relu3", D), new float[8], -2, -4));
+    assertTrue(e.getMessage().contains("relu3"), e.getMessage());
+  }
+
+  @Test
+  void emptyMergesWithShapedOnBothSides() {
+    TensorStats a = add(TensorStats.empty("x", D.withChannelHistograms(8)), new float[] {1, 2, 3, Float.NaN}, 1, 2, 1, 2);
+    assertEquals(a, TensorStats.empty("x", D.withChannelHistograms(8)).merge(a.copy()));
+    assertEquals(a, a.copy().merge(TensorStats.empty("x", D.withChannelHistograms(8))));
+    assertArrayEquals(new long[] {1, 1}, new long[] {a.channelNanCount(1), a.nanCount()});
+  }
+}
