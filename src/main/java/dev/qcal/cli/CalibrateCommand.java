@@ -5,6 +5,7 @@ import dev.qcal.jobs.CalibrateJob;
 import dev.qcal.jobs.CalibrateOptions;
 import dev.qcal.jobs.SparkSessions;
 import dev.qcal.quant.QuantType;
+import dev.qcal.stats.StatsConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -63,6 +64,19 @@ public final class CalibrateCommand implements Callable<Integer> {
       description = "uint8 or int8 activations (default: ${DEFAULT-VALUE}).")
   String activationType;
 
+  @Option(names = "--histogram-bins", defaultValue = "4096", paramLabel = "B",
+      description = {"Most bins of each tensor's histogram; at least B/2+1 span the final range (default: ${DEFAULT-VALUE};",
+          "0 = no histograms)."})
+  int histogramBins;
+
+  @Option(names = "--channel-histogram-bins", defaultValue = "0", paramLabel = "B",
+      description = "Most bins of per-channel histograms (default: ${DEFAULT-VALUE} = off; 256 is a good size).")
+  int channelHistogramBins;
+
+  @Option(names = "--channel-axis", paramLabel = "TENSOR=AXIS",
+      description = "Channel axis of a tensor's per-channel statistics (-1: per tensor only). Default: 1 for 4-D tensors.")
+  List<String> channelAxes;
+
   @Override
   public Integer call() {
     CalibrateOptions o = options();
@@ -92,7 +106,25 @@ public final class CalibrateCommand implements Callable<Integer> {
       throw new UsageException("--activation-type must be uint8 or int8, got " + activationType);
     }
     return new CalibrateOptions(model, data, out, method, overwrite, batchSize, partitions,
-        parseShapes(sampleShapes), act, QuantType.INT8);
+        parseShapes(sampleShapes), act, QuantType.INT8, statsConfig());
+  }
+
+  StatsConfig statsConfig() {
+    StatsConfig config;
+    try {
+      config = new StatsConfig(histogramBins, channelHistogramBins, Map.of());
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--histogram-bins/--channel-histogram-bins: " + e.getMessage());
+    }
+    for (String a : channelAxes == null ? List.<String>of() : channelAxes) {
+      int eq = a.lastIndexOf('=');
+      try {
+        config = config.withAxis(a.substring(0, eq), Integer.parseInt(a.substring(eq + 1).trim()));
+      } catch (RuntimeException e) {
+        throw new UsageException("--channel-axis '" + a + "': expected TENSOR=AXIS with AXIS >= -1");
+      }
+    }
+    return config;
   }
 
   static Map<String, long[]> parseShapes(List<String> specs) {

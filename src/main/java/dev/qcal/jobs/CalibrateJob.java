@@ -9,6 +9,7 @@ import dev.qcal.data.Sample;
 import dev.qcal.io.AtomicOutput;
 import dev.qcal.io.QParamsFile;
 import dev.qcal.io.RunReport;
+import dev.qcal.io.StatsFiles;
 import dev.qcal.model.CalibrationPlan;
 import dev.qcal.model.GraphAugmenter;
 import dev.qcal.model.ModelPreparer;
@@ -19,6 +20,7 @@ import dev.qcal.quant.QuantParams;
 import dev.qcal.runtime.ModelRunner;
 import dev.qcal.runtime.Ort;
 import dev.qcal.runtime.SessionCache;
+import dev.qcal.stats.StatsConfig;
 import dev.qcal.stats.StatsSet;
 import dev.qcal.stats.TensorStats;
 import java.io.IOException;
@@ -112,7 +114,7 @@ public final class CalibrateJob {
       StatsSet stats = observe(samples, augmentedFile.getFileName().toString(), augmentedSha,
           inputs.stream().map(InputSpec::name).toList(), tensors, o.batchSize(),
           spark.sparkContext().conf().getInt("spark.task.cpus", 1),
-          spark.sparkContext().conf().getInt(FAIL_FIRST_ATTEMPT, -1));
+          spark.sparkContext().conf().getInt(FAIL_FIRST_ATTEMPT, -1), o.statsConfig());
       report.stage("observe_and_reduce", System.nanoTime() - t);
 
       // choose ranges + quantize (driver)
@@ -156,11 +158,13 @@ public final class CalibrateJob {
           .put("quantized_weights", q.weightParams().size())
           .put("skipped", q.skipped())
           .put("non_finite_values", nonFinite(stats))
+          .put("stats_state_bytes", StatsFiles.stateBytes(stats))
           .put("spark_master", spark.sparkContext().master())
           .put("spark_application_id", spark.sparkContext().applicationId())
           .put("versions", versions);
       try (AtomicOutput out = AtomicOutput.begin(o.out(), o.overwrite())) {
         QParamsFile.write(out.dir().resolve(QParamsFile.NAME), header, entries);
+        StatsFiles.write(out.dir().resolve(StatsFiles.DIR), stats, sha, prepared.opset());
         OnnxModels.save(q.model(), out.dir().resolve(QUANTIZED));
         report.stage("write", System.nanoTime() - t);
         double observe = report.stageSeconds("observe_and_reduce");
@@ -178,14 +182,14 @@ public final class CalibrateJob {
   }
 
   static StatsSet observe(JavaRDD<Sample> samples, String modelFileName, String modelSha, List<String> inputNames,
-      List<String> tensors, int batchSize, int taskCpus, int failFirstAttemptOf) {
+      List<String> tensors, int batchSize, int taskCpus, int failFirstAttemptOf, StatsConfig config) {
     List<String> names = List.copyOf(inputNames);
     List<String> outs = List.copyOf(tensors);
     JavaRDD<StatsSet> perPartition = samples.mapPartitions(it -> {
       OrtSession session = SessionCache.get(modelSha, Path.of(SparkFiles.get(modelFileName)), taskCpus);
       StatsSet partial;
       try (ModelRunner runner = new ModelRunner(session, names, outs)) {
-        partial = observePartition(it, runner, names.size(), outs, batchSize);
+        partial = observePartition(it, runner, names.size(), outs, batchSize, config);
       }
       TaskContext task = TaskContext.get();
       if (task.partitionId() == failFirstAttemptOf && task.attemptNumber() == 0) {
@@ -194,15 +198,15 @@ public final class CalibrateJob {
       }
       return List.of(partial).iterator();
     });
-    return perPartition.treeAggregate(StatsSet.empty(outs), StatsSet::merge, StatsSet::merge);
+    return perPartition.treeAggregate(StatsSet.empty(outs, config), StatsSet::merge, StatsSet::merge);
   }
 
   /** Streams one partition through the model, one batch at a time. */
   static StatsSet observePartition(
-      Iterator<Sample> it, ModelRunner runner, int inputs, List<String> tensors, int batchSize) {
-    StatsSet stats = StatsSet.empty(tensors);
+      Iterator<Sample> it, ModelRunner runner, int inputs, List<String> tensors, int batchSize, StatsConfig config) {
+    StatsSet stats = StatsSet.empty(tensors, config);
     Batcher batcher = new Batcher(inputs, batchSize);
-    ModelRunner.OutputSink sink = (name, values, shape) -> stats.add(name, values);
+    ModelRunner.OutputSink sink = stats::add;
     while (it.hasNext()) {
       Batcher.Batch b = batcher.offer(it.next());
       if (b != null) {

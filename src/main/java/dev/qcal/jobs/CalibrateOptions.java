@@ -1,6 +1,7 @@
 package dev.qcal.jobs;
 
 import dev.qcal.quant.QuantType;
+import dev.qcal.stats.StatsConfig;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -11,6 +12,7 @@ import java.util.Map;
  * @param data {@code PATH} for all inputs, or {@code name=PATH} entries, one per model input
  * @param sampleShapes per input name, the shape of one sample of flat (Parquet) data
  * @param partitions repartition the samples into this many partitions; null keeps the source's
+ * @param statsConfig histogram sizes and per-tensor channel axes of the collected statistics
  */
 public record CalibrateOptions(
     Path model,
@@ -22,7 +24,8 @@ public record CalibrateOptions(
     Integer partitions,
     Map<String, long[]> sampleShapes,
     QuantType activationType,
-    QuantType weightType) {
+    QuantType weightType,
+    StatsConfig statsConfig) {
 
   public CalibrateOptions {
     data = List.copyOf(data);

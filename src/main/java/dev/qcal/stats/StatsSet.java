@@ -36,16 +36,6 @@ public final class StatsSet implements Serializable {
     return new StatsSet(tensorNames, config);
   }
 
-  /**
-   * {@link #empty(List, StatsConfig)} with {@link StatsConfig#defaults()}.
-   *
-   * @deprecated kept only so the job compiles until it passes a configuration
-   */
-  @Deprecated
-  public static StatsSet empty(List<String> tensorNames) {
-    return empty(tensorNames, StatsConfig.defaults());
-  }
-
   /** Counts one inference batch of {@code batchSamples} samples; call {@link #add} per tensor. */
   public StatsSet countBatch(int batchSamples) {
     samples += batchSamples;
@@ -59,15 +49,6 @@ public final class StatsSet implements Serializable {
     return this;
   }
 
-  /**
-   * Adds the values as a 1-D batch: per-tensor statistics only (unless an axis 0 is configured).
-   *
-   * @deprecated kept only so the job compiles until it passes shapes
-   */
-  @Deprecated
-  public StatsSet add(String tensor, FloatBuffer values) {
-    return add(tensor, values, new long[] {values.remaining()});
-  }
 
   /**
    * Merges {@code other} into this set and returns this.

@@ -96,6 +96,37 @@ class CalibrateExampleTest {
   }
 
   @Test
+  void persistedStatisticsMatchTheParameters() throws Exception {
+    JsonNode q = new ObjectMapper().readTree(out.resolve("qparams.json").toFile());
+    JsonNode manifest = new ObjectMapper().readTree(out.resolve("stats/stats.json").toFile());
+    assertEquals("qcal.stats", manifest.get("format").asText());
+    assertEquals(q.get("model").get("sha256").asText(), manifest.get("model_sha256").asText());
+    dev.qcal.stats.StatsSet stats;
+    try (var in = Files.newInputStream(out.resolve("stats/stats.bin"))) {
+      stats = dev.qcal.stats.StatsCodec.read(in);
+    }
+    assertEquals(256, stats.samples());
+    assertEquals(q.get("activations").size(), stats.tensors().size());
+    for (dev.qcal.stats.TensorStats t : stats.tensors().values()) {
+      JsonNode a = q.get("activations").get(t.tensor());
+      assertEquals(a.get("min").floatValue(), t.min(), t.tensor());
+      assertEquals(a.get("max").floatValue(), t.max(), t.tensor());
+      assertEquals(a.get("count").asLong(), t.count(), t.tensor());
+      assertEquals(t.count(), t.histogram().total(), t.tensor());
+      assertTrue(t.histogram().bins() >= 2049 || t.min() == t.max(), t.tensor() + " bins " + t.histogram().bins());
+    }
+    dev.qcal.stats.TensorStats x = stats.get("x");
+    assertEquals(1, x.axis());
+    assertEquals(3, x.channels());
+    long perChannel = 0;
+    for (int c = 0; c < 3; c++) {
+      perChannel += x.channelCount(c);
+      assertTrue(x.channelMin(c) >= x.min() && x.channelMax(c) <= x.max());
+    }
+    assertEquals(x.count(), perChannel);
+  }
+
+  @Test
   void quantizedModelHasInt8PerChannelWeightsAndFusesConvs() throws Exception {
     ModelProto m = ModelProto.parseFrom(Files.readAllBytes(out.resolve("quantized.onnx")));
     Map<String, TensorProto> inits = new HashMap<>();

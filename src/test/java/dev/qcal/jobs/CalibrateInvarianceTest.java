@@ -44,6 +44,8 @@ class CalibrateInvarianceTest {
     JsonNode first = calibrate("p1-b16", "--data", data, "--partitions", "1", "--batch-size", "16");
     assertEquals(40, first.get("samples").asLong());
     byte[] reference = Files.readAllBytes(tmp.resolve("p1-b16/qparams.json"));
+    byte[] referenceStats = Files.readAllBytes(tmp.resolve("p1-b16/stats/stats.bin"));
+    byte[] referenceManifest = Files.readAllBytes(tmp.resolve("p1-b16/stats/stats.json"));
     for (String p : new String[] {"1", "3", "16"}) {
       for (String b : new String[] {"1", "16"}) {
         String name = "p" + p + "-b" + b;
@@ -51,6 +53,10 @@ class CalibrateInvarianceTest {
           calibrate(name, "--data", data, "--partitions", p, "--batch-size", b);
           org.junit.jupiter.api.Assertions.assertArrayEquals(reference,
               Files.readAllBytes(tmp.resolve(name).resolve("qparams.json")), name);
+          org.junit.jupiter.api.Assertions.assertArrayEquals(referenceStats,
+              Files.readAllBytes(tmp.resolve(name).resolve("stats/stats.bin")), name);
+          org.junit.jupiter.api.Assertions.assertArrayEquals(referenceManifest,
+              Files.readAllBytes(tmp.resolve(name).resolve("stats/stats.json")), name);
         }
       }
     }

@@ -43,6 +43,8 @@ class CalibrateRetryTest {
       assertEquals(1, failedTasks, "the injected failure happened once and was retried");
       assertArrayEquals(Files.readAllBytes(clean.resolve("qparams.json")),
           Files.readAllBytes(retried.resolve("qparams.json")));
+      assertArrayEquals(Files.readAllBytes(clean.resolve("stats/stats.bin")),
+          Files.readAllBytes(retried.resolve("stats/stats.bin")));
       assertArrayEquals(Files.readAllBytes(clean.resolve("quantized.onnx")),
           Files.readAllBytes(retried.resolve("quantized.onnx")));
     } finally {

@@ -7,6 +7,7 @@ import dev.qcal.examples.TextLines;
 import dev.qcal.io.RunReport;
 import dev.qcal.model.OnnxModels;
 import dev.qcal.quant.QuantType;
+import dev.qcal.stats.StatsConfig;
 import dev.qcal.runtime.ModelRunner;
 import dev.qcal.runtime.SessionCache;
 import java.nio.file.Files;
@@ -48,15 +49,38 @@ public final class CalibrateVsInferenceBench {
             .reduce(Long::sum);
         double plain = seen / ((System.nanoTime() - t) / 1e9);
         RunReport r = CalibrateJob.run(new CalibrateOptions(model, List.of(dir.resolve("x").toString()), out,
-            "minmax", true, 16, null, Map.of(), QuantType.UINT8, QuantType.INT8), spark);
+            "minmax", true, 16, null, Map.of(), QuantType.UINT8, QuantType.INT8, StatsConfig.defaults()), spark);
         double observe = (long) r.get("samples") / r.stageSeconds("observe_and_reduce");
         System.out.printf("round %d: plain inference %.0f samples/s, calibrate observe+reduce %.0f samples/s,"
             + " calibrate/plain time ratio %.2f, calibrate wall %.2f s%n", round, plain, observe, plain / observe,
             (double) r.get("wall_seconds"));
+        System.out.printf("round %d: merged statistics state %d bytes (Java serialization)%n", round,
+            (long) r.get("stats_state_bytes"));
       }
+      System.out.printf("peak heap %.0f MB, peak RSS %s (driver and executors share this JVM in local mode)%n",
+          peakHeapBytes() / 1e6, peakRss());
       System.out.printf("FP32 model %d bytes, quantized.onnx %d bytes%n", Files.size(model),
           Files.size(out.resolve("quantized.onnx")));
     }
+  }
+
+  private static long peakHeapBytes() {
+    long sum = 0;
+    for (var pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null) {
+        sum += pool.getPeakUsage().getUsed();
+      }
+    }
+    return sum;
+  }
+
+  private static String peakRss() throws java.io.IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+      if (line.startsWith("VmHWM:")) {
+        return line.substring(6).trim();
+      }
+    }
+    return "unknown";
   }
 
   private static long infer(Iterator<Sample> it, String fileName, String sha) {
