@@ -188,7 +188,7 @@ public final class CalibrateJob {
     JavaRDD<StatsSet> perPartition = samples.mapPartitions(it -> {
       OrtSession session = SessionCache.get(modelSha, Path.of(SparkFiles.get(modelFileName)), taskCpus);
       StatsSet partial;
-      try (ModelRunner runner = new ModelRunner(session, names, outs)) {
+      try (ModelRunner runner = ModelRunner.pooled(modelSha, session, names, outs)) {
         partial = observePartition(it, runner, names.size(), outs, batchSize, config);
       }
       TaskContext task = TaskContext.get();

@@ -26,12 +26,20 @@ import java.util.Set;
  * Runs batches through a shared session for one task and hands each requested float output to a
  * sink, without copying it: after the first batch of a given input shape, outputs are written by
  * ONNX Runtime straight into direct buffers allocated once for that shape and reused ("pinned"
- * outputs). A runner belongs to one task (it is not thread-safe); {@link #close} frees its buffers.
- * Every input tensor and result is closed before {@link #run} returns.
+ * outputs). A runner belongs to one task at a time (it is not thread-safe). A runner from
+ * {@link #pooled} goes back to a per-JVM pool on {@link #close}, so the next task of the executor
+ * reuses its buffers and native memory stays flat however many tasks run; other runners free their
+ * buffers on close. Every input tensor and result is closed before {@link #run} returns.
  */
 public final class ModelRunner implements AutoCloseable {
   /** Input shape patterns remembered at once; more (very variable shapes) evict the oldest. */
   private static final int MAX_SHAPE_KEYS = 4;
+  /** Idle runners kept per pool key: enough for the task slots of one executor. */
+  private static final int MAX_IDLE = 8;
+  private static final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.ConcurrentLinkedDeque<ModelRunner>>
+      IDLE = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private final String poolKey;
 
   private final OrtSession session;
   private final List<String> inputNames;
@@ -56,6 +64,23 @@ public final class ModelRunner implements AutoCloseable {
   }
 
   public ModelRunner(OrtSession session, List<String> inputNames, List<String> outputNames) {
+    this(null, session, inputNames, outputNames);
+  }
+
+  /**
+   * A runner for {@code session} from this JVM's pool (or a new one), returned to the pool by
+   * {@link #close}. {@code sessionKey} identifies the session's model (e.g. its SHA-256).
+   */
+  public static ModelRunner pooled(
+      String sessionKey, OrtSession session, List<String> inputNames, List<String> outputNames) {
+    String key = sessionKey + '\u0000' + inputNames + '\u0000' + outputNames;
+    var idle = IDLE.get(key);
+    ModelRunner r = idle == null ? null : idle.pollFirst();
+    return r != null ? r : new ModelRunner(key, session, inputNames, outputNames);
+  }
+
+  private ModelRunner(String poolKey, OrtSession session, List<String> inputNames, List<String> outputNames) {
+    this.poolKey = poolKey;
     this.session = session;
     this.inputNames = List.copyOf(inputNames);
     Set<String> computed = new LinkedHashSet<>();
@@ -171,6 +196,21 @@ public final class ModelRunner implements AutoCloseable {
 
   @Override
   public void close() {
+    if (poolKey == null) {
+      free();
+      return;
+    }
+    var idle = IDLE.computeIfAbsent(poolKey, k -> new java.util.concurrent.ConcurrentLinkedDeque<>());
+    idle.offerFirst(this);
+    while (idle.size() > MAX_IDLE) {
+      ModelRunner extra = idle.pollLast();
+      if (extra != null) {
+        extra.free();
+      }
+    }
+  }
+
+  private void free() {
     pinned.values().forEach(Pinned::close);
     pinned.clear();
   }

@@ -95,6 +95,28 @@ class ModelRunnerTest {
   }
 
   @Test
+  void pooledRunnersAreReusedByTheNextTask() throws Exception {
+    try (OrtSession session = Ort.env().createSession(MODEL.toString(), new OrtSession.SessionOptions())) {
+      List<String> outs = List.of(session.getOutputNames().iterator().next());
+      ModelRunner first = ModelRunner.pooled("pool-test", session, List.of("x"), outs);
+      ModelRunner concurrent = ModelRunner.pooled("pool-test", session, List.of("x"), outs);
+      assertTrue(first != concurrent, "a runner in use is never handed out twice");
+      first.close();
+      ModelRunner next = ModelRunner.pooled("pool-test", session, List.of("x"), outs);
+      assertTrue(next == first, "the next task gets the released runner and its buffers");
+      // and it still computes correct outputs after reuse
+      Batcher.Batch b = batch(new Batcher(1, 2), 42, 2, 64);
+      float[] in = new float[b.inputs()[0].remaining()];
+      b.inputs()[0].duplicate().get(in);
+      float[] expected = Ort.run(MODEL, Map.of("x", in), Map.of("x", new long[] {2, 3, 48, 64})).get(outs.get(0));
+      assertArrayEquals(expected, capture(next, b, new LinkedHashMap<>()).get(outs.get(0)), 1e-6f);
+      next.close();
+      concurrent.close();
+      assertTrue(ModelRunner.pooled("other-key", session, List.of("x"), outs) != first);
+    }
+  }
+
+  @Test
   void sinkSeesTheWholeBufferFromPositionZero() throws Exception {
     try (OrtSession session = Ort.env().createSession(MODEL.toString(), new OrtSession.SessionOptions());
         ModelRunner runner = new ModelRunner(session, List.of("x"), List.of(session.getOutputNames().iterator().next()))) {
