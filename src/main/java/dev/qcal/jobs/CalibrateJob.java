@@ -52,22 +52,33 @@ public final class CalibrateJob {
    * has done all its work, so Spark retries it. Results must not change.
    */
   public static final String FAIL_FIRST_ATTEMPT = "spark.qcal.test.failFirstAttemptOfPartition";
+  /**
+   * Fault injection for tests: the write fails right after this file was copied into the output's
+   * temporary sibling (e.g. {@code qparams.json}), as a crash mid-write would.
+   */
+  public static final String FAIL_WRITE_AFTER = "spark.qcal.test.failWriteAfter";
 
   private CalibrateJob() {}
 
   /** Runs the job and returns the report also written as {@code run.json}. */
   public static RunReport run(CalibrateOptions o, SparkSession spark) {
+    return run(o, spark, JobProgress.none());
+  }
+
+  /** Runs the job, telling {@code progress} which stage runs and how far observing got. */
+  public static RunReport run(CalibrateOptions o, SparkSession spark, JobProgress progress) {
     if (!"minmax".equals(o.method())) {
       throw new IllegalArgumentException("unknown --method '" + o.method() + "': this version supports minmax");
     }
-    AtomicOutput.checkTarget(o.out(), o.overwrite());
+    AtomicOutput.checkTarget(o.out(), o.overwrite(), spark.sparkContext().hadoopConfiguration());
     RunReport report = new RunReport();
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Path work = createWorkDir();
     try {
       // prepare: load, fold, upgrade, verify, plan, augment (driver)
-      jsc.setJobGroup("qcal-prepare", "qcal: prepare model " + o.model().getFileName(), false);
+      progress.stage("prepare");
+      jsc.setJobGroup("qcal-prepare", "qcal prepare: load, fold, upgrade and verify " + o.model().getFileName(), false);
       long t = System.nanoTime();
       ModelProto original = OnnxModels.load(o.model());
       String modelName = o.model().toString();
@@ -107,8 +118,10 @@ public final class CalibrateJob {
           prepared.opset(), tensors.size());
 
       // observe + reduce (executors, then driver)
+      samples = JobProgress.observing(progress, samples, spark, o.data());
       t = System.nanoTime();
-      jsc.setJobGroup("qcal-observe", "qcal: observe " + tensors.size() + " activations and reduce statistics", false);
+      jsc.setJobGroup("qcal-observe", "qcal observe and reduce: " + tensors.size()
+          + " activations over " + samples.getNumPartitions() + " partitions, treeAggregate of exact statistics", false);
       StatsSet stats = observe(samples, augmentedFile.getFileName().toString(), augmentedSha,
           inputs.stream().map(InputSpec::name).toList(), tensors, o.batchSize(),
           spark.sparkContext().conf().getInt("spark.task.cpus", 1),
@@ -117,6 +130,8 @@ public final class CalibrateJob {
 
       // choose ranges + quantize (driver)
       t = System.nanoTime();
+      progress.stage("choose ranges");
+      jsc.setJobGroup("qcal-choose-ranges", "qcal choose ranges: " + o.method() + ", QDQ rewrite", false);
       Map<String, QuantParams> actParams = new LinkedHashMap<>();
       for (String name : tensors) {
         TensorStats s = stats.get(name);
@@ -131,6 +146,9 @@ public final class CalibrateJob {
 
       // write (driver, atomic)
       t = System.nanoTime();
+      progress.stage("write");
+      jsc.setJobGroup("qcal-write", "qcal write: " + o.out(), false);
+      String outLocation = AtomicOutput.qualified(o.out(), spark.sparkContext().hadoopConfiguration());
       List<QParamsFile.Entry> entries = new ArrayList<>();
       for (String name : tensors) {
         TensorStats s = stats.get(name);
@@ -146,7 +164,7 @@ public final class CalibrateJob {
           .put("model", o.model().toString())
           .put("model_sha256", sha)
           .put("data", o.data())
-          .put("out", o.out().toAbsolutePath().toString())
+          .put("out", outLocation)
           .put("method", o.method())
           .put("samples", stats.samples())
           .put("batches", stats.batches())
@@ -159,7 +177,16 @@ public final class CalibrateJob {
           .put("spark_master", spark.sparkContext().master())
           .put("spark_application_id", spark.sparkContext().applicationId())
           .put("versions", versions);
-      try (AtomicOutput out = AtomicOutput.begin(o.out(), o.overwrite())) {
+      try (AtomicOutput out = AtomicOutput.begin(o.out(), o.overwrite(), spark.sparkContext().hadoopConfiguration())) {
+        String failAfter = spark.sparkContext().conf().get(FAIL_WRITE_AFTER, null);
+        if (failAfter != null) {
+          out.onStep(step -> {
+            if (step.equals("copied:" + failAfter)) {
+              throw new IllegalStateException("qcal: injected failure after writing " + failAfter
+                  + " (" + FAIL_WRITE_AFTER + ")");
+            }
+          });
+        }
         QParamsFile.write(out.dir().resolve(QParamsFile.NAME), header, entries);
         OnnxModels.save(q.model(), out.dir().resolve(QUANTIZED));
         report.stage("write", System.nanoTime() - t);
@@ -169,9 +196,11 @@ public final class CalibrateJob {
         report.write(out.dir().resolve(RunReport.NAME));
         out.commit();
       }
-      LOG.info("Calibrated {} samples in {} s", stats.samples(), seconds);
+      progress.stage("done");
+      LOG.info("Calibrated {} samples in {} s; outputs in {}", stats.samples(), seconds, outLocation);
       return report;
     } finally {
+      progress.finished();
       jsc.clearJobGroup();
       deleteQuietly(work);
     }
