@@ -57,6 +57,11 @@ public final class CalibrateJob {
    * temporary sibling (e.g. {@code qparams.json}), as a crash mid-write would.
    */
   public static final String FAIL_WRITE_AFTER = "spark.qcal.test.failWriteAfter";
+  /**
+   * Fault injection for tests: observe tasks sleep this many milliseconds per sample, so a test can
+   * kill an executor JVM while its tasks run. Changes timing only, never a statistic.
+   */
+  public static final String SLOW_SAMPLE_MILLIS = "spark.qcal.test.slowSampleMillis";
 
   private CalibrateJob() {}
 
@@ -112,13 +117,14 @@ public final class CalibrateJob {
       // with two contents.
       Path augmentedFile = work.resolve("qcal-augmented-" + augmentedSha.substring(0, 20) + ".onnx");
       move(staged, augmentedFile);
-      jsc.addFile(augmentedFile.toString());
+      ShippedFiles.ship(jsc, augmentedFile);
       report.stage("prepare", System.nanoTime() - t);
       LOG.info("Prepared {}: opset {} -> {}, {} tensors to calibrate", modelName, prepared.sourceOpset(),
           prepared.opset(), tensors.size());
 
       // observe + reduce (executors, then driver)
       samples = JobProgress.observing(progress, samples, spark, o.data());
+      samples = slowDown(samples, spark.sparkContext().conf().getInt(SLOW_SAMPLE_MILLIS, 0));
       t = System.nanoTime();
       jsc.setJobGroup("qcal-observe", "qcal observe and reduce: " + tensors.size()
           + " activations over " + samples.getNumPartitions() + " partitions, treeAggregate of exact statistics", false);
@@ -264,6 +270,14 @@ public final class CalibrateJob {
     v.put("spark", spark.version());
     v.put("java", System.getProperty("java.version"));
     return v;
+  }
+
+  /** The {@link #SLOW_SAMPLE_MILLIS} test hook: the same samples, each delayed. */
+  private static JavaRDD<Sample> slowDown(JavaRDD<Sample> samples, int millis) {
+    return millis <= 0 ? samples : samples.map(s -> {
+      Thread.sleep(millis);
+      return s;
+    });
   }
 
   private static void move(Path from, Path to) {
