@@ -114,6 +114,7 @@ class StandaloneClusterIT {
     Cli r;
     try {
       r = calibrate(out);
+      spark.sparkContext().listenerBus().waitUntilEmpty(); // listener events arrive asynchronously
     } finally {
       spark.sparkContext().removeSparkListener(listener);
     }
@@ -190,6 +191,7 @@ class StandaloneClusterIT {
       assertEquals(0, r.code(), r.err());
       System.out.printf("calibrate with an executor JVM killed: %.1f s%n", (System.nanoTime() - t) / 1e9);
       killer.join(TimeUnit.SECONDS.toMillis(10));
+      spark.sparkContext().listenerBus().waitUntilEmpty(); // listener events arrive asynchronously
       assertTrue(victim[0] != null, "an observe task started");
       assertTrue(removed.contains(victim[0]), "executor " + victim[0] + " was lost; removed: " + removed);
       assertEquals(Set.of(victim[0]), lostTasksOn, "its running tasks failed with it and were rerun elsewhere");
