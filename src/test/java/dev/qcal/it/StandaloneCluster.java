@@ -43,6 +43,7 @@ final class StandaloneCluster implements AutoCloseable {
     }
     // a distribution layout: with RELEASE present, Spark's launcher takes jars/ as the class path
     Files.writeString(home.resolve("RELEASE"), "Spark (qcal integration-test SPARK_HOME, Maven-resolved jars)\n");
+    writeSparkSubmit(home);
     Path logs = Files.createDirectories(home.resolveSibling("it-cluster-logs"));
     int[] ports = freePorts(4);
     StandaloneCluster c = new StandaloneCluster(home, logs, ports[0], ports[1]);
@@ -62,6 +63,30 @@ final class StandaloneCluster implements AutoCloseable {
       c.close();
       throw e;
     }
+  }
+
+  /**
+   * {@code bin/spark-submit} as a Spark distribution has it, reduced to what {@code bin/spark-class}
+   * does: Spark's launcher builds the driver command (java options, class path from jars/) and it runs.
+   */
+  private static void writeSparkSubmit(Path home) throws IOException {
+    Path bin = Files.createDirectories(home.resolve("bin"));
+    Path submit = bin.resolve("spark-submit");
+    Files.writeString(submit, String.join("\n",
+        "#!/usr/bin/env bash",
+        "# test SPARK_HOME: the launcher part of Spark's bin/spark-class",
+        "export SPARK_HOME=\"$(cd \"$(dirname \"$0\")/..\" && pwd)\"",
+        "export SPARK_SCALA_VERSION=2.13",
+        "CMD=()",
+        "while IFS= read -d '' -r ARG; do CMD+=(\"$ARG\"); done < <(\"" + java()
+            + "\" -Xmx128m -cp \"$SPARK_HOME/jars/*\" org.apache.spark.launcher.Main"
+            + " org.apache.spark.deploy.SparkSubmit \"$@\"; printf '%d\\0' $?)",
+        "# the launcher's output starts with a NUL-and-newline marker, as bin/spark-class expects",
+        "[[ ${#CMD[@]} -gt 1 && -z ${CMD[0]} ]] && CMD=(\"${CMD[@]:1}\") && CMD[0]=${CMD[0]#$'\\n'}",
+        "LAST=$((${#CMD[@]} - 1))",
+        "[[ ${CMD[$LAST]} == 0 ]] || exit ${CMD[$LAST]}",
+        "exec \"${CMD[@]:0:$LAST}\"", ""));
+    submit.toFile().setExecutable(true);
   }
 
   private void launch(String name, String mainClass, String... args) throws IOException {

@@ -11,6 +11,8 @@ import dev.qcal.testing.ExampleData;
 import dev.qcal.testing.SharedSpark;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -55,7 +57,8 @@ class StandaloneClusterIT {
       SharedSpark.stop();
     }
     long t = System.nanoTime();
-    cluster = StandaloneCluster.start(2, "2g");
+    // 2 cores for this test's application, 1 for the one scripts/submit starts
+    cluster = StandaloneCluster.start(3, "3g");
     System.out.printf("standalone Master + Worker up in %.1f s%n", (System.nanoTime() - t) / 1e9);
     String jar = System.getProperty("qcal.it.jar");
     assertTrue(jar != null && Files.isRegularFile(Path.of(jar)), "shaded jar " + jar + " (run through mvn verify)");
@@ -125,6 +128,45 @@ class StandaloneClusterIT {
     var run = new ObjectMapper().readTree(out.resolve("run.json").toFile());
     assertEquals(cluster.masterUrl, run.get("spark_master").asText());
     assertTrue(run.get("spark_application_id").asText().startsWith("app-"), run.toString());
+  }
+
+  @Test
+  void scriptsSubmitRunsTheShadedJarUnderSparkSubmit() throws Exception {
+    Path out = tmp.resolve("submitted");
+    Path log = cluster.logs.resolve("submit.log");
+    List<String> cmd = new ArrayList<>(List.of("scripts/submit", "jobs/example-calibrate.properties",
+        "--conf", "spark.master=" + cluster.masterUrl,
+        "--conf", "spark.qcal.calibrate.data=" + ExampleData.calibration().resolve("x"),
+        "--conf", "spark.qcal.calibrate.out=" + out,
+        "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
+        "--conf", "spark.ui.enabled=false", "--conf", "spark.driver.memory=1g",
+        "--conf", "spark.cores.max=1", "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=512m"));
+    long t = System.nanoTime();
+    assertEquals(0, runSubmit(cmd, log), "scripts/submit failed; see " + log);
+    System.out.printf("scripts/submit on the standalone cluster: %.1f s%n", (System.nanoTime() - t) / 1e9);
+    assertArrayEquals(localQparams, Files.readAllBytes(out.resolve("qparams.json")));
+    assertEquals(cluster.masterUrl,
+        new ObjectMapper().readTree(out.resolve("run.json").toFile()).get("spark_master").asText());
+
+    // a misspelt setting is a usage error (exit 2) that reaches the scheduler through spark-submit
+    cmd.addAll(List.of("--conf", "spark.qcal.calibrate.bacth-size=8", "--", "--overwrite"));
+    assertEquals(2, runSubmit(cmd, log), "see " + log);
+    assertTrue(Files.readString(log).contains("unknown Spark setting 'spark.qcal.calibrate.bacth-size'"));
+  }
+
+  private static int runSubmit(List<String> cmd, Path log) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().put("SPARK_HOME", cluster.sparkHome.toString());
+    pb.environment().put("QCAL_JAR", System.getProperty("qcal.it.jar"));
+    pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    Process p = pb.start();
+    try {
+      assertTrue(p.waitFor(180, TimeUnit.SECONDS), "spark-submit timed out; see " + log);
+      return p.exitValue();
+    } finally {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+    }
   }
 
   @Test
