@@ -36,8 +36,9 @@ public final class CalibrateCommand implements Callable<Integer> {
           "array<float> per row). Repeat as NAME=PATH to bind inputs of a multi-input model."})
   List<String> data;
 
-  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
-  Path out;
+  @Option(names = "--out", required = true, paramLabel = "DIR",
+      description = "Output directory: a local path or a Hadoop URI (hdfs://...).")
+  String out;
 
   @Option(names = "--method", defaultValue = "minmax", description = "Range method (default: ${DEFAULT-VALUE}).")
   String method;
@@ -81,9 +82,12 @@ public final class CalibrateCommand implements Callable<Integer> {
   public Integer call() {
     CalibrateOptions o = options();
     try (SparkSessions.Handle session = SparkSessions.open("qcal calibrate " + model.getFileName(), master)) {
-      RunReport report = CalibrateJob.run(o, session.spark());
+      RunReport report;
+      try (ProgressLine progress = ProgressLine.start(spec.commandLine().getErr(), session.spark())) {
+        report = CalibrateJob.run(o, session.spark(), progress.job());
+      }
       spec.commandLine().getOut().println("qcal: calibrated " + report.get("samples") + " samples; outputs in "
-          + o.out().toAbsolutePath() + " (qparams.json, quantized.onnx, run.json)");
+          + report.get("out") + " (qparams.json, quantized.onnx, run.json)");
     }
     return Main.OK;
   }

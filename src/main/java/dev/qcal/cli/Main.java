@@ -52,6 +52,13 @@ public final class Main implements Runnable {
       ex.getCommandLine().usage(err);
       return BAD_INPUT;
     });
+    try {
+      // command line > spark.qcal.* > conf/qcal-defaults.conf > constants; unknown keys are errors
+      cl.setDefaultValueProvider(QcalDefaults.load(cl));
+    } catch (UsageException e) {
+      err.println("qcal: error: " + oneLine(e.getMessage()));
+      return BAD_INPUT;
+    }
     return cl.execute(args);
   }
 

@@ -2,115 +2,249 @@ package dev.qcal.io;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocalFileSystem;
+import org.apache.hadoop.fs.PathFilter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * An output directory committed all at once: files are written into a hidden temporary sibling,
- * {@code _SUCCESS} is written last, and the sibling is renamed into place. Until {@link #commit}
- * the target is untouched; a run that fails (or is closed without committing) removes its
- * temporary sibling, so an earlier good output survives and no partial output is ever visible.
+ * An output directory on any Hadoop file system ({@code file:}, {@code hdfs:}, ...) published all
+ * at once. Files are written into a local staging directory ({@link #dir()}); {@link #commit}
+ * copies them into a hidden temporary sibling of the target, writes {@code _SUCCESS} there last,
+ * and renames the sibling into place (moving an earlier output aside first when {@code --overwrite}
+ * allows it, and deleting it after).
+ *
+ * <p>What a reader can see: the target is either the previous complete output or the new complete
+ * one, each with {@code _SUCCESS}. A run that fails or is killed before the final rename leaves the
+ * target untouched; its hidden sibling ({@code .NAME.qcal-tmp-*}) never holds {@code _SUCCESS}
+ * while files are still arriving. On HDFS and local disks a directory rename is atomic; the only
+ * window is between moving the previous output aside and renaming the new one in (two renames): a
+ * run killed exactly there leaves the previous output complete in {@code .NAME.qcal-old-*}, and the
+ * next {@link #begin} or {@link #checkTarget} on that target renames it back (and drops the killed
+ * run's unpublished sibling). Two runs writing the same target at once are not supported.
  */
 public final class AtomicOutput implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(AtomicOutput.class);
   public static final String SUCCESS = "_SUCCESS";
+  static final String TMP = ".qcal-tmp-";
+  static final String OLD = ".qcal-old-";
 
-  private final Path target;
-  private final Path temp;
+  private final FileSystem fs;
+  private final org.apache.hadoop.fs.Path target;
   private final boolean overwrite;
+  private final Path staging;
+  private Consumer<String> steps = s -> {};
+  private org.apache.hadoop.fs.Path temp;
   private boolean committed;
 
-  private AtomicOutput(Path target, Path temp, boolean overwrite) {
+  private AtomicOutput(FileSystem fs, org.apache.hadoop.fs.Path target, boolean overwrite, Path staging) {
+    this.fs = fs;
     this.target = target;
-    this.temp = temp;
     this.overwrite = overwrite;
+    this.staging = staging;
   }
 
   /** Fails early, before any work, when {@code target} exists and may not be replaced. */
-  public static void checkTarget(Path target, boolean overwrite) {
-    if (Files.exists(target) && !overwrite) {
-      throw new OutputException(target + ": output already exists (use --overwrite to replace it)");
-    }
-    if (Files.exists(target) && !Files.isDirectory(target)) {
-      throw new OutputException(target + ": output exists and is not a directory");
-    }
-    Path parent = target.toAbsolutePath().getParent();
-    if (parent != null && Files.exists(parent) && !Files.isDirectory(parent)) {
-      throw new OutputException(target + ": parent " + parent + " is not a directory");
-    }
-  }
-
-  /** Starts writing an output for {@code target}; write into {@link #dir()}. */
-  public static AtomicOutput begin(Path target, boolean overwrite) {
-    checkTarget(target, overwrite);
-    Path abs = target.toAbsolutePath().normalize();
+  public static void checkTarget(String target, boolean overwrite, Configuration conf) {
+    Resolved r = resolve(target, conf);
     try {
-      Files.createDirectories(abs.getParent());
-      Path temp = abs.resolveSibling("." + abs.getFileName() + ".qcal-tmp-" + UUID.randomUUID());
-      Files.createDirectory(temp);
-      return new AtomicOutput(abs, temp, overwrite);
+      recover(r.fs, r.path);
+      FileStatus st = status(r.fs, r.path);
+      if (st != null && !overwrite) {
+        throw new OutputException(target + ": output already exists (use --overwrite to replace it)");
+      }
+      if (st != null && !st.isDirectory()) {
+        throw new OutputException(target + ": output exists and is not a directory");
+      }
+      org.apache.hadoop.fs.Path parent = r.path.getParent();
+      FileStatus ps = parent == null ? null : status(r.fs, parent);
+      if (ps != null && !ps.isDirectory()) {
+        throw new OutputException(target + ": parent " + parent + " is not a directory");
+      }
     } catch (IOException e) {
-      throw new OutputException(target + ": cannot create output: " + e.getMessage(), e);
+      throw new UncheckedIOException(target + ": cannot check output: " + e.getMessage(), e);
     }
   }
 
-  public Path dir() {
-    return temp;
+  /** Starts an output for {@code target}; write its files into {@link #dir()}, then {@link #commit}. */
+  public static AtomicOutput begin(String target, boolean overwrite, Configuration conf) {
+    checkTarget(target, overwrite, conf);
+    Resolved r = resolve(target, conf);
+    try {
+      return new AtomicOutput(r.fs, r.path, overwrite, Files.createTempDirectory("qcal-out-"));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create a local staging directory: " + e.getMessage(), e);
+    }
   }
 
-  /** Writes {@code _SUCCESS} and moves the output into place, replacing an earlier one if allowed. */
+  /** The fully qualified target, e.g. {@code hdfs://nn:8020/models/out} or {@code file:/data/out}. */
+  public static String qualified(String target, Configuration conf) {
+    return resolve(target, conf).path.toString();
+  }
+
+  /** The local staging directory the output's files are written into. */
+  public Path dir() {
+    return staging;
+  }
+
+  public String location() {
+    return target.toString();
+  }
+
+  /**
+   * Fault injection for tests: called after each publishing step ({@code copied:NAME},
+   * {@code success-written}, {@code previous-moved-aside}); a hook that throws fails the commit
+   * there, one that blocks lets a test kill the process there.
+   */
+  public AtomicOutput onStep(Consumer<String> hook) {
+    this.steps = hook;
+    return this;
+  }
+
+  /** Publishes the staged files, {@code _SUCCESS} last, and renames them into place. */
   public void commit() {
+    org.apache.hadoop.fs.Path parent = target.getParent();
     try {
-      Files.writeString(temp.resolve(SUCCESS), "");
-      Path old = null;
-      if (Files.exists(target)) {
+      List<Path> files = stagedFiles();
+      fs.mkdirs(parent);
+      temp = new org.apache.hadoop.fs.Path(parent, "." + target.getName() + TMP + UUID.randomUUID());
+      if (!fs.mkdirs(temp)) {
+        throw new IOException("cannot create " + temp);
+      }
+      for (Path f : files) {
+        fs.copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(f.toUri()),
+            new org.apache.hadoop.fs.Path(temp, f.getFileName().toString()));
+        steps.accept("copied:" + f.getFileName());
+      }
+      fs.create(new org.apache.hadoop.fs.Path(temp, SUCCESS), false).close();
+      steps.accept("success-written");
+      org.apache.hadoop.fs.Path old = null;
+      if (fs.exists(target)) {
         if (!overwrite) {
           throw new OutputException(target + ": output appeared while this run was writing");
         }
-        old = target.resolveSibling("." + target.getFileName() + ".qcal-old-" + UUID.randomUUID());
-        Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+        old = new org.apache.hadoop.fs.Path(parent, "." + target.getName() + OLD + UUID.randomUUID());
+        if (!fs.rename(target, old)) {
+          throw new IOException("cannot move the previous output " + target + " aside to " + old);
+        }
+        steps.accept("previous-moved-aside");
       }
-      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+      if (!fs.rename(temp, target)) {
+        if (old != null && !fs.exists(target)) {
+          fs.rename(old, target);
+        }
+        throw new IOException("cannot rename " + temp + " to " + target);
+      }
       committed = true;
-      if (old != null) {
-        deleteTree(old);
+      if (old != null && !fs.delete(old, true)) {
+        LOG.warn("Could not delete the previous output, moved aside to {}", old);
       }
     } catch (IOException e) {
-      throw new OutputException(target + ": cannot commit output: " + e.getMessage(), e);
+      throw new UncheckedIOException(target + ": cannot publish output: " + e.getMessage(), e);
     }
   }
 
+  /** Removes the local staging directory and, unless committed, the temporary sibling. */
   @Override
   public void close() {
-    if (!committed) {
-      deleteTree(temp);
+    deleteLocal(staging);
+    if (!committed && temp != null) {
+      try {
+        fs.delete(temp, true);
+      } catch (IOException e) {
+        LOG.warn("Could not delete the unfinished output {}: {}", temp, e.getMessage());
+      }
     }
   }
 
-  static void deleteTree(Path root) {
+  private List<Path> stagedFiles() throws IOException {
+    List<Path> files = new ArrayList<>();
+    try (Stream<Path> s = Files.list(staging)) {
+      s.sorted().forEach(f -> {
+        if (!Files.isRegularFile(f)) {
+          throw new OutputException(f + ": only files can be published, not directories");
+        }
+        if (!f.getFileName().toString().equals(SUCCESS)) {
+          files.add(f);
+        }
+      });
+    }
+    return files;
+  }
+
+  /**
+   * Renames back a previous output that a run killed between its two final renames left aside:
+   * only when the target is missing and the aside copy is complete ({@code _SUCCESS}).
+   */
+  private static void recover(FileSystem fs, org.apache.hadoop.fs.Path target) throws IOException {
+    org.apache.hadoop.fs.Path parent = target.getParent();
+    if (parent == null || fs.exists(target) || !fs.exists(parent)) {
+      return;
+    }
+    String prefix = "." + target.getName() + OLD;
+    PathFilter aside = p -> p.getName().startsWith(prefix);
+    FileStatus newest = null;
+    for (FileStatus st : fs.listStatus(parent, aside)) {
+      if (st.isDirectory() && fs.exists(new org.apache.hadoop.fs.Path(st.getPath(), SUCCESS))
+          && (newest == null || st.getModificationTime() > newest.getModificationTime())) {
+        newest = st;
+      }
+    }
+    if (newest != null && fs.rename(newest.getPath(), target)) {
+      LOG.warn("Restored the previous output {} from {} (a run was killed while replacing it)", target,
+          newest.getPath());
+      // that run's own output was complete but never published: drop it, _SUCCESS and all
+      String tmp = "." + target.getName() + TMP;
+      for (FileStatus st : fs.listStatus(parent, p -> p.getName().startsWith(tmp))) {
+        if (fs.exists(new org.apache.hadoop.fs.Path(st.getPath(), SUCCESS))) {
+          fs.delete(st.getPath(), true);
+        }
+      }
+    }
+  }
+
+  private static FileStatus status(FileSystem fs, org.apache.hadoop.fs.Path p) throws IOException {
+    try {
+      return fs.getFileStatus(p);
+    } catch (java.io.FileNotFoundException e) {
+      return null;
+    }
+  }
+
+  private record Resolved(FileSystem fs, org.apache.hadoop.fs.Path path) {}
+
+  private static Resolved resolve(String target, Configuration conf) {
+    try {
+      org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(target);
+      FileSystem fs = p.getFileSystem(conf);
+      if (fs instanceof LocalFileSystem local) {
+        fs = local.getRaw(); // no .crc side files in a local output directory
+      }
+      return new Resolved(fs, fs.makeQualified(p));
+    } catch (IOException | IllegalArgumentException e) {
+      throw new OutputException(target + ": cannot use as an output location: " + e.getMessage(), e);
+    }
+  }
+
+  static void deleteLocal(Path root) {
     if (!Files.exists(root)) {
       return;
     }
-    try {
-      Files.walkFileTree(root, new SimpleFileVisitor<>() {
-        @Override
-        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-          Files.delete(file);
-          return FileVisitResult.CONTINUE;
-        }
-
-        @Override
-        public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-          Files.delete(dir);
-          return FileVisitResult.CONTINUE;
-        }
-      });
+    try (Stream<Path> s = Files.walk(root)) {
+      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      LOG.warn("Could not delete {}: {}", root, e.getMessage());
     }
   }
 }

@@ -54,22 +54,38 @@ public final class CalibrateJob {
    * has done all its work, so Spark retries it. Results must not change.
    */
   public static final String FAIL_FIRST_ATTEMPT = "spark.qcal.test.failFirstAttemptOfPartition";
+  /**
+   * Fault injection for tests: the write fails right after this file was copied into the output's
+   * temporary sibling (e.g. {@code qparams.json}), as a crash mid-write would.
+   */
+  public static final String FAIL_WRITE_AFTER = "spark.qcal.test.failWriteAfter";
+  /**
+   * Fault injection for tests: observe tasks sleep this many milliseconds per sample, so a test can
+   * kill an executor JVM while its tasks run. Changes timing only, never a statistic.
+   */
+  public static final String SLOW_SAMPLE_MILLIS = "spark.qcal.test.slowSampleMillis";
 
   private CalibrateJob() {}
 
   /** Runs the job and returns the report also written as {@code run.json}. */
   public static RunReport run(CalibrateOptions o, SparkSession spark) {
+    return run(o, spark, JobProgress.none());
+  }
+
+  /** Runs the job, telling {@code progress} which stage runs and how far observing got. */
+  public static RunReport run(CalibrateOptions o, SparkSession spark, JobProgress progress) {
     if (!"minmax".equals(o.method())) {
       throw new IllegalArgumentException("unknown --method '" + o.method() + "': this version supports minmax");
     }
-    AtomicOutput.checkTarget(o.out(), o.overwrite());
+    AtomicOutput.checkTarget(o.out(), o.overwrite(), spark.sparkContext().hadoopConfiguration());
     RunReport report = new RunReport();
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Path work = createWorkDir();
     try {
       // prepare: load, fold, upgrade, verify, plan, augment (driver)
-      jsc.setJobGroup("qcal-prepare", "qcal: prepare model " + o.model().getFileName(), false);
+      progress.stage("prepare");
+      jsc.setJobGroup("qcal-prepare", "qcal prepare: load, fold, upgrade and verify " + o.model().getFileName(), false);
       long t = System.nanoTime();
       ModelProto original = OnnxModels.load(o.model());
       String modelName = o.model().toString();
@@ -103,14 +119,17 @@ public final class CalibrateJob {
       // with two contents.
       Path augmentedFile = work.resolve("qcal-augmented-" + augmentedSha.substring(0, 20) + ".onnx");
       move(staged, augmentedFile);
-      jsc.addFile(augmentedFile.toString());
+      ShippedFiles.ship(jsc, augmentedFile);
       report.stage("prepare", System.nanoTime() - t);
       LOG.info("Prepared {}: opset {} -> {}, {} tensors to calibrate", modelName, prepared.sourceOpset(),
           prepared.opset(), tensors.size());
 
       // observe + reduce (executors, then driver)
+      samples = JobProgress.observing(progress, samples, spark, o.data());
+      samples = slowDown(samples, spark.sparkContext().conf().getInt(SLOW_SAMPLE_MILLIS, 0));
       t = System.nanoTime();
-      jsc.setJobGroup("qcal-observe", "qcal: observe " + tensors.size() + " activations and reduce statistics", false);
+      jsc.setJobGroup("qcal-observe", "qcal observe and reduce: " + tensors.size()
+          + " activations over " + samples.getNumPartitions() + " partitions, treeAggregate of exact statistics", false);
       StatsSet stats = observe(samples, augmentedFile.getFileName().toString(), augmentedSha,
           inputs.stream().map(InputSpec::name).toList(), tensors, o.batchSize(),
           spark.sparkContext().conf().getInt("spark.task.cpus", 1),
@@ -119,6 +138,8 @@ public final class CalibrateJob {
 
       // choose ranges + quantize (driver)
       t = System.nanoTime();
+      progress.stage("choose ranges");
+      jsc.setJobGroup("qcal-choose-ranges", "qcal choose ranges: " + o.method() + ", QDQ rewrite", false);
       Map<String, QuantParams> actParams = new LinkedHashMap<>();
       for (String name : tensors) {
         TensorStats s = stats.get(name);
@@ -133,6 +154,9 @@ public final class CalibrateJob {
 
       // write (driver, atomic)
       t = System.nanoTime();
+      progress.stage("write");
+      jsc.setJobGroup("qcal-write", "qcal write: " + o.out(), false);
+      String outLocation = AtomicOutput.qualified(o.out(), spark.sparkContext().hadoopConfiguration());
       List<QParamsFile.Entry> entries = new ArrayList<>();
       for (String name : tensors) {
         TensorStats s = stats.get(name);
@@ -148,7 +172,7 @@ public final class CalibrateJob {
           .put("model", o.model().toString())
           .put("model_sha256", sha)
           .put("data", o.data())
-          .put("out", o.out().toAbsolutePath().toString())
+          .put("out", outLocation)
           .put("method", o.method())
           .put("samples", stats.samples())
           .put("batches", stats.batches())
@@ -162,7 +186,16 @@ public final class CalibrateJob {
           .put("spark_master", spark.sparkContext().master())
           .put("spark_application_id", spark.sparkContext().applicationId())
           .put("versions", versions);
-      try (AtomicOutput out = AtomicOutput.begin(o.out(), o.overwrite())) {
+      try (AtomicOutput out = AtomicOutput.begin(o.out(), o.overwrite(), spark.sparkContext().hadoopConfiguration())) {
+        String failAfter = spark.sparkContext().conf().get(FAIL_WRITE_AFTER, null);
+        if (failAfter != null) {
+          out.onStep(step -> {
+            if (step.equals("copied:" + failAfter)) {
+              throw new IllegalStateException("qcal: injected failure after writing " + failAfter
+                  + " (" + FAIL_WRITE_AFTER + ")");
+            }
+          });
+        }
         QParamsFile.write(out.dir().resolve(QParamsFile.NAME), header, entries);
         StatsFiles.write(out.dir().resolve(StatsFiles.DIR), stats, sha, prepared.opset());
         OnnxModels.save(q.model(), out.dir().resolve(QUANTIZED));
@@ -173,9 +206,11 @@ public final class CalibrateJob {
         report.write(out.dir().resolve(RunReport.NAME));
         out.commit();
       }
-      LOG.info("Calibrated {} samples in {} s", stats.samples(), seconds);
+      progress.stage("done");
+      LOG.info("Calibrated {} samples in {} s; outputs in {}", stats.samples(), seconds, outLocation);
       return report;
     } finally {
+      progress.finished();
       jsc.clearJobGroup();
       deleteQuietly(work);
     }
@@ -239,6 +274,14 @@ public final class CalibrateJob {
     v.put("spark", spark.version());
     v.put("java", System.getProperty("java.version"));
     return v;
+  }
+
+  /** The {@link #SLOW_SAMPLE_MILLIS} test hook: the same samples, each delayed. */
+  private static JavaRDD<Sample> slowDown(JavaRDD<Sample> samples, int millis) {
+    return millis <= 0 ? samples : samples.map(s -> {
+      Thread.sleep(millis);
+      return s;
+    });
   }
 
   private static void move(Path from, Path to) {

@@ -9,6 +9,7 @@ import java.util.Map;
 /**
  * Everything one calibration run needs, validated by the CLI.
  *
+ * @param out the output directory, a local path or a Hadoop file system URI ({@code hdfs://...})
  * @param data {@code PATH} for all inputs, or {@code name=PATH} entries, one per model input
  * @param sampleShapes per input name, the shape of one sample of flat (Parquet) data
  * @param partitions repartition the samples into this many partitions; null keeps the source's
@@ -17,7 +18,7 @@ import java.util.Map;
 public record CalibrateOptions(
     Path model,
     List<String> data,
-    Path out,
+    String out,
     String method,
     boolean overwrite,
     int batchSize,

@@ -48,7 +48,7 @@ public final class CalibrateVsInferenceBench {
         long seen = samples.mapPartitions(it -> List.of(infer(it, fileName, sha)).iterator())
             .reduce(Long::sum);
         double plain = seen / ((System.nanoTime() - t) / 1e9);
-        RunReport r = CalibrateJob.run(new CalibrateOptions(model, List.of(dir.resolve("x").toString()), out,
+        RunReport r = CalibrateJob.run(new CalibrateOptions(model, List.of(dir.resolve("x").toString()), out.toString(),
             "minmax", true, 16, null, Map.of(), QuantType.UINT8, QuantType.INT8, StatsConfig.defaults()), spark);
         double observe = (long) r.get("samples") / r.stageSeconds("observe_and_reduce");
         System.out.printf("round %d: plain inference %.0f samples/s, calibrate observe+reduce %.0f samples/s,"
