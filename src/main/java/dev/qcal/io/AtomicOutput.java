@@ -123,9 +123,10 @@ public final class AtomicOutput implements AutoCloseable {
         throw new IOException("cannot create " + temp);
       }
       for (Path f : files) {
+        String relative = staging.relativize(f).toString().replace(java.io.File.separatorChar, '/');
         fs.copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(f.toUri()),
-            new org.apache.hadoop.fs.Path(temp, f.getFileName().toString()));
-        steps.accept("copied:" + f.getFileName());
+            new org.apache.hadoop.fs.Path(temp, relative));
+        steps.accept("copied:" + relative);
       }
       fs.create(new org.apache.hadoop.fs.Path(temp, SUCCESS), false).close();
       steps.accept("success-written");
@@ -168,14 +169,12 @@ public final class AtomicOutput implements AutoCloseable {
     }
   }
 
+  /** Every staged regular file, subdirectories included, in a stable order; {@code _SUCCESS} is the commit's. */
   private List<Path> stagedFiles() throws IOException {
     List<Path> files = new ArrayList<>();
-    try (Stream<Path> s = Files.list(staging)) {
-      s.sorted().forEach(f -> {
-        if (!Files.isRegularFile(f)) {
-          throw new OutputException(f + ": only files can be published, not directories");
-        }
-        if (!f.getFileName().toString().equals(SUCCESS)) {
+    try (Stream<Path> s = Files.walk(staging)) {
+      s.filter(Files::isRegularFile).sorted().forEach(f -> {
+        if (!staging.relativize(f).toString().equals(SUCCESS)) {
           files.add(f);
         }
       });

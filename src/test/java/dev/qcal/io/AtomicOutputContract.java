@@ -42,6 +42,8 @@ public abstract class AtomicOutputContract {
     try (AtomicOutput out = AtomicOutput.begin(target, overwrite, conf())) {
       Files.writeString(out.dir().resolve("b.txt"), content);
       Files.write(out.dir().resolve("a.bin"), new byte[1000]);
+      Files.createDirectories(out.dir().resolve("sub"));
+      Files.writeString(out.dir().resolve("sub/c.txt"), "nested " + content);
       out.commit();
     }
   }
@@ -81,7 +83,8 @@ public abstract class AtomicOutputContract {
     String target = dir + "/out";
     publish(target, false, "one");
     assertEquals("one", read(target, "b.txt"));
-    assertEquals(List.of("_SUCCESS", "a.bin", "b.txt"), names(target));
+    assertEquals("nested one", read(target, "sub/c.txt"));
+    assertEquals(List.of("_SUCCESS", "a.bin", "b.txt", "sub"), names(target));
     assertEquals(List.of("out"), names(dir), "no temporary siblings left");
     OutputException e = assertThrows(OutputException.class, () -> publish(target, false, "two"));
     assertTrue(e.getMessage().contains("already exists (use --overwrite"), e.getMessage());
