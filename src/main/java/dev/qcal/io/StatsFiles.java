@@ -1,16 +1,23 @@
 package dev.qcal.io;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.qcal.data.DataException;
 import dev.qcal.stats.StatsCodec;
 import dev.qcal.stats.StatsSet;
 import dev.qcal.stats.TensorStats;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.ObjectOutputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 
 /**
  * The merged statistics of a run, kept under {@code --out/stats/} so that ranges can be chosen
@@ -25,7 +32,19 @@ public final class StatsFiles {
 
   private StatsFiles() {}
 
-  public static void write(Path dir, StatsSet stats, String modelSha256, int preparedOpset) {
+  /** What {@code stats.json} says about the statistics next to it. */
+  public record Manifest(int formatVersion, String modelSha256, int preparedOpset, long samples,
+      Map<String, long[]> inputShapes) {}
+
+  /** Statistics read back from a {@code stats/} directory, with their manifest. */
+  public record Loaded(Manifest manifest, StatsSet stats) {}
+
+  /**
+   * Writes {@code stats.bin} and {@code stats.json}. {@code inputShapes} are the batch shapes the
+   * prepared model was verified on, so a later command can prepare the model the same way.
+   */
+  public static void write(Path dir, StatsSet stats, String modelSha256, int preparedOpset,
+      Map<String, long[]> inputShapes) {
     try {
       Files.createDirectories(dir);
       try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(dir.resolve(BIN)), 1 << 16)) {
@@ -43,11 +62,78 @@ public final class StatsFiles {
     m.put("samples", stats.samples());
     m.put("histogram_bins", stats.config().histogramBins());
     m.put("channel_histogram_bins", stats.config().channelHistogramBins());
+    ObjectNode shapes = m.putObject("input_shapes");
+    inputShapes.forEach((name, shape) -> {
+      var a = shapes.putArray(name);
+      for (long d : shape) {
+        a.add(d);
+      }
+    });
     var tensors = m.putArray("tensors");
     for (TensorStats t : stats.tensors().values()) {
       tensors.add(t.tensor());
     }
     QParamsFile.writeJson(dir.resolve(MANIFEST), m);
+  }
+
+  /**
+   * Reads a {@code stats/} directory (or the output directory holding one) on any Hadoop file
+   * system. Errors name the file and what was expected.
+   */
+  public static Loaded read(String location, Configuration conf) {
+    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(location);
+    try {
+      FileSystem fs = dir.getFileSystem(conf);
+      if (!fs.exists(new org.apache.hadoop.fs.Path(dir, MANIFEST)) && fs.exists(new org.apache.hadoop.fs.Path(dir, DIR))) {
+        dir = new org.apache.hadoop.fs.Path(dir, DIR);
+      }
+      org.apache.hadoop.fs.Path manifestFile = new org.apache.hadoop.fs.Path(dir, MANIFEST);
+      if (!fs.exists(manifestFile)) {
+        throw new DataException(location + ": no statistics here (expected " + DIR + "/" + MANIFEST
+            + " as written by qcal calibrate)");
+      }
+      JsonNode m;
+      try (InputStream in = fs.open(manifestFile)) {
+        m = QParamsFile.JSON.readTree(in);
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw new DataException(manifestFile + ": not valid JSON: " + e.getOriginalMessage());
+      }
+      if (!FORMAT.equals(m.path("format").asText())) {
+        throw new DataException(manifestFile + ": expected format '" + FORMAT + "', found '"
+            + m.path("format").asText() + "'");
+      }
+      int version = m.path("format_version").asInt(-1);
+      if (version != StatsCodec.VERSION) {
+        throw new DataException(manifestFile + ": statistics format version " + version
+            + " cannot be read by this qcal (it reads version " + StatsCodec.VERSION + ")");
+      }
+      Map<String, long[]> shapes = new LinkedHashMap<>();
+      m.path("input_shapes").fields().forEachRemaining(e -> {
+        long[] shape = new long[e.getValue().size()];
+        for (int i = 0; i < shape.length; i++) {
+          shape[i] = e.getValue().get(i).asLong();
+        }
+        shapes.put(e.getKey(), shape);
+      });
+      Manifest manifest = new Manifest(version, m.path("model_sha256").asText(), m.path("prepared_opset").asInt(),
+          m.path("samples").asLong(), shapes);
+      org.apache.hadoop.fs.Path bin = new org.apache.hadoop.fs.Path(dir, m.path("data_file").asText(BIN));
+      StatsSet stats;
+      try (InputStream in = new java.io.BufferedInputStream(fs.open(bin), 1 << 16)) {
+        stats = StatsCodec.read(in);
+      } catch (java.io.FileNotFoundException e) {
+        throw new DataException(bin + ": missing (named by " + manifestFile + ")");
+      } catch (IOException e) {
+        throw new DataException(bin + ": " + e.getMessage(), e);
+      }
+      if (stats.samples() != manifest.samples()) {
+        throw new DataException(bin + ": holds " + stats.samples() + " samples but " + manifestFile
+            + " says " + manifest.samples());
+      }
+      return new Loaded(manifest, stats);
+    } catch (IOException e) {
+      throw new DataException(location + ": cannot read statistics: " + e.getMessage(), e);
+    }
   }
 
   /** Size of the state as it travels between executors and driver (Java serialization). */

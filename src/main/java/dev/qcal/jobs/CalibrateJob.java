@@ -197,7 +197,7 @@ public final class CalibrateJob {
           });
         }
         QParamsFile.write(out.dir().resolve(QParamsFile.NAME), header, entries);
-        StatsFiles.write(out.dir().resolve(StatsFiles.DIR), stats, sha, prepared.opset());
+        StatsFiles.write(out.dir().resolve(StatsFiles.DIR), stats, sha, prepared.opset(), verifyShapes);
         OnnxModels.save(q.model(), out.dir().resolve(QUANTIZED));
         report.stage("write", System.nanoTime() - t);
         double observe = report.stageSeconds("observe_and_reduce");
