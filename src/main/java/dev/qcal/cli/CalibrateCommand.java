@@ -40,8 +40,7 @@ public final class CalibrateCommand implements Callable<Integer> {
       description = "Output directory: a local path or a Hadoop URI (hdfs://...).")
   String out;
 
-  @Option(names = "--method", defaultValue = "minmax", description = "Range method (default: ${DEFAULT-VALUE}).")
-  String method;
+  @picocli.CommandLine.Mixin RangeOptionsMixin ranges;
 
   @Option(names = "--master", paramLabel = "URL",
       description = "Spark master (default: spark-submit's, else local[*]).")
@@ -60,10 +59,6 @@ public final class CalibrateCommand implements Callable<Integer> {
   @Option(names = "--sample-shape", paramLabel = "[NAME=]D1,D2,...",
       description = "Shape of one sample of flat (Parquet) data, without the batch dimension.")
   List<String> sampleShapes;
-
-  @Option(names = "--activation-type", defaultValue = "uint8",
-      description = "uint8 or int8 activations (default: ${DEFAULT-VALUE}).")
-  String activationType;
 
   @Option(names = "--histogram-bins", defaultValue = "4096", paramLabel = "B",
       description = {"Most bins of each tensor's histogram; at least B/2+1 span the final range (default: ${DEFAULT-VALUE};",
@@ -96,21 +91,14 @@ public final class CalibrateCommand implements Callable<Integer> {
     if (!Files.isRegularFile(model)) {
       throw new UsageException("model not found: " + model);
     }
-    if (!"minmax".equals(method)) {
-      throw new UsageException("--method '" + method + "' is not supported yet: use minmax");
-    }
     if (batchSize < 1) {
       throw new UsageException("--batch-size must be >= 1, got " + batchSize);
     }
     if (partitions != null && partitions < 1) {
       throw new UsageException("--partitions must be >= 1, got " + partitions);
     }
-    QuantType act = QuantType.fromId(activationType);
-    if (act != QuantType.UINT8 && act != QuantType.INT8) {
-      throw new UsageException("--activation-type must be uint8 or int8, got " + activationType);
-    }
-    return new CalibrateOptions(model, data, out, method, overwrite, batchSize, partitions,
-        parseShapes(sampleShapes), act, QuantType.INT8, statsConfig());
+    return new CalibrateOptions(model, data, out, overwrite, batchSize, partitions,
+        parseShapes(sampleShapes), statsConfig(), ranges.toOptions());
   }
 
   StatsConfig statsConfig() {

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Post-training quantization calibration for ONNX models on Apache Spark.",
-    subcommands = {CalibrateCommand.class, InspectCommand.class, ExampleDataCommand.class,
+    subcommands = {CalibrateCommand.class, QuantizeCommand.class, InspectCommand.class, ExampleDataCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   /** Exit codes: success, bad input or usage, failure while running. */

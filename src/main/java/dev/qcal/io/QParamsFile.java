@@ -37,6 +37,8 @@ public final class QParamsFile {
   /**
    * One quantized tensor: role {@code activation}, {@code weight} or {@code bias}; min/max per
    * channel (one element when per-tensor); count of finite values observed; non-finite counts.
+   * Activations also carry the range method, the chosen range before scale/zero-point rounding
+   * and the error estimate of quantize-dequantize over their histogram (null when unknown).
    */
   public record Entry(
       String name,
@@ -47,7 +49,17 @@ public final class QParamsFile {
       long count,
       long nanCount,
       long posInfCount,
-      long negInfCount) {}
+      long negInfCount,
+      String method,
+      float[] range,
+      Double expectedMse,
+      Double sqnrDb) {
+
+    /** A weight or bias entry: no method, range or estimate. */
+    public static Entry constant(String name, String role, QuantParams params, float[] min, float[] max, long count) {
+      return new Entry(name, role, params, min, max, count, 0, 0, 0, null, null, null, null);
+    }
+  }
 
   public static void write(Path file, Header h, List<Entry> entries) {
     ObjectNode root = JSON.createObjectNode();
@@ -84,6 +96,22 @@ public final class QParamsFile {
       }
       putFloats(t, "min", e.min());
       putFloats(t, "max", e.max());
+      if (e.method() != null) {
+        t.put("method", e.method());
+      }
+      if (e.range() != null) {
+        t.put("range_min", e.range()[0]);
+        t.put("range_max", e.range()[1]);
+      }
+      if (e.expectedMse() != null) {
+        t.put("expected_mse", e.expectedMse());
+        // null when the quantization is exact (infinite SQNR); JSON has no Infinity
+        if (Double.isFinite(e.sqnrDb())) {
+          t.put("sqnr_db", e.sqnrDb());
+        } else {
+          t.putNull("sqnr_db");
+        }
+      }
       t.put("count", e.count());
       t.put("nan_count", e.nanCount());
       t.put("pos_inf_count", e.posInfCount());

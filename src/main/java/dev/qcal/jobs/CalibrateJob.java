@@ -74,9 +74,6 @@ public final class CalibrateJob {
 
   /** Runs the job, telling {@code progress} which stage runs and how far observing got. */
   public static RunReport run(CalibrateOptions o, SparkSession spark, JobProgress progress) {
-    if (!"minmax".equals(o.method())) {
-      throw new IllegalArgumentException("unknown --method '" + o.method() + "': this version supports minmax");
-    }
     AtomicOutput.checkTarget(o.out(), o.overwrite(), spark.sparkContext().hadoopConfiguration());
     RunReport report = new RunReport();
     long t0 = System.nanoTime();
@@ -111,6 +108,9 @@ public final class CalibrateJob {
       ModelPreparer.Prepared prepared = ModelPreparer.prepare(o.model(), work, verifyShapes);
       CalibrationPlan plan = CalibrationPlan.of(prepared.model());
       List<String> tensors = List.copyOf(plan.activations());
+      // read before the expensive pass, so a bad config fails in seconds
+      Map<String, TensorOverrides.Override> overrides =
+          TensorOverrides.read(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration(), tensors);
       ModelProto augmented = GraphAugmenter.exposeOutputs(prepared.model(), tensors);
       Path staged = work.resolve("augmented.onnx");
       OnnxModels.save(augmented, staged);
@@ -139,17 +139,8 @@ public final class CalibrateJob {
       // choose ranges + quantize (driver)
       t = System.nanoTime();
       progress.stage("choose ranges");
-      jsc.setJobGroup("qcal-choose-ranges", "qcal choose ranges: " + o.method() + ", QDQ rewrite", false);
-      Map<String, QuantParams> actParams = new LinkedHashMap<>();
-      for (String name : tensors) {
-        TensorStats s = stats.get(name);
-        if (s.count() == 0) {
-          throw new DataException("tensor '" + name + "': no finite values observed in " + stats.samples()
-              + " samples (" + s.nanCount() + " NaN, " + (s.posInfCount() + s.negInfCount()) + " infinite)");
-        }
-        actParams.put(name, LinearQuant.forRange(s.min(), s.max(), o.activationType(), false));
-      }
-      QdqRewriter.Result q = QdqRewriter.rewrite(prepared.model(), plan, actParams, o.weightType());
+      jsc.setJobGroup("qcal-choose-ranges", "qcal choose ranges: " + o.ranges().method() + ", QDQ rewrite", false);
+      QuantizeStep.Result q = QuantizeStep.run(prepared.model(), plan, stats, o.ranges(), overrides);
       report.stage("choose_ranges_and_quantize", System.nanoTime() - t);
 
       // write (driver, atomic)
@@ -157,30 +148,23 @@ public final class CalibrateJob {
       progress.stage("write");
       jsc.setJobGroup("qcal-write", "qcal write: " + o.out(), false);
       String outLocation = AtomicOutput.qualified(o.out(), spark.sparkContext().hadoopConfiguration());
-      List<QParamsFile.Entry> entries = new ArrayList<>();
-      for (String name : tensors) {
-        TensorStats s = stats.get(name);
-        entries.add(new QParamsFile.Entry(name, "activation", actParams.get(name), new float[] {s.min()},
-            new float[] {s.max()}, s.count(), s.nanCount(), s.posInfCount(), s.negInfCount()));
-      }
-      entries.addAll(WeightEntries.of(prepared.model(), q.weightParams()));
       Map<String, String> versions = versions(spark);
       QParamsFile.Header header = new QParamsFile.Header(o.model().toString(), sha, prepared.sourceOpset(),
-          prepared.opset(), o.method(), stats.samples(), versions);
+          prepared.opset(), o.ranges().method(), stats.samples(), versions);
       double seconds = (System.nanoTime() - t0) / 1e9;
       report.put("command", "calibrate")
           .put("model", o.model().toString())
           .put("model_sha256", sha)
           .put("data", o.data())
           .put("out", outLocation)
-          .put("method", o.method())
+          .put("method", o.ranges().method())
           .put("samples", stats.samples())
           .put("batches", stats.batches())
           .put("batch_size", o.batchSize())
           .put("partitions", samples.getNumPartitions())
           .put("calibrated_tensors", tensors.size())
-          .put("quantized_weights", q.weightParams().size())
-          .put("skipped", q.skipped())
+          .put("quantized_weights", q.rewrite().weightParams().size())
+          .put("skipped", q.rewrite().skipped())
           .put("non_finite_values", nonFinite(stats))
           .put("stats_state_bytes", StatsFiles.stateBytes(stats))
           .put("spark_master", spark.sparkContext().master())
@@ -196,9 +180,8 @@ public final class CalibrateJob {
             }
           });
         }
-        QParamsFile.write(out.dir().resolve(QParamsFile.NAME), header, entries);
+        QuantizeStep.write(out.dir(), header, q, o.ranges());
         StatsFiles.write(out.dir().resolve(StatsFiles.DIR), stats, sha, prepared.opset(), verifyShapes);
-        OnnxModels.save(q.model(), out.dir().resolve(QUANTIZED));
         report.stage("write", System.nanoTime() - t);
         double observe = report.stageSeconds("observe_and_reduce");
         report.put("wall_seconds", (System.nanoTime() - t0) / 1e9)
@@ -268,10 +251,15 @@ public final class CalibrateJob {
   }
 
   static Map<String, String> versions(SparkSession spark) {
+    return versions();
+  }
+
+  /** The versions recorded in every output: the same for calibrate and quantize. */
+  static Map<String, String> versions() {
     Map<String, String> v = new LinkedHashMap<>();
     v.put("qcal", QcalVersion.get());
     v.put("onnxruntime", Ort.version());
-    v.put("spark", spark.version());
+    v.put("spark", org.apache.spark.package$.MODULE$.SPARK_VERSION());
     v.put("java", System.getProperty("java.version"));
     return v;
   }

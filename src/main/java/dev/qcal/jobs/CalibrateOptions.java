@@ -1,6 +1,5 @@
 package dev.qcal.jobs;
 
-import dev.qcal.quant.QuantType;
 import dev.qcal.stats.StatsConfig;
 import java.nio.file.Path;
 import java.util.List;
@@ -14,19 +13,18 @@ import java.util.Map;
  * @param sampleShapes per input name, the shape of one sample of flat (Parquet) data
  * @param partitions repartition the samples into this many partitions; null keeps the source's
  * @param statsConfig histogram sizes and per-tensor channel axes of the collected statistics
+ * @param ranges how ranges and parameters are chosen from the statistics
  */
 public record CalibrateOptions(
     Path model,
     List<String> data,
     String out,
-    String method,
     boolean overwrite,
     int batchSize,
     Integer partitions,
     Map<String, long[]> sampleShapes,
-    QuantType activationType,
-    QuantType weightType,
-    StatsConfig statsConfig) {
+    StatsConfig statsConfig,
+    RangeOptions ranges) {
 
   public CalibrateOptions {
     data = List.copyOf(data);

@@ -46,7 +46,7 @@ final class WeightEntries {
         mx[c] = Math.max(mx[c], values[i]);
       }
       String role = p.type() == dev.qcal.quant.QuantType.INT32 ? "bias" : "weight";
-      out.add(new QParamsFile.Entry(e.getKey(), role, p, mn, mx, values.length, 0, 0, 0));
+      out.add(QParamsFile.Entry.constant(e.getKey(), role, p, mn, mx, values.length));
     }
     return out;
   }

@@ -6,7 +6,6 @@ import dev.qcal.data.Sample;
 import dev.qcal.examples.TextLines;
 import dev.qcal.io.RunReport;
 import dev.qcal.model.OnnxModels;
-import dev.qcal.quant.QuantType;
 import dev.qcal.stats.StatsConfig;
 import dev.qcal.runtime.ModelRunner;
 import dev.qcal.runtime.SessionCache;
@@ -49,7 +48,7 @@ public final class CalibrateVsInferenceBench {
             .reduce(Long::sum);
         double plain = seen / ((System.nanoTime() - t) / 1e9);
         RunReport r = CalibrateJob.run(new CalibrateOptions(model, List.of(dir.resolve("x").toString()), out.toString(),
-            "minmax", true, 16, null, Map.of(), QuantType.UINT8, QuantType.INT8, StatsConfig.defaults()), spark);
+            true, 16, null, Map.of(), StatsConfig.defaults(), RangeOptions.defaults()), spark);
         double observe = (long) r.get("samples") / r.stageSeconds("observe_and_reduce");
         System.out.printf("round %d: plain inference %.0f samples/s, calibrate observe+reduce %.0f samples/s,"
             + " calibrate/plain time ratio %.2f, calibrate wall %.2f s%n", round, plain, observe, plain / observe,

@@ -1,0 +1,55 @@
+package dev.qcal.cli;
+
+import dev.qcal.io.RunReport;
+import dev.qcal.jobs.QuantizeJob;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code qcal quantize}: ranges and a QDQ model from saved statistics, without running the model. */
+@Command(
+    name = "quantize",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Chooses ranges again from the statistics an earlier calibrate saved (--stats), and writes",
+      "qparams.json, quantized.onnx, calibration.cache, calibration_table.json and run.json into --out.",
+      "No Spark job and no inference: seconds, whatever the size of the calibration data."
+    })
+public final class QuantizeCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--model", required = true, paramLabel = "M.onnx",
+      description = "The FP32 ONNX model the statistics were collected for.")
+  Path model;
+
+  @Option(names = "--stats", required = true, paramLabel = "DIR",
+      description = "A calibrate output directory, or its stats/ directory (local or hdfs://).")
+  String stats;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR",
+      description = "Output directory: a local path or a Hadoop URI (hdfs://...).")
+  String out;
+
+  @Option(names = "--overwrite", description = "Replace an existing output directory.")
+  boolean overwrite;
+
+  @Mixin RangeOptionsMixin ranges;
+
+  @Override
+  public Integer call() {
+    if (!Files.isRegularFile(model)) {
+      throw new UsageException("model not found: " + model);
+    }
+    RunReport report = QuantizeJob.run(
+        new QuantizeJob.Options(model, stats, out, overwrite, ranges.toOptions()), new Configuration());
+    spec.commandLine().getOut().println("qcal: quantized with " + report.get("method") + " from "
+        + report.get("samples") + " samples' statistics; outputs in " + report.get("out"));
+    return Main.OK;
+  }
+}

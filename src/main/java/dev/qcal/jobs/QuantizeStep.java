@@ -1,0 +1,103 @@
+package dev.qcal.jobs;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.qcal.calib.Calibrator;
+import dev.qcal.calib.Calibrators;
+import dev.qcal.calib.ErrorEstimate;
+import dev.qcal.calib.Range;
+import dev.qcal.data.DataException;
+import dev.qcal.io.InterchangeFiles;
+import dev.qcal.io.QParamsFile;
+import dev.qcal.model.CalibrationPlan;
+import dev.qcal.model.OnnxModels;
+import dev.qcal.model.QdqRewriter;
+import dev.qcal.quant.LinearQuant;
+import dev.qcal.quant.QuantParams;
+import dev.qcal.quant.QuantType;
+import dev.qcal.stats.StatsSet;
+import dev.qcal.stats.TensorStats;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * From merged statistics to outputs, on the driver and without Spark: choose each activation's
+ * range (method, or a per-tensor override), compute its parameters, rewrite the prepared model
+ * into QDQ form and write {@code qparams.json}, {@code quantized.onnx} and the interchange files.
+ * Shared by {@code calibrate} (after its reduce) and {@code quantize} (from saved statistics), so
+ * both give the same bytes for the same statistics and settings.
+ */
+final class QuantizeStep {
+  private QuantizeStep() {}
+
+  /** The rewritten model, every qparams.json entry, and each activation's chosen range. */
+  record Result(QdqRewriter.Result rewrite, List<QParamsFile.Entry> entries, Map<String, float[]> ranges) {}
+
+  static Result run(ModelProto prepared, CalibrationPlan plan, StatsSet stats, RangeOptions s,
+      Map<String, TensorOverrides.Override> overrides) {
+    Map<String, QuantParams> params = new LinkedHashMap<>();
+    Map<String, float[]> ranges = new LinkedHashMap<>();
+    List<QParamsFile.Entry> entries = new ArrayList<>();
+    for (String name : plan.activations()) {
+      if (!stats.tensors().containsKey(name)) {
+        throw new DataException("tensor '" + name + "': the statistics have no entry for it (they list "
+            + stats.tensors().size() + " tensors); were they collected for another model?");
+      }
+      TensorStats t = stats.get(name);
+      if (t.count() == 0) {
+        throw new DataException("tensor '" + name + "': no finite values observed in " + stats.samples()
+            + " samples (" + t.nanCount() + " NaN, " + (t.posInfCount() + t.negInfCount()) + " infinite)");
+      }
+      TensorOverrides.Override o = overrides.get(name);
+      String method = o != null && o.method() != null ? o.method() : s.method();
+      double percentile = o != null && o.percentile() != null ? o.percentile() : s.percentile();
+      QuantType type = o != null && o.type() != null ? o.type() : s.activationType();
+      boolean symmetric = o != null && o.symmetric() != null ? o.symmetric() : s.symmetric();
+      Range range;
+      if (o != null && o.range() != null) {
+        method = "fixed";
+        range = new Range(o.range()[0], o.range()[1]);
+      } else {
+        Calibrator c = calibrator(method, percentile, name);
+        range = c.range(name, t, type, symmetric);
+      }
+      QuantParams p = LinearQuant.forRange(range.min(), range.max(), type, symmetric, s.reduceRange());
+      if (s.powerOfTwoScales()) {
+        p = LinearQuant.powerOfTwoScale(p);
+      }
+      params.put(name, p);
+      ranges.put(name, new float[] {range.min(), range.max()});
+      Double mse = null;
+      Double sqnr = null;
+      if (t.histogram() != null) {
+        ErrorEstimate est = ErrorEstimate.of(t.histogram(), p);
+        mse = est.expectedMse();
+        sqnr = est.sqnrDb();
+      }
+      entries.add(new QParamsFile.Entry(name, "activation", p, new float[] {t.min()}, new float[] {t.max()},
+          t.count(), t.nanCount(), t.posInfCount(), t.negInfCount(), method,
+          new float[] {range.min(), range.max()}, mse, sqnr));
+    }
+    QdqRewriter.Result rewrite = QdqRewriter.rewrite(prepared, plan, params, s.weightType());
+    entries.addAll(WeightEntries.of(prepared, rewrite.weightParams()));
+    return new Result(rewrite, entries, ranges);
+  }
+
+  private static Calibrator calibrator(String method, double percentile, String tensor) {
+    try {
+      return Calibrators.of(method, percentile);
+    } catch (IllegalArgumentException e) {
+      throw new DataException("tensor '" + tensor + "': " + e.getMessage());
+    }
+  }
+
+  /** Writes every output of the step into {@code dir}. */
+  static void write(Path dir, QParamsFile.Header header, Result r, RangeOptions s) {
+    QParamsFile.write(dir.resolve(QParamsFile.NAME), header, r.entries());
+    InterchangeFiles.writeTensorRtCache(dir.resolve(InterchangeFiles.TENSORRT_CACHE), s.tensorRtVersion(), r.ranges());
+    InterchangeFiles.writeOrtTable(dir.resolve(InterchangeFiles.ORT_TABLE), r.ranges());
+    OnnxModels.save(r.rewrite().model(), dir.resolve(CalibrateJob.QUANTIZED));
+  }
+}
