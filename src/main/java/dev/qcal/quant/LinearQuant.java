@@ -15,6 +15,13 @@ package dev.qcal.quant;
  *   <li>a range narrower than the smallest normal float (a constant-zero tensor) gives S = 1, Z = 0;
  *   <li>rounding is half to even ({@code numpy.round}).
  * </ul>
+ *
+ * <p><b>Power-of-two scales</b> (optional, for fixed-point accelerators whose requantization is a
+ * shift: the non-linear "scale rounded up to 2^k" option): the float scale S above is replaced by
+ * {@code 2^ceil(log2 S)}, the smallest power of two {@code >= S}, so the range still fits (rounded up,
+ * never down, nothing more is clipped); the zero point is then recomputed with the same rule from the
+ * new scale, {@code Z = round(qmin - rmin / 2^k)} (asymmetric) or the mid-range (symmetric). The
+ * quantized grid may then cover up to twice the range, which costs up to one bit of resolution.
  */
 public final class LinearQuant {
 
@@ -42,8 +49,31 @@ public final class LinearQuant {
 
   public static QuantParams forRange(
       float rmin, float rmax, QuantType type, boolean symmetric, boolean reduceRange) {
-    double[] sz = scaleZeroPoint(rmin, rmax, type, symmetric, reduceRange);
+    return forRange(rmin, rmax, type, symmetric, reduceRange, false);
+  }
+
+  /** As {@link #forRange(float, float, QuantType, boolean, boolean)}, optionally with a power-of-two scale. */
+  public static QuantParams forRange(
+      float rmin, float rmax, QuantType type, boolean symmetric, boolean reduceRange, boolean powerOfTwoScale) {
+    double[] sz = scaleZeroPoint(rmin, rmax, type, symmetric, reduceRange, powerOfTwoScale);
     return QuantParams.perTensor((float) sz[0], (long) sz[1], type);
+  }
+
+  /** The smallest power of two {@code >= s} for finite {@code s > 0} (s itself when it is one). */
+  public static float powerOfTwoCeil(float s) {
+    if (!(s > 0) || !Float.isFinite(s)) {
+      throw new IllegalArgumentException("scale must be finite and > 0, got " + s);
+    }
+    float p = Math.scalb(1f, Math.getExponent(s));
+    if (Math.getExponent(s) < Float.MIN_EXPONENT) {
+      // subnormal: find the power of two by doubling from the smallest float
+      p = Float.MIN_VALUE;
+      while (p < s) {
+        p *= 2;
+      }
+      return p;
+    }
+    return p == s ? p : 2 * p;
   }
 
   /**
@@ -51,13 +81,19 @@ public final class LinearQuant {
    */
   public static QuantParams forRanges(
       float[] rmin, float[] rmax, QuantType type, boolean symmetric, int axis) {
+    return forRanges(rmin, rmax, type, symmetric, axis, false);
+  }
+
+  /** As {@link #forRanges(float[], float[], QuantType, boolean, int)}, optionally with power-of-two scales. */
+  public static QuantParams forRanges(
+      float[] rmin, float[] rmax, QuantType type, boolean symmetric, int axis, boolean powerOfTwoScale) {
     if (rmin.length != rmax.length) {
       throw new IllegalArgumentException("rmin and rmax lengths differ: " + rmin.length + " != " + rmax.length);
     }
     float[] scale = new float[rmin.length];
     long[] zp = new long[rmin.length];
     for (int c = 0; c < rmin.length; c++) {
-      double[] sz = scaleZeroPoint(rmin[c], rmax[c], type, symmetric, false);
+      double[] sz = scaleZeroPoint(rmin[c], rmax[c], type, symmetric, false, powerOfTwoScale);
       scale[c] = (float) sz[0];
       zp[c] = (long) sz[1];
     }
@@ -65,7 +101,7 @@ public final class LinearQuant {
   }
 
   private static double[] scaleZeroPoint(
-      float rmin, float rmax, QuantType type, boolean symmetric, boolean reduceRange) {
+      float rmin, float rmax, QuantType type, boolean symmetric, boolean reduceRange, boolean powerOfTwoScale) {
     if (Float.isNaN(rmin) || Float.isNaN(rmax) || Float.isInfinite(rmin) || Float.isInfinite(rmax)) {
       throw new IllegalArgumentException("range must be finite, got [" + rmin + ", " + rmax + "]");
     }
@@ -86,6 +122,9 @@ public final class LinearQuant {
     double scale = dr / ((double) qmax - (double) qmin);
     if (scale < Float.MIN_NORMAL) {
       return new double[] {1.0, 0};
+    }
+    if (powerOfTwoScale) {
+      scale = powerOfTwoCeil((float) scale);
     }
     double zp = symmetric ? Math.rint((qmin + qmax) / 2.0) : Math.rint(qmin - rmin / scale);
     return new double[] {(float) scale, zp};

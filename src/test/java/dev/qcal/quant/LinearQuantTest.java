@@ -140,4 +140,44 @@ class LinearQuantTest {
     assertEquals(QuantType.INT8, QuantType.fromId("INT8"));
     assertThrows(IllegalArgumentException.class, () -> QuantType.fromId("int3"));
   }
+
+  @Test
+  void powerOfTwoCeilRoundsUp() {
+    assertEquals(1f, LinearQuant.powerOfTwoCeil(1f));
+    assertEquals(0.125f, LinearQuant.powerOfTwoCeil(0.1f));
+    assertEquals(0.0625f, LinearQuant.powerOfTwoCeil(0.0625f));
+    assertEquals(4f, LinearQuant.powerOfTwoCeil(2.0001f));
+    assertEquals(Float.MIN_VALUE * 4, LinearQuant.powerOfTwoCeil(Float.MIN_VALUE * 3));
+    assertThrows(IllegalArgumentException.class, () -> LinearQuant.powerOfTwoCeil(0f));
+  }
+
+  @Test
+  void powerOfTwoScaleSymmetricKeepsTheZeroPoint() {
+    // 1.0 / 127 = 0.00787 -> 2^-7 = 0.0078125 is smaller, so 2^-6
+    QuantParams p = LinearQuant.forRange(-1f, 1f, QuantType.INT8, true, false, true);
+    assertEquals(0.015625f, p.scale(0));
+    assertEquals(0, p.zeroPoint(0));
+    QuantParams u = LinearQuant.forRange(-1f, 1f, QuantType.UINT8, true, false, true);
+    assertEquals(128, u.zeroPoint(0));
+  }
+
+  @Test
+  void powerOfTwoScaleAsymmetricRecomputesTheZeroPoint() {
+    // [-1, 3]: S = 4 / 255 = 0.01569 -> 2^-5; Z = round(0 + 1 / 2^-5) = 32
+    QuantParams p = LinearQuant.forRange(-1f, 3f, QuantType.UINT8, false, false, true);
+    assertEquals(0.03125f, p.scale(0));
+    assertEquals(32, p.zeroPoint(0));
+    // the whole range stays representable: nothing new is clipped
+    assertEquals(-1f, LinearQuant.dequantize(LinearQuant.quantize(-1f, p, 0), p.scale(0), p.zeroPoint(0)));
+    assertEquals(3f, LinearQuant.dequantize(LinearQuant.quantize(3f, p, 0), p.scale(0), p.zeroPoint(0)));
+    // an exact power of two is kept, and the default is unchanged
+    QuantParams exact = LinearQuant.forRange(0f, 255f * 0.25f, QuantType.UINT8, false, false, true);
+    assertEquals(0.25f, exact.scale(0));
+    assertEquals(LinearQuant.forRange(-1f, 3f, QuantType.UINT8, false), LinearQuant.forRange(-1f, 3f, QuantType.UINT8,
+        false, false, false));
+    QuantParams pc = LinearQuant.forRanges(new float[] {-1f, -0.1f}, new float[] {1f, 0.1f}, QuantType.INT8, true, 0,
+        true);
+    assertEquals(0.015625f, pc.scale(0));
+    assertEquals(0.0009765625f, pc.scale(1)); // 0.1 / 127 = 0.000787 -> 2^-10
+  }
 }
