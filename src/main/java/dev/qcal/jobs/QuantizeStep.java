@@ -1,7 +1,6 @@
 package dev.qcal.jobs;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.qcal.calib.Calibrator;
 import dev.qcal.calib.Calibrators;
 import dev.qcal.calib.ErrorEstimate;
 import dev.qcal.calib.Range;
@@ -60,13 +59,15 @@ final class QuantizeStep {
         method = "fixed";
         range = new Range(o.range()[0], o.range()[1]);
       } else {
-        Calibrator c = calibrator(method, percentile, name);
-        range = c.range(name, t, type, symmetric);
+        try {
+          range = Calibrators.of(method, percentile).range(name, t, type, symmetric);
+        } catch (IllegalArgumentException e) {
+          String m = e.getMessage();
+          throw new DataException(m.contains("'" + name + "'") ? m : "tensor '" + name + "': " + m);
+        }
       }
-      QuantParams p = LinearQuant.forRange(range.min(), range.max(), type, symmetric, s.reduceRange());
-      if (s.powerOfTwoScales()) {
-        p = LinearQuant.powerOfTwoScale(p);
-      }
+      QuantParams p = LinearQuant.forRange(range.min(), range.max(), type, symmetric, s.reduceRange(),
+          s.powerOfTwoScales());
       params.put(name, p);
       ranges.put(name, new float[] {range.min(), range.max()});
       Double mse = null;
@@ -83,14 +84,6 @@ final class QuantizeStep {
     QdqRewriter.Result rewrite = QdqRewriter.rewrite(prepared, plan, params, s.weightType());
     entries.addAll(WeightEntries.of(prepared, rewrite.weightParams()));
     return new Result(rewrite, entries, ranges);
-  }
-
-  private static Calibrator calibrator(String method, double percentile, String tensor) {
-    try {
-      return Calibrators.of(method, percentile);
-    } catch (IllegalArgumentException e) {
-      throw new DataException("tensor '" + tensor + "': " + e.getMessage());
-    }
   }
 
   /** Writes every output of the step into {@code dir}. */

@@ -48,7 +48,7 @@ class QcalDefaultsTest {
     CalibrateCommand c = parse(both, base);
     assertEquals(5, c.batchSize);
     assertTrue(c.overwrite);
-    assertEquals("int8", c.activationType);
+    assertEquals("int8", c.ranges.activationType);
     String[] withCli = {"calibrate", "--model", "m.onnx", "--data", "d", "--out", "o", "--batch-size", "7"};
     assertEquals(7, parse(both, withCli).batchSize);
   }
