@@ -110,7 +110,7 @@ class EntropyCalibratorTest {
     Sample s = CalibTestData.sample(d);
     double t = oracleThreshold(s, 128);
     double w = width(s);
-    Range r = new EntropyCalibrator().range(d.name(), s.stats, QuantType.INT8, true);
+    Range r = new EntropyCalibrator(false).range(d.name(), s.stats, QuantType.INT8, true);
     assertEquals(t, r.max(), w, d + ": oracle t " + t + ", |x| bin width " + w + ", got " + r);
     assertEquals(-r.max(), r.min());
   }
@@ -123,10 +123,25 @@ class EntropyCalibratorTest {
     int levels = s.stats.min() >= 0 ? 256 : 128;
     double t = oracleThreshold(s, levels);
     double w = width(s);
-    Range r = new EntropyCalibrator().range(d.name(), s.stats, QuantType.UINT8, false);
+    Range r = new EntropyCalibrator(false).range(d.name(), s.stats, QuantType.UINT8, false);
     String msg = d + ": oracle t " + t + " (" + levels + " levels), |x| bin width " + w + ", got " + r;
     assertEquals(Math.min(s.stats.max(), t), r.max(), w, msg);
     assertEquals(Math.max(s.stats.min(), -t), r.min(), w, msg);
+  }
+
+  @Test
+  void levellingTheZeroBinKeepsReluRangesFromCollapsing() {
+    // half of a ReLU output is exactly 0; TensorRT's plain search lets that bin dominate KL
+    Sample s = CalibTestData.sample(Dist.RELU);
+    Range strict = new EntropyCalibrator(false).range("relu", s.stats, QuantType.UINT8, false);
+    Range levelled = new EntropyCalibrator().range("relu", s.stats, QuantType.UINT8, false);
+    assertTrue(levelled.max() > strict.max(), "levelled " + levelled + " vs strict " + strict);
+    assertTrue(levelled.max() <= s.stats.max());
+    // and where no zero bin dominates, the adjustment changes little
+    Sample g = CalibTestData.sample(Dist.GAUSSIAN);
+    Range gs = new EntropyCalibrator(false).range("g", g.stats, QuantType.INT8, true);
+    Range gl = new EntropyCalibrator().range("g", g.stats, QuantType.INT8, true);
+    assertEquals(gs.max(), gl.max(), 0.05 * gs.max());
   }
 
   @Test

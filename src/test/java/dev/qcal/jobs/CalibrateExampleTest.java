@@ -163,11 +163,39 @@ class CalibrateExampleTest {
 
   @Test
   void quantizedModelAgreesWithFp32OnOtherLines() throws Exception {
+    double[] r = evaluate(out.resolve("quantized.onnx"));
+    System.out.printf("eval %d lines: FP32 accuracy %.4f, quantized accuracy %.4f, top-1 agreement %.4f%n",
+        EVAL, r[1], r[2], r[0]);
+    assertTrue(r[0] >= 0.97, "agreement " + r[0]);
+    assertTrue(r[1] - r[2] <= 0.02, "accuracy FP32 " + r[1] + " vs quantized " + r[2]);
+  }
+
+  @Test
+  void everyRangeMethodFromTheSavedStatisticsGivesAModelThatAgrees() throws Exception {
+    StringBuilder table = new StringBuilder("method      agreement  accuracy (FP32 ");
+    for (String method : new String[] {"minmax", "percentile", "entropy", "mse"}) {
+      Path q = tmp.resolve("quantize-" + method);
+      dev.qcal.testing.Cli r = dev.qcal.testing.Cli.run("quantize", "--model", ExampleData.MODEL.toString(),
+          "--stats", out.toString(), "--method", method, "--out", q.toString());
+      assertEquals(0, r.code(), r.err());
+      double[] e = evaluate(q.resolve("quantized.onnx"));
+      if (method.equals("minmax")) {
+        table.append(String.format("%.4f)%n", e[1]));
+      }
+      table.append(String.format("%-11s %.4f     %.4f%n", method, e[0], e[2]));
+      assertTrue(e[0] >= 0.95, method + " agreement " + e[0]);
+      assertTrue(e[1] - e[2] <= 0.03, method + " accuracy FP32 " + e[1] + " vs " + e[2]);
+    }
+    System.out.print(table);
+  }
+
+  /** Top-1 agreement with FP32, FP32 accuracy, quantized accuracy on the evaluation lines. */
+  private static double[] evaluate(Path quantized) throws Exception {
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
       opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       try (OrtSession fp32 = env.createSession(ExampleData.MODEL.toString(), opts);
-          OrtSession int8 = env.createSession(out.resolve("quantized.onnx").toString(), opts)) {
+          OrtSession int8 = env.createSession(quantized.toString(), opts)) {
         int agree = 0;
         int fpCorrect = 0;
         int qCorrect = 0;
@@ -189,13 +217,7 @@ class CalibrateExampleTest {
             qCorrect += b[i] == labels[i] ? 1 : 0;
           }
         }
-        double agreement = agree / (double) EVAL;
-        double fpAcc = fpCorrect / (double) EVAL;
-        double qAcc = qCorrect / (double) EVAL;
-        System.out.printf("eval %d lines: FP32 accuracy %.4f, quantized accuracy %.4f, top-1 agreement %.4f%n",
-            EVAL, fpAcc, qAcc, agreement);
-        assertTrue(agreement >= 0.97, "agreement " + agreement);
-        assertTrue(fpAcc - qAcc <= 0.02, "accuracy FP32 " + fpAcc + " vs quantized " + qAcc);
+        return new double[] {agree / (double) EVAL, fpCorrect / (double) EVAL, qCorrect / (double) EVAL};
       }
     }
   }
