@@ -1,0 +1,204 @@
+package dev.qcal.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.qcal.io.StatsFiles;
+import dev.qcal.stats.StatsSet;
+import dev.qcal.testing.Cli;
+import dev.qcal.testing.ExampleData;
+import dev.qcal.testing.SharedSpark;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code qcal quantize}: ranges again from saved statistics, no Spark job, same bytes as calibrate. */
+@ExtendWith(SharedSpark.class)
+class QuantizeCommandTest {
+  @TempDir static Path shared;
+  static Path calibrated;
+  static final String MODEL = ExampleData.MODEL.toString();
+  @TempDir Path tmp;
+
+  @BeforeAll
+  static void calibrate(SparkSession spark) {
+    calibrated = shared.resolve("calibrated");
+    Cli r = Cli.run("calibrate", "--model", MODEL, "--data", ExampleData.small().resolve("x").toString(),
+        "--out", calibrated.toString());
+    assertEquals(0, r.code(), r.err());
+  }
+
+  private Cli quantize(Path out, String... extra) {
+    List<String> args = new java.util.ArrayList<>(List.of("quantize", "--model", MODEL, "--stats",
+        calibrated.toString(), "--out", out.toString()));
+    args.addAll(Arrays.asList(extra));
+    return Cli.run(args.toArray(new String[0]));
+  }
+
+  private static JsonNode json(Path f) throws Exception {
+    return new ObjectMapper().readTree(f.toFile());
+  }
+
+  @Test
+  void sameStatisticsAndOptionsGiveCalibratesBytes() throws Exception {
+    Path out = tmp.resolve("q");
+    Cli r = quantize(out);
+    assertEquals(0, r.code(), r.err());
+    for (String f : List.of("qparams.json", "quantized.onnx", "calibration.cache", "calibration_table.json")) {
+      assertArrayEquals(Files.readAllBytes(calibrated.resolve(f)), Files.readAllBytes(out.resolve(f)), f);
+    }
+    assertTrue(Files.exists(out.resolve("_SUCCESS")));
+    JsonNode run = json(out.resolve("run.json"));
+    assertEquals("quantize", run.get("command").asText());
+    assertFalse(run.has("spark_application_id"), "quantize starts no Spark job");
+  }
+
+  @Test
+  void eachTensorEntryCarriesRangeAndErrorEstimate() throws Exception {
+    Path out = tmp.resolve("p");
+    assertEquals(0, quantize(out, "--method", "percentile", "--percentile", "99.9").code());
+    JsonNode q = json(out.resolve("qparams.json"));
+    assertEquals("percentile", q.get("method").asText());
+    int clipped = 0;
+    for (JsonNode a : q.get("activations")) {
+      assertEquals("percentile", a.get("method").asText());
+      float lo = a.get("range_min").floatValue();
+      float hi = a.get("range_max").floatValue();
+      assertTrue(lo >= a.get("min").floatValue() && hi <= a.get("max").floatValue(), a.toString());
+      clipped += hi < a.get("max").floatValue() ? 1 : 0;
+      assertTrue(a.get("expected_mse").asDouble() >= 0, a.toString());
+      assertTrue(a.get("sqnr_db").isNull() || a.get("sqnr_db").asDouble() > 0, a.toString());
+    }
+    assertTrue(clipped > 10, "99.9th percentile clips most ranges, clipped " + clipped);
+  }
+
+  @Test
+  void interchangeFilesHoldTheChosenRanges() throws Exception {
+    Path out = tmp.resolve("e");
+    assertEquals(0, quantize(out, "--method", "entropy", "--trt-version", "100300").code());
+    JsonNode q = json(out.resolve("qparams.json"));
+    List<String> cache = Files.readAllLines(out.resolve("calibration.cache"));
+    assertEquals("TRT-100300-EntropyCalibration2", cache.get(0));
+    assertEquals(q.get("activations").size() + 1, cache.size());
+    JsonNode table = json(out.resolve("calibration_table.json"));
+    for (String line : cache.subList(1, cache.size())) {
+      int colon = line.lastIndexOf(": ");
+      String name = line.substring(0, colon);
+      float scale = Float.intBitsToFloat((int) Long.parseLong(line.substring(colon + 2), 16));
+      JsonNode a = q.get("activations").get(name);
+      float amax = Math.max(Math.abs(a.get("range_min").floatValue()), Math.abs(a.get("range_max").floatValue()));
+      assertEquals(amax / 127f, scale, name);
+      assertEquals(a.get("range_min").floatValue(), table.get(name).get(0).floatValue(), name);
+      assertEquals(a.get("range_max").floatValue(), table.get(name).get(1).floatValue(), name);
+    }
+  }
+
+  @Test
+  void perTensorOverridesFromAConfigFile() throws Exception {
+    Path config = tmp.resolve("overrides.json");
+    Files.writeString(config, "{\"tensors\": {\"x\": {\"range\": [-1.0, 1.0]},"
+        + " \"relu_0.tmp_0\": {\"method\": \"percentile\", \"percentile\": 99.0, \"dtype\": \"int8\"}}}");
+    Path out = tmp.resolve("o");
+    Cli r = quantize(out, "--config", config.toString());
+    assertEquals(0, r.code(), r.err());
+    JsonNode a = json(out.resolve("qparams.json")).get("activations");
+    assertEquals("fixed", a.get("x").get("method").asText());
+    assertEquals(-1.0f, a.get("x").get("range_min").floatValue());
+    assertEquals(1.0f, a.get("x").get("range_max").floatValue());
+    assertEquals("percentile", a.get("relu_0.tmp_0").get("method").asText());
+    assertEquals("int8", a.get("relu_0.tmp_0").get("dtype").asText());
+    assertEquals("minmax", a.get("hardswish_0.tmp_0").get("method").asText());
+  }
+
+  private void assertBadInput(Cli r, Path out, String... fragments) {
+    assertEquals(Main.BAD_INPUT, r.code(), r.err());
+    for (String f : fragments) {
+      assertTrue(r.errorLine().contains(f), "'" + r.errorLine() + "' should contain '" + f + "'");
+    }
+    assertFalse(Files.exists(out), "nothing written");
+  }
+
+  @Test
+  void badOptionsAndConfigsAreNamed() throws Exception {
+    Path out = tmp.resolve("bad");
+    assertBadInput(quantize(out, "--method", "kl"), out, "--method 'kl'");
+    assertBadInput(quantize(out, "--method", "percentile", "--percentile", "0"), out, "--percentile", "(0, 100]");
+    assertBadInput(quantize(out, "--method", "percentile", "--percentile", "100.5"), out, "--percentile");
+    Path config = tmp.resolve("c.json");
+    Files.writeString(config, "{\"tensors\": {\"x\": {\"methd\": \"mse\"}}}");
+    assertBadInput(quantize(out, "--config", config.toString()), out, "c.json", "'x'", "unknown key 'methd'");
+    Files.writeString(config, "{\"tensors\": {\"nope\": {\"method\": \"mse\"}}}");
+    assertBadInput(quantize(out, "--config", config.toString()), out, "'nope'", "not a calibrated tensor");
+  }
+
+  @Test
+  void statisticsOfAnotherModelAreRefused() throws Exception {
+    Path other = tmp.resolve("other.onnx");
+    byte[] model = Files.readAllBytes(ExampleData.MODEL);
+    Files.write(other, model);
+    Files.write(other, new byte[] {0x0a, 0x00}, java.nio.file.StandardOpenOption.APPEND); // same graph, other bytes
+    Path out = tmp.resolve("o");
+    Cli r = Cli.run("quantize", "--model", other.toString(), "--stats", calibrated.toString(), "--out", out.toString());
+    assertBadInput(r, out, "SHA-256", other.toString());
+  }
+
+  @Test
+  void unreadableStatisticsVersionsAreRefused() throws Exception {
+    Path copy = tmp.resolve("copy");
+    Files.createDirectories(copy.resolve("stats"));
+    Files.copy(calibrated.resolve("stats/stats.bin"), copy.resolve("stats/stats.bin"));
+    String manifest = Files.readString(calibrated.resolve("stats/stats.json"))
+        .replace("\"format_version\" : 1", "\"format_version\" : 99");
+    Files.writeString(copy.resolve("stats/stats.json"), manifest);
+    Path out = tmp.resolve("o");
+    Cli r = Cli.run("quantize", "--model", MODEL, "--stats", copy.toString(), "--out", out.toString());
+    assertBadInput(r, out, "stats.json", "version 99");
+    Cli missing = Cli.run("quantize", "--model", MODEL, "--stats", tmp.resolve("none").toString(), "--out", out.toString());
+    assertBadInput(missing, out, "no statistics here");
+  }
+
+  @Test
+  void aTensorWithNoFiniteValuesIsNamed() throws Exception {
+    StatsFiles.Loaded real = StatsFiles.read(calibrated.toString(), new Configuration());
+    List<String> names = List.copyOf(real.stats().tensors().keySet());
+    StatsSet nan = StatsSet.empty(names, real.stats().config());
+    for (String n : names) {
+      float[] v = new float[6];
+      Arrays.fill(v, Float.NaN);
+      nan.add(n, FloatBuffer.wrap(v), new long[] {1, 6});
+    }
+    nan.countBatch(1);
+    Path dir = tmp.resolve("nan");
+    StatsFiles.write(dir.resolve("stats"), nan, real.manifest().modelSha256(), real.manifest().preparedOpset(),
+        real.manifest().inputShapes());
+    Path out = tmp.resolve("o");
+    Cli r = Cli.run("quantize", "--model", MODEL, "--stats", dir.toString(), "--out", out.toString());
+    assertBadInput(r, out, "'x'", "no finite values");
+  }
+
+  @Test
+  void anExistingOutputNeedsOverwrite() throws Exception {
+    Path out = Files.createDirectories(tmp.resolve("exists"));
+    Files.writeString(out.resolve("keep"), "old");
+    Cli r = quantize(out);
+    assertEquals(Main.BAD_INPUT, r.code());
+    assertTrue(r.errorLine().contains("--overwrite"), r.errorLine());
+    assertEquals("old", Files.readString(out.resolve("keep")));
+    assertEquals(0, quantize(out, "--overwrite").code());
+    assertFalse(Files.exists(out.resolve("keep")));
+    assertTrue(Files.exists(out.resolve("_SUCCESS")));
+  }
+}
