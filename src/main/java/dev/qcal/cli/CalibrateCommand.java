@@ -4,7 +4,6 @@ import dev.qcal.io.RunReport;
 import dev.qcal.jobs.CalibrateJob;
 import dev.qcal.jobs.CalibrateOptions;
 import dev.qcal.jobs.SparkSessions;
-import dev.qcal.quant.QuantType;
 import dev.qcal.stats.StatsConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;

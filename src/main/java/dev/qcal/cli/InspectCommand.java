@@ -2,6 +2,7 @@ package dev.qcal.cli;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.qcal.jobs.WorkDir;
 import dev.qcal.model.CalibrationPlan;
 import dev.qcal.model.ModelPreparer;
 import dev.qcal.model.OnnxModels;
@@ -58,9 +59,8 @@ public final class InspectCommand implements Callable<Integer> {
             + v.getName() + "=1,...");
       }
     }
-    Path work = Files.createTempDirectory("qcal-inspect-");
-    try {
-      ModelPreparer.Prepared p = ModelPreparer.prepare(model, work, shapes);
+    try (WorkDir work = WorkDir.create("qcal-inspect-")) {
+      ModelPreparer.Prepared p = ModelPreparer.prepare(model, work.path(), shapes);
       out.println("prepared: opset " + p.sourceOpset() + " -> " + p.opset() + ", " + p.foldedConstants()
           + " constants folded, " + p.foldedBatchNorms() + " batch norms folded"
           + ", outputs verified against the original (max |diff| " + p.maxAbsDiff() + ")");
@@ -72,10 +72,6 @@ public final class InspectCommand implements Callable<Integer> {
       out.println("quantized weights (" + plan.weights().size() + "):");
       for (CalibrationPlan.WeightRef w : plan.weights()) {
         out.println("  " + w.initializer() + " (node " + w.node() + ", axis " + w.axis() + ")");
-      }
-    } finally {
-      try (var s = Files.walk(work)) {
-        s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
       }
     }
     return Main.OK;

@@ -14,9 +14,6 @@ import dev.qcal.model.CalibrationPlan;
 import dev.qcal.model.GraphAugmenter;
 import dev.qcal.model.ModelPreparer;
 import dev.qcal.model.OnnxModels;
-import dev.qcal.model.QdqRewriter;
-import dev.qcal.quant.LinearQuant;
-import dev.qcal.quant.QuantParams;
 import dev.qcal.runtime.ModelRunner;
 import dev.qcal.runtime.Ort;
 import dev.qcal.runtime.SessionCache;
@@ -27,8 +24,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -78,7 +73,8 @@ public final class CalibrateJob {
     RunReport report = new RunReport();
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    Path work = createWorkDir();
+    WorkDir workDir = WorkDir.create("qcal-");
+    Path work = workDir.path();
     try {
       // prepare: load, fold, upgrade, verify, plan, augment (driver)
       progress.stage("prepare");
@@ -148,7 +144,7 @@ public final class CalibrateJob {
       progress.stage("write");
       jsc.setJobGroup("qcal-write", "qcal write: " + o.out(), false);
       String outLocation = AtomicOutput.qualified(o.out(), spark.sparkContext().hadoopConfiguration());
-      Map<String, String> versions = versions(spark);
+      Map<String, String> versions = versions();
       QParamsFile.Header header = new QParamsFile.Header(o.model().toString(), sha, prepared.sourceOpset(),
           prepared.opset(), o.ranges().method(), stats.samples(), versions);
       double seconds = (System.nanoTime() - t0) / 1e9;
@@ -195,7 +191,7 @@ public final class CalibrateJob {
     } finally {
       progress.finished();
       jsc.clearJobGroup();
-      deleteQuietly(work);
+      workDir.close();
     }
   }
 
@@ -250,10 +246,6 @@ public final class CalibrateJob {
     return m;
   }
 
-  static Map<String, String> versions(SparkSession spark) {
-    return versions();
-  }
-
   /** The versions recorded in every output: the same for calibrate and quantize. */
   static Map<String, String> versions() {
     Map<String, String> v = new LinkedHashMap<>();
@@ -278,25 +270,5 @@ public final class CalibrateJob {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  private static Path createWorkDir() {
-    try {
-      return Files.createTempDirectory("qcal-");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static void deleteQuietly(Path dir) {
-    try (var s = Files.walk(dir)) {
-      s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException | UncheckedIOException e) {
-      LOG.debug("cannot delete {}", dir, e);
-    }
-  }
-
-  static String shape(long[] s) {
-    return Arrays.toString(s);
   }
 }

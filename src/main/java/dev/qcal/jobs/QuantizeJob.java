@@ -8,9 +8,6 @@ import dev.qcal.io.StatsFiles;
 import dev.qcal.model.CalibrationPlan;
 import dev.qcal.model.ModelPreparer;
 import dev.qcal.model.OnnxModels;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -42,8 +39,8 @@ public final class QuantizeJob {
           + loaded.manifest().modelSha256() + ", not for " + o.model() + " (SHA-256 " + sha + ")");
     }
     report.stage("read_stats", System.nanoTime() - t);
-    Path work = createWorkDir();
-    try {
+    try (WorkDir workDir = WorkDir.create("qcal-quantize-")) {
+      Path work = workDir.path();
       t = System.nanoTime();
       ModelPreparer.Prepared prepared = ModelPreparer.prepare(o.model(), work, loaded.manifest().inputShapes());
       CalibrationPlan plan = CalibrationPlan.of(prepared.model());
@@ -78,24 +75,6 @@ public final class QuantizeJob {
       LOG.info("Quantized {} with {} from {} in {} s", o.model(), o.ranges().method(), o.stats(),
           (System.nanoTime() - t0) / 1e9);
       return report;
-    } finally {
-      deleteQuietly(work);
-    }
-  }
-
-  private static Path createWorkDir() {
-    try {
-      return Files.createTempDirectory("qcal-quantize-");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static void deleteQuietly(Path dir) {
-    try (var s = Files.walk(dir)) {
-      s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException | UncheckedIOException e) {
-      LOG.debug("cannot delete {}", dir, e);
     }
   }
 }
