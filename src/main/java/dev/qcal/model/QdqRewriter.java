@@ -59,6 +59,7 @@ public final class QdqRewriter {
   private final List<NodeProto> head = new ArrayList<>();
   private final Map<String, List<NodeProto>> afterTensor = new HashMap<>();
   private final Map<String, String> activationRename = new HashMap<>();
+  private final Map<String, String[]> paramNames = new HashMap<>();
   private final Map<NodeProto, Map<Integer, String>> inputEdits = new HashMap<>();
   private final Map<String, String> weightCache = new HashMap<>();
   private final Map<String, QuantParams> weightCacheParams = new HashMap<>();
@@ -71,7 +72,7 @@ public final class QdqRewriter {
     this.g = new QdqGraph(model.getGraph());
     this.plan = plan;
     this.planned = new HashSet<>(plan.activations());
-    this.activationParams = activationParams;
+    this.activationParams = new HashMap<>(activationParams);
     this.weightType = weightType;
     this.names = new QdqNames(model.getGraph());
   }
@@ -115,10 +116,23 @@ public final class QdqRewriter {
             + "' is not a float graph input or node output of this model; was the plan made from another model?");
       }
       checkType("activation '" + t + "'", p.type(), opset);
-      quantizeActivation(t, p);
+      quantizeActivation(t, p, null);
+    }
+    for (Map.Entry<String, CalibrationPlan.Derived> e : plan.derived().entrySet()) {
+      String t = e.getKey();
+      CalibrationPlan.Derived d = e.getValue();
+      QuantParams source = activationParams.get(d.source());
+      if (source == null || !planned.contains(d.source())) {
+        skipped.add("'" + t + "': left in float because '" + d.source() + "', whose params it takes, is not quantized");
+        continue;
+      }
+      QuantParams p = d.fixed() ? LinearQuant.forRange(d.min(), d.max(), source.type(), false) : source;
+      activationParams.put(t, p);
+      planned.add(t);
+      quantizeActivation(t, p, d.fixed() ? null : paramNames.get(d.source()));
     }
     for (String t : new java.util.TreeSet<>(activationParams.keySet())) {
-      if (!planned.contains(t)) {
+      if (!planned.contains(t) && !plan.derived().containsKey(t)) {
         skipped.add("'" + t + "': params given but the tensor is not in the plan; ignored");
       }
     }
@@ -128,14 +142,23 @@ public final class QdqRewriter {
     return new Result(model.toBuilder().setGraph(buildGraph()).build(), weightParams, skipped);
   }
 
-  private void quantizeActivation(String t, QuantParams p) {
+  /** Q/DQ pair for {@code t}; {@code shared} names the scale and zero point to reuse, or null for new ones. */
+  private void quantizeActivation(String t, QuantParams p, String[] shared) {
     long[] dims = p.perChannel() ? new long[] {p.channels()} : new long[0];
-    String scale = names.tensor(t + "_scale");
-    String zp = names.tensor(t + "_zero_point");
+    String scale;
+    String zp;
+    if (shared != null) {
+      scale = shared[0];
+      zp = shared[1];
+    } else {
+      scale = names.tensor(t + "_scale");
+      zp = names.tensor(t + "_zero_point");
+      newInitializers.add(QdqTensors.floatTensor(scale, dims, p.scale()));
+      newInitializers.add(QdqTensors.intTensor(zp, p.type(), dims, p.zeroPoint()));
+    }
+    paramNames.put(t, new String[] {scale, zp});
     String q = names.tensor(t + "_quantized");
     String dq = names.tensor(t + "_dequantized");
-    newInitializers.add(QdqTensors.floatTensor(scale, dims, p.scale()));
-    newInitializers.add(QdqTensors.intTensor(zp, p.type(), dims, p.zeroPoint()));
     List<NodeProto> pair = List.of(
         qdqNode("QuantizeLinear", names.node(t + "_QuantizeLinear"), t, scale, zp, q, p.axis()),
         qdqNode("DequantizeLinear", names.node(t + "_DequantizeLinear"), q, scale, zp, dq, p.axis()));

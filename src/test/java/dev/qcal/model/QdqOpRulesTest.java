@@ -1,0 +1,281 @@
+package dev.qcal.model;
+
+import static dev.qcal.model.QdqTestGraphs.consumers;
+import static dev.qcal.model.QdqTestGraphs.find;
+import static dev.qcal.model.QdqTestGraphs.floatValue;
+import static dev.qcal.model.QdqTestGraphs.initializer;
+import static dev.qcal.model.QdqTestGraphs.intAttr;
+import static dev.qcal.model.QdqTestGraphs.model;
+import static dev.qcal.model.QdqTestGraphs.node;
+import static dev.qcal.model.QdqTestGraphs.producers;
+import static dev.qcal.model.QdqTestGraphs.randomFloats;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import com.google.protobuf.ByteString;
+import dev.qcal.quant.QuantParams;
+import dev.qcal.quant.QuantType;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Each operator rule on a tiny graph: node-by-node structure, ORT (all optimizations) runs it, close to FP32. */
+class QdqOpRulesTest {
+
+  private static final long[] X = {1, 2, 4, 4};
+
+  private static PlanOptions ops(String... opTypes) {
+    return new PlanOptions(Set.of(opTypes), List.of(), Set.of(), false);
+  }
+
+  /** Plans, calibrates min/max on one input, rewrites, and checks FP32 vs QDQ (ORT_ENABLE_ALL) on it. */
+  static QdqRewriter.Result quantizeAndCompare(ModelProto m, PlanOptions o, long[] shape, String output)
+      throws Exception {
+    CalibrationPlan plan = CalibrationPlan.of(m, o);
+    int n = 1;
+    for (long d : shape) {
+      n *= (int) d;
+    }
+    float[] x = QdqTestGraphs.uniform(11, n, -1f, 1f);
+    Map<String, QuantParams> params = QdqRewriterTest.calibrate(m, plan, x, shape);
+    QdqRewriter.Result r = QdqRewriter.rewrite(m, plan, params, QuantType.INT8);
+    QdqRewriterTest.assertValidOrder(r.model());
+    float[] fp = QdqTestGraphs.run(m.toByteArray(), OptLevel.NO_OPT, "x", x, shape, List.of(output)).get(0);
+    float[] q = QdqTestGraphs.run(r.model().toByteArray(), OptLevel.ALL_OPT, "x", x, shape, List.of(output)).get(0);
+    float lo = Float.POSITIVE_INFINITY;
+    float hi = Float.NEGATIVE_INFINITY;
+    double maxErr = 0;
+    for (int i = 0; i < fp.length; i++) {
+      lo = Math.min(lo, fp[i]);
+      hi = Math.max(hi, fp[i]);
+      maxErr = Math.max(maxErr, Math.abs(fp[i] - q[i]));
+    }
+    assertTrue(maxErr <= 0.05 * (hi - lo) + 1e-6, "max |fp32 - qdq| = " + maxErr + ", output range " + (hi - lo));
+    return r;
+  }
+
+  private static TensorProto longs(String name, long... v) {
+    ByteBuffer b = ByteBuffer.allocate(8 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+    for (long x : v) {
+      b.putLong(x);
+    }
+    return TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE).addDims(v.length)
+        .setRawData(ByteString.copyFrom(b.array())).build();
+  }
+
+  private static AttributeProto str(String name, String v) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
+        .setS(ByteString.copyFromUtf8(v)).build();
+  }
+
+  private static NodeProto conv(String name, String in, String w, String out) {
+    return node("Conv", name, List.of(in, w), List.of(out));
+  }
+
+  /** The DequantizeLinear that feeds input {@code index} of the node producing {@code output}. */
+  private static NodeProto dqFeeding(ModelProto q, String output, int index) {
+    NodeProto n = producers(q, output).get(0);
+    NodeProto dq = producers(q, n.getInput(index)).get(0);
+    assertEquals("DequantizeLinear", dq.getOpType(), n.getName() + " input " + index);
+    return dq;
+  }
+
+  /** The QuantizeLinear reading {@code tensor}. */
+  private static NodeProto qOf(ModelProto q, String tensor) {
+    List<NodeProto> c = consumers(q, tensor).stream().filter(n -> n.getOpType().equals("QuantizeLinear")).toList();
+    assertEquals(1, c.size(), "QuantizeLinear nodes reading " + tensor);
+    return c.get(0);
+  }
+
+  private static float scalar(ModelProto q, String name) {
+    return ByteBuffer.wrap(initializer(q, name).getRawData().toByteArray()).order(ByteOrder.LITTLE_ENDIAN).getFloat();
+  }
+
+  @Test
+  void addAndMulOfTwoActivationsQuantizeBothInputsAndTheOutput() throws Exception {
+    ModelProto m = model(13,
+        List.of(conv("a", "x", "w1", "c"), conv("b", "x", "w2", "d"),
+            node("Add", "add", List.of("c", "d"), List.of("s")),
+            node("Mul", "mul", List.of("s", "d"), List.of("p")),
+            node("Add", "bias", List.of("p", "k"), List.of("y"))),
+        List.of(floatValue("x", X)), List.of(floatValue("y", X)),
+        List.of(randomFloats("w1", 1, 2, 2, 1, 1), randomFloats("w2", 2, 2, 2, 1, 1), randomFloats("k", 3, 1)));
+    CalibrationPlan plan = CalibrationPlan.of(m, ops("Conv", "Add", "Mul"));
+    assertEquals(List.of("x", "c", "d", "s", "p"), plan.activations());
+    assertTrue(plan.skipped().stream().anyMatch(s -> s.startsWith("'y'") && s.contains("Add left in float")),
+        plan.skipped().toString());
+    ModelProto q = quantizeAndCompare(m, ops("Conv", "Add", "Mul"), X, "y").model();
+    NodeProto add = find(q, "Add", dqFeeding(q, "s", 0).getOutput(0));
+    assertEquals("DequantizeLinear", producers(q, add.getInput(1)).get(0).getOpType());
+    qOf(q, "s");
+    assertEquals(List.of(producers(q, "s").get(0)), List.of(add));
+    assertEquals("p_dequantized", find(q, "Add", "k").getInput(0));
+  }
+
+  @Test
+  void concatQuantizesEachInputWithItsOwnParamsAndTheOutput() throws Exception {
+    ModelProto m = model(13,
+        List.of(conv("a", "x", "w1", "c"), conv("b", "x", "w2", "d"),
+            node("Concat", "cat", List.of("c", "d"), List.of("y"), intAttr("axis", 1))),
+        List.of(floatValue("x", X)), List.of(floatValue("y", 1, 4, 4, 4)),
+        List.of(randomFloats("w1", 1, 2, 2, 1, 1), randomFloats("w2", 2, 2, 2, 1, 1)));
+    ModelProto q = quantizeAndCompare(m, ops("Conv", "Concat"), X, "y").model();
+    NodeProto cat = producers(q, "y").get(0);
+    for (int i = 0; i < 2; i++) {
+      NodeProto dq = producers(q, cat.getInput(i)).get(0);
+      assertEquals("DequantizeLinear", dq.getOpType());
+      assertEquals(List.of("c", "d").get(i) + "_scale", dq.getInput(1));
+    }
+    qOf(q, "y");
+  }
+
+  @Test
+  void poolsMaxSharesTheInputParamsAverageGetsItsOwn() throws Exception {
+    ModelProto m = model(13,
+        List.of(conv("a", "x", "w1", "c"),
+            node("MaxPool", "mp", List.of("c"), List.of("m"), QdqTestGraphs.intsAttr("kernel_shape", 2, 2)),
+            node("AveragePool", "ap", List.of("m"), List.of("v"), QdqTestGraphs.intsAttr("kernel_shape", 2, 2)),
+            node("GlobalAveragePool", "gap", List.of("v"), List.of("y"))),
+        List.of(floatValue("x", X)), List.of(floatValue("y", 1, 2, 1, 1)),
+        List.of(randomFloats("w1", 1, 2, 2, 1, 1)));
+    PlanOptions o = ops("Conv", "MaxPool", "AveragePool", "GlobalAveragePool");
+    CalibrationPlan plan = CalibrationPlan.of(m, o);
+    assertEquals(List.of("x", "c", "v", "y"), plan.activations());
+    assertEquals(Map.of("m", new CalibrationPlan.Derived("c", false, 0f, 0f)), plan.derived());
+    ModelProto q = quantizeAndCompare(m, o, X, "y").model();
+    assertEquals(List.of("m", "c_scale", "c_zero_point"), qOf(q, "m").getInputList().subList(0, 3));
+    assertEquals("c_dequantized", producers(q, "m").get(0).getInput(0));
+    assertEquals("m_dequantized", producers(q, "v").get(0).getInput(0));
+    assertEquals("v_dequantized", producers(q, "y").get(0).getInput(0));
+  }
+
+  @Test
+  void resizeAndUpsampleReuseTheInputParams() throws Exception {
+    ModelProto m = model(13,
+        List.of(conv("a", "x", "w1", "c"),
+            node("Resize", "up", List.of("c", "", "sc"), List.of("r"), str("mode", "nearest")),
+            conv("b", "r", "w2", "y")),
+        List.of(floatValue("x", X)), List.of(floatValue("y", 1, 2, 8, 8)),
+        List.of(randomFloats("w1", 1, 2, 2, 1, 1), randomFloats("w2", 2, 2, 2, 1, 1),
+            QdqTensors.floatTensor("sc", new long[] {4}, new float[] {1, 1, 2, 2})));
+    ModelProto q = quantizeAndCompare(m, ops("Conv", "Resize"), X, "y").model();
+    assertEquals("c_scale", qOf(q, "r").getInput(1));
+    assertEquals("r_dequantized", find(q, "Conv", "r_dequantized").getInput(0));
+  }
+
+  @Test
+  void passThroughOpsReuseTheInputParamsWithoutRequantizing() throws Exception {
+    ModelProto m = model(13,
+        List.of(conv("a", "x", "w1", "c"),
+            node("Unsqueeze", "u", List.of("c", "ax0"), List.of("u1")),
+            node("Squeeze", "s", List.of("u1", "ax0"), List.of("s1")),
+            node("Transpose", "t", List.of("s1"), List.of("t1"), QdqTestGraphs.intsAttr("perm", 0, 2, 3, 1)),
+            node("Slice", "sl", List.of("t1", "st", "en", "ax3"), List.of("sl1")),
+            node("Reshape", "r", List.of("sl1", "shape"), List.of("r1")),
+            node("Flatten", "f", List.of("r1"), List.of("f1")),
+            node("MatMul", "fc", List.of("f1", "wfc"), List.of("y"))),
+        List.of(floatValue("x", X)), List.of(floatValue("y", 1, 3)),
+        List.of(randomFloats("w1", 1, 2, 2, 1, 1), longs("ax0", 0), longs("st", 0), longs("en", 1), longs("ax3", 3),
+            longs("shape", 1, 16), randomFloats("wfc", 2, 16, 3)));
+    PlanOptions o = ops("Conv", "MatMul", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Slice");
+    CalibrationPlan plan = CalibrationPlan.of(m, o);
+    assertEquals(List.of("x", "c", "y"), plan.activations());
+    assertEquals(List.of("u1", "s1", "t1", "sl1", "r1", "f1"), List.copyOf(plan.derived().keySet()));
+    ModelProto q = quantizeAndCompare(m, o, X, "y").model();
+    for (String t : List.of("u1", "s1", "t1", "sl1", "r1", "f1")) {
+      assertEquals("c_scale", qOf(q, t).getInput(1), t);
+      assertEquals("c_zero_point", qOf(q, t).getInput(2), t);
+    }
+    assertEquals("f1_dequantized", find(q, "MatMul", "f1_dequantized").getInput(0));
+  }
+
+  @Test
+  void sigmoidHardSigmoidAndHardSwishOutputsAreQuantized() throws Exception {
+    ModelProto m = model(14,
+        List.of(conv("a", "x", "w1", "c"),
+            node("Sigmoid", "sg", List.of("c"), List.of("s1")),
+            node("HardSigmoid", "hs", List.of("s1"), List.of("h1")),
+            node("HardSwish", "hw", List.of("h1"), List.of("y"))),
+        List.of(floatValue("x", X)), List.of(floatValue("y", X)),
+        List.of(randomFloats("w1", 1, 2, 2, 1, 1)));
+    PlanOptions o = ops("Conv", "Sigmoid", "HardSigmoid", "HardSwish");
+    assertEquals(List.of("x", "c", "s1", "h1", "y"), CalibrationPlan.of(m, o).activations());
+    ModelProto q = quantizeAndCompare(m, o, X, "y").model();
+    for (String t : List.of("s1", "h1", "y")) {
+      assertEquals(t + "_scale", qOf(q, t).getInput(1));
+    }
+  }
+
+  @Test
+  void softmaxOutputRangeIsFixedToZeroOne() throws Exception {
+    ModelProto m = model(13,
+        List.of(node("MatMul", "fc", List.of("x", "w"), List.of("l")),
+            node("Softmax", "sm", List.of("l"), List.of("y"), intAttr("axis", -1))),
+        List.of(floatValue("x", 2, 4)), List.of(floatValue("y", 2, 3)),
+        List.of(randomFloats("w", 1, 4, 3)));
+    PlanOptions o = ops("MatMul", "Softmax");
+    CalibrationPlan plan = CalibrationPlan.of(m, o);
+    assertEquals(List.of("x", "l"), plan.activations());
+    assertEquals(new CalibrationPlan.Derived("l", true, 0f, 1f), plan.derived().get("y"));
+    ModelProto q = quantizeAndCompare(m, o, new long[] {2, 4}, "y").model();
+    assertEquals(1f / 255f, scalar(q, qOf(q, "y").getInput(1)), 1e-9f);
+    assertEquals(TensorProto.DataType.UINT8_VALUE, initializer(q, qOf(q, "y").getInput(2)).getDataType());
+  }
+
+  @Test
+  void convTransposeWeightsArePerOutputChannelOnAxisOne() throws Exception {
+    ModelProto m = model(13,
+        List.of(node("ConvTranspose", "ct", List.of("x", "w", "b"), List.of("y"),
+            QdqTestGraphs.intsAttr("strides", 2, 2))),
+        List.of(floatValue("x", X)), List.of(floatValue("y", 1, 3, 9, 9)),
+        List.of(randomFloats("w", 1, 2, 3, 3, 3), randomFloats("b", 2, 3)));
+    PlanOptions o = ops("ConvTranspose");
+    assertEquals(List.of(new CalibrationPlan.WeightRef("ct", "w", 1, "b", "x")), CalibrationPlan.of(m, o).weights());
+    QdqRewriter.Result r = quantizeAndCompare(m, o, X, "y");
+    ModelProto q = r.model();
+    NodeProto dq = dqFeeding(q, "y", 1);
+    assertEquals(1, dq.getAttribute(0).getI());
+    assertEquals(List.of(3L), initializer(q, dq.getInput(1)).getDimsList());
+    assertEquals(TensorProto.DataType.INT32_VALUE, initializer(q, dqFeeding(q, "y", 2).getInput(0)).getDataType());
+  }
+
+  @Test
+  void gatherOnAWeightTableStoresItAsInt8PerRow() throws Exception {
+    ModelProto m = model(13,
+        List.of(node("Gather", "emb", List.of("table", "idx"), List.of("g")),
+            node("Add", "add", List.of("g", "x"), List.of("y"))),
+        List.of(floatValue("x", 2, 4)), List.of(floatValue("y", 2, 4)),
+        List.of(randomFloats("table", 1, 10, 4), longs("idx", 3, 7)));
+    PlanOptions o = ops("Gather");
+    CalibrationPlan plan = CalibrationPlan.of(m, o);
+    assertEquals(List.of(new CalibrationPlan.WeightRef("emb", "table", 0, null, null)), plan.weights());
+    ModelProto q = quantizeAndCompare(m, o, new long[] {2, 4}, "y").model();
+    NodeProto dq = dqFeeding(q, "g", 0);
+    assertEquals(TensorProto.DataType.INT8_VALUE, initializer(q, dq.getInput(0)).getDataType());
+    assertEquals(List.of(10L), initializer(q, dq.getInput(1)).getDimsList());
+    assertFalse(q.getGraph().getInitializerList().stream().anyMatch(t -> t.getName().equals("table")));
+  }
+
+  @Test
+  void layerNormalizationStaysFp32WithAReason() {
+    ModelProto m = model(17,
+        List.of(node("MatMul", "fc", List.of("x", "w"), List.of("h")),
+            node("LayerNormalization", "ln", List.of("h", "gamma", "beta"), List.of("y"))),
+        List.of(floatValue("x", 2, 4)), List.of(floatValue("y", 2, 3)),
+        List.of(randomFloats("w", 1, 4, 3), randomFloats("gamma", 2, 3), randomFloats("beta", 3, 3)));
+    CalibrationPlan plan = CalibrationPlan.of(m, ops("MatMul"));
+    CalibrationPlan.NodeDecision ln = plan.nodes().get(1);
+    assertEquals("ln", ln.node());
+    assertFalse(ln.quantized());
+    assertTrue(ln.reason().contains("no quantization rule for LayerNormalization"), ln.reason());
+  }
+}
