@@ -46,7 +46,7 @@ public final class QuantizeJob {
     try {
       t = System.nanoTime();
       ModelPreparer.Prepared prepared = ModelPreparer.prepare(o.model(), work, loaded.manifest().inputShapes());
-      CalibrationPlan plan = CalibrationPlan.of(prepared.model());
+      CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
       Map<String, TensorOverrides.Override> overrides =
           TensorOverrides.read(o.ranges().configFile(), conf, plan.activations());
       report.stage("prepare", System.nanoTime() - t);

@@ -75,7 +75,8 @@ public final class CalibrationPlan {
   /**
    * Plans Q/DQ for the op types and exclusions of {@code options}.
    *
-   * @throws IllegalArgumentException for an op type qcal has no rule for, or an exclusion matching no node
+   * @throws IllegalArgumentException for an op type qcal has no rule for
+   * @throws ModelException for an exclusion pattern matching no node
    */
   public static CalibrationPlan of(ModelProto prepared, PlanOptions options) {
     Objects.requireNonNull(prepared, "prepared");

@@ -51,7 +51,7 @@ final class NodeExclusions {
   void checkAllMatched() {
     List<String> unmatched = patterns.keySet().stream().filter(p -> !matched.contains(p)).toList();
     if (!unmatched.isEmpty()) {
-      throw new IllegalArgumentException("--exclude-nodes " + String.join(", ", unmatched)
+      throw new ModelException("--exclude-nodes " + String.join(", ", unmatched)
           + ": matches no node of the model (node names are matched whole; use * for any run of characters)");
     }
   }

@@ -145,6 +145,24 @@ class QuantizeCommandTest {
   }
 
   @Test
+  void opTypesAndExclusionsAreCheckedAndHonoured() throws Exception {
+    Path out = tmp.resolve("ex");
+    assertBadInput(quantize(out, "--op-types", "Conv,Foo"), out, "--op-types 'Foo'", "no quantization rule");
+    assertBadInput(quantize(out, "--exclude-nodes", "no_such_node*"), out, "no_such_node*", "matches no node");
+    Cli r = quantize(out, "--exclude-depthwise");
+    assertEquals(0, r.code(), r.err());
+    ai.onnx.proto.OnnxMl.ModelProto all = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(
+        Files.readAllBytes(calibrated.resolve("quantized.onnx")));
+    ai.onnx.proto.OnnxMl.ModelProto noDw = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(
+        Files.readAllBytes(out.resolve("quantized.onnx")));
+    long floatConvs = noDw.getGraph().getNodeList().stream()
+        .filter(n -> n.getOpType().equals("Conv") && !n.getInput(1).endsWith("_dequantized")).count();
+    assertTrue(floatConvs > 0, "depthwise Convs keep float weights");
+    assertEquals(0, all.getGraph().getNodeList().stream()
+        .filter(n -> n.getOpType().equals("Conv") && !n.getInput(1).endsWith("_dequantized")).count());
+  }
+
+  @Test
   void statisticsOfAnotherModelAreRefused() throws Exception {
     Path other = tmp.resolve("other.onnx");
     byte[] model = Files.readAllBytes(ExampleData.MODEL);
