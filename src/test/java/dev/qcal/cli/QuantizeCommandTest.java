@@ -63,6 +63,14 @@ class QuantizeCommandTest {
     assertTrue(Files.exists(out.resolve("_SUCCESS")));
     JsonNode run = json(out.resolve("run.json"));
     assertEquals("quantize", run.get("command").asText());
+    Map<String, String> meta = new java.util.LinkedHashMap<>();
+    ai.onnx.proto.OnnxMl.ModelProto.parseFrom(Files.readAllBytes(out.resolve("quantized.onnx")))
+        .getMetadataPropsList().forEach(e -> meta.put(e.getKey(), e.getValue()));
+    assertEquals(dev.qcal.model.OnnxModels.sha256(ExampleData.MODEL), meta.get("qcal.model_sha256"));
+    assertEquals("minmax", meta.get("qcal.method"));
+    assertEquals(dev.qcal.jobs.QcalVersion.get(), meta.get("qcal.version"));
+    assertEquals("Conv,Gemm,MatMul", meta.get("qcal.op_types"));
+    assertEquals(run.get("samples").asText(), meta.get("qcal.samples"));
     assertFalse(run.has("spark_application_id"), "quantize starts no Spark job");
   }
 
