@@ -1,6 +1,7 @@
 package dev.qcal.model;
 
 import static dev.qcal.model.QdqTestGraphs.consumers;
+import static dev.qcal.model.QdqTestGraphs.dequantized;
 import static dev.qcal.model.QdqTestGraphs.find;
 import static dev.qcal.model.QdqTestGraphs.floatValue;
 import static dev.qcal.model.QdqTestGraphs.initializer;
@@ -118,7 +119,7 @@ class QdqOpRulesTest {
     assertEquals("DequantizeLinear", producers(q, add.getInput(1)).get(0).getOpType());
     qOf(q, "s");
     assertEquals(List.of(producers(q, "s").get(0)), List.of(add));
-    assertEquals("p_dequantized", find(q, "Add", "k").getInput(0));
+    assertEquals(dequantized(q, "p"), find(q, "Add", "k").getInput(0));
   }
 
   @Test
@@ -133,7 +134,7 @@ class QdqOpRulesTest {
     for (int i = 0; i < 2; i++) {
       NodeProto dq = producers(q, cat.getInput(i)).get(0);
       assertEquals("DequantizeLinear", dq.getOpType());
-      assertEquals(List.of("c", "d").get(i) + "_scale", dq.getInput(1));
+      assertEquals(qOf(q, List.of("c", "d").get(i)).getInput(1), dq.getInput(1));
     }
     qOf(q, "y");
   }
@@ -152,10 +153,11 @@ class QdqOpRulesTest {
     assertEquals(List.of("x", "c", "v", "y"), plan.activations());
     assertEquals(Map.of("m", new CalibrationPlan.Derived("c", false, 0f, 0f)), plan.derived());
     ModelProto q = quantizeAndCompare(m, o, X, "y").model();
-    assertEquals(List.of("m", "c_scale", "c_zero_point"), qOf(q, "m").getInputList().subList(0, 3));
-    assertEquals("c_dequantized", producers(q, "m").get(0).getInput(0));
-    assertEquals("m_dequantized", producers(q, "v").get(0).getInput(0));
-    assertEquals("v_dequantized", producers(q, "y").get(0).getInput(0));
+    assertEquals(qOf(q, "c").getInputList().subList(1, 3), qOf(q, "m").getInputList().subList(1, 3));
+    assertEquals(dequantized(q, "c"), producers(q, "m").get(0).getInput(0));
+    assertEquals(dequantized(q, "m"), producers(q, "v").get(0).getInput(0));
+    assertEquals(dequantized(q, "v"), producers(q, "y").get(0).getInput(0));
+    assertFalse(qOf(q, "v").getInput(1).equals(qOf(q, "c").getInput(1)), "AveragePool output has its own scale");
   }
 
   @Test
@@ -168,8 +170,8 @@ class QdqOpRulesTest {
         List.of(randomFloats("w1", 1, 2, 2, 1, 1), randomFloats("w2", 2, 2, 2, 1, 1),
             QdqTensors.floatTensor("sc", new long[] {4}, new float[] {1, 1, 2, 2})));
     ModelProto q = quantizeAndCompare(m, ops("Conv", "Resize"), X, "y").model();
-    assertEquals("c_scale", qOf(q, "r").getInput(1));
-    assertEquals("r_dequantized", find(q, "Conv", "r_dequantized").getInput(0));
+    assertEquals(qOf(q, "c").getInput(1), qOf(q, "r").getInput(1));
+    assertEquals(dequantized(q, "r"), find(q, "Conv", dequantized(q, "r")).getInput(0));
   }
 
   @Test
@@ -192,10 +194,9 @@ class QdqOpRulesTest {
     assertEquals(List.of("u1", "s1", "t1", "sl1", "r1", "f1"), List.copyOf(plan.derived().keySet()));
     ModelProto q = quantizeAndCompare(m, o, X, "y").model();
     for (String t : List.of("u1", "s1", "t1", "sl1", "r1", "f1")) {
-      assertEquals("c_scale", qOf(q, t).getInput(1), t);
-      assertEquals("c_zero_point", qOf(q, t).getInput(2), t);
+      assertEquals(qOf(q, "c").getInputList().subList(1, 3), qOf(q, t).getInputList().subList(1, 3), t);
     }
-    assertEquals("f1_dequantized", find(q, "MatMul", "f1_dequantized").getInput(0));
+    assertEquals(dequantized(q, "f1"), find(q, "MatMul", dequantized(q, "f1")).getInput(0));
   }
 
   @Test
@@ -210,9 +211,11 @@ class QdqOpRulesTest {
     PlanOptions o = ops("Conv", "Sigmoid", "HardSigmoid", "HardSwish");
     assertEquals(List.of("x", "c", "s1", "h1", "y"), CalibrationPlan.of(m, o).activations());
     ModelProto q = quantizeAndCompare(m, o, X, "y").model();
-    for (String t : List.of("s1", "h1", "y")) {
-      assertEquals(t + "_scale", qOf(q, t).getInput(1));
+    java.util.Set<String> scales = new java.util.HashSet<>();
+    for (String t : List.of("c", "s1", "h1", "y")) {
+      scales.add(qOf(q, t).getInput(1));
     }
+    assertEquals(4, scales.size(), "each output has its own scale");
   }
 
   @Test
