@@ -91,6 +91,10 @@ public final class CalibrationPlan {
       String excluded = exclusions.reason(n);
       if (excluded != null) {
         planner.nodes.add(new NodeDecision(id, n.getOpType(), false, excluded));
+      } else if (rule == null && defaultDomain && isActivationFunction(n) && n.getOutputCount() > 0
+          && planner.activations.contains(n.getOutput(0))) {
+        planner.nodes.add(new NodeDecision(id, n.getOpType(), true,
+            "folded into the producer's output quantization (Q/DQ after the " + n.getOpType() + ")"));
       } else if (rule == null) {
         String why = !defaultDomain ? "domain '" + n.getDomain() + "' is not quantized"
             : QdqOpRules.ALL.containsKey(n.getOpType()) ? "op type not in --op-types"
@@ -103,6 +107,10 @@ public final class CalibrationPlan {
     }
     exclusions.checkAllMatched();
     return planner.build();
+  }
+
+  private static boolean isActivationFunction(NodeProto n) {
+    return n.getOpType().equals("Relu") || n.getOpType().equals("Clip");
   }
 
   /** Float activation tensors to calibrate and wrap in Q/DQ, in topological order. */
