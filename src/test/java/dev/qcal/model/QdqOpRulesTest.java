@@ -281,4 +281,108 @@ class QdqOpRulesTest {
     assertFalse(ln.quantized());
     assertTrue(ln.reason().contains("no quantization rule for LayerNormalization"), ln.reason());
   }
+
+  private static PlanOptions everyRule() {
+    return new PlanOptions(Set.copyOf(PlanOptions.knownOpTypes()), List.of(), Set.of(), false);
+  }
+
+  /**
+   * Calibrates min/max on two random batches, then returns the SQNR (dB) of the QDQ model's output against
+   * FP32 on a third batch from the same distribution, ORT at full optimization.
+   */
+  private static double sqnrDb(ModelProto m, PlanOptions o, long[] shape, String output) throws Exception {
+    CalibrationPlan plan = CalibrationPlan.of(m, o);
+    int n = 1;
+    for (long d : shape) {
+      n *= (int) d;
+    }
+    Map<String, QuantParams> a = QdqRewriterTest.calibrate(m, plan, QdqTestGraphs.uniform(21, n, -1f, 1f), shape);
+    Map<String, QuantParams> b = QdqRewriterTest.calibrate(m, plan, QdqTestGraphs.uniform(22, n, -1f, 1f), shape);
+    Map<String, QuantParams> params = new java.util.HashMap<>();
+    for (String t : a.keySet()) {
+      // union of the two ranges, recovered from scale and zero point
+      float lo = Math.min(range(a.get(t))[0], range(b.get(t))[0]);
+      float hi = Math.max(range(a.get(t))[1], range(b.get(t))[1]);
+      params.put(t, dev.qcal.quant.LinearQuant.forRange(lo, hi, QuantType.UINT8, false));
+    }
+    ModelProto q = QdqRewriter.rewrite(m, plan, params, QuantType.INT8).model();
+    QdqRewriterTest.assertValidOrder(q);
+    float[] x = QdqTestGraphs.uniform(23, n, -1f, 1f);
+    float[] fp = QdqTestGraphs.run(m.toByteArray(), OptLevel.NO_OPT, "x", x, shape, List.of(output)).get(0);
+    float[] qd = QdqTestGraphs.run(q.toByteArray(), OptLevel.ALL_OPT, "x", x, shape, List.of(output)).get(0);
+    double signal = 0;
+    double noise = 0;
+    for (int i = 0; i < fp.length; i++) {
+      signal += (double) fp[i] * fp[i];
+      noise += (double) (fp[i] - qd[i]) * (fp[i] - qd[i]);
+    }
+    return 10 * Math.log10(signal / noise);
+  }
+
+  private static float[] range(QuantParams p) {
+    float s = p.scale(0);
+    long z = p.zeroPoint(0);
+    return new float[] {s * (p.type().qmin() - z), s * (p.type().qmax() - z)};
+  }
+
+  @Test
+  void detectorBlockKeeps25DbSqnr(org.junit.jupiter.api.TestReporter reporter) throws Exception {
+    // Conv+Relu -> (Resize x2 | ConvTranspose stride 2) -> Concat -> Conv 1x1 -> Sigmoid
+    ModelProto m = model(13,
+        List.of(node("Conv", "stem", List.of("x", "w1", "b1"), List.of("c1"), QdqTestGraphs.intsAttr("pads", 1, 1, 1, 1)),
+            node("Relu", "relu", List.of("c1"), List.of("r1")),
+            node("Resize", "up", List.of("r1", "", "sc"), List.of("u"), str("mode", "nearest")),
+            node("ConvTranspose", "deconv", List.of("r1", "wt", "bt"), List.of("t"),
+                QdqTestGraphs.intsAttr("strides", 2, 2), QdqTestGraphs.intsAttr("kernel_shape", 2, 2)),
+            node("Concat", "cat", List.of("u", "t"), List.of("c"), intAttr("axis", 1)),
+            node("Conv", "head", List.of("c", "w2", "b2"), List.of("h")),
+            node("Sigmoid", "sig", List.of("h"), List.of("y"))),
+        List.of(floatValue("x", 1, 3, 8, 8)), List.of(floatValue("y", 1, 4, 16, 16)),
+        List.of(randomFloats("w1", 1, 8, 3, 3, 3), randomFloats("b1", 2, 8),
+            QdqTensors.floatTensor("sc", new long[] {4}, new float[] {1, 1, 2, 2}),
+            randomFloats("wt", 3, 8, 8, 2, 2), randomFloats("bt", 4, 8),
+            randomFloats("w2", 5, 4, 16, 1, 1), randomFloats("b2", 6, 4)));
+    double db = sqnrDb(m, everyRule(), new long[] {1, 3, 8, 8}, "y");
+    reporter.publishEntry("detector-sqnr-db", String.format("%.1f", db));
+    System.out.printf("detector block SQNR %.1f dB%n", db);
+    assertTrue(db >= 25, "SQNR " + db + " dB");
+  }
+
+  @Test
+  void transformerBlockKeeps25DbSqnr(org.junit.jupiter.api.TestReporter reporter) throws Exception {
+    // attention (MatMul, Transpose, Softmax, residual Add) -> LayerNormalization -> MLP with Erf-GELU.
+    // 16 sequences per batch: with one, min/max over two batches of 32 values misses the third's range.
+    float invSqrt2 = (float) (1 / Math.sqrt(2));
+    ModelProto m = model(17,
+        List.of(node("MatMul", "q", List.of("x", "wq"), List.of("q")),
+            node("MatMul", "k", List.of("x", "wk"), List.of("k")),
+            node("MatMul", "v", List.of("x", "wv"), List.of("v")),
+            node("Transpose", "kt", List.of("k"), List.of("kt"), QdqTestGraphs.intsAttr("perm", 0, 2, 1)),
+            node("MatMul", "scores", List.of("q", "kt"), List.of("s")),
+            node("Softmax", "attn", List.of("s"), List.of("p"), intAttr("axis", -1)),
+            node("MatMul", "ctx", List.of("p", "v"), List.of("a")),
+            node("Add", "residual", List.of("a", "x"), List.of("r")),
+            node("LayerNormalization", "ln", List.of("r", "gamma", "beta"), List.of("n"), intAttr("axis", -1)),
+            node("MatMul", "fc1", List.of("n", "w1"), List.of("f")),
+            node("Mul", "scale", List.of("f", "inv_sqrt2"), List.of("fs")),
+            node("Erf", "erf", List.of("fs"), List.of("e")),
+            node("Add", "one_plus", List.of("e", "one"), List.of("e1")),
+            node("Mul", "gate", List.of("f", "e1"), List.of("g2")),
+            node("Mul", "half", List.of("g2", "half"), List.of("g")),
+            node("MatMul", "fc2", List.of("g", "w2"), List.of("y"))),
+        List.of(floatValue("x", 16, 4, 8)), List.of(floatValue("y", 16, 4, 8)),
+        List.of(randomFloats("wq", 1, 8, 8), randomFloats("wk", 2, 8, 8), randomFloats("wv", 3, 8, 8),
+            QdqTensors.floatTensor("gamma", new long[] {8}, new float[] {1, 1, 1, 1, 1, 1, 1, 1}),
+            QdqTensors.floatTensor("beta", new long[] {8}, new float[8]),
+            randomFloats("w1", 4, 8, 16), randomFloats("w2", 5, 16, 8),
+            QdqTensors.floatTensor("inv_sqrt2", new long[0], new float[] {invSqrt2}),
+            QdqTensors.floatTensor("one", new long[0], new float[] {1f}),
+            QdqTensors.floatTensor("half", new long[0], new float[] {0.5f})));
+    CalibrationPlan plan = CalibrationPlan.of(m, everyRule());
+    assertFalse(plan.nodes().stream().filter(d -> d.node().equals("ln")).findFirst().orElseThrow().quantized());
+    double db = sqnrDb(m, everyRule(), new long[] {16, 4, 8}, "y");
+    reporter.publishEntry("transformer-sqnr-db", String.format("%.1f", db));
+    System.out.printf("transformer block SQNR %.1f dB%n", db);
+    assertTrue(db >= 25, "SQNR " + db + " dB");
+  }
 }
