@@ -129,6 +129,11 @@ public final class QdqRewriter {
         skipped.add("'" + t + "': left in float because '" + d.source() + "', whose params it takes, is not quantized");
         continue;
       }
+      if (source.perChannel() && !d.fixed()) {
+        skipped.add("'" + t + "': left in float because '" + d.source()
+            + "' is quantized per channel and the op may move that axis");
+        continue;
+      }
       QuantParams p = d.fixed() ? LinearQuant.forRange(d.min(), d.max(), source.type(), false) : source;
       activationParams.put(t, p);
       planned.add(t);

@@ -200,6 +200,22 @@ class QdqOpRulesTest {
   }
 
   @Test
+  void derivedParamsNeedAQuantizedPerTensorSource() {
+    ModelProto m = model(13,
+        List.of(conv("a", "x", "w1", "c"),
+            node("Transpose", "t", List.of("c"), List.of("y"), QdqTestGraphs.intsAttr("perm", 0, 2, 3, 1))),
+        List.of(floatValue("x", X)), List.of(floatValue("y", 1, 4, 4, 2)),
+        List.of(randomFloats("w1", 1, 2, 2, 1, 1)));
+    PlanOptions o = ops("Conv", "Transpose");
+    QuantParams perTensor = dev.qcal.quant.LinearQuant.forRange(-1f, 1f, QuantType.UINT8, false);
+    QuantParams perChannel = new QuantParams(new float[] {0.01f, 0.02f}, new long[] {128, 128}, QuantType.UINT8, 1);
+    QdqRewriter.Result r = QdqRewriter.rewrite(m, CalibrationPlan.of(m, o),
+        Map.of("x", perTensor, "c", perChannel), QuantType.INT8);
+    assertTrue(r.skipped().stream().anyMatch(s -> s.startsWith("'y'") && s.contains("per channel")), r.skipped().toString());
+    assertEquals(List.of(), consumers(r.model(), "y"));
+  }
+
+  @Test
   void sigmoidHardSigmoidAndHardSwishOutputsAreQuantized() throws Exception {
     ModelProto m = model(14,
         List.of(conv("a", "x", "w1", "c"),
