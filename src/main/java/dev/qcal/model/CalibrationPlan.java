@@ -19,7 +19,9 @@ import java.util.Set;
  * <p>Activations are the float run-time inputs and the outputs of the quantized operators; an output
  * whose only consumer is a Relu, or a Clip with constant bounds, is replaced by that Relu/Clip output so
  * the activation function folds into the output quantization. Each tensor appears once, in topological
- * order (graph inputs first).
+ * order (graph inputs first). Tensors whose parameters are not calibrated but taken from another tensor
+ * (outputs of ops that only move values) or fixed by definition (Softmax) are in {@link #derived()}, not in
+ * {@link #activations()}. {@link #nodes()} says for every node whether it is quantized, or why not.
  */
 public final class CalibrationPlan {
 
