@@ -173,6 +173,11 @@ public final class CalibrationPlan {
         skip(t, describe(node) + " input " + index + " is " + kind(t) + ", not a float activation");
         return null;
       }
+      NodeProto p = graph.producer(t);
+      if (p != null && p.getOpType().equals("DequantizeLinear")) {
+        skip(t, describe(node) + " input " + index + " is already the output of a DequantizeLinear");
+        return null;
+      }
       if (!derived.containsKey(t)) {
         activations.add(t);
       }
@@ -213,7 +218,12 @@ public final class CalibrationPlan {
         skip(t, describe(node) + " output " + index + " is " + kind(t) + ", not a float activation");
         return;
       }
-      activations.add(foldActivation(t));
+      String folded = foldActivation(t);
+      if (graph.consumers(folded).stream().anyMatch(c -> c.getOpType().equals("QuantizeLinear"))) {
+        skip(folded, describe(node) + " output " + index + " already feeds a QuantizeLinear");
+        return;
+      }
+      activations.add(folded);
     }
 
     private String foldActivation(String t) {

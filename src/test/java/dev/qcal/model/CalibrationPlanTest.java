@@ -171,4 +171,21 @@ class CalibrationPlanTest {
     assertEquals(List.of(), none.activations());
     assertEquals(3, CalibrationPlan.of(m).weights().size());
   }
+
+  @Test
+  void alreadyQuantizedTensorsAreLeftAlone() throws Exception {
+    // Plan, rewrite, plan the rewritten model again: nothing new to insert.
+    ModelProto m = QdqTestGraphs.convRelu(13);
+    CalibrationPlan plan = CalibrationPlan.of(m);
+    dev.qcal.quant.QuantParams p = dev.qcal.quant.LinearQuant.forRange(-1f, 1f, dev.qcal.quant.QuantType.UINT8, false);
+    ModelProto q = QdqRewriter.rewrite(m, plan, java.util.Map.of("x", p, "r1", p, "y", p),
+        dev.qcal.quant.QuantType.INT8).model();
+    CalibrationPlan again = CalibrationPlan.of(q);
+    assertEquals(List.of(), again.activations());
+    assertEquals(List.of(), again.weights());
+    assertTrue(again.skipped().stream().anyMatch(s -> s.contains("already the output of a DequantizeLinear")),
+        again.skipped().toString());
+    assertTrue(again.skipped().stream().anyMatch(s -> s.startsWith("'r1'") && s.contains("already feeds a QuantizeLinear")),
+        again.skipped().toString());
+  }
 }
