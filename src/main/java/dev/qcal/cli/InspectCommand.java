@@ -30,6 +30,10 @@ public final class InspectCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "M.onnx", description = "ONNX model.")
   Path model;
 
+  @Option(names = "--quantized", paramLabel = "Q.onnx",
+      description = "A quantized model of --model: print, per node, which inputs and outputs it quantizes.")
+  Path quantized;
+
   @Option(names = "--input-shape", paramLabel = "NAME=D0,D1,...",
       description = "Full input shape (with batch) used to verify the prepared model, e.g. x=1,3,48,192.")
   List<String> inputShapes;
@@ -38,6 +42,9 @@ public final class InspectCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     if (!Files.isRegularFile(model)) {
       throw new UsageException("model not found: " + model);
+    }
+    if (quantized != null && !Files.isRegularFile(quantized)) {
+      throw new UsageException("--quantized: model not found: " + quantized);
     }
     PrintWriter out = spec.commandLine().getOut();
     ModelProto m = OnnxModels.load(model);
@@ -73,8 +80,74 @@ public final class InspectCommand implements Callable<Integer> {
       for (CalibrationPlan.WeightRef w : plan.weights()) {
         out.println("  " + w.initializer() + " (node " + w.node() + ", axis " + w.axis() + ")");
       }
+      printNodes(out, plan);
+      if (quantized != null) {
+        printQuantized(out, OnnxModels.load(quantized));
+      }
     }
     return Main.OK;
+  }
+
+  /** Per node of the prepared model: what the plan quantizes, or why it stays FP32. */
+  static void printNodes(PrintWriter out, CalibrationPlan plan) {
+    Map<String, List<CalibrationPlan.WeightRef>> weights = new LinkedHashMap<>();
+    plan.weights().forEach(w -> weights.computeIfAbsent(w.node(), k -> new java.util.ArrayList<>()).add(w));
+    long quantizedNodes = plan.nodes().stream().filter(CalibrationPlan.NodeDecision::quantized).count();
+    out.println("nodes (" + quantizedNodes + " of " + plan.nodes().size() + " quantized):");
+    for (CalibrationPlan.NodeDecision d : plan.nodes()) {
+      StringBuilder b = new StringBuilder("  ").append(d.quantized() ? "int8 " : "FP32 ").append(d.opType())
+          .append(" '").append(d.node()).append("': ");
+      if (d.quantized()) {
+        b.append(d.reason());
+        for (CalibrationPlan.WeightRef w : weights.getOrDefault(d.node(), List.of())) {
+          b.append("; weight ").append(w.initializer()).append(" per channel (axis ").append(w.axis()).append(')');
+          if (w.biasInitializer() != null) {
+            b.append(", bias ").append(w.biasInitializer()).append(" int32");
+          }
+        }
+      } else {
+        b.append(d.reason());
+      }
+      out.println(b);
+    }
+    if (!plan.skipped().isEmpty()) {
+      out.println("left in float (" + plan.skipped().size() + "):");
+      plan.skipped().forEach(s -> out.println("  " + s));
+    }
+  }
+
+  /**
+   * Per compute node of a quantized model (Q/DQ nodes themselves left out): how many of its inputs come
+   * from a DequantizeLinear and whether its output feeds a QuantizeLinear; then its provenance.
+   */
+  static void printQuantized(PrintWriter out, ModelProto q) {
+    Map<String, String> producerOp = new java.util.HashMap<>();
+    Map<String, List<String>> consumerOps = new java.util.HashMap<>();
+    for (var n : q.getGraph().getNodeList()) {
+      n.getOutputList().forEach(o -> producerOp.put(o, n.getOpType()));
+      n.getInputList().forEach(i -> consumerOps.computeIfAbsent(i, k -> new java.util.ArrayList<>()).add(n.getOpType()));
+    }
+    List<String> lines = new java.util.ArrayList<>();
+    int qdq = 0;
+    for (var n : q.getGraph().getNodeList()) {
+      if (n.getOpType().equals("QuantizeLinear") || n.getOpType().equals("DequantizeLinear")) {
+        qdq++;
+        continue;
+      }
+      long inputs = n.getInputList().stream().filter(i -> !i.isEmpty()).count();
+      long dq = n.getInputList().stream().filter(i -> "DequantizeLinear".equals(producerOp.get(i))).count();
+      boolean outQ = n.getOutputCount() > 0
+          && consumerOps.getOrDefault(n.getOutput(0), List.of()).contains("QuantizeLinear");
+      String name = n.getName().isEmpty() ? n.getOpType() + "(" + n.getOutput(0) + ")" : n.getName();
+      String what = dq == 0 && !outQ ? "FP32: no input dequantized, output not quantized"
+          : dq + "/" + inputs + " inputs dequantized, output " + (outQ ? "quantized" : "float");
+      lines.add("  " + n.getOpType() + " '" + name + "': " + what);
+    }
+    out.println("quantized model: " + lines.size() + " nodes, " + qdq + " QuantizeLinear/DequantizeLinear");
+    lines.forEach(out::println);
+    for (var e : q.getMetadataPropsList()) {
+      out.println("metadata: " + e.getKey() + " = " + e.getValue());
+    }
   }
 
   private static String describe(ValueInfoProto v) {

@@ -102,7 +102,7 @@ public final class CalibrateJob {
         verifyShapes.put(inputs.get(i).name(), b);
       }
       ModelPreparer.Prepared prepared = ModelPreparer.prepare(o.model(), work, verifyShapes);
-      CalibrationPlan plan = CalibrationPlan.of(prepared.model());
+      CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
       List<String> tensors = List.copyOf(plan.activations());
       // read before the expensive pass, so a bad config fails in seconds
       Map<String, TensorOverrides.Override> overrides =

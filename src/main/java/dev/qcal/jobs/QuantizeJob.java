@@ -43,7 +43,7 @@ public final class QuantizeJob {
       Path work = workDir.path();
       t = System.nanoTime();
       ModelPreparer.Prepared prepared = ModelPreparer.prepare(o.model(), work, loaded.manifest().inputShapes());
-      CalibrationPlan plan = CalibrationPlan.of(prepared.model());
+      CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
       Map<String, TensorOverrides.Override> overrides =
           TensorOverrides.read(o.ranges().configFile(), conf, plan.activations());
       report.stage("prepare", System.nanoTime() - t);

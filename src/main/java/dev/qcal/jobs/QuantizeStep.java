@@ -91,6 +91,18 @@ final class QuantizeStep {
     QParamsFile.write(dir.resolve(QParamsFile.NAME), header, r.entries());
     InterchangeFiles.writeTensorRtCache(dir.resolve(InterchangeFiles.TENSORRT_CACHE), s.tensorRtVersion(), r.ranges());
     InterchangeFiles.writeOrtTable(dir.resolve(InterchangeFiles.ORT_TABLE), r.ranges());
-    OnnxModels.save(r.rewrite().model(), dir.resolve(CalibrateJob.QUANTIZED));
+    OnnxModels.save(OnnxModels.withMetadata(r.rewrite().model(), provenance(header, s)),
+        dir.resolve(CalibrateJob.QUANTIZED));
+  }
+
+  /** What the quantized model records about how it was made (its {@code metadata_props}). */
+  static Map<String, String> provenance(QParamsFile.Header header, RangeOptions s) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("qcal.version", QcalVersion.get());
+    m.put("qcal.method", header.method());
+    m.put("qcal.model_sha256", header.modelSha256());
+    m.put("qcal.samples", Long.toString(header.samples()));
+    m.put("qcal.op_types", String.join(",", new java.util.TreeSet<>(s.plan().opTypes())));
+    return m;
   }
 }

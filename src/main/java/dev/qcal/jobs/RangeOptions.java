@@ -1,5 +1,6 @@
 package dev.qcal.jobs;
 
+import dev.qcal.model.PlanOptions;
 import dev.qcal.quant.QuantType;
 
 /**
@@ -13,6 +14,7 @@ import dev.qcal.quant.QuantType;
  * @param powerOfTwoScales scales rounded up to powers of two (fixed-point accelerators)
  * @param configFile per-tensor overrides (JSON), or null
  * @param tensorRtVersion the version field of the TensorRT calibration cache header
+ * @param plan which op types and nodes are quantized
  */
 public record RangeOptions(
     String method,
@@ -23,10 +25,12 @@ public record RangeOptions(
     boolean powerOfTwoScales,
     QuantType weightType,
     String configFile,
-    String tensorRtVersion) {
+    String tensorRtVersion,
+    PlanOptions plan) {
 
   /** ONNX Runtime's defaults: minmax, uint8 asymmetric activations, int8 weights. */
   public static RangeOptions defaults() {
-    return new RangeOptions("minmax", 99.999, QuantType.UINT8, false, false, false, QuantType.INT8, null, "8601");
+    return new RangeOptions("minmax", 99.999, QuantType.UINT8, false, false, false, QuantType.INT8, null, "8601",
+        PlanOptions.defaults());
   }
 }

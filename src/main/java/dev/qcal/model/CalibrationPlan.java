@@ -19,7 +19,9 @@ import java.util.Set;
  * <p>Activations are the float run-time inputs and the outputs of the quantized operators; an output
  * whose only consumer is a Relu, or a Clip with constant bounds, is replaced by that Relu/Clip output so
  * the activation function folds into the output quantization. Each tensor appears once, in topological
- * order (graph inputs first).
+ * order (graph inputs first). Tensors whose parameters are not calibrated but taken from another tensor
+ * (outputs of ops that only move values) or fixed by definition (Softmax) are in {@link #derived()}, not in
+ * {@link #activations()}. {@link #nodes()} says for every node whether it is quantized, or why not.
  */
 public final class CalibrationPlan {
 
@@ -38,33 +40,79 @@ public final class CalibrationPlan {
     }
   }
 
+  /**
+   * A Q/DQ'd tensor whose parameters are not calibrated: copied from {@code source} (ops that only move
+   * values), or, when {@code fixed}, computed from the range [{@code min}, {@code max}] with the
+   * quantization type of {@code source} (Softmax output).
+   */
+  public record Derived(String source, boolean fixed, float min, float max) {
+    public Derived {
+      Objects.requireNonNull(source, "source");
+    }
+  }
+
+  /** What the plan decided for one node: {@code quantized} when a rule planned it, else why not. */
+  public record NodeDecision(String node, String opType, boolean quantized, String reason) {}
+
   private final List<String> activations;
   private final List<WeightRef> weights;
   private final List<String> skipped;
+  private final Map<String, Derived> derived;
+  private final List<NodeDecision> nodes;
 
-  private CalibrationPlan(List<String> activations, List<WeightRef> weights, List<String> skipped) {
+  private CalibrationPlan(List<String> activations, List<WeightRef> weights, List<String> skipped,
+      Map<String, Derived> derived, List<NodeDecision> nodes) {
     this.activations = List.copyOf(activations);
     this.weights = List.copyOf(weights);
     this.skipped = List.copyOf(skipped);
+    this.derived = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(derived));
+    this.nodes = List.copyOf(nodes);
   }
 
-  /** Plans Q/DQ for the operators registered in {@link QdqOpRules#defaults()}. */
+  /** Plans Q/DQ for the default op types (Conv, Gemm, MatMul). */
   public static CalibrationPlan of(ModelProto prepared) {
-    return of(prepared, QdqOpRules.defaults());
+    return of(prepared, PlanOptions.defaults());
   }
 
-  static CalibrationPlan of(ModelProto prepared, Map<String, QdqOpRules.Rule> rules) {
+  /**
+   * Plans Q/DQ for the op types and exclusions of {@code options}.
+   *
+   * @throws IllegalArgumentException for an op type qcal has no rule for
+   * @throws ModelException for an exclusion pattern matching no node
+   */
+  public static CalibrationPlan of(ModelProto prepared, PlanOptions options) {
     Objects.requireNonNull(prepared, "prepared");
+    Objects.requireNonNull(options, "options");
+    Map<String, QdqOpRules.Rule> rules = QdqOpRules.select(options.opTypes());
     Planner planner = new Planner(new QdqGraph(prepared.getGraph()));
+    NodeExclusions exclusions = new NodeExclusions(options, planner.graph);
     for (NodeProto n : planner.graph.nodes()) {
-      QdqOpRules.Rule rule = n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx")
-          ? rules.get(n.getOpType())
-          : null;
-      if (rule != null) {
+      String id = planner.graph.id(n);
+      boolean defaultDomain = n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx");
+      QdqOpRules.Rule rule = defaultDomain ? rules.get(n.getOpType()) : null;
+      String excluded = exclusions.reason(n);
+      if (excluded != null) {
+        planner.nodes.add(new NodeDecision(id, n.getOpType(), false, excluded));
+      } else if (rule == null && defaultDomain && isActivationFunction(n) && n.getOutputCount() > 0
+          && planner.activations.contains(n.getOutput(0))) {
+        planner.nodes.add(new NodeDecision(id, n.getOpType(), true,
+            "folded into the producer's output quantization (Q/DQ after the " + n.getOpType() + ")"));
+      } else if (rule == null) {
+        String why = !defaultDomain ? "domain '" + n.getDomain() + "' is not quantized"
+            : QdqOpRules.ALL.containsKey(n.getOpType()) ? "op type not in --op-types"
+            : "no quantization rule for " + n.getOpType() + "; stays FP32";
+        planner.nodes.add(new NodeDecision(id, n.getOpType(), false, why));
+      } else {
         rule.plan(n, planner);
+        planner.nodes.add(new NodeDecision(id, n.getOpType(), true, "rule " + rule.getClass().getSimpleName()));
       }
     }
+    exclusions.checkAllMatched();
     return planner.build();
+  }
+
+  private static boolean isActivationFunction(NodeProto n) {
+    return n.getOpType().equals("Relu") || n.getOpType().equals("Clip");
   }
 
   /** Float activation tensors to calibrate and wrap in Q/DQ, in topological order. */
@@ -82,6 +130,16 @@ public final class CalibrationPlan {
     return skipped;
   }
 
+  /** Tensors Q/DQ'd with parameters taken from another tensor or a fixed range, not calibrated. */
+  public Map<String, Derived> derived() {
+    return derived;
+  }
+
+  /** Every node in topological order with what the plan decided for it. */
+  public List<NodeDecision> nodes() {
+    return nodes;
+  }
+
   @Override
   public String toString() {
     return "CalibrationPlan[" + activations.size() + " activations, " + weights.size() + " weights, "
@@ -94,6 +152,8 @@ public final class CalibrationPlan {
     private final Set<String> activations = new LinkedHashSet<>();
     private final Map<String, WeightRef> weights = new LinkedHashMap<>();
     private final List<String> skipped = new ArrayList<>();
+    private final Map<String, Derived> derived = new LinkedHashMap<>();
+    private final List<NodeDecision> nodes = new ArrayList<>();
 
     Planner(QdqGraph graph) {
       this.graph = graph;
@@ -113,8 +173,39 @@ public final class CalibrationPlan {
         skip(t, describe(node) + " input " + index + " is " + kind(t) + ", not a float activation");
         return null;
       }
-      activations.add(t);
+      NodeProto p = graph.producer(t);
+      if (p != null && p.getOpType().equals("DequantizeLinear")) {
+        skip(t, describe(node) + " input " + index + " is already the output of a DequantizeLinear");
+        return null;
+      }
+      if (!derived.containsKey(t)) {
+        activations.add(t);
+      }
       return t;
+    }
+
+    /** Output {@code index} of {@code node} reuses the params of {@code source} (when null, it stays float). */
+    void share(NodeProto node, int index, String source) {
+      derive(node, index, source, new Derived(source == null ? "" : source, false, 0f, 0f));
+    }
+
+    /** Output {@code index} of {@code node} gets range [min, max] in {@code typeSource}'s quantization type. */
+    void fix(NodeProto node, int index, String typeSource, float min, float max) {
+      derive(node, index, typeSource, new Derived(typeSource == null ? "" : typeSource, true, min, max));
+    }
+
+    private void derive(NodeProto node, int index, String source, Derived d) {
+      if (index >= node.getOutputCount() || node.getOutput(index).isEmpty()) {
+        return;
+      }
+      String t = node.getOutput(index);
+      if (source == null) {
+        skip(t, describe(node) + " output " + index + " left in float because its input is not quantized");
+      } else if (!graph.isFloatActivation(t)) {
+        skip(t, describe(node) + " output " + index + " is " + kind(t) + ", not a float activation");
+      } else {
+        derived.put(t, d);
+      }
     }
 
     /** Plans output {@code index} of {@code node}, moved past a sole Relu/Clip consumer. */
@@ -127,7 +218,12 @@ public final class CalibrationPlan {
         skip(t, describe(node) + " output " + index + " is " + kind(t) + ", not a float activation");
         return;
       }
-      activations.add(foldActivation(t));
+      String folded = foldActivation(t);
+      if (graph.consumers(folded).stream().anyMatch(c -> c.getOpType().equals("QuantizeLinear"))) {
+        skip(folded, describe(node) + " output " + index + " already feeds a QuantizeLinear");
+        return;
+      }
+      activations.add(folded);
     }
 
     private String foldActivation(String t) {
@@ -196,7 +292,7 @@ public final class CalibrationPlan {
       List<String> ordered = new ArrayList<>(activations);
       List<String> inputs = graph.graph().getInputList().stream().map(v -> v.getName()).toList();
       ordered.sort(Comparator.comparingLong(t -> orderKey(t, inputs)));
-      return new CalibrationPlan(ordered, new ArrayList<>(weights.values()), skipped);
+      return new CalibrationPlan(ordered, new ArrayList<>(weights.values()), skipped, derived, nodes);
     }
 
     private long orderKey(String t, List<String> inputs) {

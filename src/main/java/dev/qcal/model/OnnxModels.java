@@ -15,6 +15,7 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.Map;
 
 /**
  * Reading, writing and hashing ONNX model files. Every failure is a {@link ModelException} whose
@@ -140,6 +141,15 @@ public final class OnnxModels {
       }
     }
     throw new ModelException("model '" + model.getGraph().getName() + "' imports no default-domain (ai.onnx) opset");
+  }
+
+  /** {@code model} with {@code entries} in its {@code metadata_props}, replacing entries of the same keys. */
+  public static ModelProto withMetadata(ModelProto model, Map<String, String> entries) {
+    ModelProto.Builder b = model.toBuilder().clearMetadataProps();
+    model.getMetadataPropsList().stream().filter(e -> !entries.containsKey(e.getKey())).forEach(b::addMetadataProps);
+    entries.forEach((k, v) -> b.addMetadataProps(
+        ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
+    return b.build();
   }
 
   /** Whether {@code domain} names the default ONNX operator set. */

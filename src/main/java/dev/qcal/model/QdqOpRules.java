@@ -3,12 +3,13 @@ package dev.qcal.model;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.qcal.model.CalibrationPlan.Planner;
-import dev.qcal.model.CalibrationPlan.WeightRef;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * Per-operator Q/DQ planning rules and their registry (after ORT's {@code quantization/registry.py}).
- * To support another op, add a rule here and register it in {@link #defaults()}.
+ * The registry of per-operator Q/DQ planning rules (after ORT's {@code quantization/registry.py}); each
+ * rule is a class of its own. To support another op, write a {@link Rule} and register it in {@link #ALL}.
  */
 final class QdqOpRules {
 
@@ -17,71 +18,55 @@ final class QdqOpRules {
     void plan(NodeProto node, Planner planner);
   }
 
-  private static final Map<String, Rule> DEFAULTS =
-      Map.of("Conv", QdqOpRules::conv, "Gemm", QdqOpRules::gemm, "MatMul", QdqOpRules::matMul);
+  /** Op types quantized when the caller names none: the ones that carry the weights and the compute. */
+  static final Set<String> DEFAULT_OP_TYPES = Set.of("Conv", "Gemm", "MatMul");
+
+  /** Every op type a rule exists for. LayerNormalization and other fragile ops have none: they stay FP32. */
+  static final Map<String, Rule> ALL = all();
 
   private QdqOpRules() {}
 
+  private static Map<String, Rule> all() {
+    Map<String, Rule> m = new LinkedHashMap<>();
+    m.put("Conv", new ConvRule(0));
+    m.put("ConvTranspose", new ConvRule(1));
+    m.put("Gemm", new GemmRule());
+    m.put("MatMul", new MatMulRule());
+    m.put("Add", new BinaryActivationRule());
+    m.put("Mul", new BinaryActivationRule());
+    m.put("Concat", new ConcatRule());
+    for (String op : SharedParamsRule.OPS) {
+      m.put(op, new SharedParamsRule());
+    }
+    for (String op : UnaryRule.OPS) {
+      m.put(op, new UnaryRule());
+    }
+    m.put("Softmax", new SoftmaxRule());
+    m.put("Gather", new GatherRule());
+    return java.util.Collections.unmodifiableMap(m);
+  }
+
+  /** The rules for {@link #DEFAULT_OP_TYPES}. */
   static Map<String, Rule> defaults() {
-    return DEFAULTS;
+    return select(DEFAULT_OP_TYPES);
   }
 
-  /** Conv(X, W[M, C/g, k...], B[M]): X and Y activations, W per output channel (axis 0), B int32. */
-  static void conv(NodeProto n, Planner p) {
-    String x = p.activationInput(n, 0);
-    String w = QdqGraph.input(n, 1);
-    TensorProto wt = p.floatInitializer(n, "weight", w, -1);
-    if (wt == null) {
-      if (!p.graph.isInitializer(w)) {
-        p.skip(w, p.describe(n) + " weight is not an initializer");
+  /** The rules for {@code opTypes}; an op type without a rule is an error naming it. */
+  static Map<String, Rule> select(Set<String> opTypes) {
+    Map<String, Rule> m = new LinkedHashMap<>();
+    for (String op : opTypes) {
+      Rule r = ALL.get(op);
+      if (r == null) {
+        throw new IllegalArgumentException("No quantization rule for op type '" + op + "'; known: "
+            + String.join(",", ALL.keySet()));
       }
-    } else if (wt.getDimsCount() < 3) {
-      p.skip(w, p.describe(n) + " weight has rank " + wt.getDimsCount() + ", expected >= 3");
-    } else {
-      String b = bias(n, p, QdqGraph.input(n, 2), wt.getDims(0));
-      p.weight(new WeightRef(p.graph.id(n), w, 0, b, x));
+      m.put(op, r);
     }
-    p.output(n, 0);
-  }
-
-  /** Gemm(A, B, C): A (and B when not constant) activations; B per output column; C int32 when 1-D [N]. */
-  static void gemm(NodeProto n, Planner p) {
-    String a = p.activationInput(n, 0);
-    String w = QdqGraph.input(n, 1);
-    if (!p.graph.isInitializer(w)) {
-      p.activationInput(n, 1);
-    } else {
-      TensorProto wt = p.floatInitializer(n, "B", w, 2);
-      if (wt != null) {
-        boolean transB = QdqGraph.intAttr(n, "transB", 0) != 0;
-        int axis = transB ? 0 : 1;
-        String c = bias(n, p, QdqGraph.input(n, 2), wt.getDims(axis));
-        p.weight(new WeightRef(p.graph.id(n), w, axis, c, a));
-      }
-    }
-    p.output(n, 0);
-  }
-
-  /**
-   * MatMul(A, B): A (and B when not constant) activations; a 2-D constant B per output column (axis 1).
-   * A following bias Add stays in float.
-   */
-  static void matMul(NodeProto n, Planner p) {
-    String a = p.activationInput(n, 0);
-    String w = QdqGraph.input(n, 1);
-    if (!p.graph.isInitializer(w)) {
-      p.activationInput(n, 1);
-    } else {
-      TensorProto wt = p.floatInitializer(n, "B", w, 2);
-      if (wt != null) {
-        p.weight(new WeightRef(p.graph.id(n), w, 1, null, a));
-      }
-    }
-    p.output(n, 0);
+    return m;
   }
 
   /** The bias name when it is a float 1-D initializer of {@code channels} elements, else null. */
-  private static String bias(NodeProto n, Planner p, String b, long channels) {
+  static String bias(NodeProto n, Planner p, String b, long channels) {
     if (b.isEmpty()) {
       return null;
     }

@@ -24,13 +24,15 @@ import java.util.Set;
  * Rewrites a prepared model into QDQ form from a {@link CalibrationPlan} and calibrated activation
  * parameters (after ORT's {@code qdq_quantizer.py}).
  *
- * <p>Layout, for activation {@code T}: {@code QuantizeLinear(T, T_scale, T_zero_point) -> T_quantized},
- * {@code DequantizeLinear(T_quantized, T_scale, T_zero_point) -> T_dequantized}; every other reader of
- * {@code T} reads {@code T_dequantized} (a graph output named {@code T} keeps the float value). Weight
- * {@code W}: symmetric per-channel initializers {@code W_quantized}, {@code W_scale[C]},
- * {@code W_zero_point[C]} and {@code DequantizeLinear(axis) -> W_dequantized}. Bias {@code B}: int32
- * {@code B_quantized} with scale {@code inputScale * W_scale[c]}, zero points 0, axis 0. Float weights
- * no node reads any more are removed. Names that already exist get a numeric suffix.
+ * <p>Layout, for activation {@code T}: {@code QuantizeLinear(T, sK, zK) -> qK} and
+ * {@code DequantizeLinear(qK, sK, zK) -> dK}, with {@code K} a counter in plan order; every other reader of
+ * {@code T} reads {@code dK} (a graph output named {@code T} keeps the float value). Tensors whose params
+ * are derived from another's (see {@link CalibrationPlan#derived()}) reuse its {@code sK}/{@code zK} when
+ * shared. Weight {@code W}: symmetric per-channel initializers {@code qK} (int8), {@code sK[C]},
+ * {@code zK[C]} and {@code DequantizeLinear(axis) -> dK}. Bias {@code B}: int32 {@code qK} with scale
+ * {@code inputScale * W_scale[c]}, axis 0 and no zero point (0 by default). Float weights no node reads
+ * any more are removed. The short generated names keep the file small (on the example they were a third
+ * of it); the inserted nodes have no names. A name that already exists gets a numeric suffix.
  */
 public final class QdqRewriter {
 
@@ -59,6 +61,8 @@ public final class QdqRewriter {
   private final List<NodeProto> head = new ArrayList<>();
   private final Map<String, List<NodeProto>> afterTensor = new HashMap<>();
   private final Map<String, String> activationRename = new HashMap<>();
+  private final Map<String, String[]> paramNames = new HashMap<>();
+  private int counter;
   private final Map<NodeProto, Map<Integer, String>> inputEdits = new HashMap<>();
   private final Map<String, String> weightCache = new HashMap<>();
   private final Map<String, QuantParams> weightCacheParams = new HashMap<>();
@@ -71,7 +75,7 @@ public final class QdqRewriter {
     this.g = new QdqGraph(model.getGraph());
     this.plan = plan;
     this.planned = new HashSet<>(plan.activations());
-    this.activationParams = activationParams;
+    this.activationParams = new HashMap<>(activationParams);
     this.weightType = weightType;
     this.names = new QdqNames(model.getGraph());
   }
@@ -115,10 +119,28 @@ public final class QdqRewriter {
             + "' is not a float graph input or node output of this model; was the plan made from another model?");
       }
       checkType("activation '" + t + "'", p.type(), opset);
-      quantizeActivation(t, p);
+      quantizeActivation(t, p, null);
+    }
+    for (Map.Entry<String, CalibrationPlan.Derived> e : plan.derived().entrySet()) {
+      String t = e.getKey();
+      CalibrationPlan.Derived d = e.getValue();
+      QuantParams source = activationParams.get(d.source());
+      if (source == null || !planned.contains(d.source())) {
+        skipped.add("'" + t + "': left in float because '" + d.source() + "', whose params it takes, is not quantized");
+        continue;
+      }
+      if (source.perChannel() && !d.fixed()) {
+        skipped.add("'" + t + "': left in float because '" + d.source()
+            + "' is quantized per channel and the op may move that axis");
+        continue;
+      }
+      QuantParams p = d.fixed() ? LinearQuant.forRange(d.min(), d.max(), source.type(), false) : source;
+      activationParams.put(t, p);
+      planned.add(t);
+      quantizeActivation(t, p, d.fixed() ? null : paramNames.get(d.source()));
     }
     for (String t : new java.util.TreeSet<>(activationParams.keySet())) {
-      if (!planned.contains(t)) {
+      if (!planned.contains(t) && !plan.derived().containsKey(t)) {
         skipped.add("'" + t + "': params given but the tensor is not in the plan; ignored");
       }
     }
@@ -128,17 +150,27 @@ public final class QdqRewriter {
     return new Result(model.toBuilder().setGraph(buildGraph()).build(), weightParams, skipped);
   }
 
-  private void quantizeActivation(String t, QuantParams p) {
+  /** Q/DQ pair for {@code t}; {@code shared} names the scale and zero point to reuse, or null for new ones. */
+  private void quantizeActivation(String t, QuantParams p, String[] shared) {
     long[] dims = p.perChannel() ? new long[] {p.channels()} : new long[0];
-    String scale = names.tensor(t + "_scale");
-    String zp = names.tensor(t + "_zero_point");
-    String q = names.tensor(t + "_quantized");
-    String dq = names.tensor(t + "_dequantized");
-    newInitializers.add(QdqTensors.floatTensor(scale, dims, p.scale()));
-    newInitializers.add(QdqTensors.intTensor(zp, p.type(), dims, p.zeroPoint()));
+    String scale;
+    String zp;
+    if (shared != null) {
+      scale = shared[0];
+      zp = shared[1];
+    } else {
+      scale = names.tensor("s" + counter);
+      zp = names.tensor("z" + counter);
+      newInitializers.add(QdqTensors.floatTensor(scale, dims, p.scale()));
+      newInitializers.add(QdqTensors.intTensor(zp, p.type(), dims, p.zeroPoint()));
+    }
+    paramNames.put(t, new String[] {scale, zp});
+    String q = names.tensor("q" + counter);
+    String dq = names.tensor("d" + counter);
+    counter++;
     List<NodeProto> pair = List.of(
-        qdqNode("QuantizeLinear", names.node(t + "_QuantizeLinear"), t, scale, zp, q, p.axis()),
-        qdqNode("DequantizeLinear", names.node(t + "_DequantizeLinear"), q, scale, zp, dq, p.axis()));
+        qdqNode("QuantizeLinear", t, scale, zp, q, p.axis()),
+        qdqNode("DequantizeLinear", q, scale, zp, dq, p.axis()));
     if (g.producer(t) == null) {
       head.addAll(pair);
     } else {
@@ -172,7 +204,7 @@ public final class QdqRewriter {
             "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
       }
       long[] q = LinearQuant.quantizeAll(data, dims, wp);
-      dq = dequantized(ref.initializer(), dims, q, wp, weightType);
+      dq = dequantized(dims, q, wp, weightType);
       weightCache.put(key, dq);
       weightCacheParams.put(key, wp);
       weightParams.put(paramKey(ref.initializer(), dq), wp);
@@ -217,7 +249,7 @@ public final class QdqRewriter {
       for (int i = 0; i < q.length; i++) {
         ql[i] = q[i];
       }
-      dq = dequantized(b, QdqTensors.dims(bt), ql, bp, QuantType.INT32);
+      dq = dequantized(QdqTensors.dims(bt), ql, bp, QuantType.INT32);
       weightCache.put(key, dq);
       weightParams.put(paramKey(b, dq), bp);
       replacedInitializers.add(b);
@@ -225,17 +257,24 @@ public final class QdqRewriter {
     edit(node, bIndex, dq);
   }
 
-  /** Adds {@code name_quantized/_scale/_zero_point} and a DequantizeLinear; returns its output name. */
-  private String dequantized(String name, long[] dims, long[] values, QuantParams p, QuantType type) {
+  /**
+   * Adds initializers {@code qK}, {@code sK} and (except for int32 biases, whose zero point is 0 by
+   * default) {@code zK}, and a DequantizeLinear; returns its output name. Weights keep their zero points:
+   * without them ORT's QGemm fusion fails ("zero point and scale of input b should have same shape size").
+   */
+  private String dequantized(long[] dims, long[] values, QuantParams p, QuantType type) {
     long[] pdims = p.perChannel() ? new long[] {p.channels()} : new long[0];
-    String q = names.tensor(name + "_quantized");
-    String scale = names.tensor(name + "_scale");
-    String zp = names.tensor(name + "_zero_point");
-    String dq = names.tensor(name + "_dequantized");
+    String q = names.tensor("q" + counter);
+    String scale = names.tensor("s" + counter);
+    String zp = type == QuantType.INT32 ? "" : names.tensor("z" + counter);
+    String dq = names.tensor("d" + counter);
+    counter++;
     newInitializers.add(QdqTensors.intTensor(q, type, dims, values));
     newInitializers.add(QdqTensors.floatTensor(scale, pdims, p.scale()));
-    newInitializers.add(QdqTensors.intTensor(zp, type, pdims, p.zeroPoint()));
-    head.add(qdqNode("DequantizeLinear", names.node(name + "_DequantizeLinear"), q, scale, zp, dq, p.axis()));
+    if (!zp.isEmpty()) {
+      newInitializers.add(QdqTensors.intTensor(zp, type, pdims, p.zeroPoint()));
+    }
+    head.add(qdqNode("DequantizeLinear", q, scale, zp, dq, p.axis()));
     return dq;
   }
 
@@ -303,10 +342,13 @@ public final class QdqRewriter {
     }
   }
 
-  private static NodeProto qdqNode(
-      String op, String name, String x, String scale, String zp, String y, Integer axis) {
-    NodeProto.Builder n = NodeProto.newBuilder()
-        .setOpType(op).setName(name).addInput(x).addInput(scale).addInput(zp).addOutput(y);
+  /** An unnamed Q or DQ node; an empty {@code zp} leaves the optional zero point out. */
+  private static NodeProto qdqNode(String op, String x, String scale, String zp, String y, Integer axis) {
+    NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).addInput(x).addInput(scale);
+    if (!zp.isEmpty()) {
+      n.addInput(zp);
+    }
+    n.addOutput(y);
     if (axis != null) {
       n.addAttribute(AttributeProto.newBuilder()
           .setName("axis").setType(AttributeProto.AttributeType.INT).setI(axis));

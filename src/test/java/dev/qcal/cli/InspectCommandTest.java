@@ -3,9 +3,22 @@ package dev.qcal.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.qcal.model.CalibrationPlan;
+import dev.qcal.model.OnnxModels;
+import dev.qcal.model.QdqRewriter;
+import dev.qcal.model.TestGraphs;
+import dev.qcal.quant.LinearQuant;
+import dev.qcal.quant.QuantParams;
+import dev.qcal.quant.QuantType;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.ExampleData;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class InspectCommandTest {
 
@@ -19,6 +32,41 @@ class InspectCommandTest {
     assertTrue(r.out().contains("calibrated activations (90):"), r.out());
     assertTrue(r.out().lines().anyMatch(l -> l.equals("  x")), r.out());
     assertTrue(r.out().contains("quantized weights (54):"), r.out());
+    // per node: what is quantized, and why not where not
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("  int8 Conv '.*': rule ConvRule; weight .* per channel \\(axis 0\\), bias .* int32")),
+        r.out());
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("  int8 Relu '.*': folded into the producer's output quantization.*")),
+        r.out());
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("  FP32 HardSigmoid '.*': op type not in --op-types")), r.out());
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("  FP32 Softmax '.*': op type not in --op-types")), r.out());
+  }
+
+  @Test
+  void quantizedModelIsShownPerNode(@TempDir Path tmp) throws Exception {
+    ModelProto m = TestGraphs.model(13,
+        List.of(TestGraphs.node("Conv", "conv", List.of("x", "w"), List.of("c")),
+            TestGraphs.node("Sigmoid", "sig", List.of("c"), List.of("y"))),
+        List.of(TestGraphs.floatInfo("x", 1, 2, 4, 4)), List.of(TestGraphs.floatInfo("y", 1, 2, 4, 4)),
+        List.of(TestGraphs.floatTensor("w", new long[] {2, 2, 1, 1}, 0.5f, -0.25f, 1f, 0.75f)));
+    Path fp = tmp.resolve("m.onnx");
+    Files.write(fp, m.toByteArray());
+    CalibrationPlan plan = CalibrationPlan.of(m);
+    QuantParams p = LinearQuant.forRange(-2f, 2f, QuantType.UINT8, false);
+    ModelProto q = OnnxModels.withMetadata(QdqRewriter.rewrite(m, plan, Map.of("x", p, "c", p), QuantType.INT8).model(),
+        Map.of("qcal.method", "minmax"));
+    Path qp = tmp.resolve("q.onnx");
+    Files.write(qp, q.toByteArray());
+    Cli r = Cli.run("inspect", "--model", fp.toString(), "--quantized", qp.toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("  int8 Conv 'conv': rule ConvRule; weight w per channel (axis 0)"), r.out());
+    assertTrue(r.out().contains("  FP32 Sigmoid 'sig': op type not in --op-types"), r.out());
+    assertTrue(r.out().contains("quantized model: 2 nodes, 5 QuantizeLinear/DequantizeLinear"), r.out());
+    assertTrue(r.out().contains("  Conv 'conv': 2/2 inputs dequantized, output quantized"), r.out());
+    assertTrue(r.out().contains("  Sigmoid 'sig': 1/1 inputs dequantized, output float"), r.out());
+    assertTrue(r.out().contains("metadata: qcal.method = minmax"), r.out());
+    Cli missing = Cli.run("inspect", "--model", fp.toString(), "--quantized", tmp.resolve("none.onnx").toString());
+    assertEquals(Main.BAD_INPUT, missing.code());
+    assertTrue(missing.errorLine().contains("--quantized"), missing.errorLine());
   }
 
   @Test

@@ -63,6 +63,14 @@ class QuantizeCommandTest {
     assertTrue(Files.exists(out.resolve("_SUCCESS")));
     JsonNode run = json(out.resolve("run.json"));
     assertEquals("quantize", run.get("command").asText());
+    Map<String, String> meta = new java.util.LinkedHashMap<>();
+    ai.onnx.proto.OnnxMl.ModelProto.parseFrom(Files.readAllBytes(out.resolve("quantized.onnx")))
+        .getMetadataPropsList().forEach(e -> meta.put(e.getKey(), e.getValue()));
+    assertEquals(dev.qcal.model.OnnxModels.sha256(ExampleData.MODEL), meta.get("qcal.model_sha256"));
+    assertEquals("minmax", meta.get("qcal.method"));
+    assertEquals(dev.qcal.jobs.QcalVersion.get(), meta.get("qcal.version"));
+    assertEquals("Conv,Gemm,MatMul", meta.get("qcal.op_types"));
+    assertEquals(run.get("samples").asText(), meta.get("qcal.samples"));
     assertFalse(run.has("spark_application_id"), "quantize starts no Spark job");
   }
 
@@ -142,6 +150,67 @@ class QuantizeCommandTest {
     assertBadInput(quantize(out, "--config", config.toString()), out, "c.json", "'x'", "unknown key 'methd'");
     Files.writeString(config, "{\"tensors\": {\"nope\": {\"method\": \"mse\"}}}");
     assertBadInput(quantize(out, "--config", config.toString()), out, "'nope'", "not a calibrated tensor");
+  }
+
+  @Test
+  void opTypesAndExclusionsAreCheckedAndHonoured() throws Exception {
+    Path out = tmp.resolve("ex");
+    assertBadInput(quantize(out, "--op-types", "Conv,Foo"), out, "--op-types 'Foo'", "no quantization rule");
+    assertBadInput(quantize(out, "--exclude-nodes", "no_such_node*"), out, "no_such_node*", "matches no node");
+    Cli r = quantize(out, "--exclude-depthwise");
+    assertEquals(0, r.code(), r.err());
+    ai.onnx.proto.OnnxMl.ModelProto all = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(
+        Files.readAllBytes(calibrated.resolve("quantized.onnx")));
+    ai.onnx.proto.OnnxMl.ModelProto noDw = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(
+        Files.readAllBytes(out.resolve("quantized.onnx")));
+    long floatConvs = noDw.getGraph().getNodeList().stream()
+        .filter(n -> n.getOpType().equals("Conv") && !isDequantized(noDw, n.getInput(1))).count();
+    assertTrue(floatConvs > 0, "depthwise Convs keep float weights");
+    assertEquals(0, all.getGraph().getNodeList().stream()
+        .filter(n -> n.getOpType().equals("Conv") && !isDequantized(all, n.getInput(1))).count());
+  }
+
+  private static boolean isDequantized(ai.onnx.proto.OnnxMl.ModelProto m, String t) {
+    return m.getGraph().getNodeList().stream()
+        .anyMatch(n -> n.getOpType().equals("DequantizeLinear") && n.getOutput(0).equals(t));
+  }
+
+  @Test
+  void quantizedExampleIsSmall(org.junit.jupiter.api.TestReporter reporter) throws Exception {
+    long fp32 = Files.size(ExampleData.MODEL);
+    Path q = calibrated.resolve("quantized.onnx");
+    long size = Files.size(q);
+    ai.onnx.proto.OnnxMl.GraphProto g =
+        ai.onnx.proto.OnnxMl.ModelProto.parseFrom(Files.readAllBytes(q)).getGraph();
+    long weights = 0;
+    long small = 0;
+    long names = 0;
+    for (ai.onnx.proto.OnnxMl.TensorProto t : g.getInitializerList()) {
+      long b = t.getRawData().size();
+      if (b > 256) {
+        weights += b;
+      } else {
+        small += t.getSerializedSize();
+      }
+      names += t.getName().length();
+    }
+    java.util.Map<Integer, Long> byType = new java.util.TreeMap<>();
+    g.getInitializerList().forEach(t -> byType.merge(t.getDataType(), (long) t.getRawData().size(), Long::sum));
+    long nodeNames = g.getNodeList().stream().mapToLong(n -> n.getName().length()).sum();
+    long ioNames = g.getNodeList().stream().mapToLong(n -> n.getInputList().stream().mapToInt(String::length).sum()
+        + n.getOutputList().stream().mapToInt(String::length).sum()).sum();
+    long vi = g.getValueInfoList().stream().mapToLong(v -> v.getSerializedSize()).sum();
+    long nodes = g.getNodeList().stream().mapToLong(n -> n.getSerializedSize()).sum();
+    String figures = "quantized.onnx " + size + " bytes = " + String.format("%.1f%%", 100.0 * size / fp32)
+        + " of FP32 " + fp32 + "; large tensors " + weights + ", small initializers " + small
+        + ", initializer names " + names + ", nodes " + nodes + " (" + g.getNodeCount() + ", names " + nodeNames
+        + ", input/output names " + ioNames + "), value_info " + vi + ", raw bytes by type " + byType;
+    reporter.publishEntry("size", figures);
+    System.out.println(figures);
+    // Issue 6 asks for <= 30%. Not reached: int8 weights (124 KB), per-channel weight and bias scales
+    // (25 KB), int32 biases (13 KB) alone are 28% of the FP32 file, and the 288 Q/DQ nodes need ~15 KB more.
+    // Short generated names took it from 47.7% to 35.3%; this bound holds that gain.
+    assertTrue(size <= 0.36 * fp32, figures);
   }
 
   @Test

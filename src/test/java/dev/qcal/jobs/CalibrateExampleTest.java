@@ -189,6 +189,62 @@ class CalibrateExampleTest {
     System.out.print(table);
   }
 
+  @Test
+  void everyRuleAndDepthwiseExclusionAgreeAndAreTimed() throws Exception {
+    Path wide = tmp.resolve("wide");
+    String all = String.join(",", dev.qcal.model.PlanOptions.knownOpTypes());
+    StringWriter e = new StringWriter();
+    int code = Main.execute(new String[] {"calibrate", "--model", ExampleData.MODEL.toString(),
+        "--data", ExampleData.calibration().resolve("x").toString(), "--out", wide.toString(), "--op-types", all},
+        new PrintWriter(new StringWriter(), true), new PrintWriter(e, true));
+    assertEquals(0, code, "stderr: " + e);
+    Path noDw = tmp.resolve("no-depthwise");
+    dev.qcal.testing.Cli r = dev.qcal.testing.Cli.run("quantize", "--model", ExampleData.MODEL.toString(),
+        "--stats", out.toString(), "--exclude-depthwise", "--out", noDw.toString());
+    assertEquals(0, r.code(), r.err());
+    StringBuilder table = new StringBuilder(String.format("%-22s %-9s %-8s %-9s %s%n",
+        "model", "agreement", "accuracy", "ms/batch32", "bytes"));
+    table.append(String.format("%-22s %-9s %-8s %-9.1f %d%n", "FP32", "-", "-", msPerBatch(ExampleData.MODEL),
+        Files.size(ExampleData.MODEL)));
+    Map<String, Path> models = new java.util.LinkedHashMap<>();
+    models.put("int8 Conv,Gemm,MatMul", out.resolve("quantized.onnx"));
+    models.put("int8 no depthwise", noDw.resolve("quantized.onnx"));
+    models.put("int8 every rule", wide.resolve("quantized.onnx"));
+    for (Map.Entry<String, Path> m : models.entrySet()) {
+      double[] ev = evaluate(m.getValue());
+      table.append(String.format("%-22s %.4f    %.4f   %-9.1f %d%n", m.getKey(), ev[0], ev[2], msPerBatch(m.getValue()),
+          Files.size(m.getValue())));
+      assertTrue(ev[0] >= 0.95, m.getKey() + " agreement " + ev[0]);
+    }
+    System.out.print(table);
+  }
+
+  /** Median wall time of one batch of 32 lines at ORT's full optimization level (5 warm-up runs, 15 timed). */
+  private static double msPerBatch(Path model) throws Exception {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    int batch = 32;
+    int per = 3 * 48 * 192;
+    float[] data = new float[batch * per];
+    for (int i = 0; i < batch; i++) {
+      System.arraycopy(TextLines.render(ExampleData.EVAL_SEED, i).chw(), 0, data, i * per, per);
+    }
+    try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+      opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      try (OrtSession s = env.createSession(model.toString(), opts)) {
+        double[] t = new double[15];
+        for (int k = -5; k < t.length; k++) {
+          long t0 = System.nanoTime();
+          top1(env, s, data, batch);
+          if (k >= 0) {
+            t[k] = (System.nanoTime() - t0) / 1e6;
+          }
+        }
+        java.util.Arrays.sort(t);
+        return t[t.length / 2];
+      }
+    }
+  }
+
   /** Top-1 agreement with FP32, FP32 accuracy, quantized accuracy on the evaluation lines. */
   private static double[] evaluate(Path quantized) throws Exception {
     OrtEnvironment env = OrtEnvironment.getEnvironment();

@@ -7,12 +7,14 @@ import static dev.qcal.model.QdqTestGraphs.node;
 import static dev.qcal.model.QdqTestGraphs.randomFloats;
 import static dev.qcal.model.QdqTestGraphs.value;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.qcal.model.CalibrationPlan.WeightRef;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class CalibrationPlanTest {
@@ -115,5 +117,75 @@ class CalibrationPlanTest {
         List.of(floatValue("y", 1, 2, 4, 4)),
         List.of(randomFloats("w", 1, 2, 2, 1, 1)));
     assertEquals(List.of("x", "h", "y"), CalibrationPlan.of(m).activations());
+  }
+
+  /** x -> Conv a (dense) -> Conv dw (depthwise, group 2) -> Conv b -> y. */
+  private static ModelProto threeConvs() {
+    return model(13,
+        List.of(
+            node("Conv", "block1/a", List.of("x", "wa"), List.of("h1")),
+            node("Conv", "block1/dw", List.of("h1", "wdw"), List.of("h2"), intAttr("group", 2)),
+            node("Conv", "block2/b", List.of("h2", "wb"), List.of("y"))),
+        List.of(floatValue("x", 1, 2, 4, 4)),
+        List.of(floatValue("y", 1, 2, 4, 4)),
+        List.of(randomFloats("wa", 1, 2, 2, 1, 1), randomFloats("wdw", 2, 2, 1, 3, 3), randomFloats("wb", 3, 2, 2, 1, 1)));
+  }
+
+  private static List<String> weightNodes(CalibrationPlan p) {
+    return p.weights().stream().map(WeightRef::node).toList();
+  }
+
+  @Test
+  void excludeNodesTakesNamesAndGlobsAndRecordsWhy() {
+    ModelProto m = threeConvs();
+    CalibrationPlan plan = CalibrationPlan.of(m,
+        new PlanOptions(Set.of("Conv"), List.of("block1/*"), Set.of(), false));
+    assertEquals(List.of("block2/b"), weightNodes(plan));
+    assertEquals(List.of("h2", "y"), plan.activations());
+    CalibrationPlan.NodeDecision dw = plan.nodes().get(1);
+    assertEquals("block1/dw", dw.node());
+    assertEquals("excluded by --exclude-nodes block1/*", dw.reason());
+    assertEquals(List.of("block1/a", "block2/b"), weightNodes(CalibrationPlan.of(m,
+        new PlanOptions(Set.of("Conv"), List.of("block1/d?"), Set.of(), false))));
+  }
+
+  @Test
+  void anExclusionMatchingNoNodeIsAnErrorNamingIt() {
+    ModelProto m = threeConvs();
+    ModelException e = assertThrows(ModelException.class, () -> CalibrationPlan.of(m,
+        new PlanOptions(Set.of("Conv"), List.of("block1/a", "blok*"), Set.of(), false)));
+    assertTrue(e.getMessage().contains("--exclude-nodes blok*: matches no node"), e.getMessage());
+    IllegalArgumentException u = assertThrows(IllegalArgumentException.class, () -> CalibrationPlan.of(m,
+        new PlanOptions(Set.of("Conv", "Foo"), List.of(), Set.of(), false)));
+    assertTrue(u.getMessage().contains("'Foo'"), u.getMessage());
+  }
+
+  @Test
+  void excludeOpTypesAndDepthwise() {
+    ModelProto m = threeConvs();
+    CalibrationPlan noDw = CalibrationPlan.of(m, new PlanOptions(Set.of("Conv"), List.of(), Set.of(), true));
+    assertEquals(List.of("block1/a", "block2/b"), weightNodes(noDw));
+    assertEquals("depthwise Conv excluded by --exclude-depthwise", noDw.nodes().get(1).reason());
+    CalibrationPlan none = CalibrationPlan.of(m, new PlanOptions(Set.of("Conv"), List.of(), Set.of("Conv"), false));
+    assertEquals(List.of(), none.weights());
+    assertEquals(List.of(), none.activations());
+    assertEquals(3, CalibrationPlan.of(m).weights().size());
+  }
+
+  @Test
+  void alreadyQuantizedTensorsAreLeftAlone() throws Exception {
+    // Plan, rewrite, plan the rewritten model again: nothing new to insert.
+    ModelProto m = QdqTestGraphs.convRelu(13);
+    CalibrationPlan plan = CalibrationPlan.of(m);
+    dev.qcal.quant.QuantParams p = dev.qcal.quant.LinearQuant.forRange(-1f, 1f, dev.qcal.quant.QuantType.UINT8, false);
+    ModelProto q = QdqRewriter.rewrite(m, plan, java.util.Map.of("x", p, "r1", p, "y", p),
+        dev.qcal.quant.QuantType.INT8).model();
+    CalibrationPlan again = CalibrationPlan.of(q);
+    assertEquals(List.of(), again.activations());
+    assertEquals(List.of(), again.weights());
+    assertTrue(again.skipped().stream().anyMatch(s -> s.contains("already the output of a DequantizeLinear")),
+        again.skipped().toString());
+    assertTrue(again.skipped().stream().anyMatch(s -> s.startsWith("'r1'") && s.contains("already feeds a QuantizeLinear")),
+        again.skipped().toString());
   }
 }

@@ -33,12 +33,26 @@ class QdqExampleModelTest {
   @TempDir Path tmp;
 
   @Test
+  void everyRuleOnTheExampleRunsAndReportsAgreement(TestReporter reporter) throws Exception {
+    ModelProto prepared = QdqExampleModel.prepared(tmp);
+    PlanOptions all = new PlanOptions(java.util.Set.copyOf(PlanOptions.knownOpTypes()), List.of(),
+        java.util.Set.of(), false);
+    String figures = quantizeAndMeasure(prepared, CalibrationPlan.of(prepared, all), "every rule", reporter);
+    assertTrue(figures.contains("QLinearConv=53/53"), figures);
+  }
+
+  @Test
   void quantizedExampleFusesConvsAndAgreesWithFp32(TestReporter reporter) throws Exception {
     ModelProto prepared = QdqExampleModel.prepared(tmp);
     assertEquals(53, QdqExampleModel.countOps(prepared, "Conv"));
     assertEquals(0, QdqExampleModel.countOps(prepared, "BatchNormalization"));
     CalibrationPlan plan = CalibrationPlan.of(prepared);
     assertEquals(54, plan.weights().size());
+    quantizeAndMeasure(prepared, plan, "default op types", reporter);
+  }
+
+  private String quantizeAndMeasure(ModelProto prepared, CalibrationPlan plan, String label, TestReporter reporter)
+      throws Exception {
     assertTrue(plan.activations().contains(QdqExampleModel.INPUT));
 
     List<float[]> batches = List.of(
@@ -95,6 +109,7 @@ class QdqExampleModelTest {
       }
     }
     assertEquals(54, perChannel);
+    long qdqSize = q.getSerializedSize();
 
     // (a) ORT at ALL level fuses the Q/DQ groups into QLinearConv.
     Path qPath = tmp.resolve("qdq.onnx");
@@ -125,14 +140,16 @@ class QdqExampleModelTest {
         maxProbDiff = Math.max(maxProbDiff, Math.abs(fp[2 * s] - qp[2 * s]));
       }
     }
-    String figures = "activations=" + plan.activations().size() + " weights=" + plan.weights().size()
+    String figures = label + ": activations=" + plan.activations().size() + " weights=" + plan.weights().size()
         + " weightParams=" + r.weightParams().size() + " skipped=" + r.skipped().size()
         + " QLinearConv=" + qlinearConv + "/53 floatConv=" + floatConv
         + " Relu=" + relu + "/" + QdqExampleModel.countOps(prepared, "Relu") + " QGemm/QLinearMatMul=" + qlinearGemm
-        + " top1Agreement=" + agree + "/" + total + " maxProbDiff=" + String.format("%.4f", maxProbDiff);
+        + " top1Agreement=" + agree + "/" + total + " maxProbDiff=" + String.format("%.4f", maxProbDiff)
+        + " bytes=" + qdqSize;
     reporter.publishEntry("qdq-example", figures);
     System.out.println("QDQ example: " + figures);
     assertTrue(qlinearConv >= 27, figures);
     assertTrue(agree >= 0.9 * total, figures);
+    return figures;
   }
 }

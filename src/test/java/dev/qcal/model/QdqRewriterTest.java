@@ -1,6 +1,9 @@
 package dev.qcal.model;
 
 import static dev.qcal.model.QdqTestGraphs.consumers;
+import static dev.qcal.model.QdqTestGraphs.dequantized;
+import static dev.qcal.model.QdqTestGraphs.dqFeeding;
+import static dev.qcal.model.QdqTestGraphs.quantizer;
 import static dev.qcal.model.QdqTestGraphs.find;
 import static dev.qcal.model.QdqTestGraphs.floatValue;
 import static dev.qcal.model.QdqTestGraphs.initializer;
@@ -33,8 +36,11 @@ class QdqRewriterTest {
   }
 
   /** Min/max params from one FP32 run of the model with the planned activations as extra outputs. */
-  private static Map<String, QuantParams> calibrate(ModelProto m, CalibrationPlan plan, float[] x, long[] shape)
+  static Map<String, QuantParams> calibrate(ModelProto m, CalibrationPlan plan, float[] x, long[] shape)
       throws Exception {
+    if (plan.activations().isEmpty()) {
+      return Map.of();
+    }
     ModelProto.Builder aug = m.toBuilder();
     for (String t : plan.activations()) {
       if (m.getGraph().getOutputList().stream().noneMatch(v -> v.getName().equals(t))) {
@@ -70,32 +76,38 @@ class QdqRewriterTest {
     NodeProto relu = find(q, "Relu", "c1");
     assertEquals(List.of(relu), consumers(q, "c1"));
     NodeProto quant = find(q, "QuantizeLinear", "r1");
-    assertEquals(List.of("r1", "r1_scale", "r1_zero_point"), quant.getInputList());
-    assertEquals(List.of("r1_quantized"), quant.getOutputList());
+    assertEquals("r1", quant.getInput(0));
+    assertEquals(3, quant.getInputCount());
     assertEquals(List.of(quant), consumers(q, "r1"));
-    NodeProto conv2 = find(q, "Conv", "r1_dequantized");
-    assertEquals(List.of("r1_dequantized", "w2_dequantized", "b2_dequantized"), conv2.getInputList());
-    assertEquals(0, initializer(q, "r1_scale").getDimsCount());
-    assertEquals(TensorProto.DataType.UINT8_VALUE, initializer(q, "r1_zero_point").getDataType());
+    NodeProto conv2 = find(q, "Conv", dequantized(q, "r1"));
+    assertEquals(List.of(dequantized(q, "r1"), dqFeeding(q, "conv2", 1).getOutput(0),
+        dqFeeding(q, "conv2", 2).getOutput(0)), conv2.getInputList());
+    assertEquals(0, initializer(q, quant.getInput(1)).getDimsCount());
+    assertEquals(TensorProto.DataType.UINT8_VALUE, initializer(q, quant.getInput(2)).getDataType());
+    // Short generated names, unnamed Q/DQ nodes.
+    assertEquals(List.of("r1", "s1", "z1"), quant.getInputList());
+    assertEquals("", quant.getName());
     // Graph input x is quantized too; graph output y stays the float Conv output.
-    assertEquals("x_dequantized", find(q, "Conv", "w1_dequantized").getInput(0));
+    assertEquals(dequantized(q, "x"), find(q, "Conv", dqFeeding(q, "conv1", 1).getOutput(0)).getInput(0));
     assertEquals("y", q.getGraph().getOutput(0).getName());
     assertEquals("conv2", producers(q, "y").get(0).getName());
     assertTrue(consumers(q, "y").stream().allMatch(n -> n.getOpType().equals("QuantizeLinear")));
 
     // Weights: INT8 per output channel (axis 0) with int8 zero points; float originals removed.
-    TensorProto w1 = initializer(q, "w1_quantized");
+    NodeProto w1dq = dqFeeding(q, "conv1", 1);
+    TensorProto w1 = initializer(q, w1dq.getInput(0));
     assertEquals(TensorProto.DataType.INT8_VALUE, w1.getDataType());
     assertEquals(List.of(8L, 3L, 3L, 3L), w1.getDimsList());
-    assertEquals(List.of(8L), initializer(q, "w1_scale").getDimsList());
-    assertEquals(TensorProto.DataType.INT8_VALUE, initializer(q, "w1_zero_point").getDataType());
-    assertEquals(0, axisOf(producers(q, "w1_dequantized").get(0)));
+    assertEquals(List.of(8L), initializer(q, w1dq.getInput(1)).getDimsList());
+    assertEquals(TensorProto.DataType.INT8_VALUE, initializer(q, w1dq.getInput(2)).getDataType());
+    assertEquals(0, axisOf(w1dq));
     assertEquals(0, r.weightParams().get("w1").axis());
     // Bias: INT32, scale = x scale * w1 scale[c], axis 0, int32 zero points.
-    TensorProto b1 = initializer(q, "b1_quantized");
+    NodeProto b1dq = dqFeeding(q, "conv1", 2);
+    TensorProto b1 = initializer(q, b1dq.getInput(0));
     assertEquals(TensorProto.DataType.INT32_VALUE, b1.getDataType());
-    assertEquals(TensorProto.DataType.INT32_VALUE, initializer(q, "b1_zero_point").getDataType());
-    assertEquals(0, axisOf(producers(q, "b1_dequantized").get(0)));
+    assertEquals(2, b1dq.getInputCount(), "int32 zero point left out: 0 by default");
+    assertEquals(0, axisOf(b1dq));
     QuantParams bp = r.weightParams().get("b1");
     assertEquals(QuantType.INT32, bp.type());
     assertEquals(params.get("x").scale(0) * r.weightParams().get("w1").scale(3), bp.scale(3));
@@ -132,7 +144,7 @@ class QdqRewriterTest {
     ModelProto q = QdqRewriter.rewrite(m, plan, Map.of("x", p, "c", p), QuantType.INT8).model();
     assertEquals(1, consumers(q, "c").size());
     assertEquals("QuantizeLinear", consumers(q, "c").get(0).getOpType());
-    assertEquals(2, consumers(q, "c_dequantized").size());
+    assertEquals(2, consumers(q, dequantized(q, "c")).size());
     assertEquals(2, q.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("QuantizeLinear")).count());
     assertValidOrder(q);
   }
@@ -149,10 +161,10 @@ class QdqRewriterTest {
     QuantParams p = LinearQuant.forRange(-2f, 2f, QuantType.UINT8, false);
     QdqRewriter.Result r = QdqRewriter.rewrite(m, CalibrationPlan.of(m), Map.of("a", p, "mm", p), QuantType.INT8);
     ModelProto q = r.model();
-    assertEquals(1, axisOf(producers(q, "fc_w_dequantized").get(0)));
-    assertEquals(List.of(3L), initializer(q, "fc_w_scale").getDimsList());
+    assertEquals(1, axisOf(dqFeeding(q, "fc", 1)));
+    assertEquals(List.of(3L), initializer(q, dqFeeding(q, "fc", 1).getInput(1)).getDimsList());
     assertEquals(3, r.weightParams().get("fc_w").channels());
-    assertEquals(List.of("mm_dequantized", "fc_b"), find(q, "Add", "fc_b").getInputList());
+    assertEquals(List.of(dequantized(q, "mm"), "fc_b"), find(q, "Add", "fc_b").getInputList());
     assertEquals(TensorProto.DataType.FLOAT_VALUE, initializer(q, "fc_b").getDataType());
   }
 
@@ -180,7 +192,7 @@ class QdqRewriterTest {
     ModelProto q = QdqRewriter.rewrite(m, CalibrationPlan.of(m), Map.of("x", p, "r1", p, "y", p), QuantType.INT8)
         .model();
     for (String t : List.of("x", "r1", "y")) {
-      assertEquals(TensorProto.DataType.INT8_VALUE, initializer(q, t + "_zero_point").getDataType(), t);
+      assertEquals(TensorProto.DataType.INT8_VALUE, initializer(q, quantizer(q, t).getInput(2)).getDataType(), t);
     }
   }
 
@@ -195,8 +207,8 @@ class QdqRewriterTest {
     assertTrue(e.getMessage().contains("activation 'x' to uint16") && e.getMessage().contains("opset 13"),
         e.getMessage());
     ModelProto m21 = QdqTestGraphs.convRelu(21);
-    assertEquals(TensorProto.DataType.UINT16_VALUE, initializer(
-        QdqRewriter.rewrite(m21, plan, params, QuantType.INT8).model(), "x_zero_point").getDataType());
+    ModelProto q21 = QdqRewriter.rewrite(m21, plan, params, QuantType.INT8).model();
+    assertEquals(TensorProto.DataType.UINT16_VALUE, initializer(q21, quantizer(q21, "x").getInput(2)).getDataType());
     e = assertThrows(IllegalArgumentException.class, () -> QdqRewriter.rewrite(m, plan, params, QuantType.INT32));
     assertTrue(e.getMessage().contains("int32"), e.getMessage());
   }
@@ -211,7 +223,8 @@ class QdqRewriterTest {
         List.of(randomFloats("xc", 9, 1, 2, 4, 4), randomFloats("w", 1, 2, 2, 1, 1), randomFloats("b", 2, 2)));
     QuantParams p = LinearQuant.forRange(-1f, 1f, QuantType.UINT8, false);
     QdqRewriter.Result r = QdqRewriter.rewrite(m, CalibrationPlan.of(m), Map.of("y", p), QuantType.INT8);
-    assertEquals(List.of("xc", "w_dequantized", "b"), find(r.model(), "Conv", "xc").getInputList());
+    assertEquals(List.of("xc", dqFeeding(r.model(), "c", 1).getOutput(0), "b"),
+        find(r.model(), "Conv", "xc").getInputList());
     assertFalse(r.weightParams().containsKey("b"));
     assertTrue(r.skipped().stream().anyMatch(s -> s.startsWith("'b'")), r.skipped().toString());
   }

@@ -104,6 +104,31 @@ final class QdqTestGraphs {
         .findFirst().orElseThrow(() -> new AssertionError("no " + op + " reading " + input));
   }
 
+  /** The one QuantizeLinear reading activation {@code t}. */
+  static NodeProto quantizer(ModelProto m, String t) {
+    List<NodeProto> qs = consumers(m, t).stream().filter(n -> n.getOpType().equals("QuantizeLinear")).toList();
+    if (qs.size() != 1) {
+      throw new AssertionError(qs.size() + " QuantizeLinear nodes read " + t);
+    }
+    return qs.get(0);
+  }
+
+  /** The output of the DequantizeLinear paired with the QuantizeLinear of activation {@code t}. */
+  static String dequantized(ModelProto m, String t) {
+    return find(m, "DequantizeLinear", quantizer(m, t).getOutput(0)).getOutput(0);
+  }
+
+  /** The DequantizeLinear feeding input {@code index} of the node named {@code node}. */
+  static NodeProto dqFeeding(ModelProto m, String node, int index) {
+    NodeProto n = m.getGraph().getNodeList().stream().filter(x -> x.getName().equals(node)).findFirst()
+        .orElseThrow(() -> new AssertionError("no node " + node));
+    List<NodeProto> p = producers(m, n.getInput(index));
+    if (p.size() != 1 || !p.get(0).getOpType().equals("DequantizeLinear")) {
+      throw new AssertionError(node + " input " + index + " does not come from a DequantizeLinear");
+    }
+    return p.get(0);
+  }
+
   static List<NodeProto> producers(ModelProto m, String tensor) {
     return m.getGraph().getNodeList().stream().filter(n -> n.getOutputList().contains(tensor)).toList();
   }

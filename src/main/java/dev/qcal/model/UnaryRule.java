@@ -1,0 +1,20 @@
+package dev.qcal.model;
+
+import ai.onnx.proto.OnnxMl.NodeProto;
+import dev.qcal.model.CalibrationPlan.Planner;
+import java.util.List;
+
+/**
+ * One activation in, one out, each calibrated: AveragePool and GlobalAveragePool (ORT's QLinearAveragePool,
+ * QLinearGlobalAveragePool), Sigmoid (QLinearSigmoid), HardSigmoid and HardSwish (their output range is
+ * narrower than the input's, so it gets its own parameters).
+ */
+final class UnaryRule implements QdqOpRules.Rule {
+  static final List<String> OPS = List.of("AveragePool", "GlobalAveragePool", "Sigmoid", "HardSigmoid", "HardSwish");
+
+  @Override
+  public void plan(NodeProto n, Planner p) {
+    p.activationInput(n, 0);
+    p.output(n, 0);
+  }
+}
