@@ -1,8 +1,10 @@
 package dev.qcal.cli;
 
+import dev.qcal.data.BadRecords;
 import dev.qcal.io.RunReport;
 import dev.qcal.jobs.CalibrateJob;
 import dev.qcal.jobs.CalibrateOptions;
+import dev.qcal.jobs.DataOptions;
 import dev.qcal.jobs.SparkSessions;
 import dev.qcal.quant.QuantType;
 import dev.qcal.stats.StatsConfig;
@@ -73,6 +75,25 @@ public final class CalibrateCommand implements Callable<Integer> {
       description = "Channel axis of a tensor's per-channel statistics (-1: per tensor only). Default: 1 for 4-D tensors.")
   List<String> channelAxes;
 
+  @Option(names = "--max-samples", paramLabel = "N",
+      description = {"Use at most N samples: those with the smallest hash of (seed, file and row);",
+          "the same whatever the partitioning. Reads the data twice."})
+  Long maxSamples;
+
+  @Option(names = "--sample-fraction", defaultValue = "1.0", paramLabel = "F",
+      description = "Use the samples whose hash of (seed, file and row) falls in fraction F of (0, 1] (default: ${DEFAULT-VALUE}).")
+  double sampleFraction;
+
+  @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
+      description = "Seed of the sample hash for --max-samples and --sample-fraction (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--on-bad-record", defaultValue = "fail", paramLabel = "fail|skip",
+      description = {"A record that cannot be a sample (wrong element count or shape, null or non-numeric value,",
+          "undecodable or truncated .npy): fail naming it (exit 2), or skip it and count it per reason in",
+          "run.json (skipped_records; reads the data twice). Default: ${DEFAULT-VALUE}."})
+  String onBadRecord;
+
   @Override
   public Integer call() {
     CalibrateOptions o = options();
@@ -98,7 +119,23 @@ public final class CalibrateCommand implements Callable<Integer> {
       throw new UsageException("--partitions must be >= 1, got " + partitions);
     }
     return new CalibrateOptions(model, data, out, overwrite, batchSize, partitions,
-        parseShapes(sampleShapes), statsConfig(), ranges.toOptions());
+        parseShapes(sampleShapes), statsConfig(), ranges.toOptions(), dataOptions());
+  }
+
+  DataOptions dataOptions() {
+    if (maxSamples != null && (maxSamples < 1 || maxSamples > Integer.MAX_VALUE - 8)) {
+      throw new UsageException("--max-samples must be in [1, " + (Integer.MAX_VALUE - 8) + "], got " + maxSamples);
+    }
+    if (!(sampleFraction > 0 && sampleFraction <= 1)) {
+      throw new UsageException("--sample-fraction must be in (0, 1], got " + sampleFraction);
+    }
+    BadRecords.Policy policy;
+    try {
+      policy = BadRecords.Policy.parse(onBadRecord);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--on-bad-record: " + e.getMessage());
+    }
+    return new DataOptions(maxSamples, sampleFraction, seed, policy);
   }
 
   StatsConfig statsConfig() {

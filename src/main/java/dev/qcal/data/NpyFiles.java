@@ -75,35 +75,48 @@ public final class NpyFiles {
     return groups;
   }
 
-  /** Streams the samples of one group, one row at a time; the caller closes the iterator's files by draining it. */
-  public static Iterator<Sample> read(Group g, Configuration conf, List<InputSpec> inputs) {
+  /**
+   * Streams the records of one group, one row at a time, each keyed by {@code NAME#ROW} (the first
+   * input's file name and the row index) under {@code selection}. A file that cannot be decoded is one
+   * bad record; rows of a file whose sample shape does not fit, or beyond where a file ends early, are
+   * bad records each. Only rows {@code selection} keeps in its fraction are decoded.
+   */
+  public static Iterator<Entry> entries(Group g, Configuration conf, List<InputSpec> inputs, SampleSelection selection) {
+    String name = new Path(g.files()[0]).getName();
     Npy.Reader[] readers = new Npy.Reader[inputs.size()];
     long rows = -1;
-    try {
-      for (int i = 0; i < readers.length; i++) {
+    BadRecordException shapeError = null;
+    for (int i = 0; i < readers.length; i++) {
+      try {
         Path p = new Path(g.files()[i]);
         InputStream in = p.getFileSystem(conf).open(p);
         readers[i] = Npy.open(in, g.files()[i]);
-        long[] shape = readers[i].shape();
-        if (shape.length < 1) {
-          throw new DataException(g.files()[i] + ": expected a batch [N, ...] for input '"
-              + inputs.get(i).name() + "', found a scalar");
-        }
-        inputs.get(i).check(Arrays.copyOfRange(shape, 1, shape.length), g.files()[i]);
-        if (rows >= 0 && readers[i].rows() != rows) {
-          throw new DataException(g.files()[i] + ": holds " + readers[i].rows() + " rows but "
-              + g.files()[0] + " holds " + rows);
-        }
-        rows = readers[i].rows();
+      } catch (IOException e) {
+        closeAll(readers);
+        String id = new Path(g.files()[i]).getName();
+        return List.of(Entry.bad(selection.key(id), new BadRecordException(BadRecordException.UNDECODABLE,
+            g.files()[i] + ": cannot decode .npy: " + e.getMessage(), e))).iterator();
       }
-    } catch (IOException e) {
-      closeAll(readers);
-      throw new DataException(e.getMessage(), e);
-    } catch (RuntimeException e) {
-      closeAll(readers);
-      throw e;
+      long[] shape = readers[i].shape();
+      if (shape.length < 1) {
+        closeAll(readers);
+        return List.of(Entry.bad(selection.key(name), new BadRecordException(BadRecordException.SHAPE_MISMATCH,
+            g.files()[i] + ": expected a batch [N, ...] for input '" + inputs.get(i).name() + "', found a scalar")))
+            .iterator();
+      }
+      try {
+        inputs.get(i).check(Arrays.copyOfRange(shape, 1, shape.length), g.files()[i]);
+      } catch (BadRecordException e) {
+        shapeError = shapeError == null ? e : shapeError;
+      }
+      if (rows >= 0 && readers[i].rows() != rows) {
+        closeAll(readers);
+        throw new DataException(g.files()[i] + ": holds " + readers[i].rows() + " rows but "
+            + g.files()[0] + " holds " + rows);
+      }
+      rows = readers[i].rows();
     }
-    return new RowIterator(g, readers, rows);
+    return new RowIterator(g, name, readers, rows, selection, shapeError);
   }
 
   private static void closeAll(Npy.Reader[] readers) {
@@ -118,23 +131,34 @@ public final class NpyFiles {
     }
   }
 
-  private static final class RowIterator implements Iterator<Sample> {
+  private static final class RowIterator implements Iterator<Entry> {
     private final Group group;
+    private final String name;
     private final Npy.Reader[] readers;
     private final long rows;
     private final long[][] shapes;
+    private final SampleSelection selection;
+    private final BadRecordException shapeError;
+    private final float[][] scratch;
+    private BadRecordException truncated;
     private long row;
 
-    RowIterator(Group group, Npy.Reader[] readers, long rows) {
+    RowIterator(Group group, String name, Npy.Reader[] readers, long rows, SampleSelection selection,
+        BadRecordException shapeError) {
       this.group = group;
+      this.name = name;
       this.readers = readers;
       this.rows = rows;
+      this.selection = selection;
+      this.shapeError = shapeError;
       this.shapes = new long[readers.length][];
+      this.scratch = new float[readers.length][];
       for (int i = 0; i < readers.length; i++) {
         long[] s = readers[i].shape();
         shapes[i] = Arrays.copyOfRange(s, 1, s.length);
+        scratch[i] = new float[readers[i].rowElements()];
       }
-      if (rows == 0) {
+      if (rows == 0 || shapeError != null) {
         closeAll(readers);
       }
     }
@@ -145,28 +169,39 @@ public final class NpyFiles {
     }
 
     @Override
-    public Sample next() {
+    public Entry next() {
       if (row >= rows) {
         throw new NoSuchElementException();
       }
-      float[][] values = new float[readers.length][];
-      try {
-        for (int i = 0; i < readers.length; i++) {
-          values[i] = new float[readers[i].rowElements()];
-          if (!readers[i].readRow(values[i])) {
-            throw new DataException(group.files()[i] + ": ended before row " + row + " of " + rows);
+      long r = row++;
+      SampleSelection.Key key = selection.key(name + "#" + r);
+      String source = group.files()[0] + ":" + r;
+      Entry e;
+      if (shapeError != null) {
+        e = Entry.bad(key, new BadRecordException(shapeError.reason(), "row " + r + " of " + shapeError.getMessage()));
+      } else if (truncated != null) {
+        e = Entry.bad(key, new BadRecordException(BadRecordException.TRUNCATED, source + ": " + truncated.getMessage()));
+      } else {
+        boolean keep = selection.inFraction(key);
+        float[][] values = new float[readers.length][];
+        try {
+          for (int i = 0; i < readers.length; i++) {
+            values[i] = keep ? new float[readers[i].rowElements()] : scratch[i];
+            if (!readers[i].readRow(values[i])) {
+              throw new IOException(group.files()[i] + ": ended before row " + r + " of " + rows);
+            }
           }
+          e = keep ? Entry.good(key, new Sample(values, shapes, source)) : Entry.good(key, null);
+        } catch (IOException ex) {
+          closeAll(readers);
+          truncated = new BadRecordException(BadRecordException.TRUNCATED, ex.getMessage(), ex);
+          e = Entry.bad(key, new BadRecordException(BadRecordException.TRUNCATED, source + ": " + ex.getMessage(), ex));
         }
-      } catch (IOException e) {
-        closeAll(readers);
-        throw new DataException(e.getMessage(), e);
       }
-      String source = group.files()[0] + ":" + row;
-      row++;
-      if (row == rows) {
+      if (row == rows && shapeError == null && truncated == null) {
         closeAll(readers);
       }
-      return new Sample(values, shapes, source);
+      return e;
     }
   }
 }

@@ -1,13 +1,18 @@
 package dev.qcal.jobs;
 
+import dev.qcal.data.BadRecordException;
+import dev.qcal.data.BadRecords;
 import dev.qcal.data.DataException;
+import dev.qcal.data.Entry;
 import dev.qcal.data.HadoopConf;
 import dev.qcal.data.InputSpec;
 import dev.qcal.data.NpyFiles;
 import dev.qcal.data.Sample;
+import dev.qcal.data.SampleSelection;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,9 +26,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 
 /** Turns {@code --data} arguments into an RDD of samples bound to the model's inputs. */
@@ -32,8 +35,25 @@ final class DataSources {
 
   enum Format { NPY, PARQUET }
 
+  /**
+   * The samples a run uses and, under {@code --on-bad-record skip}, how many records were skipped per
+   * reason (null under {@code fail}).
+   */
+  record Opened(JavaRDD<Sample> samples, Map<String, Long> skipped) {}
+
   static JavaRDD<Sample> open(
       SparkSession spark, List<String> data, List<InputSpec> inputs, Map<String, long[]> sampleShapes) {
+    return open(spark, data, inputs, sampleShapes, DataOptions.DEFAULT).samples();
+  }
+
+  /**
+   * Opens the data and selects samples: records outside {@code --sample-fraction} are dropped by
+   * their hash; with {@code --max-samples}, or to count skipped records, a first pass reduces (exactly,
+   * with {@code treeAggregate}) the smallest keys of good records and the bad-record counts, and the
+   * returned samples keep the keys up to the N-th smallest.
+   */
+  static Opened open(SparkSession spark, List<String> data, List<InputSpec> inputs,
+      Map<String, long[]> sampleShapes, DataOptions d) {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     Map<String, String> byInput = bind(data, inputs);
     String first = byInput.values().iterator().next();
@@ -49,10 +69,101 @@ final class DataSources {
         throw new DataException("--sample-shape names '" + name + "' but the model's inputs are " + names(inputs));
       }
     }
-    return switch (format) {
-      case NPY -> npy(spark, byInput, inputs, conf);
-      case PARQUET -> parquet(spark, byInput, inputs, sampleShapes);
+    SampleSelection selection = new SampleSelection(d.seed(), d.fraction(), null);
+    JavaRDD<Entry> entries = switch (format) {
+      case NPY -> npy(spark, byInput, inputs, conf, selection);
+      case PARQUET -> parquet(spark, byInput, inputs, sampleShapes, selection);
     };
+    BadRecords.Policy policy = d.onBadRecord();
+    Map<String, Long> skipped = null;
+    if (d.maxSamples() != null || policy == BadRecords.Policy.SKIP) {
+      Long max = d.maxSamples();
+      SampleSelection base = selection;
+      Scan scan = entries.mapPartitions(it -> {
+        Scan s = new Scan(max == null ? null : new SampleSelection.TopN(Math.toIntExact(max)), new BadRecords.Counts());
+        while (it.hasNext()) {
+          s.add(it.next(), base, policy);
+        }
+        return List.of(s).iterator();
+      }).treeAggregate(new Scan(max == null ? null : new SampleSelection.TopN(Math.toIntExact(max)),
+          new BadRecords.Counts()), Scan::merge, Scan::merge);
+      if (policy == BadRecords.Policy.SKIP) {
+        skipped = scan.counts().asMap();
+      }
+      if (scan.top() != null) {
+        selection = selection.withCutoff(scan.top().cutoff());
+      }
+    }
+    SampleSelection chosen = selection;
+    JavaRDD<Sample> samples = entries.mapPartitions(it -> new SelectedSamples(it, chosen, policy));
+    return new Opened(samples, skipped);
+  }
+
+  /** First-pass state: the smallest keys of good records (with a maximum) and bad-record counts. */
+  record Scan(SampleSelection.TopN top, BadRecords.Counts counts) implements java.io.Serializable {
+    void add(Entry e, SampleSelection selection, BadRecords.Policy policy) {
+      if (!selection.inFraction(e.key())) {
+        return;
+      }
+      if (e.bad() != null) {
+        if (policy == BadRecords.Policy.FAIL) {
+          throw e.bad();
+        }
+        counts.add(e.bad().reason());
+      } else if (top != null) {
+        top.add(e.key());
+      }
+    }
+
+    Scan merge(Scan other) {
+      if (top != null) {
+        top.merge(other.top);
+      }
+      counts.merge(other.counts);
+      return this;
+    }
+  }
+
+  /** The samples of selected good entries; a selected bad entry fails under FAIL and is dropped under SKIP. */
+  private static final class SelectedSamples implements Iterator<Sample> {
+    private final Iterator<Entry> it;
+    private final SampleSelection selection;
+    private final BadRecords.Policy policy;
+    private Sample next;
+
+    SelectedSamples(Iterator<Entry> it, SampleSelection selection, BadRecords.Policy policy) {
+      this.it = it;
+      this.selection = selection;
+      this.policy = policy;
+    }
+
+    @Override
+    public boolean hasNext() {
+      while (next == null && it.hasNext()) {
+        Entry e = it.next();
+        if (!selection.inFraction(e.key())) {
+          continue;
+        }
+        if (e.bad() != null) {
+          if (policy == BadRecords.Policy.FAIL) {
+            throw e.bad();
+          }
+        } else if (selection.selects(e.key())) {
+          next = e.sample();
+        }
+      }
+      return next != null;
+    }
+
+    @Override
+    public Sample next() {
+      if (!hasNext()) {
+        throw new java.util.NoSuchElementException();
+      }
+      Sample s = next;
+      next = null;
+      return s;
+    }
   }
 
   /** {@code PATH} alone feeds every input; {@code name=PATH} binds one input. */
@@ -129,8 +240,8 @@ final class DataSources {
     }
   }
 
-  private static JavaRDD<Sample> npy(
-      SparkSession spark, Map<String, String> byInput, List<InputSpec> inputs, Configuration conf) {
+  private static JavaRDD<Entry> npy(SparkSession spark, Map<String, String> byInput, List<InputSpec> inputs,
+      Configuration conf, SampleSelection selection) {
     List<List<String>> files = new ArrayList<>();
     for (InputSpec in : inputs) {
       files.add(NpyFiles.list(byInput.get(in.name()), conf));
@@ -139,11 +250,11 @@ final class DataSources {
     HadoopConf hc = new HadoopConf(conf);
     List<InputSpec> specs = List.copyOf(inputs);
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    return jsc.parallelize(groups, groups.size()).flatMap(g -> NpyFiles.read(g, hc.get(), specs));
+    return jsc.parallelize(groups, groups.size()).flatMap(g -> NpyFiles.entries(g, hc.get(), specs, selection));
   }
 
-  private static JavaRDD<Sample> parquet(
-      SparkSession spark, Map<String, String> byInput, List<InputSpec> inputs, Map<String, long[]> sampleShapes) {
+  private static JavaRDD<Entry> parquet(SparkSession spark, Map<String, String> byInput, List<InputSpec> inputs,
+      Map<String, long[]> sampleShapes, SampleSelection selection) {
     String path = byInput.values().iterator().next();
     for (String p : byInput.values()) {
       if (!p.equals(path)) {
@@ -155,21 +266,47 @@ final class DataSources {
     for (InputSpec in : inputs) {
       StructField f = field(df, in.name(), path);
       DataType t = f.dataType();
-      if (!(t instanceof ArrayType a)
-          || !(a.elementType().equals(DataTypes.FloatType) || a.elementType().equals(DataTypes.DoubleType))) {
+      if (!RowValues.accepts(t)) {
         throw new DataException(path + ": column '" + in.name() + "' is " + t.simpleString()
-            + ", expected array<float> (one flat sample per row)");
+            + ", expected a numeric array (array<float>, array<double>, nested arrays) or binary (little-endian"
+            + " float32) per row");
       }
-      cols.add(functions.col(in.name()).cast(DataTypes.createArrayType(DataTypes.FloatType)));
+      cols.add(functions.col(in.name()));
     }
-    cols.add(functions.input_file_name());
+    cols.add(functions.col("_metadata.file_path"));
+    cols.add(functions.col("_metadata.row_index"));
     List<InputSpec> specs = List.copyOf(inputs);
     long[][] declared = new long[inputs.size()][];
     for (int i = 0; i < declared.length; i++) {
       declared[i] = sampleShapes.get(inputs.get(i).name());
     }
+    String root = rootPath(path, spark.sparkContext().hadoopConfiguration());
     return df.select(cols.toArray(new org.apache.spark.sql.Column[0])).javaRDD()
-        .map(row -> toSample(row, specs, declared));
+        .map(row -> entry(row, specs, declared, root, selection));
+  }
+
+  /** The data root as a URI path, to name files relative to it (the same data elsewhere selects the same samples). */
+  private static String rootPath(String path, Configuration conf) {
+    try {
+      Path p = new Path(path);
+      return p.getFileSystem(conf).makeQualified(p).toUri().getPath();
+    } catch (IOException e) {
+      throw new DataException(path + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  static String relative(String file, String root) {
+    String p;
+    try {
+      p = new java.net.URI(file).getPath();
+    } catch (java.net.URISyntaxException e) {
+      p = file;
+    }
+    if (p != null && p.startsWith(root)) {
+      String r = p.substring(root.length());
+      return r.startsWith("/") ? r.substring(1) : r.isEmpty() ? new Path(p).getName() : r;
+    }
+    return file;
   }
 
   private static StructField field(Dataset<Row> df, String name, String path) {
@@ -182,27 +319,26 @@ final class DataSources {
         + Arrays.toString(df.schema().fieldNames()) + ")");
   }
 
-  private static Sample toSample(Row row, List<InputSpec> specs, long[][] declared) {
+  private static Entry entry(Row row, List<InputSpec> specs, long[][] declared, String root,
+      SampleSelection selection) {
     int n = specs.size();
-    String source = row.getString(n) + " (a row)";
-    float[][] values = new float[n][];
-    long[][] shapes = new long[n][];
-    for (int i = 0; i < n; i++) {
-      if (row.isNullAt(i)) {
-        throw new DataException(source + ": column '" + specs.get(i).name() + "' is null");
-      }
-      List<Object> list = row.getList(i);
-      float[] v = new float[list.size()];
-      for (int j = 0; j < v.length; j++) {
-        Object o = list.get(j);
-        if (o == null) {
-          throw new DataException(source + ": column '" + specs.get(i).name() + "' has a null at element " + j);
-        }
-        v[j] = (Float) o;
-      }
-      values[i] = v;
-      shapes[i] = specs.get(i).shapeOfFlat(v.length, declared[i], source);
+    String file = row.getString(n);
+    long index = row.getLong(n + 1);
+    SampleSelection.Key key = selection.key(relative(file, root) + "#" + index);
+    if (!selection.inFraction(key)) {
+      return Entry.good(key, null);
     }
-    return new Sample(values, shapes, source);
+    String source = file + " row " + index;
+    try {
+      float[][] values = new float[n][];
+      long[][] shapes = new long[n][];
+      for (int i = 0; i < n; i++) {
+        values[i] = RowValues.floats(row, i, specs.get(i).name(), source);
+        shapes[i] = specs.get(i).shapeOfFlat(values[i].length, declared[i], source);
+      }
+      return Entry.good(key, new Sample(values, shapes, source));
+    } catch (BadRecordException e) {
+      return Entry.bad(key, e);
+    }
   }
 }
