@@ -34,8 +34,9 @@ public final class CalibrateCommand implements Callable<Integer> {
   Path model;
 
   @Option(names = "--data", required = true, paramLabel = "[NAME=]PATH",
-      description = {"A .npy file, a directory of .npy files, or a Parquet path (column named like the input,",
-          "array<float> per row). Repeat as NAME=PATH to bind inputs of a multi-input model."})
+      description = {"A .npy file, a directory of .npy files, or a Parquet path (column named like the input:",
+          "a numeric or nested array, or binary little-endian float32, per row). Repeat as NAME=PATH to bind",
+          "inputs of a multi-input model."})
   List<String> data;
 
   @Option(names = "--out", required = true, paramLabel = "DIR",
