@@ -33,7 +33,7 @@ public final class CalibrateCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "M.onnx", description = "FP32 ONNX model.")
   Path model;
 
-  @Option(names = "--data", required = true, paramLabel = "[NAME=]PATH",
+  @Option(names = "--data", paramLabel = "[NAME=]PATH",
       description = {"A .npy file, a directory of .npy files, or a Parquet path (column named like the input:",
           "a numeric or nested array, or binary little-endian float32, per row). Repeat as NAME=PATH to bind",
           "inputs of a multi-input model."})
@@ -75,6 +75,18 @@ public final class CalibrateCommand implements Callable<Integer> {
   @Option(names = "--channel-axis", paramLabel = "TENSOR=AXIS",
       description = "Channel axis of a tensor's per-channel statistics (-1: per tensor only). Default: 1 for 4-D tensors.")
   List<String> channelAxes;
+
+  @Option(names = "--format", paramLabel = "npy|parquet|orc|json",
+      description = "Format of --data (default: inferred from the file names).")
+  String format;
+
+  @Option(names = "--table", paramLabel = "[CATALOG.]DB.TABLE",
+      description = "Read a catalog table (spark.table) instead of --data; columns named like the inputs.")
+  String table;
+
+  @Option(names = "--query", paramLabel = "SQL",
+      description = "Read the result of a Spark SQL query instead of --data; columns named like the inputs.")
+  String query;
 
   @Option(names = "--max-samples", paramLabel = "N",
       description = {"Use at most N samples: those with the smallest hash of (seed, file and row);",
@@ -119,8 +131,9 @@ public final class CalibrateCommand implements Callable<Integer> {
     if (partitions != null && partitions < 1) {
       throw new UsageException("--partitions must be >= 1, got " + partitions);
     }
-    return new CalibrateOptions(model, data, out, overwrite, batchSize, partitions,
-        parseShapes(sampleShapes), statsConfig(), ranges.toOptions(), dataOptions());
+    DataOptions d = dataOptions();
+    return new CalibrateOptions(model, data == null ? List.of() : data, out, overwrite, batchSize, partitions,
+        parseShapes(sampleShapes), statsConfig(), ranges.toOptions(), d);
   }
 
   DataOptions dataOptions() {
@@ -136,7 +149,17 @@ public final class CalibrateCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new UsageException("--on-bad-record: " + e.getMessage());
     }
-    return new DataOptions(maxSamples, sampleFraction, seed, policy);
+    int sources = (data == null || data.isEmpty() ? 0 : 1) + (table == null ? 0 : 1) + (query == null ? 0 : 1);
+    if (sources != 1) {
+      throw new UsageException("give exactly one of --data, --table and --query");
+    }
+    if (format != null && !List.of("npy", "parquet", "orc", "json").contains(format)) {
+      throw new UsageException("--format must be npy, parquet, orc or json, got '" + format + "'");
+    }
+    if (format != null && data == null) {
+      throw new UsageException("--format applies to --data only");
+    }
+    return new DataOptions(maxSamples, sampleFraction, seed, policy, format, table, query);
   }
 
   StatsConfig statsConfig() {

@@ -26,10 +26,19 @@ public record SampleSelection(long seed, double fraction, Key cutoff) implements
     }
   }
 
-  /** A sample's position in the selection order: its hash (unsigned), then its identity. */
-  public record Key(long hash, String id) implements Comparable<Key>, Serializable {
-    private static final Comparator<Key> ORDER =
-        Comparator.<Key>comparingLong(k -> k.hash ^ Long.MIN_VALUE).thenComparing(Key::id);
+  /**
+   * A sample's position in the selection order: its hash (unsigned), then its identity, then (only
+   * for sources without row positions, where identical rows share an identity) where it was read.
+   * Rows equal in hash and identity hold the same values, so which of them a cutoff keeps changes no
+   * statistic.
+   */
+  public record Key(long hash, String id, long position) implements Comparable<Key>, Serializable {
+    private static final Comparator<Key> ORDER = Comparator.<Key>comparingLong(k -> k.hash ^ Long.MIN_VALUE)
+        .thenComparing(Key::id).thenComparingLong(Key::position);
+
+    public Key(long hash, String id) {
+      this(hash, id, 0);
+    }
 
     @Override
     public int compareTo(Key o) {
@@ -39,6 +48,26 @@ public record SampleSelection(long seed, double fraction, Key cutoff) implements
 
   public Key key(String identity) {
     return new Key(hash(seed, identity), identity);
+  }
+
+  /**
+   * The key of a row known only by its content (a table or query, a JSON or ORC file): the hash of
+   * {@code id} (a file, or empty) and the values' bits; {@code position} breaks ties between copies.
+   */
+  public Key contentKey(String id, float[][] values, long position) {
+    long h = hash(seed, id);
+    for (float[] v : values) {
+      h = mix(h ^ v.length);
+      for (float f : v) {
+        h = (h ^ Float.floatToIntBits(f)) * 0x100000001b3L;
+      }
+    }
+    return new Key(mix(h), id, position);
+  }
+
+  /** The key of a row known only by its text (a bad row of a table). */
+  public Key textKey(String id, String text, long position) {
+    return new Key(hash(seed, id + "\u0000" + text), id, position);
   }
 
   /** Whether the fraction keeps this key (applied before any maximum). */

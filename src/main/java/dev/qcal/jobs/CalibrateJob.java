@@ -96,7 +96,7 @@ public final class CalibrateJob {
         samples = samples.repartition(o.partitions());
       }
       if (firstSample.isEmpty()) {
-        throw new DataException(String.join(", ", o.data()) + ": no samples"
+        throw new DataException(String.join(", ", o.dataOptions().describe(o.data())) + ": no samples"
             + (o.dataOptions().samples() || opened.skipped() != null ? " selected" : ""));
       }
       Map<String, long[]> verifyShapes = new LinkedHashMap<>();
@@ -127,7 +127,7 @@ public final class CalibrateJob {
           prepared.opset(), tensors.size());
 
       // observe + reduce (executors, then driver)
-      samples = JobProgress.observing(progress, samples, spark, o.data());
+      samples = JobProgress.observing(progress, samples, spark, o.dataOptions().describe(o.data()));
       samples = slowDown(samples, spark.sparkContext().conf().getInt(SLOW_SAMPLE_MILLIS, 0));
       t = System.nanoTime();
       jsc.setJobGroup("qcal-observe", "qcal observe and reduce: " + tensors.size()
@@ -157,7 +157,7 @@ public final class CalibrateJob {
       report.put("command", "calibrate")
           .put("model", o.model().toString())
           .put("model_sha256", sha)
-          .put("data", o.data())
+          .put("data", o.dataOptions().describe(o.data()))
           .put("out", outLocation)
           .put("method", o.ranges().method())
           .put("samples", stats.samples())

@@ -1,6 +1,7 @@
 package dev.qcal.jobs;
 
 import dev.qcal.data.BadRecords;
+import java.util.List;
 
 /**
  * How the calibration data is read and which of it is used.
@@ -9,11 +10,30 @@ import dev.qcal.data.BadRecords;
  * @param fraction keep samples whose hash falls in this fraction, in (0, 1]
  * @param seed seed of the sample hash
  * @param onBadRecord stop at a bad record, or skip and count it
+ * @param format {@code npy}, {@code parquet}, {@code orc} or {@code json}; null infers it from {@code --data}
+ * @param table null, or a catalog table ({@code catalog.db.table}) read instead of {@code --data}
+ * @param query null, or a Spark SQL query read instead of {@code --data}
  */
-public record DataOptions(Long maxSamples, double fraction, long seed, BadRecords.Policy onBadRecord) {
+public record DataOptions(Long maxSamples, double fraction, long seed, BadRecords.Policy onBadRecord,
+    String format, String table, String query) {
   public static final DataOptions DEFAULT = new DataOptions(null, 1.0, 0, BadRecords.Policy.FAIL);
+
+  public DataOptions(Long maxSamples, double fraction, long seed, BadRecords.Policy onBadRecord) {
+    this(maxSamples, fraction, seed, onBadRecord, null, null, null);
+  }
 
   public boolean samples() {
     return maxSamples != null || fraction < 1.0;
+  }
+
+  /** What was read, for reports and messages: the {@code --data} arguments, or the table or query. */
+  public List<String> describe(List<String> data) {
+    if (table != null) {
+      return List.of("table:" + table);
+    }
+    if (query != null) {
+      return List.of("query:" + query);
+    }
+    return data;
   }
 }

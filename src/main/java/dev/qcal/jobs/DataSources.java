@@ -33,7 +33,16 @@ import org.apache.spark.sql.types.StructField;
 final class DataSources {
   private DataSources() {}
 
-  enum Format { NPY, PARQUET }
+  enum Format { NPY, PARQUET, ORC, JSON;
+
+    static Format parse(String s) {
+      try {
+        return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new DataException("--format '" + s + "': expected npy, parquet, orc or json");
+      }
+    }
+  }
 
   /**
    * The samples a run uses and, under {@code --on-bad-record skip}, how many records were skipped per
@@ -55,25 +64,50 @@ final class DataSources {
   static Opened open(SparkSession spark, List<String> data, List<InputSpec> inputs,
       Map<String, long[]> sampleShapes, DataOptions d) {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    Map<String, String> byInput = bind(data, inputs);
-    String first = byInput.values().iterator().next();
-    Format format = detect(first, conf);
-    for (String p : byInput.values()) {
-      if (detect(p, conf) != format) {
-        throw new DataException("all --data paths must have the same format: " + first + " is " + format
-            + " but " + p + " is not");
-      }
-    }
     for (String name : sampleShapes.keySet()) {
       if (inputs.stream().noneMatch(i -> i.name().equals(name))) {
         throw new DataException("--sample-shape names '" + name + "' but the model's inputs are " + names(inputs));
       }
     }
     SampleSelection selection = new SampleSelection(d.seed(), d.fraction(), null);
-    JavaRDD<Entry> entries = switch (format) {
-      case NPY -> npy(spark, byInput, inputs, conf, selection);
-      case PARQUET -> parquet(spark, byInput, inputs, sampleShapes, selection);
-    };
+    JavaRDD<Entry> entries;
+    if (d.table() != null || d.query() != null) {
+      String label = d.describe(data).get(0);
+      Dataset<Row> df;
+      try {
+        df = d.table() != null ? spark.table(d.table()) : spark.sql(d.query());
+      } catch (Exception e) { // AnalysisException, ParseException: a bad name or query
+        throw new DataException(label + ": " + e.getMessage().lines().findFirst().orElse(""), e);
+      }
+      entries = rows(df, label, false, inputs, sampleShapes, selection);
+    } else {
+      Map<String, String> byInput = bind(data, inputs);
+      String first = byInput.values().iterator().next();
+      Format format = d.format() != null ? Format.parse(d.format()) : detect(first, conf);
+      if (d.format() == null) {
+        for (String p : byInput.values()) {
+          if (detect(p, conf) != format) {
+            throw new DataException("all --data paths must have the same format: " + first + " is " + format
+                + " but " + p + " is not");
+          }
+        }
+      }
+      entries = switch (format) {
+        case NPY -> npy(spark, byInput, inputs, conf, selection);
+        case PARQUET -> parquet(spark, byInput, inputs, sampleShapes, selection);
+        case ORC, JSON -> {
+          String path = oneTable(byInput, format);
+          Dataset<Row> df;
+          try {
+            df = spark.read().format(format.name().toLowerCase(java.util.Locale.ROOT)).load(path);
+          } catch (Exception e) {
+            throw new DataException(path + ": cannot read as " + format + ": "
+                + e.getMessage().lines().findFirst().orElse(""), e);
+          }
+          yield rows(df, path, true, inputs, sampleShapes, selection);
+        }
+      };
+    }
     BadRecords.Policy policy = d.onBadRecord();
     Map<String, Long> skipped = null;
     if (d.maxSamples() != null || policy == BadRecords.Policy.SKIP) {
@@ -218,23 +252,37 @@ final class DataSources {
         if (path.endsWith(".parquet")) {
           return Format.PARQUET;
         }
+        if (path.endsWith(".orc")) {
+          return Format.ORC;
+        }
+        if (path.endsWith(".json") || path.endsWith(".jsonl")) {
+          return Format.JSON;
+        }
       } else {
-        boolean npy = false;
-        boolean parquet = false;
+        java.util.EnumSet<Format> seen = java.util.EnumSet.noneOf(Format.class);
+        boolean partitionDirs = false;
         for (FileStatus f : fs.listStatus(p)) {
           String n = f.getPath().getName();
-          npy |= n.endsWith(".npy");
-          parquet |= n.endsWith(".parquet") || (f.isDirectory() && n.contains("="));
+          if (n.endsWith(".npy")) {
+            seen.add(Format.NPY);
+          } else if (n.endsWith(".parquet")) {
+            seen.add(Format.PARQUET);
+          } else if (n.endsWith(".orc")) {
+            seen.add(Format.ORC);
+          } else if (n.endsWith(".json") || n.endsWith(".jsonl")) {
+            seen.add(Format.JSON);
+          }
+          partitionDirs |= f.isDirectory() && n.contains("=");
         }
-        if (npy && !parquet) {
-          return Format.NPY;
-        }
-        if (parquet && !npy) {
+        if (seen.isEmpty() && partitionDirs) {
           return Format.PARQUET;
+        }
+        if (seen.size() == 1) {
+          return seen.iterator().next();
         }
       }
       throw new DataException(path + ": cannot tell the data format: expected a .npy file, a directory of .npy"
-          + " files, or a Parquet file or directory");
+          + " files, or a Parquet, ORC or JSON file or directory; or give --format");
     } catch (IOException e) {
       throw new DataException(path + ": cannot read: " + e.getMessage(), e);
     }
@@ -255,12 +303,7 @@ final class DataSources {
 
   private static JavaRDD<Entry> parquet(SparkSession spark, Map<String, String> byInput, List<InputSpec> inputs,
       Map<String, long[]> sampleShapes, SampleSelection selection) {
-    String path = byInput.values().iterator().next();
-    for (String p : byInput.values()) {
-      if (!p.equals(path)) {
-        throw new DataException("Parquet data feeds every input from one table's columns; got " + path + " and " + p);
-      }
-    }
+    String path = oneTable(byInput, Format.PARQUET);
     Dataset<Row> df = spark.read().parquet(path);
     List<org.apache.spark.sql.Column> cols = new ArrayList<>();
     for (InputSpec in : inputs) {
@@ -283,6 +326,76 @@ final class DataSources {
     String root = rootPath(path, spark.sparkContext().hadoopConfiguration());
     return df.select(cols.toArray(new org.apache.spark.sql.Column[0])).javaRDD()
         .map(row -> entry(row, specs, declared, root, selection));
+  }
+
+  private static String oneTable(Map<String, String> byInput, Format format) {
+    String path = byInput.values().iterator().next();
+    for (String p : byInput.values()) {
+      if (!p.equals(path)) {
+        throw new DataException(format + " data feeds every input from one table's columns; got " + path + " and " + p);
+      }
+    }
+    return path;
+  }
+
+  /**
+   * Rows of a table, query, ORC or JSON data set: a row has no stable position there, so its key is
+   * the hash of its file (when known) and its values, ties between identical rows broken by where
+   * they were read (which copy is kept changes no statistic).
+   */
+  private static JavaRDD<Entry> rows(Dataset<Row> df, String label, boolean files, List<InputSpec> inputs,
+      Map<String, long[]> sampleShapes, SampleSelection selection) {
+    List<org.apache.spark.sql.Column> cols = new ArrayList<>();
+    for (InputSpec in : inputs) {
+      StructField f = field(df, in.name(), label);
+      if (!RowValues.accepts(f.dataType())) {
+        throw new DataException(label + ": column '" + in.name() + "' is " + f.dataType().simpleString()
+            + ", expected a numeric array (array<float>, array<double>, nested arrays) or binary (little-endian"
+            + " float32) per row");
+      }
+      cols.add(functions.col(in.name()));
+    }
+    if (files) {
+      cols.add(functions.col("_metadata.file_path"));
+    }
+    List<InputSpec> specs = List.copyOf(inputs);
+    long[][] declared = new long[inputs.size()][];
+    for (int i = 0; i < declared.length; i++) {
+      declared[i] = sampleShapes.get(inputs.get(i).name());
+    }
+    String root = files ? rootPath(label, df.sparkSession().sparkContext().hadoopConfiguration()) : "";
+    return df.select(cols.toArray(new org.apache.spark.sql.Column[0])).javaRDD().mapPartitionsWithIndex((p, it) -> {
+      int n = specs.size();
+      return new Iterator<Entry>() {
+        long ordinal;
+
+        @Override
+        public boolean hasNext() {
+          return it.hasNext();
+        }
+
+        @Override
+        public Entry next() {
+          Row row = it.next();
+          long position = ((long) p << 32) | ordinal;
+          String id = files ? relative(row.getString(n), root) : "";
+          String source = (files ? row.getString(n) : label) + " (partition " + p + ", row " + ordinal + ")";
+          ordinal++;
+          try {
+            float[][] values = new float[n][];
+            long[][] shapes = new long[n][];
+            for (int i = 0; i < n; i++) {
+              values[i] = RowValues.floats(row, i, specs.get(i).name(), source);
+              shapes[i] = specs.get(i).shapeOfFlat(values[i].length, declared[i], source);
+            }
+            SampleSelection.Key key = selection.contentKey(id, values, position);
+            return Entry.good(key, selection.inFraction(key) ? new Sample(values, shapes, source) : null);
+          } catch (BadRecordException e) {
+            return Entry.bad(selection.textKey(id, row.toString(), position), e);
+          }
+        }
+      };
+    }, true);
   }
 
   /** The data root as a URI path, to name files relative to it (the same data elsewhere selects the same samples). */
