@@ -76,9 +76,14 @@ public final class CalibrateCommand implements Callable<Integer> {
       description = "Channel axis of a tensor's per-channel statistics (-1: per tensor only). Default: 1 for 4-D tensors.")
   List<String> channelAxes;
 
-  @Option(names = "--format", paramLabel = "npy|parquet|orc|json",
+  @Option(names = "--format", paramLabel = "npy|parquet|orc|json|images",
       description = "Format of --data (default: inferred from the file names).")
   String format;
+
+  @Option(names = "--preprocess", paramLabel = "FILE",
+      description = {"Image preprocessing for an image folder (PNG, JPEG, BMP), a JSON file: color, resize,",
+          "center_crop, divide, mean, std, pad, layout (see README; jobs/ppocr-cls-preprocess.json)."})
+  String preprocess;
 
   @Option(names = "--table", paramLabel = "[CATALOG.]DB.TABLE",
       description = "Read a catalog table (spark.table) instead of --data; columns named like the inputs.")
@@ -153,13 +158,13 @@ public final class CalibrateCommand implements Callable<Integer> {
     if (sources != 1) {
       throw new UsageException("give exactly one of --data, --table and --query");
     }
-    if (format != null && !List.of("npy", "parquet", "orc", "json").contains(format)) {
-      throw new UsageException("--format must be npy, parquet, orc or json, got '" + format + "'");
+    if (format != null && !List.of("npy", "parquet", "orc", "json", "images").contains(format)) {
+      throw new UsageException("--format must be npy, parquet, orc, json or images, got '" + format + "'");
     }
     if (format != null && data == null) {
       throw new UsageException("--format applies to --data only");
     }
-    return new DataOptions(maxSamples, sampleFraction, seed, policy, format, table, query);
+    return new DataOptions(maxSamples, sampleFraction, seed, policy, format, table, query, preprocess);
   }
 
   StatsConfig statsConfig() {

@@ -10,16 +10,17 @@ import java.util.List;
  * @param fraction keep samples whose hash falls in this fraction, in (0, 1]
  * @param seed seed of the sample hash
  * @param onBadRecord stop at a bad record, or skip and count it
- * @param format {@code npy}, {@code parquet}, {@code orc} or {@code json}; null infers it from {@code --data}
+ * @param format {@code npy}, {@code parquet}, {@code orc}, {@code json} or {@code images}; null infers it from {@code --data}
  * @param table null, or a catalog table ({@code catalog.db.table}) read instead of {@code --data}
  * @param query null, or a Spark SQL query read instead of {@code --data}
+ * @param preprocess null, or the image preprocessing config file (JSON) for an image folder
  */
 public record DataOptions(Long maxSamples, double fraction, long seed, BadRecords.Policy onBadRecord,
-    String format, String table, String query) {
+    String format, String table, String query, String preprocess) {
   public static final DataOptions DEFAULT = new DataOptions(null, 1.0, 0, BadRecords.Policy.FAIL);
 
   public DataOptions(Long maxSamples, double fraction, long seed, BadRecords.Policy onBadRecord) {
-    this(maxSamples, fraction, seed, onBadRecord, null, null, null);
+    this(maxSamples, fraction, seed, onBadRecord, null, null, null, null);
   }
 
   public boolean samples() {

@@ -5,6 +5,7 @@ import dev.qcal.data.BadRecords;
 import dev.qcal.data.DataException;
 import dev.qcal.data.Entry;
 import dev.qcal.data.HadoopConf;
+import dev.qcal.data.ImagePipeline;
 import dev.qcal.data.InputSpec;
 import dev.qcal.data.NpyFiles;
 import dev.qcal.data.Sample;
@@ -33,13 +34,13 @@ import org.apache.spark.sql.types.StructField;
 final class DataSources {
   private DataSources() {}
 
-  enum Format { NPY, PARQUET, ORC, JSON;
+  enum Format { NPY, PARQUET, ORC, JSON, IMAGES;
 
     static Format parse(String s) {
       try {
         return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
       } catch (IllegalArgumentException e) {
-        throw new DataException("--format '" + s + "': expected npy, parquet, orc or json");
+        throw new DataException("--format '" + s + "': expected npy, parquet, orc, json or images");
       }
     }
   }
@@ -95,6 +96,7 @@ final class DataSources {
       entries = switch (format) {
         case NPY -> npy(spark, byInput, inputs, conf, selection);
         case PARQUET -> parquet(spark, byInput, inputs, sampleShapes, selection);
+        case IMAGES -> images(spark, oneTable(byInput, format), inputs, d.preprocess(), selection);
         case ORC, JSON -> {
           String path = oneTable(byInput, format);
           Dataset<Row> df;
@@ -258,6 +260,9 @@ final class DataSources {
         if (path.endsWith(".json") || path.endsWith(".jsonl")) {
           return Format.JSON;
         }
+        if (isImage(path)) {
+          return Format.IMAGES;
+        }
       } else {
         java.util.EnumSet<Format> seen = java.util.EnumSet.noneOf(Format.class);
         boolean partitionDirs = false;
@@ -271,6 +276,8 @@ final class DataSources {
             seen.add(Format.ORC);
           } else if (n.endsWith(".json") || n.endsWith(".jsonl")) {
             seen.add(Format.JSON);
+          } else if (isImage(n)) {
+            seen.add(Format.IMAGES);
           }
           partitionDirs |= f.isDirectory() && n.contains("=");
         }
@@ -326,6 +333,57 @@ final class DataSources {
     String root = rootPath(path, spark.sparkContext().hadoopConfiguration());
     return df.select(cols.toArray(new org.apache.spark.sql.Column[0])).javaRDD()
         .map(row -> entry(row, specs, declared, root, selection));
+  }
+
+  private static final String IMAGE_GLOB = "*.{png,PNG,jpg,JPG,jpeg,JPEG,bmp,BMP}";
+
+  private static boolean isImage(String name) {
+    String n = name.toLowerCase(java.util.Locale.ROOT);
+    return n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg") || n.endsWith(".bmp");
+  }
+
+  /**
+   * An image folder (Spark's {@code binaryFile} source, recursive; PNG, JPEG, BMP) through the
+   * {@code --preprocess} pipeline, one sample per file keyed by its path relative to the folder.
+   */
+  private static JavaRDD<Entry> images(SparkSession spark, String path, List<InputSpec> inputs, String preprocess,
+      SampleSelection selection) {
+    if (inputs.size() != 1) {
+      throw new DataException(path + ": an image folder feeds a model with one input; the model has " + names(inputs));
+    }
+    if (preprocess == null) {
+      throw new DataException(path + ": an image folder needs --preprocess FILE (the JSON preprocessing pipeline;"
+          + " jobs/ppocr-cls-preprocess.json is the example's)");
+    }
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    String json;
+    try {
+      Path p = new Path(preprocess);
+      try (var in = p.getFileSystem(conf).open(p)) {
+        json = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      }
+    } catch (IOException e) {
+      throw new DataException(preprocess + ": cannot read the preprocessing config: " + e.getMessage(), e);
+    }
+    ImagePipeline pipeline = ImagePipeline.parse(json, preprocess);
+    InputSpec input = inputs.get(0);
+    String root = rootPath(path, conf);
+    Dataset<Row> df = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
+        .option("pathGlobFilter", IMAGE_GLOB).load(path).select("path", "content");
+    return df.javaRDD().map(row -> {
+      String file = row.getString(0);
+      SampleSelection.Key key = selection.key(relative(file, root));
+      if (!selection.inFraction(key)) {
+        return Entry.good(key, null);
+      }
+      try {
+        Sample s = pipeline.apply((byte[]) row.get(1), file);
+        input.check(s.shapes()[0], file);
+        return Entry.good(key, s);
+      } catch (BadRecordException e) {
+        return Entry.bad(key, e);
+      }
+    });
   }
 
   private static String oneTable(Map<String, String> byInput, Format format) {
