@@ -93,6 +93,10 @@ public final class CalibrateCommand implements Callable<Integer> {
       description = "Read the result of a Spark SQL query instead of --data; columns named like the inputs.")
   String query;
 
+  @Option(names = "--input", paramLabel = "NAME=COLUMN",
+      description = "Bind a model input to a table column (default: the column named like the input).")
+  List<String> inputColumns;
+
   @Option(names = "--max-samples", paramLabel = "N",
       description = {"Use at most N samples: those with the smallest hash of (seed, file and row);",
           "the same whatever the partitioning. Reads the data twice."})
@@ -164,7 +168,15 @@ public final class CalibrateCommand implements Callable<Integer> {
     if (format != null && data == null) {
       throw new UsageException("--format applies to --data only");
     }
-    return new DataOptions(maxSamples, sampleFraction, seed, policy, format, table, query, preprocess);
+    Map<String, String> columns = new LinkedHashMap<>();
+    for (String b : inputColumns == null ? List.<String>of() : inputColumns) {
+      int eq = b.indexOf('=');
+      if (eq <= 0 || eq == b.length() - 1) {
+        throw new UsageException("--input '" + b + "': expected NAME=COLUMN");
+      }
+      columns.put(b.substring(0, eq), b.substring(eq + 1));
+    }
+    return new DataOptions(maxSamples, sampleFraction, seed, policy, format, table, query, preprocess, columns);
   }
 
   StatsConfig statsConfig() {

@@ -14,13 +14,23 @@ import java.util.List;
  * @param table null, or a catalog table ({@code catalog.db.table}) read instead of {@code --data}
  * @param query null, or a Spark SQL query read instead of {@code --data}
  * @param preprocess null, or the image preprocessing config file (JSON) for an image folder
+ * @param columns per model input, the table column holding it ({@code --input NAME=COLUMN}); default: the input's name
  */
 public record DataOptions(Long maxSamples, double fraction, long seed, BadRecords.Policy onBadRecord,
-    String format, String table, String query, String preprocess) {
+    String format, String table, String query, String preprocess, java.util.Map<String, String> columns) {
+
+  public DataOptions {
+    columns = columns == null ? java.util.Map.of() : java.util.Map.copyOf(columns);
+  }
   public static final DataOptions DEFAULT = new DataOptions(null, 1.0, 0, BadRecords.Policy.FAIL);
 
   public DataOptions(Long maxSamples, double fraction, long seed, BadRecords.Policy onBadRecord) {
-    this(maxSamples, fraction, seed, onBadRecord, null, null, null, null);
+    this(maxSamples, fraction, seed, onBadRecord, null, null, null, null, null);
+  }
+
+  /** The column holding model input {@code input}. */
+  public String column(String input) {
+    return columns.getOrDefault(input, input);
   }
 
   public boolean samples() {

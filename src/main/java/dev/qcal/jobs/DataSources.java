@@ -70,6 +70,11 @@ final class DataSources {
         throw new DataException("--sample-shape names '" + name + "' but the model's inputs are " + names(inputs));
       }
     }
+    for (String name : d.columns().keySet()) {
+      if (inputs.stream().noneMatch(i -> i.name().equals(name))) {
+        throw new DataException("--input names '" + name + "' but the model's inputs are " + names(inputs));
+      }
+    }
     SampleSelection selection = new SampleSelection(d.seed(), d.fraction(), null);
     JavaRDD<Entry> entries;
     if (d.table() != null || d.query() != null) {
@@ -80,7 +85,7 @@ final class DataSources {
       } catch (Exception e) { // AnalysisException, ParseException: a bad name or query
         throw new DataException(label + ": " + e.getMessage().lines().findFirst().orElse(""), e);
       }
-      entries = rows(df, label, false, inputs, sampleShapes, selection);
+      entries = rows(df, label, false, inputs, d, sampleShapes, selection);
     } else {
       Map<String, String> byInput = bind(data, inputs);
       String first = byInput.values().iterator().next();
@@ -95,7 +100,7 @@ final class DataSources {
       }
       entries = switch (format) {
         case NPY -> npy(spark, byInput, inputs, conf, selection);
-        case PARQUET -> parquet(spark, byInput, inputs, sampleShapes, selection);
+        case PARQUET -> parquet(spark, byInput, inputs, d, sampleShapes, selection);
         case IMAGES -> images(spark, oneTable(byInput, format), inputs, d.preprocess(), selection);
         case ORC, JSON -> {
           String path = oneTable(byInput, format);
@@ -106,7 +111,7 @@ final class DataSources {
             throw new DataException(path + ": cannot read as " + format + ": "
                 + e.getMessage().lines().findFirst().orElse(""), e);
           }
-          yield rows(df, path, true, inputs, sampleShapes, selection);
+          yield rows(df, path, true, inputs, d, sampleShapes, selection);
         }
       };
     }
@@ -309,19 +314,19 @@ final class DataSources {
   }
 
   private static JavaRDD<Entry> parquet(SparkSession spark, Map<String, String> byInput, List<InputSpec> inputs,
-      Map<String, long[]> sampleShapes, SampleSelection selection) {
+      DataOptions d, Map<String, long[]> sampleShapes, SampleSelection selection) {
     String path = oneTable(byInput, Format.PARQUET);
     Dataset<Row> df = spark.read().parquet(path);
     List<org.apache.spark.sql.Column> cols = new ArrayList<>();
     for (InputSpec in : inputs) {
-      StructField f = field(df, in.name(), path);
+      StructField f = field(df, d.column(in.name()), in.name(), path);
       DataType t = f.dataType();
       if (!RowValues.accepts(t)) {
-        throw new DataException(path + ": column '" + in.name() + "' is " + t.simpleString()
+        throw new DataException(path + ": column '" + f.name() + "' is " + t.simpleString()
             + ", expected a numeric array (array<float>, array<double>, nested arrays) or binary (little-endian"
             + " float32) per row");
       }
-      cols.add(functions.col(in.name()));
+      cols.add(functions.col("`" + f.name().replace("`", "``") + "`"));
     }
     cols.add(functions.col("_metadata.file_path"));
     cols.add(functions.col("_metadata.row_index"));
@@ -402,16 +407,16 @@ final class DataSources {
    * they were read (which copy is kept changes no statistic).
    */
   private static JavaRDD<Entry> rows(Dataset<Row> df, String label, boolean files, List<InputSpec> inputs,
-      Map<String, long[]> sampleShapes, SampleSelection selection) {
+      DataOptions d, Map<String, long[]> sampleShapes, SampleSelection selection) {
     List<org.apache.spark.sql.Column> cols = new ArrayList<>();
     for (InputSpec in : inputs) {
-      StructField f = field(df, in.name(), label);
+      StructField f = field(df, d.column(in.name()), in.name(), label);
       if (!RowValues.accepts(f.dataType())) {
-        throw new DataException(label + ": column '" + in.name() + "' is " + f.dataType().simpleString()
+        throw new DataException(label + ": column '" + f.name() + "' is " + f.dataType().simpleString()
             + ", expected a numeric array (array<float>, array<double>, nested arrays) or binary (little-endian"
             + " float32) per row");
       }
-      cols.add(functions.col(in.name()));
+      cols.add(functions.col("`" + f.name().replace("`", "``") + "`"));
     }
     if (files) {
       cols.add(functions.col("_metadata.file_path"));
@@ -480,14 +485,14 @@ final class DataSources {
     return file;
   }
 
-  private static StructField field(Dataset<Row> df, String name, String path) {
+  private static StructField field(Dataset<Row> df, String column, String input, String path) {
     for (StructField f : df.schema().fields()) {
-      if (f.name().equals(name)) {
+      if (f.name().equals(column)) {
         return f;
       }
     }
-    throw new DataException(path + ": no column named like model input '" + name + "' (columns: "
-        + Arrays.toString(df.schema().fieldNames()) + ")");
+    throw new DataException(path + ": no column '" + column + "' for model input '" + input + "' (columns: "
+        + Arrays.toString(df.schema().fieldNames()) + "; bind one with --input " + input + "=COLUMN)");
   }
 
   private static Entry entry(Row row, List<InputSpec> specs, long[][] declared, String root,

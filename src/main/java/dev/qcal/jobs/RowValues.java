@@ -14,16 +14,16 @@ import org.apache.spark.sql.types.StringType;
 
 /**
  * One column value of a table row as the flat float32 values of a sample: numeric arrays (nested
- * arrays flattened in row-major order), arrays of numeric strings, or {@code binary} holding
- * little-endian float32.
+ * arrays flattened in row-major order), arrays of numeric strings, numeric scalars (one value), or
+ * {@code binary} holding little-endian float32.
  */
 final class RowValues {
   private RowValues() {}
 
   /** Whether a column of this type can hold samples. */
   public static boolean accepts(DataType t) {
-    if (t instanceof BinaryType) {
-      return true;
+    if (t instanceof BinaryType || t instanceof NumericType) {
+      return true; // a numeric scalar is a sample of one value (a 1-D input [N] or [N, 1])
     }
     if (t instanceof ArrayType a) {
       DataType e = a.elementType();

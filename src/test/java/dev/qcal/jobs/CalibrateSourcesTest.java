@@ -71,6 +71,15 @@ class CalibrateSourcesTest {
   }
 
   @Test
+  void inputBoundToAnotherColumn(SparkSession spark) throws Exception {
+    lines.withColumnRenamed("x", "pixels").createOrReplaceTempView("qcal_pixels");
+    assertArrayEquals(fromNpy, calibrate("bound", "--table", "qcal_pixels", "--input", "x=pixels"));
+    Cli r = run("unbound", "--table", "qcal_pixels");
+    assertEquals(Main.BAD_INPUT, r.code(), r.err());
+    assertTrue(r.errorLine().contains("--input x=COLUMN"), r.errorLine());
+  }
+
+  @Test
   void maxSamplesOverAQueryIgnoresPartitioning(SparkSession spark) throws Exception {
     lines.repartition(1).createOrReplaceTempView("qcal_lines_1");
     lines.repartition(8).createOrReplaceTempView("qcal_lines_8");
