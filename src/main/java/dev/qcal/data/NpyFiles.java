@@ -85,6 +85,7 @@ public final class NpyFiles {
     String name = new Path(g.files()[0]).getName();
     Npy.Reader[] readers = new Npy.Reader[inputs.size()];
     long rows = -1;
+    boolean[] single = new boolean[inputs.size()];
     BadRecordException shapeError = null;
     for (int i = 0; i < readers.length; i++) {
       try {
@@ -94,29 +95,34 @@ public final class NpyFiles {
       } catch (IOException e) {
         closeAll(readers);
         String id = new Path(g.files()[i]).getName();
-        return List.of(Entry.bad(selection.key(id), new BadRecordException(BadRecordException.UNDECODABLE,
-            g.files()[i] + ": cannot decode .npy: " + e.getMessage(), e))).iterator();
-      }
-      long[] shape = readers[i].shape();
-      if (shape.length < 1) {
-        closeAll(readers);
-        return List.of(Entry.bad(selection.key(name), new BadRecordException(BadRecordException.SHAPE_MISMATCH,
-            g.files()[i] + ": expected a batch [N, ...] for input '" + inputs.get(i).name() + "', found a scalar")))
+        String m = e.getMessage() != null && e.getMessage().startsWith(g.files()[i]) ? e.getMessage()
+            : g.files()[i] + ": cannot decode .npy: " + e.getMessage();
+        return List.of(Entry.bad(selection.key(id), new BadRecordException(BadRecordException.UNDECODABLE, m, e)))
             .iterator();
       }
+      long[] shape = readers[i].shape();
+      // a file of a sample's rank holds one sample; one rank more, a batch [N, ...]
+      boolean one = shape.length == inputs.get(i).dims().length;
+      single[i] = one;
+      if (!one && shape.length < 1) {
+        closeAll(readers);
+        return List.of(Entry.bad(selection.key(name), new BadRecordException(BadRecordException.SHAPE_MISMATCH,
+            g.files()[i] + ": expected a batch [N, ...] or one sample for input '" + inputs.get(i).name()
+            + "' " + inputs.get(i).describe() + ", found a scalar"))).iterator();
+      }
       try {
-        inputs.get(i).check(Arrays.copyOfRange(shape, 1, shape.length), g.files()[i]);
+        inputs.get(i).check(one ? shape : Arrays.copyOfRange(shape, 1, shape.length), g.files()[i]);
       } catch (BadRecordException e) {
         shapeError = shapeError == null ? e : shapeError;
       }
-      if (rows >= 0 && readers[i].rows() != rows) {
+      long n = one ? 1 : readers[i].rows();
+      if (rows >= 0 && n != rows) {
         closeAll(readers);
-        throw new DataException(g.files()[i] + ": holds " + readers[i].rows() + " rows but "
-            + g.files()[0] + " holds " + rows);
+        throw new DataException(g.files()[i] + ": holds " + n + " samples but " + g.files()[0] + " holds " + rows);
       }
-      rows = readers[i].rows();
+      rows = n;
     }
-    return new RowIterator(g, name, readers, rows, selection, shapeError);
+    return new RowIterator(g, name, readers, single, rows, selection, shapeError);
   }
 
   private static void closeAll(Npy.Reader[] readers) {
@@ -135,6 +141,7 @@ public final class NpyFiles {
     private final Group group;
     private final String name;
     private final Npy.Reader[] readers;
+    private final boolean[] single;
     private final long rows;
     private final long[][] shapes;
     private final SampleSelection selection;
@@ -143,11 +150,12 @@ public final class NpyFiles {
     private BadRecordException truncated;
     private long row;
 
-    RowIterator(Group group, String name, Npy.Reader[] readers, long rows, SampleSelection selection,
-        BadRecordException shapeError) {
+    RowIterator(Group group, String name, Npy.Reader[] readers, boolean[] single, long rows,
+        SampleSelection selection, BadRecordException shapeError) {
       this.group = group;
       this.name = name;
       this.readers = readers;
+      this.single = single;
       this.rows = rows;
       this.selection = selection;
       this.shapeError = shapeError;
@@ -155,8 +163,8 @@ public final class NpyFiles {
       this.scratch = new float[readers.length][];
       for (int i = 0; i < readers.length; i++) {
         long[] s = readers[i].shape();
-        shapes[i] = Arrays.copyOfRange(s, 1, s.length);
-        scratch[i] = new float[readers[i].rowElements()];
+        shapes[i] = single[i] ? s : Arrays.copyOfRange(s, 1, s.length);
+        scratch[i] = new float[(int) Sample.elements(shapes[i])];
       }
       if (rows == 0 || shapeError != null) {
         closeAll(readers);
@@ -166,6 +174,24 @@ public final class NpyFiles {
     @Override
     public boolean hasNext() {
       return row < rows;
+    }
+
+    /** Reads sample {@code r} of input {@code i}: one row of a batch, or every row of a single-sample file. */
+    private void readSample(int i, float[] dst, long r) throws IOException {
+      Npy.Reader reader = readers[i];
+      if (!single[i]) {
+        if (!reader.readRow(dst)) {
+          throw new IOException(group.files()[i] + ": ended before row " + r + " of " + rows);
+        }
+        return;
+      }
+      float[] sub = new float[reader.rowElements()];
+      for (long k = 0; k < reader.rows(); k++) {
+        if (!reader.readRow(sub)) {
+          throw new IOException(group.files()[i] + ": ended early");
+        }
+        System.arraycopy(sub, 0, dst, (int) (k * sub.length), sub.length);
+      }
     }
 
     @Override
@@ -186,10 +212,8 @@ public final class NpyFiles {
         float[][] values = new float[readers.length][];
         try {
           for (int i = 0; i < readers.length; i++) {
-            values[i] = keep ? new float[readers[i].rowElements()] : scratch[i];
-            if (!readers[i].readRow(values[i])) {
-              throw new IOException(group.files()[i] + ": ended before row " + r + " of " + rows);
-            }
+            values[i] = keep ? new float[scratch[i].length] : scratch[i];
+            readSample(i, values[i], r);
           }
           e = keep ? Entry.good(key, new Sample(values, shapes, source)) : Entry.good(key, null);
         } catch (IOException ex) {

@@ -108,6 +108,17 @@ class CalibrateSourcesTest {
   }
 
   @Test
+  void singleSampleNpyFiles(SparkSession spark) throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("single-npy"));
+    List<float[]> samples = ParquetExamples.read(ExampleData.small().resolve("x"));
+    for (int i = 0; i < samples.size(); i++) {
+      dev.qcal.data.Npy.writeFloat32(dir.resolve(String.format("s-%03d.npy", i)), samples.get(i),
+          new long[] {3, 48, 192});
+    }
+    assertArrayEquals(fromNpy, calibrate("single", "--data", dir.toString()));
+  }
+
+  @Test
   void oneSourceOnly() {
     Cli r = run("both", "--data", ExampleData.small().resolve("x").toString(), "--table", "t");
     assertEquals(Main.BAD_INPUT, r.code(), r.err());
