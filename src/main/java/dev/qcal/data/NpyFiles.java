@@ -14,7 +14,8 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * {@code .npy} calibration data on any Hadoop file system: a file or a directory of files per
+ * {@code .npy} (or {@code .npz}, the array named like the input) calibration data on any Hadoop file
+ * system: a file or a directory of files per
  * input, each file a batch {@code [N, ...]} of float32 samples in C order. With several inputs the
  * i-th files (sorted by name) of every input's path form one group and must hold the same N.
  */
@@ -40,12 +41,12 @@ public final class NpyFiles {
       } else {
         for (FileStatus f : fs.listStatus(p)) {
           String n = f.getPath().getName();
-          if (f.isFile() && n.endsWith(".npy") && !n.startsWith(".") && !n.startsWith("_")) {
+          if (f.isFile() && (n.endsWith(".npy") || n.endsWith(".npz")) && !n.startsWith(".") && !n.startsWith("_")) {
             files.add(f.getPath().toString());
           }
         }
         if (files.isEmpty()) {
-          throw new DataException(path + ": directory holds no .npy files");
+          throw new DataException(path + ": directory holds no .npy or .npz files");
         }
       }
       files.sort(null);
@@ -91,7 +92,9 @@ public final class NpyFiles {
       try {
         Path p = new Path(g.files()[i]);
         InputStream in = p.getFileSystem(conf).open(p);
-        readers[i] = Npy.open(in, g.files()[i]);
+        readers[i] = g.files()[i].endsWith(".npz")
+            ? Npy.open(npzEntry(in, g.files()[i], inputs.get(i).name(), inputs.size() == 1), g.files()[i])
+            : Npy.open(in, g.files()[i]);
       } catch (IOException e) {
         closeAll(readers);
         String id = new Path(g.files()[i]).getName();
@@ -123,6 +126,29 @@ public final class NpyFiles {
       rows = n;
     }
     return new RowIterator(g, name, readers, single, rows, selection, shapeError);
+  }
+
+  /**
+   * The stream of array {@code NAME.npy} inside an {@code .npz} archive (stored or deflated, as
+   * {@code numpy.savez} and {@code savez_compressed} write it); a single-input model also takes
+   * {@code arr_0.npy}, the name {@code numpy.savez} gives an unnamed array.
+   */
+  static InputStream npzEntry(InputStream in, String file, String name, boolean singleInput) throws IOException {
+    java.util.zip.ZipInputStream zip = new java.util.zip.ZipInputStream(in);
+    List<String> seen = new ArrayList<>();
+    try {
+      for (java.util.zip.ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
+        if (e.getName().equals(name + ".npy") || (singleInput && e.getName().equals("arr_0.npy"))) {
+          return zip;
+        }
+        seen.add(e.getName());
+      }
+    } catch (IOException | IllegalArgumentException e) {
+      zip.close();
+      throw new IOException(file + ": not a readable .npz (zip) archive: " + e.getMessage(), e);
+    }
+    zip.close();
+    throw new IOException(file + ": no array '" + name + "' in the .npz archive (arrays: " + seen + ")");
   }
 
   private static void closeAll(Npy.Reader[] readers) {

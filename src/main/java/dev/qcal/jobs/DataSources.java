@@ -253,7 +253,7 @@ final class DataSources {
       }
       FileStatus st = fs.getFileStatus(p);
       if (st.isFile()) {
-        if (path.endsWith(".npy")) {
+        if (path.endsWith(".npy") || path.endsWith(".npz")) {
           return Format.NPY;
         }
         if (path.endsWith(".parquet")) {
@@ -273,7 +273,7 @@ final class DataSources {
         boolean partitionDirs = false;
         for (FileStatus f : fs.listStatus(p)) {
           String n = f.getPath().getName();
-          if (n.endsWith(".npy")) {
+          if (n.endsWith(".npy") || n.endsWith(".npz")) {
             seen.add(Format.NPY);
           } else if (n.endsWith(".parquet")) {
             seen.add(Format.PARQUET);

@@ -119,6 +119,25 @@ class CalibrateSourcesTest {
   }
 
   @Test
+  void npzArchives(SparkSession spark) throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("npz-data"));
+    try (var files = Files.list(ExampleData.small().resolve("x"))) {
+      for (Path f : files.toList()) {
+        String name = f.getFileName().toString().replace(".npy", ".npz");
+        try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(dir.resolve(name)))) {
+          zip.putNextEntry(new java.util.zip.ZipEntry("other.npy")); // skipped: not the input's name
+          zip.write(new byte[] {1, 2, 3});
+          zip.closeEntry();
+          zip.putNextEntry(new java.util.zip.ZipEntry("x.npy"));
+          zip.write(Files.readAllBytes(f));
+          zip.closeEntry();
+        }
+      }
+    }
+    assertArrayEquals(fromNpy, calibrate("npz", "--data", dir.toString()));
+  }
+
+  @Test
   void oneSourceOnly() {
     Cli r = run("both", "--data", ExampleData.small().resolve("x").toString(), "--table", "t");
     assertEquals(Main.BAD_INPUT, r.code(), r.err());
