@@ -120,14 +120,23 @@ final class DataSources {
     if (d.maxSamples() != null || policy == BadRecords.Policy.SKIP) {
       Long max = d.maxSamples();
       SampleSelection base = selection;
-      Scan scan = entries.mapPartitions(it -> {
-        Scan s = new Scan(max == null ? null : new SampleSelection.TopN(Math.toIntExact(max)), new BadRecords.Counts());
-        while (it.hasNext()) {
-          s.add(it.next(), base, policy);
-        }
-        return List.of(s).iterator();
-      }).treeAggregate(new Scan(max == null ? null : new SampleSelection.TopN(Math.toIntExact(max)),
-          new BadRecords.Counts()), Scan::merge, Scan::merge);
+      spark.sparkContext().setJobDescription("qcal select: "
+          + (max == null ? "" : "the " + max + " smallest sample hashes (seed " + d.seed() + ")")
+          + (max != null && policy == BadRecords.Policy.SKIP ? " and " : "")
+          + (policy == BadRecords.Policy.SKIP ? "bad records per reason" : "") + ", treeAggregate");
+      Scan scan;
+      try {
+        scan = entries.mapPartitions(it -> {
+          Scan s = new Scan(max == null ? null : new SampleSelection.TopN(Math.toIntExact(max)), new BadRecords.Counts());
+          while (it.hasNext()) {
+            s.add(it.next(), base, policy);
+          }
+          return List.of(s).iterator();
+        }).treeAggregate(new Scan(max == null ? null : new SampleSelection.TopN(Math.toIntExact(max)),
+            new BadRecords.Counts()), Scan::merge, Scan::merge);
+      } finally {
+        spark.sparkContext().setJobDescription(null);
+      }
       if (policy == BadRecords.Policy.SKIP) {
         skipped = scan.counts().asMap();
       }
