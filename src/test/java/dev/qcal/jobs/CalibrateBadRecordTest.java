@@ -98,6 +98,10 @@ class CalibrateBadRecordTest {
     assertFails(calibrate("f", "--data", dir.toString()), "f", "zz-cut.npy", "row 5");
     assertSkips(calibrate("s", "--data", dir.toString(), "--on-bad-record", "skip"), "s", 45,
         Map.of("truncated", 11L));
+    // with --max-samples the first pass meets the bad rows: fail stops there, skip counts them all
+    assertFails(calibrate("fm", "--data", dir.toString(), "--max-samples", "20"), "fm", "zz-cut.npy", "row 5");
+    assertSkips(calibrate("sm", "--data", dir.toString(), "--max-samples", "20", "--on-bad-record", "skip",
+        "--partitions", "4"), "sm", 20, Map.of("truncated", 11L));
   }
 
   @Test
