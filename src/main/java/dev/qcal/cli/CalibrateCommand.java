@@ -1,8 +1,10 @@
 package dev.qcal.cli;
 
+import dev.qcal.data.BadRecords;
 import dev.qcal.io.RunReport;
 import dev.qcal.jobs.CalibrateJob;
 import dev.qcal.jobs.CalibrateOptions;
+import dev.qcal.jobs.DataOptions;
 import dev.qcal.jobs.SparkSessions;
 import dev.qcal.stats.StatsConfig;
 import java.nio.file.Files;
@@ -30,9 +32,10 @@ public final class CalibrateCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "M.onnx", description = "FP32 ONNX model.")
   Path model;
 
-  @Option(names = "--data", required = true, paramLabel = "[NAME=]PATH",
-      description = {"A .npy file, a directory of .npy files, or a Parquet path (column named like the input,",
-          "array<float> per row). Repeat as NAME=PATH to bind inputs of a multi-input model."})
+  @Option(names = "--data", paramLabel = "[NAME=]PATH",
+      description = {"A .npy file, a directory of .npy files, or a Parquet path (column named like the input:",
+          "a numeric or nested array, or binary little-endian float32, per row). Repeat as NAME=PATH to bind",
+          "inputs of a multi-input model."})
   List<String> data;
 
   @Option(names = "--out", required = true, paramLabel = "DIR",
@@ -72,6 +75,46 @@ public final class CalibrateCommand implements Callable<Integer> {
       description = "Channel axis of a tensor's per-channel statistics (-1: per tensor only). Default: 1 for 4-D tensors.")
   List<String> channelAxes;
 
+  @Option(names = "--format", paramLabel = "npy|parquet|orc|json|images",
+      description = "Format of --data (default: inferred from the file names).")
+  String format;
+
+  @Option(names = "--preprocess", paramLabel = "FILE",
+      description = {"Image preprocessing for an image folder (PNG, JPEG, BMP), a JSON file: color, resize,",
+          "center_crop, divide, mean, std, pad, layout (see README; jobs/ppocr-cls-preprocess.json)."})
+  String preprocess;
+
+  @Option(names = "--table", paramLabel = "[CATALOG.]DB.TABLE",
+      description = "Read a catalog table (spark.table) instead of --data; columns named like the inputs.")
+  String table;
+
+  @Option(names = "--query", paramLabel = "SQL",
+      description = "Read the result of a Spark SQL query instead of --data; columns named like the inputs.")
+  String query;
+
+  @Option(names = "--input", paramLabel = "NAME=COLUMN",
+      description = "Bind a model input to a table column (default: the column named like the input).")
+  List<String> inputColumns;
+
+  @Option(names = "--max-samples", paramLabel = "N",
+      description = {"Use at most N samples: those with the smallest hash of (seed, file and row);",
+          "the same whatever the partitioning. Reads the data twice."})
+  Long maxSamples;
+
+  @Option(names = "--sample-fraction", defaultValue = "1.0", paramLabel = "F",
+      description = "Use the samples whose hash of (seed, file and row) falls in fraction F of (0, 1] (default: ${DEFAULT-VALUE}).")
+  double sampleFraction;
+
+  @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
+      description = "Seed of the sample hash for --max-samples and --sample-fraction (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--on-bad-record", defaultValue = "fail", paramLabel = "fail|skip",
+      description = {"A record that cannot be a sample (wrong element count or shape, null or non-numeric value,",
+          "undecodable or truncated .npy): fail naming it (exit 2), or skip it and count it per reason in",
+          "run.json (skipped_records; reads the data twice). Default: ${DEFAULT-VALUE}."})
+  String onBadRecord;
+
   @Override
   public Integer call() {
     CalibrateOptions o = options();
@@ -96,8 +139,43 @@ public final class CalibrateCommand implements Callable<Integer> {
     if (partitions != null && partitions < 1) {
       throw new UsageException("--partitions must be >= 1, got " + partitions);
     }
-    return new CalibrateOptions(model, data, out, overwrite, batchSize, partitions,
-        parseShapes(sampleShapes), statsConfig(), ranges.toOptions());
+    DataOptions d = dataOptions();
+    return new CalibrateOptions(model, data == null ? List.of() : data, out, overwrite, batchSize, partitions,
+        parseShapes(sampleShapes), statsConfig(), ranges.toOptions(), d);
+  }
+
+  DataOptions dataOptions() {
+    if (maxSamples != null && (maxSamples < 1 || maxSamples > Integer.MAX_VALUE - 8)) {
+      throw new UsageException("--max-samples must be in [1, " + (Integer.MAX_VALUE - 8) + "], got " + maxSamples);
+    }
+    if (!(sampleFraction > 0 && sampleFraction <= 1)) {
+      throw new UsageException("--sample-fraction must be in (0, 1], got " + sampleFraction);
+    }
+    BadRecords.Policy policy;
+    try {
+      policy = BadRecords.Policy.parse(onBadRecord);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--on-bad-record: " + e.getMessage());
+    }
+    int sources = (data == null || data.isEmpty() ? 0 : 1) + (table == null ? 0 : 1) + (query == null ? 0 : 1);
+    if (sources != 1) {
+      throw new UsageException("give exactly one of --data, --table and --query");
+    }
+    if (format != null && !List.of("npy", "parquet", "orc", "json", "images").contains(format)) {
+      throw new UsageException("--format must be npy, parquet, orc, json or images, got '" + format + "'");
+    }
+    if (format != null && data == null) {
+      throw new UsageException("--format applies to --data only");
+    }
+    Map<String, String> columns = new LinkedHashMap<>();
+    for (String b : inputColumns == null ? List.<String>of() : inputColumns) {
+      int eq = b.indexOf('=');
+      if (eq <= 0 || eq == b.length() - 1) {
+        throw new UsageException("--input '" + b + "': expected NAME=COLUMN");
+      }
+      columns.put(b.substring(0, eq), b.substring(eq + 1));
+    }
+    return new DataOptions(maxSamples, sampleFraction, seed, policy, format, table, query, preprocess, columns);
   }
 
   StatsConfig statsConfig() {

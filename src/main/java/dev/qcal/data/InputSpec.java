@@ -18,14 +18,15 @@ public record InputSpec(String name, long[] dims) implements Serializable {
     return b.append(']').toString();
   }
 
-  /** Throws a {@link DataException} naming {@code source} when {@code sampleShape} does not fit. */
+  /** Throws a {@link BadRecordException} naming {@code source} when {@code sampleShape} does not fit. */
   public void check(long[] sampleShape, String source) {
     boolean ok = sampleShape.length == dims.length;
     for (int i = 0; ok && i < dims.length; i++) {
       ok = sampleShape[i] > 0 && (dims[i] < 0 || dims[i] == sampleShape[i]);
     }
     if (!ok) {
-      throw new DataException(source + ": sample shape " + Arrays.toString(sampleShape)
+      throw new BadRecordException(BadRecordException.SHAPE_MISMATCH, source + ": sample shape "
+          + Arrays.toString(sampleShape)
           + " does not fit input '" + name + "' " + describe());
     }
   }
@@ -56,14 +57,15 @@ public record InputSpec(String name, long[] dims) implements Serializable {
       }
       if (dynamic >= 0) {
         if (known == 0 || length % known != 0) {
-          throw new DataException(source + ": " + length + " values do not fit input '" + name + "' "
-              + describe());
+          throw new BadRecordException(BadRecordException.WRONG_ELEMENT_COUNT, source + ": " + length
+              + " values do not fit input '" + name + "' " + describe());
         }
         shape[dynamic] = length / known;
       }
     }
     if (Sample.elements(shape) != length) {
-      throw new DataException(source + ": " + length + " values do not fit input '" + name + "' with sample shape "
+      throw new BadRecordException(BadRecordException.WRONG_ELEMENT_COUNT, source + ": " + length
+          + " values do not fit input '" + name + "' with sample shape "
           + Arrays.toString(shape) + " (" + Sample.elements(shape) + " values)");
     }
     check(shape, source);

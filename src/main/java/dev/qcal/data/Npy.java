@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
  * <p>A row is one sample: the sub-array at one index of the first axis. A 1-d array of shape
  * {@code (n,)} has {@code n} rows of one element each; a 0-d array (shape {@code ()}) is read as a
  * single row of one element. The reader accepts little-endian {@code float32} ({@code '<f4'}) and
- * {@code float64} ({@code '<f8'}, narrowed to float) in C order; the writers produce format 1.0 in C
+ * {@code float64} ({@code '<f8'}, narrowed to float), {@code uint8} ({@code '|u1'}) and {@code int64}
+ * ({@code '<i8'}, converted to float) in C order; the writers produce format 1.0 in C
  * order. See https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html.
  */
 public final class Npy {
@@ -108,18 +109,16 @@ public final class Npy {
     }
     String descr = d.group(1);
     boolean fortran = f.group(1).equals("True");
-    int itemSize;
-    if (descr.equals("<f4")) {
-      itemSize = 4;
-    } else if (descr.equals("<f8")) {
-      itemSize = 8;
-    } else {
-      throw new IOException(
-          source + ": expected dtype float32 ('<f4') in C order (or '<f8'), found '" + descr + "'");
-    }
+    int itemSize = switch (descr) {
+      case "<f4" -> 4;
+      case "<f8", "<i8" -> 8;
+      case "|u1", "<u1" -> 1;
+      default -> throw new IOException(source + ": expected dtype float32 ('<f4') in C order (or '<f8', '|u1', '<i8'),"
+          + " found '" + descr + "'");
+    };
     if (fortran) {
-      throw new IOException(
-          source + ": expected dtype float32 ('<f4') in C order (or '<f8'), found '" + descr + "' in Fortran order");
+      throw new IOException(source + ": expected dtype float32 ('<f4') in C order (or '<f8', '|u1', '<i8'), found '"
+          + descr + "' in Fortran order");
     }
     long[] shape = parseShape(s.group(1), source);
     long rows = shape.length == 0 ? 1 : shape[0];
@@ -249,14 +248,25 @@ public final class Npy {
                 "%s: truncated at row %d of %d: expected %d bytes for the row (%d in total for shape %s), found %d",
                 source, next, rows, buf.length, rows * buf.length, shapeString(shape), got));
       }
-      if (itemSize == 4) {
-        bb.clear();
-        bb.asFloatBuffer().get(dst, 0, rowElements);
-      } else {
-        bb.clear();
-        var db = bb.asDoubleBuffer();
-        for (int i = 0; i < rowElements; i++) {
-          dst[i] = (float) db.get(i);
+      bb.clear();
+      switch (dtype) {
+        case "<f4" -> bb.asFloatBuffer().get(dst, 0, rowElements);
+        case "<f8" -> {
+          var db = bb.asDoubleBuffer();
+          for (int i = 0; i < rowElements; i++) {
+            dst[i] = (float) db.get(i);
+          }
+        }
+        case "<i8" -> {
+          var lb = bb.asLongBuffer();
+          for (int i = 0; i < rowElements; i++) {
+            dst[i] = (float) lb.get(i);
+          }
+        }
+        default -> { // uint8
+          for (int i = 0; i < rowElements; i++) {
+            dst[i] = buf[i] & 0xff;
+          }
         }
       }
       next++;

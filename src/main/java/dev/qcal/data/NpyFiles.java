@@ -14,7 +14,8 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * {@code .npy} calibration data on any Hadoop file system: a file or a directory of files per
+ * {@code .npy} (or {@code .npz}, the array named like the input) calibration data on any Hadoop file
+ * system: a file or a directory of files per
  * input, each file a batch {@code [N, ...]} of float32 samples in C order. With several inputs the
  * i-th files (sorted by name) of every input's path form one group and must hold the same N.
  */
@@ -40,12 +41,12 @@ public final class NpyFiles {
       } else {
         for (FileStatus f : fs.listStatus(p)) {
           String n = f.getPath().getName();
-          if (f.isFile() && n.endsWith(".npy") && !n.startsWith(".") && !n.startsWith("_")) {
+          if (f.isFile() && (n.endsWith(".npy") || n.endsWith(".npz")) && !n.startsWith(".") && !n.startsWith("_")) {
             files.add(f.getPath().toString());
           }
         }
         if (files.isEmpty()) {
-          throw new DataException(path + ": directory holds no .npy files");
+          throw new DataException(path + ": directory holds no .npy or .npz files");
         }
       }
       files.sort(null);
@@ -75,35 +76,79 @@ public final class NpyFiles {
     return groups;
   }
 
-  /** Streams the samples of one group, one row at a time; the caller closes the iterator's files by draining it. */
-  public static Iterator<Sample> read(Group g, Configuration conf, List<InputSpec> inputs) {
+  /**
+   * Streams the records of one group, one row at a time, each keyed by {@code NAME#ROW} (the first
+   * input's file name and the row index) under {@code selection}. A file that cannot be decoded is one
+   * bad record; rows of a file whose sample shape does not fit, or beyond where a file ends early, are
+   * bad records each. Only rows {@code selection} keeps in its fraction are decoded.
+   */
+  public static Iterator<Entry> entries(Group g, Configuration conf, List<InputSpec> inputs, SampleSelection selection) {
+    String name = new Path(g.files()[0]).getName();
     Npy.Reader[] readers = new Npy.Reader[inputs.size()];
     long rows = -1;
-    try {
-      for (int i = 0; i < readers.length; i++) {
+    boolean[] single = new boolean[inputs.size()];
+    BadRecordException shapeError = null;
+    for (int i = 0; i < readers.length; i++) {
+      try {
         Path p = new Path(g.files()[i]);
         InputStream in = p.getFileSystem(conf).open(p);
-        readers[i] = Npy.open(in, g.files()[i]);
-        long[] shape = readers[i].shape();
-        if (shape.length < 1) {
-          throw new DataException(g.files()[i] + ": expected a batch [N, ...] for input '"
-              + inputs.get(i).name() + "', found a scalar");
-        }
-        inputs.get(i).check(Arrays.copyOfRange(shape, 1, shape.length), g.files()[i]);
-        if (rows >= 0 && readers[i].rows() != rows) {
-          throw new DataException(g.files()[i] + ": holds " + readers[i].rows() + " rows but "
-              + g.files()[0] + " holds " + rows);
-        }
-        rows = readers[i].rows();
+        readers[i] = g.files()[i].endsWith(".npz")
+            ? Npy.open(npzEntry(in, g.files()[i], inputs.get(i).name(), inputs.size() == 1), g.files()[i])
+            : Npy.open(in, g.files()[i]);
+      } catch (IOException e) {
+        closeAll(readers);
+        String id = new Path(g.files()[i]).getName();
+        String m = e.getMessage() != null && e.getMessage().startsWith(g.files()[i]) ? e.getMessage()
+            : g.files()[i] + ": cannot decode .npy: " + e.getMessage();
+        return List.of(Entry.bad(selection.key(id), new BadRecordException(BadRecordException.UNDECODABLE, m, e)))
+            .iterator();
       }
-    } catch (IOException e) {
-      closeAll(readers);
-      throw new DataException(e.getMessage(), e);
-    } catch (RuntimeException e) {
-      closeAll(readers);
-      throw e;
+      long[] shape = readers[i].shape();
+      // a file of a sample's rank holds one sample; one rank more, a batch [N, ...]
+      boolean one = shape.length == inputs.get(i).dims().length;
+      single[i] = one;
+      if (!one && shape.length < 1) {
+        closeAll(readers);
+        return List.of(Entry.bad(selection.key(name), new BadRecordException(BadRecordException.SHAPE_MISMATCH,
+            g.files()[i] + ": expected a batch [N, ...] or one sample for input '" + inputs.get(i).name()
+            + "' " + inputs.get(i).describe() + ", found a scalar"))).iterator();
+      }
+      try {
+        inputs.get(i).check(one ? shape : Arrays.copyOfRange(shape, 1, shape.length), g.files()[i]);
+      } catch (BadRecordException e) {
+        shapeError = shapeError == null ? e : shapeError;
+      }
+      long n = one ? 1 : readers[i].rows();
+      if (rows >= 0 && n != rows) {
+        closeAll(readers);
+        throw new DataException(g.files()[i] + ": holds " + n + " samples but " + g.files()[0] + " holds " + rows);
+      }
+      rows = n;
     }
-    return new RowIterator(g, readers, rows);
+    return new RowIterator(g, name, readers, single, rows, selection, shapeError);
+  }
+
+  /**
+   * The stream of array {@code NAME.npy} inside an {@code .npz} archive (stored or deflated, as
+   * {@code numpy.savez} and {@code savez_compressed} write it); a single-input model also takes
+   * {@code arr_0.npy}, the name {@code numpy.savez} gives an unnamed array.
+   */
+  static InputStream npzEntry(InputStream in, String file, String name, boolean singleInput) throws IOException {
+    java.util.zip.ZipInputStream zip = new java.util.zip.ZipInputStream(in);
+    List<String> seen = new ArrayList<>();
+    try {
+      for (java.util.zip.ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
+        if (e.getName().equals(name + ".npy") || (singleInput && e.getName().equals("arr_0.npy"))) {
+          return zip;
+        }
+        seen.add(e.getName());
+      }
+    } catch (IOException | IllegalArgumentException e) {
+      zip.close();
+      throw new IOException(file + ": not a readable .npz (zip) archive: " + e.getMessage(), e);
+    }
+    zip.close();
+    throw new IOException(file + ": no array '" + name + "' in the .npz archive (arrays: " + seen + ")");
   }
 
   private static void closeAll(Npy.Reader[] readers) {
@@ -118,23 +163,36 @@ public final class NpyFiles {
     }
   }
 
-  private static final class RowIterator implements Iterator<Sample> {
+  private static final class RowIterator implements Iterator<Entry> {
     private final Group group;
+    private final String name;
     private final Npy.Reader[] readers;
+    private final boolean[] single;
     private final long rows;
     private final long[][] shapes;
+    private final SampleSelection selection;
+    private final BadRecordException shapeError;
+    private final float[][] scratch;
+    private BadRecordException truncated;
     private long row;
 
-    RowIterator(Group group, Npy.Reader[] readers, long rows) {
+    RowIterator(Group group, String name, Npy.Reader[] readers, boolean[] single, long rows,
+        SampleSelection selection, BadRecordException shapeError) {
       this.group = group;
+      this.name = name;
       this.readers = readers;
+      this.single = single;
       this.rows = rows;
+      this.selection = selection;
+      this.shapeError = shapeError;
       this.shapes = new long[readers.length][];
+      this.scratch = new float[readers.length][];
       for (int i = 0; i < readers.length; i++) {
         long[] s = readers[i].shape();
-        shapes[i] = Arrays.copyOfRange(s, 1, s.length);
+        shapes[i] = single[i] ? s : Arrays.copyOfRange(s, 1, s.length);
+        scratch[i] = new float[(int) Sample.elements(shapes[i])];
       }
-      if (rows == 0) {
+      if (rows == 0 || shapeError != null) {
         closeAll(readers);
       }
     }
@@ -144,29 +202,56 @@ public final class NpyFiles {
       return row < rows;
     }
 
+    /** Reads sample {@code r} of input {@code i}: one row of a batch, or every row of a single-sample file. */
+    private void readSample(int i, float[] dst, long r) throws IOException {
+      Npy.Reader reader = readers[i];
+      if (!single[i]) {
+        if (!reader.readRow(dst)) {
+          throw new IOException(group.files()[i] + ": ended before row " + r + " of " + rows);
+        }
+        return;
+      }
+      float[] sub = new float[reader.rowElements()];
+      for (long k = 0; k < reader.rows(); k++) {
+        if (!reader.readRow(sub)) {
+          throw new IOException(group.files()[i] + ": ended early");
+        }
+        System.arraycopy(sub, 0, dst, (int) (k * sub.length), sub.length);
+      }
+    }
+
     @Override
-    public Sample next() {
+    public Entry next() {
       if (row >= rows) {
         throw new NoSuchElementException();
       }
-      float[][] values = new float[readers.length][];
-      try {
-        for (int i = 0; i < readers.length; i++) {
-          values[i] = new float[readers[i].rowElements()];
-          if (!readers[i].readRow(values[i])) {
-            throw new DataException(group.files()[i] + ": ended before row " + row + " of " + rows);
+      long r = row++;
+      SampleSelection.Key key = selection.key(name + "#" + r);
+      String source = group.files()[0] + ":" + r;
+      Entry e;
+      if (shapeError != null) {
+        e = Entry.bad(key, new BadRecordException(shapeError.reason(), "row " + r + " of " + shapeError.getMessage()));
+      } else if (truncated != null) {
+        e = Entry.bad(key, new BadRecordException(BadRecordException.TRUNCATED, source + ": " + truncated.getMessage()));
+      } else {
+        boolean keep = selection.inFraction(key);
+        float[][] values = new float[readers.length][];
+        try {
+          for (int i = 0; i < readers.length; i++) {
+            values[i] = keep ? new float[scratch[i].length] : scratch[i];
+            readSample(i, values[i], r);
           }
+          e = keep ? Entry.good(key, new Sample(values, shapes, source)) : Entry.good(key, null);
+        } catch (IOException ex) {
+          closeAll(readers);
+          truncated = new BadRecordException(BadRecordException.TRUNCATED, ex.getMessage(), ex);
+          e = Entry.bad(key, new BadRecordException(BadRecordException.TRUNCATED, source + ": " + ex.getMessage(), ex));
         }
-      } catch (IOException e) {
-        closeAll(readers);
-        throw new DataException(e.getMessage(), e);
       }
-      String source = group.files()[0] + ":" + row;
-      row++;
-      if (row == rows) {
+      if (row == rows && shapeError == null && truncated == null) {
         closeAll(readers);
       }
-      return new Sample(values, shapes, source);
+      return e;
     }
   }
 }

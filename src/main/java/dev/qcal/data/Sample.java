@@ -15,7 +15,7 @@ public record Sample(float[][] values, long[][] shapes, String source) implement
     for (int i = 0; i < values.length; i++) {
       long n = elements(shapes[i]);
       if (n != values[i].length) {
-        throw new DataException(source + ": input " + i + " has " + values[i].length
+        throw new BadRecordException(BadRecordException.WRONG_ELEMENT_COUNT, source + ": input " + i + " has " + values[i].length
             + " values but shape " + java.util.Arrays.toString(shapes[i]) + " needs " + n);
       }
     }

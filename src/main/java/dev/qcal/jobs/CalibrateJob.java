@@ -84,14 +84,16 @@ public final class CalibrateJob {
       String modelName = o.model().toString();
       String sha = OnnxModels.sha256(o.model());
       List<InputSpec> inputs = ModelInputs.of(original, modelName);
-      JavaRDD<Sample> samples = DataSources.open(spark, o.data(), inputs, o.sampleShapes());
+      DataSources.Opened opened = DataSources.open(spark, o.data(), inputs, o.sampleShapes(), o.dataOptions());
+      JavaRDD<Sample> samples = opened.samples();
       // one sample, read before any repartitioning shuffle, fixes the shapes the preparation is verified on
       List<Sample> firstSample = samples.take(1);
       if (o.partitions() != null) {
         samples = samples.repartition(o.partitions());
       }
       if (firstSample.isEmpty()) {
-        throw new DataException(String.join(", ", o.data()) + ": no samples");
+        throw new DataException(String.join(", ", o.dataOptions().describe(o.data())) + ": no samples"
+            + (o.dataOptions().samples() || opened.skipped() != null ? " selected" : ""));
       }
       Map<String, long[]> verifyShapes = new LinkedHashMap<>();
       for (int i = 0; i < inputs.size(); i++) {
@@ -121,7 +123,7 @@ public final class CalibrateJob {
           prepared.opset(), tensors.size());
 
       // observe + reduce (executors, then driver)
-      samples = JobProgress.observing(progress, samples, spark, o.data());
+      samples = JobProgress.observing(progress, samples, spark, o.dataOptions().describe(o.data()));
       samples = slowDown(samples, spark.sparkContext().conf().getInt(SLOW_SAMPLE_MILLIS, 0));
       t = System.nanoTime();
       jsc.setJobGroup("qcal-observe", "qcal observe and reduce: " + tensors.size()
@@ -151,13 +153,18 @@ public final class CalibrateJob {
       report.put("command", "calibrate")
           .put("model", o.model().toString())
           .put("model_sha256", sha)
-          .put("data", o.data())
+          .put("data", o.dataOptions().describe(o.data()))
           .put("out", outLocation)
           .put("method", o.ranges().method())
           .put("samples", stats.samples())
           .put("batches", stats.batches())
           .put("batch_size", o.batchSize())
           .put("partitions", samples.getNumPartitions())
+          .put("max_samples", o.dataOptions().maxSamples())
+          .put("sample_fraction", o.dataOptions().fraction())
+          .put("seed", o.dataOptions().seed())
+          .put("on_bad_record", o.dataOptions().onBadRecord().name().toLowerCase(java.util.Locale.ROOT))
+          .put("skipped_records", opened.skipped() == null ? Map.of() : opened.skipped())
           .put("calibrated_tensors", tensors.size())
           .put("quantized_weights", q.rewrite().weightParams().size())
           .put("skipped", q.rewrite().skipped())

@@ -14,6 +14,7 @@ import java.util.Map;
  * @param partitions repartition the samples into this many partitions; null keeps the source's
  * @param statsConfig histogram sizes and per-tensor channel axes of the collected statistics
  * @param ranges how ranges and parameters are chosen from the statistics
+ * @param dataOptions sampling and the bad-record policy
  */
 public record CalibrateOptions(
     Path model,
@@ -24,10 +25,18 @@ public record CalibrateOptions(
     Integer partitions,
     Map<String, long[]> sampleShapes,
     StatsConfig statsConfig,
-    RangeOptions ranges) {
+    RangeOptions ranges,
+    DataOptions dataOptions) {
 
   public CalibrateOptions {
     data = List.copyOf(data);
     sampleShapes = Map.copyOf(sampleShapes);
+    dataOptions = dataOptions == null ? DataOptions.DEFAULT : dataOptions;
+  }
+
+  /** Every sample, failing on the first bad record. */
+  public CalibrateOptions(Path model, List<String> data, String out, boolean overwrite, int batchSize,
+      Integer partitions, Map<String, long[]> sampleShapes, StatsConfig statsConfig, RangeOptions ranges) {
+    this(model, data, out, overwrite, batchSize, partitions, sampleShapes, statsConfig, ranges, DataOptions.DEFAULT);
   }
 }

@@ -1,13 +1,19 @@
 package dev.qcal.jobs;
 
+import dev.qcal.data.BadRecordException;
+import dev.qcal.data.BadRecords;
 import dev.qcal.data.DataException;
+import dev.qcal.data.Entry;
 import dev.qcal.data.HadoopConf;
+import dev.qcal.data.ImagePipeline;
 import dev.qcal.data.InputSpec;
 import dev.qcal.data.NpyFiles;
 import dev.qcal.data.Sample;
+import dev.qcal.data.SampleSelection;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,38 +27,193 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 
 /** Turns {@code --data} arguments into an RDD of samples bound to the model's inputs. */
 final class DataSources {
   private DataSources() {}
 
-  enum Format { NPY, PARQUET }
+  enum Format { NPY, PARQUET, ORC, JSON, IMAGES;
+
+    static Format parse(String s) {
+      try {
+        return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new DataException("--format '" + s + "': expected npy, parquet, orc, json or images");
+      }
+    }
+  }
+
+  /**
+   * The samples a run uses and, under {@code --on-bad-record skip}, how many records were skipped per
+   * reason (null under {@code fail}).
+   */
+  record Opened(JavaRDD<Sample> samples, Map<String, Long> skipped) {}
 
   static JavaRDD<Sample> open(
       SparkSession spark, List<String> data, List<InputSpec> inputs, Map<String, long[]> sampleShapes) {
+    return open(spark, data, inputs, sampleShapes, DataOptions.DEFAULT).samples();
+  }
+
+  /**
+   * Opens the data and selects samples: records outside {@code --sample-fraction} are dropped by
+   * their hash; with {@code --max-samples}, or to count skipped records, a first pass reduces (exactly,
+   * with {@code treeAggregate}) the smallest keys of good records and the bad-record counts, and the
+   * returned samples keep the keys up to the N-th smallest.
+   */
+  static Opened open(SparkSession spark, List<String> data, List<InputSpec> inputs,
+      Map<String, long[]> sampleShapes, DataOptions d) {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    Map<String, String> byInput = bind(data, inputs);
-    String first = byInput.values().iterator().next();
-    Format format = detect(first, conf);
-    for (String p : byInput.values()) {
-      if (detect(p, conf) != format) {
-        throw new DataException("all --data paths must have the same format: " + first + " is " + format
-            + " but " + p + " is not");
-      }
-    }
     for (String name : sampleShapes.keySet()) {
       if (inputs.stream().noneMatch(i -> i.name().equals(name))) {
         throw new DataException("--sample-shape names '" + name + "' but the model's inputs are " + names(inputs));
       }
     }
-    return switch (format) {
-      case NPY -> npy(spark, byInput, inputs, conf);
-      case PARQUET -> parquet(spark, byInput, inputs, sampleShapes);
-    };
+    for (String name : d.columns().keySet()) {
+      if (inputs.stream().noneMatch(i -> i.name().equals(name))) {
+        throw new DataException("--input names '" + name + "' but the model's inputs are " + names(inputs));
+      }
+    }
+    SampleSelection selection = new SampleSelection(d.seed(), d.fraction(), null);
+    JavaRDD<Entry> entries;
+    if (d.table() != null || d.query() != null) {
+      String label = d.describe(data).get(0);
+      Dataset<Row> df;
+      try {
+        df = d.table() != null ? spark.table(d.table()) : spark.sql(d.query());
+      } catch (Exception e) { // AnalysisException, ParseException: a bad name or query
+        throw new DataException(label + ": " + e.getMessage().lines().findFirst().orElse(""), e);
+      }
+      entries = rows(df, label, false, inputs, d, sampleShapes, selection);
+    } else {
+      Map<String, String> byInput = bind(data, inputs);
+      String first = byInput.values().iterator().next();
+      Format format = d.format() != null ? Format.parse(d.format()) : detect(first, conf);
+      if (d.format() == null) {
+        for (String p : byInput.values()) {
+          if (detect(p, conf) != format) {
+            throw new DataException("all --data paths must have the same format: " + first + " is " + format
+                + " but " + p + " is not");
+          }
+        }
+      }
+      entries = switch (format) {
+        case NPY -> npy(spark, byInput, inputs, conf, selection);
+        case PARQUET -> parquet(spark, byInput, inputs, d, sampleShapes, selection);
+        case IMAGES -> images(spark, oneTable(byInput, format), inputs, d.preprocess(), selection);
+        case ORC, JSON -> {
+          String path = oneTable(byInput, format);
+          Dataset<Row> df;
+          try {
+            df = spark.read().format(format.name().toLowerCase(java.util.Locale.ROOT)).load(path);
+          } catch (Exception e) {
+            throw new DataException(path + ": cannot read as " + format + ": "
+                + e.getMessage().lines().findFirst().orElse(""), e);
+          }
+          yield rows(df, path, true, inputs, d, sampleShapes, selection);
+        }
+      };
+    }
+    BadRecords.Policy policy = d.onBadRecord();
+    Map<String, Long> skipped = null;
+    if (d.maxSamples() != null || policy == BadRecords.Policy.SKIP) {
+      Long max = d.maxSamples();
+      SampleSelection base = selection;
+      spark.sparkContext().setJobDescription("qcal select: "
+          + (max == null ? "" : "the " + max + " smallest sample hashes (seed " + d.seed() + ")")
+          + (max != null && policy == BadRecords.Policy.SKIP ? " and " : "")
+          + (policy == BadRecords.Policy.SKIP ? "bad records per reason" : "") + ", treeAggregate");
+      Scan scan;
+      try {
+        scan = entries.mapPartitions(it -> {
+          Scan s = new Scan(max == null ? null : new SampleSelection.TopN(Math.toIntExact(max)), new BadRecords.Counts());
+          while (it.hasNext()) {
+            s.add(it.next(), base, policy);
+          }
+          return List.of(s).iterator();
+        }).treeAggregate(new Scan(max == null ? null : new SampleSelection.TopN(Math.toIntExact(max)),
+            new BadRecords.Counts()), Scan::merge, Scan::merge);
+      } finally {
+        spark.sparkContext().setJobDescription(null);
+      }
+      if (policy == BadRecords.Policy.SKIP) {
+        skipped = scan.counts().asMap();
+      }
+      if (scan.top() != null) {
+        selection = selection.withCutoff(scan.top().cutoff());
+      }
+    }
+    SampleSelection chosen = selection;
+    JavaRDD<Sample> samples = entries.mapPartitions(it -> new SelectedSamples(it, chosen, policy));
+    return new Opened(samples, skipped);
+  }
+
+  /** First-pass state: the smallest keys of good records (with a maximum) and bad-record counts. */
+  record Scan(SampleSelection.TopN top, BadRecords.Counts counts) implements java.io.Serializable {
+    void add(Entry e, SampleSelection selection, BadRecords.Policy policy) {
+      if (!selection.inFraction(e.key())) {
+        return;
+      }
+      if (e.bad() != null) {
+        if (policy == BadRecords.Policy.FAIL) {
+          throw e.bad();
+        }
+        counts.add(e.bad().reason());
+      } else if (top != null) {
+        top.add(e.key());
+      }
+    }
+
+    Scan merge(Scan other) {
+      if (top != null) {
+        top.merge(other.top);
+      }
+      counts.merge(other.counts);
+      return this;
+    }
+  }
+
+  /** The samples of selected good entries; a selected bad entry fails under FAIL and is dropped under SKIP. */
+  private static final class SelectedSamples implements Iterator<Sample> {
+    private final Iterator<Entry> it;
+    private final SampleSelection selection;
+    private final BadRecords.Policy policy;
+    private Sample next;
+
+    SelectedSamples(Iterator<Entry> it, SampleSelection selection, BadRecords.Policy policy) {
+      this.it = it;
+      this.selection = selection;
+      this.policy = policy;
+    }
+
+    @Override
+    public boolean hasNext() {
+      while (next == null && it.hasNext()) {
+        Entry e = it.next();
+        if (!selection.inFraction(e.key())) {
+          continue;
+        }
+        if (e.bad() != null) {
+          if (policy == BadRecords.Policy.FAIL) {
+            throw e.bad();
+          }
+        } else if (selection.selects(e.key())) {
+          next = e.sample();
+        }
+      }
+      return next != null;
+    }
+
+    @Override
+    public Sample next() {
+      if (!hasNext()) {
+        throw new java.util.NoSuchElementException();
+      }
+      Sample s = next;
+      next = null;
+      return s;
+    }
   }
 
   /** {@code PATH} alone feeds every input; {@code name=PATH} binds one input. */
@@ -101,36 +262,55 @@ final class DataSources {
       }
       FileStatus st = fs.getFileStatus(p);
       if (st.isFile()) {
-        if (path.endsWith(".npy")) {
+        if (path.endsWith(".npy") || path.endsWith(".npz")) {
           return Format.NPY;
         }
         if (path.endsWith(".parquet")) {
           return Format.PARQUET;
         }
+        if (path.endsWith(".orc")) {
+          return Format.ORC;
+        }
+        if (path.endsWith(".json") || path.endsWith(".jsonl")) {
+          return Format.JSON;
+        }
+        if (isImage(path)) {
+          return Format.IMAGES;
+        }
       } else {
-        boolean npy = false;
-        boolean parquet = false;
+        java.util.EnumSet<Format> seen = java.util.EnumSet.noneOf(Format.class);
+        boolean partitionDirs = false;
         for (FileStatus f : fs.listStatus(p)) {
           String n = f.getPath().getName();
-          npy |= n.endsWith(".npy");
-          parquet |= n.endsWith(".parquet") || (f.isDirectory() && n.contains("="));
+          if (n.endsWith(".npy") || n.endsWith(".npz")) {
+            seen.add(Format.NPY);
+          } else if (n.endsWith(".parquet")) {
+            seen.add(Format.PARQUET);
+          } else if (n.endsWith(".orc")) {
+            seen.add(Format.ORC);
+          } else if (n.endsWith(".json") || n.endsWith(".jsonl")) {
+            seen.add(Format.JSON);
+          } else if (isImage(n)) {
+            seen.add(Format.IMAGES);
+          }
+          partitionDirs |= f.isDirectory() && n.contains("=");
         }
-        if (npy && !parquet) {
-          return Format.NPY;
-        }
-        if (parquet && !npy) {
+        if (seen.isEmpty() && partitionDirs) {
           return Format.PARQUET;
+        }
+        if (seen.size() == 1) {
+          return seen.iterator().next();
         }
       }
       throw new DataException(path + ": cannot tell the data format: expected a .npy file, a directory of .npy"
-          + " files, or a Parquet file or directory");
+          + " files, or a Parquet, ORC or JSON file or directory; or give --format");
     } catch (IOException e) {
       throw new DataException(path + ": cannot read: " + e.getMessage(), e);
     }
   }
 
-  private static JavaRDD<Sample> npy(
-      SparkSession spark, Map<String, String> byInput, List<InputSpec> inputs, Configuration conf) {
+  private static JavaRDD<Entry> npy(SparkSession spark, Map<String, String> byInput, List<InputSpec> inputs,
+      Configuration conf, SampleSelection selection) {
     List<List<String>> files = new ArrayList<>();
     for (InputSpec in : inputs) {
       files.add(NpyFiles.list(byInput.get(in.name()), conf));
@@ -139,70 +319,211 @@ final class DataSources {
     HadoopConf hc = new HadoopConf(conf);
     List<InputSpec> specs = List.copyOf(inputs);
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    return jsc.parallelize(groups, groups.size()).flatMap(g -> NpyFiles.read(g, hc.get(), specs));
+    return jsc.parallelize(groups, groups.size()).flatMap(g -> NpyFiles.entries(g, hc.get(), specs, selection));
   }
 
-  private static JavaRDD<Sample> parquet(
-      SparkSession spark, Map<String, String> byInput, List<InputSpec> inputs, Map<String, long[]> sampleShapes) {
-    String path = byInput.values().iterator().next();
-    for (String p : byInput.values()) {
-      if (!p.equals(path)) {
-        throw new DataException("Parquet data feeds every input from one table's columns; got " + path + " and " + p);
-      }
-    }
+  private static JavaRDD<Entry> parquet(SparkSession spark, Map<String, String> byInput, List<InputSpec> inputs,
+      DataOptions d, Map<String, long[]> sampleShapes, SampleSelection selection) {
+    String path = oneTable(byInput, Format.PARQUET);
     Dataset<Row> df = spark.read().parquet(path);
     List<org.apache.spark.sql.Column> cols = new ArrayList<>();
     for (InputSpec in : inputs) {
-      StructField f = field(df, in.name(), path);
+      StructField f = field(df, d.column(in.name()), in.name(), path);
       DataType t = f.dataType();
-      if (!(t instanceof ArrayType a)
-          || !(a.elementType().equals(DataTypes.FloatType) || a.elementType().equals(DataTypes.DoubleType))) {
-        throw new DataException(path + ": column '" + in.name() + "' is " + t.simpleString()
-            + ", expected array<float> (one flat sample per row)");
+      if (!RowValues.accepts(t)) {
+        throw new DataException(path + ": column '" + f.name() + "' is " + t.simpleString()
+            + ", expected a numeric array (array<float>, array<double>, nested arrays) or binary (little-endian"
+            + " float32) per row");
       }
-      cols.add(functions.col(in.name()).cast(DataTypes.createArrayType(DataTypes.FloatType)));
+      cols.add(functions.col("`" + f.name().replace("`", "``") + "`"));
     }
-    cols.add(functions.input_file_name());
+    cols.add(functions.col("_metadata.file_path"));
+    cols.add(functions.col("_metadata.row_index"));
     List<InputSpec> specs = List.copyOf(inputs);
     long[][] declared = new long[inputs.size()][];
     for (int i = 0; i < declared.length; i++) {
       declared[i] = sampleShapes.get(inputs.get(i).name());
     }
+    String root = rootPath(path, spark.sparkContext().hadoopConfiguration());
     return df.select(cols.toArray(new org.apache.spark.sql.Column[0])).javaRDD()
-        .map(row -> toSample(row, specs, declared));
+        .map(row -> entry(row, specs, declared, root, selection));
   }
 
-  private static StructField field(Dataset<Row> df, String name, String path) {
+  private static final String IMAGE_GLOB = "*.{png,PNG,jpg,JPG,jpeg,JPEG,bmp,BMP}";
+
+  private static boolean isImage(String name) {
+    String n = name.toLowerCase(java.util.Locale.ROOT);
+    return n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg") || n.endsWith(".bmp");
+  }
+
+  /**
+   * An image folder (Spark's {@code binaryFile} source, recursive; PNG, JPEG, BMP) through the
+   * {@code --preprocess} pipeline, one sample per file keyed by its path relative to the folder.
+   */
+  private static JavaRDD<Entry> images(SparkSession spark, String path, List<InputSpec> inputs, String preprocess,
+      SampleSelection selection) {
+    if (inputs.size() != 1) {
+      throw new DataException(path + ": an image folder feeds a model with one input; the model has " + names(inputs));
+    }
+    if (preprocess == null) {
+      throw new DataException(path + ": an image folder needs --preprocess FILE (the JSON preprocessing pipeline;"
+          + " jobs/ppocr-cls-preprocess.json is the example's)");
+    }
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    String json;
+    try {
+      Path p = new Path(preprocess);
+      try (var in = p.getFileSystem(conf).open(p)) {
+        json = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      }
+    } catch (IOException e) {
+      throw new DataException(preprocess + ": cannot read the preprocessing config: " + e.getMessage(), e);
+    }
+    ImagePipeline pipeline = ImagePipeline.parse(json, preprocess);
+    InputSpec input = inputs.get(0);
+    String root = rootPath(path, conf);
+    Dataset<Row> df = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
+        .option("pathGlobFilter", IMAGE_GLOB).load(path).select("path", "content");
+    return df.javaRDD().map(row -> {
+      String file = row.getString(0);
+      SampleSelection.Key key = selection.key(relative(file, root));
+      if (!selection.inFraction(key)) {
+        return Entry.good(key, null);
+      }
+      try {
+        Sample s = pipeline.apply((byte[]) row.get(1), file);
+        input.check(s.shapes()[0], file);
+        return Entry.good(key, s);
+      } catch (BadRecordException e) {
+        return Entry.bad(key, e);
+      }
+    });
+  }
+
+  private static String oneTable(Map<String, String> byInput, Format format) {
+    String path = byInput.values().iterator().next();
+    for (String p : byInput.values()) {
+      if (!p.equals(path)) {
+        throw new DataException(format + " data feeds every input from one table's columns; got " + path + " and " + p);
+      }
+    }
+    return path;
+  }
+
+  /**
+   * Rows of a table, query, ORC or JSON data set: a row has no stable position there, so its key is
+   * the hash of its file (when known) and its values, ties between identical rows broken by where
+   * they were read (which copy is kept changes no statistic).
+   */
+  private static JavaRDD<Entry> rows(Dataset<Row> df, String label, boolean files, List<InputSpec> inputs,
+      DataOptions d, Map<String, long[]> sampleShapes, SampleSelection selection) {
+    List<org.apache.spark.sql.Column> cols = new ArrayList<>();
+    for (InputSpec in : inputs) {
+      StructField f = field(df, d.column(in.name()), in.name(), label);
+      if (!RowValues.accepts(f.dataType())) {
+        throw new DataException(label + ": column '" + f.name() + "' is " + f.dataType().simpleString()
+            + ", expected a numeric array (array<float>, array<double>, nested arrays) or binary (little-endian"
+            + " float32) per row");
+      }
+      cols.add(functions.col("`" + f.name().replace("`", "``") + "`"));
+    }
+    if (files) {
+      cols.add(functions.col("_metadata.file_path"));
+    }
+    List<InputSpec> specs = List.copyOf(inputs);
+    long[][] declared = new long[inputs.size()][];
+    for (int i = 0; i < declared.length; i++) {
+      declared[i] = sampleShapes.get(inputs.get(i).name());
+    }
+    String root = files ? rootPath(label, df.sparkSession().sparkContext().hadoopConfiguration()) : "";
+    return df.select(cols.toArray(new org.apache.spark.sql.Column[0])).javaRDD().mapPartitionsWithIndex((p, it) -> {
+      int n = specs.size();
+      return new Iterator<Entry>() {
+        long ordinal;
+
+        @Override
+        public boolean hasNext() {
+          return it.hasNext();
+        }
+
+        @Override
+        public Entry next() {
+          Row row = it.next();
+          long position = ((long) p << 32) | ordinal;
+          String id = files ? relative(row.getString(n), root) : "";
+          String source = (files ? row.getString(n) : label) + " (partition " + p + ", row " + ordinal + ")";
+          ordinal++;
+          try {
+            float[][] values = new float[n][];
+            long[][] shapes = new long[n][];
+            for (int i = 0; i < n; i++) {
+              values[i] = RowValues.floats(row, i, specs.get(i).name(), source);
+              shapes[i] = specs.get(i).shapeOfFlat(values[i].length, declared[i], source);
+            }
+            SampleSelection.Key key = selection.contentKey(id, values, position);
+            return Entry.good(key, selection.inFraction(key) ? new Sample(values, shapes, source) : null);
+          } catch (BadRecordException e) {
+            return Entry.bad(selection.textKey(id, row.toString(), position), e);
+          }
+        }
+      };
+    }, true);
+  }
+
+  /** The data root as a URI path, to name files relative to it (the same data elsewhere selects the same samples). */
+  private static String rootPath(String path, Configuration conf) {
+    try {
+      Path p = new Path(path);
+      return p.getFileSystem(conf).makeQualified(p).toUri().getPath();
+    } catch (IOException e) {
+      throw new DataException(path + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  static String relative(String file, String root) {
+    String p;
+    try {
+      p = new java.net.URI(file).getPath();
+    } catch (java.net.URISyntaxException e) {
+      p = file;
+    }
+    if (p != null && p.startsWith(root)) {
+      String r = p.substring(root.length());
+      return r.startsWith("/") ? r.substring(1) : r.isEmpty() ? new Path(p).getName() : r;
+    }
+    return file;
+  }
+
+  private static StructField field(Dataset<Row> df, String column, String input, String path) {
     for (StructField f : df.schema().fields()) {
-      if (f.name().equals(name)) {
+      if (f.name().equals(column)) {
         return f;
       }
     }
-    throw new DataException(path + ": no column named like model input '" + name + "' (columns: "
-        + Arrays.toString(df.schema().fieldNames()) + ")");
+    throw new DataException(path + ": no column '" + column + "' for model input '" + input + "' (columns: "
+        + Arrays.toString(df.schema().fieldNames()) + "; bind one with --input " + input + "=COLUMN)");
   }
 
-  private static Sample toSample(Row row, List<InputSpec> specs, long[][] declared) {
+  private static Entry entry(Row row, List<InputSpec> specs, long[][] declared, String root,
+      SampleSelection selection) {
     int n = specs.size();
-    String source = row.getString(n) + " (a row)";
-    float[][] values = new float[n][];
-    long[][] shapes = new long[n][];
-    for (int i = 0; i < n; i++) {
-      if (row.isNullAt(i)) {
-        throw new DataException(source + ": column '" + specs.get(i).name() + "' is null");
-      }
-      List<Object> list = row.getList(i);
-      float[] v = new float[list.size()];
-      for (int j = 0; j < v.length; j++) {
-        Object o = list.get(j);
-        if (o == null) {
-          throw new DataException(source + ": column '" + specs.get(i).name() + "' has a null at element " + j);
-        }
-        v[j] = (Float) o;
-      }
-      values[i] = v;
-      shapes[i] = specs.get(i).shapeOfFlat(v.length, declared[i], source);
+    String file = row.getString(n);
+    long index = row.getLong(n + 1);
+    SampleSelection.Key key = selection.key(relative(file, root) + "#" + index);
+    if (!selection.inFraction(key)) {
+      return Entry.good(key, null);
     }
-    return new Sample(values, shapes, source);
+    String source = file + " row " + index;
+    try {
+      float[][] values = new float[n][];
+      long[][] shapes = new long[n][];
+      for (int i = 0; i < n; i++) {
+        values[i] = RowValues.floats(row, i, specs.get(i).name(), source);
+        shapes[i] = specs.get(i).shapeOfFlat(values[i].length, declared[i], source);
+      }
+      return Entry.good(key, new Sample(values, shapes, source));
+    } catch (BadRecordException e) {
+      return Entry.bad(key, e);
+    }
   }
 }

@@ -119,7 +119,7 @@ public class JobProgress {
     } catch (RuntimeException | IOException notNpy) {
       try {
         return spark.read().parquet(path).count(); // from the footers
-      } catch (RuntimeException e) {
+      } catch (Exception e) { // Spark throws SparkException (checked) undeclared, e.g. for an undecodable .npy
         return -1;
       }
     }

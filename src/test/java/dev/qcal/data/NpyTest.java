@@ -176,23 +176,46 @@ class NpyTest {
   void rejectsBigEndian() {
     byte[] b = npy(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", new byte[4]);
     assertEquals(
-        "data/x.npy: expected dtype float32 ('<f4') in C order (or '<f8'), found '>f4'",
+        "data/x.npy: expected dtype float32 ('<f4') in C order (or '<f8', '|u1', '<i8'), found '>f4'",
         openError(b, "data/x.npy"));
   }
 
   @Test
   void rejectsOtherDtypes() {
-    byte[] b = npy(1, "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", new byte[8]);
+    byte[] b = npy(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (1,), }", new byte[4]);
     String msg = openError(b, "data/y.npy");
     assertTrue(msg.startsWith("data/y.npy: expected dtype float32 ('<f4')"), msg);
-    assertTrue(msg.endsWith("found '<i8'"), msg);
+    assertTrue(msg.endsWith("found '<i4'"), msg);
   }
 
   @Test
   void rejectsFortranOrder() {
     byte[] b = npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", new byte[16]);
     String msg = openError(b, "data/f.npy");
-    assertEquals("data/f.npy: expected dtype float32 ('<f4') in C order (or '<f8'), found '<f4' in Fortran order", msg);
+    assertEquals("data/f.npy: expected dtype float32 ('<f4') in C order (or '<f8', '|u1', '<i8'), found '<f4' in"
+        + " Fortran order", msg);
+  }
+
+  @Test
+  void readsUint8AndInt64AsFloat() throws Exception {
+    byte[] u8 = npy(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2), }", new byte[] {0, 1, (byte) 200,
+        (byte) 255});
+    try (Npy.Reader r = Npy.open(new java.io.ByteArrayInputStream(u8), "u8.npy")) {
+      float[] row = new float[2];
+      assertTrue(r.readRow(row));
+      assertArrayEquals(new float[] {0, 1}, row);
+      assertTrue(r.readRow(row));
+      assertArrayEquals(new float[] {200, 255}, row);
+    }
+    ByteBuffer longs = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(-3).putLong(1L << 40);
+    byte[] i8 = npy(1, "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", longs.array());
+    try (Npy.Reader r = Npy.open(new java.io.ByteArrayInputStream(i8), "i8.npy")) {
+      float[] row = new float[1];
+      assertTrue(r.readRow(row));
+      assertArrayEquals(new float[] {-3}, row);
+      assertTrue(r.readRow(row));
+      assertArrayEquals(new float[] {(float) (1L << 40)}, row);
+    }
   }
 
   @Test

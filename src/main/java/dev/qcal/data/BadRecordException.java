@@ -1,0 +1,31 @@
+package dev.qcal.data;
+
+/**
+ * One record of the data that cannot become a sample; {@code reason} is the key it is counted under
+ * when bad records are skipped ({@code --on-bad-record skip}).
+ */
+public class BadRecordException extends DataException {
+  private static final long serialVersionUID = 1L;
+  public static final String WRONG_ELEMENT_COUNT = "wrong_element_count";
+  public static final String SHAPE_MISMATCH = "shape_mismatch";
+  public static final String NULL_VALUE = "null_value";
+  public static final String NON_NUMERIC = "non_numeric";
+  public static final String UNDECODABLE = "undecodable";
+  public static final String TRUNCATED = "truncated";
+
+  private final String reason;
+
+  public BadRecordException(String reason, String message) {
+    super(message);
+    this.reason = reason;
+  }
+
+  public BadRecordException(String reason, String message, Throwable cause) {
+    super(message, cause);
+    this.reason = reason;
+  }
+
+  public String reason() {
+    return reason;
+  }
+}
