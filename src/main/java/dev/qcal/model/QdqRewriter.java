@@ -29,7 +29,8 @@ import java.util.Set;
  * {@code T} reads {@code dK} (a graph output named {@code T} keeps the float value). Tensors whose params
  * are derived from another's (see {@link CalibrationPlan#derived()}) reuse its {@code sK}/{@code zK} when
  * shared. Weight {@code W}: symmetric per-channel initializers {@code qK} (int8), {@code sK[C]},
- * {@code zK[C]} and {@code DequantizeLinear(axis) -> dK}. Bias {@code B}: int32 {@code qK} with scale
+ * {@code zK[C]} (left out for Conv weights, where it is all 0, the default) and
+ * {@code DequantizeLinear(axis) -> dK}. Bias {@code B}: int32 {@code qK} with scale
  * {@code inputScale * W_scale[c]}, axis 0 and no zero point (0 by default). Float weights no node reads
  * any more are removed. The short generated names keep the file small (on the example they were a third
  * of it); the inserted nodes have no names. A name that already exists gets a numeric suffix.
@@ -204,7 +205,10 @@ public final class QdqRewriter {
             "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
       }
       long[] q = LinearQuant.quantizeAll(data, dims, wp);
-      dq = dequantized(dims, q, wp, weightType);
+      // ORT fuses Conv without a weight zero point but its QGemm fusion fails without one ("zero point
+      // and scale of input b should have same shape size"), so only Conv weights leave out all-zero ones.
+      boolean keepZeroPoint = !node.getOpType().equals("Conv") || !allZero(wp.zeroPoint());
+      dq = dequantized(dims, q, wp, weightType, keepZeroPoint);
       weightCache.put(key, dq);
       weightCacheParams.put(key, wp);
       weightParams.put(paramKey(ref.initializer(), dq), wp);
@@ -249,7 +253,7 @@ public final class QdqRewriter {
       for (int i = 0; i < q.length; i++) {
         ql[i] = q[i];
       }
-      dq = dequantized(QdqTensors.dims(bt), ql, bp, QuantType.INT32);
+      dq = dequantized(QdqTensors.dims(bt), ql, bp, QuantType.INT32, false);
       weightCache.put(key, dq);
       weightParams.put(paramKey(b, dq), bp);
       replacedInitializers.add(b);
@@ -258,15 +262,14 @@ public final class QdqRewriter {
   }
 
   /**
-   * Adds initializers {@code qK}, {@code sK} and (except for int32 biases, whose zero point is 0 by
-   * default) {@code zK}, and a DequantizeLinear; returns its output name. Weights keep their zero points:
-   * without them ORT's QGemm fusion fails ("zero point and scale of input b should have same shape size").
+   * Adds initializers {@code qK}, {@code sK} and, when {@code keepZeroPoint}, {@code zK}, and a
+   * DequantizeLinear; returns its output name. A left-out zero point is 0 (ONNX's default).
    */
-  private String dequantized(long[] dims, long[] values, QuantParams p, QuantType type) {
+  private String dequantized(long[] dims, long[] values, QuantParams p, QuantType type, boolean keepZeroPoint) {
     long[] pdims = p.perChannel() ? new long[] {p.channels()} : new long[0];
     String q = names.tensor("q" + counter);
     String scale = names.tensor("s" + counter);
-    String zp = type == QuantType.INT32 ? "" : names.tensor("z" + counter);
+    String zp = keepZeroPoint ? names.tensor("z" + counter) : "";
     String dq = names.tensor("d" + counter);
     counter++;
     newInitializers.add(QdqTensors.intTensor(q, type, dims, values));
@@ -276,6 +279,15 @@ public final class QdqRewriter {
     }
     head.add(qdqNode("DequantizeLinear", q, scale, zp, dq, p.axis()));
     return dq;
+  }
+
+  private static boolean allZero(long[] v) {
+    for (long x : v) {
+      if (x != 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private String paramKey(String initializer, String dq) {

@@ -208,9 +208,9 @@ class QuantizeCommandTest {
     reporter.publishEntry("size", figures);
     System.out.println(figures);
     // Issue 6 asks for <= 30%. Not reached: int8 weights (124 KB), per-channel weight and bias scales
-    // (25 KB), int32 biases (13 KB) alone are 28% of the FP32 file, and the 288 Q/DQ nodes need ~15 KB more.
-    // Short generated names took it from 47.7% to 35.3%; this bound holds that gain.
-    assertTrue(size <= 0.36 * fp32, figures);
+    // (25 KB), int32 biases (13 KB) alone are 28% of the FP32 file, and the 288 Q/DQ nodes need ~13 KB more.
+    // Short generated names and left-out zero zero points took it from 47.7% to 34.5%; this bound holds that.
+    assertTrue(size <= 0.35 * fp32, figures);
   }
 
   @Test

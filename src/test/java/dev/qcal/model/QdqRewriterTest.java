@@ -99,7 +99,7 @@ class QdqRewriterTest {
     assertEquals(TensorProto.DataType.INT8_VALUE, w1.getDataType());
     assertEquals(List.of(8L, 3L, 3L, 3L), w1.getDimsList());
     assertEquals(List.of(8L), initializer(q, w1dq.getInput(1)).getDimsList());
-    assertEquals(TensorProto.DataType.INT8_VALUE, initializer(q, w1dq.getInput(2)).getDataType());
+    assertEquals(2, w1dq.getInputCount(), "symmetric Conv weights: zero point 0 by default, left out");
     assertEquals(0, axisOf(w1dq));
     assertEquals(0, r.weightParams().get("w1").axis());
     // Bias: INT32, scale = x scale * w1 scale[c], axis 0, int32 zero points.
@@ -163,6 +163,8 @@ class QdqRewriterTest {
     ModelProto q = r.model();
     assertEquals(1, axisOf(dqFeeding(q, "fc", 1)));
     assertEquals(List.of(3L), initializer(q, dqFeeding(q, "fc", 1).getInput(1)).getDimsList());
+    // ORT's QGemm fusion needs the weight zero point, so MatMul/Gemm weights keep it.
+    assertEquals(TensorProto.DataType.INT8_VALUE, initializer(q, dqFeeding(q, "fc", 1).getInput(2)).getDataType());
     assertEquals(3, r.weightParams().get("fc_w").channels());
     assertEquals(List.of(dequantized(q, "mm"), "fc_b"), find(q, "Add", "fc_b").getInputList());
     assertEquals(TensorProto.DataType.FLOAT_VALUE, initializer(q, "fc_b").getDataType());
