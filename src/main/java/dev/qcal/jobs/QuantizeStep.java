@@ -42,7 +42,7 @@ final class QuantizeStep {
     for (String name : plan.activations()) {
       if (!stats.tensors().containsKey(name)) {
         throw new DataException("tensor '" + name + "': the statistics have no entry for it (they list "
-            + stats.tensors().size() + " tensors); were they collected for another model?");
+            + stats.tensors().size() + " tensors); were they collected with other --op-types or exclusions?");
       }
       TensorStats t = stats.get(name);
       if (t.count() == 0) {
