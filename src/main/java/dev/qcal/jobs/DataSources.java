@@ -46,10 +46,10 @@ final class DataSources {
   }
 
   /**
-   * The samples a run uses and, under {@code --on-bad-record skip}, how many records were skipped per
-   * reason (null under {@code fail}).
+   * The samples a run uses; under {@code --on-bad-record skip}, how many records were skipped per
+   * reason (null under {@code fail}); with {@code --max-samples}, how many samples are selected (else null).
    */
-  record Opened(JavaRDD<Sample> samples, Map<String, Long> skipped) {}
+  record Opened(JavaRDD<Sample> samples, Map<String, Long> skipped, Long selected) {}
 
   static JavaRDD<Sample> open(
       SparkSession spark, List<String> data, List<InputSpec> inputs, Map<String, long[]> sampleShapes) {
@@ -117,6 +117,7 @@ final class DataSources {
     }
     BadRecords.Policy policy = d.onBadRecord();
     Map<String, Long> skipped = null;
+    Long selected = null;
     if (d.maxSamples() != null || policy == BadRecords.Policy.SKIP) {
       Long max = d.maxSamples();
       SampleSelection base = selection;
@@ -142,11 +143,12 @@ final class DataSources {
       }
       if (scan.top() != null) {
         selection = selection.withCutoff(scan.top().cutoff());
+        selected = (long) scan.top().keys().size(); // N, or every good sample when there are fewer
       }
     }
     SampleSelection chosen = selection;
     JavaRDD<Sample> samples = entries.mapPartitions(it -> new SelectedSamples(it, chosen, policy));
-    return new Opened(samples, skipped);
+    return new Opened(samples, skipped, selected);
   }
 
   /** First-pass state: the smallest keys of good records (with a maximum) and bad-record counts. */
