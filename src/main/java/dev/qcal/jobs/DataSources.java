@@ -83,7 +83,7 @@ final class DataSources {
       try {
         df = d.table() != null ? spark.table(d.table()) : spark.sql(d.query());
       } catch (Exception e) { // AnalysisException, ParseException: a bad name or query
-        throw new DataException(label + ": " + e.getMessage().lines().findFirst().orElse(""), e);
+        throw new DataException(label + ": " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
       }
       entries = rows(df, label, false, inputs, d, sampleShapes, selection);
     } else {
@@ -109,7 +109,7 @@ final class DataSources {
             df = spark.read().format(format.name().toLowerCase(java.util.Locale.ROOT)).load(path);
           } catch (Exception e) {
             throw new DataException(path + ": cannot read as " + format + ": "
-                + e.getMessage().lines().findFirst().orElse(""), e);
+                + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
           }
           yield rows(df, path, true, inputs, d, sampleShapes, selection);
         }
