@@ -34,13 +34,13 @@ import org.apache.spark.sql.types.StructField;
 final class DataSources {
   private DataSources() {}
 
-  enum Format { NPY, PARQUET, ORC, JSON, IMAGES;
+  enum Format { NPY, PARQUET, ORC, JSON, CSV, IMAGES;
 
     static Format parse(String s) {
       try {
         return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
       } catch (IllegalArgumentException e) {
-        throw new DataException("--format '" + s + "': expected npy, parquet, orc, json or images");
+        throw new DataException("--format '" + s + "': expected npy, parquet, orc, json, csv or images");
       }
     }
   }
@@ -102,11 +102,13 @@ final class DataSources {
         case NPY -> npy(spark, byInput, inputs, conf, selection);
         case PARQUET -> parquet(spark, byInput, inputs, d, sampleShapes, selection);
         case IMAGES -> images(spark, oneTable(byInput, format), inputs, d.preprocess(), selection);
-        case ORC, JSON -> {
+        case ORC, JSON, CSV -> {
           String path = oneTable(byInput, format);
           Dataset<Row> df;
           try {
-            df = spark.read().format(format.name().toLowerCase(java.util.Locale.ROOT)).load(path);
+            // CSV: a header names the columns; a cell lists a sample's numbers (or is one number)
+            df = spark.read().format(format.name().toLowerCase(java.util.Locale.ROOT))
+                .option("header", format == Format.CSV ? "true" : "false").load(path);
           } catch (Exception e) {
             throw new DataException(path + ": cannot read as " + format + ": "
                 + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
@@ -276,6 +278,9 @@ final class DataSources {
         if (path.endsWith(".json") || path.endsWith(".jsonl")) {
           return Format.JSON;
         }
+        if (path.endsWith(".csv")) {
+          return Format.CSV;
+        }
         if (isImage(path)) {
           return Format.IMAGES;
         }
@@ -292,6 +297,8 @@ final class DataSources {
             seen.add(Format.ORC);
           } else if (n.endsWith(".json") || n.endsWith(".jsonl")) {
             seen.add(Format.JSON);
+          } else if (n.endsWith(".csv")) {
+            seen.add(Format.CSV);
           } else if (isImage(n)) {
             seen.add(Format.IMAGES);
           }
