@@ -75,7 +75,7 @@ public final class CalibrateCommand implements Callable<Integer> {
       description = "Channel axis of a tensor's per-channel statistics (-1: per tensor only). Default: 1 for 4-D tensors.")
   List<String> channelAxes;
 
-  @Option(names = "--format", paramLabel = "npy|parquet|orc|json|images",
+  @Option(names = "--format", paramLabel = "npy|parquet|orc|json|csv|images",
       description = "Format of --data (default: inferred from the file names).")
   String format;
 
@@ -161,8 +161,8 @@ public final class CalibrateCommand implements Callable<Integer> {
     if (sources != 1) {
       throw new UsageException("give exactly one of --data, --table and --query");
     }
-    if (format != null && !List.of("npy", "parquet", "orc", "json", "images").contains(format)) {
-      throw new UsageException("--format must be npy, parquet, orc, json or images, got '" + format + "'");
+    if (format != null && !List.of("npy", "parquet", "orc", "json", "csv", "images").contains(format)) {
+      throw new UsageException("--format must be npy, parquet, orc, json, csv or images, got '" + format + "'");
     }
     if (format != null && data == null) {
       throw new UsageException("--format applies to --data only");

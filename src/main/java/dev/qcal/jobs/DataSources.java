@@ -34,22 +34,22 @@ import org.apache.spark.sql.types.StructField;
 final class DataSources {
   private DataSources() {}
 
-  enum Format { NPY, PARQUET, ORC, JSON, IMAGES;
+  enum Format { NPY, PARQUET, ORC, JSON, CSV, IMAGES;
 
     static Format parse(String s) {
       try {
         return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
       } catch (IllegalArgumentException e) {
-        throw new DataException("--format '" + s + "': expected npy, parquet, orc, json or images");
+        throw new DataException("--format '" + s + "': expected npy, parquet, orc, json, csv or images");
       }
     }
   }
 
   /**
-   * The samples a run uses and, under {@code --on-bad-record skip}, how many records were skipped per
-   * reason (null under {@code fail}).
+   * The samples a run uses; under {@code --on-bad-record skip}, how many records were skipped per
+   * reason (null under {@code fail}); with {@code --max-samples}, how many samples are selected (else null).
    */
-  record Opened(JavaRDD<Sample> samples, Map<String, Long> skipped) {}
+  record Opened(JavaRDD<Sample> samples, Map<String, Long> skipped, Long selected) {}
 
   static JavaRDD<Sample> open(
       SparkSession spark, List<String> data, List<InputSpec> inputs, Map<String, long[]> sampleShapes) {
@@ -83,7 +83,7 @@ final class DataSources {
       try {
         df = d.table() != null ? spark.table(d.table()) : spark.sql(d.query());
       } catch (Exception e) { // AnalysisException, ParseException: a bad name or query
-        throw new DataException(label + ": " + e.getMessage().lines().findFirst().orElse(""), e);
+        throw new DataException(label + ": " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
       }
       entries = rows(df, label, false, inputs, d, sampleShapes, selection);
     } else {
@@ -102,14 +102,16 @@ final class DataSources {
         case NPY -> npy(spark, byInput, inputs, conf, selection);
         case PARQUET -> parquet(spark, byInput, inputs, d, sampleShapes, selection);
         case IMAGES -> images(spark, oneTable(byInput, format), inputs, d.preprocess(), selection);
-        case ORC, JSON -> {
+        case ORC, JSON, CSV -> {
           String path = oneTable(byInput, format);
           Dataset<Row> df;
           try {
-            df = spark.read().format(format.name().toLowerCase(java.util.Locale.ROOT)).load(path);
+            // CSV: a header names the columns; a cell lists a sample's numbers (or is one number)
+            df = spark.read().format(format.name().toLowerCase(java.util.Locale.ROOT))
+                .option("header", format == Format.CSV ? "true" : "false").load(path);
           } catch (Exception e) {
             throw new DataException(path + ": cannot read as " + format + ": "
-                + e.getMessage().lines().findFirst().orElse(""), e);
+                + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
           }
           yield rows(df, path, true, inputs, d, sampleShapes, selection);
         }
@@ -117,6 +119,7 @@ final class DataSources {
     }
     BadRecords.Policy policy = d.onBadRecord();
     Map<String, Long> skipped = null;
+    Long selected = null;
     if (d.maxSamples() != null || policy == BadRecords.Policy.SKIP) {
       Long max = d.maxSamples();
       SampleSelection base = selection;
@@ -142,11 +145,12 @@ final class DataSources {
       }
       if (scan.top() != null) {
         selection = selection.withCutoff(scan.top().cutoff());
+        selected = (long) scan.top().keys().size(); // N, or every good sample when there are fewer
       }
     }
     SampleSelection chosen = selection;
     JavaRDD<Sample> samples = entries.mapPartitions(it -> new SelectedSamples(it, chosen, policy));
-    return new Opened(samples, skipped);
+    return new Opened(samples, skipped, selected);
   }
 
   /** First-pass state: the smallest keys of good records (with a maximum) and bad-record counts. */
@@ -274,6 +278,9 @@ final class DataSources {
         if (path.endsWith(".json") || path.endsWith(".jsonl")) {
           return Format.JSON;
         }
+        if (path.endsWith(".csv")) {
+          return Format.CSV;
+        }
         if (isImage(path)) {
           return Format.IMAGES;
         }
@@ -290,6 +297,8 @@ final class DataSources {
             seen.add(Format.ORC);
           } else if (n.endsWith(".json") || n.endsWith(".jsonl")) {
             seen.add(Format.JSON);
+          } else if (n.endsWith(".csv")) {
+            seen.add(Format.CSV);
           } else if (isImage(n)) {
             seen.add(Format.IMAGES);
           }

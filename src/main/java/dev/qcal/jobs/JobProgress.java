@@ -73,6 +73,11 @@ public class JobProgress {
    * observe task reads (same partitions, no extra stage); elsewhere returns them unchanged.
    */
   static JavaRDD<Sample> observing(JobProgress p, JavaRDD<Sample> samples, SparkSession spark, List<String> data) {
+    return observing(p, samples, spark, () -> totalSamples(spark, data));
+  }
+
+  /** As above, with the total given ({@code -1} when unknown, e.g. a sample fraction of a data set). */
+  static JavaRDD<Sample> observing(JobProgress p, JavaRDD<Sample> samples, SparkSession spark, LongSupplier total) {
     p.stage("observe");
     if (!p.wanted() || !spark.sparkContext().isLocal()) {
       return samples;
@@ -81,7 +86,7 @@ public class JobProgress {
     LongAdder counter = new LongAdder();
     COUNTERS.put(k, counter);
     p.key = k;
-    p.total = totalSamples(spark, data);
+    p.total = total.getAsLong();
     p.done = counter::sum;
     return samples.mapPartitions(it -> new java.util.Iterator<Sample>() {
       private final LongAdder c = COUNTERS.getOrDefault(k, new LongAdder());

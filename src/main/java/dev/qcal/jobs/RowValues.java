@@ -14,7 +14,8 @@ import org.apache.spark.sql.types.StringType;
 
 /**
  * One column value of a table row as the flat float32 values of a sample: numeric arrays (nested
- * arrays flattened in row-major order), arrays of numeric strings, numeric scalars (one value), or
+ * arrays flattened in row-major order), arrays of numeric strings, numeric scalars (one value), strings
+ * listing numbers (separated by spaces, commas or semicolons, optionally in brackets: a CSV cell), or
  * {@code binary} holding little-endian float32.
  */
 final class RowValues {
@@ -22,8 +23,8 @@ final class RowValues {
 
   /** Whether a column of this type can hold samples. */
   public static boolean accepts(DataType t) {
-    if (t instanceof BinaryType || t instanceof NumericType) {
-      return true; // a numeric scalar is a sample of one value (a 1-D input [N] or [N, 1])
+    if (t instanceof BinaryType || t instanceof NumericType || t instanceof StringType) {
+      return true; // a numeric scalar is a sample of one value; a string lists numbers (CSV)
     }
     if (t instanceof ArrayType a) {
       DataType e = a.elementType();
@@ -48,6 +49,18 @@ final class RowValues {
       return f;
     }
     FloatList out = new FloatList();
+    if (v instanceof String text) { // "0.5 1 -2", "0.5,1,-2" or "[0.5, 1, -2]": a CSV cell
+      String inner = text.strip();
+      if (inner.startsWith("[") && inner.endsWith("]")) {
+        inner = inner.substring(1, inner.length() - 1);
+      }
+      for (String part : inner.split("[\\s,;]+")) {
+        if (!part.isEmpty()) {
+          flatten(part, out, column, source);
+        }
+      }
+      return out.toArray();
+    }
     flatten(v, out, column, source);
     return out.toArray();
   }

@@ -108,6 +108,22 @@ class CalibrateSourcesTest {
   }
 
   @Test
+  void csvCellsListingNumbers(SparkSession spark) throws Exception {
+    List<Row> rows = new ArrayList<>();
+    for (float[] v : ParquetExamples.read(ExampleData.small().resolve("x"))) {
+      StringBuilder b = new StringBuilder();
+      for (float f : v) {
+        b.append(b.length() == 0 ? "" : " ").append(f);
+      }
+      rows.add(RowFactory.create(b.toString()));
+    }
+    Path csv = tmp.resolve("lines-csv");
+    spark.createDataFrame(rows, new StructType().add("x", DataTypes.StringType)).repartition(2).write()
+        .option("header", "true").csv(csv.toString());
+    assertArrayEquals(fromNpy, calibrate("csv", "--data", csv.toString()));
+  }
+
+  @Test
   void singleSampleNpyFiles(SparkSession spark) throws Exception {
     Path dir = Files.createDirectories(tmp.resolve("single-npy"));
     List<float[]> samples = ParquetExamples.read(ExampleData.small().resolve("x"));

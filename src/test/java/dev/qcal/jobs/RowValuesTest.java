@@ -21,7 +21,7 @@ class RowValuesTest {
     assertTrue(RowValues.accepts(DataTypes.BinaryType));
     assertTrue(RowValues.accepts(DataTypes.createArrayType(DataTypes.createArrayType(DataTypes.IntegerType))));
     assertTrue(RowValues.accepts(DataTypes.createArrayType(DataTypes.StringType)));
-    assertFalse(RowValues.accepts(DataTypes.StringType));
+    assertTrue(RowValues.accepts(DataTypes.StringType));
     assertFalse(RowValues.accepts(DataTypes.createMapType(DataTypes.StringType, DataTypes.FloatType)));
   }
 
@@ -33,6 +33,10 @@ class RowValuesTest {
         RowValues.floats(RowFactory.create(List.of(List.of(1, 2), List.of(3, 4))), 0, "x", "r"));
     assertArrayEquals(new float[] {0.25f, -1f},
         RowValues.floats(RowFactory.create(List.of("0.25", " -1 ")), 0, "x", "r"));
+    assertArrayEquals(new float[] {0.5f, 1f, -2f}, RowValues.floats(RowFactory.create("0.5 1;-2"), 0, "x", "r"));
+    assertArrayEquals(new float[] {0.5f, 1f}, RowValues.floats(RowFactory.create(" [0.5, 1] "), 0, "x", "r"));
+    assertEquals(BadRecordException.NON_NUMERIC, assertThrows(BadRecordException.class,
+        () -> RowValues.floats(RowFactory.create("1 two"), 0, "x", "r")).reason());
     byte[] le = {0, 0, (byte) 0x80, 0x3f}; // 1.0f little-endian
     assertArrayEquals(new float[] {1f}, RowValues.floats(RowFactory.create((Object) le), 0, "x", "r"));
   }
