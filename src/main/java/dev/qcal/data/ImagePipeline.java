@@ -155,7 +155,7 @@ public record ImagePipeline(boolean bgr, int resizeHeight, int resizeWidth, bool
   }
 
   /** Bilinear resize of interleaved 3-channel 8-bit pixels as {@code cv2.resize(INTER_LINEAR)}, rounded to 8 bits. */
-  static int[] resize(int[] src, int h, int w, int th, int tw) {
+  public static int[] resize(int[] src, int h, int w, int th, int tw) {
     int[] x0 = new int[tw];
     float[] ax = new float[tw];
     mapAxis(w, tw, x0, ax);

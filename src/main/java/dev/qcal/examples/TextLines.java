@@ -1,5 +1,6 @@
 package dev.qcal.examples;
 
+import dev.qcal.data.ImagePipeline;
 import dev.qcal.data.Npy;
 import java.awt.Color;
 import java.awt.Font;
@@ -208,52 +209,21 @@ public final class TextLines {
     byte[] src = ((DataBufferByte) bgr.getRaster().getDataBuffer()).getData();
     int rw = (int) Math.min(WIDTH, Math.ceil(HEIGHT * (w / (double) h)));
 
-    int[] x0 = new int[rw];
-    float[] ax = new float[rw];
-    mapAxis(w, rw, x0, ax);
-    int[] y0 = new int[HEIGHT];
-    float[] ay = new float[HEIGHT];
-    mapAxis(h, HEIGHT, y0, ay);
-
+    int[] px = new int[src.length];
+    for (int i = 0; i < src.length; i++) {
+      px[i] = src[i] & 0xff;
+    }
+    int[] resized = ImagePipeline.resize(px, h, w, HEIGHT, rw); // cv2.resize keeps uint8
     float[] out = new float[SAMPLE_FLOATS];
     int plane = HEIGHT * WIDTH;
     for (int y = 0; y < HEIGHT; y++) {
-      int r0 = y0[y] * w * 3;
-      int r1 = Math.min(y0[y] + 1, h - 1) * w * 3;
-      float fy = ay[y];
       for (int x = 0; x < rw; x++) {
-        int c0 = x0[x] * 3;
-        int c1 = Math.min(x0[x] + 1, w - 1) * 3;
-        float fx = ax[x];
         for (int c = 0; c < 3; c++) {
-          float top = (src[r0 + c0 + c] & 0xff) * (1 - fx) + (src[r0 + c1 + c] & 0xff) * fx;
-          float bot = (src[r1 + c0 + c] & 0xff) * (1 - fx) + (src[r1 + c1 + c] & 0xff) * fx;
-          float v = Math.round(top * (1 - fy) + bot * fy); // cv2.resize keeps uint8
-          out[c * plane + y * WIDTH + x] = (v / 255f - 0.5f) / 0.5f;
+          out[c * plane + y * WIDTH + x] = (resized[(y * rw + x) * 3 + c] / 255f - 0.5f) / 0.5f;
         }
       }
     }
     return out;
-  }
-
-  /** OpenCV's INTER_LINEAR source coordinates: {@code (d + 0.5) * scale - 0.5}, clamped at the edges. */
-  private static void mapAxis(int srcLen, int dstLen, int[] i0, float[] frac) {
-    double scale = srcLen / (double) dstLen;
-    for (int d = 0; d < dstLen; d++) {
-      double f = (d + 0.5) * scale - 0.5;
-      int s = (int) Math.floor(f);
-      double a = f - s;
-      if (s < 0) {
-        s = 0;
-        a = 0;
-      }
-      if (s >= srcLen - 1) {
-        s = srcLen - 1;
-        a = 0;
-      }
-      i0[d] = s;
-      frac[d] = (float) a;
-    }
   }
 
   /**
