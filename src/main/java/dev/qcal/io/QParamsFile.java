@@ -131,7 +131,7 @@ public final class QParamsFile {
     }
   }
 
-  static void writeJson(Path file, Object tree) {
+  public static void writeJson(Path file, Object tree) {
     try {
       JSON.writeValue(file.toFile(), tree);
     } catch (IOException e) {

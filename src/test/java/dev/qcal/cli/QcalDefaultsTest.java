@@ -95,7 +95,7 @@ class QcalDefaultsTest {
   void shippedDefaultsFileNamesEveryOptionWithItsBuiltInDefault() throws Exception {
     CommandLine root = new CommandLine(new Main());
     TreeSet<String> known = QcalDefaults.knownKeys(root);
-    Pattern line = Pattern.compile("^(#\\s*)?([a-z-]+\\.[a-z-]+)\\s*=\\s*(.*)$");
+    Pattern line = Pattern.compile("^(#\\s*)?([a-z-]+\\.[a-z0-9-]+)\\s*=\\s*(.*)$");
     TreeSet<String> listed = new TreeSet<>();
     for (String l : Files.readAllLines(SHIPPED)) {
       Matcher m = line.matcher(l.strip());

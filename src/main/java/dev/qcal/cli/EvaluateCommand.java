@@ -1,0 +1,77 @@
+package dev.qcal.cli;
+
+import dev.qcal.jobs.EvaluateJob;
+import dev.qcal.jobs.SparkSessions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code qcal evaluate}: how far a quantized model's outputs are from the FP32 model's, on Spark. */
+@Command(
+    name = "evaluate",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the FP32 and the quantized model over the evaluation data on Spark and writes eval.json into",
+      "--out (atomically, _SUCCESS last): per model output SQNR (dB; null when the outputs are equal),",
+      "cosine similarity, max and mean absolute error, top-1 agreement (2-D [N, classes] outputs) and,",
+      "with --labels, the top-1 accuracy of each model."
+    })
+public final class EvaluateCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--fp32", required = true, paramLabel = "M.onnx", description = "The FP32 ONNX model.")
+  Path fp32;
+
+  @Option(names = "--quantized", required = true, paramLabel = "Q.onnx",
+      description = "The quantized model (e.g. calibrate's quantized.onnx), with the FP32 model's inputs and outputs.")
+  Path quantized;
+
+  @Option(names = "--data", required = true, paramLabel = "[NAME=]PATH",
+      description = "Evaluation data, as calibrate's --data (.npy/.npz files or directories, Parquet, ...).")
+  List<String> data;
+
+  @Option(names = "--labels", paramLabel = "FILE.npy",
+      description = {"Class ids, int64 [N]: label i belongs to the i-th sample of the .npy files of --data sorted",
+          "by name (a file [n, ...] holds n samples). Only for single-input .npy data."})
+  String labels;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR",
+      description = "Output directory: a local path or a Hadoop URI (hdfs://...).")
+  String out;
+
+  @Option(names = "--batch-size", defaultValue = "16", paramLabel = "N",
+      description = "Samples per inference call (default: ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Option(names = "--master", paramLabel = "URL",
+      description = "Spark master (default: spark-submit's, else local[*]).")
+  String master;
+
+  @Option(names = "--overwrite", description = "Replace an existing output directory.")
+  boolean overwrite;
+
+  @Override
+  public Integer call() {
+    for (Path m : List.of(fp32, quantized)) {
+      if (!Files.isRegularFile(m)) {
+        throw new UsageException("model not found: " + m);
+      }
+    }
+    if (batchSize < 1) {
+      throw new UsageException("--batch-size must be >= 1, got " + batchSize);
+    }
+    EvaluateJob.Options o = new EvaluateJob.Options(fp32, quantized, data, labels, out, overwrite, batchSize);
+    try (SparkSessions.Handle session = SparkSessions.open("qcal evaluate " + quantized.getFileName(), master)) {
+      Map<String, Object> eval = EvaluateJob.run(o, session.spark());
+      spec.commandLine().getOut().println("qcal: evaluated " + eval.get("samples") + " samples; " + EvaluateJob.EVAL
+          + " in " + out);
+    }
+    return Main.OK;
+  }
+}

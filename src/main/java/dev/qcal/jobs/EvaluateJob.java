@@ -1,0 +1,280 @@
+package dev.qcal.jobs;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import ai.onnxruntime.OrtSession;
+import dev.qcal.data.Batcher;
+import dev.qcal.data.DataException;
+import dev.qcal.data.InputSpec;
+import dev.qcal.data.Npy;
+import dev.qcal.data.NpyFiles;
+import dev.qcal.data.Sample;
+import dev.qcal.io.AtomicOutput;
+import dev.qcal.io.QParamsFile;
+import dev.qcal.model.ModelException;
+import dev.qcal.model.OnnxModels;
+import dev.qcal.runtime.ModelRunner;
+import dev.qcal.runtime.SessionCache;
+import dev.qcal.stats.OutputComparison;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkFiles;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The evaluate job: runs an FP32 model and its quantized version over the same data on executors,
+ * compares every model output batch by batch, reduces the comparisons with {@code treeAggregate} and
+ * writes {@code eval.json} atomically.
+ */
+public final class EvaluateJob {
+  public static final String EVAL = "eval.json";
+
+  private EvaluateJob() {}
+
+  /**
+   * What to evaluate.
+   *
+   * @param labels null, or an int64 {@code .npy} {@code [N]}: the class of the i-th sample of the sorted {@code .npy} data
+   */
+  public record Options(Path fp32, Path quantized, List<String> data, String labels, String out, boolean overwrite,
+      int batchSize) {}
+
+  /** Per output, the merged comparison; plus the sample count. */
+  static final class Comparisons implements Serializable {
+    final LinkedHashMap<String, OutputComparison> outputs = new LinkedHashMap<>();
+    long samples;
+
+    static Comparisons empty(List<String> outputs) {
+      Comparisons c = new Comparisons();
+      outputs.forEach(o -> c.outputs.put(o, OutputComparison.empty(o)));
+      return c;
+    }
+
+    /** Associative and commutative (see {@link OutputComparison#merge}); {@link #empty} is the identity. */
+    Comparisons merge(Comparisons other) {
+      if (!outputs.keySet().equals(other.outputs.keySet())) {
+        throw new IllegalArgumentException("Cannot merge comparisons of " + outputs.keySet() + " and " + other.outputs.keySet());
+      }
+      other.outputs.forEach((k, v) -> outputs.get(k).merge(v));
+      samples += other.samples;
+      return this;
+    }
+  }
+
+  /** Runs the job and returns what {@code eval.json} holds. */
+  public static Map<String, Object> run(Options o, SparkSession spark) {
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    AtomicOutput.checkTarget(o.out(), o.overwrite(), conf);
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    WorkDir workDir = WorkDir.create("qcal-eval-");
+    long t0 = System.nanoTime();
+    try {
+      jsc.setJobGroup("qcal-prepare", "qcal evaluate: load " + o.fp32().getFileName() + " and " + o.quantized().getFileName(), false);
+      ModelProto fp32 = OnnxModels.load(o.fp32());
+      ModelProto quant = OnnxModels.load(o.quantized());
+      List<InputSpec> inputs = ModelInputs.of(fp32, o.fp32().toString());
+      List<String> outputs = fp32.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
+      List<String> quantOutputs = quant.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
+      if (!quantOutputs.containsAll(outputs)) {
+        throw new ModelException(o.quantized() + ": outputs " + quantOutputs + " lack some of the FP32 model's " + outputs);
+      }
+      Labels labels = o.labels() == null ? null : Labels.read(o.labels(), o.data(), inputs, conf);
+      DataSources.Opened opened = DataSources.open(spark, o.data(), inputs, Map.of(), DataOptions.DEFAULT);
+      String fp32Sha = OnnxModels.sha256(o.fp32());
+      String quantSha = OnnxModels.sha256(o.quantized());
+      String fp32File = ship(jsc, workDir.path(), o.fp32(), fp32Sha);
+      String quantFile = ship(jsc, workDir.path(), o.quantized(), quantSha);
+
+      jsc.setJobGroup("qcal-evaluate", "qcal evaluate: both models over " + o.data() + ", treeAggregate of comparisons", false);
+      long t = System.nanoTime();
+      Comparisons c = compare(opened.samples(), fp32File, fp32Sha, quantFile, quantSha,
+          inputs.stream().map(InputSpec::name).toList(), outputs, o.batchSize(),
+          spark.sparkContext().conf().getInt("spark.task.cpus", 1), labels);
+      double seconds = (System.nanoTime() - t) / 1e9;
+      if (c.samples == 0) {
+        throw new DataException(String.join(", ", o.data()) + ": no samples");
+      }
+
+      Map<String, Object> eval = new LinkedHashMap<>();
+      eval.put("format", "qcal.eval");
+      eval.put("format_version", 1);
+      eval.put("fp32", Map.of("path", o.fp32().toString(), "sha256", fp32Sha));
+      eval.put("quantized", Map.of("path", o.quantized().toString(), "sha256", quantSha));
+      eval.put("data", o.data());
+      eval.put("labels", o.labels());
+      eval.put("samples", c.samples);
+      Map<String, Object> perOutput = new LinkedHashMap<>();
+      c.outputs.forEach((k, v) -> perOutput.put(k, v.toJson(labels != null)));
+      eval.put("outputs", perOutput);
+      eval.put("evaluate_seconds", seconds);
+      eval.put("spark_master", spark.sparkContext().master());
+      eval.put("versions", CalibrateJob.versions());
+      jsc.setJobGroup("qcal-write", "qcal write: " + o.out(), false);
+      try (AtomicOutput out = AtomicOutput.begin(o.out(), o.overwrite(), conf)) {
+        eval.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
+        QParamsFile.writeJson(out.dir().resolve(EVAL), eval);
+        out.commit();
+      }
+      return eval;
+    } finally {
+      jsc.clearJobGroup();
+      workDir.close();
+    }
+  }
+
+  private static String ship(JavaSparkContext jsc, Path work, Path model, String sha) {
+    Path named = work.resolve("qcal-eval-" + sha.substring(0, 20) + ".onnx");
+    try {
+      if (!Files.exists(named)) { // the same model given twice is shipped once
+        Files.copy(model, named);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    ShippedFiles.ship(jsc, named);
+    return named.getFileName().toString();
+  }
+
+  static Comparisons compare(JavaRDD<Sample> samples, String fp32File, String fp32Sha, String quantFile,
+      String quantSha, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus, Labels labels) {
+    List<String> names = List.copyOf(inputNames);
+    List<String> outs = List.copyOf(outputs);
+    JavaRDD<Comparisons> perPartition = samples.mapPartitions(it -> {
+      OrtSession ref = SessionCache.get(fp32Sha, Path.of(SparkFiles.get(fp32File)), taskCpus);
+      OrtSession q = SessionCache.get(quantSha, Path.of(SparkFiles.get(quantFile)), taskCpus);
+      try (ModelRunner refRunner = ModelRunner.pooled(fp32Sha, ref, names, outs);
+          ModelRunner qRunner = ModelRunner.pooled(quantSha, q, names, outs)) {
+        return List.of(comparePartition(it, refRunner, qRunner, names.size(), outs, batchSize, labels)).iterator();
+      }
+    });
+    return perPartition.treeAggregate(Comparisons.empty(outs), Comparisons::merge, Comparisons::merge);
+  }
+
+  static Comparisons comparePartition(Iterator<Sample> it, ModelRunner ref, ModelRunner quant, int inputs,
+      List<String> outputs, int batchSize, Labels labels) {
+    Comparisons c = Comparisons.empty(outputs);
+    Batcher batcher = new Batcher(inputs, batchSize);
+    ArrayDeque<Long> pendingLabels = new ArrayDeque<>();
+    while (it.hasNext()) {
+      Sample s = it.next();
+      pendingLabels.add(labels == null ? -1L : labels.of(s.source()));
+      Batcher.Batch b = batcher.offer(s);
+      if (b != null) {
+        compareBatch(b, ref, quant, c, pendingLabels);
+      }
+    }
+    Batcher.Batch last = batcher.flush();
+    if (last != null) {
+      compareBatch(last, ref, quant, c, pendingLabels);
+    }
+    return c;
+  }
+
+  private static void compareBatch(Batcher.Batch b, ModelRunner ref, ModelRunner quant, Comparisons c,
+      ArrayDeque<Long> pendingLabels) {
+    long[] labels = new long[b.size()];
+    for (int i = 0; i < labels.length; i++) {
+      labels[i] = pendingLabels.removeFirst();
+    }
+    Map<String, float[]> refValues = new HashMap<>();
+    ref.run(b, (tensor, values, shape) -> {
+      float[] copy = new float[values.remaining()];
+      values.duplicate().get(copy);
+      refValues.put(tensor, copy);
+    });
+    quant.run(b, (tensor, values, shape) -> {
+      FloatBuffer v = values.duplicate();
+      c.outputs.get(tensor).add(refValues.get(tensor), v, shape, shape.length == 2 && shape[0] == labels.length ? labels : null);
+    });
+    c.samples += b.size();
+  }
+
+  /**
+   * Class labels of {@code .npy} data: label i belongs to the i-th row of the data's files sorted by
+   * name (a file of a sample's rank is one row). Each sample finds its global row from its source
+   * ({@code FILE:ROW}) and the per-file offsets computed on the driver from the files' headers.
+   */
+  static final class Labels implements Serializable {
+    private final Map<String, Long> offsets;
+    private final long[] labels;
+
+    private Labels(Map<String, Long> offsets, long[] labels) {
+      this.offsets = offsets;
+      this.labels = labels;
+    }
+
+    long of(String source) {
+      int colon = source.lastIndexOf(':');
+      Long offset = offsets.get(source.substring(0, colon));
+      if (offset == null) {
+        throw new IllegalStateException("no label offset for " + source);
+      }
+      return labels[(int) (offset + Long.parseLong(source.substring(colon + 1)))];
+    }
+
+    static Labels read(String labelsFile, List<String> data, List<InputSpec> inputs, Configuration conf) {
+      if (inputs.size() != 1 || data.size() != 1 || data.get(0).contains("=")) {
+        throw new DataException("--labels needs single-input .npy data, one --data PATH");
+      }
+      LinkedHashMap<String, Long> offsets = new LinkedHashMap<>();
+      long total = 0;
+      for (String f : NpyFiles.list(data.get(0), conf)) {
+        if (!f.endsWith(".npy")) {
+          throw new DataException(f + ": --labels needs .npy data");
+        }
+        long[] shape;
+        try (Npy.Reader r = Npy.open(open(f, conf), f)) {
+          shape = r.shape();
+        } catch (IOException e) {
+          throw new DataException(f + ": cannot decode .npy: " + e.getMessage(), e);
+        }
+        offsets.put(f, total);
+        total += shape.length == inputs.get(0).dims().length ? 1 : shape.length == 0 ? 0 : shape[0];
+      }
+      long[] labels;
+      try (Npy.Reader r = Npy.open(open(labelsFile, conf), labelsFile)) {
+        if (!r.dtype().equals("<i8") || r.shape().length != 1) {
+          throw new DataException(labelsFile + ": expected int64 labels [N], found " + r.dtype() + " "
+              + java.util.Arrays.toString(r.shape()));
+        }
+        if (r.rows() != total) {
+          throw new DataException(labelsFile + ": holds " + r.rows() + " labels but " + data.get(0) + " holds "
+              + total + " samples");
+        }
+        labels = new long[(int) total];
+        float[] one = new float[1];
+        for (int i = 0; i < labels.length; i++) {
+          if (!r.readRow(one)) {
+            throw new DataException(labelsFile + ": ended before label " + i);
+          }
+          labels[i] = (long) one[0];
+        }
+      } catch (IOException e) {
+        throw new DataException(labelsFile + ": cannot read labels: " + e.getMessage(), e);
+      }
+      return new Labels(offsets, labels);
+    }
+
+    private static InputStream open(String file, Configuration conf) throws IOException {
+      org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(file);
+      if (!p.getFileSystem(conf).exists(p)) {
+        throw new DataException("not found: " + file);
+      }
+      return p.getFileSystem(conf).open(p);
+    }
+  }
+}
