@@ -1,0 +1,45 @@
+package dev.qcal.stats;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Merge laws and formulas of {@link OutputComparison} on hand-checked values. */
+class OutputComparisonTest {
+  private static final float[] REF = {1, 0, 0, 2, 3, 1};
+  private static final float[] QUANT = {1, 0.5f, 1, 2, 3, 1};
+  private static final long[] LABELS = {0, 0, 0};
+
+  private static OutputComparison rows(int from, int to) {
+    return OutputComparison.empty("p").add(Arrays.copyOfRange(REF, 2 * from, 2 * to),
+        FloatBuffer.wrap(Arrays.copyOfRange(QUANT, 2 * from, 2 * to)), new long[] {to - from, 2},
+        Arrays.copyOfRange(LABELS, from, to));
+  }
+
+  @Test
+  void splitAnywhereEqualsSinglePassAndEmptyIsIdentity() {
+    Map<String, Object> single = rows(0, 3).toJson(true);
+    assertEquals(single, rows(0, 1).merge(rows(1, 3)).toJson(true));
+    assertEquals(single, rows(1, 3).merge(OutputComparison.empty("p")).merge(rows(0, 1)).toJson(true));
+    assertEquals(single, OutputComparison.empty("p").merge(rows(0, 2)).merge(rows(2, 3)).toJson(true));
+  }
+
+  @Test
+  void figures() {
+    OutputComparison c = rows(0, 3);
+    // signal 1+4+9+1 = 15, noise 0.25+1 = 1.25
+    assertEquals(10 * Math.log10(15 / 1.25), c.sqnrDb(), 1e-12);
+    assertEquals(1.0, (double) c.toJson(false).get("max_abs_error"));
+    assertEquals(1.5 / 6, (double) c.toJson(false).get("mean_abs_error"), 1e-12);
+    // row 0: 1,0 vs 1,0.5 agree; row 1: 0,2 vs 1,2 agree; row 2: 3,1 vs 3,1 agree
+    assertEquals(1.0, c.agreement());
+    @SuppressWarnings("unchecked")
+    Map<String, Object> acc = (Map<String, Object>) c.toJson(true).get("accuracy");
+    assertEquals(2.0 / 3, (double) acc.get("fp32"), 1e-12);
+    assertNull(OutputComparison.empty("p").add(REF, FloatBuffer.wrap(REF), new long[] {6}, null).sqnrDb());
+  }
+}
