@@ -1,8 +1,8 @@
 package dev.qcal.stats;
 
 import java.io.Serializable;
+import java.math.BigDecimal;
 import java.nio.FloatBuffer;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -11,20 +11,22 @@ import java.util.Map;
  * product and of absolute errors, the largest absolute error, and for 2-D {@code [N, classes]}
  * outputs the rows whose top-1 class agrees and, for labelled rows, the correct top-1 of each model.
  *
- * <p>Merge contract: {@link #merge} is associative and commutative up to floating-point rounding of
- * the double sums (counts and the maximum are exact); {@link #empty} is its identity; both sides must
- * describe the same tensor.
+ * <p>Merge contract: {@link #merge} is associative and commutative, exactly: each sample's sums are
+ * taken in double in the sample's own element order (so they do not depend on batching), and those
+ * per-sample sums are added in {@link BigDecimal}, which is exact; counts and the maximum are exact
+ * too. So the figures are identical for any partitioning and batch size. {@link #empty} is the
+ * identity; both sides must describe the same tensor.
  */
 public final class OutputComparison implements Serializable {
   private static final long serialVersionUID = 1L;
 
   private final String tensor;
   private long elements;
-  private double refSquares;
-  private double quantSquares;
-  private double products;
-  private double errorSquares;
-  private double absErrors;
+  private BigDecimal refSquares = BigDecimal.ZERO;
+  private BigDecimal quantSquares = BigDecimal.ZERO;
+  private BigDecimal products = BigDecimal.ZERO;
+  private BigDecimal errorSquares = BigDecimal.ZERO;
+  private BigDecimal absErrors = BigDecimal.ZERO;
   private double maxAbsError;
   private long nonFinite;
   private long rows;
@@ -56,21 +58,35 @@ public final class OutputComparison implements Serializable {
           + quant.remaining() + " quantized");
     }
     int base = quant.position();
-    for (int i = 0; i < n; i++) {
-      double r = ref[i];
-      double q = quant.get(base + i);
-      if (!Double.isFinite(r) || !Double.isFinite(q)) {
-        nonFinite++;
-        continue;
+    int samples = shape.length == 0 || shape[0] <= 0 ? 1 : (int) shape[0];
+    int per = n / samples;
+    for (int sample = 0; sample < samples; sample++) {
+      double rr = 0;
+      double qq = 0;
+      double rq = 0;
+      double dd = 0;
+      double ad = 0;
+      for (int i = sample * per, end = i + per; i < end; i++) {
+        double r = ref[i];
+        double q = quant.get(base + i);
+        if (!Double.isFinite(r) || !Double.isFinite(q)) {
+          nonFinite++;
+          continue;
+        }
+        double d = q - r;
+        elements++;
+        rr += r * r;
+        qq += q * q;
+        rq += r * q;
+        dd += d * d;
+        ad += Math.abs(d);
+        maxAbsError = Math.max(maxAbsError, Math.abs(d));
       }
-      double d = q - r;
-      elements++;
-      refSquares += r * r;
-      quantSquares += q * q;
-      products += r * q;
-      errorSquares += d * d;
-      absErrors += Math.abs(d);
-      maxAbsError = Math.max(maxAbsError, Math.abs(d));
+      refSquares = refSquares.add(new BigDecimal(rr));
+      quantSquares = quantSquares.add(new BigDecimal(qq));
+      products = products.add(new BigDecimal(rq));
+      errorSquares = errorSquares.add(new BigDecimal(dd));
+      absErrors = absErrors.add(new BigDecimal(ad));
     }
     if (shape.length == 2 && shape[1] > 0) {
       int classes = (int) shape[1];
@@ -122,11 +138,11 @@ public final class OutputComparison implements Serializable {
       throw new IllegalArgumentException("Cannot merge comparisons of " + tensor + " and " + other.tensor);
     }
     elements += other.elements;
-    refSquares += other.refSquares;
-    quantSquares += other.quantSquares;
-    products += other.products;
-    errorSquares += other.errorSquares;
-    absErrors += other.absErrors;
+    refSquares = refSquares.add(other.refSquares);
+    quantSquares = quantSquares.add(other.quantSquares);
+    products = products.add(other.products);
+    errorSquares = errorSquares.add(other.errorSquares);
+    absErrors = absErrors.add(other.absErrors);
     maxAbsError = Math.max(maxAbsError, other.maxAbsError);
     nonFinite += other.nonFinite;
     rows += other.rows;
@@ -139,13 +155,14 @@ public final class OutputComparison implements Serializable {
 
   /** SQNR in dB, {@code 10 log10(sum ref^2 / sum (quant - ref)^2)}; null when the error is zero (infinite). */
   public Double sqnrDb() {
-    return errorSquares == 0 ? null : 10 * Math.log10(refSquares / errorSquares);
+    return errorSquares.signum() == 0 ? null
+        : 10 * Math.log10(refSquares.doubleValue() / errorSquares.doubleValue());
   }
 
   /** Cosine similarity of the flattened outputs; null when either is all zeros. */
   public Double cosine() {
-    double norms = Math.sqrt(refSquares) * Math.sqrt(quantSquares);
-    return norms == 0 ? null : products / norms;
+    double norms = Math.sqrt(refSquares.doubleValue()) * Math.sqrt(quantSquares.doubleValue());
+    return norms == 0 ? null : products.doubleValue() / norms;
   }
 
   /** Top-1 agreement over the rows of a 2-D output; null for other outputs. */
@@ -165,7 +182,7 @@ public final class OutputComparison implements Serializable {
     m.put("sqnr_db", sqnrDb());
     m.put("cosine_similarity", cosine());
     m.put("max_abs_error", maxAbsError);
-    m.put("mean_abs_error", elements == 0 ? null : absErrors / elements);
+    m.put("mean_abs_error", elements == 0 ? null : absErrors.doubleValue() / elements);
     m.put("rows", rows);
     m.put("top1_agreement", agreement());
     if (withLabels && rows > 0) {
@@ -180,6 +197,7 @@ public final class OutputComparison implements Serializable {
 
   @Override
   public String toString() {
-    return tensor + Arrays.toString(new double[] {elements, errorSquares, rows, agreeing});
+    return tensor + "[elements=" + elements + ", errorSquares=" + errorSquares + ", rows=" + rows
+        + ", agreeing=" + agreeing + "]";
   }
 }

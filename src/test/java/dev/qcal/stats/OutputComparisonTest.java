@@ -28,6 +28,35 @@ class OutputComparisonTest {
     assertEquals(single, OutputComparison.empty("p").merge(rows(0, 2)).merge(rows(2, 3)).toJson(true));
   }
 
+  @org.junit.jupiter.api.RepeatedTest(10)
+  void randomSplitsAndOrdersGiveIdenticalFigures() {
+    java.util.Random r = new java.util.Random();
+    int rowsN = 50 + r.nextInt(200);
+    int classes = 7;
+    float[] ref = new float[rowsN * classes];
+    float[] quant = new float[ref.length];
+    for (int i = 0; i < ref.length; i++) {
+      ref[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(7) - 3));
+      quant[i] = ref[i] + (float) (r.nextGaussian() * 1e-3);
+    }
+    Map<String, Object> single = OutputComparison.empty("p")
+        .add(ref, FloatBuffer.wrap(quant), new long[] {rowsN, classes}, null).toJson(false);
+    java.util.List<OutputComparison> parts = new java.util.ArrayList<>();
+    for (int from = 0; from < rowsN; ) {
+      int to = Math.min(rowsN, from + 1 + r.nextInt(20));
+      parts.add(OutputComparison.empty("p").add(Arrays.copyOfRange(ref, from * classes, to * classes),
+          FloatBuffer.wrap(Arrays.copyOfRange(quant, from * classes, to * classes)), new long[] {to - from, classes},
+          null));
+      from = to;
+    }
+    java.util.Collections.shuffle(parts, r);
+    OutputComparison merged = OutputComparison.empty("p");
+    for (OutputComparison c : parts) {
+      merged = r.nextBoolean() ? merged.merge(c) : c.merge(merged);
+    }
+    assertEquals(single, merged.toJson(false), "exact for any split and merge order");
+  }
+
   @Test
   void figures() {
     OutputComparison c = rows(0, 3);
