@@ -26,15 +26,20 @@ public final class NpyFiles {
   /** The files of one group, one per model input in the model's input order. */
   public record Group(String[] files) implements Serializable {}
 
+  /** The status of a data path; {@code data not found: PATH} when it does not exist. */
+  public static FileStatus status(FileSystem fs, Path p, String given) throws IOException {
+    if (!fs.exists(p)) {
+      throw new DataException("data not found: " + given);
+    }
+    return fs.getFileStatus(p);
+  }
+
   /** The sorted {@code .npy} files at {@code path} (a file or a directory). */
   public static List<String> list(String path, Configuration conf) {
     try {
       Path p = new Path(path);
       FileSystem fs = p.getFileSystem(conf);
-      if (!fs.exists(p)) {
-        throw new DataException("data not found: " + path);
-      }
-      FileStatus st = fs.getFileStatus(p);
+      FileStatus st = status(fs, p, path);
       List<String> files = new ArrayList<>();
       if (st.isFile()) {
         files.add(st.getPath().toString());

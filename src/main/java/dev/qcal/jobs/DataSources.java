@@ -261,10 +261,7 @@ final class DataSources {
     try {
       Path p = new Path(path);
       FileSystem fs = p.getFileSystem(conf);
-      if (!fs.exists(p)) {
-        throw new DataException("data not found: " + path);
-      }
-      FileStatus st = fs.getFileStatus(p);
+      FileStatus st = NpyFiles.status(fs, p, path);
       if (st.isFile()) {
         if (path.endsWith(".npy") || path.endsWith(".npz")) {
           return Format.NPY;
@@ -463,14 +460,9 @@ final class DataSources {
           String source = (files ? row.getString(n) : label) + " (partition " + p + ", row " + ordinal + ")";
           ordinal++;
           try {
-            float[][] values = new float[n][];
-            long[][] shapes = new long[n][];
-            for (int i = 0; i < n; i++) {
-              values[i] = RowValues.floats(row, i, specs.get(i).name(), source);
-              shapes[i] = specs.get(i).shapeOfFlat(values[i].length, declared[i], source);
-            }
-            SampleSelection.Key key = selection.contentKey(id, values, position);
-            return Entry.good(key, selection.inFraction(key) ? new Sample(values, shapes, source) : null);
+            Sample sample = decode(row, specs, declared, source);
+            SampleSelection.Key key = selection.contentKey(id, sample.values(), position);
+            return Entry.good(key, selection.inFraction(key) ? sample : null);
           } catch (BadRecordException e) {
             return Entry.bad(selection.textKey(id, row.toString(), position), e);
           }
@@ -513,6 +505,18 @@ final class DataSources {
         + Arrays.toString(df.schema().fieldNames()) + "; bind one with --input " + input + "=COLUMN)");
   }
 
+  /** The first {@code specs.size()} columns of {@code row} as one sample; bad values throw a BadRecordException. */
+  private static Sample decode(Row row, List<InputSpec> specs, long[][] declared, String source) {
+    int n = specs.size();
+    float[][] values = new float[n][];
+    long[][] shapes = new long[n][];
+    for (int i = 0; i < n; i++) {
+      values[i] = RowValues.floats(row, i, specs.get(i).name(), source);
+      shapes[i] = specs.get(i).shapeOfFlat(values[i].length, declared[i], source);
+    }
+    return new Sample(values, shapes, source);
+  }
+
   private static Entry entry(Row row, List<InputSpec> specs, long[][] declared, String root,
       SampleSelection selection) {
     int n = specs.size();
@@ -524,13 +528,7 @@ final class DataSources {
     }
     String source = file + " row " + index;
     try {
-      float[][] values = new float[n][];
-      long[][] shapes = new long[n][];
-      for (int i = 0; i < n; i++) {
-        values[i] = RowValues.floats(row, i, specs.get(i).name(), source);
-        shapes[i] = specs.get(i).shapeOfFlat(values[i].length, declared[i], source);
-      }
-      return Entry.good(key, new Sample(values, shapes, source));
+      return Entry.good(key, decode(row, specs, declared, source));
     } catch (BadRecordException e) {
       return Entry.bad(key, e);
     }
