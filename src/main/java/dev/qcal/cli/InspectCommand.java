@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -23,7 +24,8 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "inspect",
     mixinStandardHelpOptions = true,
-    description = "Prints the model's inputs and outputs, how it is prepared, and the tensors that would be calibrated.")
+    description = "Prints the model's inputs and outputs, how it is prepared, and the tensors that would be calibrated"
+        + " with the given --op-types and exclusions (the same options as calibrate and quantize).")
 public final class InspectCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -38,6 +40,8 @@ public final class InspectCommand implements Callable<Integer> {
       description = "Full input shape (with batch) used to verify the prepared model, e.g. x=1,3,48,192.")
   List<String> inputShapes;
 
+  @Mixin PlanOptionsMixin planOptions;
+
   @Override
   public Integer call() throws IOException {
     if (!Files.isRegularFile(model)) {
@@ -47,6 +51,7 @@ public final class InspectCommand implements Callable<Integer> {
       throw new UsageException("--quantized: model not found: " + quantized);
     }
     PrintWriter out = spec.commandLine().getOut();
+    dev.qcal.model.PlanOptions options = planOptions.toOptions();
     ModelProto m = OnnxModels.load(model);
     out.println("model: " + model + " (opset " + OnnxModels.opset(m) + ", sha256 " + OnnxModels.sha256(model) + ")");
     for (ValueInfoProto v : m.getGraph().getInputList()) {
@@ -71,7 +76,7 @@ public final class InspectCommand implements Callable<Integer> {
       out.println("prepared: opset " + p.sourceOpset() + " -> " + p.opset() + ", " + p.foldedConstants()
           + " constants folded, " + p.foldedBatchNorms() + " batch norms folded"
           + ", outputs verified against the original (max |diff| " + p.maxAbsDiff() + ")");
-      CalibrationPlan plan = CalibrationPlan.of(p.model());
+      CalibrationPlan plan = CalibrationPlan.of(p.model(), options);
       out.println("calibrated activations (" + plan.activations().size() + "):");
       for (String t : plan.activations()) {
         out.println("  " + t);

@@ -1,11 +1,9 @@
 package dev.qcal.cli;
 
 import dev.qcal.jobs.RangeOptions;
-import dev.qcal.model.PlanOptions;
 import dev.qcal.quant.QuantType;
-import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Set;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The range and scheme options shared by {@code calibrate} and {@code quantize}. */
@@ -44,21 +42,7 @@ public final class RangeOptionsMixin {
       description = "Version field of the TensorRT calibration cache header (default: ${DEFAULT-VALUE}).")
   String tensorRtVersion;
 
-  @Option(names = "--op-types", split = ",", defaultValue = "Conv,Gemm,MatMul", paramLabel = "OP",
-      description = "Op types to quantize, comma-separated (default: ${DEFAULT-VALUE}); see README for the others.")
-  List<String> opTypes;
-
-  @Option(names = "--exclude-nodes", split = ",", paramLabel = "NAME",
-      description = "Nodes left in FP32: names or glob patterns (* and ?), comma-separated; each must match a node.")
-  List<String> excludeNodes;
-
-  @Option(names = "--exclude-op-types", split = ",", paramLabel = "OP",
-      description = "Op types left in FP32, comma-separated.")
-  List<String> excludeOpTypes;
-
-  @Option(names = "--exclude-depthwise", defaultValue = "false",
-      description = "Leave depthwise Convs (one input channel per group) in FP32 (default: ${DEFAULT-VALUE}).")
-  boolean excludeDepthwise;
+  @Mixin PlanOptionsMixin plan;
 
   RangeOptions toOptions() {
     if (!METHODS.contains(method)) {
@@ -80,26 +64,6 @@ public final class RangeOptionsMixin {
       throw new UsageException("--trt-version '" + tensorRtVersion + "': expected digits, e.g. 8601");
     }
     return new RangeOptions(method, percentile, act, symmetric, reduceRange, powerOfTwoScales, QuantType.INT8,
-        configFile, tensorRtVersion, planOptions());
-  }
-
-  private PlanOptions planOptions() {
-    Set<String> ops = new LinkedHashSet<>();
-    for (String op : opTypes == null ? List.<String>of() : opTypes) {
-      if (!op.isBlank() && !PlanOptions.knownOpTypes().contains(op.strip())) {
-        throw new UsageException("--op-types '" + op.strip() + "': no quantization rule for it; known: "
-            + String.join(",", PlanOptions.knownOpTypes()));
-      }
-      if (!op.isBlank()) {
-        ops.add(op.strip());
-      }
-    }
-    List<String> nodes = excludeNodes == null ? List.of()
-        : excludeNodes.stream().map(String::strip).filter(x -> !x.isEmpty()).toList();
-    Set<String> exOps = new LinkedHashSet<>();
-    if (excludeOpTypes != null) {
-      excludeOpTypes.stream().map(String::strip).filter(x -> !x.isEmpty()).forEach(exOps::add);
-    }
-    return new PlanOptions(ops, nodes, exOps, excludeDepthwise);
+        configFile, tensorRtVersion, plan.toOptions());
   }
 }

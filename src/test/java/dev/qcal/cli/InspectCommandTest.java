@@ -70,6 +70,32 @@ class InspectCommandTest {
   }
 
   @Test
+  void planOptionsChangeTheDecisions(@TempDir Path tmp) throws Exception {
+    ModelProto m = TestGraphs.model(13,
+        List.of(TestGraphs.node("Conv", "conv", List.of("x", "w"), List.of("c")),
+            TestGraphs.node("Sigmoid", "sig", List.of("c"), List.of("y"))),
+        List.of(TestGraphs.floatInfo("x", 1, 2, 4, 4)), List.of(TestGraphs.floatInfo("y", 1, 2, 4, 4)),
+        List.of(TestGraphs.floatTensor("w", new long[] {2, 2, 1, 1}, 0.5f, -0.25f, 1f, 0.75f)));
+    Path fp = tmp.resolve("m.onnx");
+    Files.write(fp, m.toByteArray());
+    Cli withSigmoid = Cli.run("inspect", "--model", fp.toString(), "--op-types", "Conv,Sigmoid");
+    assertEquals(0, withSigmoid.code(), withSigmoid.err());
+    assertTrue(withSigmoid.out().contains("nodes (2 of 2 quantized):"), withSigmoid.out());
+    assertTrue(withSigmoid.out().lines().anyMatch(l -> l.startsWith("  int8 Sigmoid 'sig': ")), withSigmoid.out());
+    Cli excluded = Cli.run("inspect", "--model", fp.toString(), "--exclude-nodes", "co*");
+    assertEquals(0, excluded.code(), excluded.err());
+    assertTrue(excluded.out().contains("nodes (0 of 2 quantized):"), excluded.out());
+    assertTrue(excluded.out().lines().anyMatch(l -> l.startsWith("  FP32 Conv 'conv': ")), excluded.out());
+    assertTrue(excluded.out().contains("quantized weights (0):"), excluded.out());
+    Cli noMatch = Cli.run("inspect", "--model", fp.toString(), "--exclude-nodes", "nothing*");
+    assertEquals(Main.BAD_INPUT, noMatch.code());
+    assertTrue(noMatch.errorLine().contains("nothing*"), noMatch.errorLine());
+    Cli badOp = Cli.run("inspect", "--model", fp.toString(), "--op-types", "Conv,Foo");
+    assertEquals(Main.BAD_INPUT, badOp.code());
+    assertTrue(badOp.errorLine().contains("--op-types 'Foo'"), badOp.errorLine());
+  }
+
+  @Test
   void dynamicInputWithoutAShapeIsAUsageError() {
     Cli r = Cli.run("inspect", "--model", ExampleData.MODEL.toString());
     assertEquals(Main.BAD_INPUT, r.code());
