@@ -53,11 +53,29 @@ public final class QParamsFile {
       String method,
       float[] range,
       Double expectedMse,
-      Double sqnrDb) {
+      Double sqnrDb,
+      String paramsFrom) {
+
+    /** A calibrated activation. */
+    public Entry(String name, String role, QuantParams params, float[] min, float[] max, long count, long nanCount,
+        long posInfCount, long negInfCount, String method, float[] range, Double expectedMse, Double sqnrDb) {
+      this(name, role, params, min, max, count, nanCount, posInfCount, negInfCount, method, range, expectedMse,
+          sqnrDb, null);
+    }
 
     /** A weight or bias entry: no method, range or estimate. */
     public static Entry constant(String name, String role, QuantParams params, float[] min, float[] max, long count) {
-      return new Entry(name, role, params, min, max, count, 0, 0, 0, null, null, null, null);
+      return new Entry(name, role, params, min, max, count, 0, 0, 0, null, null, null, null, null);
+    }
+
+    /**
+     * An activation Q/DQ'd with parameters it was not calibrated for: {@code method} "shared" takes
+     * those of the calibrated tensor {@code paramsFrom} (ops that only move values), "op_defined" those of
+     * a range fixed by the op's definition (Softmax output); {@code range} is the range they stand for.
+     * Nothing was observed for it, so it has no min, max or counts.
+     */
+    public static Entry derived(String name, QuantParams params, String method, String paramsFrom, float[] range) {
+      return new Entry(name, "activation", params, null, null, 0, 0, 0, 0, method, range, null, null, paramsFrom);
     }
   }
 
@@ -94,10 +112,15 @@ public final class QParamsFile {
       for (long z : p.zeroPoint()) {
         zp.add(z);
       }
-      putFloats(t, "min", e.min());
-      putFloats(t, "max", e.max());
+      if (e.min() != null) {
+        putFloats(t, "min", e.min());
+        putFloats(t, "max", e.max());
+      }
       if (e.method() != null) {
         t.put("method", e.method());
+      }
+      if (e.paramsFrom() != null) {
+        t.put("params_from", e.paramsFrom());
       }
       if (e.range() != null) {
         t.put("range_min", e.range()[0]);
@@ -111,6 +134,9 @@ public final class QParamsFile {
         } else {
           t.putNull("sqnr_db");
         }
+      }
+      if (e.min() == null) {
+        continue; // derived: nothing observed
       }
       t.put("count", e.count());
       t.put("nan_count", e.nanCount());

@@ -31,7 +31,10 @@ import java.util.Map;
 final class QuantizeStep {
   private QuantizeStep() {}
 
-  /** The rewritten model, every qparams.json entry, and each activation's chosen range. */
+  /**
+   * The rewritten model, every qparams.json entry, and each Q/DQ'd activation's range (chosen for the
+   * calibrated ones, then those of the derived ones: their source's, or the op's fixed range).
+   */
   record Result(QdqRewriter.Result rewrite, List<QParamsFile.Entry> entries, Map<String, float[]> ranges) {}
 
   static Result run(ModelProto prepared, CalibrationPlan plan, StatsSet stats, RangeOptions s,
@@ -82,6 +85,22 @@ final class QuantizeStep {
           new float[] {range.min(), range.max()}, mse, sqnr));
     }
     QdqRewriter.Result rewrite = QdqRewriter.rewrite(prepared, plan, params, s.weightType());
+    for (Map.Entry<String, QuantParams> e : rewrite.derivedParams().entrySet()) {
+      CalibrationPlan.Derived d = plan.derived().get(e.getKey());
+      if (d.fixed()) {
+        entries.add(QParamsFile.Entry.derived(e.getKey(), e.getValue(), "op_defined", null, new float[] {d.min(), d.max()}));
+        ranges.put(e.getKey(), new float[] {d.min(), d.max()});
+        continue;
+      }
+      String from = d.source(); // follow chains of pass-through ops to the calibrated tensor
+      while (plan.derived().containsKey(from) && !plan.derived().get(from).fixed()) {
+        from = plan.derived().get(from).source();
+      }
+      CalibrationPlan.Derived root = plan.derived().get(from);
+      float[] range = root != null ? new float[] {root.min(), root.max()} : ranges.get(from);
+      entries.add(QParamsFile.Entry.derived(e.getKey(), e.getValue(), "shared", from, range));
+      ranges.put(e.getKey(), range);
+    }
     entries.addAll(WeightEntries.of(prepared, rewrite.weightParams()));
     return new Result(rewrite, entries, ranges);
   }

@@ -38,14 +38,17 @@ import java.util.Set;
 public final class QdqRewriter {
 
   /**
-   * The rewritten model; the weight and bias parameters by original initializer name; and the tensors left
-   * in float, each with its reason (the plan's own skips included).
+   * The rewritten model; the weight and bias parameters by original initializer name; the tensors left
+   * in float, each with its reason (the plan's own skips included); and the parameters of the
+   * {@linkplain CalibrationPlan#derived() derived} tensors that were Q/DQ'd, in plan order.
    */
-  public record Result(ModelProto model, Map<String, QuantParams> weightParams, List<String> skipped) {
+  public record Result(ModelProto model, Map<String, QuantParams> weightParams, List<String> skipped,
+      Map<String, QuantParams> derivedParams) {
     public Result {
       Objects.requireNonNull(model, "model");
       weightParams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(weightParams));
       skipped = List.copyOf(skipped);
+      derivedParams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(derivedParams));
     }
   }
 
@@ -68,6 +71,7 @@ public final class QdqRewriter {
   private final Map<String, String> weightCache = new HashMap<>();
   private final Map<String, QuantParams> weightCacheParams = new HashMap<>();
   private final Map<String, QuantParams> weightParams = new LinkedHashMap<>();
+  private final Map<String, QuantParams> derivedParams = new LinkedHashMap<>();
   private final Set<String> replacedInitializers = new HashSet<>();
   private final List<String> skipped = new ArrayList<>();
 
@@ -137,6 +141,7 @@ public final class QdqRewriter {
       }
       QuantParams p = d.fixed() ? LinearQuant.forRange(d.min(), d.max(), source.type(), false) : source;
       activationParams.put(t, p);
+      derivedParams.put(t, p);
       planned.add(t);
       quantizeActivation(t, p, d.fixed() ? null : paramNames.get(d.source()));
     }
@@ -148,7 +153,7 @@ public final class QdqRewriter {
     for (WeightRef ref : plan.weights()) {
       quantizeWeight(ref);
     }
-    return new Result(model.toBuilder().setGraph(buildGraph()).build(), weightParams, skipped);
+    return new Result(model.toBuilder().setGraph(buildGraph()).build(), weightParams, skipped, derivedParams);
   }
 
   /** Q/DQ pair for {@code t}; {@code shared} names the scale and zero point to reuse, or null for new ones. */

@@ -131,6 +131,61 @@ class QuantizeCommandTest {
     assertEquals("minmax", a.get("hardswish_0.tmp_0").get("method").asText());
   }
 
+  /**
+   * With every rule, pass-through outputs share their input's params and Softmax's output has fixed ones:
+   * each Q/DQ'd tensor of quantized.onnx has a qparams.json entry with the scale and zero point stored in
+   * the model, derived ones say where their params come from, and the interchange files list them too.
+   */
+  @Test
+  void everyQuantizedTensorHasAnEntryIncludingSharedAndFixedOnes() throws Exception {
+    Path out = tmp.resolve("all");
+    Cli r = Cli.run("calibrate", "--model", MODEL, "--data", ExampleData.small().resolve("x").toString(),
+        "--out", out.toString(), "--op-types", String.join(",", dev.qcal.model.PlanOptions.knownOpTypes()));
+    assertEquals(0, r.code(), r.err());
+    JsonNode a = json(out.resolve("qparams.json")).get("activations");
+    ai.onnx.proto.OnnxMl.GraphProto g = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(
+        Files.readAllBytes(out.resolve("quantized.onnx"))).getGraph();
+    Map<String, ai.onnx.proto.OnnxMl.TensorProto> inits = new java.util.HashMap<>();
+    g.getInitializerList().forEach(t -> inits.put(t.getName(), t));
+    int shared = 0;
+    int fixed = 0;
+    int quantizeNodes = 0;
+    for (ai.onnx.proto.OnnxMl.NodeProto n : g.getNodeList()) {
+      if (!n.getOpType().equals("QuantizeLinear")) {
+        continue;
+      }
+      quantizeNodes++;
+      String t = n.getInput(0);
+      JsonNode e = a.get(t);
+      assertTrue(e != null, "quantized tensor '" + t + "' has no qparams.json entry");
+      float scale = inits.get(n.getInput(1)).getRawData().asReadOnlyByteBuffer()
+          .order(java.nio.ByteOrder.LITTLE_ENDIAN).getFloat();
+      assertEquals(scale, e.get("scale").get(0).floatValue(), t);
+      assertEquals(Byte.toUnsignedInt(inits.get(n.getInput(2)).getRawData().byteAt(0)),
+          e.get("zero_point").get(0).asInt(), t);
+      String method = e.get("method").asText();
+      if (method.equals("shared")) {
+        shared++;
+        JsonNode from = a.get(e.get("params_from").asText());
+        assertTrue(from != null && from.has("count"), t + ": params_from names a calibrated tensor");
+        assertEquals(from.get("scale"), e.get("scale"), t);
+        assertEquals(from.get("zero_point"), e.get("zero_point"), t);
+        assertEquals(from.get("range_min"), e.get("range_min"), t);
+        assertFalse(e.has("count") || e.has("min"), t + ": nothing observed for a derived tensor");
+      } else if (method.equals("op_defined")) {
+        fixed++;
+        assertEquals(0.0, e.get("range_min").asDouble(), t);
+        assertEquals(1.0, e.get("range_max").asDouble(), t);
+      }
+    }
+    assertEquals(a.size(), quantizeNodes, "one entry per Q/DQ'd activation, no more");
+    assertTrue(shared > 0, "the example has pass-through ops (MaxPool, Reshape)");
+    assertEquals(1, fixed, "the example has one Softmax");
+    List<String> cache = Files.readAllLines(out.resolve("calibration.cache"));
+    assertEquals(a.size() + 1, cache.size(), "the TensorRT cache lists derived tensors too");
+    assertEquals(a.size(), json(out.resolve("calibration_table.json")).size());
+  }
+
   private void assertBadInput(Cli r, Path out, String... fragments) {
     assertEquals(Main.BAD_INPUT, r.code(), r.err());
     for (String f : fragments) {
