@@ -174,6 +174,23 @@ public final class SingleTensorQdq {
         b.addAllNode(t.nodes());
       }
     }
+    // a float weight nobody reads any more is dropped (ONNX Runtime warns about each unused initializer)
+    Set<String> replaced = new java.util.HashSet<>();
+    t.rewires().forEach((id, edits) -> edits.keySet().forEach(k -> replaced.add(index.node(id).getInput(k))));
+    Set<String> used = new java.util.HashSet<>();
+    boolean subgraphs = false;
+    for (NodeProto n : b.getNodeList()) {
+      used.addAll(n.getInputList());
+      subgraphs |= n.getAttributeList().stream().anyMatch(a -> a.hasG() || a.getGraphsCount() > 0);
+    }
+    b.getOutputList().forEach(v -> used.add(v.getName()));
+    replaced.removeAll(used);
+    if (!subgraphs && !replaced.isEmpty()) {
+      List<TensorProto> kept = b.getInitializerList().stream().filter(x -> !replaced.contains(x.getName())).toList();
+      List<ai.onnx.proto.OnnxMl.ValueInfoProto> inputs =
+          b.getInputList().stream().filter(v -> !replaced.contains(v.getName())).toList();
+      b.clearInitializer().addAllInitializer(kept).clearInput().addAllInput(inputs);
+    }
     b.addAllInitializer(t.initializers());
     return prepared.toBuilder().setGraph(b.build()).build();
   }

@@ -64,8 +64,10 @@ class SingleTensorQdqTest {
     NodeProto mm1 = onlyW1.getGraph().getNodeList().stream().filter(n -> n.getName().equals("mm1")).findFirst().orElseThrow();
     assertEquals("x0", mm1.getInput(0), "activations stay FP32");
     assertTrue(!mm1.getInput(1).equals("W1"), "mm1 reads the dequantized W1");
-    assertTrue(onlyW1.getGraph().getInitializerList().stream().anyMatch(t -> t.getName().equals("W1")),
-        "the float W1 stays for the other readers");
+    assertTrue(onlyW1.getGraph().getInitializerList().stream().noneMatch(t -> t.getName().equals("W1")),
+        "the float W1, read by no node any more, is dropped");
+    assertTrue(onlyA.getGraph().getInitializerList().stream().anyMatch(t -> t.getName().equals("W1")),
+        "an activation variant keeps every weight");
   }
 
   @Test
