@@ -103,6 +103,13 @@ final class Sensitivity {
    */
   static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, ModelProto quantized,
       List<Sample> sample, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus) {
+    return measure(jsc, work, prepared, quantized, sample, inputNames, outputs, batchSize, taskCpus,
+        jsc.defaultParallelism() * 2);
+  }
+
+  /** As above, with the tensors spread over at most {@code tasks} tasks (the figures do not depend on it). */
+  static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, ModelProto quantized,
+      List<Sample> sample, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus, int tasks) {
     SingleTensorQdq variants = SingleTensorQdq.of(prepared, quantized);
     List<SingleTensorQdq.Target> targets = variants.targets();
     if (targets.isEmpty() || sample.isEmpty()) {
@@ -118,7 +125,7 @@ final class Sensitivity {
     for (int i = 0; i < targets.size(); i++) {
       indices.add(i);
     }
-    int slices = Math.max(1, Math.min(targets.size(), jsc.defaultParallelism() * 2));
+    int slices = Math.max(1, Math.min(targets.size(), tasks));
     List<Tuple2<Integer, List<OutputComparison>>> measured = jsc.parallelize(indices, slices).mapPartitions(it -> {
       List<Tuple2<Integer, List<OutputComparison>>> done = new ArrayList<>();
       if (!it.hasNext()) {
