@@ -219,6 +219,12 @@ public final class EvaluateJob {
       throw new UncheckedIOException(e);
     }
     ModelProto prepared = dev.qcal.model.ModelPreparer.prepare(o.fp32(), prepWork, verifyShapes).model();
+    try {
+      dev.qcal.model.SingleTensorQdq.of(prepared, quant);
+    } catch (ModelException e) {
+      throw new ModelException(o.quantized() + ": cannot rank its tensors against " + o.fp32() + " (" + e.getMessage()
+          + "); was it made from this model by qcal? --sensitivity-samples 0 skips the ranking", e);
+    }
     return Sensitivity.measure(jsc, work, prepared, quant, sample, inputs.stream().map(InputSpec::name).toList(),
         outputs, o.batchSize(), spark.sparkContext().conf().getInt("spark.task.cpus", 1));
   }

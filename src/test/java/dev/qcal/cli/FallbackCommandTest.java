@@ -156,6 +156,26 @@ class FallbackCommandTest {
   }
 
   @Test
+  void evaluateOfAQuantizedModelOfOtherNodesCannotRankAndSaysSo() throws Exception {
+    ModelProto q = OnnxModels.load(calibrated.resolve("quantized.onnx"));
+    ai.onnx.proto.OnnxMl.GraphProto.Builder g = q.getGraph().toBuilder();
+    for (int i = 0; i < g.getNodeCount(); i++) {
+      if (g.getNode(i).getName().equals("mm2")) {
+        g.setNode(i, g.getNode(i).toBuilder().setName("renamed"));
+      }
+    }
+    Path renamed = tmp.resolve("renamed.onnx");
+    Files.write(renamed, q.toBuilder().setGraph(g).build().toByteArray());
+    Path out = tmp.resolve("eval-renamed");
+    Cli r = Cli.run("evaluate", "--fp32", model.toString(), "--quantized", renamed.toString(),
+        "--data", data.resolve("x").toString(), "--out", out.toString(), "--sensitivity-samples", "4");
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.errorLine().contains("cannot rank its tensors against") && r.errorLine().contains("'renamed'")
+        && r.errorLine().contains("--sensitivity-samples 0"), r.errorLine());
+    assertFalse(Files.exists(out));
+  }
+
+  @Test
   void badTargetsExitTwoWritingNothing() {
     Path out = tmp.resolve("bad");
     String[][] cases = {
