@@ -43,6 +43,9 @@ final class Sensitivity {
   /** Seed of the sample hash: the sample does not depend on calibrate's --seed. */
   static final long SAMPLE_SEED = 0x5E45L;
 
+  /** FP32 outputs of the sample kept per task for all its variants, at most (floats): 64 MiB. */
+  static final long KEEP_REFERENCE_FLOATS = 16L << 20;
+
   private Sensitivity() {}
 
   /** One tensor's figures; null SQNR means the outputs did not change (infinite). */
@@ -104,12 +107,16 @@ final class Sensitivity {
   static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, ModelProto quantized,
       List<Sample> sample, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus) {
     return measure(jsc, work, prepared, quantized, sample, inputNames, outputs, batchSize, taskCpus,
-        jsc.defaultParallelism() * 2);
+        jsc.defaultParallelism() * 2, KEEP_REFERENCE_FLOATS);
   }
 
-  /** As above, with the tensors spread over at most {@code tasks} tasks (the figures do not depend on it). */
+  /**
+   * As above, with the tensors spread over at most {@code tasks} tasks, and the FP32 outputs kept per task
+   * up to {@code keepFloats} floats (else recomputed per variant); the figures depend on neither.
+   */
   static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, ModelProto quantized,
-      List<Sample> sample, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus, int tasks) {
+      List<Sample> sample, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus, int tasks,
+      long keepFloats) {
     SingleTensorQdq variants = SingleTensorQdq.of(prepared, quantized);
     List<SingleTensorQdq.Target> targets = variants.targets();
     if (targets.isEmpty() || sample.isEmpty()) {
@@ -134,26 +141,36 @@ final class Sensitivity {
       SingleTensorQdq built = SingleTensorQdq.of(OnnxModels.load(Path.of(SparkFiles.get(preparedFile))),
           OnnxModels.load(Path.of(SparkFiles.get(quantFile))));
       OrtSession base = SessionCache.get(preparedSha, Path.of(SparkFiles.get(preparedFile)), taskCpus);
-      List<Map<String, float[]>> reference = new ArrayList<>();
-      try (ModelRunner runner = new ModelRunner(base, names, outs)) {
-        forEachBatch(shared.value(), names.size(), batchSize, b -> reference.add(copy(runner, b)));
-      }
-      while (it.hasNext()) {
-        int i = it.next();
-        List<OutputComparison> perOutput = new ArrayList<>();
-        outs.forEach(o -> perOutput.add(OutputComparison.empty(o)));
-        try (OrtSession s = SessionCache.open(built.variant(i).toByteArray(), taskCpus);
-            ModelRunner runner = new ModelRunner(s, names, outs)) {
-          int[] batch = {0};
-          forEachBatch(shared.value(), names.size(), batchSize, b -> {
-            Map<String, float[]> ref = reference.get(batch[0]++);
-            runner.run(b, (tensor, values, shape) ->
-                perOutput.get(outs.indexOf(tensor)).add(ref.get(tensor), values.duplicate(), shape, null));
-          });
-        } catch (OrtException e) {
-          throw new IllegalStateException("cannot close the session of variant " + i + ": " + e.getMessage(), e);
+      try (ModelRunner baseRunner = new ModelRunner(base, names, outs)) {
+        // the FP32 outputs of the sample are kept for all variants of the task when they are small,
+        // else computed again batch by batch (one batch held at a time)
+        List<Map<String, float[]>> kept = new ArrayList<>();
+        long[] floats = {0};
+        forEachBatch(shared.value(), names.size(), batchSize, b -> {
+          if (floats[0] <= keepFloats) {
+            Map<String, float[]> ref = copy(baseRunner, b);
+            ref.values().forEach(v -> floats[0] += v.length);
+            kept.add(ref);
+          }
+        });
+        List<Map<String, float[]>> reference = floats[0] <= keepFloats ? kept : null;
+        while (it.hasNext()) {
+          int i = it.next();
+          List<OutputComparison> perOutput = new ArrayList<>();
+          outs.forEach(o -> perOutput.add(OutputComparison.empty(o)));
+          try (OrtSession s = SessionCache.open(built.variant(i).toByteArray(), taskCpus);
+              ModelRunner runner = new ModelRunner(s, names, outs)) {
+            int[] batch = {0};
+            forEachBatch(shared.value(), names.size(), batchSize, b -> {
+              Map<String, float[]> ref = reference != null ? reference.get(batch[0]++) : copy(baseRunner, b);
+              runner.run(b, (tensor, values, shape) ->
+                  perOutput.get(outs.indexOf(tensor)).add(ref.get(tensor), values.duplicate(), shape, null));
+            });
+          } catch (OrtException e) {
+            throw new IllegalStateException("cannot close the session of variant " + i + ": " + e.getMessage(), e);
+          }
+          done.add(new Tuple2<>(i, perOutput));
         }
-        done.add(new Tuple2<>(i, perOutput));
       }
       return done.iterator();
     }).collect();

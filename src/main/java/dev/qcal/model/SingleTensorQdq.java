@@ -117,7 +117,12 @@ public final class SingleTensorQdq {
             k = s.targets.size();
             weightIndex.put(w, k);
             s.targets.add(new Target(w, "weight", List.of()));
-            s.transplants.add(new Transplant(List.of(dq), initializers(q, dq), null, new LinkedHashMap<>()));
+            s.transplants.add(new Transplant(new ArrayList<>(), new ArrayList<>(), null, new LinkedHashMap<>()));
+          }
+          Transplant tr = s.transplants.get(k);
+          if (!tr.nodes().contains(dq)) { // one weight read on two axes has two DequantizeLinears
+            tr.nodes().add(dq);
+            tr.initializers().addAll(initializers(q, dq));
           }
           Target old = s.targets.get(k);
           Set<String> nodes = new LinkedHashSet<>(old.nodes());

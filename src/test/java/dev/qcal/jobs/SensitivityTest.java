@@ -61,10 +61,14 @@ class SensitivityTest {
     ModelProto quantized = QdqRewriter.rewrite(fp32, plan, params, QuantType.INT8).model();
     try (WorkDir work = WorkDir.create("qcal-sens-test-")) {
       Sensitivity.Result r1 = Sensitivity.measure(jsc, work.path(), fp32, quantized, a, List.of("x"), List.of("logits"),
-          3, 1, 1);
+          3, 1, 1, Sensitivity.KEEP_REFERENCE_FLOATS);
       Sensitivity.Result r7 = Sensitivity.measure(jsc, work.path(), fp32, quantized, b, List.of("x"), List.of("logits"),
-          3, 1, 7);
+          3, 1, 7, Sensitivity.KEEP_REFERENCE_FLOATS);
       assertEquals(r1, r7);
+      // FP32 outputs recomputed per variant (none kept) give the same figures
+      Sensitivity.Result recomputed = Sensitivity.measure(jsc, work.path(), fp32, quantized, a, List.of("x"),
+          List.of("logits"), 3, 1, 2, 0);
+      assertEquals(r1, recomputed);
       assertEquals(20, r1.samples());
       assertEquals(7, r1.ranked().size());
       assertEquals(FragileModel.FRAGILE, r1.ranked().get(0).tensor());

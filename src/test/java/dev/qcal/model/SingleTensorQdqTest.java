@@ -85,6 +85,35 @@ class SingleTensorQdqTest {
   }
 
   @Test
+  void aWeightQuantizedOnTwoAxesIsOneTargetWithBothDequantizers() {
+    ModelProto fp32 = TestGraphs.model(13,
+        List.of(TestGraphs.node("MatMul", "mm", List.of("x", "W"), List.of("y1")),
+            TestGraphs.node("Gemm", "gemm", List.of("x", "W"), List.of("y2"), TestGraphs.i("transB", 1))),
+        List.of(TestGraphs.floatInfo("x", 2, 4)),
+        List.of(TestGraphs.floatInfo("y1", 2, 4), TestGraphs.floatInfo("y2", 2, 4)),
+        List.of(TestGraphs.floatTensor("W", new long[] {4, 4}, TestGraphs.randomFloats(16, 3))));
+    ModelProto q = quantized(fp32, CalibrationPlan.of(fp32));
+    SingleTensorQdq v = SingleTensorQdq.of(fp32, q);
+    SingleTensorQdq.Target w = v.targets().stream().filter(t -> t.kind().equals("weight")).findFirst().orElseThrow();
+    assertEquals("W", w.tensor());
+    assertEquals(List.of("mm", "gemm"), w.nodes());
+    assertEquals(1, v.targets().stream().filter(t -> t.kind().equals("weight")).count());
+    ModelProto onlyW = v.variant(v.targets().indexOf(w));
+    List<NodeProto> dqs = onlyW.getGraph().getNodeList().stream()
+        .filter(n -> n.getOpType().equals("DequantizeLinear")).toList();
+    assertEquals(2, dqs.size(), "per-column for MatMul, per-row for Gemm(transB)");
+    Set<String> dqOutputs = new java.util.HashSet<>(dqs.stream().map(n -> n.getOutput(0)).toList());
+    for (NodeProto n : onlyW.getGraph().getNodeList()) {
+      if (n.getName().equals("mm") || n.getName().equals("gemm")) {
+        assertTrue(dqOutputs.contains(n.getInput(1)), n.getName() + " reads " + n.getInput(1));
+      }
+    }
+    java.util.Set<String> inits = new java.util.HashSet<>();
+    onlyW.getGraph().getInitializerList().forEach(t -> assertTrue(inits.add(t.getName()), "one initializer " + t.getName()));
+    assertTrue(!inits.contains("W"), "the float W is read by no node any more");
+  }
+
+  @Test
   void aQuantizedModelOfAnotherGraphIsRejectedByName() {
     ModelProto fp32 = FragileModel.model();
     ModelProto q = quantized(fp32, CalibrationPlan.of(fp32));
