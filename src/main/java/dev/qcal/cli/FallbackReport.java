@@ -15,10 +15,17 @@ final class FallbackReport {
     }
     for (Object o : (List<?>) fb.get("steps")) {
       Map<?, ?> s = (Map<?, ?>) o;
+      List<String> figures = new java.util.ArrayList<>();
+      if (s.get("top1_agreement") != null) {
+        figures.add("top-1 agreement " + s.get("top1_agreement"));
+      }
+      if (s.get("accuracy_drop_points") != null) {
+        figures.add("accuracy drop " + s.get("accuracy_drop_points") + " points");
+      }
+      figures.add("output SQNR " + (s.get("output_sqnr_db") == null ? "infinite" : s.get("output_sqnr_db") + " dB"));
       err.println("qcal: fallback step " + s.get("step") + ": FP32 " + s.get("excluded_nodes")
-          + (s.get("tensor") == null ? "" : " (tensor " + s.get("tensor") + ")")
-          + ": top-1 agreement " + s.get("top1_agreement") + ", accuracy drop " + s.get("accuracy_drop_points")
-          + " points, output SQNR " + s.get("output_sqnr_db") + " dB" + (Boolean.TRUE.equals(s.get("met")) ? ": met" : ""));
+          + (s.get("tensor") == null ? "" : " (tensor " + s.get("tensor") + ")") + ": " + String.join(", ", figures)
+          + (Boolean.TRUE.equals(s.get("met")) ? ": met" : ""));
     }
     List<?> excluded = (List<?>) fb.get("excluded_nodes");
     if ("met".equals(fb.get("status"))) {
