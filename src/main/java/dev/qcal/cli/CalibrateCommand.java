@@ -5,6 +5,7 @@ import dev.qcal.io.RunReport;
 import dev.qcal.jobs.CalibrateJob;
 import dev.qcal.jobs.CalibrateOptions;
 import dev.qcal.jobs.DataOptions;
+import dev.qcal.jobs.Fp32Fallback;
 import dev.qcal.jobs.SparkSessions;
 import dev.qcal.stats.StatsConfig;
 import java.nio.file.Files;
@@ -43,6 +44,8 @@ public final class CalibrateCommand implements Callable<Integer> {
   String out;
 
   @picocli.CommandLine.Mixin RangeOptionsMixin ranges;
+
+  @picocli.CommandLine.Mixin FallbackOptionsMixin fallback;
 
   @Option(names = "--master", paramLabel = "URL",
       description = "Spark master (default: spark-submit's, else local[*]).")
@@ -118,11 +121,17 @@ public final class CalibrateCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     CalibrateOptions o = options();
+    Fp32Fallback.Request fb = fallback.toRequest(false, batchSize);
+    if (fb != null && fb.evalData() == null) {
+      spec.commandLine().getErr().println("qcal: warning: the fallback target is evaluated on the calibration data;"
+          + " held-out data (--eval-data) gives an honest figure");
+    }
     try (SparkSessions.Handle session = SparkSessions.open("qcal calibrate " + model.getFileName(), master)) {
       RunReport report;
       try (ProgressLine progress = ProgressLine.start(spec.commandLine().getErr(), session.spark())) {
-        report = CalibrateJob.run(o, session.spark(), progress.job());
+        report = CalibrateJob.run(o, session.spark(), progress.job(), fb);
       }
+      FallbackReport.print(spec.commandLine().getErr(), report);
       spec.commandLine().getOut().println("qcal: calibrated " + report.get("samples") + " samples; outputs in "
           + report.get("out") + " (qparams.json, quantized.onnx, run.json)");
     }

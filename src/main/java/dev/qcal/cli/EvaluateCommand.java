@@ -49,6 +49,11 @@ public final class EvaluateCommand implements Callable<Integer> {
       description = "Samples per inference call (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
+  @Option(names = "--sensitivity-samples", defaultValue = "64", paramLabel = "N",
+      description = {"Per-tensor sensitivity in eval.json: output SQNR and top-1 agreement with only one tensor",
+          "quantized, for each, on N samples chosen by hash; 0 = off (default: ${DEFAULT-VALUE})."})
+  int sensitivitySamples;
+
   @Option(names = "--master", paramLabel = "URL",
       description = "Spark master (default: spark-submit's, else local[*]).")
   String master;
@@ -66,7 +71,11 @@ public final class EvaluateCommand implements Callable<Integer> {
     if (batchSize < 1) {
       throw new UsageException("--batch-size must be >= 1, got " + batchSize);
     }
-    EvaluateJob.Options o = new EvaluateJob.Options(fp32, quantized, data, labels, out, overwrite, batchSize);
+    if (sensitivitySamples < 0) {
+      throw new UsageException("--sensitivity-samples must be >= 0, got " + sensitivitySamples);
+    }
+    EvaluateJob.Options o = new EvaluateJob.Options(fp32, quantized, data, labels, out, overwrite, batchSize,
+        sensitivitySamples);
     try (SparkSessions.Handle session = SparkSessions.open("qcal evaluate " + quantized.getFileName(), master)) {
       Map<String, Object> eval = EvaluateJob.run(o, session.spark());
       spec.commandLine().getOut().println("qcal: evaluated " + eval.get("samples") + " samples; " + EvaluateJob.EVAL

@@ -1,7 +1,9 @@
 package dev.qcal.cli;
 
 import dev.qcal.io.RunReport;
+import dev.qcal.jobs.Fp32Fallback;
 import dev.qcal.jobs.QuantizeJob;
+import dev.qcal.jobs.SparkSessions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -41,13 +43,28 @@ public final class QuantizeCommand implements Callable<Integer> {
 
   @Mixin RangeOptionsMixin ranges;
 
+  @Mixin FallbackOptionsMixin fallback;
+
+  /** Batch size of the fallback's evaluation passes. */
+  static final int EVAL_BATCH_SIZE = 16;
+
   @Override
   public Integer call() {
     if (!Files.isRegularFile(model)) {
       throw new UsageException("model not found: " + model);
     }
-    RunReport report = QuantizeJob.run(
-        new QuantizeJob.Options(model, stats, out, overwrite, ranges.toOptions()), new Configuration());
+    QuantizeJob.Options o = new QuantizeJob.Options(model, stats, out, overwrite, ranges.toOptions());
+    Fp32Fallback.Request fb = fallback.toRequest(true, EVAL_BATCH_SIZE);
+    RunReport report;
+    if (fb == null) {
+      report = QuantizeJob.run(o, new Configuration());
+    } else {
+      // Spark only to evaluate the candidates of the fallback
+      try (SparkSessions.Handle session = SparkSessions.open("qcal quantize " + model.getFileName(), null)) {
+        report = QuantizeJob.run(o, session.spark().sparkContext().hadoopConfiguration(), session.spark(), fb);
+      }
+      FallbackReport.print(spec.commandLine().getErr(), report);
+    }
     spec.commandLine().getOut().println("qcal: quantized with " + report.get("method") + " from "
         + report.get("samples") + " samples' statistics; outputs in " + report.get("out"));
     return Main.OK;

@@ -69,6 +69,15 @@ public final class CalibrateJob {
 
   /** Runs the job, telling {@code progress} which stage runs and how far observing got. */
   public static RunReport run(CalibrateOptions o, SparkSession spark, JobProgress progress) {
+    return run(o, spark, progress, null);
+  }
+
+  /**
+   * Runs the job; with a {@code fallback} request, the quantized model is evaluated and nodes are left
+   * in FP32 until its target is met (see {@link Fp32Fallback}) before anything is written.
+   */
+  public static RunReport run(CalibrateOptions o, SparkSession spark, JobProgress progress,
+      Fp32Fallback.Request fallback) {
     AtomicOutput.checkTarget(o.out(), o.overwrite(), spark.sparkContext().hadoopConfiguration());
     RunReport report = new RunReport();
     long t0 = System.nanoTime();
@@ -144,6 +153,17 @@ public final class CalibrateJob {
       jsc.setJobGroup("qcal-choose-ranges", "qcal choose ranges: " + o.ranges().method() + ", QDQ rewrite", false);
       QuantizeStep.Result q = QuantizeStep.run(prepared.model(), plan, stats, o.ranges(), overrides);
       report.stage("choose_ranges_and_quantize", System.nanoTime() - t);
+      Fp32Fallback.Outcome fb = null;
+      if (fallback != null) {
+        t = System.nanoTime();
+        progress.stage("fallback");
+        fb = Fp32Fallback.run(spark, fallback, o.model(), prepared.model(), inputs, opened.samples(),
+            o.data().isEmpty() ? null : o.data(), o.ranges().plan(), q,
+            p -> QuantizeStep.run(prepared.model(), CalibrationPlan.of(prepared.model(), p), stats, o.ranges(),
+                overrides), work);
+        q = fb.result();
+        report.stage("fallback", System.nanoTime() - t);
+      }
 
       // write (driver, atomic)
       t = System.nanoTime();
@@ -177,6 +197,9 @@ public final class CalibrateJob {
           .put("spark_master", spark.sparkContext().master())
           .put("spark_application_id", spark.sparkContext().applicationId())
           .put("versions", versions);
+      if (fb != null) {
+        report.put("fallback", fb.report());
+      }
       try (AtomicOutput out = AtomicOutput.begin(o.out(), o.overwrite(), spark.sparkContext().hadoopConfiguration())) {
         String failAfter = spark.sparkContext().conf().get(FAIL_WRITE_AFTER, null);
         if (failAfter != null) {

@@ -49,14 +49,20 @@ public final class EvaluateJob {
    * What to evaluate.
    *
    * @param labels null, or an int64 {@code .npy} {@code [N]}: the class of the i-th sample of the sorted {@code .npy} data
+   * @param sensitivitySamples samples of the per-tensor sensitivity pass (0: no sensitivity)
    */
   public record Options(Path fp32, Path quantized, List<String> data, String labels, String out, boolean overwrite,
-      int batchSize) {}
+      int batchSize, int sensitivitySamples) {}
 
-  /** Per output, the merged comparison; plus the sample count. */
+  /**
+   * Per output, the merged comparison; plus the sample count and each model's summed ONNX Runtime run
+   * time (timing is reported, it changes no other figure).
+   */
   static final class Comparisons implements Serializable {
     final LinkedHashMap<String, OutputComparison> outputs = new LinkedHashMap<>();
     long samples;
+    long fp32Nanos;
+    long quantNanos;
 
     static Comparisons empty(List<String> outputs) {
       Comparisons c = new Comparisons();
@@ -71,7 +77,42 @@ public final class EvaluateJob {
       }
       other.outputs.forEach((k, v) -> outputs.get(k).merge(v));
       samples += other.samples;
+      fp32Nanos += other.fp32Nanos;
+      quantNanos += other.quantNanos;
       return this;
+    }
+
+    /** The smallest top-1 agreement over the outputs that have one, or null. */
+    Double agreement() {
+      return outputs.values().stream().map(OutputComparison::agreement).filter(java.util.Objects::nonNull)
+          .min(Double::compare).orElse(null);
+    }
+
+    /** The smallest output SQNR in dB; null when every output is unchanged (infinite SQNR). */
+    Double sqnrDb() {
+      return outputs.values().stream().map(OutputComparison::sqnrDb).filter(java.util.Objects::nonNull)
+          .min(Double::compare).orElse(null);
+    }
+
+    /** The largest accuracy drop in percentage points (FP32 minus quantized) over labelled outputs, or null. */
+    Double accuracyDropPoints() {
+      Double drop = null;
+      for (OutputComparison c : outputs.values()) {
+        Object acc = c.toJson(true).get("accuracy");
+        if (acc instanceof Map<?, ?> m && m.get("fp32") instanceof Double f && m.get("quantized") instanceof Double q) {
+          double d = 100 * (f - q);
+          drop = drop == null ? d : Math.max(drop, d);
+        }
+      }
+      return drop;
+    }
+
+    /** One model's throughput: samples over its summed ONNX Runtime run time (all tasks). */
+    Map<String, Object> throughput(long nanos) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("inference_seconds", nanos / 1e9);
+      m.put("samples_per_second", nanos > 0 ? samples / (nanos / 1e9) : null);
+      return m;
     }
   }
 
@@ -109,17 +150,27 @@ public final class EvaluateJob {
         throw new DataException(String.join(", ", o.data()) + ": no samples");
       }
 
+      Map<String, Object> sensitivity = null;
+      if (o.sensitivitySamples() > 0) {
+        jsc.setJobGroup("qcal-sensitivity", "qcal sensitivity: each quantized tensor alone, on "
+            + o.sensitivitySamples() + " samples", false);
+        sensitivity = sensitivity(spark, jsc, workDir.path(), o, quant, opened, inputs, outputs).toJson();
+      }
+
       Map<String, Object> eval = new LinkedHashMap<>();
       eval.put("format", "qcal.eval");
       eval.put("format_version", 1);
-      eval.put("fp32", Map.of("path", o.fp32().toString(), "sha256", fp32Sha));
-      eval.put("quantized", Map.of("path", o.quantized().toString(), "sha256", quantSha));
+      eval.put("fp32", model(o.fp32(), fp32Sha, c, c.fp32Nanos));
+      eval.put("quantized", model(o.quantized(), quantSha, c, c.quantNanos));
       eval.put("data", o.data());
       eval.put("labels", o.labels());
       eval.put("samples", c.samples);
       Map<String, Object> perOutput = new LinkedHashMap<>();
       c.outputs.forEach((k, v) -> perOutput.put(k, v.toJson(labels != null)));
       eval.put("outputs", perOutput);
+      if (sensitivity != null) {
+        eval.put("sensitivity", sensitivity);
+      }
       eval.put("evaluate_seconds", seconds);
       eval.put("spark_master", spark.sparkContext().master());
       eval.put("versions", CalibrateJob.versions());
@@ -134,6 +185,48 @@ public final class EvaluateJob {
       jsc.clearJobGroup();
       workDir.close();
     }
+  }
+
+  private static Map<String, Object> model(Path file, String sha, Comparisons c, long nanos) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("path", file.toString());
+    m.put("sha256", sha);
+    try {
+      m.put("bytes", Files.size(file));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    m.putAll(c.throughput(nanos));
+    return m;
+  }
+
+  /** Prepares the FP32 model as calibrate does (the quantized model was made from that) and ranks tensors. */
+  private static Sensitivity.Result sensitivity(SparkSession spark, JavaSparkContext jsc, Path work, Options o,
+      ModelProto quant, DataSources.Opened opened, List<InputSpec> inputs, List<String> outputs) {
+    List<Sample> sample = Sensitivity.sample(opened.samples(), o.sensitivitySamples());
+    Map<String, long[]> verifyShapes = new LinkedHashMap<>();
+    for (int i = 0; i < inputs.size(); i++) {
+      long[] s = sample.get(0).shapes()[i];
+      long[] b = new long[s.length + 1];
+      b[0] = 2;
+      System.arraycopy(s, 0, b, 1, s.length);
+      verifyShapes.put(inputs.get(i).name(), b);
+    }
+    Path prepWork = work.resolve("prepare");
+    try {
+      Files.createDirectories(prepWork);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    ModelProto prepared = dev.qcal.model.ModelPreparer.prepare(o.fp32(), prepWork, verifyShapes).model();
+    try {
+      dev.qcal.model.SingleTensorQdq.of(prepared, quant);
+    } catch (ModelException e) {
+      throw new ModelException(o.quantized() + ": cannot rank its tensors against " + o.fp32() + " (" + e.getMessage()
+          + "); was it made from this model by qcal? --sensitivity-samples 0 skips the ranking", e);
+    }
+    return Sensitivity.measure(jsc, work, prepared, quant, sample, inputs.stream().map(InputSpec::name).toList(),
+        outputs, o.batchSize(), spark.sparkContext().conf().getInt("spark.task.cpus", 1));
   }
 
   private static String ship(JavaSparkContext jsc, Path work, Path model, String sha) {
@@ -191,14 +284,27 @@ public final class EvaluateJob {
       labels[i] = pendingLabels.removeFirst();
     }
     Map<String, float[]> refValues = new HashMap<>();
+    long t = System.nanoTime();
     ref.run(b, (tensor, values, shape) -> {
       float[] copy = new float[values.remaining()];
       values.duplicate().get(copy);
       refValues.put(tensor, copy);
     });
+    long t1 = System.nanoTime();
+    Map<String, float[]> quantValues = new HashMap<>();
+    Map<String, long[]> shapes = new HashMap<>();
     quant.run(b, (tensor, values, shape) -> {
-      FloatBuffer v = values.duplicate();
-      c.outputs.get(tensor).add(refValues.get(tensor), v, shape, shape.length == 2 && shape[0] == labels.length ? labels : null);
+      float[] copy = new float[values.remaining()];
+      values.duplicate().get(copy);
+      quantValues.put(tensor, copy);
+      shapes.put(tensor, shape.clone());
+    });
+    c.fp32Nanos += t1 - t;
+    c.quantNanos += System.nanoTime() - t1;
+    quantValues.forEach((tensor, v) -> {
+      long[] shape = shapes.get(tensor);
+      c.outputs.get(tensor).add(refValues.get(tensor), FloatBuffer.wrap(v), shape,
+          shape.length == 2 && shape[0] == labels.length ? labels : null);
     });
     c.samples += b.size();
   }

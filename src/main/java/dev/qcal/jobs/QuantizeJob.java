@@ -11,6 +11,7 @@ import dev.qcal.model.OnnxModels;
 import java.nio.file.Path;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +29,15 @@ public final class QuantizeJob {
   public record Options(Path model, String stats, String out, boolean overwrite, RangeOptions ranges) {}
 
   public static RunReport run(Options o, Configuration conf) {
+    return run(o, conf, null, null);
+  }
+
+  /**
+   * Runs the step; with a {@code fallback} request, the quantized model is evaluated on {@code spark}
+   * and nodes are left in FP32 until its target is met (see {@link Fp32Fallback}) before anything is
+   * written.
+   */
+  public static RunReport run(Options o, Configuration conf, SparkSession spark, Fp32Fallback.Request fallback) {
     long t0 = System.nanoTime();
     AtomicOutput.checkTarget(o.out(), o.overwrite(), conf);
     RunReport report = new RunReport();
@@ -50,6 +60,16 @@ public final class QuantizeJob {
       t = System.nanoTime();
       QuantizeStep.Result q = QuantizeStep.run(prepared.model(), plan, loaded.stats(), o.ranges(), overrides);
       report.stage("choose_ranges_and_quantize", System.nanoTime() - t);
+      Fp32Fallback.Outcome fb = null;
+      if (fallback != null) {
+        t = System.nanoTime();
+        fb = Fp32Fallback.run(spark, fallback, o.model(), prepared.model(),
+            ModelInputs.of(OnnxModels.load(o.model()), o.model().toString()), null, null, o.ranges().plan(), q,
+            p -> QuantizeStep.run(prepared.model(), CalibrationPlan.of(prepared.model(), p), loaded.stats(),
+                o.ranges(), overrides), work);
+        q = fb.result();
+        report.stage("fallback", System.nanoTime() - t);
+      }
       t = System.nanoTime();
       Map<String, String> versions = CalibrateJob.versions();
       QParamsFile.Header header = new QParamsFile.Header(o.model().toString(), sha, prepared.sourceOpset(),
@@ -65,6 +85,9 @@ public final class QuantizeJob {
           .put("quantized_weights", q.rewrite().weightParams().size())
           .put("skipped", q.rewrite().skipped())
           .put("versions", versions);
+      if (fb != null) {
+        report.put("fallback", fb.report());
+      }
       try (AtomicOutput out = AtomicOutput.begin(o.out(), o.overwrite(), conf)) {
         QuantizeStep.write(out.dir(), header, q, o.ranges());
         report.stage("write", System.nanoTime() - t);

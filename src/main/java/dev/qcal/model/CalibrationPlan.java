@@ -59,9 +59,11 @@ public final class CalibrationPlan {
   private final List<String> skipped;
   private final Map<String, Derived> derived;
   private final List<NodeDecision> nodes;
+  private final Map<String, Set<String>> owners;
 
   private CalibrationPlan(List<String> activations, List<WeightRef> weights, List<String> skipped,
-      Map<String, Derived> derived, List<NodeDecision> nodes) {
+      Map<String, Derived> derived, List<NodeDecision> nodes, Map<String, Set<String>> owners) {
+    this.owners = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(owners));
     this.activations = List.copyOf(activations);
     this.weights = List.copyOf(weights);
     this.skipped = List.copyOf(skipped);
@@ -140,6 +142,15 @@ public final class CalibrationPlan {
     return nodes;
   }
 
+  /**
+   * The nodes whose rules quantize {@code tensor} (an activation, derived tensor or weight initializer),
+   * in plan order: leaving all of them in FP32 (e.g. with {@code --exclude-nodes}) removes its
+   * quantization. Empty when the plan does not quantize it.
+   */
+  public Set<String> owners(String tensor) {
+    return owners.getOrDefault(tensor, Set.of());
+  }
+
   @Override
   public String toString() {
     return "CalibrationPlan[" + activations.size() + " activations, " + weights.size() + " weights, "
@@ -154,6 +165,7 @@ public final class CalibrationPlan {
     private final List<String> skipped = new ArrayList<>();
     private final Map<String, Derived> derived = new LinkedHashMap<>();
     private final List<NodeDecision> nodes = new ArrayList<>();
+    private final Map<String, Set<String>> owners = new LinkedHashMap<>();
 
     Planner(QdqGraph graph) {
       this.graph = graph;
@@ -180,6 +192,7 @@ public final class CalibrationPlan {
       }
       if (!derived.containsKey(t)) {
         activations.add(t);
+        own(t, node);
       }
       return t;
     }
@@ -205,6 +218,7 @@ public final class CalibrationPlan {
         skip(t, describe(node) + " output " + index + " is " + kind(t) + ", not a float activation");
       } else {
         derived.put(t, d);
+        own(t, node);
       }
     }
 
@@ -224,6 +238,11 @@ public final class CalibrationPlan {
         return;
       }
       activations.add(folded);
+      own(folded, node);
+    }
+
+    private void own(String tensor, NodeProto node) {
+      owners.computeIfAbsent(tensor, k -> new LinkedHashSet<>()).add(graph.id(node));
     }
 
     private String foldActivation(String t) {
@@ -268,6 +287,7 @@ public final class CalibrationPlan {
     void weight(WeightRef ref) {
       String key = ref.node() + "/" + ref.initializer();
       weights.putIfAbsent(key, ref);
+      owners.computeIfAbsent(ref.initializer(), k -> new LinkedHashSet<>()).add(ref.node());
     }
 
     void skip(String tensor, String reason) {
@@ -292,7 +312,9 @@ public final class CalibrationPlan {
       List<String> ordered = new ArrayList<>(activations);
       List<String> inputs = graph.graph().getInputList().stream().map(v -> v.getName()).toList();
       ordered.sort(Comparator.comparingLong(t -> orderKey(t, inputs)));
-      return new CalibrationPlan(ordered, new ArrayList<>(weights.values()), skipped, derived, nodes);
+      Map<String, Set<String>> frozen = new LinkedHashMap<>();
+      owners.forEach((k, v) -> frozen.put(k, java.util.Collections.unmodifiableSet(new LinkedHashSet<>(v))));
+      return new CalibrationPlan(ordered, new ArrayList<>(weights.values()), skipped, derived, nodes, frozen);
     }
 
     private long orderKey(String t, List<String> inputs) {

@@ -23,6 +23,22 @@ public final class SessionCache {
     return SESSIONS.computeIfAbsent(key, k -> create(modelFile, intraOpThreads));
   }
 
+  /**
+   * A new, uncached session for a model held in memory (e.g. a variant built on the executor); the
+   * caller closes it.
+   */
+  public static OrtSession open(byte[] model, int intraOpThreads) {
+    try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+      opts.setIntraOpNumThreads(Math.max(1, intraOpThreads));
+      opts.setInterOpNumThreads(1);
+      opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      return Ort.env().createSession(model, opts);
+    } catch (OrtException e) {
+      throw new IllegalStateException("ONNX Runtime cannot load a model of " + model.length + " bytes: "
+          + e.getMessage(), e);
+    }
+  }
+
   private static OrtSession create(Path modelFile, int intraOpThreads) {
     OrtEnvironment env = Ort.env();
     try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {

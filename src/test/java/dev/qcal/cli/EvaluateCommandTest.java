@@ -38,9 +38,9 @@ class EvaluateCommandTest {
   private static Cli evaluate(String q, Path out, String labels) {
     return labels == null
         ? Cli.run("evaluate", "--fp32", MODEL, "--quantized", q, "--data", ExampleData.small().resolve("x").toString(),
-            "--out", out.toString(), "--batch-size", "7")
+            "--out", out.toString(), "--batch-size", "7", "--sensitivity-samples", "0")
         : Cli.run("evaluate", "--fp32", MODEL, "--quantized", q, "--data", ExampleData.small().resolve("x").toString(),
-            "--labels", labels, "--out", out.toString(), "--batch-size", "7");
+            "--labels", labels, "--out", out.toString(), "--batch-size", "7", "--sensitivity-samples", "6");
   }
 
   private static JsonNode onlyOutput(Path out) throws Exception {
@@ -70,6 +70,77 @@ class EvaluateCommandTest {
       double a = acc.get(m).asDouble();
       assertTrue(acc.get(m).isNumber() && a >= 0 && a <= 1, acc.toString());
     }
+    JsonNode eval = new ObjectMapper().readTree(out.resolve("eval.json").toFile());
+    System.out.println("evaluate example models: fp32 " + eval.get("fp32") + ", quantized " + eval.get("quantized"));
+    assertEquals(Files.size(ExampleData.MODEL), eval.get("fp32").get("bytes").asLong());
+    assertEquals(Files.size(quantized), eval.get("quantized").get("bytes").asLong());
+    assertTrue(eval.get("quantized").get("bytes").asLong() < eval.get("fp32").get("bytes").asLong() / 2);
+    for (String m : new String[] {"fp32", "quantized"}) {
+      assertTrue(eval.get(m).get("samples_per_second").asDouble() > 0, eval.get(m).toString());
+    }
+    // every quantized tensor of the example, ranked; every Conv weight is among them
+    JsonNode s = eval.get("sensitivity");
+    assertEquals(6, s.get("samples").asInt());
+    JsonNode tensors = s.get("tensors");
+    System.out.println("example sensitivity, top 3: " + tensors.get(0) + " " + tensors.get(1) + " " + tensors.get(2));
+    long weights = 0;
+    for (int i = 0; i < tensors.size(); i++) {
+      JsonNode t = tensors.get(i);
+      assertEquals(i + 1, t.get("rank").asInt());
+      assertTrue(t.get("kind").asText().equals("weight") || t.get("kind").asText().equals("activation"), t.toString());
+      weights += t.get("kind").asText().equals("weight") ? 1 : 0;
+      if (i > 0 && !t.get("output_sqnr_db").isNull()) {
+        assertTrue(t.get("output_sqnr_db").asDouble() >= tensors.get(i - 1).get("output_sqnr_db").asDouble(),
+            "lowest SQNR first");
+      }
+    }
+    JsonNode run = new ObjectMapper().readTree(quantized.resolveSibling("run.json").toFile());
+    assertEquals(run.get("quantized_weights").asLong(), weights + countBiases(quantized),
+        "one entry per quantized weight (biases are not ranked)");
+  }
+
+  private static long countBiases(Path q) {
+    ai.onnx.proto.OnnxMl.ModelProto m = dev.qcal.model.OnnxModels.load(q);
+    return m.getGraph().getInitializerList().stream()
+        .filter(t -> t.getDataType() == ai.onnx.proto.OnnxMl.TensorProto.DataType.INT32_VALUE && t.getName().startsWith("q"))
+        .count();
+  }
+
+  @Test
+  void fallbackWithAnAccuracyTargetOnTheExampleReportsItsOutcome() throws Exception {
+    Path out = tmp.resolve("fallback");
+    Cli r = Cli.run("calibrate", "--model", MODEL, "--data", ExampleData.small().resolve("x").toString(),
+        "--out", out.toString(), "--max-accuracy-drop", "0.5",
+        "--eval-labels", ExampleData.small().resolve("labels.npy").toString(), "--sensitivity-samples", "6");
+    assertEquals(0, r.code(), r.err());
+    JsonNode fb = new ObjectMapper().readTree(out.resolve("run.json").toFile()).get("fallback");
+    System.out.println("example fallback: " + fb);
+    assertEquals(0.5, fb.get("target").get("max_accuracy_drop_points").asDouble());
+    assertEquals(40, fb.get("eval_samples").asLong());
+    JsonNode steps = fb.get("steps");
+    assertTrue(steps.size() >= 1);
+    assertEquals(0, steps.get(0).get("excluded_nodes").size());
+    java.util.List<String> all = new java.util.ArrayList<>();
+    for (int i = 0; i < steps.size(); i++) {
+      JsonNode s = steps.get(i);
+      assertEquals(i, s.get("step").asInt());
+      assertEquals(s.get("accuracy_drop_points").asDouble() <= 0.5, s.get("met").asBoolean(), s.toString());
+      assertEquals(i < steps.size() - 1 ? false : s.get("met").asBoolean(), s.get("met").asBoolean(),
+          "only the last step may meet the target");
+      s.get("excluded_nodes").forEach(n -> all.add(n.asText()));
+      if (i > 0) {
+        assertTrue(s.get("excluded_nodes").size() >= 1 && !s.get("tensor").isNull(), s.toString());
+      }
+    }
+    java.util.List<String> total = new java.util.ArrayList<>();
+    fb.get("excluded_nodes").forEach(n -> total.add(n.asText()));
+    assertEquals(all, total);
+    boolean met = steps.get(steps.size() - 1).get("met").asBoolean();
+    assertEquals(met ? "met" : "not_met", fb.get("status").asText());
+    assertEquals(met, fb.get("reason").isNull(), fb.toString());
+    assertEquals(met && steps.size() == 1, fb.get("sensitivity").isNull(), "ranked only when the first model misses");
+    JsonNode qparams = new ObjectMapper().readTree(out.resolve("qparams.json").toFile());
+    assertTrue(qparams.get("activations").size() > 0);
   }
 
   @Test

@@ -1,0 +1,219 @@
+package dev.qcal.jobs;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.qcal.data.DataException;
+import dev.qcal.data.InputSpec;
+import dev.qcal.data.Sample;
+import dev.qcal.model.CalibrationPlan;
+import dev.qcal.model.OnnxModels;
+import dev.qcal.model.PlanOptions;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Automatic FP32 fallback for {@code calibrate} and {@code quantize}: evaluates the quantized model
+ * against the FP32 model on Spark; while the target is not met, leaves the nodes of the most sensitive
+ * remaining tensor (per-tensor ranking of {@link Sensitivity}, measured once on the first quantized
+ * model) in FP32 through the plan's node exclusions, re-quantizes from the same statistics (no new
+ * calibration pass) and evaluates again, until the target is met or no ranked tensor is left.
+ */
+public final class Fp32Fallback {
+  private static final Logger LOG = LoggerFactory.getLogger(Fp32Fallback.class);
+
+  private Fp32Fallback() {}
+
+  /**
+   * What the quantized model must achieve against the FP32 model; null parts are not checked.
+   *
+   * @param agreement lowest top-1 agreement, in [0, 1]
+   * @param maxAccuracyDrop largest top-1 accuracy drop in percentage points (needs labels)
+   * @param minSqnrDb lowest output SQNR in dB
+   */
+  public record Target(Double agreement, Double maxAccuracyDrop, Double minSqnrDb) {
+    public boolean any() {
+      return agreement != null || maxAccuracyDrop != null || minSqnrDb != null;
+    }
+
+    Map<String, Object> toJson() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("top1_agreement", agreement);
+      m.put("max_accuracy_drop_points", maxAccuracyDrop);
+      m.put("min_output_sqnr_db", minSqnrDb);
+      return m;
+    }
+  }
+
+  /**
+   * A fallback request.
+   *
+   * @param evalData evaluation data paths ({@code --data} syntax), or null for the calibration data
+   * @param evalLabels int64 {@code .npy} labels of the evaluation data, or null
+   * @param sensitivitySamples samples of the sensitivity pass (>= 1)
+   * @param batchSize samples per inference call
+   */
+  public record Request(Target target, List<String> evalData, String evalLabels, int sensitivitySamples,
+      int batchSize) {}
+
+  /** The final quantization, the plan options it was made with, and what goes into run.json. */
+  record Outcome(QuantizeStep.Result result, PlanOptions plan, boolean met, String reason,
+      Map<String, Object> report) {}
+
+  /**
+   * Runs the loop.
+   *
+   * @param defaultData the calibration samples, used when the request names no evaluation data
+   * @param defaultPaths the calibration data paths (for labels), or null
+   * @param initial the quantization made with {@code basePlan}
+   * @param requantize the quantization step for other plan options, from the same statistics
+   */
+  static Outcome run(SparkSession spark, Request r, Path fp32, ModelProto prepared, List<InputSpec> inputs,
+      JavaRDD<Sample> defaultData, List<String> defaultPaths, PlanOptions basePlan, QuantizeStep.Result initial,
+      Function<PlanOptions, QuantizeStep.Result> requantize, Path work) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Target target = r.target();
+    JavaRDD<Sample> data = r.evalData() == null ? defaultData
+        : DataSources.open(spark, r.evalData(), inputs, Map.of(), DataOptions.DEFAULT).samples();
+    List<String> dataPaths = r.evalData() == null ? defaultPaths : r.evalData();
+    EvaluateJob.Labels labels = null;
+    if (r.evalLabels() != null) {
+      if (dataPaths == null) {
+        throw new DataException("--eval-labels needs .npy evaluation data (--eval-data PATH)");
+      }
+      labels = EvaluateJob.Labels.read(r.evalLabels(), dataPaths, inputs, spark.sparkContext().hadoopConfiguration());
+    }
+    ModelProto original = OnnxModels.load(fp32);
+    List<String> outputs = original.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
+    List<String> names = inputs.stream().map(InputSpec::name).toList();
+    int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
+    String fp32File = Sensitivity.shipModel(jsc, work, original, "qcal-fb-fp32-");
+    String fp32Sha = sha(fp32File, "qcal-fb-fp32-");
+    EvaluateJob.Labels l = labels;
+    Function<QuantizeStep.Result, EvaluateJob.Comparisons> evaluate = q -> {
+      String qFile = Sensitivity.shipModel(jsc, work, q.rewrite().model(), "qcal-fb-q-");
+      return EvaluateJob.compare(data, fp32File, fp32Sha, qFile, sha(qFile, "qcal-fb-q-"), names, outputs,
+          r.batchSize(), taskCpus, l);
+    };
+
+    Map<String, Object> report = new LinkedHashMap<>();
+    report.put("target", target.toJson());
+    report.put("eval_data", r.evalData() == null ? "calibration data" : r.evalData());
+    report.put("eval_labels", r.evalLabels());
+    List<Map<String, Object>> steps = new ArrayList<>();
+    report.put("steps", steps);
+
+    jsc.setJobGroup("qcal-fallback", "qcal fallback: evaluate the quantized model", false);
+    EvaluateJob.Comparisons c = evaluate.apply(initial);
+    if (c.samples == 0) {
+      throw new DataException("fallback: the evaluation data holds no samples");
+    }
+    if (target.agreement() != null && c.agreement() == null) {
+      throw new DataException("--target-agreement: no output of " + fp32 + " is a 2-D [N, classes] tensor " + outputs);
+    }
+    if (target.maxAccuracyDrop() != null && c.accuracyDropPoints() == null) {
+      throw new DataException("--max-accuracy-drop: no labelled 2-D [N, classes] output of " + fp32 + " " + outputs);
+    }
+    report.put("eval_samples", c.samples);
+    List<String> excluded = new ArrayList<>();
+    steps.add(step(0, List.of(), null, c, target));
+    log(0, List.of(), c, target);
+    QuantizeStep.Result current = initial;
+    PlanOptions plan = basePlan;
+    Sensitivity.Result sensitivity = null;
+    String reason = null;
+    if (!met(c, target)) {
+      jsc.setJobGroup("qcal-fallback", "qcal fallback: sensitivity of each quantized tensor", false);
+      sensitivity = Sensitivity.measure(jsc, work, prepared, initial.rewrite().model(),
+          Sensitivity.sample(data, r.sensitivitySamples()), names, outputs, r.batchSize(), taskCpus);
+      for (Sensitivity.Entry e : sensitivity.ranked()) {
+        CalibrationPlan p = CalibrationPlan.of(prepared, plan);
+        Set<String> owners = new LinkedHashSet<>(p.owners(e.tensor()));
+        owners.removeAll(excluded);
+        if (owners.isEmpty()) {
+          continue; // already in FP32 through an earlier step
+        }
+        excluded.addAll(owners);
+        List<String> patterns = new ArrayList<>(basePlan.excludeNodes());
+        patterns.addAll(excluded);
+        plan = new PlanOptions(basePlan.opTypes(), patterns, basePlan.excludeOpTypes(), basePlan.excludeDepthwise());
+        current = requantize.apply(plan);
+        jsc.setJobGroup("qcal-fallback", "qcal fallback: evaluate with " + excluded.size() + " nodes in FP32", false);
+        c = evaluate.apply(current);
+        steps.add(step(steps.size(), List.copyOf(owners), e, c, target));
+        log(steps.size() - 1, List.copyOf(owners), c, target);
+        if (met(c, target)) {
+          break;
+        }
+      }
+      if (!met(c, target)) {
+        reason = sensitivity.ranked().isEmpty() ? "the model has no quantized tensor to leave in FP32"
+            : "every ranked tensor's nodes are in FP32 (" + excluded.size() + " nodes) and " + missed(c, target);
+      }
+    }
+    boolean met = reason == null;
+    report.put("excluded_nodes", excluded);
+    report.put("status", met ? "met" : "not_met");
+    report.put("reason", reason);
+    report.put("sensitivity", sensitivity == null ? null : sensitivity.toJson());
+    return new Outcome(current, plan, met, reason, report);
+  }
+
+  private static String sha(String file, String prefix) {
+    return file.substring(prefix.length(), file.length() - ".onnx".length());
+  }
+
+  static boolean met(EvaluateJob.Comparisons c, Target t) {
+    return missed(c, t) == null;
+  }
+
+  /** What the figures miss of the target, or null when they meet it. */
+  static String missed(EvaluateJob.Comparisons c, Target t) {
+    List<String> m = new ArrayList<>();
+    Double agreement = c.agreement();
+    if (t.agreement() != null && (agreement == null || agreement < t.agreement())) {
+      m.add(String.format(Locale.ROOT, "top-1 agreement %.4f < %.4f", agreement, t.agreement()));
+    }
+    Double drop = c.accuracyDropPoints();
+    if (t.maxAccuracyDrop() != null && (drop == null || drop > t.maxAccuracyDrop())) {
+      m.add(String.format(Locale.ROOT, "accuracy drop %.2f > %.2f points", drop, t.maxAccuracyDrop()));
+    }
+    Double sqnr = c.sqnrDb();
+    if (t.minSqnrDb() != null && sqnr != null && sqnr < t.minSqnrDb()) {
+      m.add(String.format(Locale.ROOT, "output SQNR %.2f dB < %.2f dB", sqnr, t.minSqnrDb()));
+    }
+    return m.isEmpty() ? null : String.join(", ", m);
+  }
+
+  private static Map<String, Object> step(int i, List<String> nodes, Sensitivity.Entry e, EvaluateJob.Comparisons c,
+      Target t) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("step", i);
+    m.put("excluded_nodes", nodes);
+    m.put("tensor", e == null ? null : e.tensor());
+    m.put("kind", e == null ? null : e.kind());
+    m.put("top1_agreement", c.agreement());
+    m.put("accuracy_drop_points", c.accuracyDropPoints());
+    m.put("output_sqnr_db", c.sqnrDb());
+    m.put("met", met(c, t));
+    return m;
+  }
+
+  private static void log(int step, List<String> nodes, EvaluateJob.Comparisons c, Target t) {
+    String missed = missed(c, t);
+    LOG.info("fallback step {}{}: top-1 agreement {}, accuracy drop {} points, output SQNR {} dB: {}", step,
+        nodes.isEmpty() ? "" : " (FP32: " + String.join(", ", nodes) + ")", c.agreement(), c.accuracyDropPoints(),
+        c.sqnrDb(), missed == null ? "target met" : missed);
+  }
+}

@@ -1,0 +1,241 @@
+package dev.qcal.jobs;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.qcal.data.Batcher;
+import dev.qcal.data.Sample;
+import dev.qcal.data.SampleSelection;
+import dev.qcal.model.OnnxModels;
+import dev.qcal.model.SingleTensorQdq;
+import dev.qcal.runtime.ModelRunner;
+import dev.qcal.runtime.SessionCache;
+import dev.qcal.stats.OutputComparison;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.SparkFiles;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import scala.Tuple2;
+
+/**
+ * Per-tensor sensitivity on Spark: for each quantized tensor of a QDQ model, the model output SQNR and
+ * top-1 agreement against the prepared FP32 model when only that tensor is quantize-dequantized
+ * ({@link SingleTensorQdq}), on a deterministic sample of the evaluation data, ranked most sensitive
+ * first.
+ *
+ * <p>The sample is the {@code n} samples with the smallest hash of their identity (file and row, see
+ * {@link SampleSelection#hash}), found with {@code takeOrdered} and broadcast in that order; tasks are
+ * spread over the tensors, and each task builds its variants from the two shipped models, so every
+ * figure is computed from the same batches in the same order whatever the partitioning of the data or
+ * of the tensors.
+ */
+final class Sensitivity {
+  static final String METRIC = "output_sqnr_db";
+  /** Seed of the sample hash: the sample does not depend on calibrate's --seed. */
+  static final long SAMPLE_SEED = 0x5E45L;
+
+  /** FP32 outputs of the sample kept per task for all its variants, at most (floats): 64 MiB. */
+  static final long KEEP_REFERENCE_FLOATS = 16L << 20;
+
+  private Sensitivity() {}
+
+  /** One tensor's figures; null SQNR means the outputs did not change (infinite). */
+  record Entry(String tensor, String kind, List<String> nodes, Double outputSqnrDb, Double top1Agreement)
+      implements Serializable {}
+
+  /** The ranking and the sample size it was measured on. */
+  record Result(int samples, List<Entry> ranked) {
+    Map<String, Object> toJson() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("samples", samples);
+      m.put("metric", METRIC);
+      List<Map<String, Object>> tensors = new ArrayList<>();
+      for (int i = 0; i < ranked.size(); i++) {
+        Entry e = ranked.get(i);
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("rank", i + 1);
+        t.put("tensor", e.tensor());
+        t.put("kind", e.kind());
+        t.put("nodes", e.nodes());
+        t.put("output_sqnr_db", e.outputSqnrDb());
+        t.put("top1_agreement", e.top1Agreement());
+        tensors.add(t);
+      }
+      m.put("tensors", tensors);
+      return m;
+    }
+  }
+
+  /** Most sensitive first: lowest SQNR (null = infinite last), then lowest agreement, then name. */
+  static final Comparator<Entry> RANKING = Comparator
+      .comparing((Entry e) -> e.outputSqnrDb() == null ? Double.POSITIVE_INFINITY : e.outputSqnrDb())
+      .thenComparing(e -> e.top1Agreement() == null ? 1.0 : e.top1Agreement())
+      .thenComparing(Entry::tensor)
+      .thenComparing(Entry::kind);
+
+  /** Orders samples by the hash of their identity (ties by the identity itself). */
+  static final class ByHash implements Comparator<Sample>, Serializable {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public int compare(Sample a, Sample b) {
+      int c = Long.compareUnsigned(SampleSelection.hash(SAMPLE_SEED, a.source()),
+          SampleSelection.hash(SAMPLE_SEED, b.source()));
+      return c != 0 ? c : a.source().compareTo(b.source());
+    }
+  }
+
+  /** The deterministic sample: the {@code n} samples with the smallest identity hash, in hash order. */
+  static List<Sample> sample(JavaRDD<Sample> data, int n) {
+    return data.takeOrdered(n, new ByHash());
+  }
+
+  /**
+   * Measures every quantized tensor of {@code quantized} on {@code sample}.
+   *
+   * @param prepared the prepared FP32 model {@code quantized} was made from
+   */
+  static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, ModelProto quantized,
+      List<Sample> sample, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus) {
+    return measure(jsc, work, prepared, quantized, sample, inputNames, outputs, batchSize, taskCpus,
+        jsc.defaultParallelism() * 2, KEEP_REFERENCE_FLOATS);
+  }
+
+  /**
+   * As above, with the tensors spread over at most {@code tasks} tasks, and the FP32 outputs kept per task
+   * up to {@code keepFloats} floats (else recomputed per variant); the figures depend on neither.
+   */
+  static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, ModelProto quantized,
+      List<Sample> sample, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus, int tasks,
+      long keepFloats) {
+    SingleTensorQdq variants = SingleTensorQdq.of(prepared, quantized);
+    List<SingleTensorQdq.Target> targets = variants.targets();
+    if (targets.isEmpty() || sample.isEmpty()) {
+      return new Result(sample.size(), List.of());
+    }
+    String preparedFile = shipModel(jsc, work, prepared, "qcal-sens-fp32-");
+    String preparedSha = preparedFile.substring("qcal-sens-fp32-".length(), preparedFile.length() - 5);
+    String quantFile = shipModel(jsc, work, quantized, "qcal-sens-q-");
+    Broadcast<List<Sample>> shared = jsc.broadcast(List.copyOf(sample));
+    List<String> names = List.copyOf(inputNames);
+    List<String> outs = List.copyOf(outputs);
+    List<Integer> indices = new ArrayList<>();
+    for (int i = 0; i < targets.size(); i++) {
+      indices.add(i);
+    }
+    int slices = Math.max(1, Math.min(targets.size(), tasks));
+    List<Tuple2<Integer, List<OutputComparison>>> measured = jsc.parallelize(indices, slices).mapPartitions(it -> {
+      List<Tuple2<Integer, List<OutputComparison>>> done = new ArrayList<>();
+      if (!it.hasNext()) {
+        return done.iterator();
+      }
+      SingleTensorQdq built = SingleTensorQdq.of(OnnxModels.load(Path.of(SparkFiles.get(preparedFile))),
+          OnnxModels.load(Path.of(SparkFiles.get(quantFile))));
+      OrtSession base = SessionCache.get(preparedSha, Path.of(SparkFiles.get(preparedFile)), taskCpus);
+      try (ModelRunner baseRunner = new ModelRunner(base, names, outs)) {
+        // the FP32 outputs of the sample are kept for all variants of the task when they are small,
+        // else computed again batch by batch (one batch held at a time)
+        List<Map<String, float[]>> kept = new ArrayList<>();
+        long[] floats = {0};
+        forEachBatch(shared.value(), names.size(), batchSize, b -> {
+          if (floats[0] <= keepFloats) {
+            Map<String, float[]> ref = copy(baseRunner, b);
+            ref.values().forEach(v -> floats[0] += v.length);
+            kept.add(ref);
+          }
+        });
+        List<Map<String, float[]>> reference = floats[0] <= keepFloats ? kept : null;
+        while (it.hasNext()) {
+          int i = it.next();
+          List<OutputComparison> perOutput = new ArrayList<>();
+          outs.forEach(o -> perOutput.add(OutputComparison.empty(o)));
+          try (OrtSession s = SessionCache.open(built.variant(i).toByteArray(), taskCpus);
+              ModelRunner runner = new ModelRunner(s, names, outs)) {
+            int[] batch = {0};
+            forEachBatch(shared.value(), names.size(), batchSize, b -> {
+              Map<String, float[]> ref = reference != null ? reference.get(batch[0]++) : copy(baseRunner, b);
+              runner.run(b, (tensor, values, shape) ->
+                  perOutput.get(outs.indexOf(tensor)).add(ref.get(tensor), values.duplicate(), shape, null));
+            });
+          } catch (OrtException e) {
+            throw new IllegalStateException("cannot close the session of variant " + i + ": " + e.getMessage(), e);
+          }
+          done.add(new Tuple2<>(i, perOutput));
+        }
+      }
+      return done.iterator();
+    }).collect();
+    shared.destroy();
+    List<Entry> entries = new ArrayList<>();
+    for (Tuple2<Integer, List<OutputComparison>> m : measured) {
+      SingleTensorQdq.Target t = targets.get(m._1());
+      Double sqnr = null;
+      Double agreement = null;
+      for (OutputComparison c : m._2()) {
+        Double s = c.sqnrDb();
+        if (s != null) {
+          sqnr = sqnr == null ? s : Math.min(sqnr, s);
+        }
+        Double a = c.agreement();
+        if (a != null) {
+          agreement = agreement == null ? a : Math.min(agreement, a);
+        }
+      }
+      entries.add(new Entry(t.tensor(), t.kind(), t.nodes(), sqnr, agreement));
+    }
+    entries.sort(RANKING);
+    return new Result(sample.size(), entries);
+  }
+
+  private interface BatchAction {
+    void accept(Batcher.Batch b);
+  }
+
+  private static void forEachBatch(List<Sample> sample, int inputs, int batchSize, BatchAction action) {
+    Batcher batcher = new Batcher(inputs, batchSize);
+    for (Sample s : sample) {
+      Batcher.Batch b = batcher.offer(s);
+      if (b != null) {
+        action.accept(b);
+      }
+    }
+    Batcher.Batch last = batcher.flush();
+    if (last != null) {
+      action.accept(last);
+    }
+  }
+
+  private static Map<String, float[]> copy(ModelRunner runner, Batcher.Batch b) {
+    Map<String, float[]> m = new HashMap<>();
+    runner.run(b, (tensor, values, shape) -> {
+      float[] v = new float[values.remaining()];
+      values.duplicate().get(v);
+      m.put(tensor, v);
+    });
+    return m;
+  }
+
+  /** Saves {@code model} under a name made of its SHA-256 and ships it; returns the file name. */
+  static String shipModel(JavaSparkContext jsc, Path work, ModelProto model, String prefix) {
+    Path staged = work.resolve(prefix + "staged.onnx");
+    OnnxModels.save(model, staged);
+    String sha = OnnxModels.sha256(staged);
+    Path named = work.resolve(prefix + sha + ".onnx");
+    try {
+      Files.move(staged, named, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    ShippedFiles.ship(jsc, named);
+    return named.getFileName().toString();
+  }
+}
