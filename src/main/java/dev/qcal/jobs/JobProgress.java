@@ -150,7 +150,12 @@ public class JobProgress {
     String path = data.get(0);
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     if (!exists(path, conf) && path.indexOf('=') > 0) {
+      String name = path.substring(0, path.indexOf('='));
       path = path.substring(path.indexOf('=') + 1); // NAME=PATH: every input has the same count
+      inputs = inputs.stream().filter(i -> i.name().equals(name)).toList();
+      if (inputs.isEmpty()) {
+        return Total.UNKNOWN; // the run names the bad binding
+      }
     }
     List<String> files;
     try {

@@ -50,6 +50,11 @@ class JobProgressTest {
     npz(dir.resolve("e-single.npz"), "arr_0.npy", new long[] {2, 3}, false);
     List<String> data = List.of(dir.toString());
     assertEquals(new JobProgress.Total(5 + 1 + 1 + 4 + 1, false), JobProgress.totalSamples(spark, data, X));
+    // a multi-input binding counts by the named input's rank: y's single samples are [5, 3, 2]-shaped
+    Path ys = Files.createDirectories(tmp.resolve("ys"));
+    Npy.writeFloat32(ys.resolve("y0.npy"), new float[30], new long[] {5, 3, 2});
+    List<InputSpec> xy = List.of(X.get(0), new InputSpec("y", new long[] {5, 3, 2}));
+    assertEquals(new JobProgress.Total(1, false), JobProgress.totalSamples(spark, List.of("y=" + ys), xy));
     // the run reads exactly that many
     assertEquals(12, DataSources.open(spark, data, X, Map.of()).count());
 
