@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code --format delta} (given or inferred from {@code _delta_log}) and {@code --table} on a Delta
+ * {@code --format delta} (also inferred from {@code _delta_log}) and {@code --table} on a Delta
  * table give the {@code .npy} run's qparams.json, byte for byte. Delta needs its session extension,
  * so the test runs on a session qcal itself configures ({@link SparkSessions#open}), not the shared one.
  */
@@ -51,7 +51,8 @@ class CalibrateDeltaTest {
       spark.read().parquet(parquet.toString()).write().format("delta").save(table.toString());
       assertTrue(Files.isDirectory(table.resolve("_delta_log")));
       assertArrayEquals(fromNpy, calibrate("delta", "--data", table.toString(), "--format", "delta"));
-      assertArrayEquals(fromNpy, calibrate("delta-inferred", "--data", table.toString()));
+      assertEquals(DataSources.Format.DELTA, DataSources.detect(table.toString(),
+          spark.sparkContext().hadoopConfiguration()), "a _delta_log folder makes a Delta table, not Parquet files");
       spark.sql("CREATE TABLE qcal_delta_lines USING delta LOCATION '" + table.toUri() + "'");
       try {
         assertArrayEquals(fromNpy, calibrate("delta-table", "--table", "qcal_delta_lines"));
