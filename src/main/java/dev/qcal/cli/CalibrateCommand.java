@@ -78,7 +78,7 @@ public final class CalibrateCommand implements Callable<Integer> {
       description = "Channel axis of a tensor's per-channel statistics (-1: per tensor only). Default: 1 for 4-D tensors.")
   List<String> channelAxes;
 
-  @Option(names = "--format", paramLabel = "npy|parquet|orc|json|csv|images",
+  @Option(names = "--format", paramLabel = "npy|parquet|orc|json|csv|delta|images",
       description = "Format of --data (default: inferred from the file names).")
   String format;
 
@@ -100,12 +100,13 @@ public final class CalibrateCommand implements Callable<Integer> {
   List<String> inputColumns;
 
   @Option(names = "--max-samples", paramLabel = "N",
-      description = {"Use at most N samples: those with the smallest hash of (seed, file and row);",
-          "the same whatever the partitioning. Reads the data twice."})
+      description = {"Use at most N samples: those with the smallest hash of (seed, file and row; for a",
+          "table's or query's row, its values); the same whatever the partitioning. Reads the data twice."})
   Long maxSamples;
 
   @Option(names = "--sample-fraction", defaultValue = "1.0", paramLabel = "F",
-      description = "Use the samples whose hash of (seed, file and row) falls in fraction F of (0, 1] (default: ${DEFAULT-VALUE}).")
+      description = {"Use the samples whose hash of (seed, file and row, or row values) falls in fraction F of (0, 1]",
+          "(default: ${DEFAULT-VALUE})."})
   double sampleFraction;
 
   @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
@@ -170,8 +171,8 @@ public final class CalibrateCommand implements Callable<Integer> {
     if (sources != 1) {
       throw new UsageException("give exactly one of --data, --table and --query");
     }
-    if (format != null && !List.of("npy", "parquet", "orc", "json", "csv", "images").contains(format)) {
-      throw new UsageException("--format must be npy, parquet, orc, json, csv or images, got '" + format + "'");
+    if (format != null && !List.of("npy", "parquet", "orc", "json", "csv", "delta", "images").contains(format)) {
+      throw new UsageException("--format must be npy, parquet, orc, json, csv, delta or images, got '" + format + "'");
     }
     if (format != null && data == null) {
       throw new UsageException("--format applies to --data only");

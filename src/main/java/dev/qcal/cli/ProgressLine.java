@@ -72,25 +72,27 @@ final class ProgressLine implements AutoCloseable {
       return String.format(Locale.ROOT, "qcal: %s (%.0f s)", s.stage(), s.stageSeconds());
     }
     if (s.done() >= 0) {
-      return observeLine(s.done(), s.total(), "samples", s.stageSeconds());
+      return observeLine(s.done(), s.total(), s.estimated(), "samples", s.stageSeconds());
     }
     long[] tasks = observeTasks();
     return tasks == null ? String.format(Locale.ROOT, "qcal: observe (%.0f s)", s.stageSeconds())
-        : observeLine(tasks[0], tasks[1], "tasks", s.stageSeconds());
+        : observeLine(tasks[0], tasks[1], false, "tasks", s.stageSeconds());
   }
 
-  static String observeLine(long done, long total, String unit, double seconds) {
+  /** The observe line; an {@code estimated} total, its percentage and ETA are marked {@code ~}. */
+  static String observeLine(long done, long total, boolean estimated, String unit, double seconds) {
     double rate = seconds > 0 ? done / seconds : 0;
+    String about = estimated ? "~" : "";
     StringBuilder b = new StringBuilder("qcal: observe ").append(done);
     if (total > 0) {
-      b.append('/').append(total).append(' ').append(unit)
-          .append(String.format(Locale.ROOT, " (%d%%)", Math.min(100, 100 * done / total)));
+      b.append('/').append(about).append(total).append(' ').append(unit)
+          .append(String.format(Locale.ROOT, " (%s%d%%)", about, Math.min(100, 100 * done / total)));
     } else {
       b.append(' ').append(unit);
     }
     b.append(String.format(Locale.ROOT, ", %.1f %s/s", rate, unit));
     if (total > 0 && rate > 0) {
-      b.append(", ETA ").append(duration(Math.max(0, total - done) / rate));
+      b.append(", ETA ").append(about).append(duration(Math.max(0, total - done) / rate));
     }
     return b.toString();
   }

@@ -134,6 +134,42 @@ public final class NpyFiles {
   }
 
   /**
+   * How many samples a {@code .npy} or {@code .npz} file holds, from its header only: one when the
+   * array has a sample's rank, else its first dimension. In an {@code .npz}, the first array named
+   * like one of {@code inputs} is counted (every input's array holds the same count). Throws when
+   * the file cannot be read or holds no such array.
+   */
+  public static long samples(String file, Configuration conf, List<InputSpec> inputs) throws IOException {
+    Path p = new Path(file);
+    try (InputStream raw = p.getFileSystem(conf).open(p)) {
+      InputStream in = raw;
+      InputSpec input = inputs.get(0);
+      if (file.endsWith(".npz")) {
+        java.util.zip.ZipInputStream zip = new java.util.zip.ZipInputStream(raw);
+        input = null;
+        while (input == null) {
+          java.util.zip.ZipEntry e = zip.getNextEntry();
+          if (e == null) {
+            break;
+          }
+          for (InputSpec i : inputs) {
+            if (e.getName().equals(i.name() + ".npy") || (inputs.size() == 1 && e.getName().equals("arr_0.npy"))) {
+              input = i;
+            }
+          }
+        }
+        if (input == null) {
+          throw new IOException(file + ": no array named like an input in the .npz archive");
+        }
+        in = zip;
+      }
+      try (Npy.Reader r = Npy.open(in, file)) {
+        return r.shape().length == input.dims().length ? 1 : r.rows();
+      }
+    }
+  }
+
+  /**
    * The stream of array {@code NAME.npy} inside an {@code .npz} archive (stored or deflated, as
    * {@code numpy.savez} and {@code savez_compressed} write it); a single-input model also takes
    * {@code arr_0.npy}, the name {@code numpy.savez} gives an unnamed array.

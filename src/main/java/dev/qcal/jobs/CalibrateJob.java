@@ -132,11 +132,8 @@ public final class CalibrateJob {
           prepared.opset(), tensors.size());
 
       // observe + reduce (executors, then driver)
-      samples = opened.selected() != null
-          ? JobProgress.observing(progress, samples, spark, opened.selected()::longValue)
-          : o.dataOptions().samples() || opened.skipped() != null
-              ? JobProgress.observing(progress, samples, spark, () -> -1L)
-              : JobProgress.observing(progress, samples, spark, o.dataOptions().describe(o.data()));
+      samples = JobProgress.observing(progress, samples, spark, () -> JobProgress.total(spark, o.data(),
+          o.dataOptions(), inputs, opened.selected(), opened.skipped()));
       samples = slowDown(samples, spark.sparkContext().conf().getInt(SLOW_SAMPLE_MILLIS, 0));
       t = System.nanoTime();
       jsc.setJobGroup("qcal-observe", "qcal observe and reduce: " + tensors.size()

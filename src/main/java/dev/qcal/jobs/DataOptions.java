@@ -10,7 +10,7 @@ import java.util.List;
  * @param fraction keep samples whose hash falls in this fraction, in (0, 1]
  * @param seed seed of the sample hash
  * @param onBadRecord stop at a bad record, or skip and count it
- * @param format {@code npy}, {@code parquet}, {@code orc}, {@code json} or {@code images}; null infers it from {@code --data}
+ * @param format {@code npy}, {@code parquet}, {@code orc}, {@code json}, {@code csv}, {@code delta} or {@code images}; null infers it from {@code --data}
  * @param table null, or a catalog table ({@code catalog.db.table}) read instead of {@code --data}
  * @param query null, or a Spark SQL query read instead of {@code --data}
  * @param preprocess null, or the image preprocessing config file (JSON) for an image folder

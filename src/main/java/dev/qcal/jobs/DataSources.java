@@ -34,13 +34,13 @@ import org.apache.spark.sql.types.StructField;
 final class DataSources {
   private DataSources() {}
 
-  enum Format { NPY, PARQUET, ORC, JSON, CSV, IMAGES;
+  enum Format { NPY, PARQUET, ORC, JSON, CSV, DELTA, IMAGES;
 
     static Format parse(String s) {
       try {
         return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
       } catch (IllegalArgumentException e) {
-        throw new DataException("--format '" + s + "': expected npy, parquet, orc, json, csv or images");
+        throw new DataException("--format '" + s + "': expected npy, parquet, orc, json, csv, delta or images");
       }
     }
   }
@@ -102,6 +102,10 @@ final class DataSources {
         case NPY -> npy(spark, byInput, inputs, conf, selection);
         case PARQUET -> parquet(spark, byInput, inputs, d, sampleShapes, selection);
         case IMAGES -> images(spark, oneTable(byInput, format), inputs, d.preprocess(), selection);
+        case DELTA -> {
+          String path = oneTable(byInput, format);
+          yield rows(delta(spark, path), path, false, inputs, d, sampleShapes, selection);
+        }
         case ORC, JSON, CSV -> {
           String path = oneTable(byInput, format);
           Dataset<Row> df;
@@ -129,13 +133,13 @@ final class DataSources {
           + (policy == BadRecords.Policy.SKIP ? "bad records per reason" : "") + ", treeAggregate");
       Scan scan;
       try {
-        scan = entries.mapPartitions(it -> {
+        scan = entries.mapPartitionsWithIndex((p, it) -> {
           Scan s = new Scan(max == null ? null : new SampleSelection.TopN(Math.toIntExact(max)), new BadRecords.Counts());
           while (it.hasNext()) {
-            s.add(it.next(), base, policy);
+            s.add(it.next(), p, base, policy);
           }
           return List.of(s).iterator();
-        }).treeAggregate(new Scan(max == null ? null : new SampleSelection.TopN(Math.toIntExact(max)),
+        }, false).treeAggregate(new Scan(max == null ? null : new SampleSelection.TopN(Math.toIntExact(max)),
             new BadRecords.Counts()), Scan::merge, Scan::merge);
       } finally {
         spark.sparkContext().setJobDescription(null);
@@ -144,18 +148,22 @@ final class DataSources {
         skipped = scan.counts().asMap();
       }
       if (scan.top() != null) {
-        selection = selection.withCutoff(scan.top().cutoff());
-        selected = (long) scan.top().keys().size(); // N, or every good sample when there are fewer
+        selection = selection.withCutoff(scan.top());
+        selected = scan.top().selected(); // N, or every good sample when there are fewer
       }
     }
     SampleSelection chosen = selection;
-    JavaRDD<Sample> samples = entries.mapPartitions(it -> new SelectedSamples(it, chosen, policy));
+    JavaRDD<Sample> samples = entries.mapPartitionsWithIndex(
+        (p, it) -> new SelectedSamples(it, chosen.picker(p), chosen, policy), false);
     return new Opened(samples, skipped, selected);
   }
 
-  /** First-pass state: the smallest keys of good records (with a maximum) and bad-record counts. */
+  /**
+   * First-pass state: the smallest keys of good records (with a maximum; copies counted per
+   * partition) and bad-record counts.
+   */
   record Scan(SampleSelection.TopN top, BadRecords.Counts counts) implements java.io.Serializable {
-    void add(Entry e, SampleSelection selection, BadRecords.Policy policy) {
+    void add(Entry e, int partition, SampleSelection selection, BadRecords.Policy policy) {
       if (!selection.inFraction(e.key())) {
         return;
       }
@@ -165,7 +173,7 @@ final class DataSources {
         }
         counts.add(e.bad().reason());
       } else if (top != null) {
-        top.add(e.key());
+        top.add(e.key(), partition);
       }
     }
 
@@ -181,12 +189,16 @@ final class DataSources {
   /** The samples of selected good entries; a selected bad entry fails under FAIL and is dropped under SKIP. */
   private static final class SelectedSamples implements Iterator<Sample> {
     private final Iterator<Entry> it;
+    private final SampleSelection.Picker picker;
     private final SampleSelection selection;
     private final BadRecords.Policy policy;
     private Sample next;
+    private boolean finished;
 
-    SelectedSamples(Iterator<Entry> it, SampleSelection selection, BadRecords.Policy policy) {
+    SelectedSamples(Iterator<Entry> it, SampleSelection.Picker picker, SampleSelection selection,
+        BadRecords.Policy policy) {
       this.it = it;
+      this.picker = picker;
       this.selection = selection;
       this.policy = policy;
     }
@@ -202,9 +214,13 @@ final class DataSources {
           if (policy == BadRecords.Policy.FAIL) {
             throw e.bad();
           }
-        } else if (selection.selects(e.key())) {
+        } else if (picker.selects(e.key())) {
           next = e.sample();
         }
+      }
+      if (next == null && !finished) {
+        finished = true;
+        picker.finish();
       }
       return next != null;
     }
@@ -286,6 +302,9 @@ final class DataSources {
         boolean partitionDirs = false;
         for (FileStatus f : fs.listStatus(p)) {
           String n = f.getPath().getName();
+          if (n.equals("_delta_log") && f.isDirectory()) {
+            return Format.DELTA; // a Delta table: its Parquet files are read through its log
+          }
           if (n.endsWith(".npy") || n.endsWith(".npz")) {
             seen.add(Format.NPY);
           } else if (n.endsWith(".parquet")) {
@@ -309,7 +328,8 @@ final class DataSources {
         }
       }
       throw new DataException(path + ": cannot tell the data format: expected a .npy file, a directory of .npy"
-          + " files, or a Parquet, ORC or JSON file or directory; or give --format");
+          + " files, a Parquet, ORC, JSON or CSV file or directory, a Delta table (a _delta_log folder) or an image"
+          + " folder; or give --format");
     } catch (IOException e) {
       throw new DataException(path + ": cannot read: " + e.getMessage(), e);
     }
@@ -406,6 +426,38 @@ final class DataSources {
     });
   }
 
+  /** The class {@code --format delta} needs: Delta Lake's Spark session extension. */
+  static final String DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension";
+  static final String DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog";
+
+  /** Fails with how to add Delta Lake when its classes are not on {@code loader}'s classpath. */
+  static void requireDelta(ClassLoader loader, String path) {
+    try {
+      Class.forName(DELTA_EXTENSION, false, loader);
+    } catch (ClassNotFoundException | LinkageError e) {
+      throw new DataException(path + ": --format delta needs io.delta:delta-spark_2.13 on the classpath"
+          + " (spark-submit --packages io.delta:delta-spark_2.13:4.4.0; for scripts/qcal, its jars in"
+          + " QCAL_EXTRA_CLASSPATH)");
+    }
+  }
+
+  /** A Delta table directory, read through its transaction log ({@code spark.read().format("delta")}). */
+  private static Dataset<Row> delta(SparkSession spark, String path) {
+    ClassLoader loader = Thread.currentThread().getContextClassLoader();
+    requireDelta(loader != null ? loader : DataSources.class.getClassLoader(), path);
+    try {
+      return spark.read().format("delta").load(path);
+    } catch (Exception e) { // DeltaAnalysisException, AnalysisException: not a Delta table, a session without Delta
+      String m = String.valueOf(e.getMessage());
+      if (m.contains("DELTA_CONFIGURE_SPARK_SESSION_WITH_EXTENSION_AND_CATALOG")) {
+        throw new DataException(path + ": reading Delta needs a session with --conf spark.sql.extensions="
+            + DELTA_EXTENSION + " --conf spark.sql.catalog.spark_catalog=" + DELTA_CATALOG
+            + " (qcal sets both when it starts the session and they are unset)", e);
+      }
+      throw new DataException(path + ": cannot read as a Delta table: " + m.lines().findFirst().orElse(""), e);
+    }
+  }
+
   private static String oneTable(Map<String, String> byInput, Format format) {
     String path = byInput.values().iterator().next();
     for (String p : byInput.values()) {
@@ -417,9 +469,10 @@ final class DataSources {
   }
 
   /**
-   * Rows of a table, query, ORC or JSON data set: a row has no stable position there, so its key is
-   * the hash of its file (when known) and its values, ties between identical rows broken by where
-   * they were read (which copy is kept changes no statistic).
+   * Rows of a table, query, Delta table, ORC, JSON or CSV data set: a row has no stable position
+   * there (a query's row order may change with the partitioning), so its key is the hash of its
+   * file (when known) and the values bound to the model inputs. Copies of a row share their key;
+   * {@link SampleSelection.TopN} counts them so a maximum still takes exactly N.
    */
   private static JavaRDD<Entry> rows(Dataset<Row> df, String label, boolean files, List<InputSpec> inputs,
       DataOptions d, Map<String, long[]> sampleShapes, SampleSelection selection) {
@@ -455,16 +508,15 @@ final class DataSources {
         @Override
         public Entry next() {
           Row row = it.next();
-          long position = ((long) p << 32) | ordinal;
           String id = files ? relative(row.getString(n), root) : "";
           String source = (files ? row.getString(n) : label) + " (partition " + p + ", row " + ordinal + ")";
           ordinal++;
           try {
             Sample sample = decode(row, specs, declared, source);
-            SampleSelection.Key key = selection.contentKey(id, sample.values(), position);
+            SampleSelection.Key key = selection.contentKey(id, sample.values());
             return Entry.good(key, selection.inFraction(key) ? sample : null);
           } catch (BadRecordException e) {
-            return Entry.bad(selection.textKey(id, row.toString(), position), e);
+            return Entry.bad(selection.textKey(id, row.toString()), e);
           }
         }
       };

@@ -1,10 +1,9 @@
 package dev.qcal.jobs;
 
-import dev.qcal.data.Npy;
+import dev.qcal.data.InputSpec;
 import dev.qcal.data.NpyFiles;
 import dev.qcal.data.Sample;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -32,6 +31,7 @@ public class JobProgress {
   private volatile String stage = "starting";
   private volatile long stageStartNanos = System.nanoTime();
   private volatile long total = -1;
+  private volatile boolean estimated;
   private volatile LongSupplier done;
   private volatile String key;
 
@@ -60,24 +60,37 @@ public class JobProgress {
     }
   }
 
-  /** Current stage, seconds in it, samples observed so far and the total (-1 when unknown). */
-  public record Snapshot(String stage, double stageSeconds, long done, long total) {}
+  /**
+   * Current stage, seconds in it, samples observed so far and the total (-1 when unknown; an
+   * estimate when {@code estimated}).
+   */
+  public record Snapshot(String stage, double stageSeconds, long done, long total, boolean estimated) {}
 
   public Snapshot snapshot() {
     LongSupplier d = done;
-    return new Snapshot(stage, (System.nanoTime() - stageStartNanos) / 1e9, d == null ? -1 : d.getAsLong(), total);
+    return new Snapshot(stage, (System.nanoTime() - stageStartNanos) / 1e9, d == null ? -1 : d.getAsLong(), total,
+        estimated);
   }
+
+  /** How many samples the observe stage will see: exact, an estimate, or unknown ({@code samples} -1). */
+  public record Total(long samples, boolean estimated) {
+    static final Total UNKNOWN = new Total(-1, false);
+
+    static Total exact(long n) {
+      return new Total(n, false);
+    }
+  }
+
+  /** Above this many {@code .npy}/{@code .npz} files, the total is extrapolated from this many headers. */
+  static final int HEADER_LIMIT = 1000;
 
   /**
    * Enters the observe stage: in a local master returns {@code samples} counting each sample an
-   * observe task reads (same partitions, no extra stage); elsewhere returns them unchanged.
+   * observe task reads (same partitions, no extra stage); elsewhere returns them unchanged. The
+   * total is computed only when someone displays it.
    */
-  static JavaRDD<Sample> observing(JobProgress p, JavaRDD<Sample> samples, SparkSession spark, List<String> data) {
-    return observing(p, samples, spark, () -> totalSamples(spark, data));
-  }
-
-  /** As above, with the total given ({@code -1} when unknown, e.g. a sample fraction of a data set). */
-  static JavaRDD<Sample> observing(JobProgress p, JavaRDD<Sample> samples, SparkSession spark, LongSupplier total) {
+  static JavaRDD<Sample> observing(JobProgress p, JavaRDD<Sample> samples, SparkSession spark,
+      java.util.function.Supplier<Total> total) {
     p.stage("observe");
     if (!p.wanted() || !spark.sparkContext().isLocal()) {
       return samples;
@@ -86,7 +99,9 @@ public class JobProgress {
     LongAdder counter = new LongAdder();
     COUNTERS.put(k, counter);
     p.key = k;
-    p.total = total.getAsLong();
+    Total t = total.get();
+    p.total = t.samples();
+    p.estimated = t.estimated();
     p.done = counter::sum;
     return samples.mapPartitions(it -> new java.util.Iterator<Sample>() {
       private final LongAdder c = COUNTERS.getOrDefault(k, new LongAdder());
@@ -105,29 +120,80 @@ public class JobProgress {
     }, true);
   }
 
-  /** Samples in the data set from {@code .npy} headers or Parquet metadata; -1 when that is not cheap to know. */
-  static long totalSamples(SparkSession spark, List<String> data) {
+  /**
+   * The samples a calibrate run observes: exact with {@code --max-samples} (the first pass counted
+   * them), from {@code .npy}/{@code .npz} headers or Parquet footers; an estimate ({@code ~}) under a
+   * sample fraction ({@code F} times the data), after skipped records, or from a sample of
+   * {@value #HEADER_LIMIT} headers of a larger directory; unknown for other sources.
+   */
+  static Total total(SparkSession spark, List<String> data, DataOptions d, List<InputSpec> inputs, Long selected,
+      Map<String, Long> skipped) {
+    if (selected != null) {
+      return Total.exact(selected);
+    }
+    if (d.table() != null || d.query() != null || data.isEmpty()) {
+      return Total.UNKNOWN;
+    }
+    Total all = totalSamples(spark, data, inputs);
+    if (all.samples() < 0 || (d.fraction() >= 1.0 && skipped == null)) {
+      return all;
+    }
+    long n = Math.round(all.samples() * d.fraction());
+    if (skipped != null) {
+      n = Math.max(0, n - skipped.values().stream().mapToLong(Long::longValue).sum());
+    }
+    return new Total(n, true);
+  }
+
+  /** Samples in the data set from {@code .npy}/{@code .npz} headers or Parquet footers; unknown when that is not cheap to know. */
+  static Total totalSamples(SparkSession spark, List<String> data, List<InputSpec> inputs) {
     String path = data.get(0);
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     if (!exists(path, conf) && path.indexOf('=') > 0) {
+      String name = path.substring(0, path.indexOf('='));
       path = path.substring(path.indexOf('=') + 1); // NAME=PATH: every input has the same count
+      inputs = inputs.stream().filter(i -> i.name().equals(name)).toList();
+      if (inputs.isEmpty()) {
+        return Total.UNKNOWN; // the run names the bad binding
+      }
+    }
+    List<String> files;
+    try {
+      files = NpyFiles.list(path, conf);
+    } catch (RuntimeException notNpy) {
+      files = List.of();
+    }
+    if (!files.isEmpty() && files.stream().allMatch(f -> f.endsWith(".npy") || f.endsWith(".npz"))) {
+      return npyTotal(files, conf, inputs);
     }
     try {
-      long n = 0;
-      for (String f : NpyFiles.list(path, conf)) {
-        Path fp = new Path(f);
-        try (InputStream in = fp.getFileSystem(conf).open(fp); Npy.Reader r = Npy.open(in, f)) {
-          n += r.rows();
-        }
+      if (DataSources.detect(path, conf) == DataSources.Format.PARQUET) {
+        return Total.exact(spark.read().parquet(path).count()); // from the footers
       }
-      return n;
-    } catch (RuntimeException | IOException notNpy) {
+    } catch (Exception e) { // Spark throws SparkException (checked) undeclared; an unreadable path fails later, named
+      return Total.UNKNOWN;
+    }
+    return Total.UNKNOWN;
+  }
+
+  /**
+   * The samples in {@code files} from their headers: each file's exactly up to {@link #HEADER_LIMIT}
+   * files, else an evenly spaced {@value #HEADER_LIMIT} of them scaled up (an estimate). A file
+   * whose header cannot be read (it is a bad record) counts nothing and makes the total an estimate.
+   */
+  static Total npyTotal(List<String> files, Configuration conf, List<InputSpec> inputs) {
+    int read = Math.min(files.size(), HEADER_LIMIT);
+    boolean estimated = read < files.size();
+    long n = 0;
+    for (int i = 0; i < read; i++) {
+      String f = files.get((int) ((long) i * files.size() / read));
       try {
-        return spark.read().parquet(path).count(); // from the footers
-      } catch (Exception e) { // Spark throws SparkException (checked) undeclared, e.g. for an undecodable .npy
-        return -1;
+        n += NpyFiles.samples(f, conf, inputs);
+      } catch (IOException | RuntimeException unreadable) {
+        estimated = true;
       }
     }
+    return new Total(read < files.size() ? Math.round((double) n * files.size() / read) : n, estimated);
   }
 
   private static boolean exists(String path, Configuration conf) {

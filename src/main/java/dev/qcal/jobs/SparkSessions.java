@@ -38,6 +38,25 @@ public final class SparkSessions {
     }
     conf.setIfMissing("spark.ui.showConsoleProgress", "false");
     conf.setIfMissing("spark.ui.enabled", "false");
+    withDelta(conf, Thread.currentThread().getContextClassLoader());
     return new Handle(SparkSession.builder().config(conf).getOrCreate(), true);
+  }
+
+  /**
+   * When Delta Lake is on the classpath (the user added {@code io.delta:delta-spark}) and neither
+   * {@code spark.sql.extensions} nor the session catalog is set, sets both as Delta requires for
+   * reading a table ({@code --format delta}); settings the user gave are left alone.
+   */
+  static void withDelta(SparkConf conf, ClassLoader loader) {
+    if (conf.contains("spark.sql.extensions") || conf.contains("spark.sql.catalog.spark_catalog")) {
+      return;
+    }
+    try {
+      Class.forName(DataSources.DELTA_EXTENSION, false, loader != null ? loader : SparkSessions.class.getClassLoader());
+    } catch (ClassNotFoundException | LinkageError absent) {
+      return;
+    }
+    conf.set("spark.sql.extensions", DataSources.DELTA_EXTENSION);
+    conf.set("spark.sql.catalog.spark_catalog", DataSources.DELTA_CATALOG);
   }
 }

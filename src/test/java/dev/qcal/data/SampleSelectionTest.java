@@ -48,6 +48,109 @@ class SampleSelectionTest {
     assertEquals(37, all.stream().filter(cut::selects).count());
   }
 
+  /** Records of rows known by content: 60 distinct rows, row i in 1 + i % 4 copies, each copy in a random partition. */
+  private static List<int[]> copiesInPartitions(Random r, int partitions) {
+    List<int[]> records = new ArrayList<>(); // {row, partition}
+    for (int row = 0; row < 60; row++) {
+      for (int c = 0; c <= row % 4; c++) {
+        records.add(new int[] {row, r.nextInt(partitions)});
+      }
+    }
+    java.util.Collections.shuffle(records, r);
+    return records;
+  }
+
+  private static SampleSelection.Key rowKey(SampleSelection s, int row) {
+    return s.contentKey("", new float[][] {{row, row * 0.5f}, {-row}});
+  }
+
+  @Test
+  void copiesStraddlingTheCutoffGiveExactlyNForAnySplitAndOrder() {
+    SampleSelection s = new SampleSelection(7, 1.0, null);
+    Random r = new Random(11);
+    List<SampleSelection.Key> sortedRows = new ArrayList<>();
+    for (int row = 0; row < 60; row++) {
+      sortedRows.add(rowKey(s, row));
+    }
+    sortedRows.sort(null);
+    int straddled = 0;
+    for (int n = 1; n <= 152; n++) { // 150 records
+      int parts = 1 + r.nextInt(8);
+      List<int[]> records = copiesInPartitions(r, parts);
+      // reference: the sorted records' first n keys
+      List<SampleSelection.Key> all = new ArrayList<>();
+      for (int[] rec : records) {
+        all.add(rowKey(s, rec[0]));
+      }
+      all.sort(null);
+      List<SampleSelection.TopN> partial = new ArrayList<>();
+      for (int p = 0; p < parts; p++) {
+        partial.add(new SampleSelection.TopN(n));
+      }
+      for (int[] rec : records) {
+        partial.get(rec[1]).add(rowKey(s, rec[0]), rec[1]);
+      }
+      SampleSelection.TopN merged = new SampleSelection.TopN(n);
+      for (int p = parts - 1; p >= 0; p--) {
+        merged = p % 2 == 0 ? merged.merge(partial.get(p)) : partial.get(p).merge(merged);
+      }
+      long expected = Math.min(n, all.size());
+      assertEquals(expected, merged.selected());
+      if (n > all.size()) {
+        assertNull(merged.cutoff());
+        continue;
+      }
+      assertEquals(all.get(n - 1), merged.cutoff(), "n = " + n);
+      boolean straddles = n < all.size() && all.get(n).equals(all.get(n - 1));
+      straddled += straddles ? 1 : 0;
+      assertEquals(straddles, merged.quotas() != null, "n = " + n);
+      // the second pass, in another order, partition by partition: exactly n records, the n smallest keys' contents
+      SampleSelection cut = s.withCutoff(merged);
+      java.util.Collections.shuffle(records, r);
+      List<SampleSelection.Key> taken = new ArrayList<>();
+      for (int p = 0; p < parts; p++) {
+        SampleSelection.Picker picker = cut.picker(p);
+        for (int[] rec : records) {
+          if (rec[1] == p && picker.selects(rowKey(s, rec[0]))) {
+            taken.add(rowKey(s, rec[0]));
+          }
+        }
+        picker.finish();
+      }
+      taken.sort(null);
+      assertEquals(all.subList(0, n), taken, "n = " + n);
+    }
+    assertTrue(straddled > 30, "copies straddled the cutoff in " + straddled + " cases");
+  }
+
+  @Test
+  void aPartitionHoldingFewerCutoffCopiesThanInTheFirstPassFails() {
+    SampleSelection s = new SampleSelection(1, 1.0, null);
+    SampleSelection.Key k = rowKey(s, 3);
+    SampleSelection.TopN top = new SampleSelection.TopN(2).add(k, 0).add(k, 1).add(k, 1);
+    assertEquals(java.util.Map.of(0, 1L, 1, 1L), top.quotas());
+    SampleSelection.Picker picker = s.withCutoff(top).picker(1);
+    IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, picker::finish);
+    assertTrue(e.getMessage().contains("partition 1") && e.getMessage().contains("data changed"), e.getMessage());
+  }
+
+  @Test
+  void equalContentGivesEqualKeysAndA64BitCollisionIsOrderedByTheSecondHash() {
+    SampleSelection s = new SampleSelection(5, 1.0, null);
+    assertEquals(rowKey(s, 9), rowKey(s, 9));
+    assertTrue(rowKey(s, 9).tie() != rowKey(s, 10).tie());
+    assertTrue(!rowKey(s, 9).equals(new SampleSelection(6, 1.0, null).contentKey("", new float[][] {{9, 4.5f}, {-9}})));
+    // two different rows with the same 64-bit hash: ordered by the tie breaker, whatever the arrival order
+    SampleSelection.Key a = new SampleSelection.Key(42, "", 1);
+    SampleSelection.Key b = new SampleSelection.Key(42, "", -1); // unsigned: after a
+    assertTrue(a.compareTo(b) < 0);
+    SampleSelection.TopN ab = new SampleSelection.TopN(1).add(a, 3).add(b, 0);
+    SampleSelection.TopN ba = new SampleSelection.TopN(1).add(b, 0).add(a, 3);
+    assertEquals(a, ab.cutoff());
+    assertEquals(a, ba.cutoff());
+    assertNull(ab.quotas());
+  }
+
   @Test
   void fewerKeysThanTheMaximumKeepEverything() {
     SampleSelection.TopN t = new SampleSelection.TopN(10);

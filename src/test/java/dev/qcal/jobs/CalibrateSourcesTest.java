@@ -92,6 +92,39 @@ class CalibrateSourcesTest {
     assertArrayEquals(one, eight);
   }
 
+  /**
+   * Copies of rows straddle the cut-off of --max-samples over a query whose row order changes with
+   * the partitioning and from one pass to the next (a random sort within partitions): exactly N
+   * samples, and the same statistics for 1 and 8 partitions.
+   */
+  @Test
+  void maxSamplesTakesExactlyNWhenCopiesStraddleTheCutoff(SparkSession spark) throws Exception {
+    spark.udf().register("qcal_noise_nd", org.apache.spark.sql.functions.udf(
+        (org.apache.spark.sql.api.java.UDF0<Double>) Math::random, DataTypes.DoubleType).asNondeterministic());
+    // every line three times (copy 0, 1, 2), the copies spread over partitions by copy number
+    Dataset<Row> copies = lines.crossJoin(spark.range(3).withColumnRenamed("id", "copy"));
+    copies.repartition(1).createOrReplaceTempView("qcal_copies_1");
+    copies.repartition(8, org.apache.spark.sql.functions.col("copy")).createOrReplaceTempView("qcal_copies_8");
+    assertTrue(spark.sql("SELECT count(DISTINCT p) FROM (SELECT spark_partition_id() AS p FROM qcal_copies_8)").first().getLong(0) > 1,
+        "copies of a row lie in several partitions");
+    // 3 copies of each of 40 lines: 13 = 4 * 3 + 1 takes one of the three copies of the 5th smallest row
+    String[] common = {"--max-samples", "13", "--seed", "7"};
+    byte[] one = calibrate("dup1", CalibrateSamplingTest.concat(common, "--query",
+        "SELECT x FROM qcal_copies_1 SORT BY qcal_noise_nd()", "--partitions", "1"));
+    byte[] eight = calibrate("dup8", CalibrateSamplingTest.concat(common, "--query",
+        "SELECT x FROM qcal_copies_8 SORT BY qcal_noise_nd()", "--partitions", "8"));
+    assertEquals(13, samples("dup1"));
+    assertEquals(13, samples("dup8"));
+    assertEquals(13, new ObjectMapper().readTree(tmp.resolve("dup8").resolve("run.json").toFile()).get("samples")
+        .asLong());
+    assertArrayEquals(one, eight);
+    lines.createOrReplaceTempView("qcal_lines_d");
+    // the same rows once each: 13 samples are then 13 different rows, so other statistics
+    byte[] distinct = calibrate("dup-distinct", CalibrateSamplingTest.concat(common, "--query", "SELECT x FROM qcal_lines_d"));
+    assertEquals(13, samples("dup-distinct"));
+    assertTrue(!java.util.Arrays.equals(one, distinct), "copies were counted as samples");
+  }
+
   @Test
   void orcWithFormatGivenOrInferred(SparkSession spark) throws Exception {
     Path orc = tmp.resolve("lines-orc");
