@@ -42,7 +42,10 @@ public final class QuantizeJob {
     try (WorkDir workDir = WorkDir.create("qcal-quantize-")) {
       Path work = workDir.path();
       t = System.nanoTime();
-      ModelPreparer.Prepared prepared = ModelPreparer.prepare(o.model(), work, loaded.manifest().inputShapes());
+      // the opset the options need, whatever opset the statistics were collected at: tensor names are the same
+      int opset = o.ranges().preparedOpset(TensorOverrides.dtypes(o.ranges().configFile(), conf));
+      ModelPreparer.Prepared prepared =
+          ModelPreparer.prepare(o.model(), work, loaded.manifest().inputShapes(), opset);
       CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
       Map<String, TensorOverrides.Override> overrides =
           TensorOverrides.read(o.ranges().configFile(), conf, plan.activations());
@@ -64,6 +67,7 @@ public final class QuantizeJob {
           .put("calibrated_tensors", plan.activations().size())
           .put("quantized_weights", q.rewrite().weightParams().size())
           .put("skipped", q.rewrite().skipped())
+          .put("weight_notes", q.rewrite().notes())
           .put("versions", versions);
       try (AtomicOutput out = AtomicOutput.begin(o.out(), o.overwrite(), conf)) {
         QuantizeStep.write(out.dir(), header, q, o.ranges());
