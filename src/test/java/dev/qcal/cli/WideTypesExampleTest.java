@@ -239,6 +239,22 @@ class WideTypesExampleTest {
         "  Conv '.*': .*int8 axis 0.*; weight int8, not int4: ONNX Runtime has no 4-bit Conv kernels")), inspect.out());
   }
 
+  @Test
+  void aSixteenBitDtypeInTheConfigFilePreparesAtOpset21() throws Exception {
+    Path config = tmp.resolve("c.json");
+    Files.writeString(config, "{\"tensors\": {\"relu_0.tmp_0\": {\"dtype\": \"uint16\"}}}");
+    Path out = quantize("cfg16", "--config", config.toString());
+    JsonNode a = json(out.resolve("qparams.json")).get("activations");
+    assertEquals("uint16", a.get("relu_0.tmp_0").get("dtype").asText());
+    assertEquals("uint8", a.get("x").get("dtype").asText());
+    assertEquals(21, OnnxModels.opset(load(out)));
+    assertTrue(evaluate(out.resolve("quantized.onnx"))[0] >= 0.97);
+    Files.writeString(config, "{\"tensors\": {\"relu_0.tmp_0\": {\"dtype\": \"int4\"}}}");
+    Path bad = tmp.resolve("cfg4");
+    assertBadInput(Cli.run("quantize", "--model", MODEL, "--stats", calibrated.toString(), "--out", bad.toString(),
+        "--config", config.toString()), bad, "'relu_0.tmp_0'", "dtype must be uint8, int8, uint16 or int16, got int4");
+  }
+
   private void assertBadInput(Cli r, Path out, String... fragments) {
     assertEquals(Main.BAD_INPUT, r.code(), r.err());
     for (String f : fragments) {
