@@ -64,6 +64,9 @@ class WideTypesQdqTest {
 
   /** Observed [min, max] of every planned activation over one FP32 run. */
   static Map<String, float[]> ranges(ModelProto m, CalibrationPlan plan, float[] x, long[] shape) throws Exception {
+    if (plan.activations().isEmpty()) {
+      return new LinkedHashMap<>();
+    }
     ModelProto.Builder aug = m.toBuilder();
     for (String t : plan.activations()) {
       if (m.getGraph().getOutputList().stream().noneMatch(v -> v.getName().equals(t))) {
@@ -348,6 +351,44 @@ class WideTypesQdqTest {
     // 4 bits fewer: about 24 dB below int8 weights, more through the attention's products; never near 0 dB
     assertTrue(q.sqnrDb() >= int8 - 30, q.sqnrDb() + " vs int8 " + int8);
     assertTrue(q.sqnrDb() >= 8, "SQNR " + q.sqnrDb());
+  }
+
+  @Test
+  void gatherTablesMayBe4BitPerRow() throws Exception {
+    // table [10, 4] int4 per row read by a Gather, then y = row + x; only the Gather rule is on
+    java.nio.ByteBuffer idx = java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    idx.putLong(3).putLong(7);
+    TensorProto indices = TensorProto.newBuilder().setName("idx").setDataType(TensorProto.DataType.INT64_VALUE)
+        .addDims(2).setRawData(com.google.protobuf.ByteString.copyFrom(idx.array())).build();
+    ModelProto m = OpsetUpgrader.upgrade(model(13,
+        List.of(node("Gather", "emb", List.of("table", "idx"), List.of("g")),
+            node("Add", "add", List.of("g", "x"), List.of("y"))),
+        List.of(floatValue("x", 2, 4)), List.of(floatValue("y", 2, 4)),
+        List.of(randomFloats("table", 1, 10, 4), indices)), 21);
+    Quantized q = quantize(m, ops("Gather"), new long[] {2, 4}, "y", QuantType.UINT8,
+        new WeightSpec(QuantType.INT4, true, 16));
+    NodeProto tableDq = q.result().model().getGraph().getNodeList().stream()
+        .filter(n -> n.getOpType().equals("DequantizeLinear")).findFirst().orElseThrow();
+    assertEquals(22, initializer(q.result().model(), tableDq.getInput(0)).getDataType());
+    assertEquals(0L, attr(tableDq, "axis"));
+    assertEquals(null, attr(tableDq, "block_size"), "blocks are for MatMul/Gemm; the table keeps one scale per row");
+    assertEquals(List.of(10L), dims(initializer(q.result().model(), tableDq.getInput(1))));
+    // y = table row + x: int4 rows (15 levels over [-1, 1]) against x in [-1, 1]: about 27 dB
+    assertTrue(q.sqnrDb() >= 18, "SQNR " + q.sqnrDb());
+  }
+
+  @Test
+  void uint8WeightsAreSymmetricAroundMidRangeAndRunInOrt() throws Exception {
+    Quantized q = quantize(QdqTestGraphs.convRelu(13), ops("Conv"), new long[] {1, 3, 8, 8}, "y", QuantType.UINT8,
+        new WeightSpec(QuantType.UINT8, true, 0));
+    NodeProto dq = weightDq(q.result().model(), "conv1", 1);
+    TensorProto zp = initializer(q.result().model(), dq.getInput(2));
+    assertEquals(TensorProto.DataType.UINT8_VALUE, zp.getDataType());
+    for (byte b : zp.getRawData().toByteArray()) {
+      assertEquals((byte) 128, b, "symmetric uint8: round(127.5) = 128");
+    }
+    assertEquals(13, OnnxModels.opset(q.result().model()), "8-bit weights need no opset 21");
+    assertTrue(q.sqnrDb() >= 30, "SQNR " + q.sqnrDb());
   }
 
   @Test
