@@ -136,11 +136,6 @@ public final class QdqRewriter {
       throw new IllegalArgumentException("Cannot insert Q/DQ: the model imports default-domain opset " + opset
           + " but per-channel DequantizeLinear needs opset >= " + MIN_OPSET + "; upgrade the model first");
     }
-    if (weightSpec.type() != QuantType.INT8 && weightSpec.type() != QuantType.UINT8
-        && weightSpec.type().bits() != 4) {
-      throw new IllegalArgumentException("Cannot quantize weights to " + weightSpec.type().id()
-          + ": expected int8, uint8, int4 or uint4");
-    }
     checkType("weights", weightSpec.type(), opset);
     if (weightSpec.blockSize() > 0 && opset < MIN_OPSET_4BIT) {
       throw new IllegalArgumentException("Blocked weights (block_size " + weightSpec.blockSize()
@@ -251,8 +246,9 @@ public final class QdqRewriter {
     if (weightSpec.blockSize() > 0) {
       if (BLOCK_OPS.contains(op) && dims.length == 2) {
         block = weightSpec.blockSize();
-      } else if (weightSpec.perChannel()) {
-        notes.add(what + ": per channel, not in blocks: blocks apply to 2-D MatMul/Gemm weights only");
+      } else {
+        notes.add(what + ": " + (weightSpec.perChannel() ? "per channel" : "per tensor")
+            + ", not in blocks: blocks apply to 2-D MatMul/Gemm weights only");
       }
     }
     // the block axis is the reduction (K) axis: the other axis of a 2-D weight whose channel axis is N
