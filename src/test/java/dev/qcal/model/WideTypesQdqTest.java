@@ -196,6 +196,52 @@ class WideTypesQdqTest {
     assertTrue(q.sqnrDb() >= 16, "SQNR " + q.sqnrDb());
   }
 
+  /**
+   * The blocked weight layout (int4/uint4, axis 0 = K, block 32, scales [K/32, N]) is the one ONNX Runtime's
+   * DQ + MatMul to MatMulNBits fusion accepts: with the activation Q/DQ pairs taken out (weight-only), the
+   * MatMul becomes MatMulNBits.
+   */
+  @Test
+  void blockedWeightsAreLaidOutAsOrtsMatMulNBitsFusionExpects() throws Exception {
+    for (QuantType type : List.of(QuantType.INT4, QuantType.UINT4)) {
+      ModelProto m = OpsetUpgrader.upgrade(mlp(13), 21);
+      Quantized q = quantize(m, ops("MatMul"), new long[] {16, 64}, "y", QuantType.UINT8,
+          new WeightSpec(type, true, 32));
+      List<String> optimized = optimizedOps(withoutActivationQdq(q.result().model()));
+      assertTrue(optimized.contains("MatMulNBits"), type + ": " + optimized);
+      assertFalse(optimized.contains("MatMul"), type + ": " + optimized);
+    }
+  }
+
+  /** The model with every QuantizeLinear -> DequantizeLinear pair removed (readers read the float tensor again). */
+  private static ModelProto withoutActivationQdq(ModelProto q) {
+    Map<String, String> back = new HashMap<>();
+    Map<String, String> quantized = new HashMap<>();
+    for (NodeProto n : q.getGraph().getNodeList()) {
+      if (n.getOpType().equals("QuantizeLinear")) {
+        quantized.put(n.getOutput(0), n.getInput(0));
+      }
+    }
+    for (NodeProto n : q.getGraph().getNodeList()) {
+      if (n.getOpType().equals("DequantizeLinear") && quantized.containsKey(n.getInput(0))) {
+        back.put(n.getOutput(0), quantized.get(n.getInput(0)));
+      }
+    }
+    ModelProto.Builder b = q.toBuilder();
+    b.getGraphBuilder().clearNode();
+    for (NodeProto n : q.getGraph().getNodeList()) {
+      if (n.getOpType().equals("QuantizeLinear") || back.containsKey(n.getOutput(0))) {
+        continue;
+      }
+      NodeProto.Builder nb = n.toBuilder();
+      for (int i = 0; i < n.getInputCount(); i++) {
+        nb.setInput(i, back.getOrDefault(n.getInput(i), n.getInput(i)));
+      }
+      b.getGraphBuilder().addNode(nb);
+    }
+    return b.build();
+  }
+
   @Test
   void uint4PerChannelWeightsKeepTheirZeroPointAndGemmBias(TestReporter reporter) throws Exception {
     ModelProto m = OpsetUpgrader.upgrade(mlp(13), 21);
