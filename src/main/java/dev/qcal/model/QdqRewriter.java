@@ -254,7 +254,8 @@ public final class QdqRewriter {
     // the block axis is the reduction (K) axis: the other axis of a 2-D weight whose channel axis is N
     int axis = block > 0 ? 1 - ref.axis() : ref.axis();
     boolean perTensor = !weightSpec.perChannel() && block == 0;
-    String key = ref.initializer() + "@" + (perTensor ? "tensor" : axis) + "@" + type.id() + "@" + block;
+    String key = ref.initializer() + "@" + (perTensor ? "tensor" : axis) + "@" + type.id() + "@" + block
+        + (ref.biasInitializer() == null ? "" : "@bias " + ref.biasInitializer() + "@" + ref.activationInput());
     String dq = weightCache.get(key);
     QuantParams wp = weightCacheParams.get(key);
     if (dq == null) {
@@ -266,6 +267,9 @@ public final class QdqRewriter {
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(
             "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
+      }
+      if (ref.biasInitializer() != null && !wp.blocked()) {
+        wp = widenForBias(ref, what, wp);
       }
       long[] q = LinearQuant.quantizeAll(data, dims, wp);
       // ORT fuses Conv without a weight zero point but its QGemm fusion fails without one ("zero point
@@ -281,6 +285,46 @@ public final class QdqRewriter {
     if (ref.biasInitializer() != null) {
       quantizeBias(ref, node, wp);
     }
+  }
+
+  /**
+   * Raises weight scales whose int32 bias would overflow: the bias scale is {@code input scale x weight
+   * scale[c]}, and with 16-bit activations (scales ~256 times smaller) {@code b[c] / scale} can pass
+   * {@code 2^31 - 1}. Each such channel's weight scale becomes the smallest float that fits (ONNX Runtime's
+   * quantizer adjusts weight scales for int32 biases the same way); noted in {@link Result#notes()}.
+   */
+  private QuantParams widenForBias(WeightRef ref, String what, QuantParams wp) {
+    String act = ref.activationInput();
+    QuantParams ap = act == null || !planned.contains(act) ? null : activationParams.get(act);
+    TensorProto bt = g.initializer(ref.biasInitializer());
+    if (ap == null || ap.perChannel() || bt == null || bt.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
+      return wp;
+    }
+    float[] bias = QdqTensors.floats(bt);
+    if (wp.perChannel() && bias.length != wp.channels()) {
+      return wp; // quantizeBias names the mismatch
+    }
+    float in = ap.scale(0);
+    float[] scale = wp.scale();
+    int raised = 0;
+    for (int c = 0; c < bias.length; c++) {
+      int k = wp.perChannel() ? c : 0;
+      double need = Math.abs((double) bias[c]) / Integer.MAX_VALUE;
+      if (!(in * scale[k] >= need)) {
+        float sw = (float) (need / in);
+        while (!(in * sw >= need) || Math.abs((double) bias[c] / (in * sw)) > Integer.MAX_VALUE) {
+          sw = Math.nextUp(sw);
+        }
+        scale[k] = sw;
+        raised++;
+      }
+    }
+    if (raised == 0) {
+      return wp;
+    }
+    notes.add(what + ": " + raised + " weight scale(s) raised so that bias '" + ref.biasInitializer()
+        + "' fits int32 with input scale " + in);
+    return new QuantParams(scale, wp.zeroPoint(), wp.type(), wp.axis(), wp.blockSize());
   }
 
   private void quantizeBias(WeightRef ref, NodeProto node, QuantParams wp) {

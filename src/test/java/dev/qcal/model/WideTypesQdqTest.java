@@ -438,6 +438,29 @@ class WideTypesQdqTest {
   }
 
   @Test
+  void weightScalesAreRaisedSoA16BitBiasFitsInt32() throws Exception {
+    // bias 1e6 with input scale ~ 2 / 65535 and weight scale ~ 1 / 127: 1e6 / 2.4e-7 > 2^31 - 1
+    ModelProto m = OpsetUpgrader.upgrade(model(13,
+        List.of(node("Gemm", "fc", List.of("x", "g", "c"), List.of("y"), intAttr("transB", 1))),
+        List.of(floatValue("x", 16, 64)), List.of(floatValue("y", 16, 2)),
+        List.of(randomFloats("g", 2, 2, 64), QdqTensors.floatTensor("c", new long[] {2}, new float[] {1e6f, -0.5f}))),
+        21);
+    Quantized q = quantize(m, ops("Gemm"), new long[] {16, 64}, "y", QuantType.UINT16, WeightSpec.defaults());
+    QuantParams w = q.result().weightParams().get("g");
+    QuantParams bias = q.result().weightParams().get("c");
+    QuantParams plain = LinearQuant.weightParams(QdqTensors.floats(initializer(m, "g")), new long[] {2, 64}, 0,
+        QuantType.INT8);
+    assertTrue(w.scale(0) > plain.scale(0), "channel 0 raised: " + w.scale(0) + " vs " + plain.scale(0));
+    assertEquals(plain.scale(1), w.scale(1), "channel 1 (bias -0.5) untouched");
+    assertTrue(1e6 / bias.scale(0) <= Integer.MAX_VALUE, "bias fits int32 at scale " + bias.scale(0));
+    assertEquals(1, q.result().notes().size(), q.result().notes().toString());
+    assertTrue(q.result().notes().get(0).startsWith("weight 'g' of Gemm 'fc': 1 weight scale(s) raised so that"
+        + " bias 'c' fits int32 with input scale "), q.result().notes().toString());
+    // without the raise the bias would clamp to about 515 instead of 1e6 (SQNR about 0 dB)
+    assertTrue(q.sqnrDb() >= 40, "SQNR " + q.sqnrDb());
+  }
+
+  @Test
   void wideTypesNeedOpset21() {
     ModelProto m = mlp(13);
     CalibrationPlan plan = CalibrationPlan.of(m, ops("MatMul"));
