@@ -125,9 +125,22 @@ class WideTypesExampleTest {
           assertEquals((float) ((double) (absmax + absmax) / 65534.0), a.get("scale").get(0).floatValue(), a.toString());
         }
       }
+      // per tensor, the quantize-dequantize SQNR estimated from the histogram: 8 more bits, about 48 dB more
+      JsonNode a8 = json(calibrated.resolve("qparams.json")).get("activations");
+      double minGain = Double.POSITIVE_INFINITY;
+      for (var it = q.get("activations").fields(); it.hasNext(); ) {
+        var t = it.next();
+        JsonNode s8 = a8.get(t.getKey()).get("sqnr_db");
+        JsonNode s16 = t.getValue().get("sqnr_db");
+        if (!s8.isNull() && !s16.isNull()) {
+          minGain = Math.min(minGain, s16.asDouble() - s8.asDouble());
+        }
+      }
+      assertTrue(minGain >= 30, variant + ": smallest per-tensor SQNR gain " + minGain + " dB");
       double[] e = evaluate(out.resolve("quantized.onnx"));
       table.append(String.format("%-28s %.4f    %.4f   %d%n", variant + " act, int8 weights", e[0], e[2],
           Files.size(out.resolve("quantized.onnx"))));
+      table.append(String.format("  (per-tensor SQNR gain over uint8: at least %.1f dB)%n", minGain));
       assertTrue(e[0] >= u8[0], variant + " agreement " + e[0] + " < uint8's " + u8[0]);
     }
     reporter.publishEntry("example-16bit", table.toString());
