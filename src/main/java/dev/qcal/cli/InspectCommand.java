@@ -123,12 +123,26 @@ public final class InspectCommand implements Callable<Integer> {
 
   /**
    * Per compute node of a quantized model (Q/DQ nodes themselves left out): how many of its inputs come
-   * from a DequantizeLinear and whether its output feeds a QuantizeLinear; then its provenance.
+   * from a DequantizeLinear, whether its output feeds a QuantizeLinear, and the integer types (with axis
+   * and block size) of those; then its provenance. Conv/ConvTranspose weights kept int8 when the model's
+   * weight type is 4-bit say why.
    */
   static void printQuantized(PrintWriter out, ModelProto q) {
+    Map<String, ai.onnx.proto.OnnxMl.NodeProto> dqs = new java.util.HashMap<>();
+    Map<String, ai.onnx.proto.OnnxMl.NodeProto> quantizers = new java.util.HashMap<>();
+    Map<String, Integer> initTypes = new java.util.HashMap<>();
+    q.getGraph().getInitializerList().forEach(t -> initTypes.put(t.getName(), t.getDataType()));
+    String weightType = q.getMetadataPropsList().stream().filter(e -> e.getKey().equals("qcal.weight_type"))
+        .map(e -> e.getValue()).findFirst().orElse("int8");
     Map<String, String> producerOp = new java.util.HashMap<>();
     Map<String, List<String>> consumerOps = new java.util.HashMap<>();
     for (var n : q.getGraph().getNodeList()) {
+      if (n.getOpType().equals("DequantizeLinear")) {
+        dqs.put(n.getOutput(0), n);
+      }
+      if (n.getOpType().equals("QuantizeLinear")) {
+        quantizers.put(n.getInput(0), n);
+      }
       n.getOutputList().forEach(o -> producerOp.put(o, n.getOpType()));
       n.getInputList().forEach(i -> consumerOps.computeIfAbsent(i, k -> new java.util.ArrayList<>()).add(n.getOpType()));
     }
@@ -146,13 +160,52 @@ public final class InspectCommand implements Callable<Integer> {
       String name = n.getName().isEmpty() ? n.getOpType() + "(" + n.getOutput(0) + ")" : n.getName();
       String what = dq == 0 && !outQ ? "FP32: no input dequantized, output not quantized"
           : dq + "/" + inputs + " inputs dequantized, output " + (outQ ? "quantized" : "float");
+      if (dq > 0 || outQ) {
+        List<String> types = new java.util.ArrayList<>();
+        for (String in : n.getInputList()) {
+          var d = dqs.get(in);
+          if (d != null) {
+            types.add(describeQ(d, initTypes));
+          }
+        }
+        if (outQ) {
+          types.add("out " + describeQ(quantizers.get(n.getOutput(0)), initTypes));
+        }
+        what += " [" + String.join(", ", types) + "]";
+        boolean conv = n.getOpType().equals("Conv") || n.getOpType().equals("ConvTranspose");
+        if (conv && weightType.endsWith("4") && types.stream().anyMatch(t -> t.startsWith("int8"))) {
+          what += "; weight int8, not " + weightType + ": ONNX Runtime has no 4-bit " + n.getOpType() + " kernels";
+        }
+      }
       lines.add("  " + n.getOpType() + " '" + name + "': " + what);
     }
+    out.println("quantized model: opset " + OnnxModels.opset(q));
     out.println("quantized model: " + lines.size() + " nodes, " + qdq + " QuantizeLinear/DequantizeLinear");
     lines.forEach(out::println);
     for (var e : q.getMetadataPropsList()) {
       out.println("metadata: " + e.getKey() + " = " + e.getValue());
     }
+  }
+
+  /**
+   * A Q or DQ node's integer type (from its zero point, or its quantized initializer), with axis and block
+   * size: {@code uint8}, {@code int8 axis 0}, {@code int4 axis 0 block 32}.
+   */
+  private static String describeQ(ai.onnx.proto.OnnxMl.NodeProto n, Map<String, Integer> initTypes) {
+    Integer type = n.getInputCount() > 2 && !n.getInput(2).isEmpty() ? initTypes.get(n.getInput(2)) : null;
+    if (type == null && n.getOpType().equals("DequantizeLinear")) {
+      type = initTypes.get(n.getInput(0));
+    }
+    dev.qcal.quant.QuantType t = type == null ? null : dev.qcal.quant.QuantType.ofOnnxElemType(type);
+    StringBuilder b = new StringBuilder(t == null ? (type == null ? "uint8" : "type " + type) : t.id());
+    for (var a : n.getAttributeList()) {
+      if (a.getName().equals("axis")) {
+        b.append(" axis ").append(a.getI());
+      } else if (a.getName().equals("block_size")) {
+        b.append(" block ").append(a.getI());
+      }
+    }
+    return b.toString();
   }
 
   private static String describe(ValueInfoProto v) {

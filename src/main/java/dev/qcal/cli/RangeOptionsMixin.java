@@ -2,6 +2,7 @@ package dev.qcal.cli;
 
 import dev.qcal.jobs.RangeOptions;
 import dev.qcal.quant.QuantType;
+import dev.qcal.quant.WeightSpec;
 import java.util.Set;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,8 +20,22 @@ public final class RangeOptionsMixin {
   double percentile;
 
   @Option(names = "--activation-type", defaultValue = "uint8",
-      description = "uint8 or int8 activations (default: ${DEFAULT-VALUE}).")
+      description = "uint8, int8, uint16 or int16 activations; 16-bit types give an opset-21 model (default: ${DEFAULT-VALUE}).")
   String activationType;
+
+  @Option(names = "--weight-type", defaultValue = "int8",
+      description = "int8, uint8, int4 or uint4 weights; 4-bit types apply to MatMul/Gemm/Gather weights (Conv keeps int8)"
+          + " and give an opset-21 model (default: ${DEFAULT-VALUE}).")
+  String weightType;
+
+  @Option(names = "--per-channel", defaultValue = "true", arity = "0..1", paramLabel = "true|false",
+      description = "One weight scale per output channel; --per-channel=false: one per tensor (default: ${DEFAULT-VALUE}).")
+  boolean perChannel;
+
+  @Option(names = "--weight-block-size", defaultValue = "0", paramLabel = "B",
+      description = "MatMul/Gemm weights quantized in blocks of B along the reduction axis (a power of two >= 16;"
+          + " 0 = none); gives an opset-21 model (default: ${DEFAULT-VALUE}).")
+  int weightBlockSize;
 
   @Option(names = "--symmetric-activations", defaultValue = "false",
       description = "Symmetric activation ranges (default: ${DEFAULT-VALUE}).")
@@ -57,13 +72,30 @@ public final class RangeOptionsMixin {
     } catch (IllegalArgumentException e) {
       throw new UsageException("--activation-type: " + e.getMessage());
     }
-    if (act != QuantType.UINT8 && act != QuantType.INT8) {
-      throw new UsageException("--activation-type must be uint8 or int8, got " + activationType);
+    if (act != QuantType.UINT8 && act != QuantType.INT8 && act != QuantType.UINT16 && act != QuantType.INT16) {
+      throw new UsageException("--activation-type must be uint8, int8, uint16 or int16, got " + activationType);
+    }
+    if (reduceRange && act.bits() != 8) {
+      throw new UsageException("--reduce-range applies to 8-bit activations only, not --activation-type " + act.id());
+    }
+    QuantType wt;
+    try {
+      wt = QuantType.fromId(weightType);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--weight-type '" + weightType + "': expected one of int8, uint8, int4, uint4");
+    }
+    if (wt != QuantType.INT8 && wt != QuantType.UINT8 && wt != QuantType.INT4 && wt != QuantType.UINT4) {
+      throw new UsageException("--weight-type '" + weightType + "': expected one of int8, uint8, int4, uint4");
+    }
+    if (weightBlockSize != 0
+        && (weightBlockSize < WeightSpec.MIN_BLOCK_SIZE || Integer.bitCount(weightBlockSize) != 1)) {
+      throw new UsageException("--weight-block-size " + weightBlockSize + ": expected 0 (none) or a power of two >= "
+          + WeightSpec.MIN_BLOCK_SIZE + " (ONNX Runtime's blocked MatMul needs one)");
     }
     if (!tensorRtVersion.matches("[0-9]+")) {
       throw new UsageException("--trt-version '" + tensorRtVersion + "': expected digits, e.g. 8601");
     }
-    return new RangeOptions(method, percentile, act, symmetric, reduceRange, powerOfTwoScales, QuantType.INT8,
-        configFile, tensorRtVersion, plan.toOptions());
+    return new RangeOptions(method, percentile, act, symmetric, reduceRange, powerOfTwoScales,
+        new WeightSpec(wt, perChannel, weightBlockSize), configFile, tensorRtVersion, plan.toOptions());
   }
 }

@@ -104,6 +104,9 @@ public final class QParamsFile {
       } else {
         t.put("axis", p.axis());
       }
+      if (p.blocked()) {
+        t.put("block_size", p.blockSize());
+      }
       ArrayNode scale = t.putArray("scale");
       for (float s : p.scale()) {
         scale.add(s);

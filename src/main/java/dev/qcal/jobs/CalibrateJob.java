@@ -112,7 +112,9 @@ public final class CalibrateJob {
         System.arraycopy(s, 0, b, 1, s.length);
         verifyShapes.put(inputs.get(i).name(), b);
       }
-      ModelPreparer.Prepared prepared = ModelPreparer.prepare(o.model(), work, verifyShapes);
+      int opset = o.ranges().preparedOpset(
+          TensorOverrides.dtypes(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration()));
+      ModelPreparer.Prepared prepared = ModelPreparer.prepare(o.model(), work, verifyShapes, opset);
       CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
       List<String> tensors = List.copyOf(plan.activations());
       // read before the expensive pass, so a bad config fails in seconds
@@ -189,6 +191,7 @@ public final class CalibrateJob {
           .put("calibrated_tensors", tensors.size())
           .put("quantized_weights", q.rewrite().weightParams().size())
           .put("skipped", q.rewrite().skipped())
+          .put("weight_notes", q.rewrite().notes())
           .put("non_finite_values", nonFinite(stats))
           .put("stats_state_bytes", StatsFiles.stateBytes(stats))
           .put("spark_master", spark.sparkContext().master())

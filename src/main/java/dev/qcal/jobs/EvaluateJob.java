@@ -218,7 +218,10 @@ public final class EvaluateJob {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    ModelProto prepared = dev.qcal.model.ModelPreparer.prepare(o.fp32(), prepWork, verifyShapes).model();
+    // prepared to the quantized model's opset (13, or 21 for 16-bit/4-bit types) so its Q/DQ transplant
+    int opset = dev.qcal.model.OnnxModels.opset(quant) >= dev.qcal.model.ModelPreparer.WIDE_TYPES_OPSET
+        ? dev.qcal.model.ModelPreparer.WIDE_TYPES_OPSET : dev.qcal.model.ModelPreparer.TARGET_OPSET;
+    ModelProto prepared = dev.qcal.model.ModelPreparer.prepare(o.fp32(), prepWork, verifyShapes, opset).model();
     try {
       dev.qcal.model.SingleTensorQdq.of(prepared, quant);
     } catch (ModelException e) {

@@ -52,7 +52,10 @@ public final class QuantizeJob {
     try (WorkDir workDir = WorkDir.create("qcal-quantize-")) {
       Path work = workDir.path();
       t = System.nanoTime();
-      ModelPreparer.Prepared prepared = ModelPreparer.prepare(o.model(), work, loaded.manifest().inputShapes());
+      // the opset the options need, whatever opset the statistics were collected at: tensor names are the same
+      int opset = o.ranges().preparedOpset(TensorOverrides.dtypes(o.ranges().configFile(), conf));
+      ModelPreparer.Prepared prepared =
+          ModelPreparer.prepare(o.model(), work, loaded.manifest().inputShapes(), opset);
       CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
       Map<String, TensorOverrides.Override> overrides =
           TensorOverrides.read(o.ranges().configFile(), conf, plan.activations());
@@ -84,6 +87,7 @@ public final class QuantizeJob {
           .put("calibrated_tensors", plan.activations().size())
           .put("quantized_weights", q.rewrite().weightParams().size())
           .put("skipped", q.rewrite().skipped())
+          .put("weight_notes", q.rewrite().notes())
           .put("versions", versions);
       if (fb != null) {
         report.put("fallback", fb.report());

@@ -84,7 +84,7 @@ final class QuantizeStep {
           t.count(), t.nanCount(), t.posInfCount(), t.negInfCount(), method,
           new float[] {range.min(), range.max()}, mse, sqnr));
     }
-    QdqRewriter.Result rewrite = QdqRewriter.rewrite(prepared, plan, params, s.weightType());
+    QdqRewriter.Result rewrite = QdqRewriter.rewrite(prepared, plan, params, s.weights());
     for (Map.Entry<String, QuantParams> e : rewrite.derivedParams().entrySet()) {
       CalibrationPlan.Derived d = plan.derived().get(e.getKey());
       if (d.fixed()) {
@@ -122,6 +122,10 @@ final class QuantizeStep {
     m.put("qcal.model_sha256", header.modelSha256());
     m.put("qcal.samples", Long.toString(header.samples()));
     m.put("qcal.op_types", String.join(",", new java.util.TreeSet<>(s.plan().opTypes())));
+    m.put("qcal.activation_type", s.activationType().id());
+    m.put("qcal.weight_type", s.weightType().id());
+    m.put("qcal.per_channel", Boolean.toString(s.weights().perChannel()));
+    m.put("qcal.weight_block_size", Integer.toString(s.weights().blockSize()));
     return m;
   }
 }

@@ -23,7 +23,7 @@ import org.apache.hadoop.fs.Path;
  *              "x": {"range": [-1.0, 1.0]}}}</pre>
  *
  * Keys: {@code method} (minmax, percentile, entropy, mse), {@code percentile} (0, 100],
- * {@code dtype} (uint8, int8), {@code symmetric} (true/false), {@code range} ([min, max], a fixed
+ * {@code dtype} (uint8, int8, uint16, int16), {@code symmetric} (true/false), {@code range} ([min, max], a fixed
  * range that skips the method). Unknown keys and tensors that are not calibrated are errors.
  */
 final class TensorOverrides {
@@ -34,20 +34,44 @@ final class TensorOverrides {
 
   private TensorOverrides() {}
 
-  static Map<String, Override> read(String file, Configuration conf, List<String> calibrated) {
-    Map<String, Override> out = new LinkedHashMap<>();
+  /**
+   * The activation types the file names as {@code dtype} (unknown names are left to {@link #read}), so
+   * the model can be prepared to the opset they need before its tensors are known; empty for no file.
+   */
+  static Set<QuantType> dtypes(String file, Configuration conf) {
+    Set<QuantType> out = new java.util.HashSet<>();
     if (file == null) {
       return out;
     }
-    JsonNode root;
+    for (JsonNode t : load(file, conf).path("tensors")) {
+      if (t.has("dtype")) {
+        try {
+          out.add(QuantType.fromId(t.get("dtype").asText()));
+        } catch (IllegalArgumentException ignored) {
+          // read() reports it with the tensor's name
+        }
+      }
+    }
+    return out;
+  }
+
+  private static JsonNode load(String file, Configuration conf) {
     Path p = new Path(file);
     try (InputStream in = p.getFileSystem(conf).open(p)) {
-      root = new ObjectMapper().readTree(in);
+      return new ObjectMapper().readTree(in);
     } catch (java.io.FileNotFoundException e) {
       throw new DataException("config not found: " + file);
     } catch (IOException e) {
       throw new DataException(file + ": not a valid JSON config: " + e.getMessage().lines().findFirst().orElse(""));
     }
+  }
+
+  static Map<String, Override> read(String file, Configuration conf, List<String> calibrated) {
+    Map<String, Override> out = new LinkedHashMap<>();
+    if (file == null) {
+      return out;
+    }
+    JsonNode root = load(file, conf);
     for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
       String k = it.next();
       if (!k.equals("tensors")) {
@@ -76,8 +100,8 @@ final class TensorOverrides {
         } catch (IllegalArgumentException x) {
           throw new DataException(where + ": " + x.getMessage());
         }
-        if (type != QuantType.UINT8 && type != QuantType.INT8) {
-          throw new DataException(where + ": dtype must be uint8 or int8, got " + type.id());
+        if (type != QuantType.UINT8 && type != QuantType.INT8 && type != QuantType.UINT16 && type != QuantType.INT16) {
+          throw new DataException(where + ": dtype must be uint8, int8, uint16 or int16, got " + type.id());
         }
       }
       float[] range = null;

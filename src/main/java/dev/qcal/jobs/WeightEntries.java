@@ -11,7 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** qparams.json entries for quantized weights and biases, with their per-channel float ranges. */
+/** qparams.json entries for quantized weights and biases, with their per-channel (or per-block) float ranges. */
 final class WeightEntries {
   private WeightEntries() {}
 
@@ -34,14 +34,9 @@ final class WeightEntries {
       float[] mx = new float[channels];
       Arrays.fill(mn, Float.POSITIVE_INFINITY);
       Arrays.fill(mx, Float.NEGATIVE_INFINITY);
-      long inner = 1;
-      if (p.axis() != null) {
-        for (int i = p.axis() + 1; i < dims.length; i++) {
-          inner *= dims[i];
-        }
-      }
+      int[] index = dev.qcal.quant.LinearQuant.paramIndices(dims, p);
       for (int i = 0; i < values.length; i++) {
-        int c = p.axis() == null ? 0 : (int) ((i / inner) % channels);
+        int c = index[i];
         mn[c] = Math.min(mn[c], values[i]);
         mx[c] = Math.max(mx[c], values[i]);
       }

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns an exported model into the float model qcal calibrates and quantizes: ONNX Runtime's BASIC
  * optimizations (constants folded into initializers, BatchNormalization folded into Conv), the default
- * domain raised to opset {@value #TARGET_OPSET} (per-channel DequantizeLinear needs it), unused opset
+ * domain raised to opset {@value #TARGET_OPSET} (per-channel DequantizeLinear needs it), or to
+ * {@value #WIDE_TYPES_OPSET} when 16-bit activations, 4-bit or blocked weights need it, unused opset
  * imports dropped, then verified against the original on deterministic pseudo-random inputs.
  */
 public final class ModelPreparer {
@@ -32,6 +33,9 @@ public final class ModelPreparer {
 
   /** The default-domain opset of a prepared model (unless the original is already newer). */
   public static final int TARGET_OPSET = 13;
+
+  /** The opset prepared for int16/uint16 activations and int4/uint4 or blocked weights (Q/DQ-21). */
+  public static final int WIDE_TYPES_OPSET = 21;
 
   /** The batch size used for a dynamic first dimension when the caller gives no shape for an input. */
   public static final int DEFAULT_BATCH = 2;
@@ -75,6 +79,15 @@ public final class ModelPreparer {
    * @throws ModelException when the model cannot be read, optimized, upgraded or verified
    */
   public static Prepared prepare(Path original, Path workDir, Map<String, long[]> verifyShapes) {
+    return prepare(original, workDir, verifyShapes, TARGET_OPSET);
+  }
+
+  /**
+   * As {@link #prepare(Path, Path, Map)}, raising the default domain to at least {@code targetOpset}
+   * ({@value #TARGET_OPSET} or {@value #WIDE_TYPES_OPSET}). Tensor names do not depend on the target, so
+   * statistics collected at one opset serve a model prepared at another.
+   */
+  public static Prepared prepare(Path original, Path workDir, Map<String, long[]> verifyShapes, int targetOpset) {
     ModelProto source = OnnxModels.load(original);
     int sourceOpset = OnnxModels.opset(source);
     Path optimizedFile = workDir.resolve(OPTIMIZED_FILE);
@@ -84,8 +97,8 @@ public final class ModelPreparer {
       throw new ModelException(e.getMessage(), e);
     }
     ModelProto model = OnnxModels.load(optimizedFile);
-    if (OnnxModels.opset(model) < TARGET_OPSET) {
-      model = OpsetUpgrader.upgrade(model, TARGET_OPSET);
+    if (OnnxModels.opset(model) < targetOpset) {
+      model = OpsetUpgrader.upgrade(model, targetOpset);
     }
     model = dropUnusedOpsetImports(model);
 

@@ -27,17 +27,23 @@ import org.slf4j.LoggerFactory;
  * Raises a model's default-domain (ai.onnx) opset, rewriting the nodes whose operator changed meaning
  * or signature on the way, and refusing every operator it does not know to be safe.
  *
- * <p>Source opsets 7 to 16 and target opsets up to 17 are supported. Rewrites (see the ONNX
+ * <p>Source opsets 7 to 20 and target opsets up to 21 are supported. Rewrites (see the ONNX
  * Changelog): Clip (&lt;11 min/max attributes → scalar inputs), Slice (&lt;10 starts/ends/axes → int64
  * inputs), Pad (&lt;11 pads/value → inputs), TopK (&lt;10 k → input), Squeeze, Unsqueeze, ReduceSum
- * (&lt;13 axes → input), Split (&lt;13 split → input), Upsample (→ Resize at ≥10, asymmetric
- * coordinates, floor rounding for nearest), Resize-10 (→ asymmetric Resize-11), Softmax, LogSoftmax and
- * Hardmax (&lt;13 only when the axis is the last dimension, from shape information or a small rank
- * inference), BatchNormalization (the removed {@code spatial} attribute dropped when 1; several
- * outputs refused at ≥14), Dropout (inference only: ratio → input at ≥12, a mask output refused when
- * its type changes at 10). Operators in {@link #UNCHANGED} pass through; any other operator in the
- * default domain, or a node carrying a subgraph, is refused with a one-line message naming the node,
- * the operator and both opsets. Nodes of other domains are left alone.
+ * (&lt;13 axes → input), the other Reduce* operators (ReduceL1/L2/LogSum/LogSumExp/Max/Mean/Min/Prod/
+ * SumSquare: &lt;18 axes → input), Split (&lt;13 split → input; at ≥18 a Split without a split input gets
+ * {@code num_outputs}, which 18 requires), Upsample (→ Resize at ≥10, asymmetric coordinates, floor
+ * rounding for nearest), Resize-10 (→ asymmetric Resize-11), Softmax, LogSoftmax and Hardmax (&lt;13 only
+ * when the axis is the last dimension, from shape information or a small rank inference),
+ * BatchNormalization (the removed {@code spatial} attribute dropped when 1; several outputs refused at
+ * ≥14), Dropout (inference only: ratio → input at ≥12, a mask output refused when its type changes at
+ * 10), GridSample (&lt;20 modes bilinear/bicubic renamed linear/cubic at 20), GroupNormalization (&lt;21
+ * per-group scale and bias become per-channel at 21: constant scale and bias are repeated over each
+ * group's channels when the channel count is declared, else the node is refused). Operators in
+ * {@link #UNCHANGED} pass through, and those in {@link #UNCHANGED_SINCE} when the source opset is at
+ * least the one listed; any other operator in the default domain, or a node carrying a subgraph, is
+ * refused with a one-line message naming the node, the operator and both opsets. Nodes of other domains
+ * are left alone.
  */
 public final class OpsetUpgrader {
 
@@ -46,11 +52,11 @@ public final class OpsetUpgrader {
   /** The lowest source opset accepted: before 7, binary operators had a {@code broadcast} attribute. */
   public static final int MIN_SOURCE_OPSET = 7;
 
-  /** The highest target opset: ReduceMean and friends move their axes to an input at 18. */
-  public static final int MAX_TARGET_OPSET = 17;
+  /** The highest target opset: 21 brings int4/uint4, int16/uint16 Q/DQ and blocked quantization. */
+  public static final int MAX_TARGET_OPSET = 21;
 
   /**
-   * Operators whose new versions between opsets 7 and 17 only add types, allow negative axes, add
+   * Operators whose new versions between opsets 7 and 21 only add types, allow negative axes, add
    * optional attributes or inputs whose defaults keep the old meaning, or clarify the documentation.
    */
   static final Set<String> UNCHANGED = Set.of(
@@ -63,12 +69,31 @@ public final class OpsetUpgrader {
       // linear algebra, convolution and pooling
       "AveragePool", "Conv", "Gemm", "GlobalAveragePool", "GlobalLpPool", "GlobalMaxPool", "InstanceNormalization",
       "LpNormalization", "LRN", "MatMul", "MaxPool",
-      // reductions that keep the axes attribute until 18
-      "ArgMax", "ArgMin", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean",
-      "ReduceMin", "ReduceProd", "ReduceSumSquare",
+      // arg reductions (the Reduce* operators have a rule: their axes move to an input at 18)
+      "ArgMax", "ArgMin",
       // shape and data movement
       "Cast", "Concat", "Constant", "ConstantOfShape", "DepthToSpace", "Expand", "Flatten", "Gather",
       "Identity", "NonZero", "Range", "Reshape", "Shape", "Size", "SpaceToDepth", "Tile", "Transpose");
+
+  /** Reductions whose {@code axes} attribute becomes an input at opset 18 (ReduceSum moved at 13). */
+  static final Set<String> REDUCE_AXES_18 = Set.of("ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp",
+      "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSumSquare");
+
+  /**
+   * Operators unchanged in meaning from the listed opset up to 21 (later versions only add types or
+   * optional attributes with neutral defaults); a model at a lower source opset is refused.
+   */
+  static final Map<String, Integer> UNCHANGED_SINCE = Map.ofEntries(
+      Map.entry("ConvTranspose", 11), Map.entry("LayerNormalization", 17), Map.entry("HardSwish", 14),
+      Map.entry("Trilu", 14), Map.entry("Mish", 18), Map.entry("Gelu", 20), Map.entry("Einsum", 12),
+      Map.entry("GatherElements", 11), Map.entry("GatherND", 12), Map.entry("ScatterND", 11),
+      Map.entry("ScatterElements", 11), Map.entry("CumSum", 11), Map.entry("Round", 11), Map.entry("Celu", 12),
+      Map.entry("ThresholdedRelu", 10), Map.entry("Shrink", 9), Map.entry("LessOrEqual", 12),
+      Map.entry("GreaterOrEqual", 12), Map.entry("IsInf", 10), Map.entry("OneHot", 11), Map.entry("Compress", 11),
+      Map.entry("NonMaxSuppression", 11), Map.entry("MeanVarianceNormalization", 9), Map.entry("CastLike", 15),
+      Map.entry("QuantizeLinear", 13), Map.entry("DequantizeLinear", 13), Map.entry("DynamicQuantizeLinear", 11),
+      Map.entry("QLinearConv", 10), Map.entry("QLinearMatMul", 10), Map.entry("MatMulInteger", 10),
+      Map.entry("ConvInteger", 10), Map.entry("BitShift", 11), Map.entry("Det", 11));
 
   private OpsetUpgrader() {}
 
@@ -113,9 +138,12 @@ public final class OpsetUpgrader {
     return out.build();
   }
 
-  /** The lowest ir_version whose opset range includes {@code opset} (ir 7: opsets 12-13, ir 8: 14-18). */
+  /**
+   * The lowest ir_version whose opset range includes {@code opset} (ir 7: opsets 12-13, ir 8: 14-18,
+   * ir 9: 19-20, ir 10: 21, which also brings the 4-bit element types).
+   */
   static long minIrVersion(int opset) {
-    return opset <= 13 ? 7 : 8;
+    return opset <= 13 ? 7 : opset <= 18 ? 8 : opset <= 20 ? 9 : 10;
   }
 
   /** State of one upgrade: the graph's names, shapes and the initializers created so far. */
@@ -174,13 +202,21 @@ public final class OpsetUpgrader {
         case "Pad" -> pad(node);
         case "TopK" -> topK(node);
         case "Squeeze", "Unsqueeze", "ReduceSum" -> axesToInput(node);
+        case "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin",
+            "ReduceProd", "ReduceSumSquare" -> reduceAxes(node);
+        case "GridSample" -> gridSample(node);
+        case "GroupNormalization" -> groupNorm(node);
         case "Split" -> split(node);
         case "Upsample", "Resize" -> resize(node);
         case "Softmax", "LogSoftmax", "Hardmax" -> softmax(node);
         case "BatchNormalization" -> batchNorm(node);
         case "Dropout" -> dropout(node);
         default -> {
-          if (!UNCHANGED.contains(op)) {
+          Integer since = UNCHANGED_SINCE.get(op);
+          if (since != null && source < since) {
+            throw fail(node, "this operator is known unchanged from opset " + since + " only");
+          }
+          if (!UNCHANGED.contains(op) && since == null) {
             throw fail(node, "no upgrade rule for this operator");
           }
           yield node;
@@ -259,6 +295,91 @@ public final class OpsetUpgrader {
     }
 
     private NodeProto split(NodeProto node) {
+      NodeProto out = splitTo13(node);
+      if (source < 18 && target >= 18 && (out.getInputCount() < 2 || out.getInput(1).isEmpty())
+          && attr(out, "num_outputs").isEmpty()) {
+        // Split-18 needs the 'split' input or 'num_outputs'; without both it split into equal parts
+        out = out.toBuilder().addAttribute(AttributeProto.newBuilder().setName("num_outputs")
+            .setType(AttributeProto.AttributeType.INT).setI(out.getOutputCount())).build();
+      }
+      return out;
+    }
+
+    /** Reduce* other than ReduceSum: axes attribute → int64 input at 18; no axes still reduces all. */
+    private NodeProto reduceAxes(NodeProto node) {
+      if (source >= 18 || target < 18) {
+        return node;
+      }
+      long[] axes = ints(node, "axes", false);
+      if (axes == null) {
+        return node;
+      }
+      return withInputs(node, List.of(node.getInput(0), constant(node, "axes", int64s(axes))), "axes");
+    }
+
+    /** GridSample (16) renames its interpolation modes at 20: bilinear → linear, bicubic → cubic. */
+    private NodeProto gridSample(NodeProto node) {
+      if (source < 16) {
+        throw fail(node, "GridSample exists from opset 16");
+      }
+      if (source >= 20 || target < 20) {
+        return node;
+      }
+      Optional<AttributeProto> mode = attr(node, "mode");
+      if (mode.isEmpty()) {
+        return node; // the default, bilinear, is 20's default linear
+      }
+      String m = mode.get().getS().toStringUtf8();
+      String renamed = switch (m) {
+        case "bilinear" -> "linear";
+        case "bicubic" -> "cubic";
+        case "nearest" -> "nearest";
+        default -> throw fail(node, "mode '" + m + "' is not one of bilinear, bicubic, nearest");
+      };
+      return withoutAttributes(node, "mode").addAttribute(stringAttr("mode", renamed)).build();
+    }
+
+    /**
+     * GroupNormalization-18 scales and shifts per group ({@code [G]}), 21 per channel ({@code [C]}); constant
+     * scale and bias are repeated {@code C / G} times, which keeps the meaning. C comes from the declared
+     * shape of the input.
+     */
+    private NodeProto groupNorm(NodeProto node) {
+      if (source >= 21 || target < 21) {
+        return node;
+      }
+      long groups = attr(node, "num_groups").orElseThrow(() -> fail(node, "attribute 'num_groups' is missing")).getI();
+      TypeProto.Tensor x = declared.get(node.getInput(0));
+      if (x == null || !x.hasShape() || x.getShape().getDimCount() < 2 || !x.getShape().getDim(1).hasDimValue()) {
+        throw fail(node, "its scale and bias become per channel at opset 21 and the channel count of '"
+            + node.getInput(0) + "' is not declared");
+      }
+      long channels = x.getShape().getDim(1).getDimValue();
+      if (groups <= 0 || channels % groups != 0) {
+        throw fail(node, channels + " channels do not split into " + groups + " groups");
+      }
+      List<String> inputs = new ArrayList<>(List.of(node.getInput(0)));
+      for (int k = 1; k <= 2; k++) {
+        String name = node.getInput(k);
+        TensorProto t = initializers.get(name);
+        if (t == null || t.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
+          throw fail(node, "its scale and bias become per channel at opset 21 and input '" + name
+              + "' is not a FLOAT initializer that could be repeated per channel");
+        }
+        float[] perGroup = Initializers.floats(t);
+        if (perGroup.length != groups) {
+          throw fail(node, "input '" + name + "' has " + perGroup.length + " values, expected num_groups = " + groups);
+        }
+        float[] perChannel = new float[(int) channels];
+        for (int c = 0; c < channels; c++) {
+          perChannel[c] = perGroup[(int) (c / (channels / groups))];
+        }
+        inputs.add(constant(node, k == 1 ? "scale" : "bias", floats(perChannel)));
+      }
+      return withInputs(node, inputs);
+    }
+
+    private NodeProto splitTo13(NodeProto node) {
       if (source >= 13 || target < 13) {
         return node;
       }

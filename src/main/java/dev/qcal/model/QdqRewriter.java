@@ -11,6 +11,7 @@ import dev.qcal.model.CalibrationPlan.WeightRef;
 import dev.qcal.quant.LinearQuant;
 import dev.qcal.quant.QuantParams;
 import dev.qcal.quant.QuantType;
+import dev.qcal.quant.WeightSpec;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -30,7 +31,11 @@ import java.util.Set;
  * are derived from another's (see {@link CalibrationPlan#derived()}) reuse its {@code sK}/{@code zK} when
  * shared. Weight {@code W}: symmetric per-channel initializers {@code qK} (int8), {@code sK[C]},
  * {@code zK[C]} (left out for Conv weights, where it is all 0, the default) and
- * {@code DequantizeLinear(axis) -> dK}. Bias {@code B}: int32 {@code qK} with scale
+ * {@code DequantizeLinear(axis) -> dK}; per tensor ({@link WeightSpec#perChannel()} false) scalars and no
+ * axis; blocked ({@link WeightSpec#blockSize()} B, MatMul/Gemm only) {@code sK}/{@code zK} of shape
+ * {@code [ceil(K/B), N]} and {@code DequantizeLinear(axis = K axis, block_size = B)}. 4-bit weights
+ * (MatMul, Gemm, Gather) are packed two per byte; Conv and ConvTranspose weights stay int8, as ONNX Runtime
+ * has no 4-bit convolution kernels (recorded in {@link Result#notes()}). Bias {@code B}: int32 {@code qK} with scale
  * {@code inputScale * W_scale[c]}, axis 0 and no zero point (0 by default). Float weights no node reads
  * any more are removed. The short generated names keep the file small (on the example they were a third
  * of it); the inserted nodes have no names. A name that already exists gets a numeric suffix.
@@ -43,23 +48,35 @@ public final class QdqRewriter {
    * {@linkplain CalibrationPlan#derived() derived} tensors that were Q/DQ'd, in plan order.
    */
   public record Result(ModelProto model, Map<String, QuantParams> weightParams, List<String> skipped,
-      Map<String, QuantParams> derivedParams) {
+      Map<String, QuantParams> derivedParams, List<String> notes) {
     public Result {
       Objects.requireNonNull(model, "model");
       weightParams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(weightParams));
       skipped = List.copyOf(skipped);
       derivedParams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(derivedParams));
+      notes = List.copyOf(notes);
+    }
+
+    public Result(ModelProto model, Map<String, QuantParams> weightParams, List<String> skipped) {
+      this(model, weightParams, skipped, Map.of(), List.of());
     }
   }
 
+  /** Op types whose constant weights may be 4-bit; the others (Conv, ConvTranspose) keep int8. */
+  private static final Set<String> FOUR_BIT_OPS = Set.of("MatMul", "Gemm", "Gather");
+
+  /** Op types whose 2-D weights may be quantized in blocks along their reduction axis. */
+  private static final Set<String> BLOCK_OPS = Set.of("MatMul", "Gemm");
+
   private static final int MIN_OPSET = 13;
   private static final int MIN_OPSET_16BIT = 21;
+  private static final int MIN_OPSET_4BIT = 21;
 
   private final QdqGraph g;
   private final CalibrationPlan plan;
   private final Set<String> planned;
   private final Map<String, QuantParams> activationParams;
-  private final QuantType weightType;
+  private final WeightSpec weightSpec;
   private final QdqNames names;
   private final List<TensorProto> newInitializers = new ArrayList<>();
   private final List<NodeProto> head = new ArrayList<>();
@@ -74,14 +91,15 @@ public final class QdqRewriter {
   private final Map<String, QuantParams> derivedParams = new LinkedHashMap<>();
   private final Set<String> replacedInitializers = new HashSet<>();
   private final List<String> skipped = new ArrayList<>();
+  private final List<String> notes = new ArrayList<>();
 
   private QdqRewriter(
-      ModelProto model, CalibrationPlan plan, Map<String, QuantParams> activationParams, QuantType weightType) {
+      ModelProto model, CalibrationPlan plan, Map<String, QuantParams> activationParams, WeightSpec weightSpec) {
     this.g = new QdqGraph(model.getGraph());
     this.plan = plan;
     this.planned = new HashSet<>(plan.activations());
     this.activationParams = new HashMap<>(activationParams);
-    this.weightType = weightType;
+    this.weightSpec = weightSpec;
     this.names = new QdqNames(model.getGraph());
   }
 
@@ -97,17 +115,36 @@ public final class QdqRewriter {
       CalibrationPlan plan,
       Map<String, QuantParams> activationParams,
       QuantType weightType) {
+    Objects.requireNonNull(weightType, "weightType");
+    return rewrite(prepared, plan, activationParams, new WeightSpec(weightType, true, 0));
+  }
+
+  /**
+   * As {@link #rewrite(ModelProto, CalibrationPlan, Map, QuantType)} with a full weight scheme (type, per
+   * channel or per tensor, block size).
+   *
+   * @throws IllegalArgumentException also when 4-bit or blocked weights meet an opset below 21
+   */
+  public static Result rewrite(
+      ModelProto prepared,
+      CalibrationPlan plan,
+      Map<String, QuantParams> activationParams,
+      WeightSpec weightSpec) {
     Objects.requireNonNull(prepared, "prepared");
     Objects.requireNonNull(plan, "plan");
     Objects.requireNonNull(activationParams, "activationParams");
-    Objects.requireNonNull(weightType, "weightType");
+    Objects.requireNonNull(weightSpec, "weightSpec");
     int opset = defaultOpset(prepared);
     if (opset < MIN_OPSET) {
       throw new IllegalArgumentException("Cannot insert Q/DQ: the model imports default-domain opset " + opset
           + " but per-channel DequantizeLinear needs opset >= " + MIN_OPSET + "; upgrade the model first");
     }
-    checkType("weights", weightType, opset);
-    return new QdqRewriter(prepared, plan, activationParams, weightType).run(prepared);
+    checkType("weights", weightSpec.type(), opset);
+    if (weightSpec.blockSize() > 0 && opset < MIN_OPSET_4BIT) {
+      throw new IllegalArgumentException("Blocked weights (block_size " + weightSpec.blockSize()
+          + ") need default-domain opset >= " + MIN_OPSET_4BIT + ", the model has opset " + opset);
+    }
+    return new QdqRewriter(prepared, plan, activationParams, weightSpec).run(prepared);
   }
 
   private Result run(ModelProto model) {
@@ -124,6 +161,10 @@ public final class QdqRewriter {
             + "' is not a float graph input or node output of this model; was the plan made from another model?");
       }
       checkType("activation '" + t + "'", p.type(), opset);
+      if (p.type().bits() == 4) {
+        throw new IllegalArgumentException("Cannot quantize activation '" + t + "' to " + p.type().id()
+            + ": 4-bit types are for weights only");
+      }
       quantizeActivation(t, p, null);
     }
     for (Map.Entry<String, CalibrationPlan.Derived> e : plan.derived().entrySet()) {
@@ -153,7 +194,7 @@ public final class QdqRewriter {
     for (WeightRef ref : plan.weights()) {
       quantizeWeight(ref);
     }
-    return new Result(model.toBuilder().setGraph(buildGraph()).build(), weightParams, skipped, derivedParams);
+    return new Result(model.toBuilder().setGraph(buildGraph()).build(), weightParams, skipped, derivedParams, notes);
   }
 
   /** Q/DQ pair for {@code t}; {@code shared} names the scale and zero point to reuse, or null for new ones. */
@@ -197,23 +238,48 @@ public final class QdqRewriter {
       throw new IllegalArgumentException("Node '" + ref.node() + "' does not read initializer '"
           + ref.initializer() + "'; was the plan made from another model?");
     }
-    String key = ref.initializer() + "@" + ref.axis();
+    String op = node.getOpType();
+    long[] dims = QdqTensors.dims(w);
+    QuantType type = weightSpec.type();
+    String what = "weight '" + ref.initializer() + "' of " + op + " '" + ref.node() + "'";
+    if (type.bits() == 4 && !FOUR_BIT_OPS.contains(op)) {
+      type = QuantType.INT8;
+      notes.add(what + ": int8, not " + weightSpec.type().id() + ": ONNX Runtime has no 4-bit " + op + " kernels");
+    }
+    int block = 0;
+    if (weightSpec.blockSize() > 0) {
+      if (BLOCK_OPS.contains(op) && dims.length == 2) {
+        block = weightSpec.blockSize();
+      } else {
+        notes.add(what + ": " + (weightSpec.perChannel() ? "per channel" : "per tensor")
+            + ", not in blocks: blocks apply to 2-D MatMul/Gemm weights only");
+      }
+    }
+    // the block axis is the reduction (K) axis: the other axis of a 2-D weight whose channel axis is N
+    int axis = block > 0 ? 1 - ref.axis() : ref.axis();
+    boolean perTensor = !weightSpec.perChannel() && block == 0;
+    String key = ref.initializer() + "@" + (perTensor ? "tensor" : axis) + "@" + type.id() + "@" + block
+        + (ref.biasInitializer() == null ? "" : "@bias " + ref.biasInitializer() + "@" + ref.activationInput());
     String dq = weightCache.get(key);
     QuantParams wp = weightCacheParams.get(key);
     if (dq == null) {
       float[] data = QdqTensors.floats(w);
-      long[] dims = QdqTensors.dims(w);
       try {
-        wp = LinearQuant.weightParams(data, dims, ref.axis(), weightType);
+        wp = block > 0 ? LinearQuant.blockWeightParams(data, dims, axis, block, type)
+            : perTensor ? LinearQuant.weightParamsPerTensor(data, type)
+            : LinearQuant.weightParams(data, dims, axis, type);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(
             "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
+      }
+      if (ref.biasInitializer() != null && !wp.blocked()) {
+        wp = widenForBias(ref, what, wp);
       }
       long[] q = LinearQuant.quantizeAll(data, dims, wp);
       // ORT fuses Conv without a weight zero point but its QGemm fusion fails without one ("zero point
       // and scale of input b should have same shape size"), so only Conv weights leave out all-zero ones.
       boolean keepZeroPoint = !node.getOpType().equals("Conv") || !allZero(wp.zeroPoint());
-      dq = dequantized(dims, q, wp, weightType, keepZeroPoint);
+      dq = dequantized(dims, q, wp, type, keepZeroPoint);
       weightCache.put(key, dq);
       weightCacheParams.put(key, wp);
       weightParams.put(paramKey(ref.initializer(), dq), wp);
@@ -223,6 +289,46 @@ public final class QdqRewriter {
     if (ref.biasInitializer() != null) {
       quantizeBias(ref, node, wp);
     }
+  }
+
+  /**
+   * Raises weight scales whose int32 bias would overflow: the bias scale is {@code input scale x weight
+   * scale[c]}, and with 16-bit activations (scales ~256 times smaller) {@code b[c] / scale} can pass
+   * {@code 2^31 - 1}. Each such channel's weight scale becomes the smallest float that fits (ONNX Runtime's
+   * quantizer adjusts weight scales for int32 biases the same way); noted in {@link Result#notes()}.
+   */
+  private QuantParams widenForBias(WeightRef ref, String what, QuantParams wp) {
+    String act = ref.activationInput();
+    QuantParams ap = act == null || !planned.contains(act) ? null : activationParams.get(act);
+    TensorProto bt = g.initializer(ref.biasInitializer());
+    if (ap == null || ap.perChannel() || bt == null || bt.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
+      return wp;
+    }
+    float[] bias = QdqTensors.floats(bt);
+    if (wp.perChannel() && bias.length != wp.channels()) {
+      return wp; // quantizeBias names the mismatch
+    }
+    float in = ap.scale(0);
+    float[] scale = wp.scale();
+    int raised = 0;
+    for (int c = 0; c < bias.length; c++) {
+      int k = wp.perChannel() ? c : 0;
+      double need = Math.abs((double) bias[c]) / Integer.MAX_VALUE;
+      if (!(in * scale[k] >= need)) {
+        float sw = (float) (need / in);
+        while (!(in * sw >= need) || Math.abs((double) bias[c] / (in * sw)) > Integer.MAX_VALUE) {
+          sw = Math.nextUp(sw);
+        }
+        scale[k] = sw;
+        raised++;
+      }
+    }
+    if (raised == 0) {
+      return wp;
+    }
+    notes.add(what + ": " + raised + " weight scale(s) raised so that bias '" + ref.biasInitializer()
+        + "' fits int32 with input scale " + in);
+    return new QuantParams(scale, wp.zeroPoint(), wp.type(), wp.axis(), wp.blockSize());
   }
 
   private void quantizeBias(WeightRef ref, NodeProto node, QuantParams wp) {
@@ -239,13 +345,18 @@ public final class QdqRewriter {
           + "' is quantized per channel");
       return;
     }
+    if (wp.blocked()) {
+      skipped.add("'" + b + "': bias of '" + ref.node() + "' left in float because weight '" + ref.initializer()
+          + "' is quantized in blocks (no single scale per output channel)");
+      return;
+    }
     int bIndex = node.getInputList().indexOf(b);
     TensorProto bt = g.initializer(b);
     if (bIndex < 0 || bt == null) {
       throw new IllegalArgumentException("Node '" + ref.node() + "' does not read bias initializer '" + b + "'");
     }
     float[] bias = QdqTensors.floats(bt);
-    if (bias.length != wp.channels()) {
+    if (wp.perChannel() && bias.length != wp.channels()) {
       throw new IllegalArgumentException("Bias '" + b + "' of node '" + ref.node() + "' has " + bias.length
           + " values but weight '" + ref.initializer() + "' has " + wp.channels() + " channels");
     }
@@ -271,7 +382,8 @@ public final class QdqRewriter {
    * DequantizeLinear; returns its output name. A left-out zero point is 0 (ONNX's default).
    */
   private String dequantized(long[] dims, long[] values, QuantParams p, QuantType type, boolean keepZeroPoint) {
-    long[] pdims = p.perChannel() ? new long[] {p.channels()} : new long[0];
+    long[] pdims = p.blocked() ? LinearQuant.blockParamDims(dims, p.axis(), p.blockSize())
+        : p.perChannel() ? new long[] {p.channels()} : new long[0];
     String q = names.tensor("q" + counter);
     String scale = names.tensor("s" + counter);
     String zp = keepZeroPoint ? names.tensor("z" + counter) : "";
@@ -282,7 +394,12 @@ public final class QdqRewriter {
     if (!zp.isEmpty()) {
       newInitializers.add(QdqTensors.intTensor(zp, type, pdims, p.zeroPoint()));
     }
-    head.add(qdqNode("DequantizeLinear", q, scale, zp, dq, p.axis()));
+    NodeProto dqNode = qdqNode("DequantizeLinear", q, scale, zp, dq, p.axis());
+    if (p.blocked()) {
+      dqNode = dqNode.toBuilder().addAttribute(AttributeProto.newBuilder()
+          .setName("block_size").setType(AttributeProto.AttributeType.INT).setI(p.blockSize())).build();
+    }
+    head.add(dqNode);
     return dq;
   }
 
@@ -389,6 +506,12 @@ public final class QdqRewriter {
         if (opset < MIN_OPSET_16BIT) {
           throw new IllegalArgumentException("Quantizing " + what + " to " + type.id()
               + " needs default-domain opset >= " + MIN_OPSET_16BIT + ", the model has opset " + opset);
+        }
+      }
+      case UINT4, INT4 -> {
+        if (opset < MIN_OPSET_4BIT) {
+          throw new IllegalArgumentException("Quantizing " + what + " to " + type.id()
+              + " needs default-domain opset >= " + MIN_OPSET_4BIT + ", the model has opset " + opset);
         }
       }
       case INT32 -> throw new IllegalArgumentException(

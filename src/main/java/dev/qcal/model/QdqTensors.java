@@ -26,13 +26,16 @@ final class QdqTensors {
     return raw(name, TensorProto.DataType.FLOAT_VALUE, dims, b.array());
   }
 
-  /** An integer tensor of {@code type}, values already in range. */
+  /** An integer tensor of {@code type}, values already in range; 4-bit types packed two per byte. */
   static TensorProto intTensor(String name, QuantType type, long[] dims, long[] values) {
-    int width = switch (type) {
-      case UINT8, INT8 -> 1;
-      case UINT16, INT16 -> 2;
-      case INT32 -> 4;
-    };
+    if (type.bits() == 4) {
+      try {
+        return raw(name, type.onnxElemType(), dims, type.pack4(values));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("'" + name + "': " + e.getMessage(), e);
+      }
+    }
+    int width = type.bits() / 8;
     ByteBuffer b = ByteBuffer.allocate(values.length * width).order(ByteOrder.LITTLE_ENDIAN);
     for (long v : values) {
       if (v < type.qmin() || v > type.qmax()) {

@@ -22,6 +22,12 @@ package dev.qcal.quant;
  * never down, nothing more is clipped); the zero point is then recomputed with the same rule from the
  * new scale, {@code Z = round(qmin - rmin / 2^k)} (asymmetric) or the mid-range (symmetric). The
  * quantized grid may then cover up to twice the range, which costs up to one bit of resolution.
+ *
+ * <p><b>Weights</b> are symmetric: per tensor, per channel, or per block ({@link #blockWeightParams}):
+ * each block of B consecutive values along the reduction axis gets the parameters of its own
+ * {@code [min, max]} with the same rules (signed: {@code S = absmax / qmax}, Z = 0; so int4 uses
+ * {@code [-7, 7]}). ONNX Runtime's MatMulNBits quantizer instead maps the block's signed absmax to -8
+ * ({@code S = max / -8}); qcal keeps one rule for every granularity.
  */
 public final class LinearQuant {
 
@@ -172,9 +178,104 @@ public final class LinearQuant {
     return forRanges(mn, mx, type, true, axis);
   }
 
-  /** Quantizes {@code data} (shape {@code shape}) with per-channel or per-tensor params. */
+  /** Symmetric per-tensor parameters for a weight tensor (its whole {@code [min, max]}). */
+  public static QuantParams weightParamsPerTensor(float[] data, QuantType type) {
+    float mn = Float.POSITIVE_INFINITY;
+    float mx = Float.NEGATIVE_INFINITY;
+    for (int i = 0; i < data.length; i++) {
+      float v = data[i];
+      if (!Float.isFinite(v)) {
+        throw new IllegalArgumentException("weight value at flat index " + i + " is " + v);
+      }
+      mn = Math.min(mn, v);
+      mx = Math.max(mx, v);
+    }
+    if (data.length == 0) {
+      mn = 0;
+      mx = 0;
+    }
+    return forRange(mn, mx, type, true);
+  }
+
+  /**
+   * The shape of blocked scales and zero points: {@code shape} with {@code shape[axis]} replaced by
+   * {@code ceil(shape[axis] / blockSize)}.
+   */
+  public static long[] blockParamDims(long[] shape, int axis, int blockSize) {
+    if (axis < 0 || axis >= shape.length) {
+      throw new IllegalArgumentException("axis " + axis + " out of range for rank " + shape.length);
+    }
+    if (blockSize < 1) {
+      throw new IllegalArgumentException("block size must be >= 1, got " + blockSize);
+    }
+    long[] d = shape.clone();
+    d[axis] = (shape[axis] + blockSize - 1) / blockSize;
+    return d;
+  }
+
+  /**
+   * Symmetric blocked parameters: along {@code axis}, each run of {@code blockSize} values (the last one
+   * possibly shorter) gets the parameters of its own {@code [min, max]}; scales laid out as
+   * {@link #blockParamDims}.
+   */
+  public static QuantParams blockWeightParams(float[] data, long[] shape, int axis, int blockSize, QuantType type) {
+    Blocks b = Blocks.of(data.length, shape, axis, blockSize);
+    float[] mn = new float[b.count()];
+    float[] mx = new float[b.count()];
+    java.util.Arrays.fill(mn, Float.POSITIVE_INFINITY);
+    java.util.Arrays.fill(mx, Float.NEGATIVE_INFINITY);
+    for (int i = 0; i < data.length; i++) {
+      float v = data[i];
+      if (!Float.isFinite(v)) {
+        throw new IllegalArgumentException("weight value at flat index " + i + " is " + v);
+      }
+      int k = b.blockOf(i);
+      mn[k] = Math.min(mn[k], v);
+      mx[k] = Math.max(mx[k], v);
+    }
+    QuantParams flat = forRanges(mn, mx, type, true, axis);
+    return new QuantParams(flat.scale(), flat.zeroPoint(), type, axis, blockSize);
+  }
+
+  /**
+   * For each flat C-order index of a tensor of {@code shape}, the index of its scale and zero point in
+   * {@code p} (0 per tensor, the channel, or the block).
+   */
+  public static int[] paramIndices(long[] shape, QuantParams p) {
+    long total = 1;
+    for (long d : shape) {
+      total *= d;
+    }
+    int n = Math.toIntExact(total);
+    int[] out = new int[n];
+    if (p.blocked()) {
+      Blocks b = Blocks.of(n, shape, p.axis(), p.blockSize());
+      for (int i = 0; i < n; i++) {
+        out[i] = b.blockOf(i);
+      }
+    } else if (p.perChannel()) {
+      Strides st = Strides.of(new float[n], shape, p.axis());
+      for (int i = 0; i < n; i++) {
+        out[i] = st.channelOf(i);
+      }
+    }
+    return out;
+  }
+
+  /** Quantizes {@code data} (shape {@code shape}) with per-tensor, per-channel or blocked params. */
   public static long[] quantizeAll(float[] data, long[] shape, QuantParams p) {
     long[] out = new long[data.length];
+    if (p.blocked()) {
+      Blocks b = Blocks.of(data.length, shape, p.axis(), p.blockSize());
+      if (b.count() != p.channels()) {
+        throw new IllegalArgumentException("tensor has " + b.count() + " blocks of " + p.blockSize() + " on axis "
+            + p.axis() + " but params have " + p.channels());
+      }
+      for (int i = 0; i < data.length; i++) {
+        out[i] = quantize(data[i], p, b.blockOf(i));
+      }
+      return out;
+    }
     if (!p.perChannel()) {
       for (int i = 0; i < data.length; i++) {
         out[i] = quantize(data[i], p, 0);
@@ -215,6 +316,36 @@ public final class LinearQuant {
       out[i] = (int) quantize(bias[i], s, 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
     }
     return out;
+  }
+
+  /** Maps a flat C-order index to its block: {@code outer x ceil(len / size) x inner} blocks. */
+  private record Blocks(long len, long inner, long perOuter, int size, int count) {
+    static Blocks of(int n, long[] shape, int axis, int size) {
+      long[] pd = blockParamDims(shape, axis, size);
+      long total = 1;
+      for (long d : shape) {
+        total *= d;
+      }
+      if (total != n) {
+        throw new IllegalArgumentException("shape holds " + total + " elements but data has " + n);
+      }
+      long inner = 1;
+      for (int i = axis + 1; i < shape.length; i++) {
+        inner *= shape[i];
+      }
+      long count = 1;
+      for (long d : pd) {
+        count *= d;
+      }
+      return new Blocks(shape[axis], inner, pd[axis], size, Math.toIntExact(count));
+    }
+
+    int blockOf(int flatIndex) {
+      long outer = flatIndex / (len * inner);
+      long k = (flatIndex / inner) % len;
+      long in = flatIndex % inner;
+      return (int) ((outer * perOuter + k / size) * inner + in);
+    }
   }
 
   /** Maps a flat C-order index to its channel along one axis. */

@@ -5,11 +5,22 @@ import java.util.Objects;
 
 /**
  * Scale and zero point of one quantized tensor: one element for per-tensor quantization
- * ({@code axis == null}), one per channel along {@code axis} otherwise.
+ * ({@code axis == null}), one per channel along {@code axis} otherwise; or, when {@code blockSize > 0},
+ * one per block of {@code blockSize} consecutive elements along {@code axis}, flattened in C order over
+ * the tensor's shape with that axis's length replaced by {@code ceil(length / blockSize)} (ONNX opset 21
+ * blocked quantization, {@code DequantizeLinear(axis, block_size)}).
  */
-public record QuantParams(float[] scale, long[] zeroPoint, QuantType type, Integer axis) {
+public record QuantParams(float[] scale, long[] zeroPoint, QuantType type, Integer axis, int blockSize) {
+
+  /** Per-tensor or per-channel params (no blocks). */
+  public QuantParams(float[] scale, long[] zeroPoint, QuantType type, Integer axis) {
+    this(scale, zeroPoint, type, axis, 0);
+  }
 
   public QuantParams {
+    if (blockSize < 0 || (blockSize > 0 && axis == null)) {
+      throw new IllegalArgumentException("block size " + blockSize + " needs an axis and must be >= 0");
+    }
     Objects.requireNonNull(scale, "scale");
     Objects.requireNonNull(zeroPoint, "zeroPoint");
     Objects.requireNonNull(type, "type");
@@ -38,8 +49,14 @@ public record QuantParams(float[] scale, long[] zeroPoint, QuantType type, Integ
     return new QuantParams(new float[] {scale}, new long[] {zeroPoint}, type, null);
   }
 
+  /** True for per-channel and blocked params (an axis is set). */
   public boolean perChannel() {
     return axis != null;
+  }
+
+  /** True when the params are per block along {@code axis}. */
+  public boolean blocked() {
+    return blockSize > 0;
   }
 
   public int channels() {
@@ -70,17 +87,18 @@ public record QuantParams(float[] scale, long[] zeroPoint, QuantType type, Integ
         && Arrays.equals(scale, p.scale)
         && Arrays.equals(zeroPoint, p.zeroPoint)
         && type == p.type
-        && Objects.equals(axis, p.axis);
+        && Objects.equals(axis, p.axis)
+        && blockSize == p.blockSize;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(Arrays.hashCode(scale), Arrays.hashCode(zeroPoint), type, axis);
+    return Objects.hash(Arrays.hashCode(scale), Arrays.hashCode(zeroPoint), type, axis, blockSize);
   }
 
   @Override
   public String toString() {
-    return "QuantParams[" + type.id() + ", axis=" + axis + ", scale=" + Arrays.toString(scale)
+    return "QuantParams[" + type.id() + ", axis=" + axis + (blockSize > 0 ? ", blockSize=" + blockSize : "") + ", scale=" + Arrays.toString(scale)
         + ", zeroPoint=" + Arrays.toString(zeroPoint) + "]";
   }
 }

@@ -1,21 +1,81 @@
 package dev.qcal.quant;
 
-/** Integer types a float tensor can be quantized to, with their ONNX element type and range. */
+/**
+ * Integer types a float tensor can be quantized to, with their ONNX element type and range. The 4-bit
+ * types (ONNX UINT4 = 21, INT4 = 22, from opset 21) are stored two values per byte, low nibble first
+ * ({@link #pack4}).
+ */
 public enum QuantType {
-  UINT8(0, 255, 2),
-  INT8(-128, 127, 3),
-  UINT16(0, 65535, 4),
-  INT16(-32768, 32767, 5),
-  INT32(Integer.MIN_VALUE, Integer.MAX_VALUE, 6);
+  UINT8(0, 255, 2, 8),
+  INT8(-128, 127, 3, 8),
+  UINT16(0, 65535, 4, 16),
+  INT16(-32768, 32767, 5, 16),
+  INT32(Integer.MIN_VALUE, Integer.MAX_VALUE, 6, 32),
+  UINT4(0, 15, 21, 4),
+  INT4(-8, 7, 22, 4);
 
   private final long qmin;
   private final long qmax;
   private final int onnxElemType;
+  private final int bits;
 
-  QuantType(long qmin, long qmax, int onnxElemType) {
+  QuantType(long qmin, long qmax, int onnxElemType, int bits) {
     this.qmin = qmin;
     this.qmax = qmax;
     this.onnxElemType = onnxElemType;
+    this.bits = bits;
+  }
+
+  /** Bits per value: 4, 8, 16 or 32. */
+  public int bits() {
+    return bits;
+  }
+
+  /** The type of a {@code TensorProto.DataType} number, or null when it is none of these. */
+  public static QuantType ofOnnxElemType(int elemType) {
+    for (QuantType t : values()) {
+      if (t.onnxElemType == elemType) {
+        return t;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * 4-bit values packed as ONNX stores INT4/UINT4 in {@code raw_data}: value {@code i} in byte
+   * {@code i / 2}, even {@code i} in the low nibble, odd in the high nibble (two's complement for INT4);
+   * an odd count leaves the last high nibble 0.
+   */
+  public byte[] pack4(long[] values) {
+    if (bits != 4) {
+      throw new IllegalArgumentException("pack4 needs a 4-bit type, not " + id());
+    }
+    byte[] out = new byte[(values.length + 1) / 2];
+    for (int i = 0; i < values.length; i++) {
+      long v = values[i];
+      if (v < qmin || v > qmax) {
+        throw new IllegalArgumentException("value " + v + " at index " + i + " is outside the " + id() + " range");
+      }
+      int nibble = (int) v & 0xF;
+      out[i / 2] |= (byte) (i % 2 == 0 ? nibble : nibble << 4);
+    }
+    return out;
+  }
+
+  /** The inverse of {@link #pack4}: {@code count} values from packed bytes. */
+  public long[] unpack4(byte[] packed, int count) {
+    if (bits != 4) {
+      throw new IllegalArgumentException("unpack4 needs a 4-bit type, not " + id());
+    }
+    if (packed.length != (count + 1) / 2) {
+      throw new IllegalArgumentException(count + " values need " + (count + 1) / 2 + " bytes, got " + packed.length);
+    }
+    long[] out = new long[count];
+    for (int i = 0; i < count; i++) {
+      int nibble = (packed[i / 2] >> (i % 2 == 0 ? 0 : 4)) & 0xF;
+      out[i] = signed() && nibble >= 8 ? nibble - 16 : nibble;
+    }
+    return out;
   }
 
   public long qmin() {
@@ -47,6 +107,6 @@ public enum QuantType {
       }
     }
     throw new IllegalArgumentException(
-        "Unknown quantization type '" + id + "': expected one of uint8, int8, uint16, int16, int32");
+        "Unknown quantization type '" + id + "': expected one of uint8, int8, uint16, int16, int32, uint4, int4");
   }
 }

@@ -99,6 +99,23 @@ class EvaluateCommandTest {
         "one entry per quantized weight (biases are not ranked)");
   }
 
+  /** A 16-bit model is at opset 21: the ranking prepares the FP32 model to the same opset to transplant its Q/DQ. */
+  @Test
+  void sensitivityOfAnOpset21ModelIsRanked() throws Exception {
+    Path q16 = tmp.resolve("q16");
+    Cli q = Cli.run("quantize", "--model", MODEL, "--stats", quantized.getParent().toString(), "--out", q16.toString(),
+        "--activation-type", "uint16");
+    assertEquals(0, q.code(), q.err());
+    Path model16 = q16.resolve("quantized.onnx");
+    assertEquals(21, dev.qcal.model.OnnxModels.opset(dev.qcal.model.OnnxModels.load(model16)));
+    Path out = tmp.resolve("eval16");
+    Cli r = evaluate(model16.toString(), out, ExampleData.small().resolve("labels.npy").toString());
+    assertEquals(0, r.code(), r.err());
+    JsonNode tensors = new ObjectMapper().readTree(out.resolve("eval.json").toFile()).get("sensitivity").get("tensors");
+    assertTrue(tensors.size() > 90, tensors.size() + " ranked");
+    assertTrue(onlyOutput(out).get("top1_agreement").asDouble() >= 0.95);
+  }
+
   private static long countBiases(Path q) {
     ai.onnx.proto.OnnxMl.ModelProto m = dev.qcal.model.OnnxModels.load(q);
     return m.getGraph().getInitializerList().stream()

@@ -221,11 +221,96 @@ class OpsetUpgraderTest {
     assertSame(m, OpsetUpgrader.upgrade(m, 9));
     assertEquals("cannot upgrade model 'tiny' from opset 9 to 8: the target is lower than the source",
         assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(m, 8)).getMessage());
-    assertEquals("cannot upgrade model 'tiny' to opset 18: targets up to 17 are supported",
-        assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(m, 18)).getMessage());
+    assertEquals("cannot upgrade model 'tiny' to opset 22: targets up to 21 are supported",
+        assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(m, 22)).getMessage());
     ModelProto m17 = OpsetUpgrader.upgrade(m, 17);
     assertEquals(8, m17.getIrVersion());
     assertSameOutputs(m, m17, SHAPE);
+    ModelProto m21 = OpsetUpgrader.upgrade(m, 21);
+    assertEquals(10, m21.getIrVersion(), "opset 21 needs IR 10");
+    assertSameOutputs(m, m21, SHAPE);
+  }
+
+  @Test
+  void reduceAxesBecomeAnInputAt18AndSplitGetsNumOutputs() {
+    ModelProto m = model(13, List.of(
+            node("ReduceMean", "mean", List.of("x"), List.of("a"), ints("axes", 3), i("keepdims", 1)),
+            node("ReduceMax", "max", List.of("a"), List.of("b"), ints("axes", 1), i("keepdims", 1)),
+            node("ReduceL2", "l2", List.of("x"), List.of("c"), i("keepdims", 1)),
+            node("Add", "add", List.of("b", "c"), List.of("d")),
+            node("Split", "split", List.of("x"), List.of("y0", "y1"), i("axis", 2)),
+            node("ReduceSumSquare", "ss", List.of("d"), List.of("y2"), ints("axes", 0, 2), i("keepdims", 0))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y0"), floatInfo("y1"), floatInfo("y2")), List.of());
+    ModelProto up = OpsetUpgrader.upgrade(m, 21);
+    assertEquals(21, OnnxModels.opset(up));
+    for (String op : List.of("ReduceMean", "ReduceMax", "ReduceSumSquare")) {
+      NodeProto n = find(up, op);
+      assertEquals(2, n.getInputCount(), op + " inputs " + n.getInputList());
+      assertTrue(!attrNames(n).contains("axes"), op + " still has axes");
+    }
+    assertEquals(1, find(up, "ReduceL2").getInputCount(), "no axes: reduce all, no input needed");
+    NodeProto split = find(up, "Split");
+    assertEquals(2, split.getAttributeList().stream().filter(a -> a.getName().equals("num_outputs"))
+        .findFirst().orElseThrow().getI());
+    Map<String, float[]> out = assertSameOutputs(m, up, SHAPE);
+    assertEquals(16, out.get("y0").length);
+    assertEquals(1, out.get("y2").length); // [1,1,4,1] summed over axes 0 and 2, not kept
+  }
+
+  @Test
+  void gridSampleModesAreRenamedAt20() {
+    ModelProto m = model(16, List.of(
+            node("GridSample", "gs", List.of("x", "grid"), List.of("y"), s("mode", "bilinear"),
+                i("align_corners", 0))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")),
+        List.of(floatTensor("grid", new long[] {1, 3, 3, 2}, randomFloats(18, 5))));
+    ModelProto up = OpsetUpgrader.upgrade(m, 21);
+    AttributeProto mode = find(up, "GridSample").getAttributeList().stream().filter(a -> a.getName().equals("mode"))
+        .findFirst().orElseThrow();
+    assertEquals("linear", mode.getS().toStringUtf8());
+    assertSameOutputs(m, up, SHAPE);
+    ModelProto cubic = m.toBuilder().setGraph(m.getGraph().toBuilder().setNode(0,
+        m.getGraph().getNode(0).toBuilder().setAttribute(0, s("mode", "bicubic")))).build();
+    assertEquals("cubic", find(OpsetUpgrader.upgrade(cubic, 20), "GridSample").getAttribute(1).getS().toStringUtf8());
+  }
+
+  @Test
+  void groupNormalizationScaleAndBiasBecomePerChannelAt21() {
+    // 4 channels in 2 groups: per-group scale [2] and bias [2] become per-channel [4] (each value twice)
+    ModelProto m = model(18, List.of(
+            node("GroupNormalization", "gn", List.of("x", "gamma", "beta"), List.of("y"), i("num_groups", 2))),
+        List.of(floatInfo("x", 1, 4, 3, 3)), List.of(floatInfo("y")),
+        List.of(floatTensor("gamma", new long[] {2}, 0.5f, 2f), floatTensor("beta", new long[] {2}, 1f, -1f)));
+    ModelProto up = OpsetUpgrader.upgrade(m, 21);
+    NodeProto gn = find(up, "GroupNormalization");
+    TensorProto scale = up.getGraph().getInitializerList().stream().filter(t -> t.getName().equals(gn.getInput(1)))
+        .findFirst().orElseThrow();
+    assertArrayEquals(new float[] {0.5f, 0.5f, 2f, 2f}, Initializers.floats(scale));
+    // the opset-18 model and its opset-21 form compute the same (ORT implements both)
+    Path a = dir.resolve("gn18.onnx");
+    Path b = dir.resolve("gn21.onnx");
+    OnnxModels.save(m, a);
+    OnnxModels.save(up, b);
+    Map<String, float[]> in = Map.of("x", randomFloats(36, 3));
+    Map<String, long[]> shapes = Map.of("x", new long[] {1, 4, 3, 3});
+    assertArrayEquals(Ort.run(a, in, shapes).get("y"), Ort.run(b, in, shapes).get("y"), 1e-5f);
+
+    ModelProto unknownChannels = m.toBuilder().setGraph(m.getGraph().toBuilder().setInput(0, floatInfo("x"))).build();
+    ModelException e = assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(unknownChannels, 21));
+    assertEquals("cannot upgrade node 'gn' (GroupNormalization) from opset 18 to 21: its scale and bias become per"
+        + " channel at opset 21 and the channel count of 'x' is not declared", e.getMessage());
+  }
+
+  @Test
+  void operatorsNewerThanTheSourceRuleAreRefused() {
+    ModelProto m = model(13, List.of(node("ConvTranspose", "ct", List.of("x", "w"), List.of("y"))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")),
+        List.of(floatTensor("w", new long[] {2, 2, 1, 1}, 1f, 0f, 0f, 1f)));
+    assertSameOutputs(m, OpsetUpgrader.upgrade(m, 21), SHAPE);
+    ModelProto old = m.toBuilder().clearOpsetImport().addOpsetImport(
+        m.getOpsetImport(0).toBuilder().setVersion(9)).build();
+    assertEquals("cannot upgrade node 'ct' (ConvTranspose) from opset 9 to 21: this operator is known unchanged"
+        + " from opset 11 only", assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(old, 21)).getMessage());
   }
 
   private static float min(float[] a) {
