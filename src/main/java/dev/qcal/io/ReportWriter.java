@@ -54,6 +54,7 @@ public final class ReportWriter {
       ".bars{fill:#9ecae1;stroke:#3182bd;stroke-width:.5}.grid{fill:#fdae6b;fill-opacity:.18}",
       ".axis{stroke:#888;stroke-width:1}.lbl{font-size:11px;fill:#555}",
       ".chosen{stroke:#d62728;stroke-width:2.5}.sens{fill:#fc9272}",
+      ".scroll{max-height:560px;overflow-y:auto;display:inline-block;border:1px solid #ddd}.scroll table{margin:0}",
       ".legend span{display:inline-block;margin-right:12px}.bad{color:#b00}");
 
   /** Records the rendered size of every plot and any error into #render-check. */
@@ -114,6 +115,7 @@ public final class ReportWriter {
       evaluation(b, d.eval());
       sensitivity(b, d.eval().get("sensitivity"), anchors);
     }
+    overview(b, d);
     activationTable(b, d);
     b.append("<h2 id=\"activations\">Activations</h2>\n");
     b.append("<p class=\"legend\">Histogram of the finite values (bar height: log<sub>10</sub>(1 + count)); "
@@ -294,11 +296,53 @@ public final class ReportWriter {
     b.append("</table>\n");
   }
 
+  /** One bar per activation with an estimate: its SQNR (dB), worst first, as in the table. */
+  private static void overview(StringBuilder b, ReportData d) {
+    List<ReportData.Activation> est = d.activations().stream().filter(a -> a.sqnrDb() != null).toList();
+    if (est.isEmpty()) {
+      return;
+    }
+    double hi = 0;
+    for (ReportData.Activation a : est) {
+      if (Double.isFinite(a.sqnrDb())) {
+        hi = Math.max(hi, a.sqnrDb());
+      }
+    }
+    hi = hi > 0 ? hi : 1;
+    int h = 150;
+    double pw = WIDTH - LEFT - RIGHT;
+    double ph = h - TOP - 20;
+    double w = pw / est.size();
+    b.append("<h2 id=\"overview\">Estimated SQNR per activation</h2>\n");
+    b.append("<svg class=\"plot overview\" width=\"").append(WIDTH).append("\" height=\"").append(h)
+        .append("\" viewBox=\"0 0 ").append(WIDTH).append(' ').append(h).append("\" data-tensors=\"").append(est.size())
+        .append("\">\n");
+    double base = TOP + ph;
+    for (int i = 0; i < est.size(); i++) {
+      ReportData.Activation a = est.get(i);
+      double v = Double.isFinite(a.sqnrDb()) ? Math.max(0, a.sqnrDb()) : hi;
+      double bh = Math.max(0.5, v / hi * ph);
+      b.append("<rect class=\"bars\" x=\"").append(c(LEFT + i * w)).append("\" y=\"").append(c(base - bh))
+          .append("\" width=\"").append(c(Math.max(0.6, w - (w > 3 ? 1 : 0)))).append("\" height=\"").append(c(bh))
+          .append("\"><title>").append(esc(a.name())).append(": ").append(sqnr(a.sqnrDb())).append(" dB</title></rect>");
+    }
+    b.append("\n<line class=\"axis\" x1=\"").append(LEFT).append("\" y1=\"").append(c(base)).append("\" x2=\"")
+        .append(WIDTH - RIGHT).append("\" y2=\"").append(c(base)).append("\"/>");
+    b.append("<text class=\"lbl\" x=\"").append(LEFT - 4).append("\" y=\"").append(TOP + 9)
+        .append("\" text-anchor=\"end\">").append(esc(String.format(Locale.ROOT, "%.1f", hi))).append(" dB</text>");
+    b.append("<text class=\"lbl\" x=\"").append(LEFT - 4).append("\" y=\"").append(c(base))
+        .append("\" text-anchor=\"end\">0</text>");
+    b.append("<text class=\"lbl\" x=\"").append(LEFT).append("\" y=\"").append(c(base + 14))
+        .append("\">worst</text><text class=\"lbl\" x=\"").append(WIDTH - RIGHT).append("\" y=\"")
+        .append(c(base + 14)).append("\" text-anchor=\"end\">best (").append(est.size()).append(" tensors)</text>\n");
+    b.append("</svg>\n");
+  }
+
   private static void activationTable(StringBuilder b, ReportData d) {
     b.append("<h2 id=\"tensors\">Calibrated activations by estimated error</h2>\n");
     b.append("<p>Worst estimated SQNR first (quantize-dequantize error over the histogram; "
         + "&infin; = exact). Names link to the histograms.</p>\n");
-    b.append("<table class=\"tensors\"><tr><th>#</th><th>tensor</th><th>dtype</th><th>method</th><th>range</th>"
+    b.append("<div class=\"scroll\"><table class=\"tensors\"><tr><th>#</th><th>tensor</th><th>dtype</th><th>method</th><th>range</th>"
         + "<th>scale</th><th>zero point</th><th>expected MSE</th><th>SQNR dB</th><th>non-finite</th></tr>\n");
     for (int i = 0; i < d.activations().size(); i++) {
       ReportData.Activation a = d.activations().get(i);
@@ -311,7 +355,7 @@ public final class ReportWriter {
           .append("</td><td class=\"n\">").append(sqnr(a.sqnrDb())).append("</td><td class=\"n")
           .append(a.nonFinite() > 0 ? " bad" : "").append("\">").append(a.nonFinite()).append("</td></tr>\n");
     }
-    b.append("</table>\n");
+    b.append("</table></div>\n");
   }
 
   private static void tensorSection(StringBuilder b, int i, ReportData.Activation a) {

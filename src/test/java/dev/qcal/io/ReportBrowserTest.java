@@ -37,7 +37,7 @@ class ReportBrowserTest {
     ReportWriter.write(html, d);
     String text = Files.readString(html);
     int plots = ReportWriterTest.count(text, "<svg class=\"plot");
-    assertEquals(TENSORS + 2 + 1, plots, "histograms, weight and bias channel plots, sensitivity plot");
+    assertEquals(TENSORS + 2 + 1 + 1, plots, "histograms, weight and bias channel plots, sensitivity and overview plots");
     assertEquals(4 * TENSORS, ReportWriterTest.count(text, "<g class=\"marker\""), "four method markers each");
     // about 5 KB per tensor: reasonable for a few hundred
     assertTrue(Files.size(html) < TENSORS * 8_000L, Files.size(html) + " bytes");

@@ -75,6 +75,10 @@ class ReportWriterTest {
     }
     List<String> tableNames = all(html, "<tr><td class=\"n\">\\d+</td><td class=\"name\"><a href=\"#t-\\d+\">([^<]*)</a>");
     assertEquals(b.data().activations().stream().map(a -> ReportWriter.esc(a.name())).toList(), tableNames);
+    // the overview: one bar per tensor
+    assertEquals(1, count(html, "<svg class=\"plot overview\" width=\"760\" height=\"150\" viewBox=\"0 0 760 150\" data-tensors=\"12\">"));
+    String overview = html.substring(html.indexOf("plot overview"), html.indexOf("</svg>", html.indexOf("plot overview")));
+    assertEquals(12, count(overview, "<rect class=\"bars\""));
     // at most 256 bars, summing the exact histogram
     for (String bars : all(html, "data-bars=\"(\\d+)\"")) {
       assertTrue(Integer.parseInt(bars) <= ReportData.MAX_BARS && Integer.parseInt(bars) > 100, bars);

@@ -65,15 +65,19 @@ public final class RenderedReport {
     assertTrue(Files.size(png) > 50_000, "screenshot of " + Files.size(png) + " bytes");
     // a drawn page: many non-white pixels and more colours than text alone (bars, bands, markers)
     long inked = 0;
+    long barPixels = 0;
     Set<Integer> colours = new HashSet<>();
     for (int y = 0; y < img.getHeight(); y += 2) {
       for (int x = 0; x < img.getWidth(); x += 2) {
         int rgb = img.getRGB(x, y) & 0xffffff;
         colours.add(rgb);
         inked += rgb != 0xffffff ? 1 : 0;
+        barPixels += rgb == 0x9ecae1 ? 1 : 0;
       }
     }
     double fraction = inked / (img.getWidth() / 2.0 * img.getHeight() / 2.0);
+    // the plots are drawn in the first screen: pixels of the bars' fill (#9ecae1)
+    assertTrue(barPixels > 2_000, barPixels + " sampled pixels of bar colour");
     assertTrue(fraction > 0.03, "inked fraction " + fraction);
     assertTrue(colours.size() > 50, colours.size() + " colours");
     return img;
