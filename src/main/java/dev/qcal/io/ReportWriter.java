@@ -477,8 +477,12 @@ public final class ReportWriter {
     if (x0 < 0 && x1 > 0) {
       double z = sx.applyAsDouble(0);
       b.append("<line class=\"axis\" x1=\"").append(c(z)).append("\" y1=\"").append(c(base)).append("\" x2=\"")
-          .append(c(z)).append("\" y2=\"").append(c(base + 4)).append("\"/><text class=\"lbl\" x=\"").append(c(z))
-          .append("\" y=\"").append(c(base + 14)).append("\" text-anchor=\"middle\">0</text>");
+          .append(c(z)).append("\" y2=\"").append(c(base + 4)).append("\"/>");
+      // the 0 label only where it does not run into the end labels
+      if (z - LEFT > 60 && WIDTH - RIGHT - z > 60) {
+        b.append("<text class=\"lbl\" x=\"").append(c(z)).append("\" y=\"").append(c(base + 14))
+            .append("\" text-anchor=\"middle\">0</text>");
+      }
     }
     b.append('\n');
     // method markers, dashed, staggered a little in height so coinciding ones stay visible

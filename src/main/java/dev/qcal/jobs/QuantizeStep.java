@@ -31,6 +31,8 @@ import java.util.Map;
  * both give the same bytes for the same statistics and settings.
  */
 final class QuantizeStep {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(QuantizeStep.class);
+
   private QuantizeStep() {}
 
   /** The rewritten model, every qparams.json entry, and each activation's chosen range. */
@@ -102,7 +104,10 @@ final class QuantizeStep {
    * the statistics the ranges were chosen from; called last, just before the output is committed.
    */
   static void writeReport(Path dir, StatsSet stats) {
-    ReportWriter.write(dir.resolve(ReportWriter.NAME), ReportData.ofLocalRun(dir, stats));
+    long t = System.nanoTime();
+    Path file = dir.resolve(ReportWriter.NAME);
+    ReportWriter.write(file, ReportData.ofLocalRun(dir, stats));
+    LOG.info("Wrote {} ({} bytes) in {} s", ReportWriter.NAME, file.toFile().length(), (System.nanoTime() - t) / 1e9);
   }
 
   /** The range options as run.json records them ({@code range_options}; the report's markers use them). */
