@@ -272,7 +272,7 @@ public final class ReportWriter {
       }
       b.append("</svg>\n");
     }
-    b.append("<table class=\"sensitivity\"><tr><th>rank</th><th>tensor</th><th>kind</th><th>nodes</th>"
+    b.append("<div class=\"scroll\"><table class=\"sensitivity\"><tr><th>rank</th><th>tensor</th><th>kind</th><th>nodes</th>"
         + "<th>output SQNR dB</th><th>top-1 agreement</th></tr>\n");
     for (JsonNode t : tensors) {
       String name = t.path("tensor").asText();
@@ -293,7 +293,7 @@ public final class ReportWriter {
       b.append("</td><td class=\"n\">").append(esc(value(t.get("output_sqnr_db")))).append("</td><td class=\"n\">")
           .append(esc(value(t.get("top1_agreement")))).append("</td></tr>\n");
     }
-    b.append("</table>\n");
+    b.append("</table></div>\n");
   }
 
   /** One bar per activation with an estimate: its SQNR (dB), worst first, as in the table. */
