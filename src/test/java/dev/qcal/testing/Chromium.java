@@ -51,6 +51,11 @@ public final class Chromium {
 
   /** Runs headless Chromium with {@code args} after the common flags, in {@code work} (a temp dir). */
   public static Result run(Path work, String... args) throws IOException, InterruptedException {
+    return run(work, TIMEOUT_SECONDS, args);
+  }
+
+  /** As {@link #run(Path, String...)}, failing (after killing every process of the run) past {@code timeoutSeconds}. */
+  public static Result run(Path work, long timeoutSeconds, String... args) throws IOException, InterruptedException {
     Path profile = Files.createTempDirectory(work, "chromium-profile-");
     Path out = work.resolve(profile.getFileName() + ".out");
     Path err = work.resolve(profile.getFileName() + ".err");
@@ -61,8 +66,8 @@ public final class Chromium {
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
     try {
-      if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-        fail("chromium did not finish in " + TIMEOUT_SECONDS + " s: " + String.join(" ", cmd) + "\n"
+      if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+        fail("chromium did not finish in " + timeoutSeconds + " s: " + String.join(" ", cmd) + "\n"
             + Files.readString(err, StandardCharsets.UTF_8));
       }
       return new Result(Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
