@@ -112,7 +112,8 @@ public record ReportData(
   public record MethodRange(String method, Range range, Double sqnrDb, String error) {}
 
   /**
-   * One calibrated activation: its qparams.json entry ({@code sqnrDb} +Infinity when the estimate is
+   * One Q/DQ'd activation: its qparams.json entry (a derived one, {@code shared} with
+   * {@code paramsFrom} or {@code op_defined}, has no statistics, min or max) ({@code sqnrDb} +Infinity when the estimate is
    * exact, null when there is none), the grid {@code [gridMin, gridMax]} its parameters represent,
    * the histogram (null when none was collected) and every method's range.
    */
@@ -133,6 +134,7 @@ public record ReportData(
       double gridMax,
       Bars histogram,
       List<MethodRange> methods,
+      String paramsFrom,
       String note) {}
 
   /** One quantized weight or bias: its parameters and per-channel observed ranges. */
@@ -209,7 +211,12 @@ public record ReportData(
     }
     Bars bars = null;
     List<MethodRange> methods = new ArrayList<>();
-    if (t == null) {
+    String paramsFrom = a.path("params_from").isTextual() ? a.get("params_from").asText() : null;
+    if (paramsFrom != null) {
+      note = "not calibrated: shares the scale and zero point of " + paramsFrom + " (an op that only moves values)";
+    } else if ("op_defined".equals(a.path("method").asText())) {
+      note = "not calibrated: the range is fixed by the op's definition";
+    } else if (t == null) {
       if (haveStats) {
         note = "the statistics have no entry for this tensor";
       }
@@ -227,7 +234,7 @@ public record ReportData(
     float[] mx = floats(a.get("max"));
     return new Activation(name, dtype, scale, zp, mn.length > 0 ? mn[0] : Float.NaN, mx.length > 0 ? mx[0] : Float.NaN,
         a.path("method").asText(null), chosen, mse, sqnr, a.path("count").asLong(), nonFinite, gridMin, gridMax, bars,
-        methods, note);
+        methods, paramsFrom, note);
   }
 
   /** The zero point a symmetric range gets for {@code type} under {@code s}. */

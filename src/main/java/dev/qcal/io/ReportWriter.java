@@ -191,7 +191,10 @@ public final class ReportWriter {
     }
     for (String k : List.of("fp32", "quantized")) {
       if (eval.has(k)) {
-        row(b, k + " model", "<code>" + esc(eval.get(k).path("path").asText()) + "</code>");
+        // path, SHA-256 and whatever else eval.json measured of the model (size, throughput)
+        StringBuilder m = new StringBuilder();
+        tree(m, eval.get(k));
+        row(b, k + " model", m.toString());
       }
     }
     b.append("</table>\n");
@@ -365,9 +368,11 @@ public final class ReportWriter {
     if (a.chosen() != null) {
       b.append(", range ").append(esc(range(a.chosen())));
     }
-    b.append(", scale ").append(esc(floats(a.scale()))).append(", zero point ").append(esc(longs(a.zeroPoint())))
-        .append(", observed [").append(esc(num(a.min()))).append(", ").append(esc(num(a.max()))).append("], ")
-        .append(a.count()).append(" finite values");
+    b.append(", scale ").append(esc(floats(a.scale()))).append(", zero point ").append(esc(longs(a.zeroPoint())));
+    if (!Float.isNaN(a.min())) {
+      b.append(", observed [").append(esc(num(a.min()))).append(", ").append(esc(num(a.max()))).append("], ")
+          .append(a.count()).append(" finite values");
+    }
     if (a.nonFinite() > 0) {
       b.append(", <span class=\"bad\">").append(a.nonFinite()).append(" non-finite</span>");
     }
@@ -381,7 +386,7 @@ public final class ReportWriter {
     }
     if (a.histogram() != null) {
       histogram(b, a);
-    } else {
+    } else if (a.paramsFrom() == null && !"op_defined".equals(a.method())) {
       b.append("<p class=\"note no-histogram\">No histogram in the statistics (collected with --histogram-bins 0?): "
           + "only the min/max range is known.</p>\n");
     }

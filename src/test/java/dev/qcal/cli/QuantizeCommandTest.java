@@ -83,7 +83,11 @@ class QuantizeCommandTest {
     for (Path dir : List.of(calibrated, out)) {
       String html = Files.readString(dir.resolve("report.html"));
       JsonNode q = json(dir.resolve("qparams.json"));
-      int n = q.get("activations").size();
+      int n = 0; // the calibrated ones: derived (shared, op-defined) activations have no statistics
+      for (JsonNode a : q.get("activations")) {
+        n += a.has("count") ? 1 : 0;
+      }
+      assertTrue(n > 50, "calibrated activations " + n);
       assertEquals(n, RenderedReport.count(html, "<svg class=\"plot hist\""), dir.toString());
       assertEquals(4 * n, RenderedReport.count(html, "<g class=\"marker\""), "every method's range, " + dir);
       q.get("activations").fieldNames().forEachRemaining(name ->
@@ -97,12 +101,8 @@ class QuantizeCommandTest {
     assertEquals(0, r.code(), r.err());
     assertEquals(Files.readString(calibrated.resolve("report.html")), Files.readString(again.resolve("report.html")));
     String html = Files.readString(calibrated.resolve("report.html"));
-    RenderedReport.check(calibrated.resolve("report.html"), tmp, q(calibrated).get("activations").size(),
+    RenderedReport.check(calibrated.resolve("report.html"), tmp, RenderedReport.count(html, "<svg class=\"plot hist\""),
         RenderedReport.count(html, "<svg class=\"plot"));
-  }
-
-  private static JsonNode q(Path dir) throws Exception {
-    return json(dir.resolve("qparams.json"));
   }
 
   @Test

@@ -237,6 +237,31 @@ class ReportWriterTest {
     assertTrue(ReportWriter.html(d).contains("the statistics have no entry for this tensor"));
   }
 
+  @Test
+  void derivedActivationsAreNamedNotPlotted() throws Exception {
+    Path run = tmp.resolve("run");
+    StatsSet stats = ReportFixtures.writeRun(run, 3, 4096);
+    com.fasterxml.jackson.databind.node.ObjectNode qparams =
+        (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(run.resolve(QParamsFile.NAME).toFile());
+    com.fasterxml.jackson.databind.node.ObjectNode acts = (com.fasterxml.jackson.databind.node.ObjectNode) qparams.get("activations");
+    // as qparams.json writes a pass-through op's output and a Softmax output: no min, max or counts
+    acts.set("pool<out>", JSON.readTree("{\"role\":\"activation\",\"dtype\":\"uint8\",\"axis\":null,\"scale\":[0.1],"
+        + "\"zero_point\":[3],\"method\":\"shared\",\"params_from\":\"act_1\",\"range_min\":-0.3,\"range_max\":25.2}"));
+    acts.set("prob", JSON.readTree("{\"role\":\"activation\",\"dtype\":\"uint8\",\"axis\":null,\"scale\":[0.003921569],"
+        + "\"zero_point\":[0],\"method\":\"op_defined\",\"range_min\":0.0,\"range_max\":1.0}"));
+    ReportData d = ReportData.of(qparams, JSON.readTree(run.resolve(RunReport.NAME).toFile()), stats, null);
+    assertEquals(List.of("pool<out>", "prob"), d.activations().subList(3, 5).stream().map(ReportData.Activation::name).toList(),
+        "no estimate: last");
+    String html = ReportWriter.html(d);
+    String shared = section(html, "pool<out>");
+    assertTrue(shared.contains("shares the scale and zero point of act_1"), shared);
+    assertTrue(section(html, "prob").contains("fixed by the op&#39;s definition"));
+    for (String sec : List.of(shared, section(html, "prob"))) {
+      assertFalse(sec.contains("observed") || sec.contains("NaN") || sec.contains("no-histogram") || sec.contains("<svg"), sec);
+    }
+    assertEquals(3, count(html, "<svg class=\"plot hist\""));
+  }
+
   /** The section of tensor {@code name}. */
   static String section(String html, String name) {
     for (String s : html.split("<section class=\"tensor\"")) {
