@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Post-training quantization calibration for ONNX models on Apache Spark.",
-    subcommands = {CalibrateCommand.class, QuantizeCommand.class, EvaluateCommand.class, InspectCommand.class, ExampleDataCommand.class,
+    subcommands = {CalibrateCommand.class, QuantizeCommand.class, EvaluateCommand.class, ReportCommand.class, InspectCommand.class,
+        ExampleDataCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   /** Exit codes: success, bad input or usage, failure while running. */
@@ -25,7 +26,7 @@ public final class Main implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "missing command (calibrate, quantize, evaluate, inspect, example-data)");
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing command (calibrate, quantize, evaluate, report, inspect, example-data)");
   }
 
   public static void main(String[] args) {

@@ -179,6 +179,7 @@ public final class CalibrateJob {
           .put("data", o.dataOptions().describe(o.data()))
           .put("out", outLocation)
           .put("method", o.ranges().method())
+          .put("range_options", QuantizeStep.rangeOptions(o.ranges()))
           .put("samples", stats.samples())
           .put("batches", stats.batches())
           .put("batch_size", o.batchSize())
@@ -217,6 +218,7 @@ public final class CalibrateJob {
         report.put("wall_seconds", (System.nanoTime() - t0) / 1e9)
             .put("observe_samples_per_second", observe > 0 ? stats.samples() / observe : null);
         report.write(out.dir().resolve(RunReport.NAME));
+        QuantizeStep.writeReport(out.dir(), stats);
         out.commit();
       }
       progress.stage("done");

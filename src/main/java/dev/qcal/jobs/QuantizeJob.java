@@ -83,6 +83,7 @@ public final class QuantizeJob {
           .put("stats", o.stats())
           .put("out", AtomicOutput.qualified(o.out(), conf))
           .put("method", o.ranges().method())
+          .put("range_options", QuantizeStep.rangeOptions(o.ranges()))
           .put("samples", loaded.stats().samples())
           .put("calibrated_tensors", plan.activations().size())
           .put("quantized_weights", q.rewrite().weightParams().size())
@@ -97,6 +98,7 @@ public final class QuantizeJob {
         report.stage("write", System.nanoTime() - t);
         report.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
         report.write(out.dir().resolve(RunReport.NAME));
+        QuantizeStep.writeReport(out.dir(), loaded.stats());
         out.commit();
       }
       LOG.info("Quantized {} with {} from {} in {} s", o.model(), o.ranges().method(), o.stats(),

@@ -7,6 +7,8 @@ import dev.qcal.calib.Range;
 import dev.qcal.data.DataException;
 import dev.qcal.io.InterchangeFiles;
 import dev.qcal.io.QParamsFile;
+import dev.qcal.io.ReportData;
+import dev.qcal.io.ReportWriter;
 import dev.qcal.model.CalibrationPlan;
 import dev.qcal.model.OnnxModels;
 import dev.qcal.model.QdqRewriter;
@@ -29,6 +31,8 @@ import java.util.Map;
  * both give the same bytes for the same statistics and settings.
  */
 final class QuantizeStep {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(QuantizeStep.class);
+
   private QuantizeStep() {}
 
   /**
@@ -112,6 +116,29 @@ final class QuantizeStep {
     InterchangeFiles.writeOrtTable(dir.resolve(InterchangeFiles.ORT_TABLE), r.ranges());
     OnnxModels.save(OnnxModels.withMetadata(r.rewrite().model(), provenance(header, s)),
         dir.resolve(CalibrateJob.QUANTIZED));
+  }
+
+  /**
+   * Writes {@code report.html} into {@code dir} from the qparams.json and run.json already there and
+   * the statistics the ranges were chosen from; called last, just before the output is committed.
+   */
+  static void writeReport(Path dir, StatsSet stats) {
+    long t = System.nanoTime();
+    Path file = dir.resolve(ReportWriter.NAME);
+    ReportWriter.write(file, ReportData.ofLocalRun(dir, stats));
+    LOG.info("Wrote {} ({} bytes) in {} s", ReportWriter.NAME, file.toFile().length(), (System.nanoTime() - t) / 1e9);
+  }
+
+  /** The range options as run.json records them ({@code range_options}; the report's markers use them). */
+  static Map<String, Object> rangeOptions(RangeOptions s) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("method", s.method());
+    m.put("percentile", s.percentile());
+    m.put("activation_type", s.activationType().id());
+    m.put("symmetric_activations", s.symmetric());
+    m.put("reduce_range", s.reduceRange());
+    m.put("power_of_two_scales", s.powerOfTwoScales());
+    return m;
   }
 
   /** What the quantized model records about how it was made (its {@code metadata_props}). */

@@ -11,6 +11,7 @@ import dev.qcal.io.StatsFiles;
 import dev.qcal.stats.StatsSet;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.ExampleData;
+import dev.qcal.testing.RenderedReport;
 import dev.qcal.testing.SharedSpark;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -72,6 +73,36 @@ class QuantizeCommandTest {
     assertEquals("Conv,Gemm,MatMul", meta.get("qcal.op_types"));
     assertEquals(run.get("samples").asText(), meta.get("qcal.samples"));
     assertFalse(run.has("spark_application_id"), "quantize starts no Spark job");
+  }
+
+  @Test
+  void calibrateAndQuantizeWriteAReportThatRenders() throws Exception {
+    Path out = tmp.resolve("r");
+    assertEquals(0, quantize(out, "--method", "entropy").code());
+    assertEquals("entropy", json(out.resolve("run.json")).get("range_options").get("method").asText());
+    for (Path dir : List.of(calibrated, out)) {
+      String html = Files.readString(dir.resolve("report.html"));
+      JsonNode q = json(dir.resolve("qparams.json"));
+      int n = 0; // the calibrated ones: derived (shared, op-defined) activations have no statistics
+      for (JsonNode a : q.get("activations")) {
+        n += a.has("count") ? 1 : 0;
+      }
+      assertTrue(n > 50, "calibrated activations " + n);
+      assertEquals(n, RenderedReport.count(html, "<svg class=\"plot hist\""), dir.toString());
+      assertEquals(4 * n, RenderedReport.count(html, "<g class=\"marker\""), "every method's range, " + dir);
+      q.get("activations").fieldNames().forEachRemaining(name ->
+          assertEquals(1, RenderedReport.count(html, ". " + dev.qcal.io.ReportWriter.esc(name) + "</h3>"), name));
+      assertEquals(q.get("weights").size(), RenderedReport.count(html.substring(html.indexOf("<table class=\"weights\">")),
+          "<tr><td class=\"name\">"));
+    }
+    // the report command on the finished output gives the report written with it, byte for byte
+    Path again = tmp.resolve("again");
+    Cli r = Cli.run("report", "--run", calibrated.toString(), "--out", again.toString());
+    assertEquals(0, r.code(), r.err());
+    assertEquals(Files.readString(calibrated.resolve("report.html")), Files.readString(again.resolve("report.html")));
+    String html = Files.readString(calibrated.resolve("report.html"));
+    RenderedReport.check(calibrated.resolve("report.html"), tmp, RenderedReport.count(html, "<svg class=\"plot hist\""),
+        RenderedReport.count(html, "<svg class=\"plot"));
   }
 
   @Test

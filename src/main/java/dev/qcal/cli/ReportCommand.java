@@ -1,0 +1,60 @@
+package dev.qcal.cli;
+
+import dev.qcal.io.AtomicOutput;
+import dev.qcal.io.ReportData;
+import dev.qcal.io.ReportWriter;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code qcal report}: report.html of a finished run, with an evaluation and its sensitivity ranking. */
+@Command(
+    name = "report",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Writes report.html into --out (atomically, _SUCCESS last) for a calibrate or quantize output",
+      "directory: histograms with every method's range, chosen parameters and error estimates, weights,",
+      "the run summary and, with --eval, the evaluation figures and the sensitivity ranking.",
+      "No Spark job: seconds."
+    })
+public final class ReportCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--run", required = true, paramLabel = "DIR",
+      description = "A calibrate or quantize output directory (qparams.json, run.json), local or hdfs://.")
+  String run;
+
+  @Option(names = "--eval", paramLabel = "DIR",
+      description = "An evaluate output directory (or its eval.json) of the run's quantized model.")
+  String eval;
+
+  @Option(names = "--stats", paramLabel = "DIR",
+      description = {"Statistics to draw the histograms from (default: the run's stats/, else the --stats",
+          "its run.json names, for quantize runs)."})
+  String stats;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR",
+      description = "Output directory for report.html: a local path or a Hadoop URI (hdfs://...).")
+  String out;
+
+  @Option(names = "--overwrite", description = "Replace an existing output directory.")
+  boolean overwrite;
+
+  @Override
+  public Integer call() {
+    Configuration conf = new Configuration();
+    AtomicOutput.checkTarget(out, overwrite, conf);
+    ReportData d = ReportData.read(run, stats, eval, conf);
+    try (AtomicOutput o = AtomicOutput.begin(out, overwrite, conf)) {
+      ReportWriter.write(o.dir().resolve(ReportWriter.NAME), d);
+      o.commit();
+    }
+    spec.commandLine().getOut().println("qcal: report of " + d.activations().size() + " activations and "
+        + d.weights().size() + " weights" + (eval == null ? "" : " with the evaluation") + ": "
+        + AtomicOutput.qualified(out, conf) + "/" + ReportWriter.NAME);
+    return Main.OK;
+  }
+}
