@@ -44,7 +44,14 @@ import dev.qcal.stats.Histogram;
  *       go negative (ORT subtracts a constant and asserts). A Q with no mass at all (every value lies
  *       above t_i) cannot be smoothed; its KL is +infinity by definition (P has mass where Q has
  *       none), so the candidate is ruled out. That is the value, not a sentinel: ORT returns None and
- *       sets inf. Candidate K keeps all the mass, so some candidate is always finite.
+ *       sets inf. Candidate K keeps all the mass, so some candidate is always finite. A candidate that
+ *       clips values and leaves P with a single non-empty bin is also ruled out: P and Q are then the
+ *       same spike and KL is 0 however much was clipped. This happens when no value lies near zero
+ *       (a one-signed tensor offset from 0, e.g. logits all in [-2.2, -0.92]): the first bin holding
+ *       values would win with KL 0 and clip the whole tensor to one value (measured on the example's
+ *       last Conv output: range [-0.918, -0.917] of observed [-2.196, -0.917], 9.2 dB). TensorRT's
+ *       and ONNX Runtime's searches have the same flaw; the rule changes nothing where P has two or
+ *       more non-empty bins.
  *   <li><b>KL(P || Q)</b> {@code = sum_j p_j ln(p_j / q_j)} compared; the <b>last</b> minimal candidate
  *       is taken (pytorch-quantization's {@code last_argmin}; ties favour less clipping).
  *   <li><b>Range</b>: symmetric {@code (-t, t)}; asymmetric {@code (max(min, -t), min(max, t))}.
@@ -162,6 +169,9 @@ public final class EntropyCalibrator extends HistogramCalibrator {
       if (!(qTotal > 0)) {
         continue; // step 5: Q has no mass, KL = +inf
       }
+      if (suffix[i] > 0 && nonZeroBins(p, i) == 1) {
+        continue; // step 5: a degenerate candidate, clipping all values into one bin (KL 0 by construction)
+      }
       // steps 5-6: normalize, smooth, KL
       double kl = kl(p, q, i, suffix[0], qTotal, eps);
       if (kl <= bestKl) {
@@ -173,6 +183,16 @@ public final class EntropyCalibrator extends HistogramCalibrator {
       throw new IllegalArgumentException(what + ": entropy found no candidate threshold with a finite KL divergence");
     }
     return best;
+  }
+
+  private static int nonZeroBins(double[] p, int i) {
+    int n = 0;
+    for (int j = 0; j < i && n < 2; j++) {
+      if (p[j] > 0) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Level of bin j of i kept bins: {@code floor(j L / i)}, each bin its own level when L >= i. */

@@ -20,7 +20,8 @@ class EntropyCalibratorTest {
    * i-1), the candidate Q (bins below i merged into L levels, level g = bins [ceil(g i / L),
    * ceil((g+1) i / L)), each level's count shared evenly by its bins where P is non-zero), both
    * normalized and smoothed (zeros get 1e-4 / N, non-zeros give it back pro rata), KL(P||Q); the last
-   * minimum wins and t = min(i W, max|x|).
+   * minimum wins and t = min(i W, max|x|). Candidates that clip values and leave P a single non-empty
+   * bin are skipped (P = Q, KL 0 whatever was clipped).
    */
   static double oracleThreshold(Sample s, int levels) {
     double maxAbs = s.maxAbs();
@@ -64,6 +65,13 @@ class EntropyCalibratorTest {
       double[] qs = smooth(q, eps);
       if (qs == null) {
         continue;
+      }
+      long clipped = 0;
+      for (int j = i; j < bins; j++) {
+        clipped += hist[j];
+      }
+      if (clipped > 0 && java.util.Arrays.stream(p).filter(v -> v != 0).count() == 1) {
+        continue; // all values clipped into one bin: P = Q, a degenerate KL of 0
       }
       double kl = 0;
       for (int j = 0; j < i; j++) {
@@ -142,6 +150,27 @@ class EntropyCalibratorTest {
     Range gs = new EntropyCalibrator(false).range("g", g.stats, QuantType.INT8, true);
     Range gl = new EntropyCalibrator().range("g", g.stats, QuantType.INT8, true);
     assertEquals(gs.max(), gl.max(), 0.05 * gs.max());
+  }
+
+  /**
+   * A one-signed tensor far from zero (the example's last Conv output lies in [-2.2, -0.92]): the first
+   * bin holding values made P and Q the same spike (KL 0), which clipped the whole tensor to one value.
+   */
+  @Test
+  void oneSignedTensorsAwayFromZeroAreNotClippedToOneBin() {
+    java.util.Random rnd = new java.util.Random(7);
+    float[] x = new float[20_000];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) (-0.92 - 1.28 * rnd.nextDouble() * rnd.nextDouble());
+    }
+    dev.qcal.stats.TensorStats t = CalibTestData.stats("neg", x);
+    for (QuantType type : new QuantType[] {QuantType.UINT8, QuantType.INT8}) {
+      Range r = new EntropyCalibrator().range("neg", t, type, false);
+      assertTrue(r.min() < -1.2f, type + ": the range keeps a useful part of [-2.2, -0.92], got " + r);
+      assertEquals(t.max(), r.max(), type + ": nothing is clipped at the top");
+      Range strict = new EntropyCalibrator(false).range("neg", t, type, false);
+      assertTrue(strict.min() < -1.2f, type + " (no zero-bin levelling): " + strict);
+    }
   }
 
   @Test
