@@ -48,7 +48,7 @@ public final class QuantizeJob {
           TensorOverrides.read(o.ranges().configFile(), conf, plan.activations());
       report.stage("prepare", System.nanoTime() - t);
       t = System.nanoTime();
-      QuantizeStep.Result q = QuantizeStep.run(prepared.model(), plan, loaded.stats(), o.ranges(), overrides);
+      QuantizeStep.Result q = QuantizeStep.run(prepared.model(), prepared.file().getParent(), plan, loaded.stats(), o.ranges(), overrides);
       report.stage("choose_ranges_and_quantize", System.nanoTime() - t);
       t = System.nanoTime();
       Map<String, String> versions = CalibrateJob.versions();

@@ -31,10 +31,15 @@ import java.util.Map;
 final class QuantizeStep {
   private QuantizeStep() {}
 
-  /** The rewritten model, every qparams.json entry, and each activation's chosen range. */
-  record Result(QdqRewriter.Result rewrite, List<QParamsFile.Entry> entries, Map<String, float[]> ranges) {}
+  /**
+   * The rewritten model, every qparams.json entry, each activation's chosen range, and the directory the
+   * model's external data locations are relative to.
+   */
+  record Result(QdqRewriter.Result rewrite, List<QParamsFile.Entry> entries, Map<String, float[]> ranges,
+      Path modelDir) {}
 
-  static Result run(ModelProto prepared, CalibrationPlan plan, StatsSet stats, RangeOptions s,
+  /** @param modelDir the directory of the prepared model file, where its external data files are */
+  static Result run(ModelProto prepared, Path modelDir, CalibrationPlan plan, StatsSet stats, RangeOptions s,
       Map<String, TensorOverrides.Override> overrides) {
     Map<String, QuantParams> params = new LinkedHashMap<>();
     Map<String, float[]> ranges = new LinkedHashMap<>();
@@ -81,17 +86,20 @@ final class QuantizeStep {
           t.count(), t.nanCount(), t.posInfCount(), t.negInfCount(), method,
           new float[] {range.min(), range.max()}, mse, sqnr));
     }
-    QdqRewriter.Result rewrite = QdqRewriter.rewrite(prepared, plan, params, s.weightType());
-    entries.addAll(WeightEntries.of(prepared, rewrite.weightParams()));
-    return new Result(rewrite, entries, ranges);
+    QdqRewriter.Result rewrite = QdqRewriter.rewrite(prepared, modelDir, plan, params, s.weightType());
+    entries.addAll(WeightEntries.of(prepared, modelDir, rewrite.weightParams()));
+    return new Result(rewrite, entries, ranges, modelDir);
   }
 
-  /** Writes every output of the step into {@code dir}. */
+  /**
+   * Writes every output of the step into {@code dir}; {@code quantized.onnx} comes with
+   * {@code quantized.onnx.data} when the model has external data or is over the protobuf limit.
+   */
   static void write(Path dir, QParamsFile.Header header, Result r, RangeOptions s) {
     QParamsFile.write(dir.resolve(QParamsFile.NAME), header, r.entries());
     InterchangeFiles.writeTensorRtCache(dir.resolve(InterchangeFiles.TENSORRT_CACHE), s.tensorRtVersion(), r.ranges());
     InterchangeFiles.writeOrtTable(dir.resolve(InterchangeFiles.ORT_TABLE), r.ranges());
-    OnnxModels.save(OnnxModels.withMetadata(r.rewrite().model(), provenance(header, s)),
+    OnnxModels.save(OnnxModels.withMetadata(r.rewrite().model(), provenance(header, s)), r.modelDir(),
         dir.resolve(CalibrateJob.QUANTIZED));
   }
 

@@ -5,17 +5,21 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.qcal.io.QParamsFile;
 import dev.qcal.model.Initializers;
 import dev.qcal.quant.QuantParams;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** qparams.json entries for quantized weights and biases, with their per-channel float ranges. */
+/**
+ * qparams.json entries for quantized weights and biases, with their per-channel float ranges (read in
+ * chunks, so weights in external data under the model's directory are never held whole).
+ */
 final class WeightEntries {
   private WeightEntries() {}
 
-  static List<QParamsFile.Entry> of(ModelProto prepared, Map<String, QuantParams> params) {
+  static List<QParamsFile.Entry> of(ModelProto prepared, Path modelDir, Map<String, QuantParams> params) {
     Map<String, TensorProto> inits = new HashMap<>();
     for (TensorProto t : prepared.getGraph().getInitializerList()) {
       inits.put(t.getName(), t);
@@ -27,7 +31,6 @@ final class WeightEntries {
         throw new IllegalStateException("quantized weight '" + e.getKey() + "' is not an initializer of the prepared model");
       }
       QuantParams p = e.getValue();
-      float[] values = Initializers.floats(t);
       long[] dims = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
       int channels = p.channels();
       float[] mn = new float[channels];
@@ -40,13 +43,18 @@ final class WeightEntries {
           inner *= dims[i];
         }
       }
-      for (int i = 0; i < values.length; i++) {
-        int c = p.axis() == null ? 0 : (int) ((i / inner) % channels);
-        mn[c] = Math.min(mn[c], values[i]);
-        mx[c] = Math.max(mx[c], values[i]);
-      }
+      long step = inner;
+      Integer axis = p.axis();
+      Initializers.forEachChunk(t, modelDir, Initializers.CHUNK_FLOATS, (first, chunk) -> {
+        for (int i = 0; i < chunk.remaining(); i++) {
+          float v = chunk.get(chunk.position() + i);
+          int c = axis == null ? 0 : (int) (((first + i) / step) % channels);
+          mn[c] = Math.min(mn[c], v);
+          mx[c] = Math.max(mx[c], v);
+        }
+      });
       String role = p.type() == dev.qcal.quant.QuantType.INT32 ? "bias" : "weight";
-      out.add(QParamsFile.Entry.constant(e.getKey(), role, p, mn, mx, values.length));
+      out.add(QParamsFile.Entry.constant(e.getKey(), role, p, mn, mx, Initializers.count(t)));
     }
     return out;
   }

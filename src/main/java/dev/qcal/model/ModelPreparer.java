@@ -25,6 +25,10 @@ import org.slf4j.LoggerFactory;
  * optimizations (constants folded into initializers, BatchNormalization folded into Conv), the default
  * domain raised to opset {@value #TARGET_OPSET} (per-channel DequantizeLinear needs it), unused opset
  * imports dropped, then verified against the original on deterministic pseudo-random inputs.
+ *
+ * <p>A model with external data is optimized into {@code optimized.onnx} plus
+ * {@value #OPTIMIZED_DATA_FILE} (ONNX Runtime writes the initializers there, so a model over 2 GB can be
+ * saved); {@code prepared.onnx} is written next to them and references the same data file.
  */
 public final class ModelPreparer {
 
@@ -46,6 +50,9 @@ public final class ModelPreparer {
   public static final String OPTIMIZED_FILE = "optimized.onnx";
 
   public static final String PREPARED_FILE = "prepared.onnx";
+
+  /** The external data file of the optimized and prepared models, when the original has external data. */
+  public static final String OPTIMIZED_DATA_FILE = "optimized.onnx.data";
 
   /** Operators whose input 1 (and 2) are weights that must be initializers for quantization. */
   private static final Set<String> WEIGHTED = Set.of("Conv", "ConvTranspose", "Gemm", "MatMul");
@@ -79,7 +86,8 @@ public final class ModelPreparer {
     int sourceOpset = OnnxModels.opset(source);
     Path optimizedFile = workDir.resolve(OPTIMIZED_FILE);
     try {
-      Ort.optimize(original, optimizedFile, Ort.OptLevel.BASIC);
+      Ort.optimize(original, optimizedFile, Ort.OptLevel.BASIC,
+          ExternalData.uses(source) ? OPTIMIZED_DATA_FILE : null);
     } catch (Ort.Failure e) {
       throw new ModelException(e.getMessage(), e);
     }

@@ -11,6 +11,10 @@ import dev.qcal.model.CalibrationPlan.WeightRef;
 import dev.qcal.quant.LinearQuant;
 import dev.qcal.quant.QuantParams;
 import dev.qcal.quant.QuantType;
+import dev.qcal.quant.StreamedWeight;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -19,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Rewrites a prepared model into QDQ form from a {@link CalibrationPlan} and calibrated activation
@@ -34,6 +39,11 @@ import java.util.Set;
  * {@code inputScale * W_scale[c]}, axis 0 and no zero point (0 by default). Float weights no node reads
  * any more are removed. The short generated names keep the file small (on the example they were a third
  * of it); the inserted nodes have no names. A name that already exists gets a numeric suffix.
+ *
+ * <p>Weights kept in external data (see {@link ExternalData}) are quantized one tensor at a time and in
+ * chunks ({@link StreamedWeight}: ranges in a first pass over the file, values in a second), and their
+ * quantized values are written to a new data file in the model's directory, which the rewritten model
+ * references; {@link OnnxModels#save(ModelProto, Path, Path)} then writes it with its own data file.
  */
 public final class QdqRewriter {
 
@@ -57,6 +67,8 @@ public final class QdqRewriter {
   private final Set<String> planned;
   private final Map<String, QuantParams> activationParams;
   private final QuantType weightType;
+  private final Path modelDir;
+  private ExternalDataFile streamed;
   private final QdqNames names;
   private final List<TensorProto> newInitializers = new ArrayList<>();
   private final List<NodeProto> head = new ArrayList<>();
@@ -72,8 +84,10 @@ public final class QdqRewriter {
   private final List<String> skipped = new ArrayList<>();
 
   private QdqRewriter(
-      ModelProto model, CalibrationPlan plan, Map<String, QuantParams> activationParams, QuantType weightType) {
+      ModelProto model, Path modelDir, CalibrationPlan plan, Map<String, QuantParams> activationParams,
+      QuantType weightType) {
     this.g = new QdqGraph(model.getGraph());
+    this.modelDir = modelDir;
     this.plan = plan;
     this.planned = new HashSet<>(plan.activations());
     this.activationParams = new HashMap<>(activationParams);
@@ -93,6 +107,20 @@ public final class QdqRewriter {
       CalibrationPlan plan,
       Map<String, QuantParams> activationParams,
       QuantType weightType) {
+    return rewrite(prepared, null, plan, activationParams, weightType);
+  }
+
+  /**
+   * As {@link #rewrite(ModelProto, CalibrationPlan, Map, QuantType)} for a model whose external data
+   * locations are relative to {@code modelDir} (null when it has none); quantized external weights go to
+   * a new data file there.
+   */
+  public static Result rewrite(
+      ModelProto prepared,
+      Path modelDir,
+      CalibrationPlan plan,
+      Map<String, QuantParams> activationParams,
+      QuantType weightType) {
     Objects.requireNonNull(prepared, "prepared");
     Objects.requireNonNull(plan, "plan");
     Objects.requireNonNull(activationParams, "activationParams");
@@ -103,7 +131,14 @@ public final class QdqRewriter {
           + " but per-channel DequantizeLinear needs opset >= " + MIN_OPSET + "; upgrade the model first");
     }
     checkType("weights", weightType, opset);
-    return new QdqRewriter(prepared, plan, activationParams, weightType).run(prepared);
+    QdqRewriter r = new QdqRewriter(prepared, modelDir, plan, activationParams, weightType);
+    try {
+      return r.run(prepared);
+    } finally {
+      if (r.streamed != null) {
+        r.streamed.close();
+      }
+    }
   }
 
   private Result run(ModelProto model) {
@@ -196,19 +231,35 @@ public final class QdqRewriter {
     String dq = weightCache.get(key);
     QuantParams wp = weightCacheParams.get(key);
     if (dq == null) {
-      float[] data = QdqTensors.floats(w);
       long[] dims = QdqTensors.dims(w);
-      try {
-        wp = LinearQuant.weightParams(data, dims, ref.axis(), weightType);
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(
-            "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
+      Function<String, TensorProto> quantized;
+      if (ExternalData.isExternal(w)) {
+        StreamedWeight sw = new StreamedWeight(dims, ref.axis());
+        try {
+          Initializers.forEachChunk(w, modelDir, Initializers.CHUNK_FLOATS, sw::observe);
+          wp = sw.params(weightType);
+          StreamedWeight.width(weightType);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
+        }
+        QuantParams p = wp;
+        quantized = name -> streamQuantized(name, w, sw, p);
+      } else {
+        float[] data = QdqTensors.floats(w);
+        try {
+          wp = LinearQuant.weightParams(data, dims, ref.axis(), weightType);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
+        }
+        long[] q = LinearQuant.quantizeAll(data, dims, wp);
+        quantized = name -> QdqTensors.intTensor(name, weightType, dims, q);
       }
-      long[] q = LinearQuant.quantizeAll(data, dims, wp);
       // ORT fuses Conv without a weight zero point but its QGemm fusion fails without one ("zero point
       // and scale of input b should have same shape size"), so only Conv weights leave out all-zero ones.
       boolean keepZeroPoint = !node.getOpType().equals("Conv") || !allZero(wp.zeroPoint());
-      dq = dequantized(dims, q, wp, weightType, keepZeroPoint);
+      dq = dequantized(quantized, wp, weightType, keepZeroPoint);
       weightCache.put(key, dq);
       weightCacheParams.put(key, wp);
       weightParams.put(paramKey(ref.initializer(), dq), wp);
@@ -239,7 +290,7 @@ public final class QdqRewriter {
     if (bIndex < 0 || bt == null) {
       throw new IllegalArgumentException("Node '" + ref.node() + "' does not read bias initializer '" + b + "'");
     }
-    float[] bias = QdqTensors.floats(bt);
+    float[] bias = Initializers.floats(bt, modelDir);
     if (bias.length != wp.channels()) {
       throw new IllegalArgumentException("Bias '" + b + "' of node '" + ref.node() + "' has " + bias.length
           + " values but weight '" + ref.initializer() + "' has " + wp.channels() + " channels");
@@ -266,19 +317,48 @@ public final class QdqRewriter {
    * DequantizeLinear; returns its output name. A left-out zero point is 0 (ONNX's default).
    */
   private String dequantized(long[] dims, long[] values, QuantParams p, QuantType type, boolean keepZeroPoint) {
+    return dequantized(name -> QdqTensors.intTensor(name, type, dims, values), p, type, keepZeroPoint);
+  }
+
+  /** As above, the quantized initializer made by {@code quantized} from its name. */
+  private String dequantized(
+      Function<String, TensorProto> quantized, QuantParams p, QuantType type, boolean keepZeroPoint) {
     long[] pdims = p.perChannel() ? new long[] {p.channels()} : new long[0];
     String q = names.tensor("q" + counter);
     String scale = names.tensor("s" + counter);
     String zp = keepZeroPoint ? names.tensor("z" + counter) : "";
     String dq = names.tensor("d" + counter);
     counter++;
-    newInitializers.add(QdqTensors.intTensor(q, type, dims, values));
+    newInitializers.add(quantized.apply(q));
     newInitializers.add(QdqTensors.floatTensor(scale, pdims, p.scale()));
     if (!zp.isEmpty()) {
       newInitializers.add(QdqTensors.intTensor(zp, type, pdims, p.zeroPoint()));
     }
     head.add(qdqNode("DequantizeLinear", q, scale, zp, dq, p.axis()));
     return dq;
+  }
+
+  /**
+   * The quantized values of external weight {@code w}, computed chunk by chunk in a second pass over its
+   * file and appended to this rewrite's data file in the model's directory.
+   */
+  private TensorProto streamQuantized(String name, TensorProto w, StreamedWeight sw, QuantParams p) {
+    if (streamed == null) {
+      String location = "qcal-quantized-" + java.util.UUID.randomUUID() + ".data";
+      streamed = new ExternalDataFile(modelDir.resolve(location), location);
+    }
+    int width = StreamedWeight.width(p.type());
+    long length = Math.multiplyExact(Initializers.count(w), width);
+    long offset = streamed.begin(length);
+    ByteBuffer out = ByteBuffer.allocateDirect(Initializers.CHUNK_FLOATS * width).order(ByteOrder.LITTLE_ENDIAN);
+    Initializers.forEachChunk(w, modelDir, Initializers.CHUNK_FLOATS, (first, chunk) -> {
+      out.clear();
+      sw.quantize(first, chunk, p, out);
+      streamed.write(out.flip());
+    });
+    TensorProto header = TensorProto.newBuilder().setName(name).setDataType(p.type().onnxElemType())
+        .addAllDims(w.getDimsList()).build();
+    return streamed.reference(header, offset, length);
   }
 
   private static boolean allZero(long[] v) {
