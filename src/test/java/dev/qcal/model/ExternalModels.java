@@ -26,14 +26,19 @@ public final class ExternalModels {
 
   /** x[N,8] -> MatMul(W[8,6]) -> Relu -> Gemm(B[5,6], C[5], transB=1) -> y[N,5]; W, B, C pseudo-random. */
   public static ModelProto mlp() {
+    return mlp(8, 6, 5);
+  }
+
+  /** x[N,in] -> MatMul(W[in,hidden]) -> Relu -> Gemm(B[out,hidden], C[out], transB=1) -> y[N,out]. */
+  public static ModelProto mlp(int in, int hidden, int out) {
     return TestGraphs.model(13,
         List.of(node("MatMul", "mm", List.of("x", "W"), List.of("h")),
             node("Relu", "relu", List.of("h"), List.of("r")),
             node("Gemm", "gemm", List.of("r", "B", "C"), List.of("y"), i("transB", 1))),
-        List.of(floatInfo("x", -1, 8)), List.of(floatInfo("y")),
-        List.of(floatTensor("W", new long[] {8, 6}, TestGraphs.randomFloats(48, 1)),
-            floatTensor("B", new long[] {5, 6}, TestGraphs.randomFloats(30, 2)),
-            floatTensor("C", new long[] {5}, TestGraphs.randomFloats(5, 3))));
+        List.of(floatInfo("x", -1, in)), List.of(floatInfo("y")),
+        List.of(floatTensor("W", new long[] {in, hidden}, TestGraphs.randomFloats(in * hidden, 1)),
+            floatTensor("B", new long[] {out, hidden}, TestGraphs.randomFloats(out * hidden, 2)),
+            floatTensor("C", new long[] {out}, TestGraphs.randomFloats(out, 3))));
   }
 
   /** {@code model} with each FLOAT initializer of at least {@code minValues} values moved to {@code dir/location}. */
