@@ -45,12 +45,25 @@ final class WeightEntries {
       }
       long step = inner;
       Integer axis = p.axis();
+      float[] values = new float[(int) Math.min(Initializers.CHUNK_FLOATS, Initializers.count(t))];
       Initializers.forEachChunk(t, modelDir, Initializers.CHUNK_FLOATS, (first, chunk) -> {
-        for (int i = 0; i < chunk.remaining(); i++) {
-          float v = chunk.get(chunk.position() + i);
-          int c = axis == null ? 0 : (int) (((first + i) / step) % channels);
-          mn[c] = Math.min(mn[c], v);
-          mx[c] = Math.max(mx[c], v);
+        int n = chunk.remaining();
+        chunk.duplicate().get(values, 0, n);
+        // runs of one channel, so no division per value
+        int c = axis == null ? 0 : (int) ((first / step) % channels);
+        long run = axis == null ? n : step - first % step;
+        for (int i = 0; i < n; ) {
+          int end = (int) Math.min(n, i + run);
+          float lo = mn[c];
+          float hi = mx[c];
+          for (; i < end; i++) {
+            lo = Math.min(lo, values[i]);
+            hi = Math.max(hi, values[i]);
+          }
+          mn[c] = lo;
+          mx[c] = hi;
+          c = axis == null || c + 1 == channels ? 0 : c + 1;
+          run = step;
         }
       });
       String role = p.type() == dev.qcal.quant.QuantType.INT32 ? "bias" : "weight";

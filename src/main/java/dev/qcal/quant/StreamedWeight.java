@@ -19,6 +19,7 @@ public final class StreamedWeight {
   private final float[] min;
   private final float[] max;
   private long observed;
+  private float[] scratch;
 
   /** A weight of {@code shape} to be quantized per channel along {@code axis}. */
   public StreamedWeight(long[] shape, int axis) {
@@ -49,21 +50,38 @@ public final class StreamedWeight {
       throw new IllegalArgumentException("chunk starts at flat index " + first + ", expected " + observed);
     }
     int n = chunk.remaining();
-    int p = chunk.position();
-    for (int i = 0; i < n; i++) {
-      float v = chunk.get(p + i);
-      if (!Float.isFinite(v)) {
-        throw new IllegalArgumentException("weight value at flat index " + (first + i) + " is " + v);
+    float[] v = values(chunk);
+    // runs of one channel, so no division per value
+    int c = channelOf(first);
+    long inRun = inner - first % inner;
+    for (int i = 0; i < n; ) {
+      int end = (int) Math.min(n, i + inRun);
+      float mn = min[c];
+      float mx = max[c];
+      for (; i < end; i++) {
+        float x = v[i];
+        if (!(Math.abs(x) <= Float.MAX_VALUE)) {
+          throw new IllegalArgumentException("weight value at flat index " + (first + i) + " is " + x);
+        }
+        mn = Math.min(mn, x);
+        mx = Math.max(mx, x);
       }
-      int c = channelOf(first + i);
-      if (v < min[c]) {
-        min[c] = v;
-      }
-      if (v > max[c]) {
-        max[c] = v;
-      }
+      min[c] = mn;
+      max[c] = mx;
+      c = c + 1 == channels ? 0 : c + 1;
+      inRun = inner;
     }
     observed += n;
+  }
+
+  /** The chunk's values in a reused array (bulk copy; the loops then read a plain array). */
+  private float[] values(FloatBuffer chunk) {
+    int n = chunk.remaining();
+    if (scratch == null || scratch.length < n) {
+      scratch = new float[n];
+    }
+    chunk.duplicate().get(scratch, 0, n);
+    return scratch;
   }
 
   /** The parameters for {@code type}, after every value was observed. */
@@ -100,17 +118,25 @@ public final class StreamedWeight {
   public void quantize(long first, FloatBuffer chunk, QuantParams p, ByteBuffer out) {
     int width = width(p.type());
     int n = chunk.remaining();
-    int pos = chunk.position();
+    float[] v = values(chunk);
     long qmin = p.type().qmin();
     long qmax = p.type().qmax();
-    for (int i = 0; i < n; i++) {
-      int c = p.perChannel() ? channelOf(first + i) : 0;
-      long q = LinearQuant.quantize(chunk.get(pos + i), p.scale(c), p.zeroPoint(c), qmin, qmax);
-      if (width == 1) {
-        out.put((byte) q);
-      } else {
-        out.putShort((short) q);
+    int c = p.perChannel() ? channelOf(first) : 0;
+    long inRun = p.perChannel() ? inner - first % inner : Long.MAX_VALUE;
+    for (int i = 0; i < n; ) {
+      int end = (int) Math.min(n, i + inRun);
+      float scale = p.scale(c);
+      long zp = p.zeroPoint(c);
+      for (; i < end; i++) {
+        long q = LinearQuant.quantize(v[i], scale, zp, qmin, qmax);
+        if (width == 1) {
+          out.put((byte) q);
+        } else {
+          out.putShort((short) q);
+        }
       }
+      c = c + 1 == channels ? 0 : c + 1;
+      inRun = inner;
     }
   }
 
