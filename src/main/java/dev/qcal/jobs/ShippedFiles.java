@@ -16,10 +16,13 @@ import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * Ships content-named files with the job ({@link JavaSparkContext#addFile}) once per SparkContext.
- * The driver keeps its copy for the context's lifetime (under Spark's own files directory, removed
+ * The driver keeps its copy for the context's lifetime (in Spark's own files directory, removed
  * when the context stops), because executors started later, e.g. to replace a lost one, fetch it
  * then; and a second run with the same content in the same context reuses the registration
- * instead of registering one name twice, which a cluster's file server refuses.
+ * instead of registering one name twice, which a cluster's file server refuses. The kept copy is a
+ * hard link where possible, placed where Spark fetches added files to ({@code SparkFiles.get(name)}),
+ * so Spark finds it there and copies nothing: a model's gigabytes of external data are not
+ * duplicated on the driver (nor on local-mode executors, which share that directory).
  */
 final class ShippedFiles {
   private ShippedFiles() {}
@@ -70,7 +73,7 @@ final class ShippedFiles {
       return;
     }
     try {
-      Path kept = Files.createDirectories(Path.of(SparkFiles.getRootDirectory(), "qcal-shipped")).resolve(name);
+      Path kept = Files.createDirectories(Path.of(SparkFiles.getRootDirectory())).resolve(name);
       Files.deleteIfExists(kept);
       linkOrCopy(file, kept);
       jsc.addFile(kept.toString());
