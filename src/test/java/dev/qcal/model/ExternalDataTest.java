@@ -302,4 +302,20 @@ class ExternalDataTest {
     assertArrayEquals(Initializers.floats(inline.getGraph().getInitializer(0)), Initializers.floats(w, work));
     assertTrue(p.maxAbsDiff() <= 1e-4, "verified against the original: " + p.maxAbsDiff());
   }
+
+  @Test
+  void externalModelWithNothingToFoldIsUsedAsIsWithItsDataLinked() throws IOException {
+    Path dir = tmp.resolve("m");
+    Path file = externalModel(dir);
+    Path work = tmp.resolve("work");
+    ModelPreparer.Prepared p = ModelPreparer.prepare(file, work, Map.of("x", new long[] {2, 8}));
+    assertEquals(OnnxModels.load(file).getGraph(), p.model().getGraph());
+    assertTrue(Files.isSameFile(dir.resolve("weights/w.bin"), work.resolve("weights/w.bin")), "hard link, not a copy");
+    assertFalse(Files.exists(work.resolve(ModelPreparer.OPTIMIZED_FILE)), "ONNX Runtime wrote no second copy");
+    assertEquals(0.0, p.maxAbsDiff());
+    // the prepared model in the work folder reads the same weights
+    ModelProto prepared = OnnxModels.load(p.file());
+    assertArrayEquals(Initializers.floats(ExternalModels.mlp().getGraph().getInitializer(0)),
+        Initializers.floats(prepared.getGraph().getInitializer(0), work));
+  }
 }
