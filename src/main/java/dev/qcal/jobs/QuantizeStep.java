@@ -38,6 +38,12 @@ final class QuantizeStep {
   record Result(QdqRewriter.Result rewrite, List<QParamsFile.Entry> entries, Map<String, float[]> ranges,
       Path modelDir) {}
 
+  /** As below, for a prepared model without external data. */
+  static Result run(ModelProto prepared, CalibrationPlan plan, StatsSet stats, RangeOptions s,
+      Map<String, TensorOverrides.Override> overrides) {
+    return run(prepared, null, plan, stats, s, overrides);
+  }
+
   /** @param modelDir the directory of the prepared model file, where its external data files are */
   static Result run(ModelProto prepared, Path modelDir, CalibrationPlan plan, StatsSet stats, RangeOptions s,
       Map<String, TensorOverrides.Override> overrides) {
