@@ -122,6 +122,75 @@ class LargeModelIT {
     }
   }
 
+  /**
+   * One initializer of 2.16 GB (more than 2^31 bytes, so no Java array or protobuf message could hold it)
+   * is quantized in chunks in the same small heap. Its file is sparse (zeros, written in no time) except
+   * for a few values placed past the 2 GiB mark and at chunk-straddling positions, whose int8 codes are
+   * then read back from the output's data file: each is its column's maximum, so it must be 127, and
+   * its neighbours 0.
+   */
+  @Test
+  void quantizesOneInitializerOverTwoGigabytesInChunks() throws Exception {
+    Path root = Files.createTempDirectory("qcal-large1-");
+    long t0 = System.nanoTime();
+    try {
+      assertTrue(Files.getFileStore(root).getUsableSpace() > 8 * GB, root + " needs 8 GB free");
+      int in = 512;
+      int cols = (1 << 20) + 8192;
+      long bytes = 4L * in * cols;
+      assertTrue(bytes > (1L << 31), "one tensor over 2 GiB: " + bytes);
+      Path model = root.resolve("model/one.onnx");
+      Files.createDirectories(model.getParent());
+      // flat indices of the few non-zero values: past 2^31 bytes, at a 4 MiB chunk edge, the last one
+      long[] at = {(1L << 29) + 12_345, (1L << 29) + 12_346, 3L * (1 << 20) * 4 - 1, (long) in * cols - 1};
+      float[] value = {0.75f, -0.5f, 2f, -3f};
+      try (FileChannel out = FileChannel.open(model.resolveSibling("one.onnx.data"), StandardOpenOption.CREATE_NEW,
+          StandardOpenOption.WRITE)) {
+        out.write(ByteBuffer.allocate(1), bytes - 1); // sparse: the length, no data
+        for (int k = 0; k < at.length; k++) {
+          out.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, value[k]), at[k] * 4);
+        }
+      }
+      TensorProto w = TensorProto.newBuilder().setName("W").setDataType(TensorProto.DataType.FLOAT_VALUE)
+          .addDims(in).addDims(cols).setDataLocation(TensorProto.DataLocation.EXTERNAL)
+          .addExternalData(entry("location", "one.onnx.data")).addExternalData(entry("offset", "0"))
+          .addExternalData(entry("length", Long.toString(bytes))).build();
+      ModelProto m = TestGraphs.model(13, List.of(TestGraphs.node("MatMul", "mm", List.of("x", "W"), List.of("y"))),
+          List.of(TestGraphs.floatInfo("x", -1, in)), List.of(TestGraphs.floatInfo("y")), List.of(w));
+      Files.write(model, m.toByteArray());
+      Path data = root.resolve("x.npy");
+      Npy.writeFloat32(data, TestGraphs.randomFloats(4 * in, 5), new long[] {4, in});
+      Path out = root.resolve("out");
+      Child c = qcal(root, "calibrate", "--model", model.toString(), "--data", data.toString(), "--out",
+          out.toString(), "--batch-size", "2", "--master", "local[1]");
+
+      ModelProto q = OnnxModels.load(out.resolve("quantized.onnx"));
+      TensorProto qw = q.getGraph().getInitializerList().stream()
+          .filter(t -> ExternalData.isExternal(t) && t.getDataType() == TensorProto.DataType.INT8_VALUE
+              && t.getDimsList().equals(List.of((long) in, (long) cols)))
+          .findFirst().orElseThrow(() -> new AssertionError("no external int8 [512, cols] weight"));
+      long offset = ExternalData.ref(qw).offset();
+      assertEquals((long) in * cols, ExternalData.ref(qw).length());
+      try (FileChannel f = FileChannel.open(out.resolve("quantized.onnx.data"))) {
+        for (int k = 0; k < at.length; k++) {
+          ByteBuffer b = ByteBuffer.allocate(3);
+          f.read(b, offset + at[k] - 1);
+          int expected = value[k] > 0 ? 127 : -127; // the only non-zero value of its column
+          assertEquals(expected, b.get(1), "code at flat index " + at[k]);
+          if (k != 1) {
+            assertEquals(0, b.get(0), "code before flat index " + at[k]);
+          }
+        }
+      }
+      System.err.printf("LargeModelIT: one initializer of %,d bytes quantized in chunks; child %s; calibrate %.1f s,"
+          + " peak RSS %,d kB; quantized data %,d bytes%n", bytes, CHILD_HEAP, c.seconds, c.maxRssKb,
+          Files.size(out.resolve("quantized.onnx.data")));
+    } finally {
+      deleteAll(root);
+      System.err.printf("LargeModelIT: one initializer: wall time %.1f s%n", (System.nanoTime() - t0) / 1e9);
+    }
+  }
+
   /** Calibration and evaluation inputs: uniform in [-1, 1), different per seed. */
   private static float[] inputs(int n, long seed) {
     return TestGraphs.randomFloats(n * IN, seed * 7919);
