@@ -151,6 +151,10 @@ public final class ExternalData {
    *     {@code dir}, resolves outside it, is not a regular file, or is too short
    */
   static Span span(Path dir, TensorProto t) {
+    if (dir == null) {
+      throw new ModelException("tensor '" + t.getName() + "' keeps its data in an external file, which needs the"
+          + " model's directory to read");
+    }
     Ref ref = ref(t);
     String name = "tensor '" + t.getName() + "': external data location '" + ref.location() + "'";
     Path rel;

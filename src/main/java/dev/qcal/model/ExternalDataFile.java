@@ -38,10 +38,6 @@ final class ExternalDataFile implements AutoCloseable {
     }
   }
 
-  Path file() {
-    return file;
-  }
-
   /** Starts a tensor of {@code length} bytes at the next aligned offset and returns that offset. */
   long begin(long length) {
     long align = length >= LARGE_TENSOR ? LARGE_ALIGNMENT : SMALL_ALIGNMENT;
