@@ -137,12 +137,13 @@ public final class EvaluateJob {
       DataSources.Opened opened = DataSources.open(spark, o.data(), inputs, Map.of(), DataOptions.DEFAULT);
       String fp32Sha = OnnxModels.sha256(o.fp32());
       String quantSha = OnnxModels.sha256(o.quantized());
-      String fp32File = ship(jsc, workDir.path(), o.fp32(), fp32Sha);
-      String quantFile = ship(jsc, workDir.path(), o.quantized(), quantSha);
+      ShippedFiles.Shipped fp32Shipped = ship(jsc, workDir.path(), o.fp32(), fp32, fp32Sha);
+      ShippedFiles.Shipped quantShipped = ship(jsc, workDir.path(), o.quantized(), quant, quantSha);
 
       jsc.setJobGroup("qcal-evaluate", "qcal evaluate: both models over " + o.data() + ", treeAggregate of comparisons", false);
       long t = System.nanoTime();
-      Comparisons c = compare(opened.samples(), fp32File, fp32Sha, quantFile, quantSha,
+      Comparisons c = compare(opened.samples(), fp32Shipped.fileName(), fp32Shipped.sha256(),
+          quantShipped.fileName(), quantShipped.sha256(),
           inputs.stream().map(InputSpec::name).toList(), outputs, o.batchSize(),
           spark.sparkContext().conf().getInt("spark.task.cpus", 1), labels);
       double seconds = (System.nanoTime() - t) / 1e9;
@@ -232,7 +233,12 @@ public final class EvaluateJob {
         outputs, o.batchSize(), spark.sparkContext().conf().getInt("spark.task.cpus", 1));
   }
 
-  private static String ship(JavaSparkContext jsc, Path work, Path model, String sha) {
+  /** Ships the model file as it is, or with its external data files (then named by their content too). */
+  private static ShippedFiles.Shipped ship(JavaSparkContext jsc, Path work, Path model, ModelProto proto, String sha) {
+    if (dev.qcal.model.ExternalData.uses(proto)) {
+      return ShippedFiles.shipModel(jsc, proto, dev.qcal.model.ExternalData.directory(model), work,
+          "qcal-eval-" + sha.substring(0, 20));
+    }
     Path named = work.resolve("qcal-eval-" + sha.substring(0, 20) + ".onnx");
     try {
       if (!Files.exists(named)) { // the same model given twice is shipped once
@@ -242,7 +248,7 @@ public final class EvaluateJob {
       throw new UncheckedIOException(e);
     }
     ShippedFiles.ship(jsc, named);
-    return named.getFileName().toString();
+    return new ShippedFiles.Shipped(named.getFileName().toString(), sha);
   }
 
   static Comparisons compare(JavaRDD<Sample> samples, String fp32File, String fp32Sha, String quantFile,
