@@ -222,14 +222,16 @@ public final class EvaluateJob {
     // prepared to the quantized model's opset (13, or 21 for 16-bit/4-bit types) so its Q/DQ transplant
     int opset = dev.qcal.model.OnnxModels.opset(quant) >= dev.qcal.model.ModelPreparer.WIDE_TYPES_OPSET
         ? dev.qcal.model.ModelPreparer.WIDE_TYPES_OPSET : dev.qcal.model.ModelPreparer.TARGET_OPSET;
-    ModelProto prepared = dev.qcal.model.ModelPreparer.prepare(o.fp32(), prepWork, verifyShapes, opset).model();
+    dev.qcal.model.ModelPreparer.Prepared prep = dev.qcal.model.ModelPreparer.prepare(o.fp32(), prepWork, verifyShapes, opset);
+    ModelProto prepared = prep.model();
     try {
       dev.qcal.model.SingleTensorQdq.of(prepared, quant);
     } catch (ModelException e) {
       throw new ModelException(o.quantized() + ": cannot rank its tensors against " + o.fp32() + " (" + e.getMessage()
           + "); was it made from this model by qcal? --sensitivity-samples 0 skips the ranking", e);
     }
-    return Sensitivity.measure(jsc, work, prepared, quant, sample, inputs.stream().map(InputSpec::name).toList(),
+    return Sensitivity.measure(jsc, work, prepared, prep.file().getParent(), quant,
+        dev.qcal.model.ExternalData.directory(o.quantized()), sample, inputs.stream().map(InputSpec::name).toList(),
         outputs, o.batchSize(), spark.sparkContext().conf().getInt("spark.task.cpus", 1));
   }
 

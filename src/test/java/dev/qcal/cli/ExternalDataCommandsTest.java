@@ -123,6 +123,47 @@ class ExternalDataCommandsTest {
     assertTrue(y.get("sqnr_db").asDouble() > 25, y.toString());
   }
 
+  /**
+   * h13's sensitivity ranking and FP32 fallback on external data: the fallback re-quantizes from the
+   * prepared model's folder, ships both models with their data files and ranks tensors with variants
+   * written next to the shipped data; every figure equals the embedded model's.
+   */
+  @Test
+  void fallbackAndSensitivityOnExternalDataEqualTheEmbeddedModels() throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    JsonNode[] fallback = new JsonNode[2];
+    Path[] outs = {tmp.resolve("fb-embedded"), tmp.resolve("fb-external")};
+    Path[] models = {embedded, external};
+    for (int i = 0; i < 2; i++) {
+      Cli r = Cli.run("calibrate", "--model", models[i].toString(), "--data", data.toString(), "--out",
+          outs[i].toString(), "--batch-size", "5", "--master", "local[2]", "--min-sqnr", "200",
+          "--sensitivity-samples", "8");
+      assertEquals(0, r.code(), r.err());
+      fallback[i] = json.readTree(outs[i].resolve("run.json").toFile()).get("fallback");
+    }
+    assertTrue(fallback[1].get("steps").size() >= 2, fallback[1].toString());
+    assertTrue(fallback[1].get("sensitivity").get("tensors").size() >= 4, fallback[1].toString());
+    for (String field : new String[] {"steps", "excluded_nodes", "status", "sensitivity"}) {
+      assertEquals(fallback[0].get(field), fallback[1].get(field), field);
+    }
+    assertEquals(qparams(outs[0]).get("weights"), qparams(outs[1]).get("weights"));
+    assertSameOutputs(outs[0].resolve("quantized.onnx"), outs[1].resolve("quantized.onnx"));
+
+    // evaluate's ranking: the external FP32 model prepared again, the quantized one with its data file
+    JsonNode[] sensitivity = new JsonNode[2];
+    Path[] quantized = {outEmbedded, outExternal};
+    for (int i = 0; i < 2; i++) {
+      Path eval = tmp.resolve("eval-" + i);
+      Cli r = Cli.run("evaluate", "--fp32", models[i].toString(), "--quantized",
+          quantized[i].resolve("quantized.onnx").toString(), "--data", data.toString(), "--out", eval.toString(),
+          "--master", "local[2]", "--sensitivity-samples", "8");
+      assertEquals(0, r.code(), r.err());
+      sensitivity[i] = json.readTree(eval.resolve("eval.json").toFile()).get("sensitivity");
+    }
+    assertTrue(sensitivity[1].get("tensors").size() >= 4, sensitivity[1].toString());
+    assertEquals(sensitivity[0], sensitivity[1]);
+  }
+
   @Test
   void refusedLocationsExitTwoAndWriteNothing() throws IOException {
     // the model's own bytes name '../m.bin'

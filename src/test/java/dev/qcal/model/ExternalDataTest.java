@@ -128,6 +128,78 @@ class ExternalDataTest {
     assertArrayEquals(Ort.run(embeddedFile, in, shapes).get("y"), Ort.run(out, in, shapes).get("y"));
   }
 
+  /**
+   * Every weight scheme on external weights (streamed in chunks) gives the embedded model's parameters,
+   * notes and quantized bytes: per tensor, per channel uint8, int4/uint4 per channel, blocked int4/uint4
+   * (MatMul blocks along rows, a transB Gemm's along columns, short last blocks), and weight scales raised
+   * for the int32 bias (widenForBias) with a tiny 16-bit input scale.
+   */
+  @Test
+  void everyWeightSchemeStreamsExternalWeightsAsTheEmbeddedModelQuantizesThem() throws IOException {
+    ModelProto base = ExternalModels.mlp(40, 24, 7);
+    ModelProto m21 = base.toBuilder().setIrVersion(10)
+        .setOpsetImport(0, base.getOpsetImport(0).toBuilder().setVersion(21)).build();
+    Path dir = tmp.resolve("schemes");
+    ModelProto ext = ExternalModels.externalize(m21, dir, "w.bin", 100); // W [40,24] and B [7,24] external
+    CalibrationPlan plan = CalibrationPlan.of(m21);
+    Map<String, QuantParams> tiny = new LinkedHashMap<>();
+    for (String t : plan.activations()) {
+      tiny.put(t, LinearQuant.forRange(-1e-3f, 1e-3f, QuantType.UINT16, false));
+    }
+    List<Object[]> cases = List.of(
+        new Object[] {new dev.qcal.quant.WeightSpec(QuantType.INT8, false, 0), params(plan)},
+        new Object[] {new dev.qcal.quant.WeightSpec(QuantType.UINT8, true, 0), params(plan)},
+        new Object[] {new dev.qcal.quant.WeightSpec(QuantType.INT4, true, 0), params(plan)},
+        new Object[] {new dev.qcal.quant.WeightSpec(QuantType.UINT4, false, 0), params(plan)},
+        new Object[] {new dev.qcal.quant.WeightSpec(QuantType.INT4, true, 16), params(plan)},
+        new Object[] {new dev.qcal.quant.WeightSpec(QuantType.UINT4, true, 16), params(plan)},
+        new Object[] {new dev.qcal.quant.WeightSpec(QuantType.INT8, true, 0), tiny},
+        new Object[] {new dev.qcal.quant.WeightSpec(QuantType.INT8, false, 0), tiny});
+    int k = 0;
+    for (Object[] c : cases) {
+      dev.qcal.quant.WeightSpec spec = (dev.qcal.quant.WeightSpec) c[0];
+      @SuppressWarnings("unchecked")
+      Map<String, QuantParams> ap = (Map<String, QuantParams>) c[1];
+      String what = spec + (ap == tiny ? " (16-bit input, raised weight scales)" : "");
+      QdqRewriter.Result e = QdqRewriter.rewrite(m21, plan, ap, spec);
+      QdqRewriter.Result x = QdqRewriter.rewrite(ext, dir, CalibrationPlan.of(ext), ap, spec);
+      assertEquals(e.weightParams(), x.weightParams(), what);
+      assertEquals(e.notes(), x.notes(), what);
+      assertEquals(e.skipped(), x.skipped(), what);
+      if (ap == tiny) {
+        assertTrue(x.notes().stream().anyMatch(n -> n.contains("raised")), what + ": " + x.notes());
+      }
+      Path out = tmp.resolve("schemes-out-" + k + "/quantized.onnx");
+      Path data = tmp.resolve("schemes-out-" + k + "/quantized.onnx.data");
+      OnnxModels.save(x.model(), dir, out);
+      ModelProto loaded = OnnxModels.load(out);
+      Map<String, TensorProto> byName = new HashMap<>();
+      loaded.getGraph().getInitializerList().forEach(t -> byName.put(t.getName(), t));
+      int external = 0;
+      for (TensorProto want : e.model().getGraph().getInitializerList()) {
+        TensorProto got = byName.get(want.getName());
+        assertEquals(want.getDataType(), got.getDataType(), what + " " + want.getName());
+        assertEquals(want.getDimsList(), got.getDimsList(), what + " " + want.getName());
+        byte[] bytes = got.getRawData().toByteArray();
+        if (ExternalData.isExternal(got)) {
+          external++;
+          ExternalData.Ref ref = ExternalData.ref(got);
+          bytes = read(data, ref.offset(), ref.length());
+        }
+        assertArrayEquals(want.getRawData().toByteArray(), bytes, what + " " + want.getName());
+      }
+      assertTrue(external >= 1, what);
+      assertEquals(e.model().getGraph().getNodeList(), loaded.getGraph().getNodeList(), what);
+      // ONNX Runtime runs the streamed model as it runs the embedded one
+      Path embeddedFile = tmp.resolve("schemes-embedded-" + k + "/quantized.onnx");
+      OnnxModels.save(e.model(), embeddedFile);
+      Map<String, float[]> in = Map.of("x", TestGraphs.randomFloats(3 * 40, 9));
+      Map<String, long[]> shapes = Map.of("x", new long[] {3, 40});
+      assertArrayEquals(Ort.run(embeddedFile, in, shapes).get("y"), Ort.run(out, in, shapes).get("y"), what);
+      k++;
+    }
+  }
+
   private static byte[] read(Path file, long offset, long length) throws IOException {
     ByteBuffer b = ByteBuffer.allocate((int) length);
     try (FileChannel c = FileChannel.open(file)) {

@@ -66,4 +66,48 @@ class StreamedWeightTest {
     assertThrows(IllegalStateException.class, () -> partial.params(QuantType.INT8));
     assertThrows(IllegalArgumentException.class, () -> StreamedWeight.width(QuantType.INT32));
   }
+
+  @Test
+  void perTensorBlocksAndFourBitEqualTheWholeTensorInAnyChunking() {
+    long[] shape = {37, 5}; // 185 values: an odd count (a lone last nibble), a short last block of rows
+    float[] data = weights(37 * 5, 5);
+    Integer[] axes = {null, 1, 0, 0, 1};
+    int[] blocks = {0, 0, 0, 16, 2};
+    for (QuantType type : new QuantType[] {QuantType.INT8, QuantType.UINT8, QuantType.INT4, QuantType.UINT4}) {
+      for (int k = 0; k < axes.length; k++) {
+        QuantParams want = axes[k] == null ? LinearQuant.weightParamsPerTensor(data, type)
+            : blocks[k] > 0 ? LinearQuant.blockWeightParams(data, shape, axes[k], blocks[k], type)
+            : LinearQuant.weightParams(data, shape, axes[k], type);
+        long[] wantQ = LinearQuant.quantizeAll(data, shape, want);
+        byte[] wantBytes;
+        if (type.bits() == 4) {
+          wantBytes = type.pack4(wantQ);
+        } else {
+          wantBytes = new byte[wantQ.length];
+          for (int i = 0; i < wantQ.length; i++) {
+            wantBytes[i] = (byte) wantQ[i];
+          }
+        }
+        String what = type + " axis " + axes[k] + " block " + blocks[k];
+        for (int chunk : new int[] {1, 3, 16, 37, 64, data.length}) {
+          StreamedWeight sw = new StreamedWeight(shape, axes[k], blocks[k]);
+          for (int first = 0; first < data.length; first += chunk) {
+            sw.observe(first, FloatBuffer.wrap(data, first, Math.min(chunk, data.length - first)).slice());
+          }
+          QuantParams got = sw.params(type);
+          assertEquals(want, got, what + " chunk " + chunk);
+          assertEquals(wantBytes.length, StreamedWeight.byteLength(type, data.length), what);
+          ByteBuffer out = ByteBuffer.allocate(wantBytes.length).order(ByteOrder.LITTLE_ENDIAN);
+          for (int first = 0; first < data.length; first += chunk) {
+            int n = Math.min(chunk, data.length - first);
+            assertTrue(StreamedWeight.maxChunkBytes(type, n) >= (type.bits() == 4 ? (n + 1) / 2 : n));
+            sw.quantize(first, FloatBuffer.wrap(data, first, n).slice(), got, out);
+          }
+          sw.finish(out);
+          assertEquals(wantBytes.length, out.position(), what + " chunk " + chunk);
+          assertArrayEquals(wantBytes, out.array(), what + " chunk " + chunk);
+        }
+      }
+    }
+  }
 }
