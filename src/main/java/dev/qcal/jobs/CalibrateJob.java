@@ -20,9 +20,6 @@ import dev.qcal.runtime.SessionCache;
 import dev.qcal.stats.StatsConfig;
 import dev.qcal.stats.StatsSet;
 import dev.qcal.stats.TensorStats;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -121,14 +118,11 @@ public final class CalibrateJob {
       Map<String, TensorOverrides.Override> overrides =
           TensorOverrides.read(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration(), tensors);
       ModelProto augmented = GraphAugmenter.exposeOutputs(prepared.model(), tensors);
-      Path staged = work.resolve("augmented.onnx");
-      OnnxModels.save(augmented, staged);
-      String augmentedSha = OnnxModels.sha256(staged);
-      // Named by content: executors fetch it once per JVM and a SparkContext never sees one name
-      // with two contents.
-      Path augmentedFile = work.resolve("qcal-augmented-" + augmentedSha.substring(0, 20) + ".onnx");
-      move(staged, augmentedFile);
-      ShippedFiles.ship(jsc, augmentedFile);
+      // Named by content (with its external data files, if any): executors fetch it once per JVM and a
+      // SparkContext never sees one name with two contents.
+      ShippedFiles.Shipped shipped = ShippedFiles.shipModel(jsc, augmented, prepared.file().getParent(), work,
+          "qcal-augmented");
+      String augmentedSha = shipped.sha256();
       report.stage("prepare", System.nanoTime() - t);
       LOG.info("Prepared {}: opset {} -> {}, {} tensors to calibrate", modelName, prepared.sourceOpset(),
           prepared.opset(), tensors.size());
@@ -140,7 +134,7 @@ public final class CalibrateJob {
       t = System.nanoTime();
       jsc.setJobGroup("qcal-observe", "qcal observe and reduce: " + tensors.size()
           + " activations over " + samples.getNumPartitions() + " partitions, treeAggregate of exact statistics", false);
-      StatsSet stats = observe(samples, augmentedFile.getFileName().toString(), augmentedSha,
+      StatsSet stats = observe(samples, shipped.fileName(), augmentedSha,
           inputs.stream().map(InputSpec::name).toList(), tensors, o.batchSize(),
           spark.sparkContext().conf().getInt("spark.task.cpus", 1),
           spark.sparkContext().conf().getInt(FAIL_FIRST_ATTEMPT, -1), o.statsConfig());
@@ -150,7 +144,7 @@ public final class CalibrateJob {
       t = System.nanoTime();
       progress.stage("choose ranges");
       jsc.setJobGroup("qcal-choose-ranges", "qcal choose ranges: " + o.ranges().method() + ", QDQ rewrite", false);
-      QuantizeStep.Result q = QuantizeStep.run(prepared.model(), plan, stats, o.ranges(), overrides);
+      QuantizeStep.Result q = QuantizeStep.run(prepared.model(), prepared.file().getParent(), plan, stats, o.ranges(), overrides);
       report.stage("choose_ranges_and_quantize", System.nanoTime() - t);
       Fp32Fallback.Outcome fb = null;
       if (fallback != null) {
@@ -158,7 +152,8 @@ public final class CalibrateJob {
         progress.stage("fallback");
         fb = Fp32Fallback.run(spark, fallback, o.model(), prepared.model(), inputs, opened.samples(),
             o.data().isEmpty() ? null : o.data(), o.ranges().plan(), q,
-            p -> QuantizeStep.run(prepared.model(), CalibrationPlan.of(prepared.model(), p), stats, o.ranges(),
+            p -> QuantizeStep.run(prepared.model(), prepared.file().getParent(), CalibrationPlan.of(prepared.model(), p),
+                stats, o.ranges(),
                 overrides), work);
         q = fb.result();
         report.stage("fallback", System.nanoTime() - t);
@@ -298,13 +293,5 @@ public final class CalibrateJob {
       Thread.sleep(millis);
       return s;
     });
-  }
-
-  private static void move(Path from, Path to) {
-    try {
-      Files.move(from, to);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

@@ -137,12 +137,13 @@ public final class EvaluateJob {
       DataSources.Opened opened = DataSources.open(spark, o.data(), inputs, Map.of(), DataOptions.DEFAULT);
       String fp32Sha = OnnxModels.sha256(o.fp32());
       String quantSha = OnnxModels.sha256(o.quantized());
-      String fp32File = ship(jsc, workDir.path(), o.fp32(), fp32Sha);
-      String quantFile = ship(jsc, workDir.path(), o.quantized(), quantSha);
+      ShippedFiles.Shipped fp32Shipped = ship(jsc, workDir.path(), o.fp32(), fp32, fp32Sha);
+      ShippedFiles.Shipped quantShipped = ship(jsc, workDir.path(), o.quantized(), quant, quantSha);
 
       jsc.setJobGroup("qcal-evaluate", "qcal evaluate: both models over " + o.data() + ", treeAggregate of comparisons", false);
       long t = System.nanoTime();
-      Comparisons c = compare(opened.samples(), fp32File, fp32Sha, quantFile, quantSha,
+      Comparisons c = compare(opened.samples(), fp32Shipped.fileName(), fp32Shipped.sha256(),
+          quantShipped.fileName(), quantShipped.sha256(),
           inputs.stream().map(InputSpec::name).toList(), outputs, o.batchSize(),
           spark.sparkContext().conf().getInt("spark.task.cpus", 1), labels);
       double seconds = (System.nanoTime() - t) / 1e9;
@@ -221,18 +222,25 @@ public final class EvaluateJob {
     // prepared to the quantized model's opset (13, or 21 for 16-bit/4-bit types) so its Q/DQ transplant
     int opset = dev.qcal.model.OnnxModels.opset(quant) >= dev.qcal.model.ModelPreparer.WIDE_TYPES_OPSET
         ? dev.qcal.model.ModelPreparer.WIDE_TYPES_OPSET : dev.qcal.model.ModelPreparer.TARGET_OPSET;
-    ModelProto prepared = dev.qcal.model.ModelPreparer.prepare(o.fp32(), prepWork, verifyShapes, opset).model();
+    dev.qcal.model.ModelPreparer.Prepared prep = dev.qcal.model.ModelPreparer.prepare(o.fp32(), prepWork, verifyShapes, opset);
+    ModelProto prepared = prep.model();
     try {
       dev.qcal.model.SingleTensorQdq.of(prepared, quant);
     } catch (ModelException e) {
       throw new ModelException(o.quantized() + ": cannot rank its tensors against " + o.fp32() + " (" + e.getMessage()
           + "); was it made from this model by qcal? --sensitivity-samples 0 skips the ranking", e);
     }
-    return Sensitivity.measure(jsc, work, prepared, quant, sample, inputs.stream().map(InputSpec::name).toList(),
+    return Sensitivity.measure(jsc, work, prepared, prep.file().getParent(), quant,
+        dev.qcal.model.ExternalData.directory(o.quantized()), sample, inputs.stream().map(InputSpec::name).toList(),
         outputs, o.batchSize(), spark.sparkContext().conf().getInt("spark.task.cpus", 1));
   }
 
-  private static String ship(JavaSparkContext jsc, Path work, Path model, String sha) {
+  /** Ships the model file as it is, or with its external data files (then named by their content too). */
+  private static ShippedFiles.Shipped ship(JavaSparkContext jsc, Path work, Path model, ModelProto proto, String sha) {
+    if (dev.qcal.model.ExternalData.uses(proto)) {
+      return ShippedFiles.shipModel(jsc, proto, dev.qcal.model.ExternalData.directory(model), work,
+          "qcal-eval-" + sha.substring(0, 20));
+    }
     Path named = work.resolve("qcal-eval-" + sha.substring(0, 20) + ".onnx");
     try {
       if (!Files.exists(named)) { // the same model given twice is shipped once
@@ -242,7 +250,7 @@ public final class EvaluateJob {
       throw new UncheckedIOException(e);
     }
     ShippedFiles.ship(jsc, named);
-    return named.getFileName().toString();
+    return new ShippedFiles.Shipped(named.getFileName().toString(), sha);
   }
 
   static Comparisons compare(JavaRDD<Sample> samples, String fp32File, String fp32Sha, String quantFile,

@@ -98,10 +98,20 @@ public final class Fp32Fallback {
     List<String> outputs = original.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
     List<String> names = inputs.stream().map(InputSpec::name).toList();
     int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
-    String fp32File = Sensitivity.shipModel(jsc, work, original, "qcal-fb-fp32-");
-    String fp32Sha = sha(fp32File, "qcal-fb-fp32-");
+    // shipped with its external data files, if any (named by content, so the SHA-256 covers the weights)
+    ShippedFiles.Shipped fp32Shipped = dev.qcal.model.ExternalData.uses(original)
+        ? ShippedFiles.shipModel(jsc, original, dev.qcal.model.ExternalData.directory(fp32), work, "qcal-fb-fp32")
+        : null;
+    String fp32File = fp32Shipped != null ? fp32Shipped.fileName()
+        : Sensitivity.shipModel(jsc, work, original, "qcal-fb-fp32-");
+    String fp32Sha = fp32Shipped != null ? fp32Shipped.sha256() : sha(fp32File, "qcal-fb-fp32-");
     EvaluateJob.Labels l = labels;
     Function<QuantizeStep.Result, EvaluateJob.Comparisons> evaluate = q -> {
+      if (dev.qcal.model.ExternalData.uses(q.rewrite().model())) {
+        ShippedFiles.Shipped qs = ShippedFiles.shipModel(jsc, q.rewrite().model(), q.modelDir(), work, "qcal-fb-q");
+        return EvaluateJob.compare(data, fp32File, fp32Sha, qs.fileName(), qs.sha256(), names, outputs,
+            r.batchSize(), taskCpus, l);
+      }
       String qFile = Sensitivity.shipModel(jsc, work, q.rewrite().model(), "qcal-fb-q-");
       return EvaluateJob.compare(data, fp32File, fp32Sha, qFile, sha(qFile, "qcal-fb-q-"), names, outputs,
           r.batchSize(), taskCpus, l);
@@ -135,8 +145,8 @@ public final class Fp32Fallback {
     String reason = null;
     if (!met(c, target)) {
       jsc.setJobGroup("qcal-fallback", "qcal fallback: sensitivity of each quantized tensor", false);
-      sensitivity = Sensitivity.measure(jsc, work, prepared, initial.rewrite().model(),
-          Sensitivity.sample(data, r.sensitivitySamples()), names, outputs, r.batchSize(), taskCpus);
+      sensitivity = Sensitivity.measure(jsc, work, prepared, initial.modelDir(), initial.rewrite().model(),
+          initial.modelDir(), Sensitivity.sample(data, r.sensitivitySamples()), names, outputs, r.batchSize(), taskCpus);
       for (Sensitivity.Entry e : sensitivity.ranked()) {
         CalibrationPlan p = CalibrationPlan.of(prepared, plan);
         Set<String> owners = new LinkedHashSet<>(p.owners(e.tensor()));

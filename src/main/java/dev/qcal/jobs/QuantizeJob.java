@@ -61,14 +61,15 @@ public final class QuantizeJob {
           TensorOverrides.read(o.ranges().configFile(), conf, plan.activations());
       report.stage("prepare", System.nanoTime() - t);
       t = System.nanoTime();
-      QuantizeStep.Result q = QuantizeStep.run(prepared.model(), plan, loaded.stats(), o.ranges(), overrides);
+      QuantizeStep.Result q = QuantizeStep.run(prepared.model(), prepared.file().getParent(), plan, loaded.stats(), o.ranges(), overrides);
       report.stage("choose_ranges_and_quantize", System.nanoTime() - t);
       Fp32Fallback.Outcome fb = null;
       if (fallback != null) {
         t = System.nanoTime();
         fb = Fp32Fallback.run(spark, fallback, o.model(), prepared.model(),
             ModelInputs.of(OnnxModels.load(o.model()), o.model().toString()), null, null, o.ranges().plan(), q,
-            p -> QuantizeStep.run(prepared.model(), CalibrationPlan.of(prepared.model(), p), loaded.stats(),
+            p -> QuantizeStep.run(prepared.model(), prepared.file().getParent(), CalibrationPlan.of(prepared.model(), p),
+                loaded.stats(),
                 o.ranges(), overrides), work);
         q = fb.result();
         report.stage("fallback", System.nanoTime() - t);

@@ -36,12 +36,21 @@ final class QuantizeStep {
   private QuantizeStep() {}
 
   /**
-   * The rewritten model, every qparams.json entry, and each Q/DQ'd activation's range (chosen for the
-   * calibrated ones, then those of the derived ones: their source's, or the op's fixed range).
+   * The rewritten model, every qparams.json entry, each Q/DQ'd activation's range (chosen for the
+   * calibrated ones, then those of the derived ones: their source's, or the op's fixed range), and the
+   * directory the model's external data locations are relative to (null when it has none).
    */
-  record Result(QdqRewriter.Result rewrite, List<QParamsFile.Entry> entries, Map<String, float[]> ranges) {}
+  record Result(QdqRewriter.Result rewrite, List<QParamsFile.Entry> entries, Map<String, float[]> ranges,
+      Path modelDir) {}
 
+  /** As below, for a prepared model without external data. */
   static Result run(ModelProto prepared, CalibrationPlan plan, StatsSet stats, RangeOptions s,
+      Map<String, TensorOverrides.Override> overrides) {
+    return run(prepared, null, plan, stats, s, overrides);
+  }
+
+  /** @param modelDir the directory of the prepared model file, where its external data files are */
+  static Result run(ModelProto prepared, Path modelDir, CalibrationPlan plan, StatsSet stats, RangeOptions s,
       Map<String, TensorOverrides.Override> overrides) {
     Map<String, QuantParams> params = new LinkedHashMap<>();
     Map<String, float[]> ranges = new LinkedHashMap<>();
@@ -88,7 +97,7 @@ final class QuantizeStep {
           t.count(), t.nanCount(), t.posInfCount(), t.negInfCount(), method,
           new float[] {range.min(), range.max()}, mse, sqnr));
     }
-    QdqRewriter.Result rewrite = QdqRewriter.rewrite(prepared, plan, params, s.weights());
+    QdqRewriter.Result rewrite = QdqRewriter.rewrite(prepared, modelDir, plan, params, s.weights());
     for (Map.Entry<String, QuantParams> e : rewrite.derivedParams().entrySet()) {
       CalibrationPlan.Derived d = plan.derived().get(e.getKey());
       if (d.fixed()) {
@@ -105,16 +114,19 @@ final class QuantizeStep {
       entries.add(QParamsFile.Entry.derived(e.getKey(), e.getValue(), "shared", from, range));
       ranges.put(e.getKey(), range);
     }
-    entries.addAll(WeightEntries.of(prepared, rewrite.weightParams()));
-    return new Result(rewrite, entries, ranges);
+    entries.addAll(WeightEntries.of(prepared, modelDir, rewrite.weightParams()));
+    return new Result(rewrite, entries, ranges, modelDir);
   }
 
-  /** Writes every output of the step into {@code dir}. */
+  /**
+   * Writes every output of the step into {@code dir}; {@code quantized.onnx} comes with
+   * {@code quantized.onnx.data} when the model has external data or is over the protobuf limit.
+   */
   static void write(Path dir, QParamsFile.Header header, Result r, RangeOptions s) {
     QParamsFile.write(dir.resolve(QParamsFile.NAME), header, r.entries());
     InterchangeFiles.writeTensorRtCache(dir.resolve(InterchangeFiles.TENSORRT_CACHE), s.tensorRtVersion(), r.ranges());
     InterchangeFiles.writeOrtTable(dir.resolve(InterchangeFiles.ORT_TABLE), r.ranges());
-    OnnxModels.save(OnnxModels.withMetadata(r.rewrite().model(), provenance(header, s)),
+    OnnxModels.save(OnnxModels.withMetadata(r.rewrite().model(), provenance(header, s)), r.modelDir(),
         dir.resolve(CalibrateJob.QUANTIZED));
   }
 

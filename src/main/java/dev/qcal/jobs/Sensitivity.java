@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtSession;
 import dev.qcal.data.Batcher;
 import dev.qcal.data.Sample;
 import dev.qcal.data.SampleSelection;
+import dev.qcal.model.ExternalData;
 import dev.qcal.model.OnnxModels;
 import dev.qcal.model.SingleTensorQdq;
 import dev.qcal.runtime.ModelRunner;
@@ -106,25 +107,57 @@ final class Sensitivity {
    */
   static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, ModelProto quantized,
       List<Sample> sample, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus) {
-    return measure(jsc, work, prepared, quantized, sample, inputNames, outputs, batchSize, taskCpus,
-        jsc.defaultParallelism() * 2, KEEP_REFERENCE_FLOATS);
+    return measure(jsc, work, prepared, null, quantized, null, sample, inputNames, outputs, batchSize, taskCpus);
+  }
+
+  /**
+   * As above for models that may keep weights in external data: {@code preparedDir} and {@code quantizedDir}
+   * are the folders their external data locations are relative to (null when they have none).
+   */
+  static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, Path preparedDir,
+      ModelProto quantized, Path quantizedDir, List<Sample> sample, List<String> inputNames, List<String> outputs,
+      int batchSize, int taskCpus) {
+    return measure(jsc, work, prepared, preparedDir, quantized, quantizedDir, sample, inputNames, outputs, batchSize,
+        taskCpus, jsc.defaultParallelism() * 2, KEEP_REFERENCE_FLOATS);
+  }
+
+  /** As below, for models without external data. */
+  static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, ModelProto quantized,
+      List<Sample> sample, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus, int tasks,
+      long keepFloats) {
+    return measure(jsc, work, prepared, null, quantized, null, sample, inputNames, outputs, batchSize, taskCpus,
+        tasks, keepFloats);
   }
 
   /**
    * As above, with the tensors spread over at most {@code tasks} tasks, and the FP32 outputs kept per task
    * up to {@code keepFloats} floats (else recomputed per variant); the figures depend on neither.
    */
-  static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, ModelProto quantized,
-      List<Sample> sample, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus, int tasks,
-      long keepFloats) {
+  static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, Path preparedDir,
+      ModelProto quantized, Path quantizedDir, List<Sample> sample, List<String> inputNames, List<String> outputs,
+      int batchSize, int taskCpus, int tasks, long keepFloats) {
     SingleTensorQdq variants = SingleTensorQdq.of(prepared, quantized);
     List<SingleTensorQdq.Target> targets = variants.targets();
     if (targets.isEmpty() || sample.isEmpty()) {
       return new Result(sample.size(), List.of());
     }
-    String preparedFile = shipModel(jsc, work, prepared, "qcal-sens-fp32-");
-    String preparedSha = preparedFile.substring("qcal-sens-fp32-".length(), preparedFile.length() - 5);
-    String quantFile = shipModel(jsc, work, quantized, "qcal-sens-q-");
+    // models with external data ship their data files too (ShippedFiles.shipModel names them by content
+    // and relocates the model's references), and each variant is written next to them on the executor
+    // so ONNX Runtime finds its external tensors; the others are opened from memory
+    boolean external = ExternalData.uses(prepared) || ExternalData.uses(quantized);
+    String preparedFile;
+    String preparedSha;
+    String quantFile;
+    if (external) {
+      ShippedFiles.Shipped p = ShippedFiles.shipModel(jsc, prepared, preparedDir, work, "qcal-sens-fp32");
+      preparedFile = p.fileName();
+      preparedSha = p.sha256();
+      quantFile = ShippedFiles.shipModel(jsc, quantized, quantizedDir, work, "qcal-sens-q").fileName();
+    } else {
+      preparedFile = shipModel(jsc, work, prepared, "qcal-sens-fp32-");
+      preparedSha = preparedFile.substring("qcal-sens-fp32-".length(), preparedFile.length() - 5);
+      quantFile = shipModel(jsc, work, quantized, "qcal-sens-q-");
+    }
     Broadcast<List<Sample>> shared = jsc.broadcast(List.copyOf(sample));
     List<String> names = List.copyOf(inputNames);
     List<String> outs = List.copyOf(outputs);
@@ -158,7 +191,13 @@ final class Sensitivity {
           int i = it.next();
           List<OutputComparison> perOutput = new ArrayList<>();
           outs.forEach(o -> perOutput.add(OutputComparison.empty(o)));
-          try (OrtSession s = SessionCache.open(built.variant(i).toByteArray(), taskCpus);
+          Path variantFile = external ? Path.of(SparkFiles.get(preparedFile)).resolveSibling(
+              ".qcal-variant-" + java.util.UUID.randomUUID() + ".onnx") : null;
+          if (variantFile != null) {
+            OnnxModels.save(built.variant(i), variantFile);
+          }
+          try (OrtSession s = variantFile != null ? SessionCache.openFile(variantFile, taskCpus)
+                  : SessionCache.open(built.variant(i).toByteArray(), taskCpus);
               ModelRunner runner = new ModelRunner(s, names, outs)) {
             int[] batch = {0};
             forEachBatch(shared.value(), names.size(), batchSize, b -> {
@@ -168,6 +207,10 @@ final class Sensitivity {
             });
           } catch (OrtException e) {
             throw new IllegalStateException("cannot close the session of variant " + i + ": " + e.getMessage(), e);
+          } finally {
+            if (variantFile != null) {
+              Files.deleteIfExists(variantFile);
+            }
           }
           done.add(new Tuple2<>(i, perOutput));
         }

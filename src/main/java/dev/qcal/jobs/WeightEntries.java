@@ -5,17 +5,22 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.qcal.io.QParamsFile;
 import dev.qcal.model.Initializers;
 import dev.qcal.quant.QuantParams;
+import dev.qcal.quant.StreamedWeight;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** qparams.json entries for quantized weights and biases, with their per-channel (or per-block) float ranges. */
+/**
+ * qparams.json entries for quantized weights and biases, with their per-channel (or per-block) float
+ * ranges (read in chunks, so weights in external data under the model's directory are never held whole).
+ */
 final class WeightEntries {
   private WeightEntries() {}
 
-  static List<QParamsFile.Entry> of(ModelProto prepared, Map<String, QuantParams> params) {
+  static List<QParamsFile.Entry> of(ModelProto prepared, Path modelDir, Map<String, QuantParams> params) {
     Map<String, TensorProto> inits = new HashMap<>();
     for (TensorProto t : prepared.getGraph().getInitializerList()) {
       inits.put(t.getName(), t);
@@ -27,21 +32,34 @@ final class WeightEntries {
         throw new IllegalStateException("quantized weight '" + e.getKey() + "' is not an initializer of the prepared model");
       }
       QuantParams p = e.getValue();
-      float[] values = Initializers.floats(t);
       long[] dims = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
       int channels = p.channels();
       float[] mn = new float[channels];
       float[] mx = new float[channels];
       Arrays.fill(mn, Float.POSITIVE_INFINITY);
       Arrays.fill(mx, Float.NEGATIVE_INFINITY);
-      int[] index = dev.qcal.quant.LinearQuant.paramIndices(dims, p);
-      for (int i = 0; i < values.length; i++) {
-        int c = index[i];
-        mn[c] = Math.min(mn[c], values[i]);
-        mx[c] = Math.max(mx[c], values[i]);
+      StreamedWeight.Layout layout = StreamedWeight.Layout.of(dims, p.axis(), p.blockSize());
+      if (layout.params() != channels) {
+        throw new IllegalStateException("weight '" + e.getKey() + "' needs " + layout.params() + " params, has " + channels);
       }
+      float[] values = new float[(int) Math.min(Initializers.CHUNK_FLOATS, Initializers.count(t))];
+      Initializers.forEachChunk(t, modelDir, Initializers.CHUNK_FLOATS, (first, chunk) -> {
+        int n = chunk.remaining();
+        chunk.duplicate().get(values, 0, n);
+        // runs over which the param index is constant or grows by one, so no division per value
+        for (int i = 0; i < n; ) {
+          long g = first + i;
+          int c = layout.index(g);
+          int step = layout.step();
+          int end = (int) Math.min(n, i + layout.run(g));
+          for (; i < end; i++, c += step) {
+            mn[c] = Math.min(mn[c], values[i]);
+            mx[c] = Math.max(mx[c], values[i]);
+          }
+        }
+      });
       String role = p.type() == dev.qcal.quant.QuantType.INT32 ? "bias" : "weight";
-      out.add(QParamsFile.Entry.constant(e.getKey(), role, p, mn, mx, values.length));
+      out.add(QParamsFile.Entry.constant(e.getKey(), role, p, mn, mx, Initializers.count(t)));
     }
     return out;
   }

@@ -26,6 +26,13 @@ import org.slf4j.LoggerFactory;
  * domain raised to opset {@value #TARGET_OPSET} (per-channel DequantizeLinear needs it), or to
  * {@value #WIDE_TYPES_OPSET} when 16-bit activations, 4-bit or blocked weights need it, unused opset
  * imports dropped, then verified against the original on deterministic pseudo-random inputs.
+ *
+ * <p>A model with external data is optimized into {@code optimized.onnx} plus
+ * {@value #OPTIMIZED_DATA_FILE} (ONNX Runtime writes the initializers there, so a model over 2 GB can be
+ * saved); {@code prepared.onnx} is written next to them and references the same data file. When such a
+ * model has no Constant or BatchNormalization node, ONNX Runtime's optimization, which would only write
+ * a second copy of the weights, is skipped (logged): the model is used as is, its data files hard-linked
+ * (else copied) into the work folder, and verification runs only if the opset upgrade changed the graph.
  */
 public final class ModelPreparer {
 
@@ -50,6 +57,9 @@ public final class ModelPreparer {
   public static final String OPTIMIZED_FILE = "optimized.onnx";
 
   public static final String PREPARED_FILE = "prepared.onnx";
+
+  /** The external data file of the optimized and prepared models, when the original has external data. */
+  public static final String OPTIMIZED_DATA_FILE = "optimized.onnx.data";
 
   /** Operators whose input 1 (and 2) are weights that must be initializers for quantization. */
   private static final Set<String> WEIGHTED = Set.of("Conv", "ConvTranspose", "Gemm", "MatMul");
@@ -90,13 +100,25 @@ public final class ModelPreparer {
   public static Prepared prepare(Path original, Path workDir, Map<String, long[]> verifyShapes, int targetOpset) {
     ModelProto source = OnnxModels.load(original);
     int sourceOpset = OnnxModels.opset(source);
-    Path optimizedFile = workDir.resolve(OPTIMIZED_FILE);
-    try {
-      Ort.optimize(original, optimizedFile, Ort.OptLevel.BASIC);
-    } catch (Ort.Failure e) {
-      throw new ModelException(e.getMessage(), e);
+    ModelProto model;
+    boolean asIs = ExternalData.uses(source) && count(source, "Constant") == 0
+        && count(source, "BatchNormalization") == 0;
+    if (asIs) {
+      // ONNX Runtime would write a second copy of the weights (gigabytes for large models) to fold nothing
+      LOG.info("{}: keeps its weights in external data and has no Constant or BatchNormalization node to fold;"
+          + " used as is, without ONNX Runtime's optimization", original);
+      linkExternalData(source, original, workDir);
+      model = source;
+    } else {
+      Path optimizedFile = workDir.resolve(OPTIMIZED_FILE);
+      try {
+        Ort.optimize(original, optimizedFile, Ort.OptLevel.BASIC,
+            ExternalData.uses(source) ? OPTIMIZED_DATA_FILE : null);
+      } catch (Ort.Failure e) {
+        throw new ModelException(e.getMessage(), e);
+      }
+      model = OnnxModels.load(optimizedFile);
     }
-    ModelProto model = OnnxModels.load(optimizedFile);
     if (OnnxModels.opset(model) < targetOpset) {
       model = OpsetUpgrader.upgrade(model, targetOpset);
     }
@@ -113,9 +135,40 @@ public final class ModelPreparer {
 
     Path preparedFile = workDir.resolve(PREPARED_FILE);
     OnnxModels.save(model, preparedFile);
-    double maxAbsDiff = verify(original, source, preparedFile, verifyShapes == null ? Map.of() : verifyShapes);
+    double maxAbsDiff;
+    if (asIs && model.getGraph().equals(source.getGraph())) {
+      LOG.info("{}: the prepared graph is the original's; nothing to verify", preparedFile);
+      maxAbsDiff = 0;
+    } else {
+      maxAbsDiff = verify(original, source, preparedFile, verifyShapes == null ? Map.of() : verifyShapes);
+    }
     return new Prepared(model, preparedFile, sourceOpset, OnnxModels.opset(model), constants - constantsLeft,
         batchNorms - batchNormsLeft, maxAbsDiff);
+  }
+
+  /**
+   * Makes {@code model}'s external data files (checked on load) visible from {@code workDir} under their
+   * locations, so the prepared model saved there finds them: hard links, or copies when the work folder is
+   * on another file system.
+   */
+  private static void linkExternalData(ModelProto model, Path original, Path workDir) {
+    Path dir = ExternalData.directory(original);
+    for (String location : ExternalData.locations(model)) {
+      Path from = dir.resolve(location).normalize();
+      Path to = workDir.resolve(location).normalize();
+      try {
+        java.nio.file.Files.createDirectories(to.getParent());
+        java.nio.file.Files.deleteIfExists(to);
+        try {
+          java.nio.file.Files.createLink(to, from.toRealPath());
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+          LOG.info("{}: cannot link {} into the work folder ({}); copying it", original, from, e.toString());
+          java.nio.file.Files.copy(from, to);
+        }
+      } catch (java.io.IOException e) {
+        throw new ModelException(original + ": cannot stage external data " + from + " in " + workDir + " (" + e + ")", e);
+      }
+    }
   }
 
   private static int count(ModelProto m, String opType) {

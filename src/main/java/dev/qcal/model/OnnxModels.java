@@ -2,6 +2,7 @@ package dev.qcal.model;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
@@ -20,7 +21,8 @@ import java.util.Map;
 /**
  * Reading, writing and hashing ONNX model files. Every failure is a {@link ModelException} whose
  * one-line message names the file. Models whose tensors live in external data files are read as they
- * are (the external references are kept, not resolved).
+ * are: the external references are kept and checked (see {@link ExternalData}), never loaded; such a
+ * model, or one too large for one protobuf message, is written with its own external data file.
  */
 public final class OnnxModels {
 
@@ -29,6 +31,15 @@ public final class OnnxModels {
 
   static final String DEFAULT_DOMAIN_ALIAS = "ai.onnx";
 
+  /** Suffix of the external data file written next to a model: {@code quantized.onnx.data}. */
+  public static final String DATA_SUFFIX = ".data";
+
+  /** The largest protobuf message (2 GiB - 1 bytes); larger models must keep tensors in external data. */
+  static final long PROTO_LIMIT = Integer.MAX_VALUE;
+
+  /** Inline initializers of at least this many bytes move to the data file when one is written (ONNX's default). */
+  static final int EXTERNAL_THRESHOLD = 1024;
+
   private OnnxModels() {}
 
   /**
@@ -36,7 +47,8 @@ public final class OnnxModels {
    *
    * @throws ModelException {@code model not found: PATH} when there is no such file, {@code PATH:
    *     cannot read model (...)} when it cannot be read, {@code PATH: not an ONNX model (...)} when it
-   *     does not parse or has no graph or no nodes
+   *     does not parse or has no graph or no nodes, {@code PATH: tensor 'T': external data location ...}
+   *     when an external data location is refused (see {@link ExternalData#check})
    */
   public static ModelProto load(Path file) {
     if (!Files.exists(file)) {
@@ -66,6 +78,7 @@ public final class OnnxModels {
     if (model.getGraph().getNodeCount() == 0) {
       throw new ModelException(file + ": not an ONNX model (graph has no nodes)");
     }
+    ExternalData.check(model, file);
     return model;
   }
 
@@ -105,6 +118,61 @@ public final class OnnxModels {
         }
       }
     }
+  }
+
+  /**
+   * Writes {@code model}, whose external data locations are relative to {@code modelDir}, to {@code file}.
+   * When the model has external tensors or is too large for one protobuf message, every external tensor
+   * and every inline initializer of at least {@value #EXTERNAL_THRESHOLD} bytes is written to
+   * {@code file + ".data"} (aligned offsets; the model names it by its file name) and the returned list
+   * holds both files; otherwise the model is written as one file, as {@link #save(ModelProto, Path)} does.
+   */
+  public static java.util.List<Path> save(ModelProto model, Path modelDir, Path file) {
+    return save(model, modelDir, file, PROTO_LIMIT);
+  }
+
+  static java.util.List<Path> save(ModelProto model, Path modelDir, Path file, long protoLimit) {
+    if (!ExternalData.uses(model)) {
+      long size = model.getSerializedSize();
+      if (size >= 0 && size <= protoLimit) {
+        save(model, file);
+        return java.util.List.of(file);
+      }
+    }
+    Path parent = file.toAbsolutePath().getParent();
+    Path data = parent.resolve(file.getFileName() + DATA_SUFFIX);
+    Path tmp = parent.resolve("." + data.getFileName() + "." + java.util.UUID.randomUUID() + ".tmp");
+    java.util.Set<TensorProto> initializers = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    initializers.addAll(model.getGraph().getInitializerList());
+    ModelProto moved;
+    try {
+      Files.createDirectories(parent);
+      try (ExternalDataFile out = new ExternalDataFile(tmp, data.getFileName().toString())) {
+        moved = ExternalData.mapTensors(model, t -> {
+          if (ExternalData.isExternal(t)) {
+            ExternalData.Span span = ExternalData.span(modelDir, t);
+            return out.reference(t, out.copy(span.file(), span.offset(), span.length()), span.length());
+          }
+          if (initializers.contains(t) && t.getRawData().size() >= EXTERNAL_THRESHOLD) {
+            long offset = out.begin(t.getRawData().size());
+            out.write(t.getRawData().asReadOnlyByteBuffer());
+            return out.reference(t, offset, t.getRawData().size());
+          }
+          return t;
+        });
+      }
+      Files.move(tmp, data, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new ModelException(data + ": cannot write external data (" + e + ")", e);
+    } finally {
+      try {
+        Files.deleteIfExists(tmp);
+      } catch (IOException ignored) {
+        // best effort, as in save
+      }
+    }
+    save(moved, file);
+    return java.util.List.of(file, data);
   }
 
   /** The SHA-256 of the file's bytes as 64 lower-case hex digits. */

@@ -12,6 +12,10 @@ import dev.qcal.quant.LinearQuant;
 import dev.qcal.quant.QuantParams;
 import dev.qcal.quant.QuantType;
 import dev.qcal.quant.WeightSpec;
+import dev.qcal.quant.StreamedWeight;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -20,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Rewrites a prepared model into QDQ form from a {@link CalibrationPlan} and calibrated activation
@@ -39,6 +44,11 @@ import java.util.Set;
  * {@code inputScale * W_scale[c]}, axis 0 and no zero point (0 by default). Float weights no node reads
  * any more are removed. The short generated names keep the file small (on the example they were a third
  * of it); the inserted nodes have no names. A name that already exists gets a numeric suffix.
+ *
+ * <p>Weights kept in external data (see {@link ExternalData}) are quantized one tensor at a time and in
+ * chunks ({@link StreamedWeight}: ranges in a first pass over the file, values in a second), and their
+ * quantized values are written to a new data file in the model's directory, which the rewritten model
+ * references; {@link OnnxModels#save(ModelProto, Path, Path)} then writes it with its own data file.
  */
 public final class QdqRewriter {
 
@@ -77,6 +87,8 @@ public final class QdqRewriter {
   private final Set<String> planned;
   private final Map<String, QuantParams> activationParams;
   private final WeightSpec weightSpec;
+  private final Path modelDir;
+  private ExternalDataFile streamed;
   private final QdqNames names;
   private final List<TensorProto> newInitializers = new ArrayList<>();
   private final List<NodeProto> head = new ArrayList<>();
@@ -94,8 +106,10 @@ public final class QdqRewriter {
   private final List<String> notes = new ArrayList<>();
 
   private QdqRewriter(
-      ModelProto model, CalibrationPlan plan, Map<String, QuantParams> activationParams, WeightSpec weightSpec) {
+      ModelProto model, Path modelDir, CalibrationPlan plan, Map<String, QuantParams> activationParams,
+      WeightSpec weightSpec) {
     this.g = new QdqGraph(model.getGraph());
+    this.modelDir = modelDir;
     this.plan = plan;
     this.planned = new HashSet<>(plan.activations());
     this.activationParams = new HashMap<>(activationParams);
@@ -116,7 +130,7 @@ public final class QdqRewriter {
       Map<String, QuantParams> activationParams,
       QuantType weightType) {
     Objects.requireNonNull(weightType, "weightType");
-    return rewrite(prepared, plan, activationParams, new WeightSpec(weightType, true, 0));
+    return rewrite(prepared, null, plan, activationParams, new WeightSpec(weightType, true, 0));
   }
 
   /**
@@ -127,6 +141,35 @@ public final class QdqRewriter {
    */
   public static Result rewrite(
       ModelProto prepared,
+      CalibrationPlan plan,
+      Map<String, QuantParams> activationParams,
+      WeightSpec weightSpec) {
+    return rewrite(prepared, null, plan, activationParams, weightSpec);
+  }
+
+  /**
+   * As {@link #rewrite(ModelProto, CalibrationPlan, Map, QuantType)} for a model whose external data
+   * locations are relative to {@code modelDir} (null when it has none); quantized external weights go to
+   * a new data file there.
+   */
+  public static Result rewrite(
+      ModelProto prepared,
+      Path modelDir,
+      CalibrationPlan plan,
+      Map<String, QuantParams> activationParams,
+      QuantType weightType) {
+    Objects.requireNonNull(weightType, "weightType");
+    return rewrite(prepared, modelDir, plan, activationParams, new WeightSpec(weightType, true, 0));
+  }
+
+  /**
+   * The full form: a weight scheme, and the directory {@code modelDir} the model's external data locations
+   * are relative to (null when it has none). External weights are quantized in chunks in any scheme
+   * ({@link StreamedWeight}) and written to a new data file in {@code modelDir}.
+   */
+  public static Result rewrite(
+      ModelProto prepared,
+      Path modelDir,
       CalibrationPlan plan,
       Map<String, QuantParams> activationParams,
       WeightSpec weightSpec) {
@@ -144,7 +187,14 @@ public final class QdqRewriter {
       throw new IllegalArgumentException("Blocked weights (block_size " + weightSpec.blockSize()
           + ") need default-domain opset >= " + MIN_OPSET_4BIT + ", the model has opset " + opset);
     }
-    return new QdqRewriter(prepared, plan, activationParams, weightSpec).run(prepared);
+    QdqRewriter r = new QdqRewriter(prepared, modelDir, plan, activationParams, weightSpec);
+    try {
+      return r.run(prepared);
+    } finally {
+      if (r.streamed != null) {
+        r.streamed.close();
+      }
+    }
   }
 
   private Result run(ModelProto model) {
@@ -263,23 +313,45 @@ public final class QdqRewriter {
     String dq = weightCache.get(key);
     QuantParams wp = weightCacheParams.get(key);
     if (dq == null) {
-      float[] data = QdqTensors.floats(w);
-      try {
-        wp = block > 0 ? LinearQuant.blockWeightParams(data, dims, axis, block, type)
-            : perTensor ? LinearQuant.weightParamsPerTensor(data, type)
-            : LinearQuant.weightParams(data, dims, axis, type);
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(
-            "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
+      Function<String, TensorProto> quantized;
+      if (ExternalData.isExternal(w)) {
+        // streamed in chunks: a first pass for the ranges, a second writes the values to the data file
+        StreamedWeight sw;
+        try {
+          sw = new StreamedWeight(dims, perTensor ? null : axis, block);
+          Initializers.forEachChunk(w, modelDir, Initializers.CHUNK_FLOATS, sw::observe);
+          wp = sw.params(type);
+          StreamedWeight.byteLength(type, Initializers.count(w));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
+        }
+        if (ref.biasInitializer() != null && !wp.blocked()) {
+          wp = widenForBias(ref, what, wp);
+        }
+        QuantParams p = wp;
+        quantized = name -> streamQuantized(name, w, sw, p);
+      } else {
+        float[] data = QdqTensors.floats(w);
+        try {
+          wp = block > 0 ? LinearQuant.blockWeightParams(data, dims, axis, block, type)
+              : perTensor ? LinearQuant.weightParamsPerTensor(data, type)
+              : LinearQuant.weightParams(data, dims, axis, type);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
+        }
+        if (ref.biasInitializer() != null && !wp.blocked()) {
+          wp = widenForBias(ref, what, wp);
+        }
+        long[] q = LinearQuant.quantizeAll(data, dims, wp);
+        QuantType qt = type;
+        quantized = name -> QdqTensors.intTensor(name, qt, dims, q);
       }
-      if (ref.biasInitializer() != null && !wp.blocked()) {
-        wp = widenForBias(ref, what, wp);
-      }
-      long[] q = LinearQuant.quantizeAll(data, dims, wp);
       // ORT fuses Conv without a weight zero point but its QGemm fusion fails without one ("zero point
       // and scale of input b should have same shape size"), so only Conv weights leave out all-zero ones.
       boolean keepZeroPoint = !node.getOpType().equals("Conv") || !allZero(wp.zeroPoint());
-      dq = dequantized(dims, q, wp, type, keepZeroPoint);
+      dq = dequantized(dims, quantized, wp, type, keepZeroPoint);
       weightCache.put(key, dq);
       weightCacheParams.put(key, wp);
       weightParams.put(paramKey(ref.initializer(), dq), wp);
@@ -304,7 +376,7 @@ public final class QdqRewriter {
     if (ap == null || ap.perChannel() || bt == null || bt.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
       return wp;
     }
-    float[] bias = QdqTensors.floats(bt);
+    float[] bias = Initializers.floats(bt, modelDir);
     if (wp.perChannel() && bias.length != wp.channels()) {
       return wp; // quantizeBias names the mismatch
     }
@@ -355,7 +427,7 @@ public final class QdqRewriter {
     if (bIndex < 0 || bt == null) {
       throw new IllegalArgumentException("Node '" + ref.node() + "' does not read bias initializer '" + b + "'");
     }
-    float[] bias = QdqTensors.floats(bt);
+    float[] bias = Initializers.floats(bt, modelDir);
     if (wp.perChannel() && bias.length != wp.channels()) {
       throw new IllegalArgumentException("Bias '" + b + "' of node '" + ref.node() + "' has " + bias.length
           + " values but weight '" + ref.initializer() + "' has " + wp.channels() + " channels");
@@ -382,6 +454,12 @@ public final class QdqRewriter {
    * DequantizeLinear; returns its output name. A left-out zero point is 0 (ONNX's default).
    */
   private String dequantized(long[] dims, long[] values, QuantParams p, QuantType type, boolean keepZeroPoint) {
+    return dequantized(dims, name -> QdqTensors.intTensor(name, type, dims, values), p, type, keepZeroPoint);
+  }
+
+  /** As above, the quantized initializer (of shape {@code dims}) made by {@code quantized} from its name. */
+  private String dequantized(long[] dims,
+      Function<String, TensorProto> quantized, QuantParams p, QuantType type, boolean keepZeroPoint) {
     long[] pdims = p.blocked() ? LinearQuant.blockParamDims(dims, p.axis(), p.blockSize())
         : p.perChannel() ? new long[] {p.channels()} : new long[0];
     String q = names.tensor("q" + counter);
@@ -389,7 +467,7 @@ public final class QdqRewriter {
     String zp = keepZeroPoint ? names.tensor("z" + counter) : "";
     String dq = names.tensor("d" + counter);
     counter++;
-    newInitializers.add(QdqTensors.intTensor(q, type, dims, values));
+    newInitializers.add(quantized.apply(q));
     newInitializers.add(QdqTensors.floatTensor(scale, pdims, p.scale()));
     if (!zp.isEmpty()) {
       newInitializers.add(QdqTensors.intTensor(zp, type, pdims, p.zeroPoint()));
@@ -401,6 +479,34 @@ public final class QdqRewriter {
     }
     head.add(dqNode);
     return dq;
+  }
+
+  /**
+   * The quantized values of external weight {@code w}, computed chunk by chunk in a second pass over its
+   * file and appended to this rewrite's data file in the model's directory.
+   */
+  private TensorProto streamQuantized(String name, TensorProto w, StreamedWeight sw, QuantParams p) {
+    if (streamed == null) {
+      String location = "qcal-quantized-" + java.util.UUID.randomUUID() + ".data";
+      streamed = new ExternalDataFile(modelDir.resolve(location), location);
+    }
+    long length = StreamedWeight.byteLength(p.type(), Initializers.count(w));
+    long offset = streamed.begin(length);
+    ByteBuffer out = ByteBuffer.allocateDirect(StreamedWeight.maxChunkBytes(p.type(), Initializers.CHUNK_FLOATS))
+        .order(ByteOrder.LITTLE_ENDIAN);
+    Initializers.forEachChunk(w, modelDir, Initializers.CHUNK_FLOATS, (first, chunk) -> {
+      out.clear();
+      sw.quantize(first, chunk, p, out);
+      streamed.write(out.flip());
+    });
+    out.clear();
+    sw.finish(out);
+    if (out.position() > 0) {
+      streamed.write(out.flip());
+    }
+    TensorProto header = TensorProto.newBuilder().setName(name).setDataType(p.type().onnxElemType())
+        .addAllDims(w.getDimsList()).build();
+    return streamed.reference(header, offset, length);
   }
 
   private static boolean allZero(long[] v) {

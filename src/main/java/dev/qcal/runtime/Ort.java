@@ -77,6 +77,16 @@ public final class Ort {
    * @throws Failure when the session cannot be created or nothing was written
    */
   public static void optimize(Path in, Path out, OptLevel level) {
+    optimize(in, out, level, null);
+  }
+
+  /**
+   * As {@link #optimize(Path, Path, OptLevel)}; with {@code externalDataFile} non-null, initializers of at
+   * least 1 KiB are written to that file next to {@code out} (ONNX Runtime's
+   * {@code session.optimized_model_external_initializers_file_name}), so models over the 2 GB protobuf
+   * limit can be saved and the weights are never inlined.
+   */
+  public static void optimize(Path in, Path out, OptLevel level, String externalDataFile) {
     requireFile(in);
     try {
       Path parent = out.toAbsolutePath().getParent();
@@ -88,12 +98,19 @@ public final class Ort {
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
       options.setOptimizationLevel(level.ort);
       options.setOptimizedModelFilePath(out.toString());
+      if (externalDataFile != null) {
+        Files.deleteIfExists(out.resolveSibling(externalDataFile));
+        options.addConfigEntry("session.optimized_model_external_initializers_file_name", externalDataFile);
+        options.addConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
+      }
       try (OrtSession session = env().createSession(in.toString(), options)) {
         LOG.debug("optimized {} at {} into {} ({} inputs, {} outputs)", in, level, out,
             session.getNumInputs(), session.getNumOutputs());
       }
     } catch (OrtException e) {
       throw new Failure(in + ": ONNX Runtime could not optimize the model at " + level + " (" + e.getMessage() + ")", e);
+    } catch (java.io.IOException e) {
+      throw new Failure(out + ": cannot prepare output path (" + e + ")", e);
     }
     if (!Files.isRegularFile(out)) {
       throw new Failure(in + ": ONNX Runtime wrote no optimized model to " + out);

@@ -39,6 +39,14 @@ public final class SessionCache {
     }
   }
 
+  /**
+   * A new, uncached session for a model file (e.g. a variant written next to the external data files it
+   * names); the caller closes it.
+   */
+  public static OrtSession openFile(Path modelFile, int intraOpThreads) {
+    return create(modelFile, intraOpThreads);
+  }
+
   private static OrtSession create(Path modelFile, int intraOpThreads) {
     OrtEnvironment env = Ort.env();
     try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
