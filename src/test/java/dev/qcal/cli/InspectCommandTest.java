@@ -22,6 +22,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 class InspectCommandTest {
 
+  /** x -> Conv 'conv' (weight w) -> Sigmoid 'sig' -> y. */
+  private static ModelProto convSigmoid() {
+    return TestGraphs.model(13,
+        List.of(TestGraphs.node("Conv", "conv", List.of("x", "w"), List.of("c")),
+            TestGraphs.node("Sigmoid", "sig", List.of("c"), List.of("y"))),
+        List.of(TestGraphs.floatInfo("x", 1, 2, 4, 4)), List.of(TestGraphs.floatInfo("y", 1, 2, 4, 4)),
+        List.of(TestGraphs.floatTensor("w", new long[] {2, 2, 1, 1}, 0.5f, -0.25f, 1f, 0.75f)));
+  }
+
   @Test
   void listsInputsOutputsAndCalibratedTensors() {
     Cli r = Cli.run("inspect", "--model", ExampleData.MODEL.toString(), "--input-shape", "x=1,3,48,192");
@@ -43,11 +52,7 @@ class InspectCommandTest {
 
   @Test
   void quantizedModelIsShownPerNode(@TempDir Path tmp) throws Exception {
-    ModelProto m = TestGraphs.model(13,
-        List.of(TestGraphs.node("Conv", "conv", List.of("x", "w"), List.of("c")),
-            TestGraphs.node("Sigmoid", "sig", List.of("c"), List.of("y"))),
-        List.of(TestGraphs.floatInfo("x", 1, 2, 4, 4)), List.of(TestGraphs.floatInfo("y", 1, 2, 4, 4)),
-        List.of(TestGraphs.floatTensor("w", new long[] {2, 2, 1, 1}, 0.5f, -0.25f, 1f, 0.75f)));
+    ModelProto m = convSigmoid();
     Path fp = tmp.resolve("m.onnx");
     Files.write(fp, m.toByteArray());
     CalibrationPlan plan = CalibrationPlan.of(m);
@@ -71,11 +76,7 @@ class InspectCommandTest {
 
   @Test
   void planOptionsChangeTheDecisions(@TempDir Path tmp) throws Exception {
-    ModelProto m = TestGraphs.model(13,
-        List.of(TestGraphs.node("Conv", "conv", List.of("x", "w"), List.of("c")),
-            TestGraphs.node("Sigmoid", "sig", List.of("c"), List.of("y"))),
-        List.of(TestGraphs.floatInfo("x", 1, 2, 4, 4)), List.of(TestGraphs.floatInfo("y", 1, 2, 4, 4)),
-        List.of(TestGraphs.floatTensor("w", new long[] {2, 2, 1, 1}, 0.5f, -0.25f, 1f, 0.75f)));
+    ModelProto m = convSigmoid();
     Path fp = tmp.resolve("m.onnx");
     Files.write(fp, m.toByteArray());
     Cli withSigmoid = Cli.run("inspect", "--model", fp.toString(), "--op-types", "Conv,Sigmoid");

@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(SharedSpark.class)
 class CalibrateExampleTest {
-  private static final int EVAL = 256;
+  private static final int EVAL = dev.qcal.testing.ExampleEval.LINES;
   @TempDir static Path tmp;
   static Path out;
   static String stdout;
@@ -245,48 +245,11 @@ class CalibrateExampleTest {
     }
   }
 
-  /** Top-1 agreement with FP32, FP32 accuracy, quantized accuracy on the evaluation lines. */
-  private static double[] evaluate(Path quantized) throws Exception {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
-    try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
-      opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-      try (OrtSession fp32 = env.createSession(ExampleData.MODEL.toString(), opts);
-          OrtSession int8 = env.createSession(quantized.toString(), opts)) {
-        int agree = 0;
-        int fpCorrect = 0;
-        int qCorrect = 0;
-        int batch = 32;
-        int per = 3 * 48 * 192;
-        for (int start = 0; start < EVAL; start += batch) {
-          float[] data = new float[batch * per];
-          int[] labels = new int[batch];
-          for (int i = 0; i < batch; i++) {
-            TextLines.Sample s = TextLines.render(ExampleData.EVAL_SEED, start + i);
-            System.arraycopy(s.chw(), 0, data, i * per, per);
-            labels[i] = s.label();
-          }
-          int[] a = top1(env, fp32, data, batch);
-          int[] b = top1(env, int8, data, batch);
-          for (int i = 0; i < batch; i++) {
-            agree += a[i] == b[i] ? 1 : 0;
-            fpCorrect += a[i] == labels[i] ? 1 : 0;
-            qCorrect += b[i] == labels[i] ? 1 : 0;
-          }
-        }
-        return new double[] {agree / (double) EVAL, fpCorrect / (double) EVAL, qCorrect / (double) EVAL};
-      }
-    }
+  static double[] evaluate(Path quantized) throws Exception {
+    return dev.qcal.testing.ExampleEval.evaluate(quantized);
   }
 
   private static int[] top1(OrtEnvironment env, OrtSession s, float[] data, int batch) throws Exception {
-    try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(data), new long[] {batch, 3, 48, 192});
-        OrtSession.Result r = s.run(Map.of("x", t))) {
-      float[][] p = (float[][]) r.get(0).getValue();
-      int[] out = new int[batch];
-      for (int i = 0; i < batch; i++) {
-        out[i] = p[i][1] > p[i][0] ? 1 : 0;
-      }
-      return out;
-    }
+    return dev.qcal.testing.ExampleEval.top1(env, s, data, batch);
   }
 }
