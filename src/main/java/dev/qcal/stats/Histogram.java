@@ -214,13 +214,11 @@ public final class Histogram implements Serializable {
   /** Bins {@code a[from, to)}, all within the included range; {@code allFinite} skips the checks. */
   void bin(float[] a, int from, int to, boolean allFinite) {
     double scale = Math.scalb(1.0, -exponent);
-    // floor(v / 2^e) and firstBin are integers below 2^53 and their difference is a bin index, so the
-    // double subtraction is exact; cheaper than going through long
-    double first = firstBin;
+    long first = firstBin;
     long[] c = counts;
     if (allFinite) {
       for (int i = from; i < to; i++) {
-        c[(int) (Math.floor(a[i] * scale) - first)]++;
+        c[(int) ((long) Math.floor(a[i] * scale) - first)]++;
       }
       total += to - from;
     } else {
@@ -228,7 +226,7 @@ public final class Histogram implements Serializable {
       for (int i = from; i < to; i++) {
         float v = a[i];
         if (Float.isFinite(v)) {
-          c[(int) (Math.floor(v * scale) - first)]++;
+          c[(int) ((long) Math.floor(v * scale) - first)]++;
           n++;
         }
       }

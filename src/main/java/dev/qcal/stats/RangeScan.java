@@ -19,10 +19,6 @@ final class RangeScan {
   long nan;
   long posInf;
   long negInf;
-  /** The finite min, max and count of the last chunk scanned. */
-  private float chunkMin;
-  private float chunkMax;
-  private long chunkFinite;
 
   void reset() {
     min = Float.POSITIVE_INFINITY;
@@ -40,36 +36,6 @@ final class RangeScan {
       int n = Math.min(Chunks.SIZE, len - off);
       chunks.load(b, index + off, n);
       scanChunk(chunks.array, chunks.offset, chunks.offset + n);
-    }
-    return this;
-  }
-
-  /**
-   * Resets, then scans {@code len} values of {@code b} from absolute {@code index} as {@link #scan},
-   * binning each chunk into {@code first} and {@code second} (either may be null) while it is in the
-   * cache: one copy of a direct buffer instead of two. Each chunk's finite range is included before
-   * its values are binned; since a {@link Histogram} is canonical for the values it holds, the
-   * result equals including the whole range first.
-   */
-  RangeScan scanAndBin(FloatBuffer b, int index, int len, Histogram first, Histogram second) {
-    reset();
-    for (int off = 0; off < len; off += Chunks.SIZE) {
-      int n = Math.min(Chunks.SIZE, len - off);
-      chunks.load(b, index + off, n);
-      float[] a = chunks.array;
-      int from = chunks.offset;
-      scanChunk(a, from, from + n);
-      if (chunkFinite > 0) {
-        boolean allFinite = chunkFinite == n;
-        if (first != null) {
-          first.include(chunkMin, chunkMax);
-          first.bin(a, from, from + n, allFinite);
-        }
-        if (second != null) {
-          second.include(chunkMin, chunkMax);
-          second.bin(a, from, from + n, allFinite);
-        }
-      }
     }
     return this;
   }
@@ -93,22 +59,17 @@ final class RangeScan {
     }
     if (mn >= -Float.MAX_VALUE && mx <= Float.MAX_VALUE) {
       // both finite: no NaN (it would have propagated) and no infinity in the chunk
-      chunkMin = mn;
-      chunkMax = mx;
-      chunkFinite = to - from;
       min = Math.min(min, mn);
       max = Math.max(max, mx);
       finite += to - from;
     } else if (to > from) {
       scanChunkSlow(a, from, to);
-    } else {
-      chunkFinite = 0;
     }
   }
 
   private void scanChunkSlow(float[] a, int from, int to) {
-    float mn = Float.POSITIVE_INFINITY;
-    float mx = Float.NEGATIVE_INFINITY;
+    float mn = min;
+    float mx = max;
     long fin = 0;
     long nn = 0;
     long pi = 0;
@@ -127,11 +88,8 @@ final class RangeScan {
         ni++;
       }
     }
-    chunkMin = mn;
-    chunkMax = mx;
-    chunkFinite = fin;
-    min = Math.min(min, mn);
-    max = Math.max(max, mx);
+    min = mn;
+    max = mx;
     finite += fin;
     nan += nn;
     posInf += pi;

@@ -48,9 +48,6 @@ public final class TensorStats implements Serializable {
   private long[] channelNegInf;
   private Histogram[] channelHistograms;
 
-  /** Shortest channel run binned while it is scanned; shorter runs are binned in a second pass. */
-  private static final int MIN_FUSED_RUN = 64;
-
   private transient RangeScan scan;
   private transient long[] batchNonFinite;
   private transient float[] rowMin;
@@ -160,13 +157,17 @@ public final class TensorStats implements Serializable {
   }
 
   private void addPerTensor(FloatBuffer values, int pos, int n) {
-    RangeScan r = histogram == null ? scan.scan(values, pos, n) : scan.scanAndBin(values, pos, n, histogram, null);
+    RangeScan r = scan.scan(values, pos, n);
     min = Math.min(min, r.min);
     max = Math.max(max, r.max);
     count += r.finite;
     nanCount += r.nan;
     posInfCount += r.posInf;
     negInfCount += r.negInf;
+    if (histogram != null && r.finite > 0) {
+      histogram.include(r.min, r.max);
+      histogram.bin(values, pos, n, r.finite == n, r.chunks);
+    }
   }
 
   private void addPerChannel(FloatBuffer values, int pos, int n, long[] shape) {
@@ -189,9 +190,6 @@ public final class TensorStats implements Serializable {
     float tmax = Float.NEGATIVE_INFINITY;
     long finite = 0;
     long nonFinite = 0;
-    // channel runs long enough to amortize a histogram's range check per chunk are binned as they are
-    // scanned (one copy of the buffer); channel-last data is scanned as rows, then binned
-    boolean fused = inner >= MIN_FUSED_RUN && (histogram != null || channelHistograms != null);
     if (inner == 1 && c <= Chunks.SIZE && scanRows(values, pos, outer)) {
       // channel-last, all finite: rows already folded in
       for (int ch = 0; ch < c; ch++) {
@@ -202,12 +200,7 @@ public final class TensorStats implements Serializable {
     } else {
       for (int o = 0; o < outer; o++) {
         for (int ch = 0; ch < c; ch++) {
-          int start = pos + (o * c + ch) * inner;
-          if (fused) {
-            r.scanAndBin(values, start, inner, histogram, channelHistograms == null ? null : channelHistograms[ch]);
-          } else {
-            r.scan(values, start, inner);
-          }
+          r.scan(values, pos + (o * c + ch) * inner, inner);
           channelMin[ch] = Math.min(channelMin[ch], r.min);
           channelMax[ch] = Math.max(channelMax[ch], r.max);
           tmin = Math.min(tmin, r.min);
@@ -230,9 +223,6 @@ public final class TensorStats implements Serializable {
     min = Math.min(min, tmin);
     max = Math.max(max, tmax);
     count += finite;
-    if (fused) {
-      return; // histograms filled while scanning
-    }
     if (histogram != null && finite > 0) {
       histogram.include(tmin, tmax);
       histogram.bin(values, pos, n, nonFinite == 0, r.chunks);
