@@ -118,16 +118,20 @@ public final class CalibrateVsInferenceBench {
     System.out.printf(Locale.ROOT, "qcal calibrate bench: %d samples, batch %d, ORT intra-op threads = spark.task.cpus"
         + " = 1 per task, second of %d rounds; %d cores, load average %.2f%n", n, batch, rounds,
         Runtime.getRuntime().availableProcessors(), ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
-    System.out.printf("%-14s %-9s %10s %10s %10s %8s %8s %10s %12s%n", "model", "master", "(a) plain", "(b) minmax",
-        "(c) hist", "(b)/(a)", "(c)/(a)", "peak RSS", "state bytes");
+    System.out.println("samples/s over wall time of the stage; ratios are time ratios (b)/(a) = (a) samples/s / (b)"
+        + " samples/s; task CPU = CPU time of the Spark tasks, robust to other load on the machine");
+    System.out.printf("%-14s %-9s %10s %10s %10s %8s %8s %10s %12s | %s%n", "model", "master", "(a) plain",
+        "(b) minmax", "(c) hist", "(b)/(a)", "(c)/(a)", "peak RSS", "state bytes",
+        "task CPU: samples/CPU-s (a) (b) (c), (b)/(a) (c)/(a)");
     for (BenchModel m : table ? models : List.<BenchModel>of()) {
       Path data = data(m, dir, n);
       double[] first = null;
       for (String master : masters) {
         double[] row = runChild("table", m, data, n, master, batch, rounds);
         // row: plain, minmax, hist samples/s, state bytes, VmHWM kB, peak heap bytes
-        System.out.printf(Locale.ROOT, "%-14s %-9s %10.0f %10.0f %10.0f %8.2f %8.2f %7.0f MB %12.0f%n", m.name(), master,
-            row[0], row[1], row[2], row[0] / row[1], row[0] / row[2], row[4] / 1024, row[3]);
+        System.out.printf(Locale.ROOT, "%-14s %-9s %10.0f %10.0f %10.0f %8.2f %8.2f %7.0f MB %12.0f | %.0f %.0f %.0f,"
+            + " %.2f %.2f%n", m.name(), master, row[0], row[1], row[2], row[0] / row[1], row[0] / row[2], row[4] / 1024,
+            row[3], row[6], row[7], row[8], row[6] / row[7], row[6] / row[8]);
         if (first == null) {
           first = row;
         } else {
@@ -143,13 +147,14 @@ public final class CalibrateVsInferenceBench {
     }
     if (!memory.isEmpty()) {
       System.out.printf("memory: (c) on local[2], fresh JVM each (same -Xmx), %s%n", models.get(0).name());
-      System.out.printf("%-14s %8s %10s %10s %12s%n", "model", "samples", "samples/s", "peak RSS", "peak heap");
+      System.out.printf("%-14s %8s %10s %10s %12s %15s%n", "model", "samples", "samples/s", "peak RSS", "peak heap",
+          "heap committed");
       BenchModel m = models.get(0);
       for (int count : memory) {
         Path data = data(m, dir, count);
         double[] row = runChild("memory", m, data, count, "local[2]", batch, 1);
-        System.out.printf(Locale.ROOT, "%-14s %8d %10.0f %7.0f MB %9.0f MB%n", m.name(), files(count) * PER_FILE,
-            row[2], row[4] / 1024, row[5] / 1e6);
+        System.out.printf(Locale.ROOT, "%-14s %8d %10.0f %7.0f MB %9.0f MB %12.0f MB%n", m.name(),
+            files(count) * PER_FILE, row[2], row[4] / 1024, row[5] / 1e6, row[9] / 1e6);
       }
     }
   }
@@ -250,7 +255,8 @@ public final class CalibrateVsInferenceBench {
 
   /**
    * Child JVM: {@code --child table|memory MODEL DATA INPUT OUTPUT MASTER BATCH ROUNDS}. Prints
-   * {@code RESULT plain minmax hist stateBytes vmHwmKb peakHeapBytes} (memory: histograms only).
+   * {@code RESULT plain minmax hist stateBytes vmHwmKb peakHeapBytes}, then samples per task CPU second of
+   * plain, minmax, hist (memory: histograms only).
    */
   private static void child(String[] args) throws Exception {
     boolean table = args[1].equals("table");
@@ -262,9 +268,20 @@ public final class CalibrateVsInferenceBench {
     int batch = Integer.parseInt(args[7]);
     int rounds = Integer.parseInt(args[8]);
     Path out = Files.createTempDirectory("qcal-bench-out-");
-    double[] r = new double[6];
+    double[] r = new double[10];
     try (SparkSession spark = SparkSession.builder().master(master).appName("qcal-bench")
         .config("spark.ui.enabled", "false").getOrCreate()) {
+      // CPU time of the Spark tasks (ONNX Runtime with one intra-op thread runs on the task's thread):
+      // ratios of CPU per sample hold on a machine shared with other work, where wall time does not
+      java.util.concurrent.atomic.AtomicLong taskCpu = new java.util.concurrent.atomic.AtomicLong();
+      spark.sparkContext().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
+        @Override
+        public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
+          if (end.taskMetrics() != null) {
+            taskCpu.addAndGet(end.taskMetrics().executorCpuTime());
+          }
+        }
+      });
       List<InputSpec> inputs = ModelInputs.of(OnnxModels.load(model), model.toString());
       JavaRDD<Sample> samples = DataSources.open(spark, List.of(data), inputs, Map.of());
       spark.sparkContext().addFile(model.toAbsolutePath().toString());
@@ -274,20 +291,25 @@ public final class CalibrateVsInferenceBench {
       for (int round = 1; round <= rounds; round++) {
         if (table) {
           long t = System.nanoTime();
+          long cpu = taskCpu(spark, taskCpu);
           long seen = samples.mapPartitions(it -> List.of(infer(it, fileName, sha, input, output, batch)).iterator())
               .reduce(Long::sum);
           r[0] = seen / ((System.nanoTime() - t) / 1e9);
+          r[6] = seen / ((taskCpu(spark, taskCpu) - cpu) / 1e9);
         }
         for (int k = table ? 0 : 1; k < 2; k++) {
+          long cpu = taskCpu(spark, taskCpu);
           RunReport rep = CalibrateJob.run(new CalibrateOptions(model, List.of(data), out.toString(), true, batch, null,
               Map.of(), configs[k], RangeOptions.defaults()), spark);
           r[1 + k] = (long) rep.get("samples") / rep.stageSeconds("observe_and_reduce");
+          r[7 + k] = (long) rep.get("samples") / ((taskCpu(spark, taskCpu) - cpu) / 1e9);
           r[3] = (long) rep.get("stats_state_bytes");
         }
       }
     }
     r[4] = vmHwmKb();
     r[5] = peakHeapBytes();
+    r[9] = peakHeapCommittedBytes();
     StringBuilder b = new StringBuilder("RESULT");
     for (double v : r) {
       b.append(' ').append(v);
@@ -422,6 +444,26 @@ public final class CalibrateVsInferenceBench {
       run.accept(b);
     }
     return (threads.getCurrentThreadCpuTime() - t) / 1e6 / batches.size();
+  }
+
+  /** Task CPU nanoseconds so far, once every finished task has been reported. */
+  private static long taskCpu(SparkSession spark, java.util.concurrent.atomic.AtomicLong taskCpu) {
+    try {
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException(e);
+    }
+    return taskCpu.get();
+  }
+
+  private static long peakHeapCommittedBytes() {
+    long sum = 0;
+    for (var pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null) {
+        sum += pool.getPeakUsage().getCommitted();
+      }
+    }
+    return sum;
   }
 
   private static long peakHeapBytes() {
