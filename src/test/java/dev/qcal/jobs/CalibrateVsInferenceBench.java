@@ -51,15 +51,18 @@ import org.apache.spark.sql.SparkSession;
  * Last, memory: (c) on {@code local[2]} over {@code --memory-samples} (default 1024 and 10240) in
  * fresh JVMs of the same heap, peak RSS and heap of each.
  *
- * <p>Data: {@value #PER_FILE} samples per {@code .npy} file (one file = one partition); a few distinct
+ * <p>Data: {@code --per-file} samples (default 128) per {@code .npy} file (one file = one partition); a few distinct
  * files are written once and hard-linked in turn to reach N samples, so 10k samples cost no 10k
  * renderings. Arguments: {@code [--model example|resnet|PATH]... [--samples N] [--masters "m1 m2"]
- * [--batch-size B] [--rounds R] [--memory-samples N1,N2] [--no-memory] [--no-profile] [--profile-only]}; the older
+ * [--batch-size B] [--rounds R] [--memory-samples N1,N2] [--per-file K] [--no-memory] [--no-profile]
+ * [--profile-only]}; the older
  * positional form {@code [samples] ["master master..."]} still works.
  */
 public final class CalibrateVsInferenceBench {
-  static final int PER_FILE = 32;
+  /** Samples per {@code .npy} file, i.e. per partition ({@code --per-file}). */
+  private static int perFile = 128;
   private static final String CHILD = "--child";
+  private static final int MAX_PROFILE_BATCHES = 16;
 
   private CalibrateVsInferenceBench() {}
 
@@ -89,6 +92,7 @@ public final class CalibrateVsInferenceBench {
         case "--rounds" -> rounds = Integer.parseInt(args[++k]);
         case "--memory-samples" -> memory = Arrays.stream(args[++k].split(",")).map(Integer::parseInt).toList();
         case "--no-memory" -> memory = List.of();
+        case "--per-file" -> perFile = Integer.parseInt(args[++k]);
         case "--no-profile" -> profile = false;
         case "--profile-only" -> {
           table = false;
@@ -102,7 +106,7 @@ public final class CalibrateVsInferenceBench {
           } else {
             throw new IllegalArgumentException("unknown argument '" + a + "'; usage: [--model example|resnet|PATH]..."
                 + " [--samples N] [--masters \"m1 m2\"] [--batch-size B] [--rounds R] [--memory-samples N1,N2]"
-                + " [--no-memory] [--no-profile]");
+                + " [--per-file K] [--no-memory] [--no-profile] [--profile-only]");
           }
         }
       }
@@ -154,7 +158,7 @@ public final class CalibrateVsInferenceBench {
         Path data = data(m, dir, count);
         double[] row = runChild("memory", m, data, count, "local[2]", batch, 1);
         System.out.printf(Locale.ROOT, "%-14s %8d %10.0f %7.0f MB %9.0f MB %12.0f MB%n", m.name(),
-            files(count) * PER_FILE, row[2], row[4] / 1024, row[5] / 1e6, row[9] / 1e6);
+            files(count) * perFile, row[2], row[4] / 1024, row[5] / 1e6, row[9] / 1e6);
       }
     }
   }
@@ -162,7 +166,7 @@ public final class CalibrateVsInferenceBench {
   private static BenchModel model(String arg, Path dir) throws IOException {
     if (arg.equals("example")) {
       return new BenchModel("ppocr-cls", Path.of("examples/ppocr-cls/ch_ppocr_mobile_v2.0_cls_infer.onnx"), "x",
-          new long[] {TextLines.CHANNELS, TextLines.HEIGHT, TextLines.WIDTH}, "softmax_0.tmp_0", 8);
+          new long[] {TextLines.CHANNELS, TextLines.HEIGHT, TextLines.WIDTH}, "softmax_0.tmp_0", Math.max(1, 256 / perFile));
     }
     Path file;
     if (arg.equals("resnet")) {
@@ -179,33 +183,33 @@ public final class CalibrateVsInferenceBench {
     }
     String name = arg.equals("resnet") ? "resnet-224" : file.getFileName().toString().replace(".onnx", "");
     return new BenchModel(name, file, inputs.get(0).name(), inputs.get(0).dims(),
-        proto.getGraph().getOutput(0).getName(), 4);
+        proto.getGraph().getOutput(0).getName(), Math.max(1, 128 / perFile));
   }
 
   private static int files(int n) {
-    return (n + PER_FILE - 1) / PER_FILE;
+    return (n + perFile - 1) / perFile;
   }
 
   /**
-   * {@code dir/<model>-<n>/x/part-*.npy}: {@code files(n)} files of {@value #PER_FILE} samples, hard links
+   * {@code dir/<model>-<n>/x/part-*.npy}: {@code files(n)} files of {@code perFile} samples, hard links
    * to the model's distinct files in turn (written on first use).
    */
   private static Path data(BenchModel m, Path dir, int n) throws IOException {
     Path distinct = dir.resolve(m.name() + "-distinct");
     if (!Files.isDirectory(distinct)) {
       if (m.name().equals("ppocr-cls")) {
-        TextLines.writeDataset(distinct, m.distinctFiles() * PER_FILE, 5, PER_FILE);
+        TextLines.writeDataset(distinct, m.distinctFiles() * perFile, 5, perFile);
       } else {
         Files.createDirectories(distinct.resolve("x"));
         Random r = new Random(7);
         int elements = (int) Sample.elements(m.sampleShape());
         long[] shape = new long[m.sampleShape().length + 1];
-        shape[0] = PER_FILE;
+        shape[0] = perFile;
         System.arraycopy(m.sampleShape(), 0, shape, 1, m.sampleShape().length);
         float[] row = new float[elements];
         for (int f = 0; f < m.distinctFiles(); f++) {
           try (Npy.Writer w = Npy.Writer.float32(distinct.resolve("x").resolve(String.format("part-%05d.npy", f)), shape)) {
-            for (int s = 0; s < PER_FILE; s++) {
+            for (int s = 0; s < perFile; s++) {
               for (int k = 0; k < elements; k++) {
                 row[k] = (float) r.nextGaussian();
               }
@@ -323,7 +327,7 @@ public final class CalibrateVsInferenceBench {
    * pinned buffers and not read; plus {@link StatsSet#add} min/max only; plus histograms.
    */
   private static void profile(BenchModel m, Path dir, int batch) throws IOException {
-    Path data = data(m, dir, PER_FILE * m.distinctFiles());
+    Path data = data(m, dir, perFile * m.distinctFiles());
     List<Batcher.Batch> batches = new ArrayList<>();
     int elements = (int) Sample.elements(m.sampleShape());
     long[] shape = new long[m.sampleShape().length + 1];
@@ -340,7 +344,7 @@ public final class CalibrateVsInferenceBench {
               b.put(row);
               rows++;
             }
-            if (rows < batch) {
+            if (rows < batch || batches.size() == MAX_PROFILE_BATCHES) {
               break;
             }
             b.flip();
