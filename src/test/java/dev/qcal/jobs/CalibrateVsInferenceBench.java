@@ -115,6 +115,15 @@ public final class CalibrateVsInferenceBench {
       modelArgs = List.of("example", "resnet");
     }
     Path dir = Files.createTempDirectory("qcal-bench-");
+    try {
+      run(dir, modelArgs, n, batch, rounds, masters, memory, profile, table);
+    } finally {
+      deleteTree(dir); // models and data: hundreds of MB
+    }
+  }
+
+  private static void run(Path dir, List<String> modelArgs, int n, int batch, int rounds, List<String> masters,
+      List<Integer> memory, boolean profile, boolean table) throws Exception {
     List<BenchModel> models = new ArrayList<>();
     for (String m : modelArgs) {
       models.add(model(m, dir));
@@ -159,6 +168,17 @@ public final class CalibrateVsInferenceBench {
         double[] row = runChild("memory", m, data, count, "local[2]", batch, 1);
         System.out.printf(Locale.ROOT, "%-14s %8d %10.0f %7.0f MB %9.0f MB %12.0f MB%n", m.name(),
             files(count) * perFile, row[2], row[4] / 1024, row[5] / 1e6, row[9] / 1e6);
+      }
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
       }
     }
   }
@@ -311,6 +331,7 @@ public final class CalibrateVsInferenceBench {
         }
       }
     }
+    deleteTree(out);
     r[4] = vmHwmKb();
     r[5] = peakHeapBytes();
     r[9] = peakHeapCommittedBytes();
