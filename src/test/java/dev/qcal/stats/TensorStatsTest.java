@@ -107,6 +107,65 @@ class TensorStatsTest {
     }
   }
 
+  /**
+   * Long channel runs (and per-tensor batches over several chunks) are binned while they are scanned,
+   * chunk by chunk; the histograms, ranges and counts must still equal the brute-force ones, for every
+   * kind of values (non-finite, signed zeros, huge, subnormal) and runs shorter and longer than a chunk.
+   */
+  @Test
+  void runsBinnedWhileScannedAgreeWithBruteForce() {
+    Random r = new Random(29);
+    for (int inner : new int[] {64, 70, Chunks.SIZE + 100}) {
+      for (Kind kind : Kind.values()) {
+        Values gen = new Values(kind, r);
+        int channels = 1 + r.nextInt(3);
+        StatsConfig perChannel = new StatsConfig(256, 32, Map.of("t", 1));
+        StatsConfig perTensor = new StatsConfig(256, 0, Map.of("t", -1));
+        TensorStats byChannel = TensorStats.empty("t", perChannel);
+        TensorStats whole = TensorStats.empty("t", perTensor);
+        List<StatsTestData.Batch> batches = new ArrayList<>();
+        for (int b = 0; b < 3; b++) {
+          long[] shape = {1 + r.nextInt(2), channels, inner};
+          StatsTestData.Batch batch = new StatsTestData.Batch(gen.next((int) (shape[0] * channels * inner)), shape);
+          batches.add(batch);
+          byChannel.add(batch.direct(), shape);
+          whole.add(batch.direct(), shape);
+        }
+        String what = "inner " + inner + " " + kind;
+        List<Float> all = StatsTestData.allValues(batches);
+        StatsTestData.HistOracle o = StatsTestData.histogramOracle(all, 256);
+        for (TensorStats t : List.of(byChannel, whole)) {
+          assertHistogram(o, t.histogram(), what);
+          assertEquals(o == null ? 0 : o.total(), t.count(), what);
+        }
+        assertEquals(byChannel.nonFiniteCount(), whole.nonFiniteCount(), what);
+        assertEquals(Float.floatToIntBits(whole.min()), Float.floatToIntBits(byChannel.min()), what);
+        assertEquals(Float.floatToIntBits(whole.max()), Float.floatToIntBits(byChannel.max()), what);
+        for (int c = 0; c < channels; c++) {
+          List<Float> values = allOfChannel(batches, 1, c);
+          assertHistogram(StatsTestData.histogramOracle(values, 32), byChannel.channelHistogram(c), what + " channel " + c);
+          long nan = values.stream().filter(v -> v.isNaN()).count();
+          long finite = values.stream().filter(Float::isFinite).count();
+          assertEquals(nan, byChannel.channelNanCount(c), what);
+          assertEquals(finite, byChannel.channelCount(c), what);
+          float mn = values.stream().filter(Float::isFinite).reduce(Float.POSITIVE_INFINITY, Math::min);
+          assertEquals(Float.floatToIntBits(mn), Float.floatToIntBits(byChannel.channelMin(c)), what);
+        }
+      }
+    }
+  }
+
+  private static void assertHistogram(StatsTestData.HistOracle o, Histogram h, String what) {
+    if (o == null) {
+      assertEquals(0, h.total(), what);
+      return;
+    }
+    assertEquals(o.exponent(), h.exponent(), what + ": exponent");
+    assertEquals(o.firstBin(), h.firstBin(), what + ": first bin");
+    assertArrayEquals(o.counts(), h.counts(), what + ": counts");
+    assertEquals(o.total(), h.total(), what + ": total");
+  }
+
   private static List<Float> allOfChannel(List<StatsTestData.Batch> batches, int axis, int c) {
     return StatsTestData.channelValues(batches, axis, c);
   }
