@@ -134,7 +134,7 @@ public final class CalibrateCommand implements Callable<Integer> {
       }
       FallbackReport.print(spec.commandLine().getErr(), report);
       spec.commandLine().getOut().println("qcal: calibrated " + report.get("samples") + " samples; outputs in "
-          + report.get("out") + " (qparams.json, quantized.onnx, run.json)");
+          + report.get("out") + " (qparams.json, quantized.onnx, report.html, run.json)");
     }
     return Main.OK;
   }
