@@ -21,18 +21,13 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code qcal evaluate}: FP32 vs quantized outputs and accuracy on the example, and bad input. */
 @ExtendWith(SharedSpark.class)
 class EvaluateCommandTest {
-  @TempDir static Path shared;
   static Path quantized;
   static final String MODEL = ExampleData.MODEL.toString();
   @TempDir Path tmp;
 
   @BeforeAll
   static void calibrate(SparkSession spark) {
-    Path calibrated = shared.resolve("calibrated");
-    Cli r = Cli.run("calibrate", "--model", MODEL, "--data", ExampleData.small().resolve("x").toString(),
-        "--out", calibrated.toString());
-    assertEquals(0, r.code(), r.err());
-    quantized = calibrated.resolve("quantized.onnx");
+    quantized = ExampleData.calibratedSmall().resolve("quantized.onnx");
   }
 
   private static Cli evaluate(String q, Path out, String labels) {

@@ -29,17 +29,13 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code qcal quantize}: ranges again from saved statistics, no Spark job, same bytes as calibrate. */
 @ExtendWith(SharedSpark.class)
 class QuantizeCommandTest {
-  @TempDir static Path shared;
   static Path calibrated;
   static final String MODEL = ExampleData.MODEL.toString();
   @TempDir Path tmp;
 
   @BeforeAll
   static void calibrate(SparkSession spark) {
-    calibrated = shared.resolve("calibrated");
-    Cli r = Cli.run("calibrate", "--model", MODEL, "--data", ExampleData.small().resolve("x").toString(),
-        "--out", calibrated.toString());
-    assertEquals(0, r.code(), r.err());
+    calibrated = ExampleData.calibratedSmall();
   }
 
   private Cli quantize(Path out, String... extra) {

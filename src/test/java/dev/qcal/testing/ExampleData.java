@@ -13,6 +13,7 @@ public final class ExampleData {
   public static final long EVAL_SEED = 2;
   private static Path calib;
   private static Path small;
+  private static Path calibratedSmall;
 
   private ExampleData() {}
 
@@ -30,6 +31,27 @@ public final class ExampleData {
       small = write("qcal-small-", 40, 11, 16);
     }
     return small;
+  }
+
+  /**
+   * {@code qcal calibrate} of the example on {@link #small()} with the default options, run once per test
+   * JVM (on the shared Spark session) for the tests that only read its outputs.
+   */
+  public static synchronized Path calibratedSmall() {
+    if (calibratedSmall == null) {
+      try {
+        Path out = Files.createTempDirectory("qcal-calibrated-small-").resolve("calibrated");
+        Cli r = Cli.run("calibrate", "--model", MODEL.toString(), "--data", small().resolve("x").toString(),
+            "--out", out.toString());
+        if (r.code() != 0) {
+          throw new IllegalStateException("calibrating the example failed: " + r.err());
+        }
+        calibratedSmall = out;
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return calibratedSmall;
   }
 
   private static Path write(String prefix, int count, long seed, int perFile) {
