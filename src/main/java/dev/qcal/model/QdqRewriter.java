@@ -66,10 +66,6 @@ public final class QdqRewriter {
       derivedParams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(derivedParams));
       notes = List.copyOf(notes);
     }
-
-    public Result(ModelProto model, Map<String, QuantParams> weightParams, List<String> skipped) {
-      this(model, weightParams, skipped, Map.of(), List.of());
-    }
   }
 
   /** Op types whose constant weights may be 4-bit; the others (Conv, ConvTranspose) keep int8. */
