@@ -3,9 +3,12 @@ package dev.qcal.stats;
 import java.nio.FloatBuffer;
 
 /**
- * One pass over a window of values: the finite min and max (ordered with {@link Math#min}, so
- * {@code -0.0 < 0.0} and the result does not depend on the order of the values) and the counts of
- * finite, NaN, +Inf and -Inf values. Mutable scratch, reused across calls; never shared.
+ * One pass over a window of values: the finite min and max and the counts of finite, NaN, +Inf and
+ * -Inf values. Mutable scratch, reused across calls; never shared.
+ *
+ * <p>Zero extremes are always {@code +0.0}: the sign of a zero minimum or maximum does not change a
+ * quantization range, and a reduction that cannot order {@code -0.0} before {@code 0.0} (ONNX
+ * Runtime's ReduceMin returns whichever it meets first) gives the same bits ({@link #canonical}).
  *
  * <p>Fast path: {@code Math.min}/{@code Math.max} over a chunk propagate NaN and keep infinities,
  * so a chunk whose min and max come out finite has only finite values and is counted without a
@@ -40,7 +43,7 @@ final class RangeScan {
       chunks.load(b, index + off, n);
       scanChunk(chunks.array, chunks.offset, chunks.offset + n);
     }
-    return this;
+    return canonicalize();
   }
 
   /** Resets, then scans {@code a[from, to)}. */
@@ -49,6 +52,17 @@ final class RangeScan {
     for (int i = from; i < to; i += Chunks.SIZE) {
       scanChunk(a, i, Math.min(to, i + Chunks.SIZE));
     }
+    return canonicalize();
+  }
+
+  /** {@code v} with {@code -0.0} replaced by {@code +0.0}; every other value unchanged. */
+  static float canonical(float v) {
+    return v + 0f; // -0.0 + 0.0 = +0.0 (round to nearest); exact for every other value
+  }
+
+  private RangeScan canonicalize() {
+    min = canonical(min);
+    max = canonical(max);
     return this;
   }
 

@@ -7,7 +7,7 @@ import java.util.Objects;
 
 /**
  * Statistics of one activation tensor over all elements seen, per tensor and optionally per channel:
- * exact min and max of the finite values, the count of finite values, separate counts of NaN, +Inf
+ * exact min and max of the finite values (a zero extreme is always {@code +0.0}), the count of finite values, separate counts of NaN, +Inf
  * and -Inf (non-finite values are counted, never put in ranges or histograms) and exact
  * {@link Histogram}s.
  *
@@ -198,9 +198,26 @@ public final class TensorStats implements Serializable {
       }
       finite = n;
     } else {
-      for (int o = 0; o < outer; o++) {
-        for (int ch = 0; ch < c; ch++) {
-          r.scan(values, pos + (o * c + ch) * inner, inner);
+      // Runs shorter than a chunk are read a chunk of whole runs at a time: one bulk copy out of ONNX
+      // Runtime's buffer for many runs instead of one per run.
+      int perLoad = inner <= Chunks.SIZE ? Chunks.SIZE / inner : 1;
+      int runs = outer * c;
+      Chunks chunks = r.chunks;
+      for (int run0 = 0, ch = 0; run0 < runs; run0 += perLoad) {
+        int m = Math.min(perLoad, runs - run0);
+        float[] a = null;
+        int base = 0;
+        if (perLoad > 1) {
+          chunks.load(values, pos + run0 * inner, m * inner);
+          a = chunks.array;
+          base = chunks.offset;
+        }
+        for (int j = 0; j < m; j++, base += inner) {
+          if (a != null) {
+            r.scan(a, base, base + inner);
+          } else {
+            r.scan(values, pos + (run0 + j) * inner, inner);
+          }
           channelMin[ch] = Math.min(channelMin[ch], r.min);
           channelMax[ch] = Math.max(channelMax[ch], r.max);
           tmin = Math.min(tmin, r.min);
@@ -216,6 +233,9 @@ public final class TensorStats implements Serializable {
             negInfCount += r.negInf;
             bnf[ch] += inner - r.finite;
             nonFinite += inner - r.finite;
+          }
+          if (++ch == c) {
+            ch = 0;
           }
         }
       }
@@ -279,6 +299,8 @@ public final class TensorStats implements Serializable {
       }
     }
     for (int ch = 0; ch < c; ch++) {
+      mn[ch] = RangeScan.canonical(mn[ch]);
+      mx[ch] = RangeScan.canonical(mx[ch]);
       channelMin[ch] = Math.min(channelMin[ch], mn[ch]);
       channelMax[ch] = Math.max(channelMax[ch], mx[ch]);
       channelCount[ch] += outer;

@@ -34,6 +34,37 @@ class HistogramTest {
     assertEquals(o.total(), h.total(), what + ": total");
   }
 
+  /**
+   * Long all-finite windows of a direct buffer (what ONNX Runtime hands over) are binned through
+   * interleaved counters; the counts must be the brute-force ones for every kind of values, including
+   * long runs of one value (ReLU zeros) and windows that do not fill the last chunk.
+   */
+  @ParameterizedTest
+  @EnumSource(Kind.class)
+  void longDirectWindowsMatchBruteForce(Kind kind) {
+    Random r = new Random(kind.ordinal() * 31L + 7);
+    Values gen = new Values(kind, r);
+    for (int bins : new int[] {2, 64, 4096}) {
+      for (int n : new int[] {2 * bins, 3 * Chunks.SIZE + 3, 50_001}) {
+        float[] v = gen.next(n);
+        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocateDirect(n * 4).order(java.nio.ByteOrder.nativeOrder());
+        FloatBuffer direct = bytes.asFloatBuffer();
+        direct.put(v).clear();
+        Histogram h = Histogram.empty(bins).add(direct);
+        List<Float> all = new ArrayList<>();
+        for (float f : v) {
+          all.add(f);
+        }
+        assertMatches(StatsTestData.histogramOracle(all, bins), h, kind + " bins " + bins + " n " + n);
+        assertEquals(0, direct.position());
+        // and again on top of what is held: the interleaved counters start from zero every call
+        h.add(direct);
+        Histogram twice = Histogram.empty(bins).add(v).add(v);
+        assertEquals(twice, h, kind + " bins " + bins + " n " + n + " twice");
+      }
+    }
+  }
+
   /** Merges in a random tree shape after shuffling. */
   static <T> T mergeRandomTree(List<T> parts, Random r, java.util.function.BinaryOperator<T> merge) {
     List<T> l = new ArrayList<>(parts);

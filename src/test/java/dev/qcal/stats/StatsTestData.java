@@ -204,9 +204,10 @@ final class StatsTestData {
     long n = 0;
     for (float v : values) {
       if (Float.isFinite(v)) {
-        // -0.0 < 0.0, as Math.min orders them
-        lo = Float.compare(v, lo) < 0 ? v : lo;
-        hi = Float.compare(v, hi) > 0 ? v : hi;
+        // zero extremes are recorded as +0.0, whatever the sign of the zeros seen
+        float z = v == 0f ? 0f : v;
+        lo = Float.compare(z, lo) < 0 ? z : lo;
+        hi = Float.compare(z, hi) > 0 ? z : hi;
         n++;
       }
     }
