@@ -56,6 +56,12 @@ public final class CalibrateJob {
    * kill an executor JVM while its tasks run. Changes timing only, never a statistic.
    */
   public static final String SLOW_SAMPLE_MILLIS = "spark.qcal.test.slowSampleMillis";
+  /**
+   * Whether a min/max-only pass ({@code --histogram-bins 0}, no per-channel histograms) reduces the
+   * activations inside ONNX Runtime ({@link ReducedObserve}); default true. The statistics are the
+   * same either way; false exposes every activation to Java, as passes with histograms do.
+   */
+  public static final String REDUCE_IN_ORT = "spark.qcal.observe.reduceInOrt";
 
   private CalibrateJob() {}
 
@@ -123,6 +129,20 @@ public final class CalibrateJob {
       ShippedFiles.Shipped shipped = ShippedFiles.shipModel(jsc, augmented, prepared.file().getParent(), work,
           "qcal-augmented");
       String augmentedSha = shipped.sha256();
+      int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
+      ReducedObserve.Shipped reduced = null;
+      if (ReducedObserve.applies(o.statsConfig()) && Boolean.parseBoolean(spark.conf().get(REDUCE_IN_ORT, "true"))) {
+        // ranks from one sample through the exposing graph; the session is the one local executors reuse
+        List<GraphAugmenter.Reduction> reductions = ReducedObserve.plan(
+            SessionCache.get(augmentedSha, work.resolve(shipped.fileName()), taskCpus),
+            inputs.stream().map(InputSpec::name).toList(), firstSample.get(0), tensors, o.statsConfig());
+        if (reductions != null) {
+          // same prefix: external data files keep their shipped names and are shipped once
+          ShippedFiles.Shipped r = ShippedFiles.shipModel(jsc, GraphAugmenter.addReductions(prepared.model(), reductions),
+              prepared.file().getParent(), work, "qcal-augmented");
+          reduced = new ReducedObserve.Shipped(r.fileName(), r.sha256(), reductions);
+        }
+      }
       report.stage("prepare", System.nanoTime() - t);
       LOG.info("Prepared {}: opset {} -> {}, {} tensors to calibrate", modelName, prepared.sourceOpset(),
           prepared.opset(), tensors.size());
@@ -134,10 +154,10 @@ public final class CalibrateJob {
       t = System.nanoTime();
       jsc.setJobGroup("qcal-observe", "qcal observe and reduce: " + tensors.size()
           + " activations over " + samples.getNumPartitions() + " partitions, treeAggregate of exact statistics", false);
-      StatsSet stats = observe(samples, shipped.fileName(), augmentedSha,
-          inputs.stream().map(InputSpec::name).toList(), tensors, o.batchSize(),
-          spark.sparkContext().conf().getInt("spark.task.cpus", 1),
+      Observed observed = observe(samples, shipped.fileName(), augmentedSha, reduced,
+          inputs.stream().map(InputSpec::name).toList(), tensors, o.batchSize(), taskCpus,
           spark.sparkContext().conf().getInt(FAIL_FIRST_ATTEMPT, -1), o.statsConfig());
+      StatsSet stats = observed.stats();
       report.stage("observe_and_reduce", System.nanoTime() - t);
 
       // choose ranges + quantize (driver)
@@ -178,6 +198,7 @@ public final class CalibrateJob {
           .put("samples", stats.samples())
           .put("batches", stats.batches())
           .put("batch_size", o.batchSize())
+          .put("observe", observeReport(reduced, observed))
           .put("partitions", samples.getNumPartitions())
           .put("max_samples", o.dataOptions().maxSamples())
           .put("sample_fraction", o.dataOptions().fraction())
@@ -226,15 +247,32 @@ public final class CalibrateJob {
     }
   }
 
-  static StatsSet observe(JavaRDD<Sample> samples, String modelFileName, String modelSha, List<String> inputNames,
-      List<String> tensors, int batchSize, int taskCpus, int failFirstAttemptOf, StatsConfig config) {
+  /** Statistics of one observe pass, and how many batches the reduced graph handed to the exposing one. */
+  record Observed(StatsSet stats, long rerunBatches) implements java.io.Serializable {
+    Observed merge(Observed o) {
+      return new Observed(stats.merge(o.stats), rerunBatches + o.rerunBatches);
+    }
+  }
+
+  static Observed observe(JavaRDD<Sample> samples, String modelFileName, String modelSha, ReducedObserve.Shipped reduced,
+      List<String> inputNames, List<String> tensors, int batchSize, int taskCpus, int failFirstAttemptOf,
+      StatsConfig config) {
     List<String> names = List.copyOf(inputNames);
     List<String> outs = List.copyOf(tensors);
-    JavaRDD<StatsSet> perPartition = samples.mapPartitions(it -> {
-      OrtSession session = SessionCache.get(modelSha, Path.of(SparkFiles.get(modelFileName)), taskCpus);
-      StatsSet partial;
-      try (ModelRunner runner = ModelRunner.pooled(modelSha, session, names, outs)) {
-        partial = observePartition(it, runner, names.size(), outs, batchSize, config);
+    JavaRDD<Observed> perPartition = samples.mapPartitions(it -> {
+      java.util.function.Supplier<ModelRunner> exposing = () -> ModelRunner.pooled(modelSha,
+          SessionCache.get(modelSha, Path.of(SparkFiles.get(modelFileName)), taskCpus), names, outs);
+      Observed partial;
+      if (reduced != null) {
+        OrtSession session = SessionCache.get(reduced.sha256(), Path.of(SparkFiles.get(reduced.fileName())), taskCpus);
+        long[] reruns = new long[1];
+        StatsSet s = ReducedObserve.observePartition(it, session, reduced.reductions(), exposing, names, outs,
+            batchSize, config, reruns);
+        partial = new Observed(s, reruns[0]);
+      } else {
+        try (ModelRunner runner = exposing.get()) {
+          partial = new Observed(observePartition(it, runner, names.size(), outs, batchSize, config), 0);
+        }
       }
       TaskContext task = TaskContext.get();
       if (task.partitionId() == failFirstAttemptOf && task.attemptNumber() == 0) {
@@ -243,7 +281,18 @@ public final class CalibrateJob {
       }
       return List.of(partial).iterator();
     });
-    return perPartition.treeAggregate(StatsSet.empty(outs, config), StatsSet::merge, StatsSet::merge);
+    return perPartition.treeAggregate(new Observed(StatsSet.empty(outs, config), 0), Observed::merge, Observed::merge);
+  }
+
+  private static Map<String, Object> observeReport(ReducedObserve.Shipped reduced, Observed observed) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    if (reduced == null) {
+      m.put("mode", "exposed");
+    } else {
+      m.put("mode", "reduced_in_onnxruntime");
+      m.put("batches_rerun_exposed", observed.rerunBatches());
+    }
+    return m;
   }
 
   /** Streams one partition through the model, one batch at a time. */

@@ -272,9 +272,15 @@ public final class ModelPreparer {
       double maxRef = 0;
       double diff = 0;
       for (int k = 0; k < ref.length; k++) {
-        maxRef = Math.max(maxRef, Math.abs(ref[k]));
-        double d = Math.abs((double) got[k] - ref[k]);
-        diff = Math.max(diff, Double.isNaN(d) && !(Float.isNaN(ref[k]) && Float.isNaN(got[k])) ? Double.POSITIVE_INFINITY : d);
+        double d;
+        if (Float.isFinite(ref[k]) && Float.isFinite(got[k])) {
+          maxRef = Math.max(maxRef, Math.abs(ref[k]));
+          d = Math.abs((double) got[k] - ref[k]);
+        } else {
+          // a NaN where the original has NaN, or the same infinity, matches; anything else does not
+          d = Float.compare(got[k], ref[k]) == 0 ? 0 : Double.POSITIVE_INFINITY;
+        }
+        diff = Math.max(diff, d);
       }
       double allowed = TOLERANCE * (1 + maxRef);
       if (!(diff <= allowed)) {

@@ -50,6 +50,12 @@ public final class StatsSet implements Serializable {
   }
 
 
+  /** Adds one all-finite batch of {@code tensor} by its minima and maxima; see {@link TensorStats#addFinite}. */
+  public StatsSet addFinite(String tensor, long[] shape, float[] mins, float[] maxs) {
+    get(tensor).addFinite(shape, mins, maxs);
+    return this;
+  }
+
   /**
    * Merges {@code other} into this set and returns this.
    *

@@ -92,6 +92,65 @@ public final class TensorStats implements Serializable {
     return this;
   }
 
+  /**
+   * Adds one batch known to hold only finite values, given by its shape and its minima and maxima
+   * (computed elsewhere, e.g. reduced inside ONNX Runtime): per channel ({@code C} values along the
+   * channel axis) when this tensor has one, else one value each. The state becomes exactly what
+   * {@link #add} of the values would give. Only without histograms, which need the values.
+   *
+   * @throws IllegalArgumentException naming the tensor if the shape is not valid, the channel axis or
+   *     count differs from earlier batches, or the minima and maxima do not match the channel count
+   * @throws IllegalStateException if this configuration collects histograms
+   */
+  public TensorStats addFinite(long[] shape, float[] mins, float[] maxs) {
+    if (histogram != null || config.channelHistogramBins() > 0) {
+      throw new IllegalStateException("tensor '" + tensor + "': histograms need the values, not only minima and maxima");
+    }
+    long n = 1;
+    for (long d : shape) {
+      if (d < 0) {
+        throw new IllegalArgumentException(String.format("tensor '%s': invalid shape %s", tensor, Arrays.toString(shape)));
+      }
+      n = Math.multiplyExact(n, d);
+    }
+    Integer a = config.channelAxis(tensor, shape.length);
+    if (a != null && a >= shape.length) {
+      throw new IllegalArgumentException(String.format(
+          "tensor '%s': channel axis %d out of range for shape %s", tensor, a, Arrays.toString(shape)));
+    }
+    int expected = a == null ? 1 : (int) shape[a];
+    fixShape(a == null ? -1 : a, a == null ? 0 : shape[a], shape);
+    if (n == 0) {
+      return this;
+    }
+    if (mins.length != expected || maxs.length != expected) {
+      throw new IllegalArgumentException(String.format("tensor '%s': %d minima and %d maxima for shape %s, expected %d",
+          tensor, mins.length, maxs.length, Arrays.toString(shape), expected));
+    }
+    float tmin = Float.POSITIVE_INFINITY;
+    float tmax = Float.NEGATIVE_INFINITY;
+    long perChannel = a == null ? n : n / expected;
+    for (int ch = 0; ch < expected; ch++) {
+      float mn = RangeScan.canonical(mins[ch]);
+      float mx = RangeScan.canonical(maxs[ch]);
+      if (!(mn >= -Float.MAX_VALUE && mx <= Float.MAX_VALUE && mn <= mx)) {
+        throw new IllegalArgumentException(String.format(
+            "tensor '%s': channel %d range [%s, %s] of a batch said to hold only finite values", tensor, ch, mn, mx));
+      }
+      tmin = Math.min(tmin, mn);
+      tmax = Math.max(tmax, mx);
+      if (axis >= 0) {
+        channelMin[ch] = Math.min(channelMin[ch], mn);
+        channelMax[ch] = Math.max(channelMax[ch], mx);
+        channelCount[ch] += perChannel;
+      }
+    }
+    min = Math.min(min, tmin);
+    max = Math.max(max, tmax);
+    count += n;
+    return this;
+  }
+
   /** Adds a 1-D batch ({@code shape = [values.length]}); for tests and small tools. */
   public TensorStats add(float[] values) {
     return add(FloatBuffer.wrap(values), new long[] {values.length});

@@ -253,4 +253,54 @@ class TensorStatsTest {
     assertEquals(a, a.copy().merge(TensorStats.empty("x", D.withChannelHistograms(8))));
     assertArrayEquals(new long[] {1, 1}, new long[] {a.channelNanCount(1), a.nanCount()});
   }
+
+  /**
+   * A batch given by its per-channel (or whole-tensor) minima and maxima, as ONNX Runtime's reductions
+   * give it, leaves the state {@link TensorStats#add} of the values would: counts from the shape,
+   * zero extremes as +0.0 whatever their sign, merges unchanged.
+   */
+  @Test
+  void addFiniteEqualsAddingTheValues() {
+    Random r = new Random(41);
+    StatsConfig minmax = new StatsConfig(0, 0, Map.of("flat", -1));
+    for (String tensor : new String[] {"conv", "flat"}) {
+      TensorStats byValues = TensorStats.empty(tensor, minmax);
+      TensorStats byRanges = TensorStats.empty(tensor, minmax);
+      for (int b = 0; b < 5; b++) {
+        long[] shape = {1 + r.nextInt(3), 4, 2 + r.nextInt(3), 3};
+        int n = (int) (shape[0] * shape[1] * shape[2] * shape[3]);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+          x[i] = switch (r.nextInt(4)) {
+            case 0 -> -0f;
+            case 1 -> 0f;
+            default -> (float) r.nextGaussian();
+          };
+        }
+        int inner = (int) (shape[2] * shape[3]);
+        boolean perChannel = tensor.equals("conv");
+        float[] mins = new float[perChannel ? 4 : 1];
+        float[] maxs = new float[mins.length];
+        java.util.Arrays.fill(mins, Float.POSITIVE_INFINITY);
+        java.util.Arrays.fill(maxs, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < n; i++) {
+          int c = perChannel ? (i / inner) % 4 : 0;
+          // plain comparisons: the sign of a zero extreme depends on the order, as in ONNX Runtime
+          mins[c] = x[i] < mins[c] ? x[i] : mins[c];
+          maxs[c] = x[i] > maxs[c] ? x[i] : maxs[c];
+        }
+        byValues.add(new StatsTestData.Batch(x, shape).direct(), shape);
+        byRanges.addFinite(shape, mins, maxs);
+      }
+      assertEquals(byValues, byRanges, tensor);
+      assertEquals(byValues, TensorStats.empty(tensor, minmax).merge(byRanges), tensor);
+    }
+    TensorStats withHistograms = TensorStats.empty("t", StatsConfig.defaults());
+    assertThrows(IllegalStateException.class,
+        () -> withHistograms.addFinite(new long[] {1, 2}, new float[] {0f}, new float[] {1f}));
+    TensorStats t = TensorStats.empty("conv", minmax);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> t.addFinite(new long[] {1, 2, 1, 1}, new float[] {0f, Float.NaN}, new float[] {1f, 1f}));
+    assertTrue(e.getMessage().contains("'conv'"), e.getMessage());
+  }
 }

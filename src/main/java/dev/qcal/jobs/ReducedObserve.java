@@ -1,0 +1,214 @@
+package dev.qcal.jobs;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.qcal.data.Batcher;
+import dev.qcal.data.Sample;
+import dev.qcal.model.GraphAugmenter;
+import dev.qcal.model.GraphAugmenter.Reduction;
+import dev.qcal.runtime.ModelRunner;
+import dev.qcal.runtime.Ort;
+import dev.qcal.stats.StatsConfig;
+import dev.qcal.stats.StatsSet;
+import java.io.Serializable;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * The min/max-only observe pass with the reductions inside ONNX Runtime: the model gets ReduceMin,
+ * ReduceMax, ReduceSum and Shape nodes per calibrated tensor ({@link GraphAugmenter#addReductions}),
+ * so only a few floats per channel cross into Java instead of every activation value (the exposing
+ * graph writes, and Java reads, tens of MB per batch).
+ *
+ * <p>Exactness: the statistics are the ones {@link StatsSet#add} would collect from the values. A
+ * batch is taken from the reductions only when every tensor's minima and maxima are finite and its sum
+ * is not NaN, which proves every value finite (a NaN makes the sum NaN whatever the order; an infinity
+ * shows in the min or max), so the counts follow from the shape. ONNX Runtime's ReduceMin/ReduceMax
+ * may drop a NaN depending on its position and return -0.0 or 0.0 depending on the order; the NaN
+ * check covers the first and {@link dev.qcal.stats.TensorStats} records zero extremes as +0.0 either
+ * way. Any other batch (a non-finite value, an unexpected rank or channel count, an empty tensor, or a
+ * failed run) is run again through the exposing graph and collected value by value, which counts NaN
+ * and infinities and reports shape errors as the plain pass does.
+ */
+final class ReducedObserve {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ReducedObserve.class);
+  private ReducedObserve() {}
+
+  /** The reduced model shipped to executors and the reduction of each calibrated tensor, in order. */
+  record Shipped(String fileName, String sha256, List<Reduction> reductions) implements Serializable {}
+
+  /**
+   * The reduction of each tensor, from their ranks in one inference of {@code exposing} on
+   * {@code sample}: per channel where {@code config} gives the tensor a channel axis, else per tensor.
+   * Null when a tensor's channel axis is out of range (the plain pass then reports it).
+   */
+  static List<Reduction> plan(OrtSession exposing, List<String> inputNames, Sample sample, List<String> tensors,
+      StatsConfig config) {
+    Batcher batcher = new Batcher(inputNames.size(), 1);
+    Batcher.Batch batch = batcher.offer(sample);
+    if (batch == null) {
+      batch = batcher.flush();
+    }
+    Map<String, Integer> ranks = new HashMap<>();
+    try (ModelRunner r = new ModelRunner(exposing, inputNames, tensors)) {
+      r.run(batch, (name, values, shape) -> ranks.put(name, shape.length));
+    }
+    List<Reduction> out = new ArrayList<>();
+    for (String t : tensors) {
+      int rank = ranks.get(t);
+      Integer axis = config.channelAxis(t, rank);
+      if (axis != null && axis >= rank) {
+        return null;
+      }
+      out.add(new Reduction(t, rank, axis));
+    }
+    return out;
+  }
+
+  /** Whether this configuration can be collected from minima and maxima alone. */
+  static boolean applies(StatsConfig config) {
+    return config.histogramBins() == 0 && config.channelHistogramBins() == 0;
+  }
+
+  /**
+   * Streams one partition through the reduced session, one batch at a time; batches the reductions
+   * cannot prove all finite go through {@code exposing} (opened on first need, closed here) and are
+   * counted in {@code reruns[0]}.
+   */
+  static StatsSet observePartition(Iterator<Sample> it, OrtSession reduced, List<Reduction> reductions,
+      Supplier<ModelRunner> exposing, List<String> inputNames, List<String> tensors, int batchSize,
+      StatsConfig config, long[] reruns) {
+    StatsSet stats = StatsSet.empty(tensors, config);
+    Batcher batcher = new Batcher(inputNames.size(), batchSize);
+    Set<String> outputs = new LinkedHashSet<>();
+    for (int k = 0; k < reductions.size(); k++) {
+      outputs.addAll(GraphAugmenter.reductionOutputs(k));
+    }
+    ModelRunner[] fallback = new ModelRunner[1];
+    try {
+      java.util.function.Consumer<Batcher.Batch> observe = b -> {
+        String why = addReduced(b, reduced, reductions, outputs, inputNames, stats);
+        if (why != null) {
+          if (fallback[0] == null) {
+            LOG.info("batch starting at {} runs through the exposing graph: {}", b.firstSource(), why);
+            fallback[0] = exposing.get();
+          }
+          fallback[0].run(b, stats::add);
+          reruns[0]++;
+        }
+        stats.countBatch(b.size());
+      };
+      while (it.hasNext()) {
+        Batcher.Batch b = batcher.offer(it.next());
+        if (b != null) {
+          observe.accept(b);
+        }
+      }
+      Batcher.Batch last = batcher.flush();
+      if (last != null) {
+        observe.accept(last);
+      }
+    } finally {
+      if (fallback[0] != null) {
+        fallback[0].close();
+      }
+    }
+    return stats;
+  }
+
+  /** Reduced results of one tensor in one batch. */
+  private record Reduced(long[] shape, float[] mins, float[] maxs) {}
+
+  /**
+   * Runs {@code b} through the reduced session and adds it to {@code stats} if every tensor's result
+   * proves its values finite and matches the planned rank and returns null; otherwise adds nothing
+   * and returns why.
+   */
+  private static String addReduced(Batcher.Batch b, OrtSession session, List<Reduction> reductions,
+      Set<String> outputs, List<String> inputNames, StatsSet stats) {
+    if (reductions.isEmpty()) {
+      return null; // nothing to calibrate: nothing to run, as for the exposing graph
+    }
+    OrtEnvironment env = Ort.env();
+    Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+    List<Reduced> results = new ArrayList<>(reductions.size());
+    try {
+      for (int i = 0; i < inputNames.size(); i++) {
+        feeds.put(inputNames.get(i), OnnxTensor.createTensor(env, b.inputs()[i].duplicate(), b.shapes()[i]));
+      }
+      try (OrtSession.Result result = session.run(feeds, outputs)) {
+        for (int k = 0; k < reductions.size(); k++) {
+          List<String> names = GraphAugmenter.reductionOutputs(k);
+          long[] shape = longs(result.get(names.get(3)).orElseThrow());
+          float[] mins = floats(result.get(names.get(0)).orElseThrow());
+          float[] maxs = floats(result.get(names.get(1)).orElseThrow());
+          float sum = floats(result.get(names.get(2)).orElseThrow())[0];
+          if (!provenFinite(reductions.get(k), shape, mins, maxs, sum)) {
+            return "tensor '" + reductions.get(k).tensor() + "' may hold a value that is not finite, or has shape "
+                + java.util.Arrays.toString(shape) + " where rank " + reductions.get(k).rank() + " was planned";
+          }
+          results.add(new Reduced(shape, mins, maxs));
+        }
+      }
+    } catch (OrtException | RuntimeException e) {
+      // e.g. a reduction over an empty tensor; the exposing graph reports real input errors
+      return "the reduced graph failed: " + e.getMessage();
+    } finally {
+      feeds.values().forEach(OnnxTensor::close);
+    }
+    for (int k = 0; k < reductions.size(); k++) {
+      Reduced r = results.get(k);
+      stats.addFinite(reductions.get(k).tensor(), r.shape(), r.mins(), r.maxs());
+    }
+    return null;
+  }
+
+  private static boolean provenFinite(Reduction r, long[] shape, float[] mins, float[] maxs, float sum) {
+    if (shape.length != r.rank() || Float.isNaN(sum)) {
+      return false;
+    }
+    long n = 1;
+    for (long d : shape) {
+      if (d <= 0) {
+        return false; // empty: nothing to prove, and ONNX Runtime's reduction of nothing is not a range
+      }
+      n *= d;
+    }
+    int channels = r.channelAxis() == null ? 1 : (int) shape[r.channelAxis()];
+    if (mins.length != channels || maxs.length != channels) {
+      return false;
+    }
+    for (int c = 0; c < channels; c++) {
+      if (!(mins[c] >= -Float.MAX_VALUE && maxs[c] <= Float.MAX_VALUE)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static float[] floats(OnnxValue v) {
+    FloatBuffer b = ((OnnxTensor) v).getFloatBuffer();
+    float[] a = new float[b.remaining()];
+    b.get(a);
+    return a;
+  }
+
+  private static long[] longs(OnnxValue v) {
+    LongBuffer b = ((OnnxTensor) v).getLongBuffer();
+    long[] a = new long[b.remaining()];
+    b.get(a);
+    return a;
+  }
+}
