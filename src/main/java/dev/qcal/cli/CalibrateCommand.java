@@ -74,6 +74,11 @@ public final class CalibrateCommand implements Callable<Integer> {
       description = "Most bins of per-channel histograms (default: ${DEFAULT-VALUE} = off; 256 is a good size).")
   int channelHistogramBins;
 
+  @Option(names = "--reduce-in-ort", defaultValue = "true", arity = "0..1", paramLabel = "BOOL",
+      description = {"Without histograms, reduce the activations to min/max inside ONNX Runtime instead of reading",
+          "every value in Java; the statistics are the same bytes (default: ${DEFAULT-VALUE})."})
+  boolean reduceInOrt;
+
   @Option(names = "--channel-axis", paramLabel = "TENSOR=AXIS",
       description = "Channel axis of a tensor's per-channel statistics (-1: per tensor only). Default: 1 for 4-D tensors.")
   List<String> channelAxes;
@@ -130,6 +135,8 @@ public final class CalibrateCommand implements Callable<Integer> {
     try (SparkSessions.Handle session = SparkSessions.open("qcal calibrate " + model.getFileName(), master)) {
       RunReport report;
       try (ProgressLine progress = ProgressLine.start(spec.commandLine().getErr(), session.spark())) {
+        // a session setting, not a SparkConf one: spark.qcal.calibrate.reduce-in-ort is the user's key
+        session.spark().conf().set(CalibrateJob.REDUCE_IN_ORT, Boolean.toString(reduceInOrt));
         report = CalibrateJob.run(o, session.spark(), progress.job(), fb);
       }
       FallbackReport.print(spec.commandLine().getErr(), report);

@@ -57,11 +57,12 @@ public final class CalibrateJob {
    */
   public static final String SLOW_SAMPLE_MILLIS = "spark.qcal.test.slowSampleMillis";
   /**
-   * Whether a min/max-only pass ({@code --histogram-bins 0}, no per-channel histograms) reduces the
-   * activations inside ONNX Runtime ({@link ReducedObserve}); default true. The statistics are the
-   * same either way; false exposes every activation to Java, as passes with histograms do.
+   * Session setting (the CLI's {@code --reduce-in-ort}): whether a min/max-only pass
+   * ({@code --histogram-bins 0}, no per-channel histograms) reduces the activations inside ONNX
+   * Runtime ({@link ReducedObserve}); default true. The statistics are the same either way; false
+   * exposes every activation to Java, as passes with histograms do.
    */
-  public static final String REDUCE_IN_ORT = "spark.qcal.observe.reduceInOrt";
+  public static final String REDUCE_IN_ORT = "qcal.calibrate.reduceInOrt";
 
   private CalibrateJob() {}
 

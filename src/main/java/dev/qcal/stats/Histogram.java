@@ -254,8 +254,11 @@ public final class Histogram implements Serializable {
   private static final int LANES = 4;
   /** {@link #binLanes} pays for summing its counters once a window holds this many values per bin. */
   private static final int LANE_MIN_FACTOR = 2;
-  /** Scratch of {@link #binLanes}: LANES int counters per bin, interleaved; all zero between calls. */
-  private transient int[] lanes;
+  /**
+   * Scratch of {@link #binLanes}, one per thread (an executor's task threads reuse theirs across tasks
+   * and tensors): LANES int counters per bin, interleaved; all zero between calls.
+   */
+  private static final ThreadLocal<int[]> LANE_SCRATCH = new ThreadLocal<>();
 
   /**
    * Bins a long all-finite window into {@link #LANES} counters per bin, value {@code i} into counter
@@ -264,10 +267,11 @@ public final class Histogram implements Serializable {
    * lets four of them run at once. The counts are the same integers either way.
    */
   private void binLanes(FloatBuffer b, int index, int len, Chunks chunks) {
-    if (lanes == null) {
-      lanes = new int[LANES * maxBins];
+    int[] l = LANE_SCRATCH.get();
+    if (l == null || l.length < LANES * maxBins) {
+      l = new int[LANES * maxBins];
+      LANE_SCRATCH.set(l);
     }
-    int[] l = lanes;
     double scale = Math.scalb(1.0, -exponent);
     // floor(v / 2^e) and firstBin are integers below 2^53 in magnitude: their difference is exact
     double first = firstBin;

@@ -34,15 +34,11 @@ class CalibrateReducedTest {
 
   private JsonNode calibrate(SparkSession spark, boolean reduce, String name, String... args) throws Exception {
     Path out = tmp.resolve(name);
-    List<String> all = new ArrayList<>(List.of("calibrate", "--out", out.toString(), "--histogram-bins", "0"));
+    List<String> all = new ArrayList<>(List.of("calibrate", "--out", out.toString(), "--histogram-bins", "0",
+        "--reduce-in-ort=" + reduce));
     all.addAll(List.of(args));
-    spark.conf().set(CalibrateJob.REDUCE_IN_ORT, Boolean.toString(reduce));
-    try {
-      Cli r = Cli.run(all.toArray(new String[0]));
-      assertEquals(0, r.code(), r.err());
-    } finally {
-      spark.conf().unset(CalibrateJob.REDUCE_IN_ORT);
-    }
+    Cli r = Cli.run(all.toArray(new String[0]));
+    assertEquals(0, r.code(), r.err());
     return new ObjectMapper().readTree(out.resolve("run.json").toFile());
   }
 
