@@ -475,7 +475,14 @@ public final class CalibrateVsInferenceBench {
     // thread CPU time: ONNX Runtime with one intra-op thread runs on the calling thread, and CPU time
     // is much less disturbed than wall time by other processes on a shared machine
     var threads = ManagementFactory.getThreadMXBean();
-    run.accept(batches.get(0));
+    // warm-up: every batch once, so the JIT has compiled the statistics kernels before timing (one
+    // batch left them half compiled in some runs: the histogram row came out 20 or 60 ms)
+    for (Batcher.Batch b : batches) {
+      for (FloatBuffer f : b.inputs()) {
+        f.rewind();
+      }
+      run.accept(b);
+    }
     long t = threads.getCurrentThreadCpuTime();
     for (Batcher.Batch b : batches) {
       for (FloatBuffer f : b.inputs()) {
