@@ -1,8 +1,5 @@
 package dev.qcal.jobs;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.qcal.data.Batcher;
@@ -10,12 +7,10 @@ import dev.qcal.data.Sample;
 import dev.qcal.model.GraphAugmenter;
 import dev.qcal.model.GraphAugmenter.Reduction;
 import dev.qcal.runtime.ModelRunner;
-import dev.qcal.runtime.Ort;
+import dev.qcal.runtime.SmallOutputs;
 import dev.qcal.stats.StatsConfig;
 import dev.qcal.stats.StatsSet;
 import java.io.Serializable;
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -141,32 +136,24 @@ final class ReducedObserve {
     if (reductions.isEmpty()) {
       return null; // nothing to calibrate: nothing to run, as for the exposing graph
     }
-    OrtEnvironment env = Ort.env();
-    Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
     List<Reduced> results = new ArrayList<>(reductions.size());
     try {
-      for (int i = 0; i < inputNames.size(); i++) {
-        feeds.put(inputNames.get(i), OnnxTensor.createTensor(env, b.inputs()[i].duplicate(), b.shapes()[i]));
-      }
-      try (OrtSession.Result result = session.run(feeds, outputs)) {
-        for (int k = 0; k < reductions.size(); k++) {
-          List<String> names = GraphAugmenter.reductionOutputs(k);
-          long[] shape = longs(result.get(names.get(3)).orElseThrow());
-          float[] mins = floats(result.get(names.get(0)).orElseThrow());
-          float[] maxs = floats(result.get(names.get(1)).orElseThrow());
-          float sum = floats(result.get(names.get(2)).orElseThrow())[0];
-          if (!provenFinite(reductions.get(k), shape, mins, maxs, sum)) {
-            return "tensor '" + reductions.get(k).tensor() + "' may hold a value that is not finite, or has shape "
-                + java.util.Arrays.toString(shape) + " where rank " + reductions.get(k).rank() + " was planned";
-          }
-          results.add(new Reduced(shape, mins, maxs));
+      Map<String, Object> out = SmallOutputs.run(session, inputNames, b, outputs);
+      for (int k = 0; k < reductions.size(); k++) {
+        List<String> names = GraphAugmenter.reductionOutputs(k);
+        long[] shape = (long[]) out.get(names.get(3));
+        float[] mins = (float[]) out.get(names.get(0));
+        float[] maxs = (float[]) out.get(names.get(1));
+        float sum = ((float[]) out.get(names.get(2)))[0];
+        if (!provenFinite(reductions.get(k), shape, mins, maxs, sum)) {
+          return "tensor '" + reductions.get(k).tensor() + "' may hold a value that is not finite, or has shape "
+              + java.util.Arrays.toString(shape) + " where rank " + reductions.get(k).rank() + " was planned";
         }
+        results.add(new Reduced(shape, mins, maxs));
       }
     } catch (OrtException | RuntimeException e) {
       // e.g. a reduction over an empty tensor; the exposing graph reports real input errors
       return "the reduced graph failed: " + e.getMessage();
-    } finally {
-      feeds.values().forEach(OnnxTensor::close);
     }
     for (int k = 0; k < reductions.size(); k++) {
       Reduced r = results.get(k);
@@ -196,19 +183,5 @@ final class ReducedObserve {
       }
     }
     return true;
-  }
-
-  private static float[] floats(OnnxValue v) {
-    FloatBuffer b = ((OnnxTensor) v).getFloatBuffer();
-    float[] a = new float[b.remaining()];
-    b.get(a);
-    return a;
-  }
-
-  private static long[] longs(OnnxValue v) {
-    LongBuffer b = ((OnnxTensor) v).getLongBuffer();
-    long[] a = new long[b.remaining()];
-    b.get(a);
-    return a;
   }
 }
