@@ -3,6 +3,7 @@ package dev.qcal.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
@@ -72,5 +73,59 @@ class GraphAugmenterTest {
             ai.onnx.proto.OnnxMl.TypeProto.Tensor.newBuilder().setElemType(7))))).build();
     ModelException e = assertThrows(ModelException.class, () -> GraphAugmenter.exposeOutputs(withInfo, List.of("s")));
     assertEquals("cannot expose tensor 's' of graph 'tiny': its element type is INT64, expected FLOAT", e.getMessage());
+  }
+
+  /**
+   * ReduceMin/ReduceMax keep the channel axis (attribute axes before opset 18, an INT64 initializer
+   * input from 18), ReduceSum and Shape cover the whole tensor; ONNX Runtime's values are the brute-force
+   * ones.
+   */
+  @Test
+  void reductionsGivePerChannelRangesSumAndShapeAtOpset13And18() {
+    for (int opset : new int[] {13, 18}) {
+      ModelProto m = TestGraphs.model(opset,
+          List.of(TestGraphs.node("Relu", "relu", List.of("x"), List.of("r")),
+              TestGraphs.node("Flatten", "flat", List.of("r"), List.of("f"))),
+          List.of(TestGraphs.floatInfo("x", 2, 3, 4, 5)), List.of(TestGraphs.floatInfo("f")), List.of());
+      ModelProto red = GraphAugmenter.addReductions(m, List.of(new GraphAugmenter.Reduction("x", 4, 1),
+          new GraphAugmenter.Reduction("f", 2, null)));
+      List<NodeProto> mins = red.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("ReduceMin")).toList();
+      assertEquals(2, mins.size());
+      if (opset < 18) {
+        assertEquals(List.of(0L, 2L, 3L), mins.get(0).getAttributeList().stream()
+            .filter(a -> a.getName().equals("axes")).findFirst().orElseThrow().getIntsList());
+        assertEquals(1, mins.get(0).getInputCount());
+      } else {
+        assertEquals(2, mins.get(0).getInputCount());
+        assertEquals(List.of(0L, 2L, 3L), red.getGraph().getInitializerList().stream()
+            .filter(t -> t.getName().equals(mins.get(0).getInput(1))).findFirst().orElseThrow().getInt64DataList());
+        assertTrue(mins.get(0).getAttributeList().stream().noneMatch(a -> a.getName().equals("axes")));
+      }
+      assertEquals(1, mins.get(1).getInputCount(), "per tensor: no axes at all");
+
+      Path file = dir.resolve("reduced-" + opset + ".onnx");
+      OnnxModels.save(red, file);
+      float[] x = TestGraphs.randomFloats(120, 3);
+      Map<String, float[]> out = Ort.run(file, Map.of("x", x), Map.of("x", new long[] {2, 3, 4, 5}));
+      List<String> xs = GraphAugmenter.reductionOutputs(0);
+      List<String> fs = GraphAugmenter.reductionOutputs(1);
+      float[] cmin = {Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY};
+      float[] cmax = {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY};
+      double sum = 0;
+      float rmax = 0;
+      for (int i = 0; i < x.length; i++) {
+        int c = (i / 20) % 3;
+        cmin[c] = Math.min(cmin[c], x[i]);
+        cmax[c] = Math.max(cmax[c], x[i]);
+        sum += x[i];
+        rmax = Math.max(rmax, x[i]);
+      }
+      assertArrayEquals(cmin, out.get(xs.get(0)), "opset " + opset);
+      assertArrayEquals(cmax, out.get(xs.get(1)), "opset " + opset);
+      assertEquals(sum, out.get(xs.get(2))[0], 1e-4, "opset " + opset);
+      assertEquals(1, out.get(fs.get(0)).length);
+      assertEquals(0f, out.get(fs.get(0))[0] + 0f, "Relu output minimum");
+      assertEquals(rmax, out.get(fs.get(1))[0]);
+    }
   }
 }

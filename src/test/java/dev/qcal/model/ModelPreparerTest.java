@@ -57,4 +57,33 @@ class ModelPreparerTest {
     assertEquals(TestGraphs.EXAMPLE + ": input 'x' has dynamic dimension 2 ('p2o.DynamicDimension.1');"
         + " pass its shape to verify with", e.getMessage());
   }
+
+  /**
+   * Verification compares outputs that are NaN or infinite on its inputs position by position: a NaN
+   * where the original has NaN, or the same infinity, matches (Log of the random inputs in [-1, 1) gives
+   * NaN); the model is prepared, not refused.
+   */
+  @Test
+  void nonFiniteOutputsMatchingTheOriginalPassVerification() throws Exception {
+    ModelProto m = TestGraphs.model(13,
+        java.util.List.of(TestGraphs.node("Log", "log", java.util.List.of("x"), java.util.List.of("y")),
+            TestGraphs.node("Div", "div", java.util.List.of("one", "x"), java.util.List.of("z"))),
+        java.util.List.of(TestGraphs.floatInfo("x", 2, 64)),
+        java.util.List.of(TestGraphs.floatInfo("y", 2, 64), TestGraphs.floatInfo("z", 2, 64)),
+        java.util.List.of(TestGraphs.floatTensor("one", new long[] {1}, 1f)));
+    java.nio.file.Path file = work.resolve("log.onnx");
+    java.nio.file.Files.createDirectories(work);
+    OnnxModels.save(m, file);
+    ModelPreparer.Prepared p = ModelPreparer.prepare(file, work.resolve("w"), Map.of("x", new long[] {2, 64}));
+    assertEquals(0.0, p.maxAbsDiff());
+    // and the original's NaN really was there: Log of a negative input
+    float[] x = new float[128];
+    java.util.Arrays.fill(x, 1f);
+    x[0] = -1f;
+    x[1] = 0f;
+    java.util.Map<String, float[]> out = dev.qcal.runtime.Ort.run(file, Map.of("x", x), Map.of("x", new long[] {2, 64}));
+    assertTrue(Float.isNaN(out.get("y")[0]));
+    assertEquals(Float.NEGATIVE_INFINITY, out.get("y")[1]);
+    assertEquals(Float.POSITIVE_INFINITY, out.get("z")[1]);
+  }
 }
