@@ -38,27 +38,9 @@ class QdqRewriterTest {
   /** Min/max params from one FP32 run of the model with the planned activations as extra outputs. */
   static Map<String, QuantParams> calibrate(ModelProto m, CalibrationPlan plan, float[] x, long[] shape)
       throws Exception {
-    if (plan.activations().isEmpty()) {
-      return Map.of();
-    }
-    ModelProto.Builder aug = m.toBuilder();
-    for (String t : plan.activations()) {
-      if (m.getGraph().getOutputList().stream().noneMatch(v -> v.getName().equals(t))) {
-        aug.getGraphBuilder().addOutput(QdqTestGraphs.floatValueOfAnyShape(t));
-      }
-    }
-    List<float[]> values = QdqTestGraphs.run(aug.build().toByteArray(), OptLevel.NO_OPT, "x", x, shape,
-        plan.activations());
     Map<String, QuantParams> params = new HashMap<>();
-    for (int i = 0; i < values.size(); i++) {
-      float mn = Float.POSITIVE_INFINITY;
-      float mx = Float.NEGATIVE_INFINITY;
-      for (float v : values.get(i)) {
-        mn = Math.min(mn, v);
-        mx = Math.max(mx, v);
-      }
-      params.put(plan.activations().get(i), LinearQuant.forRange(mn, mx, QuantType.UINT8, false));
-    }
+    QdqTestGraphs.activationRanges(m, plan, x, shape).forEach(
+        (t, r) -> params.put(t, LinearQuant.forRange(r[0], r[1], QuantType.UINT8, false)));
     return params;
   }
 

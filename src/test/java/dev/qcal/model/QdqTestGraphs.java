@@ -15,6 +15,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -170,5 +171,32 @@ final class QdqTestGraphs {
         return out;
       }
     }
+  }
+
+  /** Observed [min, max] of every planned activation over one FP32 run, input "x". */
+  static Map<String, float[]> activationRanges(ModelProto m, CalibrationPlan plan, float[] x, long[] shape)
+      throws Exception {
+    if (plan.activations().isEmpty()) {
+      return new LinkedHashMap<>();
+    }
+    ModelProto.Builder aug = m.toBuilder();
+    for (String t : plan.activations()) {
+      if (m.getGraph().getOutputList().stream().noneMatch(v -> v.getName().equals(t))) {
+        aug.getGraphBuilder().addOutput(floatValueOfAnyShape(t));
+      }
+    }
+    List<float[]> values = run(aug.build().toByteArray(), OrtSession.SessionOptions.OptLevel.NO_OPT, "x", x, shape,
+        plan.activations());
+    Map<String, float[]> out = new LinkedHashMap<>();
+    for (int i = 0; i < values.size(); i++) {
+      float mn = Float.POSITIVE_INFINITY;
+      float mx = Float.NEGATIVE_INFINITY;
+      for (float v : values.get(i)) {
+        mn = Math.min(mn, v);
+        mx = Math.max(mx, v);
+      }
+      out.put(plan.activations().get(i), new float[] {mn, mx});
+    }
+    return out;
   }
 }

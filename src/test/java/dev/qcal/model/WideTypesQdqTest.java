@@ -25,7 +25,6 @@ import dev.qcal.quant.WeightSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -61,33 +60,6 @@ class WideTypesQdqTest {
         List.of(floatValue("x", 16, 64)), List.of(floatValue("y", 16, 8)),
         List.of(randomFloats("w", 1, 64, 24), randomFloats("g", 2, 8, 24), randomFloats("c", 3, 8)));
   }
-
-  /** Observed [min, max] of every planned activation over one FP32 run. */
-  static Map<String, float[]> ranges(ModelProto m, CalibrationPlan plan, float[] x, long[] shape) throws Exception {
-    if (plan.activations().isEmpty()) {
-      return new LinkedHashMap<>();
-    }
-    ModelProto.Builder aug = m.toBuilder();
-    for (String t : plan.activations()) {
-      if (m.getGraph().getOutputList().stream().noneMatch(v -> v.getName().equals(t))) {
-        aug.getGraphBuilder().addOutput(QdqTestGraphs.floatValueOfAnyShape(t));
-      }
-    }
-    List<float[]> values = QdqTestGraphs.run(aug.build().toByteArray(), OptLevel.NO_OPT, "x", x, shape,
-        plan.activations());
-    Map<String, float[]> out = new LinkedHashMap<>();
-    for (int i = 0; i < values.size(); i++) {
-      float mn = Float.POSITIVE_INFINITY;
-      float mx = Float.NEGATIVE_INFINITY;
-      for (float v : values.get(i)) {
-        mn = Math.min(mn, v);
-        mx = Math.max(mx, v);
-      }
-      out.put(plan.activations().get(i), new float[] {mn, mx});
-    }
-    return out;
-  }
-
   /** Quantizes with min/max ranges from two batches and the given types; the QDQ model and its SQNR on a third. */
   record Quantized(QdqRewriter.Result result, double sqnrDb) {}
 
@@ -98,8 +70,8 @@ class WideTypesQdqTest {
     for (long d : shape) {
       n *= (int) d;
     }
-    Map<String, float[]> a = ranges(m, plan, QdqTestGraphs.uniform(21, n, -1f, 1f), shape);
-    Map<String, float[]> b = ranges(m, plan, QdqTestGraphs.uniform(22, n, -1f, 1f), shape);
+    Map<String, float[]> a = QdqTestGraphs.activationRanges(m, plan, QdqTestGraphs.uniform(21, n, -1f, 1f), shape);
+    Map<String, float[]> b = QdqTestGraphs.activationRanges(m, plan, QdqTestGraphs.uniform(22, n, -1f, 1f), shape);
     Map<String, QuantParams> params = new HashMap<>();
     for (String t : a.keySet()) {
       float lo = Math.min(a.get(t)[0], b.get(t)[0]);
