@@ -368,32 +368,7 @@ class QdqOpRulesTest {
   void transformerBlockKeeps25DbSqnr(org.junit.jupiter.api.TestReporter reporter) throws Exception {
     // attention (MatMul, Transpose, Softmax, residual Add) -> LayerNormalization -> MLP with Erf-GELU.
     // 16 sequences per batch: with one, min/max over two batches of 32 values misses the third's range.
-    float invSqrt2 = (float) (1 / Math.sqrt(2));
-    ModelProto m = model(17,
-        List.of(node("MatMul", "q", List.of("x", "wq"), List.of("q")),
-            node("MatMul", "k", List.of("x", "wk"), List.of("k")),
-            node("MatMul", "v", List.of("x", "wv"), List.of("v")),
-            node("Transpose", "kt", List.of("k"), List.of("kt"), QdqTestGraphs.intsAttr("perm", 0, 2, 1)),
-            node("MatMul", "scores", List.of("q", "kt"), List.of("s")),
-            node("Softmax", "attn", List.of("s"), List.of("p"), intAttr("axis", -1)),
-            node("MatMul", "ctx", List.of("p", "v"), List.of("a")),
-            node("Add", "residual", List.of("a", "x"), List.of("r")),
-            node("LayerNormalization", "ln", List.of("r", "gamma", "beta"), List.of("n"), intAttr("axis", -1)),
-            node("MatMul", "fc1", List.of("n", "w1"), List.of("f")),
-            node("Mul", "scale", List.of("f", "inv_sqrt2"), List.of("fs")),
-            node("Erf", "erf", List.of("fs"), List.of("e")),
-            node("Add", "one_plus", List.of("e", "one"), List.of("e1")),
-            node("Mul", "gate", List.of("f", "e1"), List.of("g2")),
-            node("Mul", "half", List.of("g2", "half"), List.of("g")),
-            node("MatMul", "fc2", List.of("g", "w2"), List.of("y"))),
-        List.of(floatValue("x", 16, 4, 8)), List.of(floatValue("y", 16, 4, 8)),
-        List.of(randomFloats("wq", 1, 8, 8), randomFloats("wk", 2, 8, 8), randomFloats("wv", 3, 8, 8),
-            QdqTensors.floatTensor("gamma", new long[] {8}, new float[] {1, 1, 1, 1, 1, 1, 1, 1}),
-            QdqTensors.floatTensor("beta", new long[] {8}, new float[8]),
-            randomFloats("w1", 4, 8, 16), randomFloats("w2", 5, 16, 8),
-            QdqTensors.floatTensor("inv_sqrt2", new long[0], new float[] {invSqrt2}),
-            QdqTensors.floatTensor("one", new long[0], new float[] {1f}),
-            QdqTensors.floatTensor("half", new long[0], new float[] {0.5f})));
+    ModelProto m = QdqTestGraphs.transformerBlock(8, false);
     CalibrationPlan plan = CalibrationPlan.of(m, everyRule());
     assertFalse(plan.nodes().stream().filter(d -> d.node().equals("ln")).findFirst().orElseThrow().quantized());
     double db = sqnrDb(m, everyRule(), new long[] {16, 4, 8}, "y");

@@ -199,4 +199,44 @@ final class QdqTestGraphs {
     }
     return out;
   }
+
+  /**
+   * A transformer-style block at opset 17, input and output {@code x}/{@code y} of shape [16, 4, width]:
+   * attention (MatMul, Transpose, Softmax, residual Add) -> LayerNormalization (then, if
+   * {@code centered}, ReduceMean and Sub) -> MLP with Erf-GELU.
+   */
+  static ModelProto transformerBlock(int width, boolean centered) {
+    float invSqrt2 = (float) (1 / Math.sqrt(2));
+    List<NodeProto> nodes = new ArrayList<>(List.of(node("MatMul", "q", List.of("x", "wq"), List.of("q")),
+        node("MatMul", "k", List.of("x", "wk"), List.of("k")),
+        node("MatMul", "v", List.of("x", "wv"), List.of("v")),
+        node("Transpose", "kt", List.of("k"), List.of("kt"), intsAttr("perm", 0, 2, 1)),
+        node("MatMul", "scores", List.of("q", "kt"), List.of("s")),
+        node("Softmax", "attn", List.of("s"), List.of("p"), intAttr("axis", -1)),
+        node("MatMul", "ctx", List.of("p", "v"), List.of("a")),
+        node("Add", "residual", List.of("a", "x"), List.of("r")),
+        node("LayerNormalization", "ln", List.of("r", "gamma", "beta"), List.of("n"), intAttr("axis", -1))));
+    if (centered) {
+      nodes.add(node("ReduceMean", "mean", List.of("n"), List.of("mu"), intsAttr("axes", -1)));
+      nodes.add(node("Sub", "center", List.of("n", "mu"), List.of("nc")));
+    }
+    nodes.addAll(List.of(node("MatMul", "fc1", List.of(centered ? "nc" : "n", "w1"), List.of("f")),
+        node("Mul", "scale", List.of("f", "inv_sqrt2"), List.of("fs")),
+        node("Erf", "erf", List.of("fs"), List.of("e")),
+        node("Add", "one_plus", List.of("e", "one"), List.of("e1")),
+        node("Mul", "gate", List.of("f", "e1"), List.of("g2")),
+        node("Mul", "half", List.of("g2", "half"), List.of("g")),
+        node("MatMul", "fc2", List.of("g", "w2"), List.of("y"))));
+    float[] ones = new float[width];
+    java.util.Arrays.fill(ones, 1f);
+    return model(17, nodes, List.of(floatValue("x", 16, 4, width)), List.of(floatValue("y", 16, 4, width)),
+        List.of(randomFloats("wq", 1, width, width), randomFloats("wk", 2, width, width),
+            randomFloats("wv", 3, width, width),
+            QdqTensors.floatTensor("gamma", new long[] {width}, ones),
+            QdqTensors.floatTensor("beta", new long[] {width}, new float[width]),
+            randomFloats("w1", 4, width, 2 * width), randomFloats("w2", 5, 2 * width, width),
+            QdqTensors.floatTensor("inv_sqrt2", new long[0], new float[] {invSqrt2}),
+            QdqTensors.floatTensor("one", new long[0], new float[] {1f}),
+            QdqTensors.floatTensor("half", new long[0], new float[] {0.5f})));
+  }
 }

@@ -278,48 +278,10 @@ class WideTypesQdqTest {
     assertTrue(perChannel >= q.sqnrDb() - 0.5, perChannel + " vs " + q.sqnrDb());
   }
 
-  /** attention (MatMul, Transpose, Softmax, residual Add) -> LayerNormalization -> MLP with Erf-GELU, at opset 17. */
-  private static ModelProto transformerBlock() {
-    float invSqrt2 = (float) (1 / Math.sqrt(2));
-    return model(17,
-        List.of(node("MatMul", "q", List.of("x", "wq"), List.of("q")),
-            node("MatMul", "k", List.of("x", "wk"), List.of("k")),
-            node("MatMul", "v", List.of("x", "wv"), List.of("v")),
-            node("Transpose", "kt", List.of("k"), List.of("kt"), QdqTestGraphs.intsAttr("perm", 0, 2, 1)),
-            node("MatMul", "scores", List.of("q", "kt"), List.of("s")),
-            node("Softmax", "attn", List.of("s"), List.of("p"), intAttr("axis", -1)),
-            node("MatMul", "ctx", List.of("p", "v"), List.of("a")),
-            node("Add", "residual", List.of("a", "x"), List.of("r")),
-            node("LayerNormalization", "ln", List.of("r", "gamma", "beta"), List.of("n"), intAttr("axis", -1)),
-            node("ReduceMean", "mean", List.of("n"), List.of("mu"), QdqTestGraphs.intsAttr("axes", -1)),
-            node("Sub", "center", List.of("n", "mu"), List.of("nc")),
-            node("MatMul", "fc1", List.of("nc", "w1"), List.of("f")),
-            node("Mul", "scale", List.of("f", "inv_sqrt2"), List.of("fs")),
-            node("Erf", "erf", List.of("fs"), List.of("e")),
-            node("Add", "one_plus", List.of("e", "one"), List.of("e1")),
-            node("Mul", "gate", List.of("f", "e1"), List.of("g2")),
-            node("Mul", "half", List.of("g2", "half"), List.of("g")),
-            node("MatMul", "fc2", List.of("g", "w2"), List.of("y"))),
-        List.of(floatValue("x", 16, 4, 32)), List.of(floatValue("y", 16, 4, 32)),
-        List.of(randomFloats("wq", 1, 32, 32), randomFloats("wk", 2, 32, 32), randomFloats("wv", 3, 32, 32),
-            QdqTensors.floatTensor("gamma", new long[] {32}, filled(32, 1f)),
-            QdqTensors.floatTensor("beta", new long[] {32}, new float[32]),
-            randomFloats("w1", 4, 32, 64), randomFloats("w2", 5, 64, 32),
-            QdqTensors.floatTensor("inv_sqrt2", new long[0], new float[] {invSqrt2}),
-            QdqTensors.floatTensor("one", new long[0], new float[] {1f}),
-            QdqTensors.floatTensor("half", new long[0], new float[] {0.5f})));
-  }
-
-  private static float[] filled(int n, float v) {
-    float[] a = new float[n];
-    java.util.Arrays.fill(a, v);
-    return a;
-  }
-
   @Test
   void sixteenBitActivationsGiveMuchHigherSqnrThanEightBit(TestReporter reporter) throws Exception {
     // the block's ReduceMean (axes attribute at 17) becomes ReduceMean-18 with an axes input on the way to 21
-    ModelProto m = OpsetUpgrader.upgrade(transformerBlock(), 21);
+    ModelProto m = OpsetUpgrader.upgrade(QdqTestGraphs.transformerBlock(32, true), 21);
     assertEquals(2, m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("ReduceMean"))
         .findFirst().orElseThrow().getInputCount());
     // activations only (no weights quantized): the output error is the activations' alone
@@ -355,7 +317,7 @@ class WideTypesQdqTest {
 
   @Test
   void transformerBlockWithInt4BlockedWeightsAnd16BitActivationsRuns(TestReporter reporter) throws Exception {
-    ModelProto m = OpsetUpgrader.upgrade(transformerBlock(), 21);
+    ModelProto m = OpsetUpgrader.upgrade(QdqTestGraphs.transformerBlock(32, true), 21);
     Quantized q = quantize(m, ops("MatMul", "Add", "Mul", "Softmax", "Transpose"), new long[] {16, 4, 32}, "y",
         QuantType.UINT16, new WeightSpec(QuantType.INT4, true, 16));
     long blocked = q.result().model().getGraph().getNodeList().stream()
