@@ -14,7 +14,6 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -87,14 +86,17 @@ final class ReducedObserve {
       StatsConfig config, long[] reruns) {
     StatsSet stats = StatsSet.empty(tensors, config);
     Batcher batcher = new Batcher(inputNames.size(), batchSize);
+    // output names once per partition, not per batch and tensor
+    List<List<String>> names = new ArrayList<>(reductions.size());
     Set<String> outputs = new LinkedHashSet<>();
     for (int k = 0; k < reductions.size(); k++) {
-      outputs.addAll(GraphAugmenter.reductionOutputs(k));
+      names.add(GraphAugmenter.reductionOutputs(k));
+      outputs.addAll(names.get(k));
     }
     ModelRunner[] fallback = new ModelRunner[1];
     try {
       java.util.function.Consumer<Batcher.Batch> observe = b -> {
-        String why = addReduced(b, reduced, reductions, outputs, inputNames, stats);
+        String why = addReduced(b, reduced, reductions, names, outputs, inputNames, stats);
         if (why != null) {
           if (fallback[0] == null) {
             LOG.info("batch starting at {} runs through the exposing graph: {}", b.firstSource(), why);
@@ -132,7 +134,7 @@ final class ReducedObserve {
    * and returns why.
    */
   private static String addReduced(Batcher.Batch b, OrtSession session, List<Reduction> reductions,
-      Set<String> outputs, List<String> inputNames, StatsSet stats) {
+      List<List<String>> names, Set<String> outputs, List<String> inputNames, StatsSet stats) {
     if (reductions.isEmpty()) {
       return null; // nothing to calibrate: nothing to run, as for the exposing graph
     }
@@ -140,11 +142,11 @@ final class ReducedObserve {
     try {
       Map<String, Object> out = SmallOutputs.run(session, inputNames, b, outputs);
       for (int k = 0; k < reductions.size(); k++) {
-        List<String> names = GraphAugmenter.reductionOutputs(k);
-        long[] shape = (long[]) out.get(names.get(3));
-        float[] mins = (float[]) out.get(names.get(0));
-        float[] maxs = (float[]) out.get(names.get(1));
-        float sum = ((float[]) out.get(names.get(2)))[0];
+        List<String> n = names.get(k);
+        long[] shape = (long[]) out.get(n.get(3));
+        float[] mins = (float[]) out.get(n.get(0));
+        float[] maxs = (float[]) out.get(n.get(1));
+        float sum = ((float[]) out.get(n.get(2)))[0];
         if (!provenFinite(reductions.get(k), shape, mins, maxs, sum)) {
           return "tensor '" + reductions.get(k).tensor() + "' may hold a value that is not finite, or has shape "
               + java.util.Arrays.toString(shape) + " where rank " + reductions.get(k).rank() + " was planned";
@@ -166,12 +168,10 @@ final class ReducedObserve {
     if (shape.length != r.rank() || Float.isNaN(sum)) {
       return false;
     }
-    long n = 1;
     for (long d : shape) {
       if (d <= 0) {
         return false; // empty: nothing to prove, and ONNX Runtime's reduction of nothing is not a range
       }
-      n *= d;
     }
     int channels = r.channelAxis() == null ? 1 : (int) shape[r.channelAxis()];
     if (mins.length != channels || maxs.length != channels) {

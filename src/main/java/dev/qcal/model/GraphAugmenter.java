@@ -33,14 +33,7 @@ public final class GraphAugmenter {
    */
   public static ModelProto exposeOutputs(ModelProto model, List<String> tensorNames) {
     GraphProto graph = model.getGraph();
-    Set<String> available = new HashSet<>();
-    for (ValueInfoProto in : graph.getInputList()) {
-      available.add(in.getName());
-    }
-    for (NodeProto n : graph.getNodeList()) {
-      available.addAll(n.getOutputList());
-    }
-    available.remove("");
+    Set<String> available = producedTensors(graph);
     Map<String, Integer> declaredTypes = new HashMap<>();
     for (List<ValueInfoProto> infos : List.of(graph.getValueInfoList(), graph.getInputList())) {
       for (ValueInfoProto v : infos) {
@@ -102,13 +95,7 @@ public final class GraphAugmenter {
    */
   public static ModelProto addReductions(ModelProto model, List<Reduction> reductions) {
     GraphProto graph = model.getGraph();
-    Set<String> available = new HashSet<>();
-    for (ValueInfoProto in : graph.getInputList()) {
-      available.add(in.getName());
-    }
-    for (NodeProto n : graph.getNodeList()) {
-      available.addAll(n.getOutputList());
-    }
+    Set<String> available = producedTensors(graph);
     boolean axesInput = OnnxModels.opset(model) >= 18;
     GraphProto.Builder b = graph.toBuilder();
     Set<String> axesAdded = new HashSet<>();
@@ -160,5 +147,18 @@ public final class GraphAugmenter {
 
   private static AttributeProto intAttr(String name, long v) {
     return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+  }
+
+  /** Names of the graph inputs and node outputs (the tensors a graph output or reduction may read). */
+  private static Set<String> producedTensors(GraphProto graph) {
+    Set<String> available = new HashSet<>();
+    for (ValueInfoProto in : graph.getInputList()) {
+      available.add(in.getName());
+    }
+    for (NodeProto n : graph.getNodeList()) {
+      available.addAll(n.getOutputList());
+    }
+    available.remove(""); // omitted optional outputs
+    return available;
   }
 }

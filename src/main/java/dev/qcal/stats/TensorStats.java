@@ -74,11 +74,7 @@ public final class TensorStats implements Serializable {
   public TensorStats add(FloatBuffer values, long[] shape) {
     int n = values.remaining();
     checkShape(n, shape);
-    Integer a = config.channelAxis(tensor, shape.length);
-    if (a != null && a >= shape.length) {
-      throw new IllegalArgumentException(String.format(
-          "tensor '%s': channel axis %d out of range for shape %s", tensor, a, Arrays.toString(shape)));
-    }
+    Integer a = channelAxisOf(shape);
     fixShape(a == null ? -1 : a, a == null ? 0 : shape[a], shape);
     if (scan == null) {
       scan = new RangeScan();
@@ -113,11 +109,7 @@ public final class TensorStats implements Serializable {
       }
       n = Math.multiplyExact(n, d);
     }
-    Integer a = config.channelAxis(tensor, shape.length);
-    if (a != null && a >= shape.length) {
-      throw new IllegalArgumentException(String.format(
-          "tensor '%s': channel axis %d out of range for shape %s", tensor, a, Arrays.toString(shape)));
-    }
+    Integer a = channelAxisOf(shape);
     int expected = a == null ? 1 : (int) shape[a];
     fixShape(a == null ? -1 : a, a == null ? 0 : shape[a], shape);
     if (n == 0) {
@@ -154,6 +146,16 @@ public final class TensorStats implements Serializable {
   /** Adds a 1-D batch ({@code shape = [values.length]}); for tests and small tools. */
   public TensorStats add(float[] values) {
     return add(FloatBuffer.wrap(values), new long[] {values.length});
+  }
+
+  /** The configured channel axis for a batch of {@code shape}, null for per tensor; checked in range. */
+  private Integer channelAxisOf(long[] shape) {
+    Integer a = config.channelAxis(tensor, shape.length);
+    if (a != null && a >= shape.length) {
+      throw new IllegalArgumentException(String.format(
+          "tensor '%s': channel axis %d out of range for shape %s", tensor, a, Arrays.toString(shape)));
+    }
+    return a;
   }
 
   private void checkShape(int n, long[] shape) {
