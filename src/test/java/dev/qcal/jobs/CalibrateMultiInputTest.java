@@ -4,10 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnx.proto.OnnxMl.TensorShapeProto;
-import ai.onnx.proto.OnnxMl.TypeProto;
-import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qcal.data.Npy;
@@ -29,21 +25,13 @@ import org.junit.jupiter.api.io.TempDir;
 class CalibrateMultiInputTest {
   @TempDir Path tmp;
 
-  private static ValueInfoProto batchInput(String name, long width) {
-    TensorShapeProto shape = TensorShapeProto.newBuilder()
-        .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("N"))
-        .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(width)).build();
-    return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
-        TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE).setShape(shape))).build();
-  }
-
   /** out = a @ Wa + b @ Wb, with a, b of shape [N, 4]. */
   private Path model() {
     ModelProto m = TestGraphs.model(13,
         List.of(TestGraphs.node("MatMul", "ma", List.of("a", "wa"), List.of("ya")),
             TestGraphs.node("MatMul", "mb", List.of("b", "wb"), List.of("yb")),
             TestGraphs.node("Add", "add", List.of("ya", "yb"), List.of("out"))),
-        List.of(batchInput("a", 4), batchInput("b", 4)),
+        List.of(TestGraphs.batchInput("a", 4), TestGraphs.batchInput("b", 4)),
         List.of(TestGraphs.floatInfo("out")),
         List.of(TestGraphs.floatTensor("wa", new long[] {4, 3}, TestGraphs.randomFloats(12, 1)),
             TestGraphs.floatTensor("wb", new long[] {4, 3}, TestGraphs.randomFloats(12, 2))));

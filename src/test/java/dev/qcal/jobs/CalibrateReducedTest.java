@@ -81,7 +81,7 @@ class CalibrateReducedTest {
             TestGraphs.node("Relu", "relu2", List.of("nx"), List.of("rn")),
             TestGraphs.node("Neg", "neg2", List.of("rn"), List.of("b")),
             TestGraphs.node("Conv", "conv2", List.of("b", "w"), List.of("out2"))),
-        List.of(batchInput("x", 2, 3, 4)), List.of(TestGraphs.floatInfo("out"), TestGraphs.floatInfo("out2")),
+        List.of(TestGraphs.batchInput("x", 2, 3, 4)), List.of(TestGraphs.floatInfo("out"), TestGraphs.floatInfo("out2")),
         List.of(TestGraphs.floatTensor("w", new long[] {2, 2, 1, 1}, 0.5f, -1f, 2f, 0.25f)));
     Path model = tmp.resolve("log-mul.onnx");
     OnnxModels.save(m, model);
@@ -114,17 +114,6 @@ class CalibrateReducedTest {
     assertSameOutputs("exposed", "reduced");
     assertSameOutputs("exposed", "reduced-p3");
     assertEquals(0.0, qparams.at("/activations/b/max").asDouble());
-  }
-
-  private static ai.onnx.proto.OnnxMl.ValueInfoProto batchInput(String name, long... dims) {
-    var shape = ai.onnx.proto.OnnxMl.TensorShapeProto.newBuilder()
-        .addDim(ai.onnx.proto.OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam("N"));
-    for (long d : dims) {
-      shape.addDim(ai.onnx.proto.OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
-    }
-    return ai.onnx.proto.OnnxMl.ValueInfoProto.newBuilder().setName(name).setType(ai.onnx.proto.OnnxMl.TypeProto.newBuilder()
-        .setTensorType(ai.onnx.proto.OnnxMl.TypeProto.Tensor.newBuilder()
-            .setElemType(ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE).setShape(shape))).build();
   }
 
   private static String[] concat(String[] a, String... b) {

@@ -2,9 +2,6 @@ package dev.qcal.model;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnx.proto.OnnxMl.TensorShapeProto;
-import ai.onnx.proto.OnnxMl.TypeProto;
-import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.qcal.data.Npy;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -66,20 +63,12 @@ public final class FragileModel {
     return TestGraphs.floatTensor(name, new long[] {w.length, w[0].length}, flat);
   }
 
-  private static ValueInfoProto batched(String name, long dim) {
-    TensorShapeProto shape = TensorShapeProto.newBuilder()
-        .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("N"))
-        .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(dim)).build();
-    return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
-        TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE).setShape(shape))).build();
-  }
-
   public static ModelProto model() {
     return TestGraphs.model(13,
         List.of(TestGraphs.node("MatMul", "mm0", List.of("x", "W0"), List.of("x0")),
             TestGraphs.node("MatMul", "mm1", List.of("x0", "W1"), List.of(FRAGILE)),
             TestGraphs.node("MatMul", "mm2", List.of(FRAGILE, "W2"), List.of("logits"))),
-        List.of(batched("x", FEATURES)), List.of(batched("logits", CLASSES)),
+        List.of(TestGraphs.batchInput("x", FEATURES)), List.of(TestGraphs.batchInput("logits", CLASSES)),
         List.of(tensor("W0", w0()), tensor("W1", w1()), tensor("W2", w2())));
   }
 

@@ -43,6 +43,17 @@ public final class TestGraphs {
     return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(t)).build();
   }
 
+  /** A FLOAT graph input of shape [N, dims...] with a symbolic batch dimension N. */
+  public static ValueInfoProto batchInput(String name, long... dims) {
+    TensorShapeProto.Builder shape = TensorShapeProto.newBuilder()
+        .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("N"));
+    for (long d : dims) {
+      shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+    }
+    return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
+        TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE).setShape(shape))).build();
+  }
+
   public static NodeProto node(String op, String name, List<String> inputs, List<String> outputs, AttributeProto... attrs) {
     return NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addAllOutput(outputs)
         .addAllAttribute(Arrays.asList(attrs)).build();
