@@ -213,32 +213,24 @@ class QuantizeCommandTest {
     assertEquals(a.size(), json(out.resolve("calibration_table.json")).size());
   }
 
-  private void assertBadInput(Cli r, Path out, String... fragments) {
-    assertEquals(Main.BAD_INPUT, r.code(), r.err());
-    for (String f : fragments) {
-      assertTrue(r.errorLine().contains(f), "'" + r.errorLine() + "' should contain '" + f + "'");
-    }
-    assertFalse(Files.exists(out), "nothing written");
-  }
-
   @Test
   void badOptionsAndConfigsAreNamed() throws Exception {
     Path out = tmp.resolve("bad");
-    assertBadInput(quantize(out, "--method", "kl"), out, "--method 'kl'");
-    assertBadInput(quantize(out, "--method", "percentile", "--percentile", "0"), out, "--percentile", "(0, 100]");
-    assertBadInput(quantize(out, "--method", "percentile", "--percentile", "100.5"), out, "--percentile");
+    quantize(out, "--method", "kl").assertBadInput(out, "--method 'kl'");
+    quantize(out, "--method", "percentile", "--percentile", "0").assertBadInput(out, "--percentile", "(0, 100]");
+    quantize(out, "--method", "percentile", "--percentile", "100.5").assertBadInput(out, "--percentile");
     Path config = tmp.resolve("c.json");
     Files.writeString(config, "{\"tensors\": {\"x\": {\"methd\": \"mse\"}}}");
-    assertBadInput(quantize(out, "--config", config.toString()), out, "c.json", "'x'", "unknown key 'methd'");
+    quantize(out, "--config", config.toString()).assertBadInput(out, "c.json", "'x'", "unknown key 'methd'");
     Files.writeString(config, "{\"tensors\": {\"nope\": {\"method\": \"mse\"}}}");
-    assertBadInput(quantize(out, "--config", config.toString()), out, "'nope'", "not a calibrated tensor");
+    quantize(out, "--config", config.toString()).assertBadInput(out, "'nope'", "not a calibrated tensor");
   }
 
   @Test
   void opTypesAndExclusionsAreCheckedAndHonoured() throws Exception {
     Path out = tmp.resolve("ex");
-    assertBadInput(quantize(out, "--op-types", "Conv,Foo"), out, "--op-types 'Foo'", "no quantization rule");
-    assertBadInput(quantize(out, "--exclude-nodes", "no_such_node*"), out, "no_such_node*", "matches no node");
+    quantize(out, "--op-types", "Conv,Foo").assertBadInput(out, "--op-types 'Foo'", "no quantization rule");
+    quantize(out, "--exclude-nodes", "no_such_node*").assertBadInput(out, "no_such_node*", "matches no node");
     Cli r = quantize(out, "--exclude-depthwise");
     assertEquals(0, r.code(), r.err());
     ai.onnx.proto.OnnxMl.ModelProto all = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(
@@ -303,7 +295,7 @@ class QuantizeCommandTest {
     Files.write(other, new byte[] {0x0a, 0x00}, java.nio.file.StandardOpenOption.APPEND); // same graph, other bytes
     Path out = tmp.resolve("o");
     Cli r = Cli.run("quantize", "--model", other.toString(), "--stats", calibrated.toString(), "--out", out.toString());
-    assertBadInput(r, out, "SHA-256", other.toString());
+    r.assertBadInput(out, "SHA-256", other.toString());
   }
 
   @Test
@@ -316,9 +308,9 @@ class QuantizeCommandTest {
     Files.writeString(copy.resolve("stats/stats.json"), manifest);
     Path out = tmp.resolve("o");
     Cli r = Cli.run("quantize", "--model", MODEL, "--stats", copy.toString(), "--out", out.toString());
-    assertBadInput(r, out, "stats.json", "version 99");
+    r.assertBadInput(out, "stats.json", "version 99");
     Cli missing = Cli.run("quantize", "--model", MODEL, "--stats", tmp.resolve("none").toString(), "--out", out.toString());
-    assertBadInput(missing, out, "no statistics here");
+    missing.assertBadInput(out, "no statistics here");
   }
 
   @Test
@@ -337,7 +329,7 @@ class QuantizeCommandTest {
         real.manifest().inputShapes());
     Path out = tmp.resolve("o");
     Cli r = Cli.run("quantize", "--model", MODEL, "--stats", dir.toString(), "--out", out.toString());
-    assertBadInput(r, out, "'x'", "no finite values");
+    r.assertBadInput(out, "'x'", "no finite values");
   }
 
   @Test
