@@ -264,7 +264,10 @@ public final class Histogram implements Serializable {
    * Bins a long all-finite window into {@link #LANES} counters per bin, value {@code i} into counter
    * {@code i % LANES}, then adds the counters to the counts. Runs of values in one bin (the zeros after a
    * ReLU, a saturated tail) otherwise chain every increment on the previous one's store; interleaving
-   * lets four of them run at once. The counts are the same integers either way.
+   * lets four of them run at once. The four bin indices are computed before the four increments: with
+   * each index computed right before its own increment, C2 compiled the loop into code running at less
+   * than half the speed (histograms of the ResNet-style benchmark model: 43 vs 17-22 ms per batch of 16).
+   * The counts are the same integers either way.
    */
   private void binLanes(FloatBuffer b, int index, int len, Chunks chunks) {
     int[] l = LANE_SCRATCH.get();
@@ -282,10 +285,14 @@ public final class Histogram implements Serializable {
       int i = chunks.offset;
       int to = i + n;
       for (; i + 3 < to; i += 4) {
-        l[((int) (Math.floor(a[i] * scale) - first) << 2)]++;
-        l[((int) (Math.floor(a[i + 1] * scale) - first) << 2) + 1]++;
-        l[((int) (Math.floor(a[i + 2] * scale) - first) << 2) + 2]++;
-        l[((int) (Math.floor(a[i + 3] * scale) - first) << 2) + 3]++;
+        int k0 = (int) (Math.floor(a[i] * scale) - first);
+        int k1 = (int) (Math.floor(a[i + 1] * scale) - first);
+        int k2 = (int) (Math.floor(a[i + 2] * scale) - first);
+        int k3 = (int) (Math.floor(a[i + 3] * scale) - first);
+        l[k0 << 2]++;
+        l[(k1 << 2) + 1]++;
+        l[(k2 << 2) + 2]++;
+        l[(k3 << 2) + 3]++;
       }
       for (; i < to; i++) {
         l[((int) (Math.floor(a[i] * scale) - first) << 2)]++;
