@@ -55,7 +55,7 @@ import org.apache.spark.sql.SparkSession;
  * files are written once and hard-linked in turn to reach N samples, so 10k samples cost no 10k
  * renderings. Arguments: {@code [--model example|resnet|PATH]... [--samples N] [--masters "m1 m2"]
  * [--batch-size B] [--rounds R] [--memory-samples N1,N2] [--per-file K] [--no-memory] [--no-profile]
- * [--profile-only]}; the older
+ * [--profile-only] [--memory-only]}; the older
  * positional form {@code [samples] ["master master..."]} still works.
  */
 public final class CalibrateVsInferenceBench {
@@ -98,6 +98,10 @@ public final class CalibrateVsInferenceBench {
           table = false;
           memory = List.of();
         }
+        case "--memory-only" -> {
+          table = false;
+          profile = false;
+        }
         default -> {
           if (k == 0 && a.matches("\\d+")) {
             n = Integer.parseInt(a); // positional form: [samples] ["master master..."]
@@ -106,7 +110,7 @@ public final class CalibrateVsInferenceBench {
           } else {
             throw new IllegalArgumentException("unknown argument '" + a + "'; usage: [--model example|resnet|PATH]..."
                 + " [--samples N] [--masters \"m1 m2\"] [--batch-size B] [--rounds R] [--memory-samples N1,N2]"
-                + " [--per-file K] [--no-memory] [--no-profile] [--profile-only]");
+                + " [--per-file K] [--no-memory] [--no-profile] [--profile-only] [--memory-only]");
           }
         }
       }
