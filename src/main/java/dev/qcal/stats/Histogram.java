@@ -1,5 +1,9 @@
 package dev.qcal.stats;
 
+import java.io.IOException;
+import java.io.InvalidObjectException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -52,8 +56,12 @@ public final class Histogram implements Serializable {
   private int exponent = E_MIN;
   private long firstBin;
   private int bins;
-  /** Counts of bins firstBin .. firstBin + bins - 1, zeros after; always maxBins long. */
-  private long[] counts;
+  /**
+   * Counts of bins firstBin .. firstBin + bins - 1, zeros after; maxBins long from the first value on
+   * (an empty histogram, such as each task's zero value, holds no array). Serialized as the meaningful
+   * counts only, each a variable-length integer ({@link #writeObject}).
+   */
+  private transient long[] counts = NO_COUNTS;
   private long total;
   private float min = Float.POSITIVE_INFINITY;
   private float max = Float.NEGATIVE_INFINITY;
@@ -63,8 +71,9 @@ public final class Histogram implements Serializable {
       throw new IllegalArgumentException("histogram bins must be in [2, " + MAX_BINS + "], got " + maxBins);
     }
     this.maxBins = maxBins;
-    this.counts = new long[maxBins];
   }
+
+  private static final long[] NO_COUNTS = new long[0];
 
   /** The identity of {@link #merge}: no values, at most {@code maxBins} bins once values arrive. */
   public static Histogram empty(int maxBins) {
@@ -107,6 +116,7 @@ public final class Histogram implements Serializable {
     h.exponent = e;
     h.firstBin = first;
     h.bins = counts.length;
+    h.counts = new long[maxBins];
     System.arraycopy(counts, 0, h.counts, 0, counts.length);
     h.total = total;
     h.min = min;
@@ -192,16 +202,14 @@ public final class Histogram implements Serializable {
     if (Float.compare(nmin, min) == 0 && Float.compare(nmax, max) == 0) {
       return;
     }
+    if (counts.length == 0) {
+      counts = new long[maxBins];
+    }
     int e = exponentFor(nmin, nmax, maxBins);
     long first = index(nmin, e);
     if (e != exponent || first != firstBin) {
       if (total > 0) {
-        long[] moved = new long[maxBins];
-        int shift = Math.min(63, e - exponent);
-        for (int j = 0; j < bins; j++) {
-          moved[(int) (((firstBin + j) >> shift) - first)] += counts[j];
-        }
-        counts = moved;
+        move(Math.min(63, e - exponent), first);
       }
       exponent = e;
       firstBin = first;
@@ -209,6 +217,32 @@ public final class Histogram implements Serializable {
     bins = (int) (index(nmax, e) - first + 1);
     min = nmin;
     max = nmax;
+  }
+
+  /**
+   * Moves the counts, in place, to bins {@code shift} exponents coarser ({@code shift >= 0}) starting at
+   * bin {@code first} of the new width, which is at most the old first bin coarsened. Coarsening maps
+   * old bin {@code j} to {@code ((firstBin + j) >> shift) - (firstBin >> shift)}, never above {@code j},
+   * so one ascending pass sums them into place; then the bins shift up to start at {@code first}.
+   */
+  private void move(int shift, long first) {
+    long[] c = counts;
+    long from = firstBin;
+    int held = bins;
+    if (shift > 0) {
+      from = firstBin >> shift;
+      for (int j = 0; j < bins; j++) {
+        long v = c[j];
+        c[j] = 0;
+        c[(int) (((firstBin + j) >> shift) - from)] += v;
+      }
+      held = (int) (((firstBin + bins - 1) >> shift) - from + 1);
+    }
+    int up = (int) (from - first);
+    if (up > 0) {
+      System.arraycopy(c, 0, c, up, held);
+      Arrays.fill(c, 0, Math.min(up, held), 0);
+    }
   }
 
   /** Bins {@code a[from, to)}, all within the included range; {@code allFinite} skips the checks. */
@@ -304,6 +338,46 @@ public final class Histogram implements Serializable {
     }
     Arrays.fill(l, 0, bins * LANES, 0);
     total += len;
+  }
+
+  /**
+   * Java serialization (Spark ships states between tasks and to the driver): the fields, then the
+   * {@code bins} meaningful counts as unsigned LEB128 integers. Most counts are small, so a state takes a
+   * byte or two per bin instead of eight per maximum bin, and an empty histogram (the zero value every
+   * task receives) none at all.
+   */
+  private void writeObject(ObjectOutputStream out) throws IOException {
+    out.defaultWriteObject();
+    for (int j = 0; j < bins; j++) {
+      long v = counts[j];
+      while ((v & ~0x7FL) != 0) {
+        out.writeByte((int) (v & 0x7F) | 0x80);
+        v >>>= 7;
+      }
+      out.writeByte((int) v);
+    }
+  }
+
+  private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+    in.defaultReadObject();
+    if (maxBins < 2 || maxBins > MAX_BINS || bins < 0 || bins > maxBins) {
+      throw new InvalidObjectException("histogram of " + bins + " bins of at most " + maxBins);
+    }
+    counts = bins == 0 ? NO_COUNTS : new long[maxBins];
+    for (int j = 0; j < bins; j++) {
+      long v = 0;
+      for (int shift = 0; ; shift += 7) {
+        int b = in.readUnsignedByte();
+        if (shift > 63) {
+          throw new InvalidObjectException("histogram count " + j + " is longer than 64 bits");
+        }
+        v |= (long) (b & 0x7F) << shift;
+        if ((b & 0x80) == 0) {
+          break;
+        }
+      }
+      counts[j] = v;
+    }
   }
 
   /** Maximum number of bins B. */

@@ -65,6 +65,61 @@ class HistogramTest {
     }
   }
 
+  private static byte[] serialize(Object o) {
+    java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+    try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(b)) {
+      out.writeObject(o);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return b.toByteArray();
+  }
+
+  private static Histogram deserialize(byte[] bytes) {
+    try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(bytes))) {
+      return (Histogram) in.readObject();
+    } catch (java.io.IOException | ClassNotFoundException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /**
+   * Java serialization (how Spark ships states) keeps the exact state, the copy goes on binning and
+   * merging like the original, and only the meaningful counts travel, a byte per count below 128.
+   */
+  @ParameterizedTest
+  @EnumSource(Kind.class)
+  void javaSerializationKeepsTheStateInAFewBytesPerBin(Kind kind) {
+    Random r = new Random(kind.ordinal() + 101L);
+    Values gen = new Values(kind, r);
+    Histogram h = Histogram.empty(4096).add(gen.next(3000));
+    Histogram copy = deserialize(serialize(h));
+    assertEquals(h, copy, kind.toString());
+    float[] more = gen.next(5000);
+    h.add(more);
+    copy.add(more);
+    assertEquals(h, copy, kind + ", after adding to both");
+    Histogram other = Histogram.empty(4096).add(gen.next(700));
+    assertEquals(h.copy().merge(other), deserialize(serialize(copy)).merge(deserialize(serialize(other))), kind.toString());
+    // 8000 values: fewer than 128 in all but a few bins
+    long over = java.util.Arrays.stream(h.counts()).filter(c -> c >= 128).count();
+    assertTrue(serialize(h).length <= 400 + h.bins() + over * 2, kind + ": " + serialize(h).length + " bytes for " + h.bins() + " bins");
+  }
+
+  @Test
+  void javaSerializationOfEmptyAndLargeCounts() {
+    // an empty histogram (the zero value each task receives) carries no counts however many bins it may hold
+    assertTrue(serialize(Histogram.empty(Histogram.MAX_BINS)).length < 400);
+    assertEquals(Histogram.empty(4096), deserialize(serialize(Histogram.empty(4096))));
+    // counts of every varint length, up to 2^62
+    int e = Histogram.exponentFor(0f, 7f, 8);
+    long[] counts = {1, 127, 128, 16_383, 16_384, 1L << 35, (1L << 62) - 1, 3};
+    Histogram h = Histogram.restore(8, 0f, 7f, e, 0, counts);
+    Histogram copy = deserialize(serialize(h));
+    assertEquals(h, copy);
+    assertArrayEquals(counts, copy.counts());
+  }
+
   /** Merges in a random tree shape after shuffling. */
   static <T> T mergeRandomTree(List<T> parts, Random r, java.util.function.BinaryOperator<T> merge) {
     List<T> l = new ArrayList<>(parts);
