@@ -251,7 +251,7 @@ public final class CalibrateJob {
   /** Statistics of one observe pass, and how many batches the reduced graph handed to the exposing one. */
   record Observed(StatsSet stats, long rerunBatches) implements java.io.Serializable {
     Observed merge(Observed o) {
-      return new Observed(stats.merge(o.stats), rerunBatches + o.rerunBatches);
+      return new Observed(StatsSet.combine(stats, o.stats), rerunBatches + o.rerunBatches);
     }
   }
 

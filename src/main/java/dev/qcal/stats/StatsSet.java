@@ -65,6 +65,43 @@ public final class StatsSet implements Serializable {
    * each tensor then checks its own state, naming the tensor.
    */
   public StatsSet merge(StatsSet other) {
+    checkMergeable(other);
+    for (Map.Entry<String, TensorStats> e : tensors.entrySet()) {
+      e.getValue().merge(other.tensors.get(e.getKey()));
+    }
+    samples += other.samples;
+    batches += other.batches;
+    return this;
+  }
+
+  /**
+   * {@code a.merge(b)}, except that when {@code a} holds nothing yet (a Spark aggregation's zero value)
+   * it returns {@code b} itself after the same compatibility checks, instead of copying b's state into
+   * a's arrays: the same result by the identity law, without the allocation. For callers that use
+   * neither argument afterwards.
+   */
+  public static StatsSet combine(StatsSet a, StatsSet b) {
+    if (a.isEmpty()) {
+      a.checkMergeable(b);
+      return b;
+    }
+    return a.merge(b);
+  }
+
+  /** No samples, batches or values of any tensor: the state of {@link #empty}. */
+  public boolean isEmpty() {
+    if (samples != 0 || batches != 0) {
+      return false;
+    }
+    for (TensorStats t : tensors.values()) {
+      if (!t.isEmpty()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void checkMergeable(StatsSet other) {
     if (!config.equals(other.config)) {
       throw new IllegalArgumentException(
           "Cannot merge statistics collected with different configurations: " + config + " vs " + other.config);
@@ -74,12 +111,6 @@ public final class StatsSet implements Serializable {
           "Cannot merge statistics of different tensor lists: " + tensors.keySet() + " vs "
               + other.tensors.keySet());
     }
-    for (Map.Entry<String, TensorStats> e : tensors.entrySet()) {
-      e.getValue().merge(other.tensors.get(e.getKey()));
-    }
-    samples += other.samples;
-    batches += other.batches;
-    return this;
   }
 
   /** Used by {@link StatsCodec}: a set whose tensors are filled in by the reader. */

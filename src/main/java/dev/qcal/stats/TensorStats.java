@@ -562,6 +562,11 @@ public final class TensorStats implements Serializable {
     return c;
   }
 
+  /** Nothing seen yet: no batch shaped the state and no value was counted. */
+  boolean isEmpty() {
+    return !shaped && count == 0 && nanCount == 0 && posInfCount == 0 && negInfCount == 0;
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof TensorStats s

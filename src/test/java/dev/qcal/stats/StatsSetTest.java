@@ -3,6 +3,7 @@ package dev.qcal.stats;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -177,6 +178,39 @@ class StatsSetTest {
       assertEquals(a, sample(new Random(3), config).merge(StatsSet.empty(TENSORS, config)));
       assertEquals(StatsSet.empty(TENSORS, config), StatsSet.empty(TENSORS, config).merge(StatsSet.empty(TENSORS, config)));
     }
+  }
+
+  /**
+   * combine (Spark's merge function) hands an empty left side's partner back as it is, checks
+   * compatibility all the same, and otherwise merges into the left side.
+   */
+  @Test
+  void combineReturnsTheOtherSideOfAnEmptyOneAndMergesOtherwise() {
+    for (StatsConfig config : CONFIGS) {
+      StatsSet empty = StatsSet.empty(TENSORS, config);
+      assertTrue(empty.isEmpty());
+      StatsSet b = sample(new Random(5), config);
+      assertTrue(!b.isEmpty());
+      assertSame(b, StatsSet.combine(empty, b));
+      assertEquals(sample(new Random(5), config), b, "b unchanged");
+      StatsSet a = sample(new Random(6), config);
+      StatsSet combined = StatsSet.combine(a, sample(new Random(5), config));
+      assertSame(a, combined);
+      assertEquals(sample(new Random(6), config).merge(sample(new Random(5), config)), combined);
+      assertEquals(sample(new Random(6), config), StatsSet.combine(sample(new Random(6), config), StatsSet.empty(TENSORS, config)));
+      assertTrue(StatsSet.combine(StatsSet.empty(TENSORS, config), StatsSet.empty(TENSORS, config)).isEmpty());
+    }
+    StatsSet d = StatsSet.empty(TENSORS, StatsConfig.defaults());
+    assertThrows(IllegalArgumentException.class, () -> StatsSet.combine(d, sample(new Random(5), SMALL)));
+    assertThrows(IllegalArgumentException.class, () -> StatsSet.combine(StatsSet.empty(List.of("a"), StatsConfig.defaults()),
+        StatsSet.empty(List.of("b"), StatsConfig.defaults())));
+    // a set whose tensors hold only non-finite values, or were shaped by an empty batch, is not empty
+    StatsSet nan = StatsSet.empty(TENSORS, StatsConfig.defaults());
+    nan.add("conv", java.nio.FloatBuffer.wrap(new float[] {Float.NaN}), new long[] {1, 1, 1, 1});
+    assertTrue(!nan.isEmpty());
+    StatsSet shaped = StatsSet.empty(TENSORS, StatsConfig.defaults());
+    shaped.add("seq", java.nio.FloatBuffer.wrap(new float[0]), new long[] {0, 4, 2});
+    assertTrue(!shaped.isEmpty());
   }
 
   @Test
