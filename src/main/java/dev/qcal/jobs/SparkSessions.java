@@ -5,6 +5,8 @@ import org.apache.spark.sql.SparkSession;
 
 /** Builds the SparkSession a command runs on: an active one, spark-submit's, or an embedded one. */
 public final class SparkSessions {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SparkSessions.class);
+
   private SparkSessions() {}
 
   /** A session and whether this command started it (and so must stop it). */
@@ -28,6 +30,7 @@ public final class SparkSessions {
       active = SparkSession.getDefaultSession();
     }
     if (active.isDefined() && !active.get().sparkContext().isStopped()) {
+      requireJavaSerializer(active.get().sparkContext().getConf());
       return new Handle(active.get(), false);
     }
     SparkConf conf = new SparkConf(true).setAppName(appName);
@@ -39,7 +42,37 @@ public final class SparkSessions {
     conf.setIfMissing("spark.ui.showConsoleProgress", "false");
     conf.setIfMissing("spark.ui.enabled", "false");
     withDelta(conf, Thread.currentThread().getContextClassLoader());
+    String replaced = withJavaSerializer(conf);
+    if (replaced != null) {
+      LOG.warn("spark.serializer {} replaced by {} for this application: {}", replaced, JAVA_SERIALIZER, WHY_JAVA);
+    }
     return new Handle(SparkSession.builder().config(conf).getOrCreate(), true);
+  }
+
+  static final String JAVA_SERIALIZER = "org.apache.spark.serializer.JavaSerializer";
+  private static final String WHY_JAVA = "qcal's task results and shuffled samples are Java records, which the Kryo 4"
+      + " that Spark ships cannot serialize";
+
+  /**
+   * Sets {@code spark.serializer} to Java's when it names another (a cluster-wide Kryo setting):
+   * see {@link #WHY_JAVA}. Returns the serializer replaced, or null when there was none to replace.
+   */
+  static String withJavaSerializer(SparkConf conf) {
+    String s = conf.get("spark.serializer", JAVA_SERIALIZER);
+    if (s.equals(JAVA_SERIALIZER)) {
+      return null;
+    }
+    conf.set("spark.serializer", JAVA_SERIALIZER);
+    return s;
+  }
+
+  /** A session qcal did not start cannot be changed: one with another serializer is refused up front. */
+  static void requireJavaSerializer(SparkConf conf) {
+    String s = conf.get("spark.serializer", JAVA_SERIALIZER);
+    if (!s.equals(JAVA_SERIALIZER)) {
+      throw new IllegalStateException("the active Spark session uses spark.serializer=" + s + "; qcal needs "
+          + JAVA_SERIALIZER + " (" + WHY_JAVA + ")");
+    }
   }
 
   /**

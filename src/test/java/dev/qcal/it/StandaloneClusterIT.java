@@ -140,9 +140,14 @@ class StandaloneClusterIT {
         "--conf", "spark.qcal.calibrate.out=" + out,
         "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
         "--conf", "spark.ui.enabled=false", "--conf", "spark.driver.memory=1g",
-        "--conf", "spark.cores.max=1", "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=512m"));
+        "--conf", "spark.cores.max=1", "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=512m",
+        // a cluster-wide Kryo setting: qcal's records would fail under Kryo, so it runs on Java serialization
+        "--conf", "spark.serializer=org.apache.spark.serializer.KryoSerializer"));
     long t = System.nanoTime();
     assertEquals(0, runSubmit(cmd, log), "scripts/submit failed; see " + log);
+    assertTrue(Files.readString(log).contains(
+        "spark.serializer org.apache.spark.serializer.KryoSerializer replaced by org.apache.spark.serializer.JavaSerializer"),
+        "see " + log);
     System.out.printf("scripts/submit on the standalone cluster: %.1f s%n", (System.nanoTime() - t) / 1e9);
     assertArrayEquals(localQparams, Files.readAllBytes(out.resolve("qparams.json")));
     assertEquals(cluster.masterUrl,
