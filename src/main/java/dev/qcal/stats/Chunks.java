@@ -5,12 +5,16 @@ import java.nio.FloatBuffer;
 /**
  * Reads windows of a {@link FloatBuffer} as plain {@code float[]} ranges so the scanning loops are
  * simple array loops the JIT can vectorize: a heap buffer is read in place, a direct buffer (what
- * ONNX Runtime returns) is bulk-copied chunk by chunk into a small reused scratch array. One
- * instance per thread; never shared.
+ * ONNX Runtime returns) is bulk-copied chunk by chunk into a small scratch array. An instance is
+ * used by one thread at a time. The scratch array is the thread's, shared by every instance the
+ * thread uses (one per tensor's statistics, a fresh set per task), so a loaded chunk stays valid only
+ * until the next {@link #load} on the same thread, whichever instance makes it.
  */
 final class Chunks {
   /** Floats per chunk: 16 KiB, stays in L1 while the loops read it. */
   static final int SIZE = 4096;
+
+  private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[SIZE]);
 
   private float[] scratch;
   /** The array holding the current chunk, set by {@link #load}. */
@@ -25,7 +29,7 @@ final class Chunks {
       offset = b.arrayOffset() + index;
     } else {
       if (scratch == null) {
-        scratch = new float[SIZE];
+        scratch = SCRATCH.get();
       }
       b.get(index, scratch, 0, len);
       array = scratch;
