@@ -108,13 +108,10 @@ public final class ModelRunner implements AutoCloseable {
     if (outputNames.isEmpty()) {
       return;
     }
-    OrtEnvironment env = Ort.env();
     Map<String, OnnxTensor> feeds = new HashMap<>();
     String key = Arrays.deepToString(batch.shapes());
     try {
-      for (int i = 0; i < inputNames.size(); i++) {
-        feeds.put(inputNames.get(i), OnnxTensor.createTensor(env, batch.inputs()[i], batch.shapes()[i]));
-      }
+      putInputs(feeds, inputNames, batch);
       Pinned p = pinned.get(key);
       if (p == null) {
         runAndLearn(feeds, key, sink);
@@ -133,6 +130,17 @@ public final class ModelRunner implements AutoCloseable {
           + " (input shapes " + shapes(batch.shapes()) + "): " + firstLine(e.getMessage()), e);
     } finally {
       feeds.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  /**
+   * Puts one tensor per input of {@code batch} into {@code feeds}, viewing the batch's buffers (no
+   * copy). The caller closes what is in {@code feeds}, also when this throws part way.
+   */
+  static void putInputs(Map<String, OnnxTensor> feeds, List<String> inputNames, Batch batch) throws OrtException {
+    OrtEnvironment env = Ort.env();
+    for (int i = 0; i < inputNames.size(); i++) {
+      feeds.put(inputNames.get(i), OnnxTensor.createTensor(env, batch.inputs()[i].duplicate(), batch.shapes()[i]));
     }
   }
 

@@ -2,7 +2,6 @@ package dev.qcal.runtime;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.qcal.data.Batcher.Batch;
@@ -29,12 +28,9 @@ public final class SmallOutputs {
    */
   public static Map<String, Object> run(OrtSession session, List<String> inputNames, Batch batch, Set<String> outputs)
       throws OrtException {
-    OrtEnvironment env = Ort.env();
     Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
     try {
-      for (int i = 0; i < inputNames.size(); i++) {
-        feeds.put(inputNames.get(i), OnnxTensor.createTensor(env, batch.inputs()[i].duplicate(), batch.shapes()[i]));
-      }
+      ModelRunner.putInputs(feeds, inputNames, batch);
       Map<String, Object> out = new LinkedHashMap<>();
       try (OrtSession.Result result = session.run(feeds, outputs)) {
         for (Map.Entry<String, OnnxValue> e : result) {

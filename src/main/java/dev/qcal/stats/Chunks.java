@@ -5,10 +5,10 @@ import java.nio.FloatBuffer;
 /**
  * Reads windows of a {@link FloatBuffer} as plain {@code float[]} ranges so the scanning loops are
  * simple array loops the JIT can vectorize: a heap buffer is read in place, a direct buffer (what
- * ONNX Runtime returns) is bulk-copied chunk by chunk into a small scratch array. An instance is
- * used by one thread at a time. The scratch array is the thread's, shared by every instance the
- * thread uses (one per tensor's statistics, a fresh set per task), so a loaded chunk stays valid only
- * until the next {@link #load} on the same thread, whichever instance makes it.
+ * ONNX Runtime returns) is bulk-copied chunk by chunk into a small scratch array. The scratch array
+ * is the loading thread's, shared by every instance the thread uses (one per tensor's statistics, a
+ * fresh set per task), so a loaded chunk stays valid only until the next {@link #load} on the same
+ * thread, whichever instance makes it.
  */
 final class Chunks {
   /** Floats per chunk: 16 KiB, stays in L1 while the loops read it. */
@@ -16,7 +16,6 @@ final class Chunks {
 
   private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[SIZE]);
 
-  private float[] scratch;
   /** The array holding the current chunk, set by {@link #load}. */
   float[] array;
   /** Index of the chunk's first value in {@link #array}, set by {@link #load}. */
@@ -28,9 +27,7 @@ final class Chunks {
       array = b.array();
       offset = b.arrayOffset() + index;
     } else {
-      if (scratch == null) {
-        scratch = SCRATCH.get();
-      }
+      float[] scratch = SCRATCH.get(); // the calling thread's, never kept in the instance
       b.get(index, scratch, 0, len);
       array = scratch;
       offset = 0;

@@ -514,6 +514,12 @@ public final class CalibrateVsInferenceBench {
    */
   private static java.util.concurrent.atomic.AtomicLong trackLiveHeap() {
     java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
+    java.util.Set<String> heapPools = new java.util.HashSet<>();
+    for (var pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == java.lang.management.MemoryType.HEAP) {
+        heapPools.add(pool.getName());
+      }
+    }
     for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
       ((javax.management.NotificationEmitter) gc).addNotificationListener((n, handback) -> {
         if (!n.getType().equals(com.sun.management.GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION)) {
@@ -523,10 +529,8 @@ public final class CalibrateVsInferenceBench {
             (javax.management.openmbean.CompositeData) n.getUserData());
         long used = 0;
         for (var e : info.getGcInfo().getMemoryUsageAfterGc().entrySet()) {
-          for (var pool : ManagementFactory.getMemoryPoolMXBeans()) {
-            if (pool.getName().equals(e.getKey()) && pool.getType() == java.lang.management.MemoryType.HEAP) {
-              used += e.getValue().getUsed();
-            }
+          if (heapPools.contains(e.getKey())) {
+            used += e.getValue().getUsed();
           }
         }
         peak.accumulateAndGet(used, Math::max);

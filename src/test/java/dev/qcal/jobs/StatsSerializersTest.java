@@ -85,25 +85,22 @@ class StatsSerializersTest {
 
   @Test
   void javaSerializationCarriesTheExactState() {
-    SparkConf conf = new SparkConf();
-    for (Serializer serializer : new Serializer[] {new JavaSerializer(conf)}) {
-      String name = serializer.getClass().getSimpleName();
-      for (StatsConfig config : new StatsConfig[] {StatsConfig.defaults(), StatsConfig.defaults().withChannelHistograms(64),
-          new StatsConfig(0, 0, java.util.Map.of())}) {
-        StatsSet empty = StatsSet.empty(TENSORS, config);
-        StatsSet emptyCopy = (StatsSet) roundTrip(serializer, empty);
-        assertEquals(empty, emptyCopy, name);
-        StatsSet s = observed(config, 1);
-        StatsSet copy = (StatsSet) roundTrip(serializer, s);
-        assertEquals(s, copy, name + " " + config);
-        // the copies go on merging like the originals: the reduce after the task
-        assertEquals(observed(config, 1).merge(observed(config, 2)), copy.merge(observed(config, 2)), name);
-        assertEquals(observed(config, 2), emptyCopy.merge(observed(config, 2)), name);
-        CalibrateJob.Observed o = new CalibrateJob.Observed(observed(config, 3), 2);
-        CalibrateJob.Observed oCopy = (CalibrateJob.Observed) roundTrip(serializer, o);
-        assertEquals(o.stats(), oCopy.stats(), name);
-        assertEquals(2, oCopy.rerunBatches(), name);
-      }
+    Serializer javaSerializer = new JavaSerializer(new SparkConf());
+    for (StatsConfig config : new StatsConfig[] {StatsConfig.defaults(), StatsConfig.defaults().withChannelHistograms(64),
+        new StatsConfig(0, 0, java.util.Map.of())}) {
+      StatsSet empty = StatsSet.empty(TENSORS, config);
+      StatsSet emptyCopy = (StatsSet) roundTrip(javaSerializer, empty);
+      assertEquals(empty, emptyCopy);
+      StatsSet s = observed(config, 1);
+      StatsSet copy = (StatsSet) roundTrip(javaSerializer, s);
+      assertEquals(s, copy, config.toString());
+      // the copies go on merging like the originals: the reduce after the task
+      assertEquals(observed(config, 1).merge(observed(config, 2)), copy.merge(observed(config, 2)));
+      assertEquals(observed(config, 2), emptyCopy.merge(observed(config, 2)));
+      CalibrateJob.Observed o = new CalibrateJob.Observed(observed(config, 3), 2);
+      CalibrateJob.Observed oCopy = (CalibrateJob.Observed) roundTrip(javaSerializer, o);
+      assertEquals(o.stats(), oCopy.stats());
+      assertEquals(2, oCopy.rerunBatches());
     }
   }
 }
