@@ -76,6 +76,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     }
     EvaluateJob.Options o = new EvaluateJob.Options(fp32, quantized, data, labels, out, overwrite, batchSize,
         sensitivitySamples);
+    EvaluateJob.checkOutput(o, QcalDefaults.inputs(), SparkSessions.hadoopConf());
     try (SparkSessions.Handle session = SparkSessions.open("qcal evaluate " + quantized.getFileName(), master)) {
       Map<String, Object> eval = EvaluateJob.run(o, session.spark());
       spec.commandLine().getOut().println("qcal: evaluated " + eval.get("samples") + " samples; " + EvaluateJob.EVAL

@@ -47,6 +47,13 @@ final class QcalDefaults implements CommandLine.IDefaultValueProvider {
     return d;
   }
 
+  /** The defaults file, as an input every command reads (none when no file is named). */
+  static java.util.List<dev.qcal.io.OutputGuard.Input> inputs() {
+    String file = System.getProperty(FILE_PROPERTY, System.getenv(FILE_ENV));
+    return file == null || file.isBlank() ? java.util.List.of()
+        : dev.qcal.io.OutputGuard.Input.local("(defaults file " + FILE_PROPERTY + ")", Path.of(file));
+  }
+
   static Map<String, String> readFile(Path file) {
     Properties p = new Properties();
     try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {

@@ -55,6 +55,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     }
     QuantizeJob.Options o = new QuantizeJob.Options(model, stats, out, overwrite, ranges.toOptions());
     Fp32Fallback.Request fb = fallback.toRequest(true, EVAL_BATCH_SIZE);
+    QuantizeJob.checkOutput(o, fb, QcalDefaults.inputs(), SparkSessions.hadoopConf());
     RunReport report;
     if (fb == null) {
       report = QuantizeJob.run(o, new Configuration());

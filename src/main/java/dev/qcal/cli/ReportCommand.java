@@ -1,8 +1,11 @@
 package dev.qcal.cli;
 
 import dev.qcal.io.AtomicOutput;
+import dev.qcal.io.OutputGuard;
 import dev.qcal.io.ReportData;
 import dev.qcal.io.ReportWriter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Command;
@@ -21,6 +24,8 @@ import picocli.CommandLine.Spec;
       "No Spark job: seconds."
     })
 public final class ReportCommand implements Callable<Integer> {
+  static final String COMMAND = "report";
+
   @Spec CommandSpec spec;
 
   @Option(names = "--run", required = true, paramLabel = "DIR",
@@ -46,9 +51,13 @@ public final class ReportCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Configuration conf = new Configuration();
-    AtomicOutput.checkTarget(out, overwrite, conf);
+    List<OutputGuard.Input> inputs = new ArrayList<>(OutputGuard.Input.hadoop("--run", run));
+    inputs.addAll(OutputGuard.Input.hadoop("--eval", eval));
+    inputs.addAll(OutputGuard.Input.hadoop("--stats", stats));
+    inputs.addAll(QcalDefaults.inputs());
+    OutputGuard.check(COMMAND, out, overwrite, inputs, conf);
     ReportData d = ReportData.read(run, stats, eval, conf);
-    try (AtomicOutput o = AtomicOutput.begin(out, overwrite, conf)) {
+    try (AtomicOutput o = AtomicOutput.begin(out, COMMAND, overwrite, conf)) {
       ReportWriter.write(o.dir().resolve(ReportWriter.NAME), d);
       o.commit();
     }

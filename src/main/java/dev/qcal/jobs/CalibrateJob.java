@@ -7,6 +7,7 @@ import dev.qcal.data.DataException;
 import dev.qcal.data.InputSpec;
 import dev.qcal.data.Sample;
 import dev.qcal.io.AtomicOutput;
+import dev.qcal.io.OutputGuard;
 import dev.qcal.io.QParamsFile;
 import dev.qcal.io.RunReport;
 import dev.qcal.io.StatsFiles;
@@ -21,6 +22,7 @@ import dev.qcal.stats.StatsConfig;
 import dev.qcal.stats.StatsSet;
 import dev.qcal.stats.TensorStats;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,7 +66,23 @@ public final class CalibrateJob {
    */
   public static final String REDUCE_IN_ORT = "qcal.calibrate.reduceInOrt";
 
+  static final String COMMAND = "calibrate";
+
   private CalibrateJob() {}
+
+  /**
+   * Refuses, before anything is read, an {@code --out} that overlaps an input (the run's, the
+   * fallback's and {@code more}) or may not be replaced.
+   */
+  public static void checkOutput(CalibrateOptions o, Fp32Fallback.Request fallback, List<OutputGuard.Input> more,
+      org.apache.hadoop.conf.Configuration conf) {
+    List<OutputGuard.Input> in = new ArrayList<>(o.inputs());
+    if (fallback != null) {
+      in.addAll(fallback.inputs());
+    }
+    in.addAll(more);
+    OutputGuard.check(COMMAND, o.out(), o.overwrite(), in, conf);
+  }
 
   /** Runs the job and returns the report also written as {@code run.json}. */
   public static RunReport run(CalibrateOptions o, SparkSession spark) {
@@ -82,7 +100,7 @@ public final class CalibrateJob {
    */
   public static RunReport run(CalibrateOptions o, SparkSession spark, JobProgress progress,
       Fp32Fallback.Request fallback) {
-    AtomicOutput.checkTarget(o.out(), o.overwrite(), spark.sparkContext().hadoopConfiguration());
+    checkOutput(o, fallback, List.of(), spark.sparkContext().hadoopConfiguration());
     RunReport report = new RunReport();
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -218,7 +236,7 @@ public final class CalibrateJob {
       if (fb != null) {
         report.put("fallback", fb.report());
       }
-      try (AtomicOutput out = AtomicOutput.begin(o.out(), o.overwrite(), spark.sparkContext().hadoopConfiguration())) {
+      try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), spark.sparkContext().hadoopConfiguration())) {
         String failAfter = spark.sparkContext().conf().get(FAIL_WRITE_AFTER, null);
         if (failAfter != null) {
           out.onStep(step -> {

@@ -1,6 +1,8 @@
 package dev.qcal.jobs;
 
+import dev.qcal.io.OutputGuard;
 import dev.qcal.stats.StatsConfig;
+import java.util.ArrayList;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +34,15 @@ public record CalibrateOptions(
     data = List.copyOf(data);
     sampleShapes = Map.copyOf(sampleShapes);
     dataOptions = dataOptions == null ? DataOptions.DEFAULT : dataOptions;
+  }
+
+  /** What the run reads, by option: the model (and its external data), the data, --preprocess and --config. */
+  public List<OutputGuard.Input> inputs() {
+    List<OutputGuard.Input> in = new ArrayList<>(OutputGuard.Input.model("--model", model));
+    in.addAll(OutputGuard.Input.data("--data", data));
+    in.addAll(OutputGuard.Input.hadoop("--preprocess", dataOptions.preprocess()));
+    in.addAll(OutputGuard.Input.hadoop("--config", ranges.configFile()));
+    return in;
   }
 
   /** Every sample, failing on the first bad record. */

@@ -10,6 +10,7 @@ import dev.qcal.data.Npy;
 import dev.qcal.data.NpyFiles;
 import dev.qcal.data.Sample;
 import dev.qcal.io.AtomicOutput;
+import dev.qcal.io.OutputGuard;
 import dev.qcal.io.QParamsFile;
 import dev.qcal.model.ModelException;
 import dev.qcal.model.OnnxModels;
@@ -52,7 +53,25 @@ public final class EvaluateJob {
    * @param sensitivitySamples samples of the per-tensor sensitivity pass (0: no sensitivity)
    */
   public record Options(Path fp32, Path quantized, List<String> data, String labels, String out, boolean overwrite,
-      int batchSize, int sensitivitySamples) {}
+      int batchSize, int sensitivitySamples) {
+    /** What the run reads, by option: both models (and their external data), the data and --labels. */
+    public List<OutputGuard.Input> inputs() {
+      List<OutputGuard.Input> in = new java.util.ArrayList<>(OutputGuard.Input.model("--fp32", fp32));
+      in.addAll(OutputGuard.Input.model("--quantized", quantized));
+      in.addAll(OutputGuard.Input.data("--data", data));
+      in.addAll(OutputGuard.Input.hadoop("--labels", labels));
+      return in;
+    }
+  }
+
+  static final String COMMAND = "evaluate";
+
+  /** Refuses, before anything is read, an {@code --out} that overlaps an input (or {@code more}) or may not be replaced. */
+  public static void checkOutput(Options o, List<OutputGuard.Input> more, Configuration conf) {
+    List<OutputGuard.Input> in = new java.util.ArrayList<>(o.inputs());
+    in.addAll(more);
+    OutputGuard.check(COMMAND, o.out(), o.overwrite(), in, conf);
+  }
 
   /**
    * Per output, the merged comparison; plus the sample count and each model's summed ONNX Runtime run
@@ -119,7 +138,7 @@ public final class EvaluateJob {
   /** Runs the job and returns what {@code eval.json} holds. */
   public static Map<String, Object> run(Options o, SparkSession spark) {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    AtomicOutput.checkTarget(o.out(), o.overwrite(), conf);
+    checkOutput(o, List.of(), conf);
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     WorkDir workDir = WorkDir.create("qcal-eval-");
     long t0 = System.nanoTime();
@@ -176,7 +195,7 @@ public final class EvaluateJob {
       eval.put("spark_master", spark.sparkContext().master());
       eval.put("versions", CalibrateJob.versions());
       jsc.setJobGroup("qcal-write", "qcal write: " + o.out(), false);
-      try (AtomicOutput out = AtomicOutput.begin(o.out(), o.overwrite(), conf)) {
+      try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), conf)) {
         eval.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
         QParamsFile.writeJson(out.dir().resolve(EVAL), eval);
         out.commit();

@@ -65,7 +65,15 @@ public final class Fp32Fallback {
    * @param batchSize samples per inference call
    */
   public record Request(Target target, List<String> evalData, String evalLabels, int sensitivitySamples,
-      int batchSize) {}
+      int batchSize) {
+    /** What the fallback reads besides the run's own inputs: --eval-data and --eval-labels. */
+    public List<dev.qcal.io.OutputGuard.Input> inputs() {
+      List<dev.qcal.io.OutputGuard.Input> in = new java.util.ArrayList<>(
+          dev.qcal.io.OutputGuard.Input.data("--eval-data", evalData));
+      in.addAll(dev.qcal.io.OutputGuard.Input.hadoop("--eval-labels", evalLabels));
+      return in;
+    }
+  }
 
   /** The final quantization, the plan options it was made with, and what goes into run.json. */
   record Outcome(QuantizeStep.Result result, PlanOptions plan, boolean met, String reason,

@@ -2,6 +2,7 @@ package dev.qcal.jobs;
 
 import dev.qcal.data.DataException;
 import dev.qcal.io.AtomicOutput;
+import dev.qcal.io.OutputGuard;
 import dev.qcal.io.QParamsFile;
 import dev.qcal.io.RunReport;
 import dev.qcal.io.StatsFiles;
@@ -9,6 +10,8 @@ import dev.qcal.model.CalibrationPlan;
 import dev.qcal.model.ModelPreparer;
 import dev.qcal.model.OnnxModels;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
@@ -23,10 +26,34 @@ import org.slf4j.LoggerFactory;
 public final class QuantizeJob {
   private static final Logger LOG = LoggerFactory.getLogger(QuantizeJob.class);
 
+  static final String COMMAND = "quantize";
+
   private QuantizeJob() {}
 
   /** @param stats a {@code stats/} directory or an output directory holding one */
-  public record Options(Path model, String stats, String out, boolean overwrite, RangeOptions ranges) {}
+  public record Options(Path model, String stats, String out, boolean overwrite, RangeOptions ranges) {
+    /** What the run reads, by option: the model (and its external data), --stats and --config. */
+    public List<OutputGuard.Input> inputs() {
+      List<OutputGuard.Input> in = new ArrayList<>(OutputGuard.Input.model("--model", model));
+      in.addAll(OutputGuard.Input.hadoop("--stats", stats));
+      in.addAll(OutputGuard.Input.hadoop("--config", ranges.configFile()));
+      return in;
+    }
+  }
+
+  /**
+   * Refuses, before anything is read, an {@code --out} that overlaps an input (with the fallback's and
+   * {@code more}) or may not be replaced.
+   */
+  public static void checkOutput(Options o, Fp32Fallback.Request fallback, List<OutputGuard.Input> more,
+      Configuration conf) {
+    List<OutputGuard.Input> in = new ArrayList<>(o.inputs());
+    if (fallback != null) {
+      in.addAll(fallback.inputs());
+    }
+    in.addAll(more);
+    OutputGuard.check(COMMAND, o.out(), o.overwrite(), in, conf);
+  }
 
   public static RunReport run(Options o, Configuration conf) {
     return run(o, conf, null, null);
@@ -39,7 +66,7 @@ public final class QuantizeJob {
    */
   public static RunReport run(Options o, Configuration conf, SparkSession spark, Fp32Fallback.Request fallback) {
     long t0 = System.nanoTime();
-    AtomicOutput.checkTarget(o.out(), o.overwrite(), conf);
+    checkOutput(o, fallback, List.of(), conf);
     RunReport report = new RunReport();
     long t = System.nanoTime();
     StatsFiles.Loaded loaded = StatsFiles.read(o.stats(), conf);
@@ -94,7 +121,7 @@ public final class QuantizeJob {
       if (fb != null) {
         report.put("fallback", fb.report());
       }
-      try (AtomicOutput out = AtomicOutput.begin(o.out(), o.overwrite(), conf)) {
+      try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), conf)) {
         QuantizeStep.write(out.dir(), header, q, o.ranges());
         report.stage("write", System.nanoTime() - t);
         report.put("wall_seconds", (System.nanoTime() - t0) / 1e9);

@@ -49,6 +49,25 @@ public final class SparkSessions {
     return new Handle(SparkSession.builder().config(conf).getOrCreate(), true);
   }
 
+  /**
+   * The Hadoop configuration {@link #open} would give, without starting a session: an active
+   * session's, else the site files and spark-submit's {@code spark.hadoop.*} settings.
+   */
+  public static org.apache.hadoop.conf.Configuration hadoopConf() {
+    var active = SparkSession.getActiveSession();
+    if (active.isEmpty()) {
+      active = SparkSession.getDefaultSession();
+    }
+    if (active.isDefined() && !active.get().sparkContext().isStopped()) {
+      return active.get().sparkContext().hadoopConfiguration();
+    }
+    org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
+    for (scala.Tuple2<String, String> kv : new SparkConf(true).getAllWithPrefix("spark.hadoop.")) {
+      conf.set(kv._1(), kv._2());
+    }
+    return conf;
+  }
+
   static final String JAVA_SERIALIZER = "org.apache.spark.serializer.JavaSerializer";
   private static final String WHY_JAVA = "qcal's task results and shuffled samples are Java records, which the Kryo 4"
       + " that Spark ships cannot serialize";

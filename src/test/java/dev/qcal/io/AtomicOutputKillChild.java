@@ -13,7 +13,7 @@ public final class AtomicOutputKillChild {
   public static void main(String[] args) throws Exception {
     String target = args[0];
     String pauseAt = args[1];
-    try (AtomicOutput out = AtomicOutput.begin(target, true, new Configuration())) {
+    try (AtomicOutput out = AtomicOutput.begin(target, AtomicOutputContract.CMD, true, new Configuration())) {
       Files.write(out.dir().resolve("a.bin"), new byte[1 << 20]);
       Files.writeString(out.dir().resolve("b.txt"), args[2]);
       out.onStep(step -> {
