@@ -128,11 +128,11 @@ public final class CalibrateCommand implements Callable<Integer> {
   public Integer call() {
     CalibrateOptions o = options();
     Fp32Fallback.Request fb = fallback.toRequest(false, batchSize);
+    CalibrateJob.checkOutput(o, fb, QcalDefaults.inputs(), SparkSessions.hadoopConf());
     if (fb != null && fb.evalData() == null) {
       spec.commandLine().getErr().println("qcal: warning: the fallback target is evaluated on the calibration data;"
           + " held-out data (--eval-data) gives an honest figure");
     }
-    CalibrateJob.checkOutput(o, fb, QcalDefaults.inputs(), SparkSessions.hadoopConf());
     try (SparkSessions.Handle session = SparkSessions.open("qcal calibrate " + model.getFileName(), master)) {
       RunReport report;
       try (ProgressLine progress = ProgressLine.start(spec.commandLine().getErr(), session.spark())) {

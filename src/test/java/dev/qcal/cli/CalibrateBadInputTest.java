@@ -109,10 +109,14 @@ class CalibrateBadInputTest {
   void failedOverwriteKeepsTheEarlierGoodOutput() throws Exception {
     Path marker = Files.createDirectories(out()).resolve("keep.txt");
     Files.writeString(marker, "earlier output");
+    // an earlier calibrate output (its _SUCCESS marker lists keep.txt), so --overwrite gets as far as the data
+    Files.writeString(out().resolve("_SUCCESS"),
+        "{\"format\":\"qcal.output\",\"format_version\":1,\"command\":\"calibrate\",\"files\":[\"keep.txt\"]}");
     Path dir = Files.createDirectories(tmp.resolve("gray"));
     Npy.writeFloat32(dir.resolve("p.npy"), new float[2 * 1 * 48 * 192], new long[] {2, 1, 48, 192});
     Cli r = Cli.run("calibrate", "--model", model, "--data", dir.toString(), "--out", out().toString(), "--overwrite");
     assertEquals(Main.BAD_INPUT, r.code(), r.err());
+    assertTrue(r.errorLine().contains("p.npy"), r.errorLine());
     assertEquals("earlier output", Files.readString(marker));
     assertNoTempSiblings();
   }
