@@ -340,8 +340,17 @@ class QuantizeCommandTest {
     assertEquals(Main.BAD_INPUT, r.code());
     assertTrue(r.errorLine().contains("--overwrite"), r.errorLine());
     assertEquals("old", Files.readString(out.resolve("keep")));
-    assertEquals(0, quantize(out, "--overwrite").code());
-    assertFalse(Files.exists(out.resolve("keep")));
-    assertTrue(Files.exists(out.resolve("_SUCCESS")));
+    // --overwrite replaces only an empty directory or an earlier quantize output, not a folder of other files
+    Cli refused = quantize(out, "--overwrite");
+    assertEquals(Main.BAD_INPUT, refused.code());
+    assertTrue(refused.errorLine().contains("holds keep and no _SUCCESS: not a qcal output"), refused.errorLine());
+    assertEquals("old", Files.readString(out.resolve("keep")));
+    Path own = tmp.resolve("own");
+    assertEquals(0, quantize(own).code());
+    Files.writeString(own.resolve("qparams.json"), "stale");
+    Cli replaced = quantize(own, "--overwrite");
+    assertEquals(0, replaced.code(), replaced.err());
+    assertArrayEquals(Files.readAllBytes(calibrated.resolve("qparams.json")), Files.readAllBytes(own.resolve("qparams.json")));
+    assertTrue(Files.exists(own.resolve("_SUCCESS")));
   }
 }

@@ -90,9 +90,10 @@ class ReportCommandTest {
   @Test
   void badInputIsNamedAndNothingIsWritten() throws Exception {
     Path out = tmp.resolve("out");
-    Cli notRun = Cli.run("report", "--run", tmp.toString(), "--out", out.toString());
+    Path notARun = Files.createDirectories(tmp.resolve("not-a-run"));
+    Cli notRun = Cli.run("report", "--run", notARun.toString(), "--out", out.toString());
     assertEquals(2, notRun.code());
-    assertTrue(notRun.errorLine().contains(tmp.resolve("qparams.json").toString())
+    assertTrue(notRun.errorLine().contains(notARun.resolve("qparams.json").toString())
         && notRun.errorLine().contains("not found"), notRun.errorLine());
 
     Files.createDirectories(tmp.resolve("noeval"));

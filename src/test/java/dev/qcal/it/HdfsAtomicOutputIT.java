@@ -11,6 +11,7 @@ import dev.qcal.io.AtomicOutputContract;
 import dev.qcal.jobs.CalibrateJob;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.ExampleData;
+import dev.qcal.testing.ReportFixtures;
 import dev.qcal.testing.SharedSpark;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,7 +32,7 @@ import org.junit.jupiter.api.Test;
  * Atomic outputs on HDFS (an in-process MiniDFSCluster): the {@link AtomicOutputContract} (failed
  * and SIGKILLed publishes keep the previous output) and the calibrate command writing to
  * {@code hdfs://}: refuses an existing output, keeps it when the write fails midway, replaces it
- * with {@code --overwrite}.
+ * with {@code --overwrite}; an {@code hdfs://} output overlapping an {@code hdfs://} input is refused.
  */
 class HdfsAtomicOutputIT extends AtomicOutputContract {
   private static MiniDFSCluster dfs;
@@ -91,6 +92,28 @@ class HdfsAtomicOutputIT extends AtomicOutputContract {
         "--data", ExampleData.small().resolve("x").toString(), "--out", out));
     args.addAll(List.of(more));
     return Cli.run(args.toArray(String[]::new));
+  }
+
+  @Test
+  void anOutputOverlappingAnInputOnHdfsIsRefused() throws Exception {
+    Path local = Files.createTempDirectory("qcal-run-");
+    ReportFixtures.writeRun(local.resolve("run"), 3, 64);
+    String dir = uri("/overlap");
+    FileSystem fs = dfs.getFileSystem();
+    fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(local.resolve("run").toUri()), new org.apache.hadoop.fs.Path(dir + "/run"));
+    long before = fs.getContentSummary(new org.apache.hadoop.fs.Path(dir)).getLength();
+    String run = dir + "/run";
+    for (String out : List.of(run, run + "/stats/../report", dir, dir + "/x/../run")) {
+      Cli r = Cli.run("report", "--run", run, "--out", out, "--overwrite");
+      assertEquals(2, r.code(), out + ": " + r.err());
+      assertTrue(r.errorLine().contains("--out " + out) && r.errorLine().contains("the input --run " + run),
+          r.errorLine());
+    }
+    assertEquals(before, fs.getContentSummary(new org.apache.hadoop.fs.Path(dir)).getLength());
+    assertEquals(List.of("run"), java.util.Arrays.stream(fs.listStatus(new org.apache.hadoop.fs.Path(dir)))
+        .map(s -> s.getPath().getName()).toList());
+    Cli ok = Cli.run("report", "--run", run, "--out", dir + "/report");
+    assertEquals(0, ok.code(), ok.err());
   }
 
   @Test
