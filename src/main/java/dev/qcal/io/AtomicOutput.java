@@ -213,8 +213,7 @@ public final class AtomicOutput implements AutoCloseable {
         moveBack(old, e);
       }
       if (e instanceof IOException io) {
-        throw new UncheckedIOException(target + ": cannot publish output: " + e.getMessage()
-            + (old != null && !fs.exists(old) ? " (the previous output is back in place)" : ""), io);
+        throw new UncheckedIOException(target + ": cannot publish output: " + e.getMessage() + previousOutput(old), io);
       }
       throw (RuntimeException) e;
     }
@@ -225,6 +224,15 @@ public final class AtomicOutput implements AutoCloseable {
         LOG.warn("Could not delete the previous output, moved aside to {}: {}", old, e.getMessage());
       }
     }
+  }
+
+  /** Where a failed publish left the previous output, for its message. */
+  private String previousOutput(org.apache.hadoop.fs.Path old) {
+    if (old == null) {
+      return fs.exists(target) ? " (the previous output is untouched)" : "";
+    }
+    return fs.exists(old) ? " (the previous output is complete in " + old + "; the next run on " + target
+        + " renames it back)" : " (the previous output is back in place)";
   }
 
   /** After a failed publish, renames the previous output back into place (the target is still free). */
@@ -512,8 +520,8 @@ public final class AtomicOutput implements AutoCloseable {
         } catch (AtomicMoveNotSupportedException e) {
           throw new IOException("cannot rename " + src + " to " + dst + " atomically (another file system or"
               + " a mount point): " + e.getReason(), e);
-        } catch (IOException e) {
-          throw new IOException("cannot rename " + src + " to " + dst + ": " + e, e);
+        } catch (java.nio.file.FileSystemException e) {
+          throw new IOException("cannot rename " + src + " to " + dst + ": " + e.getReason(), e);
         }
       } else if (!fs.rename(src, dst)) {
         throw new IOException("cannot rename " + src + " to " + dst);
