@@ -118,6 +118,9 @@ class OutputSafetyTest {
     List<String> binding = calibrate(data.resolve("o"));
     binding.set(4, "x=" + data);
     assertRefused(binding, overlap(data.resolve("o"), "lies inside", "--data", data));
+    List<String> glob = calibrate(data.resolve("o"));
+    glob.set(4, data + "/*.npy"); // a glob stands for the folder above it
+    assertRefused(glob, overlap(data.resolve("o"), "lies inside", "--data", Path.of(data + "/*.npy")));
     Path pre = tmp.resolve("pre.json");
     Files.writeString(pre, "{}");
     List<String> images = calibrate(pre);
