@@ -61,6 +61,11 @@ class HostileNamesCalibrateTest {
     assertTrue(table.has(INPUT) && table.has(OUTPUT), table.toString());
     Map<String, String> cache = HostileNamesTest.readLikeTensorRt(Files.readAllBytes(out.resolve("calibration.cache")));
     assertEquals(List.of(INPUT, OUTPUT), new ArrayList<>(cache.keySet()));
+    try (var files = Files.walk(out)) {
+      List<String> named = files.map(f -> f.getFileName().toString())
+          .filter(n -> n.contains("入力") || n.contains("出力")).toList();
+      assertEquals(List.of(), named, "no file is named after a tensor");
+    }
     String html = Files.readString(out.resolve("report.html"));
     assertTrue(html.contains("出力 &quot;&lt;b&gt;&amp;&#39;\t\\ שכבה") && !html.contains("<b>&"), "escaped in the report");
   }
