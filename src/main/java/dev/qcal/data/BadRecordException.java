@@ -12,6 +12,7 @@ public class BadRecordException extends DataException {
   public static final String NON_NUMERIC = "non_numeric";
   public static final String UNDECODABLE = "undecodable";
   public static final String TRUNCATED = "truncated";
+  public static final String TOO_LARGE = "too_large";
 
   private final String reason;
 

@@ -10,6 +10,8 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Set;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * Image preprocessing declared in a JSON file ({@code --preprocess}): decode (PNG, JPEG, BMP), colour
@@ -25,6 +27,12 @@ import javax.imageio.ImageIO;
 public record ImagePipeline(boolean bgr, int resizeHeight, int resizeWidth, boolean keepRatio, int cropHeight,
     int cropWidth, float divide, float[] mean, float[] std, int padHeight, int padWidth, float padValue,
     boolean nchw) implements Serializable {
+
+  /**
+   * Largest image decoded, in pixels (2^26, e.g. 8192x8192): decoding and preprocessing hold about 20
+   * bytes per pixel, so an image at the limit needs about 1.3 GB of executor memory.
+   */
+  public static final long MAX_PIXELS = 1L << 26;
 
   private static final Set<String> KEYS = Set.of("color", "resize", "center_crop", "divide", "mean", "std", "pad",
       "layout");
@@ -90,17 +98,12 @@ public record ImagePipeline(boolean bgr, int resizeHeight, int resizeWidth, bool
     return v;
   }
 
-  /** Decodes and preprocesses one image file; an undecodable file throws a {@link BadRecordException}. */
+  /**
+   * Decodes and preprocesses one image file; an undecodable file, or one larger than
+   * {@link #MAX_PIXELS} (checked from its header, before decoding), throws a {@link BadRecordException}.
+   */
   public Sample apply(byte[] file, String source) {
-    BufferedImage img;
-    try {
-      img = ImageIO.read(new ByteArrayInputStream(file));
-    } catch (IOException | RuntimeException e) {
-      throw new BadRecordException(BadRecordException.UNDECODABLE, source + ": cannot decode image: " + e.getMessage(), e);
-    }
-    if (img == null) {
-      throw new BadRecordException(BadRecordException.UNDECODABLE, source + ": not a PNG, JPEG or BMP image");
-    }
+    BufferedImage img = decode(file, source);
     int h = img.getHeight();
     int w = img.getWidth();
     // 8-bit channels in the output colour order, interleaved
@@ -152,6 +155,37 @@ public record ImagePipeline(boolean bgr, int resizeHeight, int resizeWidth, bool
     }
     long[] shape = nchw ? new long[] {3, oh, ow} : new long[] {oh, ow, 3};
     return new Sample(new float[][] {out}, new long[][] {shape}, source);
+  }
+
+  /**
+   * Decodes {@code file} with the first ImageIO reader for it (as {@code ImageIO.read}), after reading
+   * its width and height from the header: an image over {@link #MAX_PIXELS} is refused undecoded.
+   */
+  static BufferedImage decode(byte[] file, String source) {
+    try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(file))) {
+      Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+      if (!readers.hasNext()) {
+        throw new BadRecordException(BadRecordException.UNDECODABLE, source + ": not a PNG, JPEG or BMP image");
+      }
+      ImageReader reader = readers.next();
+      try {
+        reader.setInput(in, true, true);
+        long w = reader.getWidth(0);
+        long h = reader.getHeight(0);
+        if (w * h > MAX_PIXELS) {
+          throw new BadRecordException(BadRecordException.TOO_LARGE, source + ": image is " + w + "x" + h
+              + " pixels (" + w * h + "), over the limit of " + MAX_PIXELS + " pixels");
+        }
+        return reader.read(0, reader.getDefaultReadParam());
+      } finally {
+        reader.dispose();
+      }
+    } catch (IOException | RuntimeException e) {
+      if (e instanceof BadRecordException b) {
+        throw b;
+      }
+      throw new BadRecordException(BadRecordException.UNDECODABLE, source + ": cannot decode image: " + e.getMessage(), e);
+    }
   }
 
   /** Bilinear resize of interleaved 3-channel 8-bit pixels as {@code cv2.resize(INTER_LINEAR)}, rounded to 8 bits. */

@@ -104,7 +104,7 @@ public final class NpyFiles {
         closeAll(readers);
         String id = new Path(g.files()[i]).getName();
         String m = e.getMessage() != null && e.getMessage().startsWith(g.files()[i]) ? e.getMessage()
-            : g.files()[i] + ": cannot decode .npy: " + e.getMessage();
+            : g.files()[i] + ": cannot decode .npy: " + reason(e);
         return List.of(Entry.bad(selection.key(id), new BadRecordException(BadRecordException.UNDECODABLE, m, e)))
             .iterator();
       }
@@ -148,7 +148,12 @@ public final class NpyFiles {
         java.util.zip.ZipInputStream zip = new java.util.zip.ZipInputStream(raw);
         input = null;
         while (input == null) {
-          java.util.zip.ZipEntry e = zip.getNextEntry();
+          java.util.zip.ZipEntry e;
+          try {
+            e = zip.getNextEntry();
+          } catch (IOException | IllegalArgumentException x) {
+            throw new IOException(file + ": not a readable .npz (zip) archive: " + reason(x), x);
+          }
           if (e == null) {
             break;
           }
@@ -186,10 +191,18 @@ public final class NpyFiles {
       }
     } catch (IOException | IllegalArgumentException e) {
       zip.close();
-      throw new IOException(file + ": not a readable .npz (zip) archive: " + e.getMessage(), e);
+      throw new IOException(file + ": not a readable .npz (zip) archive: " + reason(e), e);
     }
     zip.close();
     throw new IOException(file + ": no array '" + name + "' in the .npz archive (arrays: " + seen + ")");
+  }
+
+  /** What went wrong, also for the exceptions zip reading throws without a message. */
+  static String reason(Exception e) {
+    if (e.getMessage() != null) {
+      return e.getMessage();
+    }
+    return e instanceof java.io.EOFException ? "the file ends early (truncated)" : e.getClass().getSimpleName();
   }
 
   private static void closeAll(Npy.Reader[] readers) {

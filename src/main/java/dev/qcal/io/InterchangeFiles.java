@@ -2,6 +2,7 @@ package dev.qcal.io;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.qcal.data.DataException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,19 +24,25 @@ public final class InterchangeFiles {
    * TensorRT's calibration cache: first line {@code TRT-<version>-EntropyCalibration2}, then one
    * line per tensor {@code name: <8 hex digits>}, the big-endian IEEE-754 bits of the float32 scale
    * {@code amax / 127} with {@code amax = max(|range min|, |range max|)} (TensorRT's symmetric int8).
+   * UTF-8; the format has no escaping, so a name {@link TensorNames#problem} refuses is bad input
+   * (callers check the names before the data pass; this is the last guard).
    */
   public static void writeTensorRtCache(Path file, String trtVersion, Map<String, float[]> ranges) {
     StringBuilder b = new StringBuilder("TRT-").append(trtVersion).append("-EntropyCalibration2\n");
     for (Map.Entry<String, float[]> e : ranges.entrySet()) {
+      String problem = TensorNames.problem(e.getKey(), true);
+      if (problem != null) {
+        throw new DataException(TENSORRT_CACHE + ": tensor '" + TensorNames.printable(e.getKey()) + "' " + problem);
+      }
       float amax = Math.max(Math.abs(e.getValue()[0]), Math.abs(e.getValue()[1]));
       float scale = amax / 127f;
       b.append(e.getKey()).append(": ")
           .append(String.format(Locale.ROOT, "%08x", Float.floatToRawIntBits(scale))).append('\n');
     }
     try {
-      Files.writeString(file, b, StandardCharsets.US_ASCII);
+      Files.write(file, b.toString().getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
-      throw new OutputException(file + ": cannot write: " + e.getMessage(), e);
+      throw new OutputException(file.getFileName() + ": cannot write: " + e.getMessage(), e);
     }
   }
 

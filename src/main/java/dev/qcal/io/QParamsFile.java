@@ -164,7 +164,7 @@ public final class QParamsFile {
     try {
       JSON.writeValue(file.toFile(), tree);
     } catch (IOException e) {
-      throw new OutputException(file + ": cannot write: " + e.getMessage(), e);
+      throw new OutputException(file.getFileName() + ": cannot write: " + e.getMessage(), e);
     }
   }
 }

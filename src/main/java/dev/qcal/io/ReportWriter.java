@@ -78,7 +78,7 @@ public final class ReportWriter {
     try {
       Files.writeString(file, html(d), StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new OutputException(file + ": cannot write: " + e.getMessage(), e);
+      throw new OutputException(file.getFileName() + ": cannot write: " + e.getMessage(), e);
     }
   }
 

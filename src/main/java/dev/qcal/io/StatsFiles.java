@@ -51,7 +51,7 @@ public final class StatsFiles {
         StatsCodec.write(stats, out);
       }
     } catch (IOException e) {
-      throw new OutputException(dir.resolve(BIN) + ": cannot write: " + e.getMessage(), e);
+      throw new OutputException(DIR + "/" + BIN + ": cannot write: " + e.getMessage(), e);
     }
     ObjectNode m = QParamsFile.JSON.createObjectNode();
     m.put("format", FORMAT);

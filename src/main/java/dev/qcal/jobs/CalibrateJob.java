@@ -138,6 +138,7 @@ public final class CalibrateJob {
           TensorOverrides.dtypes(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration()));
       ModelPreparer.Prepared prepared = ModelPreparer.prepare(o.model(), work, verifyShapes, opset);
       CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
+      QuantizeStep.checkNames(o.model(), plan);
       List<String> tensors = List.copyOf(plan.activations());
       // read before the expensive pass, so a bad config fails in seconds
       Map<String, TensorOverrides.Override> overrides =

@@ -79,15 +79,19 @@ final class DataSources {
     JavaRDD<Entry> entries;
     if (d.table() != null || d.query() != null) {
       String label = d.describe(data).get(0);
+      requireImagesForPreprocess(d, label, null);
       Dataset<Row> df;
       try {
         df = d.table() != null ? spark.table(d.table()) : spark.sql(d.query());
       } catch (Exception e) { // AnalysisException, ParseException: a bad name or query
-        throw new DataException(label + ": " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
+        throw new DataException(label + ": " + firstLine(e), e);
       }
       entries = rows(df, label, false, inputs, d, sampleShapes, selection);
     } else {
       Map<String, String> byInput = bind(data, inputs);
+      for (String p : new java.util.LinkedHashSet<>(byInput.values())) {
+        requireRegularFiles(p, conf);
+      }
       String first = byInput.values().iterator().next();
       Format format = d.format() != null ? Format.parse(d.format()) : detect(first, conf);
       if (d.format() == null) {
@@ -98,8 +102,10 @@ final class DataSources {
           }
         }
       }
+      requireImagesForPreprocess(d, first, format);
+      boolean unnamed = data.size() == 1 && !isBinding(data.get(0), inputs);
       entries = switch (format) {
-        case NPY -> npy(spark, byInput, inputs, conf, selection);
+        case NPY -> npy(spark, byInput, unnamed, inputs, conf, selection);
         case PARQUET -> parquet(spark, byInput, inputs, d, sampleShapes, selection);
         case IMAGES -> images(spark, oneTable(byInput, format), inputs, d.preprocess(), selection);
         case DELTA -> {
@@ -114,8 +120,7 @@ final class DataSources {
             df = spark.read().format(format.name().toLowerCase(java.util.Locale.ROOT))
                 .option("header", format == Format.CSV ? "true" : "false").load(path);
           } catch (Exception e) {
-            throw new DataException(path + ": cannot read as " + format + ": "
-                + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
+            throw new DataException(path + ": cannot read as " + format + ": " + firstLine(e), e);
           }
           yield rows(df, path, true, inputs, d, sampleShapes, selection);
         }
@@ -273,6 +278,60 @@ final class DataSources {
     return inputs.stream().map(InputSpec::name).toList();
   }
 
+  private static String quoted(List<InputSpec> inputs) {
+    return String.join(", ", inputs.stream().map(i -> "'" + i.name() + "'").toList());
+  }
+
+  /** The first non-blank line of {@code e}'s message (Spark's parse errors start with a line break). */
+  static String firstLine(Throwable e) {
+    return String.valueOf(e.getMessage()).lines().map(String::strip).filter(l -> !l.isEmpty()).findFirst().orElse("");
+  }
+
+  /** {@code --preprocess} configures image decoding: with any other data it would be silently ignored. */
+  private static void requireImagesForPreprocess(DataOptions d, String data, Format format) {
+    if (d.preprocess() != null && format != Format.IMAGES) {
+      throw new DataException("--preprocess applies to image data only; " + data + " is "
+          + (format == null ? "a table or query" : format.name().toLowerCase(java.util.Locale.ROOT) + " data"));
+    }
+  }
+
+  /**
+   * Refuses a FIFO, socket or device at or under a local data path: reading one blocks or never ends.
+   * Only the local file system has them; symbolic links are followed.
+   */
+  static void requireRegularFiles(String path, Configuration conf) {
+    java.nio.file.Path root;
+    try {
+      Path p = new Path(path);
+      FileSystem fs = p.getFileSystem(conf);
+      if (!"file".equals(fs.getUri().getScheme())) {
+        return;
+      }
+      root = java.nio.file.Path.of(fs.makeQualified(p).toUri());
+    } catch (IOException | IllegalArgumentException e) {
+      return; // not a local path: nothing to check here
+    }
+    if (!java.nio.file.Files.exists(root)) {
+      return; // reported as "data not found" where the path is read
+    }
+    try (java.util.stream.Stream<java.nio.file.Path> all = java.nio.file.Files.walk(root)) {
+      all.filter(DataSources::special).findFirst().ifPresent(f -> {
+        throw new DataException(f + ": not a regular file (a FIFO, socket or device); qcal reads data from"
+            + " regular files only");
+      });
+    } catch (IOException | java.io.UncheckedIOException e) {
+      throw new DataException(path + ": cannot list data: " + e.getMessage(), e);
+    }
+  }
+
+  private static boolean special(java.nio.file.Path p) {
+    try {
+      return java.nio.file.Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class).isOther();
+    } catch (IOException e) {
+      return false; // a dangling link: reading it fails with its own message
+    }
+  }
+
   static Format detect(String path, Configuration conf) {
     try {
       Path p = new Path(path);
@@ -335,11 +394,24 @@ final class DataSources {
     }
   }
 
-  private static JavaRDD<Entry> npy(SparkSession spark, Map<String, String> byInput, List<InputSpec> inputs,
-      Configuration conf, SampleSelection selection) {
+  /**
+   * @param unnamed one {@code --data PATH} feeds every input: only {@code .npz} archives (an array per
+   *     input) can do that for a model with several inputs
+   */
+  private static JavaRDD<Entry> npy(SparkSession spark, Map<String, String> byInput, boolean unnamed,
+      List<InputSpec> inputs, Configuration conf, SampleSelection selection) {
     List<List<String>> files = new ArrayList<>();
     for (InputSpec in : inputs) {
       files.add(NpyFiles.list(byInput.get(in.name()), conf));
+    }
+    if (unnamed && inputs.size() > 1 && files.get(0).stream().anyMatch(f -> f.endsWith(".npy"))) {
+      StringBuilder each = new StringBuilder();
+      for (InputSpec in : inputs) {
+        each.append(each.length() == 0 ? "" : " ").append("--data ").append(in.name()).append("=PATH");
+      }
+      throw new DataException("--data " + byInput.values().iterator().next() + ": .npy files hold one array, but the"
+          + " model inputs " + quoted(inputs) + " each need theirs: give " + each
+          + " (or .npz archives with an array named like each input)");
     }
     List<NpyFiles.Group> groups = NpyFiles.groups(inputs, files);
     HadoopConf hc = new HadoopConf(conf);
@@ -351,7 +423,23 @@ final class DataSources {
   private static JavaRDD<Entry> parquet(SparkSession spark, Map<String, String> byInput, List<InputSpec> inputs,
       DataOptions d, Map<String, long[]> sampleShapes, SampleSelection selection) {
     String path = oneTable(byInput, Format.PARQUET);
-    Dataset<Row> df = spark.read().parquet(path);
+    Dataset<Row> df;
+    try {
+      df = spark.read().parquet(path);
+    } catch (Exception e) { // schema inference reads a footer: a file that is not Parquet fails here
+      Throwable root = e;
+      boolean notParquet = firstLine(e).contains("CANNOT_READ_FILE_FOOTER");
+      for (Throwable c = e; c != null; c = c.getCause()) {
+        root = c;
+        notParquet |= String.valueOf(c.getMessage()).contains("is not a Parquet file");
+      }
+      if (notParquet) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("reading file (.+?)\\. Could not read footer")
+            .matcher(firstLine(e));
+        throw new DataException((m.find() ? m.group(1) : path) + ": not a Parquet file (" + firstLine(root) + ")", e);
+      }
+      throw new DataException(path + ": cannot read as Parquet: " + firstLine(e), e);
+    }
     List<org.apache.spark.sql.Column> cols = new ArrayList<>();
     for (InputSpec in : inputs) {
       StructField f = field(df, d.column(in.name()), in.name(), path);

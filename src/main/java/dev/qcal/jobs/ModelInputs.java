@@ -7,6 +7,7 @@ import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.qcal.model.ModelException;
 import dev.qcal.data.InputSpec;
+import dev.qcal.io.TensorNames;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -22,11 +23,15 @@ final class ModelInputs {
     for (TensorProto t : g.getInitializerList()) {
       inits.add(t.getName());
     }
+    for (ValueInfoProto out : g.getOutputList()) {
+      checkRuntimeName(modelName, "output", out.getName());
+    }
     List<InputSpec> specs = new ArrayList<>();
     for (ValueInfoProto in : g.getInputList()) {
       if (inits.contains(in.getName())) {
         continue;
       }
+      checkRuntimeName(modelName, "input", in.getName());
       if (!in.getType().hasTensorType()
           || in.getType().getTensorType().getElemType() != TensorProto.DataType.FLOAT_VALUE) {
         throw new ModelException(modelName + ": input '" + in.getName()
@@ -35,6 +40,13 @@ final class ModelInputs {
       TensorShapeProto shape = in.getType().getTensorType().getShape();
       if (shape.getDimCount() < 1) {
         throw new ModelException(modelName + ": input '" + in.getName() + "' has no batch dimension");
+      }
+      for (int i = 0; i < shape.getDimCount(); i++) {
+        long v = shape.getDim(i).getDimValue();
+        if (shape.getDim(i).hasDimValue() && v < -1) {
+          throw new ModelException(modelName + ": input '" + TensorNames.printable(in.getName()) + "' dimension " + i
+              + " is " + v + "; a dimension is a size (>= 0), or symbolic or -1 when dynamic");
+        }
       }
       long[] dims = new long[shape.getDimCount() - 1];
       for (int i = 1; i < shape.getDimCount(); i++) {
@@ -47,5 +59,13 @@ final class ModelInputs {
       throw new ModelException(modelName + ": model has no inputs to feed");
     }
     return specs;
+  }
+
+  private static void checkRuntimeName(String modelName, String role, String name) {
+    String problem = TensorNames.runtimeProblem(name);
+    if (problem != null) {
+      throw new ModelException(modelName + ": " + role + " '" + TensorNames.printable(name) + "' " + problem
+          + "; rename it in the model");
+    }
   }
 }

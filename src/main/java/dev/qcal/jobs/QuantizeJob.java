@@ -84,6 +84,7 @@ public final class QuantizeJob {
       ModelPreparer.Prepared prepared =
           ModelPreparer.prepare(o.model(), work, loaded.manifest().inputShapes(), opset);
       CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
+      QuantizeStep.checkNames(o.model(), plan);
       Map<String, TensorOverrides.Override> overrides =
           TensorOverrides.read(o.ranges().configFile(), conf, plan.activations());
       report.stage("prepare", System.nanoTime() - t);

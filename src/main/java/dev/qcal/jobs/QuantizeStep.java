@@ -9,7 +9,9 @@ import dev.qcal.io.InterchangeFiles;
 import dev.qcal.io.QParamsFile;
 import dev.qcal.io.ReportData;
 import dev.qcal.io.ReportWriter;
+import dev.qcal.io.TensorNames;
 import dev.qcal.model.CalibrationPlan;
+import dev.qcal.model.ModelException;
 import dev.qcal.model.OnnxModels;
 import dev.qcal.model.QdqRewriter;
 import dev.qcal.quant.LinearQuant;
@@ -42,6 +44,38 @@ final class QuantizeStep {
    */
   record Result(QdqRewriter.Result rewrite, List<QParamsFile.Entry> entries, Map<String, float[]> ranges,
       Path modelDir) {}
+
+  /**
+   * Refuses, before any data is read, a planned tensor whose name an output cannot carry
+   * ({@link TensorNames#problem}): activations go to every output including calibration.cache and
+   * are asked of ONNX Runtime by name ({@link TensorNames#runtimeProblem}), weights and biases go to
+   * qparams.json and the report.
+   */
+  static void checkNames(Path model, CalibrationPlan plan) {
+    for (String name : plan.activations()) {
+      checkName(model, name, true);
+    }
+    for (String name : plan.derived().keySet()) {
+      checkName(model, name, true);
+    }
+    for (CalibrationPlan.WeightRef w : plan.weights()) {
+      checkName(model, w.initializer(), false);
+      if (w.biasInitializer() != null) {
+        checkName(model, w.biasInitializer(), false);
+      }
+    }
+  }
+
+  private static void checkName(Path model, String name, boolean activation) {
+    String problem = TensorNames.problem(name, activation);
+    if (problem == null && activation) {
+      problem = TensorNames.runtimeProblem(name);
+    }
+    if (problem != null) {
+      throw new ModelException(model + ": tensor '" + TensorNames.printable(name) + "' " + problem
+          + "; rename it in the model");
+    }
+  }
 
   /** As below, for a prepared model without external data. */
   static Result run(ModelProto prepared, CalibrationPlan plan, StatsSet stats, RangeOptions s,
