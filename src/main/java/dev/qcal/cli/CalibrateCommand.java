@@ -8,7 +8,6 @@ import dev.qcal.jobs.DataOptions;
 import dev.qcal.jobs.Fp32Fallback;
 import dev.qcal.jobs.SparkSessions;
 import dev.qcal.stats.StatsConfig;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -147,9 +146,7 @@ public final class CalibrateCommand implements Callable<Integer> {
   }
 
   CalibrateOptions options() {
-    if (!Files.isRegularFile(model)) {
-      throw new UsageException("model not found: " + model);
-    }
+    UsageException.requireModel("--model", model);
     if (batchSize < 1) {
       throw new UsageException("--batch-size must be >= 1, got " + batchSize);
     }

@@ -2,7 +2,6 @@ package dev.qcal.cli;
 
 import dev.qcal.jobs.EvaluateJob;
 import dev.qcal.jobs.SparkSessions;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -63,11 +62,8 @@ public final class EvaluateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    for (Path m : List.of(fp32, quantized)) {
-      if (!Files.isRegularFile(m)) {
-        throw new UsageException("model not found: " + m);
-      }
-    }
+    UsageException.requireModel("--fp32", fp32);
+    UsageException.requireModel("--quantized", quantized);
     if (batchSize < 1) {
       throw new UsageException("--batch-size must be >= 1, got " + batchSize);
     }

@@ -62,6 +62,13 @@ class CalibrateBadInputTest {
   }
 
   @Test
+  void directoryAsModel() {
+    assertBadInput(Cli.run("calibrate", "--model", tmp.toString(), "--data",
+        ExampleData.small().resolve("x").toString(), "--out", out().toString()),
+        "--model: " + tmp + " is a directory, expected an .onnx model file");
+  }
+
+  @Test
   void modelThatIsNotOnnx() throws Exception {
     Path text = tmp.resolve("model.onnx");
     Files.writeString(text, "this is not a model\n");
