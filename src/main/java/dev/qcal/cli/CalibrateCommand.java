@@ -131,6 +131,7 @@ public final class CalibrateCommand implements Callable<Integer> {
       spec.commandLine().getErr().println("qcal: warning: the fallback target is evaluated on the calibration data;"
           + " held-out data (--eval-data) gives an honest figure");
     }
+    MasterUrl.check(master);
     try (SparkSessions.Handle session = SparkSessions.open("qcal calibrate " + model.getFileName(), master)) {
       RunReport report;
       try (ProgressLine progress = ProgressLine.start(spec.commandLine().getErr(), session.spark())) {
@@ -147,8 +148,9 @@ public final class CalibrateCommand implements Callable<Integer> {
 
   CalibrateOptions options() {
     UsageException.requireModel("--model", model);
-    if (batchSize < 1) {
-      throw new UsageException("--batch-size must be >= 1, got " + batchSize);
+    if (batchSize < 1 || batchSize > dev.qcal.data.Batcher.MAX_BATCH_SIZE) {
+      throw new UsageException("--batch-size must be in [1, " + dev.qcal.data.Batcher.MAX_BATCH_SIZE
+          + "] (a batch is one buffer of at most 2^31-1 bytes), got " + batchSize);
     }
     if (partitions != null && partitions < 1) {
       throw new UsageException("--partitions must be >= 1, got " + partitions);

@@ -64,14 +64,16 @@ public final class EvaluateCommand implements Callable<Integer> {
   public Integer call() {
     UsageException.requireModel("--fp32", fp32);
     UsageException.requireModel("--quantized", quantized);
-    if (batchSize < 1) {
-      throw new UsageException("--batch-size must be >= 1, got " + batchSize);
+    if (batchSize < 1 || batchSize > dev.qcal.data.Batcher.MAX_BATCH_SIZE) {
+      throw new UsageException("--batch-size must be in [1, " + dev.qcal.data.Batcher.MAX_BATCH_SIZE
+          + "] (a batch is one buffer of at most 2^31-1 bytes), got " + batchSize);
     }
     if (sensitivitySamples < 0) {
       throw new UsageException("--sensitivity-samples must be >= 0, got " + sensitivitySamples);
     }
     EvaluateJob.Options o = new EvaluateJob.Options(fp32, quantized, data, labels, out, overwrite, batchSize,
         sensitivitySamples);
+    MasterUrl.check(master);
     try (SparkSessions.Handle session = SparkSessions.open("qcal evaluate " + quantized.getFileName(), master)) {
       Map<String, Object> eval = EvaluateJob.run(o, session.spark());
       spec.commandLine().getOut().println("qcal: evaluated " + eval.get("samples") + " samples; " + EvaluateJob.EVAL

@@ -125,6 +125,26 @@ class CalibrateBadInputTest {
   }
 
   @Test
+  void batchSizeBeyondAnyBufferIsRefusedBeforeSparkRuns() {
+    // a batch of one input is one direct buffer of at most 2^31-1 bytes and a sample has >= 1 float
+    long max = (Integer.MAX_VALUE / 4);
+    assertBadInput(Cli.run("calibrate", "--model", model, "--data", ExampleData.small().resolve("x").toString(),
+        "--out", out().toString(), "--batch-size", "2147483647"),
+        "--batch-size must be in [1, " + max + "]", "got 2147483647");
+  }
+
+  @Test
+  void batchSizeTooLargeForTheSamplesNamesTheFigures() {
+    // the example's samples are [3, 48, 192] floats
+    long values = 3 * 48 * 192;
+    long bytes = values * 100_000 * 4;
+    assertBadInput(Cli.run("calibrate", "--model", model, "--data", ExampleData.small().resolve("x").toString(),
+        "--out", out().toString(), "--batch-size", "100000"),
+        "--batch-size 100000: a batch of samples of [3, 48, 192] (" + values + " values", "takes " + bytes + " bytes",
+        "--batch-size must be in [1, " + (Integer.MAX_VALUE / 4) / values + "] for this data");
+  }
+
+  @Test
   void unknownOptionIsAUsageError() {
     Cli r = Cli.run("calibrate", "--model", model, "--data", "x", "--out", out().toString(), "--bogus");
     assertEquals(Main.BAD_INPUT, r.code());
