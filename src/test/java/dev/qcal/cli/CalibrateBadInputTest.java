@@ -145,6 +145,30 @@ class CalibrateBadInputTest {
   }
 
   @Test
+  void channelAxisBeyondTheRankIsRefusedBeforeThePass() {
+    // the input x of the example is [N, 3, 48, 192]: rank 4, axes 0..3
+    assertBadInput(Cli.run("calibrate", "--model", model, "--data", ExampleData.small().resolve("x").toString(),
+        "--out", out().toString(), "--channel-axis", "x=7"),
+        "--channel-axis x=7: tensor 'x' has rank 4 (shape [1, 3, 48, 192] for one sample), so AXIS must be in [-1, 3]");
+  }
+
+  @Test
+  void channelAxisOfATensorTheModelLacksIsRefused() {
+    assertBadInput(Cli.run("calibrate", "--model", model, "--data", ExampleData.small().resolve("x").toString(),
+        "--out", out().toString(), "--channel-axis", "nosuchtensor=1"),
+        "--channel-axis nosuchtensor=1: the model has no calibrated tensor 'nosuchtensor' (90 tensors are calibrated");
+  }
+
+  @Test
+  void channelHistogramsTooLargeForTheHeapAreRefusedBeforeThePass() {
+    // 2^20 longs (8 MiB) per channel of every 4-D activation of the example: far more than any test heap
+    assertBadInput(Cli.run("calibrate", "--model", model, "--data", ExampleData.small().resolve("x").toString(),
+        "--out", out().toString(), "--channel-histogram-bins", "1048576"),
+        "the statistics state of 90 tensors", "per copy; the driver (local[2]: 2 task slots x 2, and 2 for the final"
+            + " merge) holds 6 copies at once", "lower --channel-histogram-bins 1048576");
+  }
+
+  @Test
   void unknownOptionIsAUsageError() {
     Cli r = Cli.run("calibrate", "--model", model, "--data", "x", "--out", out().toString(), "--bogus");
     assertEquals(Main.BAD_INPUT, r.code());
