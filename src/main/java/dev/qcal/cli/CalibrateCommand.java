@@ -8,7 +8,6 @@ import dev.qcal.jobs.DataOptions;
 import dev.qcal.jobs.Fp32Fallback;
 import dev.qcal.jobs.SparkSessions;
 import dev.qcal.stats.StatsConfig;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -133,6 +132,7 @@ public final class CalibrateCommand implements Callable<Integer> {
       spec.commandLine().getErr().println("qcal: warning: the fallback target is evaluated on the calibration data;"
           + " held-out data (--eval-data) gives an honest figure");
     }
+    MasterUrl.check(master);
     try (SparkSessions.Handle session = SparkSessions.open("qcal calibrate " + model.getFileName(), master)) {
       RunReport report;
       try (ProgressLine progress = ProgressLine.start(spec.commandLine().getErr(), session.spark())) {
@@ -148,11 +148,10 @@ public final class CalibrateCommand implements Callable<Integer> {
   }
 
   CalibrateOptions options() {
-    if (!Files.isRegularFile(model)) {
-      throw new UsageException("model not found: " + model);
-    }
-    if (batchSize < 1) {
-      throw new UsageException("--batch-size must be >= 1, got " + batchSize);
+    UsageException.requireModel("--model", model);
+    if (batchSize < 1 || batchSize > dev.qcal.data.Batcher.MAX_BATCH_SIZE) {
+      throw new UsageException("--batch-size must be in [1, " + dev.qcal.data.Batcher.MAX_BATCH_SIZE
+          + "] (a batch is one buffer of at most 2^31-1 bytes), got " + batchSize);
     }
     if (partitions != null && partitions < 1) {
       throw new UsageException("--partitions must be >= 1, got " + partitions);

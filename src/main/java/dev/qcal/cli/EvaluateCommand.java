@@ -2,7 +2,6 @@ package dev.qcal.cli;
 
 import dev.qcal.jobs.EvaluateJob;
 import dev.qcal.jobs.SparkSessions;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -63,13 +62,11 @@ public final class EvaluateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    for (Path m : List.of(fp32, quantized)) {
-      if (!Files.isRegularFile(m)) {
-        throw new UsageException("model not found: " + m);
-      }
-    }
-    if (batchSize < 1) {
-      throw new UsageException("--batch-size must be >= 1, got " + batchSize);
+    UsageException.requireModel("--fp32", fp32);
+    UsageException.requireModel("--quantized", quantized);
+    if (batchSize < 1 || batchSize > dev.qcal.data.Batcher.MAX_BATCH_SIZE) {
+      throw new UsageException("--batch-size must be in [1, " + dev.qcal.data.Batcher.MAX_BATCH_SIZE
+          + "] (a batch is one buffer of at most 2^31-1 bytes), got " + batchSize);
     }
     if (sensitivitySamples < 0) {
       throw new UsageException("--sensitivity-samples must be >= 0, got " + sensitivitySamples);
@@ -77,6 +74,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     EvaluateJob.Options o = new EvaluateJob.Options(fp32, quantized, data, labels, out, overwrite, batchSize,
         sensitivitySamples);
     EvaluateJob.checkOutput(o, QcalDefaults.inputs(), SparkSessions.hadoopConf());
+    MasterUrl.check(master);
     try (SparkSessions.Handle session = SparkSessions.open("qcal evaluate " + quantized.getFileName(), master)) {
       Map<String, Object> eval = EvaluateJob.run(o, session.spark());
       spec.commandLine().getOut().println("qcal: evaluated " + eval.get("samples") + " samples; " + EvaluateJob.EVAL

@@ -8,7 +8,6 @@ import dev.qcal.model.ModelPreparer;
 import dev.qcal.model.OnnxModels;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,16 +43,19 @@ public final class InspectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    if (!Files.isRegularFile(model)) {
-      throw new UsageException("model not found: " + model);
-    }
-    if (quantized != null && !Files.isRegularFile(quantized)) {
-      throw new UsageException("--quantized: model not found: " + quantized);
+    UsageException.requireModel("--model", model);
+    if (quantized != null) {
+      UsageException.requireModel("--quantized", quantized);
     }
     PrintWriter out = spec.commandLine().getOut();
     dev.qcal.model.PlanOptions options = planOptions.toOptions();
     ModelProto m = OnnxModels.load(model);
-    out.println("model: " + model + " (opset " + OnnxModels.opset(m) + ", sha256 " + OnnxModels.sha256(model) + ")");
+    String sha = OnnxModels.sha256(model);
+    ModelProto q = quantized == null ? null : OnnxModels.load(quantized);
+    if (q != null) {
+      requireQuantizedOf(m, sha, q);
+    }
+    out.println("model: " + model + " (opset " + OnnxModels.opset(m) + ", sha256 " + sha + ")");
     for (ValueInfoProto v : m.getGraph().getInputList()) {
       out.println("input:  " + describe(v));
     }
@@ -86,11 +88,41 @@ public final class InspectCommand implements Callable<Integer> {
         out.println("  " + w.initializer() + " (node " + w.node() + ", axis " + w.axis() + ")");
       }
       printNodes(out, plan);
-      if (quantized != null) {
-        printQuantized(out, OnnxModels.load(quantized));
+      if (q != null) {
+        printQuantized(out, q);
       }
     }
     return Main.OK;
+  }
+
+  /**
+   * Refuses a {@code --quantized} model that was not made from {@code --model}: its {@code qcal.model_sha256}
+   * differs from the model's SHA-256 or, without that metadata (another tool's model), its graph inputs or
+   * outputs differ from the model's.
+   */
+  void requireQuantizedOf(ModelProto m, String sha, ModelProto q) {
+    String recorded = q.getMetadataPropsList().stream().filter(e -> e.getKey().equals("qcal.model_sha256"))
+        .map(e -> e.getValue()).findFirst().orElse(null);
+    if (recorded != null && !recorded.equals(sha)) {
+      throw new UsageException("--quantized " + quantized + " was not made from --model " + model
+          + ": its qcal.model_sha256 is " + recorded + ", the model's SHA-256 is " + sha);
+    }
+    for (boolean inputs : new boolean[] {true, false}) {
+      List<String> mine = ioNames(m, inputs);
+      List<String> theirs = ioNames(q, inputs);
+      if (!mine.equals(theirs)) {
+        throw new UsageException("--quantized " + quantized + " does not match --model " + model + ": its graph "
+            + (inputs ? "inputs " : "outputs ") + theirs + " differ from the model's " + mine);
+      }
+    }
+  }
+
+  /** The names of a graph's inputs fed at run time (initializers left out) or of its outputs. */
+  private static List<String> ioNames(ModelProto m, boolean inputs) {
+    java.util.Set<String> inits = new java.util.HashSet<>();
+    m.getGraph().getInitializerList().forEach(t -> inits.add(t.getName()));
+    return (inputs ? m.getGraph().getInputList() : m.getGraph().getOutputList()).stream().map(ValueInfoProto::getName)
+        .filter(n -> !inputs || !inits.contains(n)).toList();
   }
 
   /** Per node of the prepared model: what the plan quantizes, or why it stays FP32. */

@@ -22,7 +22,18 @@ public final class Main implements Runnable {
   public static final int BAD_INPUT = 2;
   public static final int FAILURE = 3;
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Main.class);
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  /** Set by {@code --verbose}, an option of every subcommand (inherited). */
+  boolean verbose;
+
+  @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+      description = "On a failure (exit 3), print the stack trace after the one-line message.")
+  void setVerbose(boolean v) {
+    verbose = v;
+  }
 
   @Override
   public void run() {
@@ -35,7 +46,12 @@ public final class Main implements Runnable {
 
   /** Runs the command line and returns the exit code (used by tests instead of {@link #main}). */
   public static int execute(String[] args, PrintWriter out, PrintWriter err) {
-    CommandLine cl = new CommandLine(new Main());
+    return execute(new CommandLine(new Main()), args, out, err);
+  }
+
+  /** Runs {@code cl}, a command line of {@link Main} (tests add subcommands to it), with qcal's error handling. */
+  static int execute(CommandLine cl, String[] args, PrintWriter out, PrintWriter err) {
+    Main main = cl.getCommand();
     cl.setOut(out);
     cl.setErr(err);
     cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
@@ -44,13 +60,18 @@ public final class Main implements Runnable {
         err.println("qcal: error: " + oneLine(cause.getMessage()));
         return BAD_INPUT;
       }
-      err.println("qcal: failed: " + oneLine(String.valueOf(ex.getMessage())));
-      ex.printStackTrace(err);
+      err.println("qcal: failed: " + failure(ex));
+      LOG.debug("qcal failed", ex);
+      if (main.verbose) {
+        ex.printStackTrace(err);
+      } else {
+        err.println("(run with --verbose for the stack trace)");
+      }
       return FAILURE;
     });
     cl.setParameterExceptionHandler((ex, a) -> {
       err.println("qcal: error: " + oneLine(ex.getMessage()));
-      ex.getCommandLine().usage(err);
+      err.println(tryHelp(ex.getCommandLine()));
       return BAD_INPUT;
     });
     try {
@@ -72,6 +93,32 @@ public final class Main implements Runnable {
       }
     }
     return null;
+  }
+
+  /** The one line that points at a command's help, as git and kubectl print after a usage error. */
+  static String tryHelp(CommandLine cmd) {
+    return "Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.";
+  }
+
+  /** Exception types whose message alone says what failed; any other type is named before its message. */
+  private static final java.util.Set<Class<?>> PLAIN = java.util.Set.of(RuntimeException.class, Exception.class,
+      IllegalStateException.class, IllegalArgumentException.class, java.io.IOException.class,
+      java.io.UncheckedIOException.class);
+
+  /**
+   * One line for an unexpected failure: the message of its root cause, after the cause's class name
+   * when the class is telling (AccessDeniedException: /out) or the message is missing.
+   */
+  static String failure(Throwable t) {
+    Throwable root = t;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String m = oneLine(root.getMessage());
+    if (m.isEmpty() || !PLAIN.contains(root.getClass())) {
+      return root.getClass().getSimpleName() + (m.isEmpty() ? "" : ": " + m);
+    }
+    return m;
   }
 
   static String oneLine(String m) {

@@ -4,7 +4,6 @@ import dev.qcal.io.RunReport;
 import dev.qcal.jobs.Fp32Fallback;
 import dev.qcal.jobs.QuantizeJob;
 import dev.qcal.jobs.SparkSessions;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
@@ -50,9 +49,7 @@ public final class QuantizeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (!Files.isRegularFile(model)) {
-      throw new UsageException("model not found: " + model);
-    }
+    UsageException.requireModel("--model", model);
     QuantizeJob.Options o = new QuantizeJob.Options(model, stats, out, overwrite, ranges.toOptions());
     Fp32Fallback.Request fb = fallback.toRequest(true, EVAL_BATCH_SIZE);
     QuantizeJob.checkOutput(o, fb, QcalDefaults.inputs(), SparkSessions.hadoopConf());

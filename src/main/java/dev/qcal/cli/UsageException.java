@@ -7,4 +7,14 @@ public class UsageException extends RuntimeException {
   public UsageException(String message) {
     super(message);
   }
+
+  /** Checks the model file given to {@code option} before anything reads it (see {@link dev.qcal.model.OnnxModels#requireFile}). */
+  static java.nio.file.Path requireModel(String option, java.nio.file.Path model) {
+    try {
+      dev.qcal.model.OnnxModels.requireFile(model);
+    } catch (dev.qcal.model.ModelException e) {
+      throw new UsageException(option + ": " + e.getMessage());
+    }
+    return model;
+  }
 }

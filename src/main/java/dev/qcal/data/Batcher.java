@@ -20,6 +20,32 @@ public final class Batcher {
   private String firstSource;
   private Sample carry;
 
+  /** Most values in one batch buffer: a direct buffer holds at most {@code Integer.MAX_VALUE} bytes. */
+  static final int MAX_BATCH_VALUES = Integer.MAX_VALUE / Float.BYTES;
+
+  /** The largest batch size of all: a sample holds at least one value. */
+  public static final int MAX_BATCH_SIZE = MAX_BATCH_VALUES;
+
+  /**
+   * Refuses (naming {@code --batch-size} and its accepted range) a batch of {@code batchSize} samples of
+   * {@code shape} ({@code values} values each) that one buffer cannot hold; the byte size is computed
+   * without overflow.
+   */
+  public static void checkFits(int batchSize, long values, String source, long[] shape) {
+    if (values > MAX_BATCH_VALUES) {
+      throw new DataException(source + ": a sample of " + Arrays.toString(shape) + " (" + values + " values) takes "
+          + values * Float.BYTES + " bytes, more than one buffer holds (" + Integer.MAX_VALUE + ")");
+    }
+    if (values > 0 && values * batchSize > MAX_BATCH_VALUES) {
+      java.math.BigInteger bytes = java.math.BigInteger.valueOf(values).multiply(java.math.BigInteger.valueOf(batchSize))
+          .multiply(java.math.BigInteger.valueOf(Float.BYTES));
+      throw new DataException("--batch-size " + batchSize + ": a batch of samples of " + Arrays.toString(shape) + " ("
+          + values + " values, " + source + ") takes " + bytes + " bytes, more than one buffer holds ("
+          + Integer.MAX_VALUE + "); --batch-size must be in [1, " + MAX_BATCH_VALUES / values
+          + "] for this data");
+    }
+  }
+
   public Batcher(int inputs, int batchSize) {
     if (batchSize < 1) {
       throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
@@ -74,6 +100,7 @@ public final class Batcher {
       sampleShapes = s.shapes();
       firstSource = s.source();
       for (int i = 0; i < inputs; i++) {
+        checkFits(batchSize, s.values()[i].length, s.source(), s.shapes()[i]);
         int need = s.values()[i].length * batchSize;
         if (buffers[i] == null || buffers[i].capacity() < need) {
           buffers[i] = ByteBuffer.allocateDirect(need * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();

@@ -140,6 +140,7 @@ public final class CalibrateJob {
       CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
       QuantizeStep.checkNames(o.model(), plan);
       List<String> tensors = List.copyOf(plan.activations());
+      StatsPreflight.checkAxisNames(o.statsConfig(), tensors);
       // read before the expensive pass, so a bad config fails in seconds
       Map<String, TensorOverrides.Override> overrides =
           TensorOverrides.read(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration(), tensors);
@@ -150,12 +151,14 @@ public final class CalibrateJob {
           "qcal-augmented");
       String augmentedSha = shipped.sha256();
       int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
+      // shapes from one sample through the exposing graph (the session local executors reuse): channel
+      // axes within the ranks and a state the heaps can hold, before the pass
+      Map<String, long[]> shapes = StatsPreflight.shapes(augmentedSha, work.resolve(shipped.fileName()), taskCpus,
+          inputs.stream().map(InputSpec::name).toList(), firstSample.get(0), tensors);
+      StatsPreflight.checkMemory(spark.sparkContext(), o.statsConfig(), StatsPreflight.channels(o.statsConfig(), shapes));
       ReducedObserve.Shipped reduced = null;
       if (ReducedObserve.applies(o.statsConfig()) && Boolean.parseBoolean(spark.conf().get(REDUCE_IN_ORT, "true"))) {
-        // ranks from one sample through the exposing graph; the session is the one local executors reuse
-        List<GraphAugmenter.Reduction> reductions = ReducedObserve.plan(
-            SessionCache.get(augmentedSha, work.resolve(shipped.fileName()), taskCpus),
-            inputs.stream().map(InputSpec::name).toList(), firstSample.get(0), tensors, o.statsConfig());
+        List<GraphAugmenter.Reduction> reductions = ReducedObserve.plan(shapes, tensors, o.statsConfig());
         if (reductions != null) {
           // same prefix: external data files keep their shipped names and are shipped once
           ShippedFiles.Shipped r = ShippedFiles.shipModel(jsc, GraphAugmenter.addReductions(prepared.model(), reductions),

@@ -12,7 +12,6 @@ import dev.qcal.stats.StatsConfig;
 import dev.qcal.stats.StatsSet;
 import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -44,24 +43,14 @@ final class ReducedObserve {
   record Shipped(String fileName, String sha256, List<Reduction> reductions) implements Serializable {}
 
   /**
-   * The reduction of each tensor, from their ranks in one inference of {@code exposing} on
-   * {@code sample}: per channel where {@code config} gives the tensor a channel axis, else per tensor.
-   * Null when a tensor's channel axis is out of range (the plain pass then reports it).
+   * The reduction of each tensor, from its shape for one sample ({@link StatsPreflight#shapes}): per
+   * channel where {@code config} gives the tensor a channel axis, else per tensor. Null when a tensor's
+   * channel axis is out of range (the plain pass then reports it).
    */
-  static List<Reduction> plan(OrtSession exposing, List<String> inputNames, Sample sample, List<String> tensors,
-      StatsConfig config) {
-    Batcher batcher = new Batcher(inputNames.size(), 1);
-    Batcher.Batch batch = batcher.offer(sample);
-    if (batch == null) {
-      batch = batcher.flush();
-    }
-    Map<String, Integer> ranks = new HashMap<>();
-    try (ModelRunner r = new ModelRunner(exposing, inputNames, tensors)) {
-      r.run(batch, (name, values, shape) -> ranks.put(name, shape.length));
-    }
+  static List<Reduction> plan(Map<String, long[]> shapes, List<String> tensors, StatsConfig config) {
     List<Reduction> out = new ArrayList<>();
     for (String t : tensors) {
-      int rank = ranks.get(t);
+      int rank = shapes.get(t).length;
       Integer axis = config.channelAxis(t, rank);
       if (axis != null && axis >= rank) {
         return null;

@@ -51,12 +51,7 @@ public final class OnnxModels {
    *     when an external data location is refused (see {@link ExternalData#check})
    */
   public static ModelProto load(Path file) {
-    if (!Files.exists(file)) {
-      throw new ModelException("model not found: " + file);
-    }
-    if (!Files.isRegularFile(file)) {
-      throw new ModelException(file + ": cannot read model (not a regular file)");
-    }
+    requireFile(file);
     ModelProto model;
     try (InputStream in = Files.newInputStream(file)) {
       CodedInputStream coded = CodedInputStream.newInstance(in);
@@ -78,8 +73,28 @@ public final class OnnxModels {
     if (model.getGraph().getNodeCount() == 0) {
       throw new ModelException(file + ": not an ONNX model (graph has no nodes)");
     }
+    if (model.getGraph().getOutputCount() == 0) {
+      throw new ModelException(file + ": model has no outputs (its graph declares none, so nothing can be run or compared)");
+    }
     ExternalData.check(model, file);
     return model;
+  }
+
+  /**
+   * Checks that {@code file} names a model file before anything reads it: {@code model not found: PATH}
+   * when nothing is there (or a dangling link), {@code PATH is a directory, expected an .onnx model file},
+   * {@code PATH: cannot read model (not a regular file)} for a device or pipe.
+   */
+  public static void requireFile(Path file) {
+    if (Files.isDirectory(file)) {
+      throw new ModelException(file + " is a directory, expected an .onnx model file");
+    }
+    if (!Files.exists(file)) {
+      throw new ModelException("model not found: " + file);
+    }
+    if (!Files.isRegularFile(file)) {
+      throw new ModelException(file + ": cannot read model (not a regular file)");
+    }
   }
 
   private static String describe(Path file) {

@@ -62,6 +62,13 @@ class CalibrateBadInputTest {
   }
 
   @Test
+  void directoryAsModel() {
+    assertBadInput(Cli.run("calibrate", "--model", tmp.toString(), "--data",
+        ExampleData.small().resolve("x").toString(), "--out", out().toString()),
+        "--model: " + tmp + " is a directory, expected an .onnx model file");
+  }
+
+  @Test
   void modelThatIsNotOnnx() throws Exception {
     Path text = tmp.resolve("model.onnx");
     Files.writeString(text, "this is not a model\n");
@@ -119,6 +126,50 @@ class CalibrateBadInputTest {
     assertTrue(r.errorLine().contains("p.npy"), r.errorLine());
     assertEquals("earlier output", Files.readString(marker));
     assertNoTempSiblings();
+  }
+
+  @Test
+  void batchSizeBeyondAnyBufferIsRefusedBeforeSparkRuns() {
+    // a batch of one input is one direct buffer of at most 2^31-1 bytes and a sample has >= 1 float
+    long max = (Integer.MAX_VALUE / 4);
+    assertBadInput(Cli.run("calibrate", "--model", model, "--data", ExampleData.small().resolve("x").toString(),
+        "--out", out().toString(), "--batch-size", "2147483647"),
+        "--batch-size must be in [1, " + max + "]", "got 2147483647");
+  }
+
+  @Test
+  void batchSizeTooLargeForTheSamplesNamesTheFigures() {
+    // the example's samples are [3, 48, 192] floats
+    long values = 3 * 48 * 192;
+    long bytes = values * 100_000 * 4;
+    assertBadInput(Cli.run("calibrate", "--model", model, "--data", ExampleData.small().resolve("x").toString(),
+        "--out", out().toString(), "--batch-size", "100000"),
+        "--batch-size 100000: a batch of samples of [3, 48, 192] (" + values + " values", "takes " + bytes + " bytes",
+        "--batch-size must be in [1, " + (Integer.MAX_VALUE / 4) / values + "] for this data");
+  }
+
+  @Test
+  void channelAxisBeyondTheRankIsRefusedBeforeThePass() {
+    // the input x of the example is [N, 3, 48, 192]: rank 4, axes 0..3
+    assertBadInput(Cli.run("calibrate", "--model", model, "--data", ExampleData.small().resolve("x").toString(),
+        "--out", out().toString(), "--channel-axis", "x=7"),
+        "--channel-axis x=7: tensor 'x' has rank 4 (shape [1, 3, 48, 192] for one sample), so AXIS must be in [-1, 3]");
+  }
+
+  @Test
+  void channelAxisOfATensorTheModelLacksIsRefused() {
+    assertBadInput(Cli.run("calibrate", "--model", model, "--data", ExampleData.small().resolve("x").toString(),
+        "--out", out().toString(), "--channel-axis", "nosuchtensor=1"),
+        "--channel-axis nosuchtensor=1: the model has no calibrated tensor 'nosuchtensor' (90 tensors are calibrated");
+  }
+
+  @Test
+  void channelHistogramsTooLargeForTheHeapAreRefusedBeforeThePass() {
+    // 2^20 longs (8 MiB) per channel of every 4-D activation of the example: far more than any test heap
+    assertBadInput(Cli.run("calibrate", "--model", model, "--data", ExampleData.small().resolve("x").toString(),
+        "--out", out().toString(), "--channel-histogram-bins", "1048576"),
+        "the statistics state of 90 tensors", "per copy; the driver (local[2]: 2 task slots x 2, and 2 for the final"
+            + " merge) holds 6 copies at once", "lower --channel-histogram-bins 1048576");
   }
 
   @Test

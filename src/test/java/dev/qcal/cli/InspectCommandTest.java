@@ -97,6 +97,52 @@ class InspectCommandTest {
   }
 
   @Test
+  void directoryGivenAsModelIsNamedAsOne(@TempDir Path tmp) {
+    Cli r = Cli.run("inspect", "--model", tmp.toString());
+    assertEquals(Main.BAD_INPUT, r.code(), r.err());
+    assertEquals("qcal: error: --model: " + tmp + " is a directory, expected an .onnx model file", r.errorLine());
+    assertEquals(1, r.err().lines().count(), r.err());
+  }
+
+  @Test
+  void modelWithoutOutputsIsSaidToHaveNone(@TempDir Path tmp) throws Exception {
+    ModelProto m = convSigmoid();
+    Path fp = tmp.resolve("m.onnx");
+    Files.write(fp, m.toBuilder().setGraph(m.getGraph().toBuilder().clearOutput()).build().toByteArray());
+    Cli r = Cli.run("inspect", "--model", fp.toString());
+    assertEquals(Main.BAD_INPUT, r.code(), r.err());
+    assertTrue(r.errorLine().startsWith("qcal: error: " + fp + ": model has no outputs"), r.errorLine());
+  }
+
+  @Test
+  void quantizedModelOfAnotherModelIsRefused(@TempDir Path tmp) throws Exception {
+    ModelProto m = convSigmoid();
+    Path fp = tmp.resolve("m.onnx");
+    Files.write(fp, m.toByteArray());
+    QuantParams p = LinearQuant.forRange(-2f, 2f, QuantType.UINT8, false);
+    ModelProto q = QdqRewriter.rewrite(m, CalibrationPlan.of(m), Map.of("x", p, "c", p), QuantType.INT8).model();
+    // qcal's provenance names another model
+    String other = "0".repeat(64);
+    Path tagged = tmp.resolve("tagged.onnx");
+    Files.write(tagged, OnnxModels.withMetadata(q, Map.of("qcal.model_sha256", other)).toByteArray());
+    Cli r = Cli.run("inspect", "--model", fp.toString(), "--quantized", tagged.toString());
+    assertEquals(Main.BAD_INPUT, r.code(), r.err());
+    assertTrue(r.errorLine().contains("--quantized " + tagged + " was not made from --model " + fp), r.errorLine());
+    assertTrue(r.errorLine().contains(other), r.errorLine());
+    assertTrue(r.errorLine().contains(OnnxModels.sha256(fp)), r.errorLine());
+    assertEquals("", r.out());
+    // the same quantized model tagged with the right SHA-256 is accepted
+    Path right = tmp.resolve("right.onnx");
+    Files.write(right, OnnxModels.withMetadata(q, Map.of("qcal.model_sha256", OnnxModels.sha256(fp))).toByteArray());
+    assertEquals(0, Cli.run("inspect", "--model", fp.toString(), "--quantized", right.toString()).code());
+    // no provenance (another tool's model): an unrelated graph's outputs do not match
+    Cli unrelated = Cli.run("inspect", "--model", fp.toString(), "--quantized", ExampleData.MODEL.toString());
+    assertEquals(Main.BAD_INPUT, unrelated.code(), unrelated.err());
+    assertTrue(unrelated.errorLine().contains("does not match --model " + fp + ": its graph outputs [softmax_0.tmp_0]"
+        + " differ from the model's [y]"), unrelated.errorLine());
+  }
+
+  @Test
   void dynamicInputWithoutAShapeIsAUsageError() {
     Cli r = Cli.run("inspect", "--model", ExampleData.MODEL.toString());
     assertEquals(Main.BAD_INPUT, r.code());

@@ -58,9 +58,9 @@ class OnnxModelsTest {
   }
 
   @Test
-  void folderIsNotReadable() {
+  void folderIsNamedAsOne() {
     ModelException e = assertThrows(ModelException.class, () -> OnnxModels.load(dir));
-    assertEquals(dir + ": cannot read model (not a regular file)", e.getMessage());
+    assertEquals(dir + " is a directory, expected an .onnx model file", e.getMessage());
   }
 
   @Test
