@@ -53,15 +53,18 @@ import java.util.function.Function;
 public final class QdqRewriter {
 
   /**
-   * The rewritten model; the weight and bias parameters by original initializer name; the tensors left
-   * in float, each with its reason (the plan's own skips included); and the parameters of the
+   * The rewritten model; the weight and bias parameters by entry name (the initializer's name, or for
+   * a further quantized copy of an initializer that several nodes read, {@code initializer@node}), with
+   * {@code weightSources} giving each entry's initializer in the prepared model; the tensors left in
+   * float, each with its reason (the plan's own skips included); and the parameters of the
    * {@linkplain CalibrationPlan#derived() derived} tensors that were Q/DQ'd, in plan order.
    */
-  public record Result(ModelProto model, Map<String, QuantParams> weightParams, List<String> skipped,
-      Map<String, QuantParams> derivedParams, List<String> notes) {
+  public record Result(ModelProto model, Map<String, QuantParams> weightParams, Map<String, String> weightSources,
+      List<String> skipped, Map<String, QuantParams> derivedParams, List<String> notes) {
     public Result {
       Objects.requireNonNull(model, "model");
       weightParams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(weightParams));
+      weightSources = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(weightSources));
       skipped = List.copyOf(skipped);
       derivedParams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(derivedParams));
       notes = List.copyOf(notes);
@@ -93,9 +96,13 @@ public final class QdqRewriter {
   private final Map<String, String[]> paramNames = new HashMap<>();
   private int counter;
   private final Map<NodeProto, Map<Integer, String>> inputEdits = new HashMap<>();
-  private final Map<String, String> weightCache = new HashMap<>();
-  private final Map<String, QuantParams> weightCacheParams = new HashMap<>();
+  /** Per initializer and quantization scheme: the params before any widening for a bias. */
+  private final Map<String, QuantParams> baseParams = new HashMap<>();
+  private final Map<String, StreamedWeight> streamedWeights = new HashMap<>();
+  /** Per initializer and scheme: the DequantizeLinear output of each distinct set of params made. */
+  private final Map<String, Map<QuantParams, String>> copies = new HashMap<>();
   private final Map<String, QuantParams> weightParams = new LinkedHashMap<>();
+  private final Map<String, String> weightSources = new LinkedHashMap<>();
   private final Map<String, QuantParams> derivedParams = new LinkedHashMap<>();
   private final Set<String> replacedInitializers = new HashSet<>();
   private final List<String> skipped = new ArrayList<>();
@@ -240,7 +247,8 @@ public final class QdqRewriter {
     for (WeightRef ref : plan.weights()) {
       quantizeWeight(ref);
     }
-    return new Result(model.toBuilder().setGraph(buildGraph()).build(), weightParams, skipped, derivedParams, notes);
+    return new Result(model.toBuilder().setGraph(buildGraph()).build(), weightParams, weightSources, skipped,
+        derivedParams, notes);
   }
 
   /** Q/DQ pair for {@code t}; {@code shared} names the scale and zero point to reuse, or null for new ones. */
@@ -272,13 +280,19 @@ public final class QdqRewriter {
     activationRename.put(t, dq);
   }
 
+  /**
+   * Quantizes the weight of {@code ref} and its bias. An initializer several nodes read is quantized once
+   * per distinct scheme (axis, type, block size, zero point kept) and params: readers that agree share
+   * one DequantizeLinear, the others get their own copy.
+   */
   private void quantizeWeight(WeightRef ref) {
     NodeProto node = g.node(ref.node());
     if (node == null) {
       throw new IllegalArgumentException("Plan names node '" + ref.node() + "' (weight '" + ref.initializer()
           + "') but the model has no such node; was the plan made from another model?");
     }
-    int wIndex = node.getInputList().indexOf(ref.initializer());
+    // the last match: a node reading the initializer twice (MatMul(W, W)) has its weight at input 1
+    int wIndex = node.getInputList().lastIndexOf(ref.initializer());
     TensorProto w = g.initializer(ref.initializer());
     if (wIndex < 0 || w == null) {
       throw new IllegalArgumentException("Node '" + ref.node() + "' does not read initializer '"
@@ -304,59 +318,84 @@ public final class QdqRewriter {
     // the block axis is the reduction (K) axis: the other axis of a 2-D weight whose channel axis is N
     int axis = block > 0 ? 1 - ref.axis() : ref.axis();
     boolean perTensor = !weightSpec.perChannel() && block == 0;
+    boolean conv = op.equals("Conv");
     String key = ref.initializer() + "@" + (perTensor ? "tensor" : axis) + "@" + type.id() + "@" + block
-        + (ref.biasInitializer() == null ? "" : "@bias " + ref.biasInitializer() + "@" + ref.activationInput());
-    String dq = weightCache.get(key);
-    QuantParams wp = weightCacheParams.get(key);
+        + (conv ? "@conv" : "");
+    QuantParams base = baseParams.get(key);
+    if (base == null) {
+      base = weightParams(ref, w, dims, perTensor ? null : axis, block, type, key);
+      baseParams.put(key, base);
+    }
+    QuantParams wp = ref.biasInitializer() != null && !base.blocked() ? widenForBias(ref, what, base) : base;
+    Map<QuantParams, String> made = copies.computeIfAbsent(key, k -> new HashMap<>());
+    String dq = made.get(wp);
     if (dq == null) {
       Function<String, TensorProto> quantized;
+      QuantParams p = wp;
       if (ExternalData.isExternal(w)) {
-        // streamed in chunks: a first pass for the ranges, a second writes the values to the data file
-        StreamedWeight sw;
-        try {
-          sw = new StreamedWeight(dims, perTensor ? null : axis, block);
-          Initializers.forEachChunk(w, modelDir, Initializers.CHUNK_FLOATS, sw::observe);
-          wp = sw.params(type);
-          StreamedWeight.byteLength(type, Initializers.count(w));
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException(
-              "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
-        }
-        if (ref.biasInitializer() != null && !wp.blocked()) {
-          wp = widenForBias(ref, what, wp);
-        }
-        QuantParams p = wp;
+        StreamedWeight sw = streamedWeights.get(key);
         quantized = name -> streamQuantized(name, w, sw, p);
       } else {
-        float[] data = QdqTensors.floats(w);
-        try {
-          wp = block > 0 ? LinearQuant.blockWeightParams(data, dims, axis, block, type)
-              : perTensor ? LinearQuant.weightParamsPerTensor(data, type)
-              : LinearQuant.weightParams(data, dims, axis, type);
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException(
-              "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
-        }
-        if (ref.biasInitializer() != null && !wp.blocked()) {
-          wp = widenForBias(ref, what, wp);
-        }
-        long[] q = LinearQuant.quantizeAll(data, dims, wp);
+        long[] q = LinearQuant.quantizeAll(QdqTensors.floats(w), dims, wp);
         QuantType qt = type;
         quantized = name -> QdqTensors.intTensor(name, qt, dims, q);
       }
       // ORT fuses Conv without a weight zero point but its QGemm fusion fails without one ("zero point
       // and scale of input b should have same shape size"), so only Conv weights leave out all-zero ones.
-      boolean keepZeroPoint = !node.getOpType().equals("Conv") || !allZero(wp.zeroPoint());
+      boolean keepZeroPoint = !conv || !allZero(wp.zeroPoint());
       dq = dequantized(dims, quantized, wp, type, keepZeroPoint);
-      weightCache.put(key, dq);
-      weightCacheParams.put(key, wp);
-      weightParams.put(paramKey(ref.initializer(), dq), wp);
-      replacedInitializers.add(ref.initializer());
+      made.put(wp, dq);
+      record(ref.initializer(), ref.node(), what, wp);
     }
     edit(node, wIndex, dq);
     if (ref.biasInitializer() != null) {
       quantizeBias(ref, node, wp);
     }
+  }
+
+  /**
+   * The params of weight {@code w} in one scheme; an external weight is streamed in chunks for its
+   * ranges, and its {@link StreamedWeight} kept under {@code key} for writing the values.
+   */
+  private QuantParams weightParams(WeightRef ref, TensorProto w, long[] dims, Integer axis, int block, QuantType type,
+      String key) {
+    try {
+      if (ExternalData.isExternal(w)) {
+        // streamed in chunks: a first pass for the ranges, a second writes the values to the data file
+        StreamedWeight sw = new StreamedWeight(dims, axis, block);
+        Initializers.forEachChunk(w, modelDir, Initializers.CHUNK_FLOATS, sw::observe);
+        QuantParams p = sw.params(type);
+        StreamedWeight.byteLength(type, Initializers.count(w));
+        streamedWeights.put(key, sw);
+        return p;
+      }
+      float[] data = QdqTensors.floats(w);
+      return block > 0 ? LinearQuant.blockWeightParams(data, dims, axis, block, type)
+          : axis == null ? LinearQuant.weightParamsPerTensor(data, type)
+          : LinearQuant.weightParams(data, dims, axis, type);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Records the params of a quantized copy of {@code initializer}: under its own name for the first copy,
+   * else as {@code initializer@node} (noted, with the reason: its params differ from the other readers').
+   */
+  private void record(String initializer, String node, String what, QuantParams p) {
+    String entry = initializer;
+    if (weightParams.containsKey(initializer)) {
+      entry = initializer + "@" + node;
+      for (int k = 2; weightParams.containsKey(entry) || g.isInitializer(entry); k++) {
+        entry = initializer + "@" + node + "#" + k;
+      }
+      notes.add(what + ": read by several nodes whose quantization differs (axis, type or scales);"
+          + " this node reads its own quantized copy, '" + entry + "' in qparams.json");
+    }
+    weightParams.put(entry, p);
+    weightSources.put(entry, initializer);
+    replacedInitializers.add(initializer);
   }
 
   /**
@@ -418,7 +457,7 @@ public final class QdqRewriter {
           + "' is quantized in blocks (no single scale per output channel)");
       return;
     }
-    int bIndex = node.getInputList().indexOf(b);
+    int bIndex = node.getInputList().lastIndexOf(b);
     TensorProto bt = g.initializer(b);
     if (bIndex < 0 || bt == null) {
       throw new IllegalArgumentException("Node '" + ref.node() + "' does not read bias initializer '" + b + "'");
@@ -428,19 +467,19 @@ public final class QdqRewriter {
       throw new IllegalArgumentException("Bias '" + b + "' of node '" + ref.node() + "' has " + bias.length
           + " values but weight '" + ref.initializer() + "' has " + wp.channels() + " channels");
     }
-    String key = b + "@" + act + "@" + ref.initializer() + "@" + ref.axis();
-    String dq = weightCache.get(key);
+    // a bias shared by nodes whose input x weight scales differ gets one int32 copy per scale
+    QuantParams bp = LinearQuant.biasParams(ap.scale(0), wp);
+    Map<QuantParams, String> made = copies.computeIfAbsent(b + "@bias", k -> new HashMap<>());
+    String dq = made.get(bp);
     if (dq == null) {
-      QuantParams bp = LinearQuant.biasParams(ap.scale(0), wp);
       int[] q = LinearQuant.quantizeBias(bias, bp);
       long[] ql = new long[q.length];
       for (int i = 0; i < q.length; i++) {
         ql[i] = q[i];
       }
       dq = dequantized(QdqTensors.dims(bt), ql, bp, QuantType.INT32, false);
-      weightCache.put(key, dq);
-      weightParams.put(paramKey(b, dq), bp);
-      replacedInitializers.add(b);
+      made.put(bp, dq);
+      record(b, ref.node(), "bias '" + b + "' of " + node.getOpType() + " '" + ref.node() + "'", bp);
     }
     edit(node, bIndex, dq);
   }
@@ -512,10 +551,6 @@ public final class QdqRewriter {
       }
     }
     return true;
-  }
-
-  private String paramKey(String initializer, String dq) {
-    return weightParams.containsKey(initializer) ? dq : initializer;
   }
 
   private void edit(NodeProto node, int index, String newInput) {
