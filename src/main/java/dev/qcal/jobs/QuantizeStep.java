@@ -148,7 +148,7 @@ final class QuantizeStep {
       entries.add(QParamsFile.Entry.derived(e.getKey(), e.getValue(), "shared", from, range));
       ranges.put(e.getKey(), range);
     }
-    entries.addAll(WeightEntries.of(prepared, modelDir, rewrite.weightParams()));
+    entries.addAll(WeightEntries.of(prepared, modelDir, rewrite.weightParams(), rewrite.weightSources()));
     return new Result(rewrite, entries, ranges, modelDir);
   }
 

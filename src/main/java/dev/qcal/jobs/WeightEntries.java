@@ -20,16 +20,23 @@ import java.util.Map;
 final class WeightEntries {
   private WeightEntries() {}
 
-  static List<QParamsFile.Entry> of(ModelProto prepared, Path modelDir, Map<String, QuantParams> params) {
+  /**
+   * @param params the params of each entry
+   * @param sources the prepared model's initializer each entry was quantized from (a copy of an initializer
+   *     several nodes read has an entry name of its own)
+   */
+  static List<QParamsFile.Entry> of(ModelProto prepared, Path modelDir, Map<String, QuantParams> params,
+      Map<String, String> sources) {
     Map<String, TensorProto> inits = new HashMap<>();
     for (TensorProto t : prepared.getGraph().getInitializerList()) {
       inits.put(t.getName(), t);
     }
     List<QParamsFile.Entry> out = new ArrayList<>();
     for (Map.Entry<String, QuantParams> e : params.entrySet()) {
-      TensorProto t = inits.get(e.getKey());
+      String source = sources.getOrDefault(e.getKey(), e.getKey());
+      TensorProto t = inits.get(source);
       if (t == null) {
-        throw new IllegalStateException("quantized weight '" + e.getKey() + "' is not an initializer of the prepared model");
+        throw new IllegalStateException("quantized weight '" + source + "' is not an initializer of the prepared model");
       }
       QuantParams p = e.getValue();
       long[] dims = t.getDimsList().stream().mapToLong(Long::longValue).toArray();

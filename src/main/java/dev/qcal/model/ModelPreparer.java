@@ -123,6 +123,7 @@ public final class ModelPreparer {
       model = OpsetUpgrader.upgrade(model, targetOpset);
     }
     model = dropUnusedOpsetImports(model);
+    model = InitializerIdentities.fold(model);
 
     int constants = count(source, "Constant");
     int batchNorms = count(source, "BatchNormalization");

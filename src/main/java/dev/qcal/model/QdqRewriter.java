@@ -32,7 +32,8 @@ import java.util.function.Function;
  *
  * <p>Layout, for activation {@code T}: {@code QuantizeLinear(T, sK, zK) -> qK} and
  * {@code DequantizeLinear(qK, sK, zK) -> dK}, with {@code K} a counter in plan order; every other reader of
- * {@code T} reads {@code dK} (a graph output named {@code T} keeps the float value). Tensors whose params
+ * {@code T} reads {@code dK}; a graph output {@code T} that no node reads is either float or written by
+ * the DQ (see {@link Outputs}). Tensors whose params
  * are derived from another's (see {@link CalibrationPlan#derived()}) reuse its {@code sK}/{@code zK} when
  * shared. Weight {@code W}: symmetric per-channel initializers {@code qK} (int8), {@code sK[C]},
  * {@code zK[C]} (left out for Conv weights, where it is all 0, the default) and
@@ -53,15 +54,18 @@ import java.util.function.Function;
 public final class QdqRewriter {
 
   /**
-   * The rewritten model; the weight and bias parameters by original initializer name; the tensors left
-   * in float, each with its reason (the plan's own skips included); and the parameters of the
+   * The rewritten model; the weight and bias parameters by entry name (the initializer's name, or for
+   * a further quantized copy of an initializer that several nodes read, {@code initializer@node}), with
+   * {@code weightSources} giving each entry's initializer in the prepared model; the tensors left in
+   * float, each with its reason (the plan's own skips included); and the parameters of the
    * {@linkplain CalibrationPlan#derived() derived} tensors that were Q/DQ'd, in plan order.
    */
-  public record Result(ModelProto model, Map<String, QuantParams> weightParams, List<String> skipped,
-      Map<String, QuantParams> derivedParams, List<String> notes) {
+  public record Result(ModelProto model, Map<String, QuantParams> weightParams, Map<String, String> weightSources,
+      List<String> skipped, Map<String, QuantParams> derivedParams, List<String> notes) {
     public Result {
       Objects.requireNonNull(model, "model");
       weightParams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(weightParams));
+      weightSources = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(weightSources));
       skipped = List.copyOf(skipped);
       derivedParams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(derivedParams));
       notes = List.copyOf(notes);
@@ -73,6 +77,25 @@ public final class QdqRewriter {
 
   /** Op types whose 2-D weights may be quantized in blocks along their reduction axis. */
   private static final Set<String> BLOCK_OPS = Set.of("MatMul", "Gemm");
+
+  /**
+   * What a planned activation that is a graph output and that no node reads gets. Measured with
+   * {@code scripts/bench graph-outputs} (ONNX Runtime CPU, all optimizations): a last Conv with a float
+   * output stays a float Conv (DQ'd weights), 2.4 to 3.3 times slower than the QLinearConv that Q/DQ on
+   * its output allows, for 1.7 dB more SQNR; a last Gemm or MatMul is fused either way (QGemm with a
+   * float output, MatMulIntegerToFloat), at the same speed and 1.7 to 3.7 dB more SQNR when kept float.
+   */
+  public enum Outputs {
+    /** Q/DQ, the DequantizeLinear writing the output's name (ONNX Runtime's quantizer does this). */
+    QUANTIZED,
+    /** The producer's float output, no Q/DQ. */
+    FLOAT,
+    /** FLOAT when only Gemm/MatMul rules quantize the tensor, else QUANTIZED: the better of both measured. */
+    AUTO
+  }
+
+  /** Ops whose integer kernels in ONNX Runtime also have a float output: their graph outputs stay float. */
+  private static final Set<String> FLOAT_OUTPUT_OPS = Set.of("Gemm", "MatMul");
 
   private static final int MIN_OPSET = 13;
   private static final int MIN_OPSET_16BIT = 21;
@@ -90,12 +113,19 @@ public final class QdqRewriter {
   private final List<NodeProto> head = new ArrayList<>();
   private final Map<String, List<NodeProto>> afterTensor = new HashMap<>();
   private final Map<String, String> activationRename = new HashMap<>();
+  /** Graph outputs whose producer now writes another name, read by the Q whose DQ writes the output. */
+  private final Map<String, String> outputRename = new HashMap<>();
+  private final Outputs outputs;
   private final Map<String, String[]> paramNames = new HashMap<>();
   private int counter;
   private final Map<NodeProto, Map<Integer, String>> inputEdits = new HashMap<>();
-  private final Map<String, String> weightCache = new HashMap<>();
-  private final Map<String, QuantParams> weightCacheParams = new HashMap<>();
+  /** Per initializer and quantization scheme: the params before any widening for a bias. */
+  private final Map<String, QuantParams> baseParams = new HashMap<>();
+  private final Map<String, StreamedWeight> streamedWeights = new HashMap<>();
+  /** Per initializer and scheme: the DequantizeLinear output of each distinct set of params made. */
+  private final Map<String, Map<QuantParams, String>> copies = new HashMap<>();
   private final Map<String, QuantParams> weightParams = new LinkedHashMap<>();
+  private final Map<String, String> weightSources = new LinkedHashMap<>();
   private final Map<String, QuantParams> derivedParams = new LinkedHashMap<>();
   private final Set<String> replacedInitializers = new HashSet<>();
   private final List<String> skipped = new ArrayList<>();
@@ -103,8 +133,9 @@ public final class QdqRewriter {
 
   private QdqRewriter(
       ModelProto model, Path modelDir, CalibrationPlan plan, Map<String, QuantParams> activationParams,
-      WeightSpec weightSpec) {
+      WeightSpec weightSpec, Outputs outputs) {
     this.g = new QdqGraph(model.getGraph());
+    this.outputs = outputs;
     this.modelDir = modelDir;
     this.plan = plan;
     this.planned = new HashSet<>(plan.activations());
@@ -169,6 +200,25 @@ public final class QdqRewriter {
       CalibrationPlan plan,
       Map<String, QuantParams> activationParams,
       WeightSpec weightSpec) {
+    return rewrite(prepared, modelDir, plan, activationParams, weightSpec, Outputs.AUTO);
+  }
+
+  /**
+   * As above, choosing what happens to a planned activation that is a graph output and that no node
+   * reads ({@link Outputs}): quantized, it gets a Q/DQ pair whose DequantizeLinear writes the output's
+   * name (its producer writes {@code NAME_QuantizeInput}, as in ONNX Runtime's quantizer), so the model's
+   * interface is unchanged and ONNX Runtime can fuse the producer into an integer kernel; float, it stays
+   * the producer's output (noted in {@link Result#skipped()}). Either way no Q/DQ pair is left that
+   * nothing reads.
+   */
+  public static Result rewrite(
+      ModelProto prepared,
+      Path modelDir,
+      CalibrationPlan plan,
+      Map<String, QuantParams> activationParams,
+      WeightSpec weightSpec,
+      Outputs outputs) {
+    Objects.requireNonNull(outputs, "outputs");
     Objects.requireNonNull(prepared, "prepared");
     Objects.requireNonNull(plan, "plan");
     Objects.requireNonNull(activationParams, "activationParams");
@@ -183,7 +233,7 @@ public final class QdqRewriter {
       throw new IllegalArgumentException("Blocked weights (block_size " + weightSpec.blockSize()
           + ") need default-domain opset >= " + MIN_OPSET_4BIT + ", the model has opset " + opset);
     }
-    QdqRewriter r = new QdqRewriter(prepared, modelDir, plan, activationParams, weightSpec);
+    QdqRewriter r = new QdqRewriter(prepared, modelDir, plan, activationParams, weightSpec, outputs);
     try {
       return r.run(prepared);
     } finally {
@@ -240,11 +290,19 @@ public final class QdqRewriter {
     for (WeightRef ref : plan.weights()) {
       quantizeWeight(ref);
     }
-    return new Result(model.toBuilder().setGraph(buildGraph()).build(), weightParams, skipped, derivedParams, notes);
+    return new Result(model.toBuilder().setGraph(buildGraph()).build(), weightParams, weightSources, skipped,
+        derivedParams, notes);
   }
 
   /** Q/DQ pair for {@code t}; {@code shared} names the scale and zero point to reuse, or null for new ones. */
   private void quantizeActivation(String t, QuantParams p, String[] shared) {
+    boolean output = g.isGraphOutput(t) && g.producer(t) != null;
+    boolean quantizeOutput = output && quantizesOutput(t);
+    if (output && !quantizeOutput && g.consumers(t).isEmpty()) {
+      skipped.add("'" + t + "': graph output that no node reads, left in float"
+          + (outputs == Outputs.AUTO ? ": ONNX Runtime's integer Gemm/MatMul kernels have float outputs" : ""));
+      return;
+    }
     long[] dims = p.perChannel() ? new long[] {p.channels()} : new long[0];
     String scale;
     String zp;
@@ -261,15 +319,40 @@ public final class QdqRewriter {
     String q = names.tensor("q" + counter);
     String dq = names.tensor("d" + counter);
     counter++;
+    String in = t;
+    if (quantizeOutput) {
+      // the DQ writes the graph output, so its readers and the model's interface keep the name
+      in = names.tensor(t + "_QuantizeInput");
+      dq = t;
+      outputRename.put(t, in);
+    }
     List<NodeProto> pair = List.of(
-        qdqNode("QuantizeLinear", t, scale, zp, q, p.axis()),
+        qdqNode("QuantizeLinear", in, scale, zp, q, p.axis()),
         qdqNode("DequantizeLinear", q, scale, zp, dq, p.axis()));
     if (g.producer(t) == null) {
       head.addAll(pair);
     } else {
       afterTensor.put(t, pair);
     }
-    activationRename.put(t, dq);
+    if (!dq.equals(t)) {
+      activationRename.put(t, dq);
+    }
+  }
+
+  /**
+   * Quantizes the weight of {@code ref} and its bias. An initializer several nodes read is quantized once
+   * per distinct scheme (axis, type, block size, zero point kept) and params: readers that agree share
+   * one DequantizeLinear, the others get their own copy.
+   */
+  private boolean quantizesOutput(String t) {
+    if (outputs != Outputs.AUTO) {
+      return outputs == Outputs.QUANTIZED;
+    }
+    Set<String> owners = plan.owners(t);
+    return owners.isEmpty() || !owners.stream().allMatch(id -> {
+      NodeProto n = g.node(id);
+      return n != null && FLOAT_OUTPUT_OPS.contains(n.getOpType());
+    });
   }
 
   private void quantizeWeight(WeightRef ref) {
@@ -278,7 +361,8 @@ public final class QdqRewriter {
       throw new IllegalArgumentException("Plan names node '" + ref.node() + "' (weight '" + ref.initializer()
           + "') but the model has no such node; was the plan made from another model?");
     }
-    int wIndex = node.getInputList().indexOf(ref.initializer());
+    // the last match: a node reading the initializer twice (MatMul(W, W)) has its weight at input 1
+    int wIndex = node.getInputList().lastIndexOf(ref.initializer());
     TensorProto w = g.initializer(ref.initializer());
     if (wIndex < 0 || w == null) {
       throw new IllegalArgumentException("Node '" + ref.node() + "' does not read initializer '"
@@ -304,59 +388,84 @@ public final class QdqRewriter {
     // the block axis is the reduction (K) axis: the other axis of a 2-D weight whose channel axis is N
     int axis = block > 0 ? 1 - ref.axis() : ref.axis();
     boolean perTensor = !weightSpec.perChannel() && block == 0;
+    boolean conv = op.equals("Conv");
     String key = ref.initializer() + "@" + (perTensor ? "tensor" : axis) + "@" + type.id() + "@" + block
-        + (ref.biasInitializer() == null ? "" : "@bias " + ref.biasInitializer() + "@" + ref.activationInput());
-    String dq = weightCache.get(key);
-    QuantParams wp = weightCacheParams.get(key);
+        + (conv ? "@conv" : "");
+    QuantParams base = baseParams.get(key);
+    if (base == null) {
+      base = weightParams(ref, w, dims, perTensor ? null : axis, block, type, key);
+      baseParams.put(key, base);
+    }
+    QuantParams wp = ref.biasInitializer() != null && !base.blocked() ? widenForBias(ref, what, base) : base;
+    Map<QuantParams, String> made = copies.computeIfAbsent(key, k -> new HashMap<>());
+    String dq = made.get(wp);
     if (dq == null) {
       Function<String, TensorProto> quantized;
+      QuantParams p = wp;
       if (ExternalData.isExternal(w)) {
-        // streamed in chunks: a first pass for the ranges, a second writes the values to the data file
-        StreamedWeight sw;
-        try {
-          sw = new StreamedWeight(dims, perTensor ? null : axis, block);
-          Initializers.forEachChunk(w, modelDir, Initializers.CHUNK_FLOATS, sw::observe);
-          wp = sw.params(type);
-          StreamedWeight.byteLength(type, Initializers.count(w));
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException(
-              "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
-        }
-        if (ref.biasInitializer() != null && !wp.blocked()) {
-          wp = widenForBias(ref, what, wp);
-        }
-        QuantParams p = wp;
+        StreamedWeight sw = streamedWeights.get(key);
         quantized = name -> streamQuantized(name, w, sw, p);
       } else {
-        float[] data = QdqTensors.floats(w);
-        try {
-          wp = block > 0 ? LinearQuant.blockWeightParams(data, dims, axis, block, type)
-              : perTensor ? LinearQuant.weightParamsPerTensor(data, type)
-              : LinearQuant.weightParams(data, dims, axis, type);
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException(
-              "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
-        }
-        if (ref.biasInitializer() != null && !wp.blocked()) {
-          wp = widenForBias(ref, what, wp);
-        }
-        long[] q = LinearQuant.quantizeAll(data, dims, wp);
+        long[] q = LinearQuant.quantizeAll(QdqTensors.floats(w), dims, wp);
         QuantType qt = type;
         quantized = name -> QdqTensors.intTensor(name, qt, dims, q);
       }
       // ORT fuses Conv without a weight zero point but its QGemm fusion fails without one ("zero point
       // and scale of input b should have same shape size"), so only Conv weights leave out all-zero ones.
-      boolean keepZeroPoint = !node.getOpType().equals("Conv") || !allZero(wp.zeroPoint());
+      boolean keepZeroPoint = !conv || !allZero(wp.zeroPoint());
       dq = dequantized(dims, quantized, wp, type, keepZeroPoint);
-      weightCache.put(key, dq);
-      weightCacheParams.put(key, wp);
-      weightParams.put(paramKey(ref.initializer(), dq), wp);
-      replacedInitializers.add(ref.initializer());
+      made.put(wp, dq);
+      record(ref.initializer(), ref.node(), what, wp);
     }
     edit(node, wIndex, dq);
     if (ref.biasInitializer() != null) {
       quantizeBias(ref, node, wp);
     }
+  }
+
+  /**
+   * The params of weight {@code w} in one scheme; an external weight is streamed in chunks for its
+   * ranges, and its {@link StreamedWeight} kept under {@code key} for writing the values.
+   */
+  private QuantParams weightParams(WeightRef ref, TensorProto w, long[] dims, Integer axis, int block, QuantType type,
+      String key) {
+    try {
+      if (ExternalData.isExternal(w)) {
+        // streamed in chunks: a first pass for the ranges, a second writes the values to the data file
+        StreamedWeight sw = new StreamedWeight(dims, axis, block);
+        Initializers.forEachChunk(w, modelDir, Initializers.CHUNK_FLOATS, sw::observe);
+        QuantParams p = sw.params(type);
+        StreamedWeight.byteLength(type, Initializers.count(w));
+        streamedWeights.put(key, sw);
+        return p;
+      }
+      float[] data = QdqTensors.floats(w);
+      return block > 0 ? LinearQuant.blockWeightParams(data, dims, axis, block, type)
+          : axis == null ? LinearQuant.weightParamsPerTensor(data, type)
+          : LinearQuant.weightParams(data, dims, axis, type);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Records the params of a quantized copy of {@code initializer}: under its own name for the first copy,
+   * else as {@code initializer@node} (noted, with the reason: its params differ from the other readers').
+   */
+  private void record(String initializer, String node, String what, QuantParams p) {
+    String entry = initializer;
+    if (weightParams.containsKey(initializer)) {
+      entry = initializer + "@" + node;
+      for (int k = 2; weightParams.containsKey(entry) || g.isInitializer(entry); k++) {
+        entry = initializer + "@" + node + "#" + k;
+      }
+      notes.add(what + ": read by several nodes whose quantization differs (axis, type or scales);"
+          + " this node reads its own quantized copy, '" + entry + "' in qparams.json");
+    }
+    weightParams.put(entry, p);
+    weightSources.put(entry, initializer);
+    replacedInitializers.add(initializer);
   }
 
   /**
@@ -418,7 +527,7 @@ public final class QdqRewriter {
           + "' is quantized in blocks (no single scale per output channel)");
       return;
     }
-    int bIndex = node.getInputList().indexOf(b);
+    int bIndex = node.getInputList().lastIndexOf(b);
     TensorProto bt = g.initializer(b);
     if (bIndex < 0 || bt == null) {
       throw new IllegalArgumentException("Node '" + ref.node() + "' does not read bias initializer '" + b + "'");
@@ -428,19 +537,19 @@ public final class QdqRewriter {
       throw new IllegalArgumentException("Bias '" + b + "' of node '" + ref.node() + "' has " + bias.length
           + " values but weight '" + ref.initializer() + "' has " + wp.channels() + " channels");
     }
-    String key = b + "@" + act + "@" + ref.initializer() + "@" + ref.axis();
-    String dq = weightCache.get(key);
+    // a bias shared by nodes whose input x weight scales differ gets one int32 copy per scale
+    QuantParams bp = LinearQuant.biasParams(ap.scale(0), wp);
+    Map<QuantParams, String> made = copies.computeIfAbsent(b + "@bias", k -> new HashMap<>());
+    String dq = made.get(bp);
     if (dq == null) {
-      QuantParams bp = LinearQuant.biasParams(ap.scale(0), wp);
       int[] q = LinearQuant.quantizeBias(bias, bp);
       long[] ql = new long[q.length];
       for (int i = 0; i < q.length; i++) {
         ql[i] = q[i];
       }
       dq = dequantized(QdqTensors.dims(bt), ql, bp, QuantType.INT32, false);
-      weightCache.put(key, dq);
-      weightParams.put(paramKey(b, dq), bp);
-      replacedInitializers.add(b);
+      made.put(bp, dq);
+      record(b, ref.node(), "bias '" + b + "' of " + node.getOpType() + " '" + ref.node() + "'", bp);
     }
     edit(node, bIndex, dq);
   }
@@ -514,10 +623,6 @@ public final class QdqRewriter {
     return true;
   }
 
-  private String paramKey(String initializer, String dq) {
-    return weightParams.containsKey(initializer) ? dq : initializer;
-  }
-
   private void edit(NodeProto node, int index, String newInput) {
     inputEdits.computeIfAbsent(node, k -> new HashMap<>()).put(index, newInput);
   }
@@ -532,6 +637,12 @@ public final class QdqRewriter {
         String replacement = edits.getOrDefault(i, activationRename.get(n.getInput(i)));
         if (replacement != null) {
           nb.setInput(i, replacement);
+        }
+      }
+      for (int i = 0; i < n.getOutputCount(); i++) {
+        String renamed = outputRename.get(n.getOutput(i));
+        if (renamed != null) {
+          nb.setOutput(i, renamed);
         }
       }
       gb.addNode(nb.build());

@@ -34,9 +34,12 @@ public final class SingleTensorQdq {
     }
   }
 
-  /** What a variant adds to the prepared graph: nodes, initializers, and inputs to redirect. */
+  /**
+   * What a variant adds to the prepared graph: nodes, initializers, inputs to redirect, and node outputs
+   * to rename (a graph output whose DQ now writes it).
+   */
   private record Transplant(List<NodeProto> nodes, List<TensorProto> initializers, String after,
-      Map<String, Map<Integer, String>> rewires) {}
+      Map<String, Map<Integer, String>> rewires, Map<String, String> renames) {}
 
   private final ModelProto prepared;
   private final List<Target> targets = new ArrayList<>();
@@ -65,11 +68,18 @@ public final class SingleTensorQdq {
         continue;
       }
       String t = n.getInput(0);
+      NodeProto dq = q.consumers(n.getOutput(0)).stream().filter(c -> isOp(c, "DequantizeLinear")).findFirst()
+          .orElse(null);
+      Map<String, String> renames = new LinkedHashMap<>();
+      if (p.producer(t) == null && !p.isGraphInput(t) && dq != null && p.isGraphOutput(dq.getOutput(0))
+          && p.producer(dq.getOutput(0)) != null) {
+        // Q/DQ on a graph output: the DQ writes the output's name, its producer writes the Q's input
+        renames.put(dq.getOutput(0), t);
+        t = dq.getOutput(0);
+      }
       if (p.producer(t) == null && !p.isGraphInput(t)) {
         throw new ModelException("quantized model: Q/DQ of '" + t + "', which the prepared FP32 model has no tensor for");
       }
-      NodeProto dq = q.consumers(n.getOutput(0)).stream().filter(c -> isOp(c, "DequantizeLinear")).findFirst()
-          .orElse(null);
       if (dq == null) {
         continue;
       }
@@ -93,7 +103,7 @@ public final class SingleTensorQdq {
       }
       s.targets.add(new Target(t, "activation", readers));
       s.transplants.add(new Transplant(List.of(n, dq), initializers(q, n, dq), p.producer(t) == null ? null : t,
-          rewires));
+          rewires, renames));
     }
     Map<String, Integer> weightIndex = new LinkedHashMap<>();
     for (NodeProto dq : weightDqs) {
@@ -117,7 +127,7 @@ public final class SingleTensorQdq {
             k = s.targets.size();
             weightIndex.put(w, k);
             s.targets.add(new Target(w, "weight", List.of()));
-            s.transplants.add(new Transplant(new ArrayList<>(), new ArrayList<>(), null, new LinkedHashMap<>()));
+            s.transplants.add(new Transplant(new ArrayList<>(), new ArrayList<>(), null, new LinkedHashMap<>(), Map.of()));
           }
           Transplant tr = s.transplants.get(k);
           if (!tr.nodes().contains(dq)) { // one weight read on two axes has two DequantizeLinears
@@ -168,11 +178,17 @@ public final class SingleTensorQdq {
     }
     for (NodeProto n : index.nodes()) {
       Map<Integer, String> edits = t.rewires().get(index.id(n));
-      if (edits == null) {
+      boolean renamed = n.getOutputList().stream().anyMatch(t.renames()::containsKey);
+      if (edits == null && !renamed) {
         b.addNode(n);
       } else {
         NodeProto.Builder nb = n.toBuilder();
-        edits.forEach(nb::setInput);
+        if (edits != null) {
+          edits.forEach(nb::setInput);
+        }
+        for (int k = 0; k < n.getOutputCount(); k++) {
+          nb.setOutput(k, t.renames().getOrDefault(n.getOutput(k), n.getOutput(k)));
+        }
         b.addNode(nb.build());
       }
       if (t.after() != null && n.getOutputList().contains(t.after())) {

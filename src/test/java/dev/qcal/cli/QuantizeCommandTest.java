@@ -183,6 +183,13 @@ class QuantizeCommandTest {
       }
       quantizeNodes++;
       String t = n.getInput(0);
+      // a quantized graph output: its producer writes T_QuantizeInput, the DQ writes T, the entry's name
+      for (ai.onnx.proto.OnnxMl.NodeProto d : g.getNodeList()) {
+        if (d.getOpType().equals("DequantizeLinear") && d.getInput(0).equals(n.getOutput(0))
+            && g.getOutputList().stream().anyMatch(v -> v.getName().equals(d.getOutput(0)))) {
+          t = d.getOutput(0);
+        }
+      }
       JsonNode e = a.get(t);
       assertTrue(e != null, "quantized tensor '" + t + "' has no qparams.json entry");
       float scale = inits.get(n.getInput(1)).getRawData().asReadOnlyByteBuffer()

@@ -240,7 +240,7 @@ class ExternalDataTest {
         Initializers.floats(back.getGraph().getInitializer(0), l.getParent()));
   }
 
-  private static ModelProto withRawData(ModelProto m) {
+  static ModelProto withRawData(ModelProto m) {
     ModelProto.Builder b = m.toBuilder();
     for (int k = 0; k < b.getGraph().getInitializerCount(); k++) {
       TensorProto t = b.getGraph().getInitializer(k);

@@ -84,17 +84,15 @@ class QdqOpRulesTest {
 
   /** The DequantizeLinear that feeds input {@code index} of the node producing {@code output}. */
   private static NodeProto dqFeeding(ModelProto q, String output, int index) {
-    NodeProto n = producers(q, output).get(0);
+    NodeProto n = QdqTestGraphs.computing(q, output);
     NodeProto dq = producers(q, n.getInput(index)).get(0);
     assertEquals("DequantizeLinear", dq.getOpType(), n.getName() + " input " + index);
     return dq;
   }
 
-  /** The QuantizeLinear reading {@code tensor}. */
+  /** The QuantizeLinear of {@code tensor} (for a quantized graph output, the one before its DQ). */
   private static NodeProto qOf(ModelProto q, String tensor) {
-    List<NodeProto> c = consumers(q, tensor).stream().filter(n -> n.getOpType().equals("QuantizeLinear")).toList();
-    assertEquals(1, c.size(), "QuantizeLinear nodes reading " + tensor);
-    return c.get(0);
+    return QdqTestGraphs.quantizer(q, tensor);
   }
 
   private static float scalar(ModelProto q, String name) {
@@ -130,7 +128,7 @@ class QdqOpRulesTest {
         List.of(floatValue("x", X)), List.of(floatValue("y", 1, 4, 4, 4)),
         List.of(randomFloats("w1", 1, 2, 2, 1, 1), randomFloats("w2", 2, 2, 2, 1, 1)));
     ModelProto q = quantizeAndCompare(m, ops("Conv", "Concat"), X, "y").model();
-    NodeProto cat = producers(q, "y").get(0);
+    NodeProto cat = QdqTestGraphs.computing(q, "y");
     for (int i = 0; i < 2; i++) {
       NodeProto dq = producers(q, cat.getInput(i)).get(0);
       assertEquals("DequantizeLinear", dq.getOpType());
@@ -156,7 +154,7 @@ class QdqOpRulesTest {
     assertEquals(qOf(q, "c").getInputList().subList(1, 3), qOf(q, "m").getInputList().subList(1, 3));
     assertEquals(dequantized(q, "c"), producers(q, "m").get(0).getInput(0));
     assertEquals(dequantized(q, "m"), producers(q, "v").get(0).getInput(0));
-    assertEquals(dequantized(q, "v"), producers(q, "y").get(0).getInput(0));
+    assertEquals(dequantized(q, "v"), QdqTestGraphs.computing(q, "y").getInput(0));
     assertFalse(qOf(q, "v").getInput(1).equals(qOf(q, "c").getInput(1)), "AveragePool output has its own scale");
   }
 

@@ -69,11 +69,13 @@ class QdqRewriterTest {
     // Short generated names, unnamed Q/DQ nodes.
     assertEquals(List.of("r1", "s1", "z1"), quant.getInputList());
     assertEquals("", quant.getName());
-    // Graph input x is quantized too; graph output y stays the float Conv output.
+    // Graph input x is quantized too; graph output y, a Conv's, is written by its DequantizeLinear (the
+    // Conv writes y_QuantizeInput), so the model's interface is unchanged.
     assertEquals(dequantized(q, "x"), find(q, "Conv", dqFeeding(q, "conv1", 1).getOutput(0)).getInput(0));
     assertEquals("y", q.getGraph().getOutput(0).getName());
-    assertEquals("conv2", producers(q, "y").get(0).getName());
-    assertTrue(consumers(q, "y").stream().allMatch(n -> n.getOpType().equals("QuantizeLinear")));
+    assertEquals(List.of("y_QuantizeInput"), conv2.getOutputList());
+    assertEquals("DequantizeLinear", producers(q, "y").get(0).getOpType());
+    assertEquals("y_QuantizeInput", quantizer(q, "y").getInput(0));
 
     // Weights: INT8 per output channel (axis 0) with int8 zero points; float originals removed.
     NodeProto w1dq = dqFeeding(q, "conv1", 1);

@@ -105,8 +105,16 @@ final class QdqTestGraphs {
         .findFirst().orElseThrow(() -> new AssertionError("no " + op + " reading " + input));
   }
 
-  /** The one QuantizeLinear reading activation {@code t}. */
+  /**
+   * The one QuantizeLinear reading activation {@code t}; for a quantized graph output, which its
+   * DequantizeLinear writes, the one that DequantizeLinear reads.
+   */
   static NodeProto quantizer(ModelProto m, String t) {
+    List<NodeProto> p = producers(m, t);
+    if (p.size() == 1 && p.get(0).getOpType().equals("DequantizeLinear")
+        && m.getGraph().getOutputList().stream().anyMatch(v -> v.getName().equals(t))) {
+      return producers(m, p.get(0).getInput(0)).get(0);
+    }
     List<NodeProto> qs = consumers(m, t).stream().filter(n -> n.getOpType().equals("QuantizeLinear")).toList();
     if (qs.size() != 1) {
       throw new AssertionError(qs.size() + " QuantizeLinear nodes read " + t);
@@ -128,6 +136,18 @@ final class QdqTestGraphs {
       throw new AssertionError(node + " input " + index + " does not come from a DequantizeLinear");
     }
     return p.get(0);
+  }
+
+  /**
+   * The node computing {@code t}: its producer, or for a quantized graph output (written by a
+   * DequantizeLinear) the producer of the QuantizeLinear's input.
+   */
+  static NodeProto computing(ModelProto m, String t) {
+    NodeProto p = producers(m, t).get(0);
+    if (p.getOpType().equals("DequantizeLinear") && m.getGraph().getOutputList().stream().anyMatch(v -> v.getName().equals(t))) {
+      return producers(m, quantizer(m, t).getInput(0)).get(0);
+    }
+    return p;
   }
 
   static List<NodeProto> producers(ModelProto m, String tensor) {

@@ -22,7 +22,9 @@ class SingleTensorQdqTest {
     for (String t : plan.activations()) {
       params.put(t, LinearQuant.forRange(-2f, 3f, QuantType.UINT8, false));
     }
-    return QdqRewriter.rewrite(fp32, plan, params, QuantType.INT8).model();
+    // graph output logits (a MatMul's) quantized too, so a variant renames its producer's output
+    return QdqRewriter.rewrite(fp32, null, plan, params, new dev.qcal.quant.WeightSpec(QuantType.INT8, true, 0),
+        QdqRewriter.Outputs.QUANTIZED).model();
   }
 
   private static long count(ModelProto m, String op) {
@@ -57,6 +59,15 @@ class SingleTensorQdqTest {
     // topological: the pair sits between mm1 (producing a) and mm2
     List<String> order = onlyA.getGraph().getNodeList().stream().map(n -> n.getOpType() + ":" + n.getName()).toList();
     assertEquals(List.of("MatMul:mm0", "MatMul:mm1", "QuantizeLinear:", "DequantizeLinear:", "MatMul:mm2"), order);
+
+    // graph output logits: its producer writes the Q's input, its DQ writes logits
+    ModelProto onlyLogits = v.variant(3);
+    List<NodeProto> pair = onlyLogits.getGraph().getNodeList().stream()
+        .filter(n -> n.getOpType().matches("(Dequantize|Quantize)Linear")).toList();
+    assertEquals(List.of("logits_QuantizeInput"), pair.get(0).getInputList().subList(0, 1));
+    assertEquals(List.of("logits"), pair.get(1).getOutputList());
+    assertEquals(1, onlyLogits.getGraph().getNodeList().stream()
+        .filter(n -> n.getOutputList().equals(List.of("logits_QuantizeInput"))).count());
 
     ModelProto onlyW1 = v.variant(5);
     assertEquals(0, count(onlyW1, "QuantizeLinear"));
