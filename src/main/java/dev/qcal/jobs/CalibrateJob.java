@@ -11,6 +11,7 @@ import dev.qcal.io.QParamsFile;
 import dev.qcal.io.RunReport;
 import dev.qcal.io.StatsFiles;
 import dev.qcal.model.CalibrationPlan;
+import dev.qcal.model.FixedBatch;
 import dev.qcal.model.GraphAugmenter;
 import dev.qcal.model.ModelPreparer;
 import dev.qcal.model.OnnxModels;
@@ -97,6 +98,8 @@ public final class CalibrateJob {
       String modelName = o.model().toString();
       String sha = OnnxModels.sha256(o.model());
       List<InputSpec> inputs = ModelInputs.of(original, modelName);
+      int fixedBatch = FixedBatch.of(original, modelName);
+      int batchSize = FixedBatch.batchSize(fixedBatch, o.batchSize(), modelName);
       DataSources.Opened opened = DataSources.open(spark, o.data(), inputs, o.sampleShapes(), o.dataOptions());
       JavaRDD<Sample> samples = opened.samples();
       // one sample, read before any repartitioning shuffle, fixes the shapes the preparation is verified on
@@ -112,7 +115,7 @@ public final class CalibrateJob {
       for (int i = 0; i < inputs.size(); i++) {
         long[] s = firstSample.get(0).shapes()[i];
         long[] b = new long[s.length + 1];
-        b[0] = 2;
+        b[0] = FixedBatch.verifyBatch(fixedBatch);
         System.arraycopy(s, 0, b, 1, s.length);
         verifyShapes.put(inputs.get(i).name(), b);
       }
@@ -131,12 +134,15 @@ public final class CalibrateJob {
           "qcal-augmented");
       String augmentedSha = shipped.sha256();
       int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
+      PaddedBatches.check(SessionCache.get(augmentedSha, work.resolve(shipped.fileName()), taskCpus),
+          inputs.stream().map(InputSpec::name).toList(), firstSample.get(0), tensors, fixedBatch, modelName);
       ReducedObserve.Shipped reduced = null;
       if (ReducedObserve.applies(o.statsConfig()) && Boolean.parseBoolean(spark.conf().get(REDUCE_IN_ORT, "true"))) {
         // ranks from one sample through the exposing graph; the session is the one local executors reuse
         List<GraphAugmenter.Reduction> reductions = ReducedObserve.plan(
             SessionCache.get(augmentedSha, work.resolve(shipped.fileName()), taskCpus),
-            inputs.stream().map(InputSpec::name).toList(), firstSample.get(0), tensors, o.statsConfig());
+            inputs.stream().map(InputSpec::name).toList(), firstSample.get(0), tensors, o.statsConfig(),
+            Math.max(1, fixedBatch));
         if (reductions != null) {
           // same prefix: external data files keep their shipped names and are shipped once
           ShippedFiles.Shipped r = ShippedFiles.shipModel(jsc, GraphAugmenter.addReductions(prepared.model(), reductions),
@@ -156,7 +162,7 @@ public final class CalibrateJob {
       jsc.setJobGroup("qcal-observe", "qcal observe and reduce: " + tensors.size()
           + " activations over " + samples.getNumPartitions() + " partitions, treeAggregate of exact statistics", false);
       Observed observed = observe(samples, shipped.fileName(), augmentedSha, reduced,
-          inputs.stream().map(InputSpec::name).toList(), tensors, o.batchSize(), taskCpus,
+          inputs.stream().map(InputSpec::name).toList(), tensors, batchSize, fixedBatch > 0, taskCpus,
           spark.sparkContext().conf().getInt(FAIL_FIRST_ATTEMPT, -1), o.statsConfig());
       StatsSet stats = observed.stats();
       report.stage("observe_and_reduce", System.nanoTime() - t);
@@ -198,7 +204,7 @@ public final class CalibrateJob {
           .put("range_options", QuantizeStep.rangeOptions(o.ranges()))
           .put("samples", stats.samples())
           .put("batches", stats.batches())
-          .put("batch_size", o.batchSize())
+          .put("batch_size", batchSize)
           .put("observe", observeReport(reduced, observed))
           .put("partitions", samples.getNumPartitions())
           .put("max_samples", o.dataOptions().maxSamples())
@@ -256,7 +262,7 @@ public final class CalibrateJob {
   }
 
   static Observed observe(JavaRDD<Sample> samples, String modelFileName, String modelSha, ReducedObserve.Shipped reduced,
-      List<String> inputNames, List<String> tensors, int batchSize, int taskCpus, int failFirstAttemptOf,
+      List<String> inputNames, List<String> tensors, int batchSize, boolean pad, int taskCpus, int failFirstAttemptOf,
       StatsConfig config) {
     List<String> names = List.copyOf(inputNames);
     List<String> outs = List.copyOf(tensors);
@@ -268,11 +274,11 @@ public final class CalibrateJob {
         OrtSession session = SessionCache.get(reduced.sha256(), Path.of(SparkFiles.get(reduced.fileName())), taskCpus);
         long[] reruns = new long[1];
         StatsSet s = ReducedObserve.observePartition(it, session, reduced.reductions(), exposing, names, outs,
-            batchSize, config, reruns);
+            batchSize, pad, config, reruns);
         partial = new Observed(s, reruns[0]);
       } else {
         try (ModelRunner runner = exposing.get()) {
-          partial = new Observed(observePartition(it, runner, names.size(), outs, batchSize, config), 0);
+          partial = new Observed(observePartition(it, runner, names.size(), outs, batchSize, pad, config), 0);
         }
       }
       TaskContext task = TaskContext.get();
@@ -296,22 +302,25 @@ public final class CalibrateJob {
     return m;
   }
 
-  /** Streams one partition through the model, one batch at a time. */
-  static StatsSet observePartition(
-      Iterator<Sample> it, ModelRunner runner, int inputs, List<String> tensors, int batchSize, StatsConfig config) {
+  /**
+   * Streams one partition through the model, one batch at a time; with {@code pad} (a fixed batch size)
+   * a partial batch is padded and only its real samples' rows are observed.
+   */
+  static StatsSet observePartition(Iterator<Sample> it, ModelRunner runner, int inputs, List<String> tensors,
+      int batchSize, boolean pad, StatsConfig config) {
     StatsSet stats = StatsSet.empty(tensors, config);
-    Batcher batcher = new Batcher(inputs, batchSize);
+    Batcher batcher = new Batcher(inputs, batchSize, pad);
     ModelRunner.OutputSink sink = stats::add;
     while (it.hasNext()) {
       Batcher.Batch b = batcher.offer(it.next());
       if (b != null) {
-        runner.run(b, sink);
+        runner.run(b, ModelRunner.realRows(b, sink));
         stats.countBatch(b.size());
       }
     }
     Batcher.Batch last = batcher.flush();
     if (last != null) {
-      runner.run(last, sink);
+      runner.run(last, ModelRunner.realRows(last, sink));
       stats.countBatch(last.size());
     }
     return stats;
