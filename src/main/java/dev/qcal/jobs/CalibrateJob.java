@@ -100,6 +100,16 @@ public final class CalibrateJob {
       List<InputSpec> inputs = ModelInputs.of(original, modelName);
       int fixedBatch = FixedBatch.of(original, modelName);
       int batchSize = FixedBatch.batchSize(fixedBatch, o.batchSize(), modelName);
+      int opset = o.ranges().preparedOpset(
+          TensorOverrides.dtypes(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration()));
+      ModelPreparer.Unverified unverified = ModelPreparer.transform(o.model(), work, opset);
+      CalibrationPlan plan = CalibrationPlan.of(unverified.model(), o.ranges().plan());
+      List<String> tensors = List.copyOf(plan.activations());
+      // read before any data, so a bad config fails in seconds
+      Map<String, TensorOverrides.Override> overrides =
+          TensorOverrides.read(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration(), tensors);
+      // what would fail after the data pass (the Q/DQ rewrite, the writers) fails now, before any data is read
+      Rehearsal.run(unverified.model(), unverified.file().getParent(), plan, o.ranges(), overrides, modelName);
       DataSources.Opened opened = DataSources.open(spark, o.data(), inputs, o.sampleShapes(), o.dataOptions());
       JavaRDD<Sample> samples = opened.samples();
       // one sample, read before any repartitioning shuffle, fixes the shapes the preparation is verified on
@@ -119,14 +129,7 @@ public final class CalibrateJob {
         System.arraycopy(s, 0, b, 1, s.length);
         verifyShapes.put(inputs.get(i).name(), b);
       }
-      int opset = o.ranges().preparedOpset(
-          TensorOverrides.dtypes(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration()));
-      ModelPreparer.Prepared prepared = ModelPreparer.prepare(o.model(), work, verifyShapes, opset);
-      CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
-      List<String> tensors = List.copyOf(plan.activations());
-      // read before the expensive pass, so a bad config fails in seconds
-      Map<String, TensorOverrides.Override> overrides =
-          TensorOverrides.read(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration(), tensors);
+      ModelPreparer.Prepared prepared = unverified.verify(verifyShapes);
       ModelProto augmented = GraphAugmenter.exposeOutputs(prepared.model(), tensors);
       // Named by content (with its external data files, if any): executors fetch it once per JVM and a
       // SparkContext never sees one name with two contents.
