@@ -2,6 +2,8 @@ package dev.qcal.cli;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.qcal.jobs.RangeOptions;
+import dev.qcal.jobs.Rehearsal;
 import dev.qcal.jobs.WorkDir;
 import dev.qcal.model.CalibrationPlan;
 import dev.qcal.model.ModelPreparer;
@@ -88,6 +90,12 @@ public final class InspectCommand implements Callable<Integer> {
         out.println("  " + w.initializer() + " (node " + w.node() + ", axis " + w.axis() + ")");
       }
       printNodes(out, plan);
+      // what calibrate would fail on after its data pass (the Q/DQ rewrite, the writers), with default ranges
+      RangeOptions d = RangeOptions.defaults();
+      Rehearsal.run(p.model(), p.file().getParent(), plan, new RangeOptions(d.method(), d.percentile(),
+          d.activationType(), d.symmetric(), d.reduceRange(), d.powerOfTwoScales(), d.weights(), null,
+          d.tensorRtVersion(), options), model.toString());
+      out.println("rehearsed: the Q/DQ rewrite of this plan succeeds with placeholder ranges (default options)");
       if (q != null) {
         printQuantized(out, q);
       }

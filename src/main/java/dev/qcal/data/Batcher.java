@@ -10,15 +10,21 @@ import java.util.Arrays;
  * samples. The batch buffers are direct (ONNX Runtime reads them without a copy) and reused: a
  * returned {@link Batch} is valid until the next call to {@link #offer} or {@link #flush}, so an
  * executor holds one batch of inputs at a time.
+ *
+ * <p>For a model with a fixed batch dimension, a padding batcher fills the last, partial batch up to
+ * {@code batchSize} rows by repeating its last sample; {@link Batch#size()} counts the real samples only,
+ * which come first, so consumers drop the padded rows ({@link Batch#padded()}).
  */
 public final class Batcher {
   private final int inputs;
   private final int batchSize;
+  private final boolean pad;
   private final FloatBuffer[] buffers;
   private long[][] sampleShapes;
   private int pending;
   private String firstSource;
   private Sample carry;
+  private Sample last;
 
   /** Most values in one batch buffer: a direct buffer holds at most {@code Integer.MAX_VALUE} bytes. */
   static final int MAX_BATCH_VALUES = Integer.MAX_VALUE / Float.BYTES;
@@ -47,11 +53,17 @@ public final class Batcher {
   }
 
   public Batcher(int inputs, int batchSize) {
+    this(inputs, batchSize, false);
+  }
+
+  /** A batcher that, with {@code pad}, fills the last partial batch of a shape to {@code batchSize} rows. */
+  public Batcher(int inputs, int batchSize, boolean pad) {
     if (batchSize < 1) {
       throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
     }
     this.inputs = inputs;
     this.batchSize = batchSize;
+    this.pad = pad;
     this.buffers = new FloatBuffer[inputs];
   }
 
@@ -112,9 +124,19 @@ public final class Batcher {
       buffers[i].put(s.values()[i]);
     }
     pending++;
+    last = s;
   }
 
   private Batch seal() {
+    int real = pending;
+    if (pad) {
+      for (int k = pending; k < batchSize; k++) {
+        for (int i = 0; i < inputs; i++) {
+          buffers[i].put(last.values()[i]);
+        }
+      }
+      pending = batchSize;
+    }
     long[][] shapes = new long[inputs][];
     FloatBuffer[] data = new FloatBuffer[inputs];
     for (int i = 0; i < inputs; i++) {
@@ -126,11 +148,25 @@ public final class Batcher {
       b.flip();
       data[i] = b;
     }
-    Batch batch = new Batch(data, shapes, pending, firstSource);
+    Batch batch = new Batch(data, shapes, real, firstSource);
     pending = 0;
+    last = null;
     return batch;
   }
 
-  /** One batch: per input a buffer holding {@code size} samples and its shape {@code [size, ...]}. */
-  public record Batch(FloatBuffer[] inputs, long[][] shapes, int size, String firstSource) {}
+  /**
+   * One batch: per input a buffer holding {@code rows} samples and its shape {@code [rows, ...]}, of
+   * which the first {@code size} are real samples and the rest padding.
+   */
+  public record Batch(FloatBuffer[] inputs, long[][] shapes, int size, String firstSource) {
+    /** The rows fed to the model, padding included. */
+    public int rows() {
+      return (int) shapes[0][0];
+    }
+
+    /** Whether rows after the first {@link #size()} are padding, to be dropped from every result. */
+    public boolean padded() {
+      return rows() > size;
+    }
+  }
 }

@@ -12,6 +12,7 @@ import dev.qcal.io.QParamsFile;
 import dev.qcal.io.RunReport;
 import dev.qcal.io.StatsFiles;
 import dev.qcal.model.CalibrationPlan;
+import dev.qcal.model.FixedBatch;
 import dev.qcal.model.GraphAugmenter;
 import dev.qcal.model.ModelPreparer;
 import dev.qcal.model.OnnxModels;
@@ -115,6 +116,20 @@ public final class CalibrateJob {
       String modelName = o.model().toString();
       String sha = OnnxModels.sha256(o.model());
       List<InputSpec> inputs = ModelInputs.of(original, modelName);
+      int fixedBatch = FixedBatch.of(original, modelName);
+      int batchSize = FixedBatch.batchSize(fixedBatch, o.batchSize(), modelName);
+      int opset = o.ranges().preparedOpset(
+          TensorOverrides.dtypes(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration()));
+      ModelPreparer.Unverified unverified = ModelPreparer.transform(o.model(), work, opset);
+      CalibrationPlan plan = CalibrationPlan.of(unverified.model(), o.ranges().plan());
+      QuantizeStep.checkNames(o.model(), plan);
+      List<String> tensors = List.copyOf(plan.activations());
+      StatsPreflight.checkAxisNames(o.statsConfig(), tensors);
+      // read before any data, so a bad config fails in seconds
+      Map<String, TensorOverrides.Override> overrides =
+          TensorOverrides.read(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration(), tensors);
+      // what would fail after the data pass (the Q/DQ rewrite, the writers) fails now, before any data is read
+      Rehearsal.run(unverified.model(), unverified.file().getParent(), plan, o.ranges(), overrides, modelName);
       DataSources.Opened opened = DataSources.open(spark, o.data(), inputs, o.sampleShapes(), o.dataOptions());
       JavaRDD<Sample> samples = opened.samples();
       // one sample, read before any repartitioning shuffle, fixes the shapes the preparation is verified on
@@ -130,20 +145,11 @@ public final class CalibrateJob {
       for (int i = 0; i < inputs.size(); i++) {
         long[] s = firstSample.get(0).shapes()[i];
         long[] b = new long[s.length + 1];
-        b[0] = 2;
+        b[0] = FixedBatch.verifyBatch(fixedBatch);
         System.arraycopy(s, 0, b, 1, s.length);
         verifyShapes.put(inputs.get(i).name(), b);
       }
-      int opset = o.ranges().preparedOpset(
-          TensorOverrides.dtypes(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration()));
-      ModelPreparer.Prepared prepared = ModelPreparer.prepare(o.model(), work, verifyShapes, opset);
-      CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
-      QuantizeStep.checkNames(o.model(), plan);
-      List<String> tensors = List.copyOf(plan.activations());
-      StatsPreflight.checkAxisNames(o.statsConfig(), tensors);
-      // read before the expensive pass, so a bad config fails in seconds
-      Map<String, TensorOverrides.Override> overrides =
-          TensorOverrides.read(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration(), tensors);
+      ModelPreparer.Prepared prepared = unverified.verify(verifyShapes);
       ModelProto augmented = GraphAugmenter.exposeOutputs(prepared.model(), tensors);
       // Named by content (with its external data files, if any): executors fetch it once per JVM and a
       // SparkContext never sees one name with two contents.
@@ -151,10 +157,13 @@ public final class CalibrateJob {
           "qcal-augmented");
       String augmentedSha = shipped.sha256();
       int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
-      // shapes from one sample through the exposing graph (the session local executors reuse): channel
-      // axes within the ranks and a state the heaps can hold, before the pass
+      List<String> inputNames = inputs.stream().map(InputSpec::name).toList();
+      PaddedBatches.check(SessionCache.get(augmentedSha, work.resolve(shipped.fileName()), taskCpus),
+          inputNames, firstSample.get(0), tensors, fixedBatch, modelName);
+      // shapes from one sample (repeated to a fixed batch) through the exposing graph (the session local
+      // executors reuse): channel axes within the ranks and a state the heaps can hold, before the pass
       Map<String, long[]> shapes = StatsPreflight.shapes(augmentedSha, work.resolve(shipped.fileName()), taskCpus,
-          inputs.stream().map(InputSpec::name).toList(), firstSample.get(0), tensors);
+          inputNames, firstSample.get(0), tensors, Math.max(1, fixedBatch));
       StatsPreflight.checkMemory(spark.sparkContext(), o.statsConfig(), StatsPreflight.channels(o.statsConfig(), shapes));
       ReducedObserve.Shipped reduced = null;
       if (ReducedObserve.applies(o.statsConfig()) && Boolean.parseBoolean(spark.conf().get(REDUCE_IN_ORT, "true"))) {
@@ -178,7 +187,7 @@ public final class CalibrateJob {
       jsc.setJobGroup("qcal-observe", "qcal observe and reduce: " + tensors.size()
           + " activations over " + samples.getNumPartitions() + " partitions, treeAggregate of exact statistics", false);
       Observed observed = observe(samples, shipped.fileName(), augmentedSha, reduced,
-          inputs.stream().map(InputSpec::name).toList(), tensors, o.batchSize(), taskCpus,
+          inputs.stream().map(InputSpec::name).toList(), tensors, batchSize, fixedBatch > 0, taskCpus,
           spark.sparkContext().conf().getInt(FAIL_FIRST_ATTEMPT, -1), o.statsConfig());
       StatsSet stats = observed.stats();
       report.stage("observe_and_reduce", System.nanoTime() - t);
@@ -220,7 +229,7 @@ public final class CalibrateJob {
           .put("range_options", QuantizeStep.rangeOptions(o.ranges()))
           .put("samples", stats.samples())
           .put("batches", stats.batches())
-          .put("batch_size", o.batchSize())
+          .put("batch_size", batchSize)
           .put("observe", observeReport(reduced, observed))
           .put("partitions", samples.getNumPartitions())
           .put("max_samples", o.dataOptions().maxSamples())
@@ -278,7 +287,7 @@ public final class CalibrateJob {
   }
 
   static Observed observe(JavaRDD<Sample> samples, String modelFileName, String modelSha, ReducedObserve.Shipped reduced,
-      List<String> inputNames, List<String> tensors, int batchSize, int taskCpus, int failFirstAttemptOf,
+      List<String> inputNames, List<String> tensors, int batchSize, boolean pad, int taskCpus, int failFirstAttemptOf,
       StatsConfig config) {
     List<String> names = List.copyOf(inputNames);
     List<String> outs = List.copyOf(tensors);
@@ -290,11 +299,11 @@ public final class CalibrateJob {
         OrtSession session = SessionCache.get(reduced.sha256(), Path.of(SparkFiles.get(reduced.fileName())), taskCpus);
         long[] reruns = new long[1];
         StatsSet s = ReducedObserve.observePartition(it, session, reduced.reductions(), exposing, names, outs,
-            batchSize, config, reruns);
+            batchSize, pad, config, reruns);
         partial = new Observed(s, reruns[0]);
       } else {
         try (ModelRunner runner = exposing.get()) {
-          partial = new Observed(observePartition(it, runner, names.size(), outs, batchSize, config), 0);
+          partial = new Observed(observePartition(it, runner, names.size(), outs, batchSize, pad, config), 0);
         }
       }
       TaskContext task = TaskContext.get();
@@ -318,22 +327,25 @@ public final class CalibrateJob {
     return m;
   }
 
-  /** Streams one partition through the model, one batch at a time. */
-  static StatsSet observePartition(
-      Iterator<Sample> it, ModelRunner runner, int inputs, List<String> tensors, int batchSize, StatsConfig config) {
+  /**
+   * Streams one partition through the model, one batch at a time; with {@code pad} (a fixed batch size)
+   * a partial batch is padded and only its real samples' rows are observed.
+   */
+  static StatsSet observePartition(Iterator<Sample> it, ModelRunner runner, int inputs, List<String> tensors,
+      int batchSize, boolean pad, StatsConfig config) {
     StatsSet stats = StatsSet.empty(tensors, config);
-    Batcher batcher = new Batcher(inputs, batchSize);
+    Batcher batcher = new Batcher(inputs, batchSize, pad);
     ModelRunner.OutputSink sink = stats::add;
     while (it.hasNext()) {
       Batcher.Batch b = batcher.offer(it.next());
       if (b != null) {
-        runner.run(b, sink);
+        runner.run(b, ModelRunner.realRows(b, sink));
         stats.countBatch(b.size());
       }
     }
     Batcher.Batch last = batcher.flush();
     if (last != null) {
-      runner.run(last, sink);
+      runner.run(last, ModelRunner.realRows(last, sink));
       stats.countBatch(last.size());
     }
     return stats;

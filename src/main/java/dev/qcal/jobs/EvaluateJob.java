@@ -12,6 +12,7 @@ import dev.qcal.data.Sample;
 import dev.qcal.io.AtomicOutput;
 import dev.qcal.io.OutputGuard;
 import dev.qcal.io.QParamsFile;
+import dev.qcal.model.FixedBatch;
 import dev.qcal.model.ModelException;
 import dev.qcal.model.OnnxModels;
 import dev.qcal.runtime.ModelRunner;
@@ -147,6 +148,8 @@ public final class EvaluateJob {
       ModelProto fp32 = OnnxModels.load(o.fp32());
       ModelProto quant = OnnxModels.load(o.quantized());
       List<InputSpec> inputs = ModelInputs.of(fp32, o.fp32().toString());
+      int fixedBatch = FixedBatch.of(fp32, o.fp32().toString());
+      int batchSize = FixedBatch.batchSize(fixedBatch, o.batchSize(), o.fp32().toString());
       List<String> outputs = fp32.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
       List<String> quantOutputs = quant.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
       if (!quantOutputs.containsAll(outputs)) {
@@ -159,12 +162,16 @@ public final class EvaluateJob {
       ShippedFiles.Shipped fp32Shipped = ship(jsc, workDir.path(), o.fp32(), fp32, fp32Sha);
       ShippedFiles.Shipped quantShipped = ship(jsc, workDir.path(), o.quantized(), quant, quantSha);
 
+      int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
+      PaddedBatches.checkOutputs(opened.samples(), SessionCache.get(fp32Shipped.sha256(),
+          workDir.path().resolve(fp32Shipped.fileName()), taskCpus), inputs.stream().map(InputSpec::name).toList(),
+          outputs, fixedBatch, o.fp32().toString());
+
       jsc.setJobGroup("qcal-evaluate", "qcal evaluate: both models over " + o.data() + ", treeAggregate of comparisons", false);
       long t = System.nanoTime();
       Comparisons c = compare(opened.samples(), fp32Shipped.fileName(), fp32Shipped.sha256(),
           quantShipped.fileName(), quantShipped.sha256(),
-          inputs.stream().map(InputSpec::name).toList(), outputs, o.batchSize(),
-          spark.sparkContext().conf().getInt("spark.task.cpus", 1), labels);
+          inputs.stream().map(InputSpec::name).toList(), outputs, batchSize, fixedBatch > 0, taskCpus, labels);
       double seconds = (System.nanoTime() - t) / 1e9;
       if (c.samples == 0) {
         throw new DataException(String.join(", ", o.data()) + ": no samples");
@@ -228,7 +235,7 @@ public final class EvaluateJob {
     for (int i = 0; i < inputs.size(); i++) {
       long[] s = sample.get(0).shapes()[i];
       long[] b = new long[s.length + 1];
-      b[0] = 2;
+      b[0] = FixedBatch.verifyBatch(FixedBatch.of(quant, o.quantized().toString()));
       System.arraycopy(s, 0, b, 1, s.length);
       verifyShapes.put(inputs.get(i).name(), b);
     }
@@ -273,7 +280,8 @@ public final class EvaluateJob {
   }
 
   static Comparisons compare(JavaRDD<Sample> samples, String fp32File, String fp32Sha, String quantFile,
-      String quantSha, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus, Labels labels) {
+      String quantSha, List<String> inputNames, List<String> outputs, int batchSize, boolean pad, int taskCpus,
+      Labels labels) {
     List<String> names = List.copyOf(inputNames);
     List<String> outs = List.copyOf(outputs);
     JavaRDD<Comparisons> perPartition = samples.mapPartitions(it -> {
@@ -281,16 +289,16 @@ public final class EvaluateJob {
       OrtSession q = SessionCache.get(quantSha, Path.of(SparkFiles.get(quantFile)), taskCpus);
       try (ModelRunner refRunner = ModelRunner.pooled(fp32Sha, ref, names, outs);
           ModelRunner qRunner = ModelRunner.pooled(quantSha, q, names, outs)) {
-        return List.of(comparePartition(it, refRunner, qRunner, names.size(), outs, batchSize, labels)).iterator();
+        return List.of(comparePartition(it, refRunner, qRunner, names.size(), outs, batchSize, pad, labels)).iterator();
       }
     });
     return perPartition.treeAggregate(Comparisons.empty(outs), Comparisons::merge, Comparisons::merge);
   }
 
   static Comparisons comparePartition(Iterator<Sample> it, ModelRunner ref, ModelRunner quant, int inputs,
-      List<String> outputs, int batchSize, Labels labels) {
+      List<String> outputs, int batchSize, boolean pad, Labels labels) {
     Comparisons c = Comparisons.empty(outputs);
-    Batcher batcher = new Batcher(inputs, batchSize);
+    Batcher batcher = new Batcher(inputs, batchSize, pad);
     ArrayDeque<Long> pendingLabels = new ArrayDeque<>();
     while (it.hasNext()) {
       Sample s = it.next();
@@ -315,20 +323,20 @@ public final class EvaluateJob {
     }
     Map<String, float[]> refValues = new HashMap<>();
     long t = System.nanoTime();
-    ref.run(b, (tensor, values, shape) -> {
+    ref.run(b, ModelRunner.realRows(b, (tensor, values, shape) -> {
       float[] copy = new float[values.remaining()];
       values.duplicate().get(copy);
       refValues.put(tensor, copy);
-    });
+    }));
     long t1 = System.nanoTime();
     Map<String, float[]> quantValues = new HashMap<>();
     Map<String, long[]> shapes = new HashMap<>();
-    quant.run(b, (tensor, values, shape) -> {
+    quant.run(b, ModelRunner.realRows(b, (tensor, values, shape) -> {
       float[] copy = new float[values.remaining()];
       values.duplicate().get(copy);
       quantValues.put(tensor, copy);
       shapes.put(tensor, shape.clone());
-    });
+    }));
     c.fp32Nanos += t1 - t;
     c.quantNanos += System.nanoTime() - t1;
     quantValues.forEach((tensor, v) -> {

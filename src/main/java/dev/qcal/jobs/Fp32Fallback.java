@@ -106,6 +106,8 @@ public final class Fp32Fallback {
     List<String> outputs = original.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
     List<String> names = inputs.stream().map(InputSpec::name).toList();
     int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
+    int fixedBatch = dev.qcal.model.FixedBatch.of(original, fp32.toString());
+    int batchSize = fixedBatch > 0 ? fixedBatch : r.batchSize();
     // shipped with its external data files, if any (named by content, so the SHA-256 covers the weights)
     ShippedFiles.Shipped fp32Shipped = dev.qcal.model.ExternalData.uses(original)
         ? ShippedFiles.shipModel(jsc, original, dev.qcal.model.ExternalData.directory(fp32), work, "qcal-fb-fp32")
@@ -113,16 +115,18 @@ public final class Fp32Fallback {
     String fp32File = fp32Shipped != null ? fp32Shipped.fileName()
         : Sensitivity.shipModel(jsc, work, original, "qcal-fb-fp32-");
     String fp32Sha = fp32Shipped != null ? fp32Shipped.sha256() : sha(fp32File, "qcal-fb-fp32-");
+    PaddedBatches.checkOutputs(data, dev.qcal.runtime.SessionCache.get(fp32Sha, work.resolve(fp32File), taskCpus),
+        names, outputs, fixedBatch, fp32.toString());
     EvaluateJob.Labels l = labels;
     Function<QuantizeStep.Result, EvaluateJob.Comparisons> evaluate = q -> {
       if (dev.qcal.model.ExternalData.uses(q.rewrite().model())) {
         ShippedFiles.Shipped qs = ShippedFiles.shipModel(jsc, q.rewrite().model(), q.modelDir(), work, "qcal-fb-q");
         return EvaluateJob.compare(data, fp32File, fp32Sha, qs.fileName(), qs.sha256(), names, outputs,
-            r.batchSize(), taskCpus, l);
+            batchSize, fixedBatch > 0, taskCpus, l);
       }
       String qFile = Sensitivity.shipModel(jsc, work, q.rewrite().model(), "qcal-fb-q-");
       return EvaluateJob.compare(data, fp32File, fp32Sha, qFile, sha(qFile, "qcal-fb-q-"), names, outputs,
-          r.batchSize(), taskCpus, l);
+          batchSize, fixedBatch > 0, taskCpus, l);
     };
 
     Map<String, Object> report = new LinkedHashMap<>();

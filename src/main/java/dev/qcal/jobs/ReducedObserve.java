@@ -68,13 +68,15 @@ final class ReducedObserve {
   /**
    * Streams one partition through the reduced session, one batch at a time; batches the reductions
    * cannot prove all finite go through {@code exposing} (opened on first need, closed here) and are
-   * counted in {@code reruns[0]}.
+   * counted in {@code reruns[0]}. With {@code pad} (a fixed batch size) a partial batch is padded and
+   * goes through {@code exposing}, which observes its real samples' rows only (not counted as a rerun:
+   * the reductions would include the padded rows).
    */
   static StatsSet observePartition(Iterator<Sample> it, OrtSession reduced, List<Reduction> reductions,
-      Supplier<ModelRunner> exposing, List<String> inputNames, List<String> tensors, int batchSize,
+      Supplier<ModelRunner> exposing, List<String> inputNames, List<String> tensors, int batchSize, boolean pad,
       StatsConfig config, long[] reruns) {
     StatsSet stats = StatsSet.empty(tensors, config);
-    Batcher batcher = new Batcher(inputNames.size(), batchSize);
+    Batcher batcher = new Batcher(inputNames.size(), batchSize, pad);
     // output names once per partition, not per batch and tensor
     List<List<String>> names = new ArrayList<>(reductions.size());
     Set<String> outputs = new LinkedHashSet<>();
@@ -85,14 +87,17 @@ final class ReducedObserve {
     ModelRunner[] fallback = new ModelRunner[1];
     try {
       java.util.function.Consumer<Batcher.Batch> observe = b -> {
-        String why = addReduced(b, reduced, reductions, names, outputs, inputNames, stats);
+        String why = b.padded() ? "padded to the model's fixed batch size"
+            : addReduced(b, reduced, reductions, names, outputs, inputNames, stats);
         if (why != null) {
           if (fallback[0] == null) {
             LOG.info("batch starting at {} runs through the exposing graph: {}", b.firstSource(), why);
             fallback[0] = exposing.get();
           }
-          fallback[0].run(b, stats::add);
-          reruns[0]++;
+          fallback[0].run(b, ModelRunner.realRows(b, stats::add));
+          if (!b.padded()) {
+            reruns[0]++;
+          }
         }
         stats.countBatch(b.size());
       };

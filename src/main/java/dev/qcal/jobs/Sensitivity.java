@@ -7,6 +7,7 @@ import dev.qcal.data.Batcher;
 import dev.qcal.data.Sample;
 import dev.qcal.data.SampleSelection;
 import dev.qcal.model.ExternalData;
+import dev.qcal.model.FixedBatch;
 import dev.qcal.model.OnnxModels;
 import dev.qcal.model.SingleTensorQdq;
 import dev.qcal.runtime.ModelRunner;
@@ -137,6 +138,9 @@ final class Sensitivity {
       ModelProto quantized, Path quantizedDir, List<Sample> sample, List<String> inputNames, List<String> outputs,
       int batchSize, int taskCpus, int tasks, long keepFloats) {
     SingleTensorQdq variants = SingleTensorQdq.of(prepared, quantized);
+    // a model with a fixed batch dimension is fed exactly that many rows, a partial batch padded
+    int fixed = FixedBatch.of(prepared, "the prepared model");
+    int rows = fixed > 0 ? fixed : batchSize;
     List<SingleTensorQdq.Target> targets = variants.targets();
     if (targets.isEmpty() || sample.isEmpty()) {
       return new Result(sample.size(), List.of());
@@ -179,7 +183,7 @@ final class Sensitivity {
         // else computed again batch by batch (one batch held at a time)
         List<Map<String, float[]>> kept = new ArrayList<>();
         long[] floats = {0};
-        forEachBatch(shared.value(), names.size(), batchSize, b -> {
+        forEachBatch(shared.value(), names.size(), rows, fixed > 0, b -> {
           if (floats[0] <= keepFloats) {
             Map<String, float[]> ref = copy(baseRunner, b);
             ref.values().forEach(v -> floats[0] += v.length);
@@ -200,10 +204,10 @@ final class Sensitivity {
                   : SessionCache.open(built.variant(i).toByteArray(), taskCpus);
               ModelRunner runner = new ModelRunner(s, names, outs)) {
             int[] batch = {0};
-            forEachBatch(shared.value(), names.size(), batchSize, b -> {
+            forEachBatch(shared.value(), names.size(), rows, fixed > 0, b -> {
               Map<String, float[]> ref = reference != null ? reference.get(batch[0]++) : copy(baseRunner, b);
-              runner.run(b, (tensor, values, shape) ->
-                  perOutput.get(outs.indexOf(tensor)).add(ref.get(tensor), values.duplicate(), shape, null));
+              runner.run(b, ModelRunner.realRows(b, (tensor, values, shape) ->
+                  perOutput.get(outs.indexOf(tensor)).add(ref.get(tensor), values.duplicate(), shape, null)));
             });
           } catch (OrtException e) {
             throw new IllegalStateException("cannot close the session of variant " + i + ": " + e.getMessage(), e);
@@ -243,8 +247,8 @@ final class Sensitivity {
     void accept(Batcher.Batch b);
   }
 
-  private static void forEachBatch(List<Sample> sample, int inputs, int batchSize, BatchAction action) {
-    Batcher batcher = new Batcher(inputs, batchSize);
+  private static void forEachBatch(List<Sample> sample, int inputs, int batchSize, boolean pad, BatchAction action) {
+    Batcher batcher = new Batcher(inputs, batchSize, pad);
     for (Sample s : sample) {
       Batcher.Batch b = batcher.offer(s);
       if (b != null) {
@@ -259,11 +263,11 @@ final class Sensitivity {
 
   private static Map<String, float[]> copy(ModelRunner runner, Batcher.Batch b) {
     Map<String, float[]> m = new HashMap<>();
-    runner.run(b, (tensor, values, shape) -> {
+    runner.run(b, ModelRunner.realRows(b, (tensor, values, shape) -> {
       float[] v = new float[values.remaining()];
       values.duplicate().get(v);
       m.put(tensor, v);
-    });
+    }));
     return m;
   }
 

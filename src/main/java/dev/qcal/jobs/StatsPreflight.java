@@ -38,10 +38,13 @@ final class StatsPreflight {
     }
   }
 
-  /** Each tensor's shape for one {@code sample} (batch of 1), from one inference of the exposing model. */
+  /**
+   * Each tensor's shape for one {@code sample} repeated to {@code rows} (the model's fixed batch, or 1),
+   * from one inference of the exposing model.
+   */
   static Map<String, long[]> shapes(String sha, Path exposing, int taskCpus, List<String> inputNames, Sample sample,
-      List<String> tensors) {
-    Batcher batcher = new Batcher(inputNames.size(), 1);
+      List<String> tensors, int rows) {
+    Batcher batcher = new Batcher(inputNames.size(), rows, rows > 1);
     Batcher.Batch batch = batcher.offer(sample);
     if (batch == null) {
       batch = batcher.flush();

@@ -98,6 +98,69 @@ public final class ModelPreparer {
    * statistics collected at one opset serve a model prepared at another.
    */
   public static Prepared prepare(Path original, Path workDir, Map<String, long[]> verifyShapes, int targetOpset) {
+    return transform(original, workDir, targetOpset).verify(verifyShapes);
+  }
+
+  /**
+   * The prepared model before its verification, which needs input shapes (normally those of a real
+   * sample): what the plan and a dry run of the rewrite need, available before any data is read.
+   */
+  public static final class Unverified {
+    private final Path original;
+    private final ModelProto source;
+    private final ModelProto model;
+    private final Path file;
+    private final boolean asIs;
+    private final int foldedConstants;
+    private final int foldedBatchNorms;
+
+    private Unverified(Path original, ModelProto source, ModelProto model, Path file, boolean asIs,
+        int foldedConstants, int foldedBatchNorms) {
+      this.original = original;
+      this.source = source;
+      this.model = model;
+      this.file = file;
+      this.asIs = asIs;
+      this.foldedConstants = foldedConstants;
+      this.foldedBatchNorms = foldedBatchNorms;
+    }
+
+    /** The prepared model, as saved to {@link #file()}. */
+    public ModelProto model() {
+      return model;
+    }
+
+    /** {@code workDir/prepared.onnx}. */
+    public Path file() {
+      return file;
+    }
+
+    /**
+     * Verifies the prepared model against the original (see {@link ModelPreparer#prepare(Path, Path, Map)}
+     * for {@code verifyShapes}).
+     *
+     * @throws ModelException when the outputs differ or a model cannot run
+     */
+    public Prepared verify(Map<String, long[]> verifyShapes) {
+      double maxAbsDiff;
+      if (asIs && model.getGraph().equals(source.getGraph())) {
+        LOG.info("{}: the prepared graph is the original's; nothing to verify", file);
+        maxAbsDiff = 0;
+      } else {
+        maxAbsDiff = ModelPreparer.verify(original, source, file, verifyShapes == null ? Map.of() : verifyShapes);
+      }
+      return new Prepared(model, file, OnnxModels.opset(source), OnnxModels.opset(model), foldedConstants,
+          foldedBatchNorms, maxAbsDiff);
+    }
+  }
+
+  /**
+   * Optimizes, upgrades and saves {@code original} as {@code workDir/prepared.onnx}, raising the default
+   * domain to at least {@code targetOpset}, without verifying it ({@link Unverified#verify}).
+   *
+   * @throws ModelException when the model cannot be read, optimized or upgraded
+   */
+  public static Unverified transform(Path original, Path workDir, int targetOpset) {
     ModelProto source = OnnxModels.load(original);
     int sourceOpset = OnnxModels.opset(source);
     ModelProto model;
@@ -136,15 +199,8 @@ public final class ModelPreparer {
 
     Path preparedFile = workDir.resolve(PREPARED_FILE);
     OnnxModels.save(model, preparedFile);
-    double maxAbsDiff;
-    if (asIs && model.getGraph().equals(source.getGraph())) {
-      LOG.info("{}: the prepared graph is the original's; nothing to verify", preparedFile);
-      maxAbsDiff = 0;
-    } else {
-      maxAbsDiff = verify(original, source, preparedFile, verifyShapes == null ? Map.of() : verifyShapes);
-    }
-    return new Prepared(model, preparedFile, sourceOpset, OnnxModels.opset(model), constants - constantsLeft,
-        batchNorms - batchNormsLeft, maxAbsDiff);
+    return new Unverified(original, source, model, preparedFile, asIs, constants - constantsLeft,
+        batchNorms - batchNormsLeft);
   }
 
   /**

@@ -100,6 +100,30 @@ public final class ModelRunner implements AutoCloseable {
     this.passThrough = List.copyOf(fromInputs);
   }
 
+  /**
+   * {@code sink} seeing only the real samples' rows of {@code batch}'s outputs: for a padded batch each
+   * output is cut to its first {@link Batch#size()} rows (its first dimension must be the batch's rows,
+   * which preparation checks), else {@code sink} itself.
+   */
+  public static OutputSink realRows(Batch batch, OutputSink sink) {
+    if (!batch.padded()) {
+      return sink;
+    }
+    int rows = batch.rows();
+    int real = batch.size();
+    return (tensor, values, shape) -> {
+      if (shape.length == 0 || shape[0] != rows) {
+        throw new IllegalStateException("output '" + tensor + "' has shape " + Arrays.toString(shape)
+            + ", expected the padded batch's " + rows + " rows first");
+      }
+      FloatBuffer v = values.duplicate();
+      v.limit(v.position() + v.remaining() / rows * real);
+      long[] s = shape.clone();
+      s[0] = real;
+      sink.accept(tensor, v, s);
+    };
+  }
+
   public void run(Batch batch, OutputSink sink) {
     for (String name : passThrough) {
       int i = inputNames.indexOf(name);
@@ -127,7 +151,7 @@ public final class ModelRunner implements AutoCloseable {
       }
     } catch (OrtException e) {
       throw new DataException("inference failed on the batch starting at " + batch.firstSource()
-          + " (input shapes " + shapes(batch.shapes()) + "): " + firstLine(e.getMessage()), e);
+          + " (input shapes " + shapes(batch.shapes()) + "): " + Ort.oneLine(e.getMessage()), e);
     } finally {
       feeds.values().forEach(OnnxTensor::close);
     }
@@ -229,13 +253,5 @@ public final class ModelRunner implements AutoCloseable {
       s.add(Arrays.toString(sh));
     }
     return String.join(", ", s);
-  }
-
-  private static String firstLine(String m) {
-    if (m == null) {
-      return "";
-    }
-    int nl = m.indexOf('\n');
-    return nl < 0 ? m : m.substring(0, nl);
   }
 }

@@ -108,7 +108,7 @@ public final class Ort {
             session.getNumInputs(), session.getNumOutputs());
       }
     } catch (OrtException e) {
-      throw new Failure(in + ": ONNX Runtime could not optimize the model at " + level + " (" + e.getMessage() + ")", e);
+      throw new Failure(in + ": ONNX Runtime could not optimize the model at " + level + " (" + oneLine(e.getMessage()) + ")", e);
     } catch (java.io.IOException e) {
       throw new Failure(out + ": cannot prepare output path (" + e + ")", e);
     }
@@ -170,7 +170,7 @@ public final class Ort {
         }
       }
     } catch (OrtException e) {
-      throw new Failure(model + ": ONNX Runtime failed (" + e.getMessage() + ")", e);
+      throw new Failure(model + ": ONNX Runtime failed (" + oneLine(e.getMessage()) + ")", e);
     }
   }
 
@@ -189,7 +189,7 @@ public final class Ort {
         return shapes;
       }
     } catch (OrtException e) {
-      throw new Failure(model + ": ONNX Runtime could not load the model (" + e.getMessage() + ")", e);
+      throw new Failure(model + ": ONNX Runtime could not load the model (" + oneLine(e.getMessage()) + ")", e);
     }
   }
 
@@ -247,6 +247,17 @@ public final class Ort {
         throw new Failure(model + ": output '" + name + "' has element type " + info.type
             + ", expected FLOAT, DOUBLE, INT64, INT32, INT8, UINT8 or BOOL");
     }
+  }
+
+  /**
+   * ONNX Runtime's message on one line: its shape errors continue on further lines ("index: 0 Got: 2
+   * Expected: 1") that a first-line-only report would cut off, so the lines are joined with spaces.
+   */
+  public static String oneLine(String message) {
+    if (message == null) {
+      return "";
+    }
+    return String.join(" ", message.lines().map(String::strip).filter(l -> !l.isEmpty()).toList());
   }
 
   private static void requireFile(Path model) {

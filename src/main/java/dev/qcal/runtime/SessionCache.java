@@ -35,7 +35,7 @@ public final class SessionCache {
       return Ort.env().createSession(model, opts);
     } catch (OrtException e) {
       throw new IllegalStateException("ONNX Runtime cannot load a model of " + model.length + " bytes: "
-          + e.getMessage(), e);
+          + Ort.oneLine(e.getMessage()), e);
     }
   }
 
@@ -55,7 +55,7 @@ public final class SessionCache {
       opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       return env.createSession(modelFile.toString(), opts);
     } catch (OrtException e) {
-      throw new IllegalStateException("ONNX Runtime cannot load " + modelFile + ": " + e.getMessage(), e);
+      throw new IllegalStateException("ONNX Runtime cannot load " + modelFile + ": " + Ort.oneLine(e.getMessage()), e);
     }
   }
 }

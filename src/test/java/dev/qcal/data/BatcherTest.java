@@ -47,6 +47,27 @@ class BatcherTest {
   }
 
   @Test
+  void aPaddingBatcherFillsPartialBatchesWithTheirLastSample() {
+    Batcher batcher = new Batcher(1, 3, true);
+    assertNull(batcher.offer(sample(1, 2)));
+    assertNull(batcher.offer(sample(2, 2)));
+    Batcher.Batch full = batcher.offer(sample(3, 2));
+    assertEquals(3, full.size());
+    assertEquals(false, full.padded());
+    assertNull(batcher.offer(sample(4, 1)));
+    Batcher.Batch shapeChange = batcher.offer(sample(5, 2));
+    assertArrayEquals(new long[] {3, 1}, shapeChange.shapes()[0]);
+    assertArrayEquals(new float[] {4, 4, 4}, values(shapeChange));
+    assertEquals(1, shapeChange.size());
+    assertEquals(true, shapeChange.padded());
+    Batcher.Batch last = batcher.flush();
+    assertArrayEquals(new long[] {3, 2}, last.shapes()[0]);
+    assertArrayEquals(new float[] {5, 5, 5, 5, 5, 5}, values(last));
+    assertEquals(1, last.size());
+    assertEquals(3, last.rows());
+  }
+
+  @Test
   void aShapeChangeClosesTheBatchWithoutLosingTheSample() {
     Batcher batcher = new Batcher(1, 4);
     assertNull(batcher.offer(sample(1, 1, 2)));
