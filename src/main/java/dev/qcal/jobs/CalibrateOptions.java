@@ -2,8 +2,8 @@ package dev.qcal.jobs;
 
 import dev.qcal.io.OutputGuard;
 import dev.qcal.stats.StatsConfig;
-import java.util.ArrayList;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
