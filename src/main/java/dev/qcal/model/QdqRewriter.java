@@ -81,9 +81,9 @@ public final class QdqRewriter {
   /**
    * What a planned activation that is a graph output and that no node reads gets. Measured with
    * {@code scripts/bench graph-outputs} (ONNX Runtime CPU, all optimizations): a last Conv with a float
-   * output stays a float Conv (DQ'd weights), 2.4 to 3.3 times slower than the QLinearConv that Q/DQ on
-   * its output allows, for 1.7 dB more SQNR; a last Gemm or MatMul is fused either way (QGemm with a
-   * float output, MatMulIntegerToFloat), at the same speed and 1.7 to 3.7 dB more SQNR when kept float.
+   * output stays a float Conv (DQ'd weights), 2.1 to 3.3 times slower (three runs) than the QLinearConv
+   * that Q/DQ on its output allows, for 1.7 dB more SQNR; a last Gemm or MatMul is fused either way (QGemm
+   * with a float output, MatMulIntegerToFloat), at the same speed and 1.7 to 3.7 dB more SQNR kept float.
    */
   public enum Outputs {
     /** Q/DQ, the DequantizeLinear writing the output's name (ONNX Runtime's quantizer does this). */

@@ -187,7 +187,10 @@ public final class StreamedWeight {
     quantized += n;
   }
 
-  /** After the last chunk: puts a 4-bit tensor's last byte when its count is odd (high nibble 0). */
+  /**
+   * After the last chunk: puts a 4-bit tensor's last byte when its count is odd (high nibble 0). The values
+   * can then be written again from the first chunk, e.g. with other params for another reader.
+   */
   public void finish(ByteBuffer out) {
     if (quantized != count) {
       throw new IllegalStateException("quantized " + quantized + " of " + count + " values");
@@ -196,6 +199,7 @@ public final class StreamedWeight {
       out.put((byte) pendingNibble);
       pendingNibble = -1;
     }
+    quantized = 0;
   }
 
   /**

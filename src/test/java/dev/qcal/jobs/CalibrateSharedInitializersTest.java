@@ -68,5 +68,7 @@ class CalibrateSharedInitializersTest {
     long int32 = q.getGraph().getInitializerList().stream().filter(t -> t.getDataType() == 6).count();
     assertEquals(3, int32, "three int32 copies of b");
     assertTrue(Files.isRegularFile(out.resolve("report.html")));
+    String notes = new ObjectMapper().readTree(out.resolve("run.json").toFile()).findValue("weight_notes").toString();
+    assertTrue(notes.contains("'b@convB' in qparams.json") && notes.contains("'b@convC' in qparams.json"), notes);
   }
 }

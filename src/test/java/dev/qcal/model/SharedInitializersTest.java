@@ -273,6 +273,30 @@ class SharedInitializersTest {
     assertQuality(m, q, matMulInput(), MATMUL_SHAPE);
   }
 
+  /** An external weight read along two axes is streamed into two copies equal to the embedded model's. */
+  @Test
+  void anExternalWeightReadAlongTwoAxesGivesTheEmbeddedModelsCopies() throws Exception {
+    ModelProto m = tiedMatMul(node("Gemm", "second", List.of("r", "w"), List.of("c"), intAttr("transB", 1)));
+    Path dir = work.resolve("ext");
+    ModelProto ext = ExternalModels.externalize(m, dir, "w.bin", 16);
+    assertTrue(ExternalData.isExternal(ext.getGraph().getInitializer(0)));
+    CalibrationPlan plan = CalibrationPlan.of(m);
+    Map<String, QuantParams> params = QdqRewriterTest.calibrate(m, plan, matMulInput(), MATMUL_SHAPE);
+    QdqRewriter.Result e = QdqRewriter.rewrite(m, plan, params, QuantType.INT8);
+    QdqRewriter.Result x = QdqRewriter.rewrite(ext, dir, CalibrationPlan.of(ext), params, QuantType.INT8);
+
+    assertEquals(e.weightParams(), x.weightParams());
+    assertEquals(e.weightSources(), x.weightSources());
+    Path embedded = work.resolve("e/q.onnx");
+    Path external = work.resolve("x/q.onnx");
+    OnnxModels.save(e.model(), embedded);
+    OnnxModels.save(x.model(), dir, external);
+    Map<String, float[]> in = Map.of("x", matMulInput());
+    Map<String, long[]> shapes = Map.of("x", MATMUL_SHAPE);
+    org.junit.jupiter.api.Assertions.assertArrayEquals(dev.qcal.runtime.Ort.run(embedded, in, shapes).get("y"),
+        dev.qcal.runtime.Ort.run(external, in, shapes).get("y"));
+  }
+
   @Test
   void aWeightAlsoReadAsAnActivationStaysInFloatForThatReader() throws Exception {
     ModelProto m = model(13,

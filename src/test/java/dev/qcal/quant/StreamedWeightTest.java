@@ -54,6 +54,29 @@ class StreamedWeightTest {
     }
   }
 
+  /** A weight several nodes read may be written twice, with other params (raised for a bias) the second time. */
+  @Test
+  void afterFinishTheValuesCanBeWrittenAgainWithOtherParams() {
+    long[] shape = {4, 3};
+    float[] data = weights(12, 3);
+    StreamedWeight sw = new StreamedWeight(shape, 0);
+    sw.observe(0, FloatBuffer.wrap(data));
+    QuantParams p = sw.params(QuantType.INT4);
+    float[] raised = p.scale();
+    raised[1] *= 4;
+    QuantParams widened = new QuantParams(raised, p.zeroPoint(), QuantType.INT4, 0);
+    for (QuantParams params : new QuantParams[] {p, widened}) {
+      ByteBuffer out = ByteBuffer.allocate(6);
+      sw.quantize(0, FloatBuffer.wrap(data, 0, 5).slice(), params, out);
+      sw.quantize(5, FloatBuffer.wrap(data, 5, 7).slice(), params, out);
+      sw.finish(out);
+      long[] q = LinearQuant.quantizeAll(data, shape, params);
+      for (int i = 0; i < 6; i++) {
+        assertEquals((byte) ((q[2 * i] & 0xF) | ((q[2 * i + 1] & 0xF) << 4)), out.get(i), "byte " + i);
+      }
+    }
+  }
+
   @Test
   void errorsNameTheIndexAndMissingValues() {
     StreamedWeight sw = new StreamedWeight(new long[] {2, 3}, 0);
