@@ -308,8 +308,8 @@ final class DataSources {
         return;
       }
       root = java.nio.file.Path.of(fs.makeQualified(p).toUri());
-    } catch (IOException | IllegalArgumentException e) {
-      return; // not a local path: nothing to check here
+    } catch (IOException | RuntimeException e) {
+      return; // not a path java.nio can walk: reading it reports what is wrong
     }
     if (!java.nio.file.Files.exists(root)) {
       return; // reported as "data not found" where the path is read
