@@ -308,8 +308,8 @@ final class DataSources {
         return;
       }
       root = java.nio.file.Path.of(fs.makeQualified(p).toUri());
-    } catch (IOException | IllegalArgumentException e) {
-      return; // not a local path: nothing to check here
+    } catch (IOException | RuntimeException e) {
+      return; // not a path java.nio can walk: reading it reports what is wrong
     }
     if (!java.nio.file.Files.exists(root)) {
       return; // reported as "data not found" where the path is read
@@ -427,18 +427,8 @@ final class DataSources {
     try {
       df = spark.read().parquet(path);
     } catch (Exception e) { // schema inference reads a footer: a file that is not Parquet fails here
-      Throwable root = e;
-      boolean notParquet = firstLine(e).contains("CANNOT_READ_FILE_FOOTER");
-      for (Throwable c = e; c != null; c = c.getCause()) {
-        root = c;
-        notParquet |= String.valueOf(c.getMessage()).contains("is not a Parquet file");
-      }
-      if (notParquet) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("reading file (.+?)\\. Could not read footer")
-            .matcher(firstLine(e));
-        throw new DataException((m.find() ? m.group(1) : path) + ": not a Parquet file (" + firstLine(root) + ")", e);
-      }
-      throw new DataException(path + ": cannot read as Parquet: " + firstLine(e), e);
+      DataException bad = notParquet(e, path);
+      throw bad != null ? bad : new DataException(path + ": cannot read as Parquet: " + firstLine(e), e);
     }
     List<org.apache.spark.sql.Column> cols = new ArrayList<>();
     for (InputSpec in : inputs) {
@@ -460,7 +450,69 @@ final class DataSources {
     }
     String root = rootPath(path, spark.sparkContext().hadoopConfiguration());
     return df.select(cols.toArray(new org.apache.spark.sql.Column[0])).javaRDD()
+        .mapPartitions(DataSources::namingFilesThatAreNotParquet, true)
         .map(row -> entry(row, specs, declared, root, selection));
+  }
+
+  /**
+   * The rows, with a file that turns out not to be Parquet while they are read (schema inference
+   * reads one footer only) reported as bad input naming it, not as a task failure.
+   */
+  private static Iterator<Row> namingFilesThatAreNotParquet(Iterator<Row> it) {
+    return new Iterator<Row>() {
+      @Override
+      public boolean hasNext() {
+        try {
+          return it.hasNext();
+        } catch (Exception e) { // Spark's SparkException, checked in Java, is thrown undeclared
+          throw rethrow(e);
+        }
+      }
+
+      @Override
+      public Row next() {
+        try {
+          return it.next();
+        } catch (Exception e) { // Spark's SparkException, checked in Java, is thrown undeclared
+          throw rethrow(e);
+        }
+      }
+    };
+  }
+
+  private static RuntimeException rethrow(Exception e) {
+    DataException d = notParquet(e, null);
+    if (d != null) {
+      return d;
+    }
+    return DataSources.<RuntimeException>sneaky(e);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T extends Exception> T sneaky(Exception e) throws T {
+    throw (T) e;
+  }
+
+  /**
+   * A DataException naming the file (from Spark's message, else {@code path}) when {@code e} says a
+   * file's Parquet footer cannot be read, else null.
+   */
+  static DataException notParquet(Throwable e, String path) {
+    Throwable root = e;
+    boolean notParquet = false;
+    String file = path;
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      root = c;
+      String m = String.valueOf(c.getMessage());
+      notParquet |= m.contains("CANNOT_READ_FILE_FOOTER") || m.contains("is not a Parquet file")
+          || m.contains("footer is too large");
+      java.util.regex.Matcher f = java.util.regex.Pattern.compile("reading file (.+?)\\.(\\s|$)").matcher(firstLine(c));
+      if (f.find()) {
+        file = f.group(1);
+      }
+    }
+    return notParquet && file != null ? new DataException(file + ": not a Parquet file (" + firstLine(root) + ")", e)
+        : null;
   }
 
   private static final String IMAGE_GLOB = "*.{png,PNG,jpg,JPG,jpeg,JPEG,bmp,BMP}";

@@ -13,14 +13,12 @@ import dev.qcal.model.TestGraphs;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.ExampleData;
 import dev.qcal.testing.SharedSpark;
-import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
+import dev.qcal.testing.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
-import java.util.zip.CRC32;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -74,37 +72,11 @@ class CalibrateDataErrorsTest {
     assertBadInput(calibrate("--model", MODEL, "--data", f.toString()), f.toString(), "not a Parquet file");
   }
 
-  /** A PNG of {@code w} x {@code h} 1-bit grey pixels: signature, IHDR and IEND only (no pixel data). */
-  static byte[] pngHeader(int w, int h) throws Exception {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    DataOutputStream d = new DataOutputStream(b);
-    d.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-    ByteArrayOutputStream ihdr = new ByteArrayOutputStream();
-    DataOutputStream i = new DataOutputStream(ihdr);
-    i.writeInt(w);
-    i.writeInt(h);
-    i.write(new byte[] {1, 0, 0, 0, 0}); // bit depth 1, greyscale, deflate, filter 0, no interlace
-    chunk(d, "IHDR", ihdr.toByteArray());
-    chunk(d, "IEND", new byte[0]);
-    return b.toByteArray();
-  }
-
-  private static void chunk(DataOutputStream d, String type, byte[] data) throws Exception {
-    d.writeInt(data.length);
-    byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    d.write(t);
-    d.write(data);
-    CRC32 crc = new CRC32();
-    crc.update(t);
-    crc.update(data);
-    d.writeInt((int) crc.getValue());
-  }
-
   @Test
   void hugeImageIsRefusedBeforeDecodingNamingTheLimit() throws Exception {
     Path dir = Files.createDirectories(tmp.resolve("images"));
     Path big = dir.resolve("big.png");
-    Files.write(big, pngHeader(30000, 30000));
+    Files.write(big, TestImages.pngHeader(30000, 30000));
     assertBadInput(calibrate("--model", MODEL, "--data", dir.toString(), "--preprocess", PREPROCESS),
         "big.png", "30000x30000", "67108864 pixels");
   }

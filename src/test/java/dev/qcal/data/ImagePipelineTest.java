@@ -58,4 +58,17 @@ class ImagePipelineTest {
     DataException k = assertThrows(DataException.class, () -> ImagePipeline.parse("{\"resise\": {}}", "cfg.json"));
     assertTrue(k.getMessage().contains("unknown key 'resise'"), k.getMessage());
   }
+
+  @Test
+  void imageOverThePixelLimitIsRefusedFromItsHeader() throws Exception {
+    ImagePipeline p = ImagePipeline.parse("{}", "t");
+    BadRecordException e = assertThrows(BadRecordException.class,
+        () -> p.apply(dev.qcal.testing.TestImages.pngHeader(30000, 30000), "big.png"));
+    assertEquals(BadRecordException.TOO_LARGE, e.reason());
+    assertEquals("big.png: image is 30000x30000 pixels (900000000), over the limit of 67108864 pixels", e.getMessage());
+    // at the limit: the header passes, so the missing pixel data is what fails
+    BadRecordException u = assertThrows(BadRecordException.class,
+        () -> p.apply(dev.qcal.testing.TestImages.pngHeader(8192, 8192), "ok.png"));
+    assertEquals(BadRecordException.UNDECODABLE, u.reason());
+  }
 }

@@ -187,6 +187,20 @@ class CalibrateSourcesTest {
   }
 
   @Test
+  void garbageFileAmongParquetFilesIsNamed(SparkSession spark) throws Exception {
+    Path dir = tmp.resolve("parquet-with-garbage");
+    ParquetExamples.write(spark, ExampleData.small().resolve("x"), dir, 2, false);
+    byte[] garbage = new byte[4096];
+    new java.util.Random(7).nextBytes(garbage);
+    Files.write(dir.resolve("zzz.parquet"), garbage);
+    Cli r = run("parquet-garbage", "--data", dir.toString());
+    assertEquals(Main.BAD_INPUT, r.code(), r.err());
+    assertTrue(r.errorLine().contains(dir.resolve("zzz.parquet") + ": not a Parquet file"), r.errorLine());
+    assertEquals(1, r.err().lines().count(), r.err());
+    assertTrue(Files.notExists(tmp.resolve("parquet-garbage")));
+  }
+
+  @Test
   void oneSourceOnly() {
     Cli r = run("both", "--data", ExampleData.small().resolve("x").toString(), "--table", "t");
     assertEquals(Main.BAD_INPUT, r.code(), r.err());
