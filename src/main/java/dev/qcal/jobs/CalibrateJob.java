@@ -135,7 +135,8 @@ public final class CalibrateJob {
       // shapes from one sample through the exposing graph (the session local executors reuse): channel
       // axes within the ranks and a state the heaps can hold, before the pass
       Map<String, long[]> shapes = StatsPreflight.shapes(augmentedSha, work.resolve(shipped.fileName()), taskCpus,
-          inputs.stream().map(InputSpec::name).toList(), firstSample.get(0), tensors);
+          inputs.stream().map(InputSpec::name).toList(), firstSample.get(0), tensors,
+          StatsPreflight.fixedBatch(prepared.model(), inputs.stream().map(InputSpec::name).toList()));
       StatsPreflight.checkMemory(spark.sparkContext(), o.statsConfig(), StatsPreflight.channels(o.statsConfig(), shapes));
       ReducedObserve.Shipped reduced = null;
       if (ReducedObserve.applies(o.statsConfig()) && Boolean.parseBoolean(spark.conf().get(REDUCE_IN_ORT, "true"))) {

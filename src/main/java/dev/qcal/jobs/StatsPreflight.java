@@ -38,19 +38,35 @@ final class StatsPreflight {
     }
   }
 
-  /** Each tensor's shape for one {@code sample} (batch of 1), from one inference of the exposing model. */
+  /**
+   * Each tensor's shape for {@code sample}, from one inference of the exposing model on a batch of
+   * {@code batch} copies of it (1, or the model's fixed batch size: {@link #fixedBatch}).
+   */
   static Map<String, long[]> shapes(String sha, Path exposing, int taskCpus, List<String> inputNames, Sample sample,
-      List<String> tensors) {
-    Batcher batcher = new Batcher(inputNames.size(), 1);
-    Batcher.Batch batch = batcher.offer(sample);
-    if (batch == null) {
-      batch = batcher.flush();
+      List<String> tensors, int batch) {
+    Batcher batcher = new Batcher(inputNames.size(), batch);
+    Batcher.Batch b = null;
+    for (int i = 0; i < batch && b == null; i++) {
+      b = batcher.offer(sample);
     }
+    Batcher.Batch full = b != null ? b : batcher.flush();
     Map<String, long[]> shapes = new LinkedHashMap<>();
     try (ModelRunner r = new ModelRunner(SessionCache.get(sha, exposing, taskCpus), inputNames, tensors)) {
-      r.run(batch, (name, values, shape) -> shapes.put(name, shape.clone()));
+      r.run(full, (name, values, shape) -> shapes.put(name, shape.clone()));
     }
     return shapes;
+  }
+
+  /** The batch size the model's inputs fix (a first dimension with a value), else 1. */
+  static int fixedBatch(ai.onnx.proto.OnnxMl.ModelProto model, List<String> inputNames) {
+    for (var in : model.getGraph().getInputList()) {
+      var dims = in.getType().getTensorType().getShape().getDimList();
+      if (inputNames.contains(in.getName()) && !dims.isEmpty() && dims.get(0).hasDimValue()
+          && dims.get(0).getDimValue() > 0 && dims.get(0).getDimValue() <= 1024) {
+        return (int) dims.get(0).getDimValue();
+      }
+    }
+    return 1;
   }
 
   /**
