@@ -134,6 +134,9 @@ public final class CalibrateCommand implements Callable<Integer> {
     }
     MasterUrl.check(master);
     try (SparkSessions.Handle session = SparkSessions.open("qcal calibrate " + model.getFileName(), master)) {
+      if (table != null) {
+        SparkSessions.requireTable(session.spark(), table);
+      }
       RunReport report;
       try (ProgressLine progress = ProgressLine.start(spec.commandLine().getErr(), session.spark())) {
         // a session setting, not a SparkConf one: spark.qcal.calibrate.reduce-in-ort is the user's key

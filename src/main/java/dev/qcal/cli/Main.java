@@ -60,14 +60,7 @@ public final class Main implements Runnable {
         err.println("qcal: error: " + oneLine(cause.getMessage()));
         return BAD_INPUT;
       }
-      err.println("qcal: failed: " + failure(ex));
-      LOG.debug("qcal failed", ex);
-      if (main.verbose) {
-        ex.printStackTrace(err);
-      } else {
-        err.println("(run with --verbose for the stack trace)");
-      }
-      return FAILURE;
+      return failed(ex, main.verbose, err);
     });
     cl.setParameterExceptionHandler((ex, a) -> {
       err.println("qcal: error: " + oneLine(ex.getMessage()));
@@ -81,7 +74,23 @@ public final class Main implements Runnable {
       err.println("qcal: error: " + oneLine(e.getMessage()));
       return BAD_INPUT;
     }
-    return cl.execute(args);
+    try {
+      return cl.execute(args);
+    } catch (Error e) { // picocli passes errors through: OutOfMemoryError, StackOverflowError, LinkageError
+      return failed(e, main.verbose, err);
+    }
+  }
+
+  /** Reports a failure while running: one line (and a hint), the stack trace with --verbose; logged at debug. */
+  private static int failed(Throwable t, boolean verbose, PrintWriter err) {
+    err.println("qcal: failed: " + failure(t));
+    LOG.debug("qcal failed", t);
+    if (verbose) {
+      t.printStackTrace(err);
+    } else {
+      err.println("(run with --verbose for the stack trace)");
+    }
+    return FAILURE;
   }
 
   /** The bad-input exception behind {@code t} (also when it failed inside a Spark task), or null. */

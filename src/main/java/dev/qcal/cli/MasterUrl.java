@@ -15,7 +15,7 @@ final class MasterUrl {
       + " yarn or k8s://URL";
 
   // the forms SparkContext.createTaskScheduler parses (Spark 4 has no Mesos)
-  private static final Pattern LOCAL_N = Pattern.compile("local\\[\\s*([0-9]+|\\*)\\s*(?:,\\s*([0-9]+)\\s*)?]");
+  private static final Pattern LOCAL_N = Pattern.compile("local\\[([0-9]+|\\*)(?:\\s*,\\s*([0-9]+))?]");
   private static final Pattern LOCAL_CLUSTER = Pattern.compile("local-cluster\\[\\s*([0-9]+)\\s*,\\s*([0-9]+)\\s*,\\s*([0-9]+)\\s*]");
   private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[^:\\[\\]/]+):([0-9]{1,5})");
 

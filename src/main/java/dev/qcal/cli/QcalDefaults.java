@@ -90,7 +90,7 @@ final class QcalDefaults implements CommandLine.IDefaultValueProvider {
     TreeSet<String> keys = new TreeSet<>();
     for (CommandLine sub : root.getSubcommands().values()) {
       for (OptionSpec o : sub.getCommandSpec().options()) {
-        if (!o.usageHelp() && !o.versionHelp()) {
+        if (!o.usageHelp() && !o.versionHelp() && !o.inherited()) { // --verbose is Main's, for the console only
           keys.add(key(o));
         }
       }
@@ -119,7 +119,7 @@ final class QcalDefaults implements CommandLine.IDefaultValueProvider {
 
   @Override
   public String defaultValue(ArgSpec arg) {
-    if (!(arg instanceof OptionSpec o) || o.command() == null || o.command().parent() == null) {
+    if (!(arg instanceof OptionSpec o) || o.command() == null || o.command().parent() == null || o.inherited()) {
       return null;
     }
     String k = key(o);

@@ -9,12 +9,22 @@ public final class SparkSessions {
 
   private SparkSessions() {}
 
-  /** A session and whether this command started it (and so must stop it). */
-  public record Handle(SparkSession spark, boolean owned) implements AutoCloseable {
+  /**
+   * A session, whether this command started it (and so must stop it), and the temporary warehouse
+   * folder it made for the session (null when none), removed once the session stops.
+   */
+  public record Handle(SparkSession spark, boolean owned, java.nio.file.Path warehouse) implements AutoCloseable {
+    public Handle(SparkSession spark, boolean owned) {
+      this(spark, owned, null);
+    }
+
     @Override
     public void close() {
       if (owned) {
         spark.stop();
+      }
+      if (warehouse != null) {
+        deleteTree(warehouse);
       }
     }
   }
@@ -46,7 +56,69 @@ public final class SparkSessions {
     if (replaced != null) {
       LOG.warn("spark.serializer {} replaced by {} for this application: {}", replaced, JAVA_SERIALIZER, WHY_JAVA);
     }
-    return new Handle(SparkSession.builder().config(conf).getOrCreate(), true);
+    java.nio.file.Path warehouse = withTemporaryWarehouse(conf);
+    try {
+      return new Handle(SparkSession.builder().config(conf).getOrCreate(), true, warehouse);
+    } catch (RuntimeException e) {
+      if (warehouse != null) {
+        deleteTree(warehouse);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Without a configured {@code spark.sql.warehouse.dir}, Spark makes {@code ./spark-warehouse} in the
+   * working folder as soon as a table is looked up: points it at a new temporary folder instead, which
+   * the handle removes. Returns that folder, or null when the user configured one.
+   */
+  static java.nio.file.Path withTemporaryWarehouse(SparkConf conf) {
+    if (conf.contains("spark.sql.warehouse.dir")) {
+      return null;
+    }
+    try {
+      java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("qcal-warehouse-");
+      conf.set("spark.sql.warehouse.dir", dir.toUri().toString());
+      return dir;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot create a temporary Spark warehouse folder", e);
+    }
+  }
+
+  /** Deletes the temporary folder {@code dir} qcal made, with what Spark wrote into it. */
+  static void deleteTree(java.nio.file.Path dir) {
+    try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.walk(dir)) {
+      for (java.nio.file.Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        java.nio.file.Files.deleteIfExists(p);
+      }
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      LOG.warn("cannot remove the temporary Spark warehouse {}: {}", dir, e.toString());
+    }
+  }
+
+  /**
+   * Refuses a {@code --table} the session's catalog does not have (temporary views included), naming the
+   * missing database and the ones there are, or the database that lacks the table. A name the catalog
+   * cannot parse is left to the reader, which reports the parser's words.
+   */
+  public static void requireTable(SparkSession spark, String table) {
+    try {
+      if (spark.catalog().tableExists(table)) {
+        return;
+      }
+    } catch (RuntimeException unparsable) {
+      return;
+    }
+    int dot = table.lastIndexOf('.');
+    String db = dot > 0 && !table.contains("`") ? table.substring(0, dot) : null;
+    if (db != null && !spark.catalog().databaseExists(db)) {
+      java.util.List<String> dbs = spark.catalog().listDatabases().collectAsList().stream()
+          .map(org.apache.spark.sql.catalog.Database::name).sorted().toList();
+      throw new dev.qcal.data.DataException("--table " + table + ": no database '" + db + "' (databases: "
+          + String.join(", ", dbs) + ")");
+    }
+    throw new dev.qcal.data.DataException("--table " + table + ": no such table or view in database '"
+        + (db != null ? db : spark.catalog().currentDatabase()) + "'");
   }
 
   /**

@@ -39,19 +39,20 @@ final class StatsPreflight {
   }
 
   /**
-   * Each tensor's shape for one {@code sample} repeated to {@code rows} (the model's fixed batch, or 1),
-   * from one inference of the exposing model.
+   * Each tensor's shape for {@code sample}, from one inference of the exposing model on a batch of
+   * {@code batch} copies of it (1, or the model's fixed batch size: {@link dev.qcal.model.FixedBatch#of}).
    */
   static Map<String, long[]> shapes(String sha, Path exposing, int taskCpus, List<String> inputNames, Sample sample,
-      List<String> tensors, int rows) {
-    Batcher batcher = new Batcher(inputNames.size(), rows, rows > 1);
-    Batcher.Batch batch = batcher.offer(sample);
-    if (batch == null) {
-      batch = batcher.flush();
+      List<String> tensors, int batch) {
+    Batcher batcher = new Batcher(inputNames.size(), batch);
+    Batcher.Batch b = null;
+    for (int i = 0; i < batch && b == null; i++) {
+      b = batcher.offer(sample);
     }
+    Batcher.Batch full = b != null ? b : batcher.flush();
     Map<String, long[]> shapes = new LinkedHashMap<>();
     try (ModelRunner r = new ModelRunner(SessionCache.get(sha, exposing, taskCpus), inputNames, tensors)) {
-      r.run(batch, (name, values, shape) -> shapes.put(name, shape.clone()));
+      r.run(full, (name, values, shape) -> shapes.put(name, shape.clone()));
     }
     return shapes;
   }

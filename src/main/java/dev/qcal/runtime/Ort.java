@@ -61,9 +61,52 @@ public final class Ort {
 
   private Ort() {}
 
+  private static final java.util.concurrent.atomic.AtomicBoolean NATIVE_FOLDER_REMOVED =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
   /** The process-wide ONNX Runtime environment. */
   public static OrtEnvironment env() {
-    return OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    if (NATIVE_FOLDER_REMOVED.compareAndSet(false, true)) {
+      removeNativeFolder();
+    }
+    return env;
+  }
+
+  /**
+   * ONNX Runtime extracts its native libraries into a new {@code onnxruntime-java*} folder of
+   * {@code java.io.tmpdir} (whatever {@code onnxruntime.native.path} says) and asks the JVM to delete the
+   * folder at exit before the files in it, so every process left one behind. Once the libraries are
+   * loaded the folder is no longer needed (qcal loads no other execution provider): it is removed now,
+   * or at exit where a loaded library cannot be deleted (Windows).
+   */
+  static void removeNativeFolder() {
+    Path dir;
+    try {
+      java.lang.reflect.Field f = Class.forName("ai.onnxruntime.OnnxRuntime").getDeclaredField("tempDirectory");
+      f.setAccessible(true);
+      dir = (Path) f.get(null);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      LOG.debug("ONNX Runtime's native library folder not found; left to ONNX Runtime", e);
+      return;
+    }
+    if (dir == null || !dir.getFileName().toString().startsWith("onnxruntime-java") || deleteTree(dir)) {
+      return;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir), "qcal-ort-native-cleanup"));
+  }
+
+  /** Deletes {@code dir} and the files in it; whether it is gone. */
+  private static boolean deleteTree(Path dir) {
+    try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+      return true;
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      LOG.debug("cannot remove {} yet: {}", dir, e.toString());
+      return false;
+    }
   }
 
   /** The ONNX Runtime version in use, for provenance. */

@@ -173,6 +173,14 @@ class CalibrateBadInputTest {
   }
 
   @Test
+  void missingDatabaseOrTableIsNamed() {
+    assertBadInput(Cli.run("calibrate", "--model", model, "--table", "nodb.notable", "--out", out().toString()),
+        "--table nodb.notable: no database 'nodb' (databases: default)");
+    assertBadInput(Cli.run("calibrate", "--model", model, "--table", "default.notable", "--out", out().toString()),
+        "--table default.notable: no such table or view in database 'default'");
+  }
+
+  @Test
   void unknownOptionIsAUsageError() {
     Cli r = Cli.run("calibrate", "--model", model, "--data", "x", "--out", out().toString(), "--bogus");
     assertEquals(Main.BAD_INPUT, r.code());

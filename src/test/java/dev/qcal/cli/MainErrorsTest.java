@@ -27,10 +27,19 @@ class MainErrorsTest {
     }
   }
 
+  /** A subcommand whose heap runs out on the driver: an Error, which picocli does not handle. */
+  @Command(name = "oom")
+  static final class Oom implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      throw new OutOfMemoryError("Java heap space");
+    }
+  }
+
   private static Cli runWithBoom(String... args) {
     StringWriter o = new StringWriter();
     StringWriter e = new StringWriter();
-    CommandLine cl = new CommandLine(new Main()).addSubcommand("boom", new Boom());
+    CommandLine cl = new CommandLine(new Main()).addSubcommand("boom", new Boom()).addSubcommand("oom", new Oom());
     int code = Main.execute(cl, args, new PrintWriter(o, true), new PrintWriter(e, true));
     return new Cli(code, o.toString(), e.toString());
   }
@@ -68,6 +77,14 @@ class MainErrorsTest {
     assertEquals(Main.FAILURE, r.code(), r.err());
     assertEquals(List.of("qcal: failed: AccessDeniedException: /data/out/run.json",
         "(run with --verbose for the stack trace)"), r.err().lines().toList());
+  }
+
+  @Test
+  void anErrorIsAFailureToo() {
+    Cli r = runWithBoom("oom");
+    assertEquals(Main.FAILURE, r.code(), r.err());
+    assertEquals(List.of("qcal: failed: OutOfMemoryError: Java heap space", "(run with --verbose for the stack trace)"),
+        r.err().lines().toList());
   }
 
   @Test

@@ -27,7 +27,7 @@ class MasterUrlTest {
   @Test
   void refusesOtherForms() {
     for (String m : List.of("garbage://x", "local[0]", "local[]", "local[2,0]", "local-cluster[0,1,1024]", "spark://h",
-        "spark://h:0", "spark://h:99999", "spark://", "mesos://h:5050", "k8s://", "LOCAL", "local[99999999999]")) {
+        "spark://h:0", "spark://h:99999", "spark://", "mesos://h:5050", "local[ 2 ]", "k8s://", "LOCAL", "local[99999999999]")) {
       UsageException e = assertThrows(UsageException.class, () -> MasterUrl.checkForm(m), m);
       assertTrue(e.getMessage().startsWith("--master " + m + ": "), e.getMessage());
     }

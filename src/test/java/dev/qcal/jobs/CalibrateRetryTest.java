@@ -2,12 +2,14 @@ package dev.qcal.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.ExampleData;
 import dev.qcal.testing.SharedSpark;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -65,6 +67,12 @@ class CalibrateRetryTest {
           "--data", ExampleData.small().resolve("x").toString(), "--out", tmp.resolve("o").toString());
       assertEquals(3, r.code(), r.err());
       assertEquals(false, Files.exists(tmp.resolve("o")));
+      // one line naming the root cause and a hint, no stack trace without --verbose
+      List<String> lines = r.err().lines().filter(l -> l.startsWith("qcal: ") || l.startsWith("(") || l.startsWith("\tat "))
+          .toList();
+      assertEquals(2, lines.size(), r.err());
+      assertTrue(lines.get(0).startsWith("qcal: failed: "), r.err());
+      assertEquals("(run with --verbose for the stack trace)", lines.get(1));
     } finally {
       once.stop();
       SparkSession.clearActiveSession();

@@ -36,6 +36,28 @@ class StatsPreflightTest {
   }
 
   @Test
+  void shapesComeFromOneInferenceAtTheModelsFixedBatchSize(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+      throws Exception {
+    // x [4, 3] (batch fixed at 4) -> Relu -> y: a batch of 1 would not run
+    var m = dev.qcal.model.TestGraphs.model(13,
+        List.of(dev.qcal.model.TestGraphs.node("Relu", "relu", List.of("x"), List.of("y"))),
+        List.of(dev.qcal.model.TestGraphs.floatInfo("x", 4, 3)), List.of(dev.qcal.model.TestGraphs.floatInfo("y", 4, 3)),
+        List.of());
+    java.nio.file.Path file = tmp.resolve("fixed.onnx");
+    java.nio.file.Files.write(file, m.toByteArray());
+    assertEquals(4, dev.qcal.model.FixedBatch.of(m, "fixed.onnx"));
+    var dynamic = dev.qcal.model.TestGraphs.model(13, m.getGraph().getNodeList(),
+        List.of(dev.qcal.model.TestGraphs.batchInput("x", 3)), List.of(dev.qcal.model.TestGraphs.floatInfo("y")), List.of());
+    assertEquals(0, dev.qcal.model.FixedBatch.of(dynamic, "dynamic.onnx"));
+    var sample = new dev.qcal.data.Sample(new float[][] {{1f, -2f, 3f}}, new long[][] {{3}}, "s");
+    Map<String, long[]> shapes = StatsPreflight.shapes("preflight-fixed-" + dev.qcal.model.OnnxModels.sha256(file), file,
+        1, List.of("x"), sample, List.of("x", "y"), 4);
+    assertEquals(List.of("x", "y"), List.copyOf(shapes.keySet()));
+    assertEquals("[4, 3]", java.util.Arrays.toString(shapes.get("x")));
+    assertEquals("[4, 3]", java.util.Arrays.toString(shapes.get("y")));
+  }
+
+  @Test
   void channelsFollowTheAxesAndAnAxisBeyondTheRankIsRefused() {
     Map<String, long[]> shapes = new LinkedHashMap<>();
     shapes.put("conv", new long[] {1, 8, 4, 4});

@@ -22,6 +22,8 @@ public final class SharedSpark implements ParameterResolver {
           .config("spark.sql.shuffle.partitions", "4")
           .config("spark.driver.host", "127.0.0.1")
           .config("spark.driver.bindAddress", "127.0.0.1")
+          // a table lookup would otherwise make ./spark-warehouse in the working folder
+          .config("spark.sql.warehouse.dir", warehouse().toUri().toString())
           .getOrCreate();
       SparkSession started = spark;
       Runtime.getRuntime().addShutdownHook(new Thread(started::stop));
@@ -29,6 +31,16 @@ public final class SharedSpark implements ParameterResolver {
     SparkSession.setActiveSession(spark);
     SparkSession.setDefaultSession(spark);
     return spark;
+  }
+
+  private static java.nio.file.Path warehouse() {
+    try {
+      java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("qcal-test-warehouse-");
+      dir.toFile().deleteOnExit();
+      return dir;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** Stops the shared session (a test that needs another master); the next use starts a new one. */
