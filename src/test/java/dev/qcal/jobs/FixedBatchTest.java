@@ -111,6 +111,9 @@ class FixedBatchTest {
     Cli q = Cli.run("quantize", "--model", fixed.toString(), "--stats", tmp.resolve("fixed-b4").toString(),
         "--out", tmp.resolve("requantized").toString());
     assertEquals(0, q.code(), q.err());
+    Cli inspect = Cli.run("inspect", "--model", fixed.toString());
+    assertEquals(0, inspect.code(), inspect.err());
+    assertTrue(inspect.out().contains("batch: fixed at 1 samples"), inspect.out());
   }
 
   @Test
