@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.qcal.data.DataException;
 import dev.qcal.io.InterchangeFiles;
 import dev.qcal.io.QParamsFile;
+import dev.qcal.io.StatsFiles;
 import dev.qcal.model.CalibrationPlan;
 import dev.qcal.model.ExternalData;
 import dev.qcal.model.ModelException;
@@ -26,11 +27,11 @@ import org.slf4j.LoggerFactory;
  * Fails before the expensive part: runs, on the prepared model and before any data is read, what
  * calibrate does after its data pass, on placeholder statistics (the values 0 and 1 for every calibrated
  * activation, histograms as configured): choosing ranges with the method and per-tensor config, the
- * Q/DQ rewrite, the weights' qparams entries, and the writers of {@code qparams.json} and the
- * interchange files (into a scratch folder, then deleted). Only what depends on the data itself (a
- * tensor with no finite value) is left to the pass. A
- * model the rewrite rejects is then bad input reported in seconds, not after hours of data. {@code inspect}
- * runs the same rehearsal, so it reports what calibrate would fail on.
+ * Q/DQ rewrite, the weights' qparams entries, and the writers of {@code qparams.json}, the interchange
+ * files and {@code stats/} (into a scratch folder, then deleted). Only what depends on the data itself
+ * (a tensor with no finite value) is left to the pass. A model the rewrite rejects is then bad input
+ * reported in seconds, not after hours of data. {@code inspect} runs the same rehearsal, so it reports
+ * what calibrate would fail on.
  */
 public final class Rehearsal {
   private static final Logger LOG = LoggerFactory.getLogger(Rehearsal.class);
@@ -57,13 +58,15 @@ public final class Rehearsal {
     Path scratch = modelDir.resolve("qcal-rehearsal");
     QuantizeStep.Result r = null;
     try {
-      r = QuantizeStep.run(prepared, modelDir, plan, placeholder(plan, config), options, overrides);
+      StatsSet stats = placeholder(plan, config);
+      r = QuantizeStep.run(prepared, modelDir, plan, stats, options, overrides);
       Files.createDirectories(scratch);
       QParamsFile.Header header = new QParamsFile.Header(modelName, "", 0, 0, options.method(), 0, Map.of());
       QParamsFile.write(scratch.resolve(QParamsFile.NAME), header, r.entries());
       InterchangeFiles.writeTensorRtCache(scratch.resolve(InterchangeFiles.TENSORRT_CACHE),
           options.tensorRtVersion(), r.ranges());
       InterchangeFiles.writeOrtTable(scratch.resolve(InterchangeFiles.ORT_TABLE), r.ranges());
+      StatsFiles.write(scratch.resolve(StatsFiles.DIR), stats, "", 0, Map.of());
     } catch (IllegalArgumentException | IllegalStateException e) {
       throw new ModelException(modelName + ": cannot be quantized as planned (found before reading any data): "
           + e.getMessage(), e);
