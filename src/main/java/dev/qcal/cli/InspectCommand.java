@@ -6,6 +6,7 @@ import dev.qcal.jobs.RangeOptions;
 import dev.qcal.jobs.Rehearsal;
 import dev.qcal.jobs.WorkDir;
 import dev.qcal.model.CalibrationPlan;
+import dev.qcal.model.FixedBatch;
 import dev.qcal.model.ModelPreparer;
 import dev.qcal.model.OnnxModels;
 import java.io.IOException;
@@ -63,6 +64,11 @@ public final class InspectCommand implements Callable<Integer> {
     }
     for (ValueInfoProto v : m.getGraph().getOutputList()) {
       out.println("output: " + describe(v));
+    }
+    int fixedBatch = FixedBatch.of(m, model.toString());
+    if (fixedBatch > 0) {
+      out.println("batch: fixed at " + fixedBatch + " samples; calibrate and evaluate feed exactly " + fixedBatch
+          + " per batch (--batch-size is ignored)");
     }
     Map<String, long[]> shapes = new LinkedHashMap<>(CalibrateCommand.parseShapes(inputShapes));
     for (ValueInfoProto v : m.getGraph().getInputList()) {

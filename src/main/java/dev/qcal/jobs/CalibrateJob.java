@@ -129,7 +129,8 @@ public final class CalibrateJob {
       Map<String, TensorOverrides.Override> overrides =
           TensorOverrides.read(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration(), tensors);
       // what would fail after the data pass (the Q/DQ rewrite, the writers) fails now, before any data is read
-      Rehearsal.run(unverified.model(), unverified.file().getParent(), plan, o.ranges(), overrides, modelName);
+      Rehearsal.run(unverified.model(), unverified.file().getParent(), plan, o.ranges(), o.statsConfig(), overrides,
+          modelName);
       DataSources.Opened opened = DataSources.open(spark, o.data(), inputs, o.sampleShapes(), o.dataOptions());
       JavaRDD<Sample> samples = opened.samples();
       // one sample, read before any repartitioning shuffle, fixes the shapes the preparation is verified on

@@ -131,39 +131,6 @@ final class QuantizeStep {
           t.count(), t.nanCount(), t.posInfCount(), t.negInfCount(), method,
           new float[] {range.min(), range.max()}, mse, sqnr));
     }
-    return rewrite(prepared, modelDir, plan, s, params, ranges, entries);
-  }
-
-  /**
-   * The same step with the placeholder range {@link #PLACEHOLDER_RANGE} (or the per-tensor config's
-   * fixed range) for every calibrated activation instead of statistics: what calibrate does after its
-   * data pass that depends on the model and the options alone, so that it fails before the pass.
-   */
-  static Result rehearse(ModelProto prepared, Path modelDir, CalibrationPlan plan, RangeOptions s,
-      Map<String, TensorOverrides.Override> overrides) {
-    Map<String, QuantParams> params = new LinkedHashMap<>();
-    Map<String, float[]> ranges = new LinkedHashMap<>();
-    List<QParamsFile.Entry> entries = new ArrayList<>();
-    for (String name : plan.activations()) {
-      TensorOverrides.Override o = overrides.get(name);
-      QuantType type = o != null && o.type() != null ? o.type() : s.activationType();
-      boolean symmetric = o != null && o.symmetric() != null ? o.symmetric() : s.symmetric();
-      float[] range = o != null && o.range() != null ? o.range() : PLACEHOLDER_RANGE;
-      QuantParams p = LinearQuant.forRange(range[0], range[1], type, symmetric, s.reduceRange(), s.powerOfTwoScales());
-      params.put(name, p);
-      ranges.put(name, range.clone());
-      entries.add(new QParamsFile.Entry(name, "activation", p, new float[] {range[0]}, new float[] {range[1]}, 1, 0,
-          0, 0, "placeholder", range.clone(), null, null));
-    }
-    return rewrite(prepared, modelDir, plan, s, params, ranges, entries);
-  }
-
-  /** The activation range of a rehearsal ({@link #rehearse}). */
-  static final float[] PLACEHOLDER_RANGE = {0f, 1f};
-
-  /** The Q/DQ rewrite, the derived activations' entries and the weights' entries, from activation params. */
-  private static Result rewrite(ModelProto prepared, Path modelDir, CalibrationPlan plan, RangeOptions s,
-      Map<String, QuantParams> params, Map<String, float[]> ranges, List<QParamsFile.Entry> entries) {
     QdqRewriter.Result rewrite = QdqRewriter.rewrite(prepared, modelDir, plan, params, s.weights());
     for (Map.Entry<String, QuantParams> e : rewrite.derivedParams().entrySet()) {
       CalibrationPlan.Derived d = plan.derived().get(e.getKey());

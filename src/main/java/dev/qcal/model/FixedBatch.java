@@ -65,8 +65,8 @@ public final class FixedBatch {
       return requested;
     }
     if (requested != fixed && requested != DEFAULT_BATCH_SIZE) {
-      LOG.warn("--batch-size {} ignored: {} has a fixed batch dimension; batches of {} samples are fed",
-          requested, modelName, fixed);
+      LOG.warn("--batch-size {} ignored: {} has a fixed batch dimension of {}; every batch holds exactly that many"
+          + " samples", requested, modelName, fixed);
     }
     return fixed;
   }

@@ -71,4 +71,40 @@ class FailBeforeDataTest {
     Cli r = Cli.run("calibrate", "--model", model.toString(), "--data", data.toString(), "--out", out.toString());
     r.assertBadInput(out, "nan-weight.onnx", "before reading any data", "NaN");
   }
+
+  @Test
+  void aRangeMethodWithoutItsHistogramsFailsBeforeAnyDataIsRead(SparkSession spark) throws Exception {
+    Path data = tmp.resolve("data");
+    Files.createDirectories(data);
+    Files.writeString(data.resolve("x.npy"), "not an npy file");
+    Path out = tmp.resolve("out");
+    Cli r = Cli.run("calibrate", "--model", dev.qcal.testing.ExampleData.MODEL.toString(), "--data", data.toString(),
+        "--out", out.toString(), "--method", "entropy", "--histogram-bins", "0");
+    r.assertBadInput(out, "'entropy' needs a histogram", "before reading any data");
+  }
+
+  /** No false alarm: every method and activation type rehearses cleanly on the example model. */
+  @Test
+  void theRehearsalPassesWhereTheRunWould() throws Exception {
+    try (WorkDir work = WorkDir.create("qcal-rehearsal-test-")) {
+      dev.qcal.model.ModelPreparer.Unverified u = dev.qcal.model.ModelPreparer.transform(
+          dev.qcal.testing.ExampleData.MODEL, work.path(), dev.qcal.model.ModelPreparer.TARGET_OPSET);
+      RangeOptions d = RangeOptions.defaults();
+      dev.qcal.model.CalibrationPlan plan = dev.qcal.model.CalibrationPlan.of(u.model(), d.plan());
+      for (String method : dev.qcal.calib.Calibrators.METHODS) {
+        for (dev.qcal.quant.QuantType type : List.of(dev.qcal.quant.QuantType.UINT8, dev.qcal.quant.QuantType.INT8)) {
+          for (boolean symmetric : new boolean[] {false, true}) {
+            RangeOptions o = new RangeOptions(method, 99.99, type, symmetric, false, false, d.weights(), null,
+                d.tensorRtVersion(), d.plan());
+            Rehearsal.run(u.model(), work.path(), plan, o, dev.qcal.stats.StatsConfig.defaults(), java.util.Map.of(),
+                "example");
+          }
+        }
+      }
+      try (var left = Files.list(work.path())) {
+        assertEquals(List.of(), left.map(p -> p.getFileName().toString()).filter(n -> n.contains("rehearsal")
+            || n.startsWith("qcal-quantized-")).toList(), "the rehearsal leaves nothing behind");
+      }
+    }
+  }
 }

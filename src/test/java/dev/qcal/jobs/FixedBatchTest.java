@@ -111,6 +111,9 @@ class FixedBatchTest {
     Cli q = Cli.run("quantize", "--model", fixed.toString(), "--stats", tmp.resolve("fixed-b4").toString(),
         "--out", tmp.resolve("requantized").toString());
     assertEquals(0, q.code(), q.err());
+    Cli inspect = Cli.run("inspect", "--model", fixed.toString());
+    assertEquals(0, inspect.code(), inspect.err());
+    assertTrue(inspect.out().contains("batch: fixed at 1 samples"), inspect.out());
   }
 
   @Test
@@ -142,6 +145,16 @@ class FixedBatchTest {
     assertEquals(7, e.get("samples").asInt());
     assertEquals(o.get("outputs"), e.get("outputs"));
     assertEquals(o.get("sensitivity").get("samples"), e.get("sensitivity").get("samples"));
+    assertEquals(o.get("sensitivity").get("tensors"), e.get("sensitivity").get("tensors"));
+    // the FP32 fallback evaluates and ranks with the fixed batch too (an unreachable target runs every step)
+    String[] fallback = {"--min-sqnr", "200", "--sensitivity-samples", "3"};
+    Cli fb = calibrate(fixed, data, "fixed2-fallback", fallback);
+    assertEquals(0, fb.code(), fb.err());
+    Cli fbOracle = calibrate(dynamic, data, "dynamic-fallback", fallback);
+    assertEquals(0, fbOracle.code(), fbOracle.err());
+    JsonNode steps = JSON.readTree(tmp.resolve("fixed2-fallback/run.json").toFile()).get("fallback").get("steps");
+    assertTrue(steps.size() > 1, steps.toString());
+    assertEquals(JSON.readTree(tmp.resolve("dynamic-fallback/run.json").toFile()).get("fallback").get("steps"), steps);
   }
 
   /** x [2,2,4,4] transposed to [2 (channels), 2 (batch), 4, 4] before a Conv: the batch is not first. */
