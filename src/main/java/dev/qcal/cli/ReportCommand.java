@@ -56,7 +56,14 @@ public final class ReportCommand implements Callable<Integer> {
     inputs.addAll(OutputGuard.Input.hadoop("--stats", stats));
     inputs.addAll(QcalDefaults.inputs());
     OutputGuard.check(COMMAND, out, overwrite, inputs, conf);
-    ReportData d = ReportData.read(run, stats, eval, conf);
+    String from = stats;
+    if (from == null) {
+      // the statistics a quantize output's run.json names are an input too (read only once --out is known safe)
+      from = ReportData.statsOf(run, conf);
+      inputs.addAll(OutputGuard.Input.hadoop("--stats (from --run's run.json)", from));
+      OutputGuard.check(COMMAND, out, overwrite, inputs, conf);
+    }
+    ReportData d = ReportData.read(run, from, eval, conf);
     try (AtomicOutput o = AtomicOutput.begin(out, COMMAND, overwrite, conf)) {
       ReportWriter.write(o.dir().resolve(ReportWriter.NAME), d);
       o.commit();

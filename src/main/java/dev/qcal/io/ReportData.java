@@ -302,6 +302,34 @@ public record ReportData(
   }
 
   /**
+   * The statistics a report of {@code runDir} draws from when no {@code --stats} is given: the run's
+   * own {@code stats/}, else those its run.json names (a quantize output).
+   *
+   * @throws DataException when run.json is missing or of another format, or there are none
+   */
+  public static String statsOf(String runDir, Configuration conf) {
+    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(runDir);
+    readQParams(runDir, conf); // the same first complaint as read's for a directory that is no run
+    return statsOf(runDir, readJson(new org.apache.hadoop.fs.Path(dir, RunReport.NAME), "qcal.run", "", conf), conf);
+  }
+
+  private static JsonNode readQParams(String runDir, Configuration conf) {
+    return readJson(new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(runDir), QParamsFile.NAME),
+        QParamsFile.FORMAT, " (is " + runDir + " a calibrate or quantize output directory?)", conf);
+  }
+
+  private static String statsOf(String runDir, JsonNode run, Configuration conf) {
+    org.apache.hadoop.fs.Path own = new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(runDir), StatsFiles.DIR);
+    if (exists(own, conf)) {
+      return own.toString();
+    }
+    if (run.path("stats").isTextual()) {
+      return run.get("stats").asText();
+    }
+    throw new DataException(runDir + ": no " + StatsFiles.DIR + "/ here and run.json names no statistics; give --stats DIR");
+  }
+
+  /**
    * The report of a finished run directory (local or any Hadoop file system).
    *
    * @param runDir a calibrate or quantize output directory (qparams.json, run.json)
@@ -312,20 +340,9 @@ public record ReportData(
    */
   public static ReportData read(String runDir, String statsLocation, String evalLocation, Configuration conf) {
     org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(runDir);
-    JsonNode qparams = readJson(new org.apache.hadoop.fs.Path(dir, QParamsFile.NAME), QParamsFile.FORMAT,
-        " (is " + runDir + " a calibrate or quantize output directory?)", conf);
+    JsonNode qparams = readQParams(runDir, conf);
     JsonNode run = readJson(new org.apache.hadoop.fs.Path(dir, RunReport.NAME), "qcal.run", "", conf);
-    String stats = statsLocation;
-    if (stats == null) {
-      org.apache.hadoop.fs.Path own = new org.apache.hadoop.fs.Path(dir, StatsFiles.DIR);
-      if (exists(own, conf)) {
-        stats = own.toString();
-      } else if (run.path("stats").isTextual()) {
-        stats = run.get("stats").asText();
-      } else {
-        throw new DataException(runDir + ": no " + StatsFiles.DIR + "/ here and run.json names no statistics; give --stats DIR");
-      }
-    }
+    String stats = statsLocation != null ? statsLocation : statsOf(runDir, run, conf);
     StatsFiles.Loaded loaded = StatsFiles.read(stats, conf);
     String sha = qparams.path("model").path("sha256").asText("");
     if (!sha.equals(loaded.manifest().modelSha256())) {

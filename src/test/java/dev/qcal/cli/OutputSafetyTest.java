@@ -214,6 +214,16 @@ class OutputSafetyTest {
     List<String> stats = report(tmp.resolve("s"));
     stats.addAll(List.of("--stats", tmp.resolve("s").toString()));
     assertRefused(stats, overlap(tmp.resolve("s"), "is", "--stats", tmp.resolve("s")));
+    // a quantize output's statistics are those its run.json names, elsewhere
+    Path named = tmp.resolve("named-stats");
+    Files.move(run.resolve("stats"), named);
+    com.fasterxml.jackson.databind.node.ObjectNode runJson = (com.fasterxml.jackson.databind.node.ObjectNode)
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.resolve("run.json").toFile());
+    runJson.put("stats", named.toString());
+    Files.writeString(run.resolve("run.json"), runJson.toString());
+    List<String> noStats = args("report", "--run", run.toString(), "--out", named.resolve("r").toString());
+    assertRefused(noStats, overlap(named.resolve("r"), "lies inside", "--stats (from --run's run.json)", named));
+    Files.move(named, run.resolve("stats"));
     assertRefused(report(thesis), thesis + ": holds photos, thesis.txt and no _SUCCESS",
         "earlier output of qcal report");
 
