@@ -152,10 +152,7 @@ public final class CalibrateCommand implements Callable<Integer> {
 
   CalibrateOptions options() {
     UsageException.requireModel("--model", model);
-    if (batchSize < 1 || batchSize > dev.qcal.data.Batcher.MAX_BATCH_SIZE) {
-      throw new UsageException("--batch-size must be in [1, " + dev.qcal.data.Batcher.MAX_BATCH_SIZE
-          + "] (a batch is one buffer of at most 2^31-1 bytes), got " + batchSize);
-    }
+    UsageException.requireBatchSize(batchSize);
     if (partitions != null && partitions < 1) {
       throw new UsageException("--partitions must be >= 1, got " + partitions);
     }

@@ -64,10 +64,7 @@ public final class EvaluateCommand implements Callable<Integer> {
   public Integer call() {
     UsageException.requireModel("--fp32", fp32);
     UsageException.requireModel("--quantized", quantized);
-    if (batchSize < 1 || batchSize > dev.qcal.data.Batcher.MAX_BATCH_SIZE) {
-      throw new UsageException("--batch-size must be in [1, " + dev.qcal.data.Batcher.MAX_BATCH_SIZE
-          + "] (a batch is one buffer of at most 2^31-1 bytes), got " + batchSize);
-    }
+    UsageException.requireBatchSize(batchSize);
     if (sensitivitySamples < 0) {
       throw new UsageException("--sensitivity-samples must be >= 0, got " + sensitivitySamples);
     }

@@ -43,10 +43,9 @@ public final class Batcher {
           + values * Float.BYTES + " bytes, more than one buffer holds (" + Integer.MAX_VALUE + ")");
     }
     if (values > 0 && values * batchSize > MAX_BATCH_VALUES) {
-      java.math.BigInteger bytes = java.math.BigInteger.valueOf(values).multiply(java.math.BigInteger.valueOf(batchSize))
-          .multiply(java.math.BigInteger.valueOf(Float.BYTES));
+      // values <= MAX_BATCH_VALUES (2^29) here, so the byte count (< 2^62) fits a long
       throw new DataException("--batch-size " + batchSize + ": a batch of samples of " + Arrays.toString(shape) + " ("
-          + values + " values, " + source + ") takes " + bytes + " bytes, more than one buffer holds ("
+          + values + " values, " + source + ") takes " + values * batchSize * Float.BYTES + " bytes, more than one buffer holds ("
           + Integer.MAX_VALUE + "); --batch-size must be in [1, " + MAX_BATCH_VALUES / values
           + "] for this data");
     }

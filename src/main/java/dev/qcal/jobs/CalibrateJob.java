@@ -159,12 +159,12 @@ public final class CalibrateJob {
       String augmentedSha = shipped.sha256();
       int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
       List<String> inputNames = inputs.stream().map(InputSpec::name).toList();
-      PaddedBatches.check(SessionCache.get(augmentedSha, work.resolve(shipped.fileName()), taskCpus),
-          inputNames, firstSample.get(0), tensors, fixedBatch, modelName);
-      // shapes from one sample (repeated to a fixed batch) through the exposing graph (the session local
-      // executors reuse): channel axes within the ranks and a state the heaps can hold, before the pass
-      Map<String, long[]> shapes = StatsPreflight.shapes(augmentedSha, work.resolve(shipped.fileName()), taskCpus,
-          inputNames, firstSample.get(0), tensors, Math.max(1, fixedBatch));
+      // shapes from one sample (repeated to a fixed batch, whose rows must come first) through the exposing
+      // graph (the session local executors reuse): channel axes within the ranks and a state the heaps can
+      // hold, before the pass
+      Map<String, long[]> shapes = PaddedBatches.shapes(SessionCache.get(augmentedSha,
+          work.resolve(shipped.fileName()), taskCpus), inputNames, firstSample.get(0), tensors, Math.max(1, fixedBatch),
+          modelName);
       StatsPreflight.checkMemory(spark.sparkContext(), o.statsConfig(), StatsPreflight.channels(o.statsConfig(), shapes));
       ReducedObserve.Shipped reduced = null;
       if (ReducedObserve.applies(o.statsConfig()) && Boolean.parseBoolean(spark.conf().get(REDUCE_IN_ORT, "true"))) {
@@ -188,7 +188,7 @@ public final class CalibrateJob {
       jsc.setJobGroup("qcal-observe", "qcal observe and reduce: " + tensors.size()
           + " activations over " + samples.getNumPartitions() + " partitions, treeAggregate of exact statistics", false);
       Observed observed = observe(samples, shipped.fileName(), augmentedSha, reduced,
-          inputs.stream().map(InputSpec::name).toList(), tensors, batchSize, fixedBatch > 0, taskCpus,
+          inputNames, tensors, batchSize, fixedBatch > 0, taskCpus,
           spark.sparkContext().conf().getInt(FAIL_FIRST_ATTEMPT, -1), o.statsConfig());
       StatsSet stats = observed.stats();
       report.stage("observe_and_reduce", System.nanoTime() - t);

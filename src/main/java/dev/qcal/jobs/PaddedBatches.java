@@ -7,7 +7,9 @@ import dev.qcal.model.ModelException;
 import dev.qcal.runtime.ModelRunner;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 
 /**
@@ -24,35 +26,36 @@ final class PaddedBatches {
   private PaddedBatches() {}
 
   /**
-   * Throws a {@link ModelException} naming the first of {@code tensors} whose first dimension is not
-   * the batch of {@code n} rows; nothing to check when {@code n <= 1} (no padding).
+   * Each of {@code tensors}' shape for a batch of {@code n} copies of {@code sample} (n: the model's fixed
+   * batch size, or 1), from one inference of {@code session}; with {@code n > 1}, throws a
+   * {@link ModelException} naming the first tensor whose first dimension is not the batch of {@code n} rows.
    */
-  static void check(OrtSession session, List<String> inputNames, Sample sample, List<String> tensors, int n,
-      String modelName) {
-    if (n <= 1 || tensors.isEmpty()) {
-      return;
-    }
+  static Map<String, long[]> shapes(OrtSession session, List<String> inputNames, Sample sample, List<String> tensors,
+      int n, String modelName) {
     Batcher batcher = new Batcher(inputNames.size(), n, true);
     Batcher.Batch batch = batcher.offer(sample);
     if (batch == null) {
       batch = batcher.flush();
     }
+    Map<String, long[]> shapes = new LinkedHashMap<>();
     try (ModelRunner r = new ModelRunner(session, inputNames, tensors)) {
       r.run(batch, (tensor, values, shape) -> {
-        String why = notBatchFirst(values, shape, n);
+        String why = n > 1 ? notBatchFirst(values, shape, n) : null;
         if (why != null) {
           throw new ModelException(modelName + ": has a fixed batch of " + n + " samples, and tensor '" + tensor
               + "' (shape " + Arrays.toString(shape) + ") " + why + "; qcal pads a partial batch and drops the"
               + " padded rows, which needs the batch first in every observed tensor. Export the model with a"
               + " dynamic batch dimension or a batch of 1");
         }
+        shapes.put(tensor, shape.clone());
       });
     }
+    return shapes;
   }
 
   /**
-   * As {@link #check} for a model's {@code outputs}, on the first of {@code samples} (read only when
-   * {@code n > 1}).
+   * The check of {@link #shapes} for a model's {@code outputs}, on the first of {@code samples} (read only
+   * when {@code n > 1}).
    */
   static void checkOutputs(JavaRDD<Sample> samples, OrtSession session, List<String> inputNames,
       List<String> outputs, int n, String modelName) {
@@ -61,7 +64,7 @@ final class PaddedBatches {
     }
     List<Sample> first = samples.take(1);
     if (!first.isEmpty()) {
-      check(session, inputNames, first.get(0), outputs, n, modelName);
+      shapes(session, inputNames, first.get(0), outputs, n, modelName);
     }
   }
 

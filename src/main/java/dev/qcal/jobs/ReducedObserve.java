@@ -43,7 +43,7 @@ final class ReducedObserve {
   record Shipped(String fileName, String sha256, List<Reduction> reductions) implements Serializable {}
 
   /**
-   * The reduction of each tensor, from its shape for one sample ({@link StatsPreflight#shapes}): per
+   * The reduction of each tensor, from its shape for one sample ({@link PaddedBatches#shapes}): per
    * channel where {@code config} gives the tensor a channel axis, else per tensor. Null when a tensor's
    * channel axis is out of range (the plain pass then reports it).
    */

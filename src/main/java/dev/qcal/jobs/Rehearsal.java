@@ -11,15 +11,12 @@ import dev.qcal.model.ModelException;
 import dev.qcal.stats.StatsConfig;
 import dev.qcal.stats.StatsSet;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,12 +52,11 @@ public final class Rehearsal {
       StatsConfig config, Map<String, TensorOverrides.Override> overrides, String modelName) {
     long t = System.nanoTime();
     Set<String> before = ExternalData.locations(prepared);
-    Path scratch = modelDir.resolve("qcal-rehearsal");
     QuantizeStep.Result r = null;
-    try {
+    try (WorkDir work = WorkDir.create("qcal-rehearsal-")) {
+      Path scratch = work.path();
       StatsSet stats = placeholder(plan, config);
       r = QuantizeStep.run(prepared, modelDir, plan, stats, options, overrides);
-      Files.createDirectories(scratch);
       QParamsFile.Header header = new QParamsFile.Header(modelName, "", 0, 0, options.method(), 0, Map.of());
       QParamsFile.write(scratch.resolve(QParamsFile.NAME), header, r.entries());
       InterchangeFiles.writeTensorRtCache(scratch.resolve(InterchangeFiles.TENSORRT_CACHE),
@@ -73,10 +69,7 @@ public final class Rehearsal {
     } catch (DataException e) {
       // e.g. a range method that needs the histograms --histogram-bins 0 does not collect
       throw new DataException(e.getMessage() + " (found before reading any data)", e);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     } finally {
-      delete(scratch);
       if (r != null) {
         // the rewrite of weights in external data writes a new data file next to the model
         for (String location : ExternalData.locations(r.rewrite().model())) {
@@ -100,16 +93,11 @@ public final class Rehearsal {
     return s.countBatch(1);
   }
 
-  private static void delete(Path p) {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (Stream<Path> all = Files.walk(p)) {
-      for (Path f : all.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(f);
-      }
+  private static void delete(Path file) {
+    try {
+      Files.deleteIfExists(file);
     } catch (IOException e) {
-      LOG.warn("cannot delete the rehearsal's {}: {}", p, e.toString());
+      LOG.warn("cannot delete the rehearsal's {}: {}", file, e.toString());
     }
   }
 }

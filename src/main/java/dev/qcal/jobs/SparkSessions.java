@@ -13,7 +13,7 @@ public final class SparkSessions {
    * A session, whether this command started it (and so must stop it), and the temporary warehouse
    * folder it made for the session (null when none), removed once the session stops.
    */
-  public record Handle(SparkSession spark, boolean owned, java.nio.file.Path warehouse) implements AutoCloseable {
+  public record Handle(SparkSession spark, boolean owned, WorkDir warehouse) implements AutoCloseable {
     public Handle(SparkSession spark, boolean owned) {
       this(spark, owned, null);
     }
@@ -24,7 +24,7 @@ public final class SparkSessions {
         spark.stop();
       }
       if (warehouse != null) {
-        deleteTree(warehouse);
+        warehouse.close();
       }
     }
   }
@@ -56,12 +56,12 @@ public final class SparkSessions {
     if (replaced != null) {
       LOG.warn("spark.serializer {} replaced by {} for this application: {}", replaced, JAVA_SERIALIZER, WHY_JAVA);
     }
-    java.nio.file.Path warehouse = withTemporaryWarehouse(conf);
+    WorkDir warehouse = withTemporaryWarehouse(conf);
     try {
       return new Handle(SparkSession.builder().config(conf).getOrCreate(), true, warehouse);
     } catch (RuntimeException e) {
       if (warehouse != null) {
-        deleteTree(warehouse);
+        warehouse.close();
       }
       throw e;
     }
@@ -72,28 +72,13 @@ public final class SparkSessions {
    * working folder as soon as a table is looked up: points it at a new temporary folder instead, which
    * the handle removes. Returns that folder, or null when the user configured one.
    */
-  static java.nio.file.Path withTemporaryWarehouse(SparkConf conf) {
+  static WorkDir withTemporaryWarehouse(SparkConf conf) {
     if (conf.contains("spark.sql.warehouse.dir")) {
       return null;
     }
-    try {
-      java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("qcal-warehouse-");
-      conf.set("spark.sql.warehouse.dir", dir.toUri().toString());
-      return dir;
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("cannot create a temporary Spark warehouse folder", e);
-    }
-  }
-
-  /** Deletes the temporary folder {@code dir} qcal made, with what Spark wrote into it. */
-  static void deleteTree(java.nio.file.Path dir) {
-    try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.walk(dir)) {
-      for (java.nio.file.Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        java.nio.file.Files.deleteIfExists(p);
-      }
-    } catch (java.io.IOException | java.io.UncheckedIOException e) {
-      LOG.warn("cannot remove the temporary Spark warehouse {}: {}", dir, e.toString());
-    }
+    WorkDir dir = WorkDir.create("qcal-warehouse-");
+    conf.set("spark.sql.warehouse.dir", dir.path().toUri().toString());
+    return dir;
   }
 
   /**

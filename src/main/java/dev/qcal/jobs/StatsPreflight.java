@@ -1,13 +1,8 @@
 package dev.qcal.jobs;
 
-import dev.qcal.data.Batcher;
 import dev.qcal.data.DataException;
-import dev.qcal.data.Sample;
-import dev.qcal.runtime.ModelRunner;
-import dev.qcal.runtime.SessionCache;
 import dev.qcal.stats.StatsConfig;
 import dev.qcal.stats.StatsMemory;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -20,7 +15,7 @@ import org.apache.spark.SparkContext;
 
 /**
  * Checks made once the plan is known and before the data pass, from each calibrated tensor's shape for
- * one sample: {@code --channel-axis} names calibrated tensors and axes within their rank, and the
+ * one sample ({@link PaddedBatches#shapes}): {@code --channel-axis} names calibrated tensors and axes within their rank, and the
  * statistics state fits the heap of the JVMs that hold it (see {@link StatsMemory}).
  */
 final class StatsPreflight {
@@ -36,25 +31,6 @@ final class StatsPreflight {
             + " tensor '" + t + "' (" + tensors.size() + " tensors are calibrated; see qcal inspect)");
       }
     }
-  }
-
-  /**
-   * Each tensor's shape for {@code sample}, from one inference of the exposing model on a batch of
-   * {@code batch} copies of it (1, or the model's fixed batch size: {@link dev.qcal.model.FixedBatch#of}).
-   */
-  static Map<String, long[]> shapes(String sha, Path exposing, int taskCpus, List<String> inputNames, Sample sample,
-      List<String> tensors, int batch) {
-    Batcher batcher = new Batcher(inputNames.size(), batch);
-    Batcher.Batch b = null;
-    for (int i = 0; i < batch && b == null; i++) {
-      b = batcher.offer(sample);
-    }
-    Batcher.Batch full = b != null ? b : batcher.flush();
-    Map<String, long[]> shapes = new LinkedHashMap<>();
-    try (ModelRunner r = new ModelRunner(SessionCache.get(sha, exposing, taskCpus), inputNames, tensors)) {
-      r.run(full, (name, values, shape) -> shapes.put(name, shape.clone()));
-    }
-    return shapes;
   }
 
   /**

@@ -339,11 +339,7 @@ public final class QdqRewriter {
     }
   }
 
-  /**
-   * Quantizes the weight of {@code ref} and its bias. An initializer several nodes read is quantized once
-   * per distinct scheme (axis, type, block size, zero point kept) and params: readers that agree share
-   * one DequantizeLinear, the others get their own copy.
-   */
+  /** Whether graph output {@code t} gets Q/DQ ({@link Outputs}). */
   private boolean quantizesOutput(String t) {
     if (outputs != Outputs.AUTO) {
       return outputs == Outputs.QUANTIZED;
@@ -355,6 +351,11 @@ public final class QdqRewriter {
     });
   }
 
+  /**
+   * Quantizes the weight of {@code ref} and its bias. An initializer several nodes read is quantized once
+   * per distinct scheme (axis, type, block size, zero point kept) and params: readers that agree share
+   * one DequantizeLinear, the others get their own copy.
+   */
   private void quantizeWeight(WeightRef ref) {
     NodeProto node = g.node(ref.node());
     if (node == null) {

@@ -50,8 +50,9 @@ class StatsPreflightTest {
         List.of(dev.qcal.model.TestGraphs.batchInput("x", 3)), List.of(dev.qcal.model.TestGraphs.floatInfo("y")), List.of());
     assertEquals(0, dev.qcal.model.FixedBatch.of(dynamic, "dynamic.onnx"));
     var sample = new dev.qcal.data.Sample(new float[][] {{1f, -2f, 3f}}, new long[][] {{3}}, "s");
-    Map<String, long[]> shapes = StatsPreflight.shapes("preflight-fixed-" + dev.qcal.model.OnnxModels.sha256(file), file,
-        1, List.of("x"), sample, List.of("x", "y"), 4);
+    Map<String, long[]> shapes = PaddedBatches.shapes(dev.qcal.runtime.SessionCache.get(
+        "preflight-fixed-" + dev.qcal.model.OnnxModels.sha256(file), file, 1), List.of("x"), sample, List.of("x", "y"),
+        4, "fixed.onnx");
     assertEquals(List.of("x", "y"), List.copyOf(shapes.keySet()));
     assertEquals("[4, 3]", java.util.Arrays.toString(shapes.get("x")));
     assertEquals("[4, 3]", java.util.Arrays.toString(shapes.get("y")));
