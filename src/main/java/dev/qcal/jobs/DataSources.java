@@ -432,9 +432,11 @@ final class DataSources {
       throw bad != null ? bad : new DataException(path + ": cannot read as Parquet: " + firstLine(e), e);
     }
     List<org.apache.spark.sql.Column> cols = new ArrayList<>();
+    String[] names = new String[inputs.size()];
     for (InputSpec in : inputs) {
       StructField f = field(df, d.column(in.name()), in.name(), path);
       checkColumn(f, in, path);
+      names[cols.size()] = f.name();
       cols.add(functions.col("`" + f.name().replace("`", "``") + "`"));
     }
     cols.add(functions.col("_metadata.file_path"));
@@ -447,7 +449,7 @@ final class DataSources {
     String root = rootPath(path, spark.sparkContext().hadoopConfiguration());
     return df.select(cols.toArray(new org.apache.spark.sql.Column[0])).javaRDD()
         .mapPartitions(DataSources::namingFilesThatAreNotParquet, true)
-        .map(row -> entry(row, specs, declared, root, selection));
+        .map(row -> entry(row, specs, names, declared, root, selection));
   }
 
   /**
@@ -613,9 +615,11 @@ final class DataSources {
   private static JavaRDD<Entry> rows(Dataset<Row> df, String label, boolean files, List<InputSpec> inputs,
       DataOptions d, Map<String, long[]> sampleShapes, SampleSelection selection) {
     List<org.apache.spark.sql.Column> cols = new ArrayList<>();
+    String[] names = new String[inputs.size()];
     for (InputSpec in : inputs) {
       StructField f = field(df, d.column(in.name()), in.name(), label);
       checkColumn(f, in, label);
+      names[cols.size()] = f.name();
       cols.add(functions.col("`" + f.name().replace("`", "``") + "`"));
     }
     if (files) {
@@ -644,7 +648,7 @@ final class DataSources {
           String source = (files ? row.getString(n) : label) + " (partition " + p + ", row " + ordinal + ")";
           ordinal++;
           try {
-            Sample sample = decode(row, specs, declared, source);
+            Sample sample = decode(row, specs, names, declared, source);
             SampleSelection.Key key = selection.contentKey(id, sample.values());
             return Entry.good(key, selection.inFraction(key) ? sample : null);
           } catch (BadRecordException e) {
@@ -710,18 +714,18 @@ final class DataSources {
   }
 
   /** The first {@code specs.size()} columns of {@code row} as one sample; bad values throw a BadRecordException. */
-  private static Sample decode(Row row, List<InputSpec> specs, long[][] declared, String source) {
+  private static Sample decode(Row row, List<InputSpec> specs, String[] columns, long[][] declared, String source) {
     int n = specs.size();
     Object[] values = new Object[n];
     long[][] shapes = new long[n][];
     for (int i = 0; i < n; i++) {
-      values[i] = RowValues.values(row, i, specs.get(i).name(), specs.get(i), source);
+      values[i] = RowValues.values(row, i, columns[i], specs.get(i), source);
       shapes[i] = specs.get(i).shapeOfFlat(ElemType.length(values[i]), declared[i], source);
     }
     return new Sample(values, shapes, source);
   }
 
-  private static Entry entry(Row row, List<InputSpec> specs, long[][] declared, String root,
+  private static Entry entry(Row row, List<InputSpec> specs, String[] columns, long[][] declared, String root,
       SampleSelection selection) {
     int n = specs.size();
     String file = row.getString(n);
@@ -732,7 +736,7 @@ final class DataSources {
     }
     String source = file + " row " + index;
     try {
-      return Entry.good(key, decode(row, specs, declared, source));
+      return Entry.good(key, decode(row, specs, columns, declared, source));
     } catch (BadRecordException e) {
       return Entry.bad(key, e);
     }

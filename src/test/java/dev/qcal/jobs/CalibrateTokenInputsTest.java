@@ -49,6 +49,11 @@ class CalibrateTokenInputsTest {
    * out = masked @ W [N,L,3].
    */
   static Path model(Path dir) {
+    return model(dir, TensorProto.DataType.INT64_VALUE);
+  }
+
+  /** The model with {@code input_ids} of ONNX type {@code idsType} (Gather takes int32 or int64 indices). */
+  static Path model(Path dir, int idsType) {
     TensorProto axes = TensorProto.newBuilder().setName("axis2").setDataType(TensorProto.DataType.INT64_VALUE)
         .addDims(1).addInt64Data(2).build();
     ModelProto m = TestGraphs.model(13,
@@ -58,7 +63,7 @@ class CalibrateTokenInputsTest {
             TestGraphs.node("Unsqueeze", "unsq", List.of("maskf", "axis2"), List.of("mask3")),
             TestGraphs.node("Mul", "mask", List.of("emb", "mask3"), List.of("masked")),
             TestGraphs.node("MatMul", "proj", List.of("masked", "W"), List.of("out"))),
-        List.of(TestGraphs.typedBatchInput("input_ids", TensorProto.DataType.INT64_VALUE, LEN),
+        List.of(TestGraphs.typedBatchInput("input_ids", idsType, LEN),
             TestGraphs.typedBatchInput("attention_mask", TensorProto.DataType.INT64_VALUE, LEN)),
         List.of(TestGraphs.floatInfo("out")),
         List.of(TestGraphs.floatTensor("E", new long[] {VOCAB, DIM}, embedding()),
