@@ -545,6 +545,10 @@ final class DataSources {
     }
     ImagePipeline pipeline = ImagePipeline.parse(json, preprocess);
     InputSpec input = inputs.get(0);
+    if (!input.type().isFloat()) {
+      throw new DataException(path + ": an image folder feeds a float input (the --preprocess pipeline computes"
+          + " floats); input '" + input.name() + "' is " + input.type() + ": give its data as .npy or a table");
+    }
     String root = rootPath(path, conf);
     Dataset<Row> df = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
         .option("pathGlobFilter", IMAGE_GLOB).load(path).select("path", "content");
@@ -555,13 +559,30 @@ final class DataSources {
         return Entry.good(key, null);
       }
       try {
-        Sample s = pipeline.apply((byte[]) row.get(1), file);
+        Sample s = asType(pipeline.apply((byte[]) row.get(1), file), input);
         input.check(s.shapes()[0], file);
         return Entry.good(key, s);
       } catch (BadRecordException e) {
         return Entry.bad(key, e);
       }
     });
+  }
+
+  /** A one-input float32 sample in {@code input}'s float type (float16 and float64 round to nearest). */
+  private static Sample asType(Sample s, InputSpec input) {
+    if (input.type() == ElemType.FLOAT32) {
+      return s;
+    }
+    float[] f = (float[]) s.values()[0];
+    Object typed = input.type().newArray(f.length);
+    for (int k = 0; k < f.length; k++) {
+      String why = dev.qcal.data.Elements.putDouble(typed, input.type(), k, f[k]);
+      if (why != null) {
+        throw new BadRecordException(BadRecordException.DOES_NOT_FIT, s.source() + ": input '" + input.name() + "' ("
+            + input.type() + "): element " + k + ": " + why);
+      }
+    }
+    return new Sample(new Object[] {typed}, s.shapes(), s.source());
   }
 
   /** The class {@code --format delta} needs: Delta Lake's Spark session extension. */

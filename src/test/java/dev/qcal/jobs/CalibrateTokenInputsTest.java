@@ -15,6 +15,7 @@ import dev.qcal.testing.SharedSpark;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.apache.spark.sql.Row;
@@ -28,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A token model with int64 inputs {@code input_ids} and {@code attention_mask} [N, L] calibrates from
- * int64 {@code .npy} files and from a Parquet table of {@code array<long>} columns, with equal statistics.
+ * int64 {@code .npy} files, from a Parquet table of {@code array<long>} columns, from JSON lines and from CSV
+ * cells, with equal statistics.
  */
 @ExtendWith(SharedSpark.class)
 class CalibrateTokenInputsTest {
@@ -104,7 +106,7 @@ class CalibrateTokenInputsTest {
   }
 
   @Test
-  void int64NpyAndArrayOfLongParquetGiveTheSameStatistics(SparkSession spark) throws Exception {
+  void int64NpyParquetJsonAndCsvGiveTheSameStatistics(SparkSession spark) throws Exception {
     Path model = model(tmp);
     long[] ids = ids();
     long[] mask = mask();
@@ -133,9 +135,28 @@ class CalibrateTokenInputsTest {
     JsonNode fromParquet = calibrate(model, tmp.resolve("out-parquet"), "--data", table.toString(),
         "--input", "input_ids=ids", "--input", "attention_mask=mask");
 
+    // JSON lines ([3, 1, ...] is inferred as array<bigint>) and CSV cells listing the ids
+    StringBuilder json = new StringBuilder();
+    StringBuilder csv = new StringBuilder("ids,mask\n");
+    for (int k = 0; k < ROWS; k++) {
+      long[] i = Arrays.copyOfRange(ids, k * LEN, (k + 1) * LEN);
+      long[] m = Arrays.copyOfRange(mask, k * LEN, (k + 1) * LEN);
+      json.append("{\"ids\": ").append(Arrays.toString(i)).append(", \"mask\": ").append(Arrays.toString(m))
+          .append("}\n");
+      csv.append('"').append(Arrays.toString(i)).append("\",\"").append(Arrays.toString(m)).append("\"\n");
+    }
+    Files.writeString(tmp.resolve("tokens.json"), json);
+    Files.writeString(tmp.resolve("tokens.csv"), csv);
+    JsonNode fromJson = calibrate(model, tmp.resolve("out-json"), "--data", tmp.resolve("tokens.json").toString(),
+        "--input", "input_ids=ids", "--input", "attention_mask=mask");
+    JsonNode fromCsv = calibrate(model, tmp.resolve("out-csv"), "--data", tmp.resolve("tokens.csv").toString(),
+        "--input", "input_ids=ids", "--input", "attention_mask=mask");
+
     assertEquals(ROWS, fromNpy.get("samples").asLong());
-    assertEquals(fromNpy.get("activations"), fromParquet.get("activations"));
-    assertEquals(fromNpy.get("weights"), fromParquet.get("weights"));
+    for (JsonNode other : List.of(fromParquet, fromJson, fromCsv)) {
+      assertEquals(fromNpy.get("activations"), other.get("activations"));
+      assertEquals(fromNpy.get("weights"), other.get("weights"));
+    }
     // neither integer input is a statistics tensor
     assertTrue(!fromNpy.get("activations").has("input_ids") && !fromNpy.get("activations").has("attention_mask"),
         fromNpy.get("activations").toString());
