@@ -48,7 +48,7 @@ class CalibrateTokenInputsTest {
 
   /**
    * emb = Gather(E, input_ids) [N,L,D]; masked = emb * Unsqueeze(Cast(attention_mask, float), 2);
-   * out = masked @ W [N,L,3].
+   * out = masked @ W [N,L,3]; emb_out = emb @ W (so the Gather output is a calibrated MatMul input).
    */
   static Path model(Path dir) {
     return model(dir, TensorProto.DataType.INT64_VALUE);
@@ -64,10 +64,11 @@ class CalibrateTokenInputsTest {
                 TestGraphs.i("to", TensorProto.DataType.FLOAT_VALUE)),
             TestGraphs.node("Unsqueeze", "unsq", List.of("maskf", "axis2"), List.of("mask3")),
             TestGraphs.node("Mul", "mask", List.of("emb", "mask3"), List.of("masked")),
-            TestGraphs.node("MatMul", "proj", List.of("masked", "W"), List.of("out"))),
+            TestGraphs.node("MatMul", "proj", List.of("masked", "W"), List.of("out")),
+            TestGraphs.node("MatMul", "proj_emb", List.of("emb", "W"), List.of("emb_out"))),
         List.of(TestGraphs.typedBatchInput("input_ids", idsType, LEN),
             TestGraphs.typedBatchInput("attention_mask", TensorProto.DataType.INT64_VALUE, LEN)),
-        List.of(TestGraphs.floatInfo("out")),
+        List.of(TestGraphs.floatInfo("out"), TestGraphs.floatInfo("emb_out")),
         List.of(TestGraphs.floatTensor("E", new long[] {VOCAB, DIM}, embedding()),
             TestGraphs.floatTensor("W", new long[] {DIM, 3}, TestGraphs.randomFloats(DIM * 3, 12)), axes));
     Path f = dir.resolve("tokens.onnx");
@@ -161,8 +162,21 @@ class CalibrateTokenInputsTest {
     assertTrue(!fromNpy.get("activations").has("input_ids") && !fromNpy.get("activations").has("attention_mask"),
         fromNpy.get("activations").toString());
 
-    // by hand: the masked embeddings are the embedding rows of the ids at valid positions, and 0 at masked ones
+    // by hand: the Gather output holds exactly the embedding rows of the ids used (0 and 9 are not)
     float[] e = embedding();
+    float embMin = Float.POSITIVE_INFINITY;
+    float embMax = Float.NEGATIVE_INFINITY;
+    for (long id : ids) {
+      for (int d = 0; d < DIM; d++) {
+        embMin = Math.min(embMin, e[(int) id * DIM + d]);
+        embMax = Math.max(embMax, e[(int) id * DIM + d]);
+      }
+    }
+    JsonNode emb = fromNpy.get("activations").get("emb");
+    assertEquals(embMin, emb.get("min").floatValue());
+    assertEquals(embMax, emb.get("max").floatValue());
+    assertEquals((long) ROWS * LEN * DIM, emb.get("count").asLong());
+    // by hand: the masked embeddings are the embedding rows of the ids at valid positions, and 0 at masked ones
     float min = Float.POSITIVE_INFINITY;
     float max = Float.NEGATIVE_INFINITY;
     for (int p = 0; p < ids.length; p++) {
@@ -194,8 +208,10 @@ class CalibrateTokenInputsTest {
     assertEquals(0, r.code(), r.err());
     JsonNode eval = new ObjectMapper().readTree(tmp.resolve("eval/eval.json").toFile());
     assertEquals(ROWS, eval.get("samples").asLong());
-    JsonNode out = eval.get("outputs").elements().next();
-    // int8 activations of a 3-wide projection of 4-d embeddings: close to FP32, not equal
-    assertTrue(out.get("sqnr_db").asDouble() > 20, out.toString());
+    assertEquals(2, eval.get("outputs").size(), eval.toString());
+    for (JsonNode out : eval.get("outputs")) {
+      // int8 activations of a 3-wide projection of 4-d embeddings: close to FP32, not equal
+      assertTrue(out.get("sqnr_db").asDouble() > 20, out.toString());
+    }
   }
 }
