@@ -72,6 +72,22 @@ class CalibrateTypedBadInputTest {
   }
 
   @Test
+  void skipDropsAndCountsValuesThatDoNotFit(SparkSession spark) throws Exception {
+    Path model = CalibrateTokenInputsTest.model(tmp, TensorProto.DataType.INT32_VALUE);
+    long[] ids = write(5);
+    ids[LEN] = -(1L << 33);
+    ids[3 * LEN + 5] = 1L << 40;
+    Npy.writeInt64(tmp.resolve("ids/0.npy"), ids, new long[] {5, LEN});
+    Cli r = calibrate(model, "--data", "input_ids=" + tmp.resolve("ids"), "--data", "attention_mask=" + tmp.resolve("mask"),
+        "--on-bad-record", "skip");
+    assertEquals(0, r.code(), r.err());
+    com.fasterxml.jackson.databind.JsonNode run =
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(out().resolve("run.json").toFile());
+    assertEquals(3, run.get("samples").asLong());
+    assertEquals("{\"does_not_fit\":2}", run.get("skipped_records").toString());
+  }
+
+  @Test
   void floatDataForAnInt64Input(SparkSession spark) throws Exception {
     Path model = CalibrateTokenInputsTest.model(tmp);
     write(2);
