@@ -4,6 +4,7 @@ import dev.qcal.data.BadRecordException;
 import dev.qcal.data.BadRecords;
 import dev.qcal.data.DataException;
 import dev.qcal.data.ElemType;
+import dev.qcal.data.Elements;
 import dev.qcal.data.Entry;
 import dev.qcal.data.HadoopConf;
 import dev.qcal.data.ImagePipeline;
@@ -576,7 +577,7 @@ final class DataSources {
     float[] f = (float[]) s.values()[0];
     Object typed = input.type().newArray(f.length);
     for (int k = 0; k < f.length; k++) {
-      String why = dev.qcal.data.Elements.putDouble(typed, input.type(), k, f[k]);
+      String why = Elements.putDouble(typed, input.type(), k, f[k]);
       if (why != null) {
         throw new BadRecordException(BadRecordException.DOES_NOT_FIT, s.source() + ": input '" + input.name() + "' ("
             + input.type() + "): element " + k + ": " + why);

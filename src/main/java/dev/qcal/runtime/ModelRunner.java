@@ -1,5 +1,6 @@
 package dev.qcal.runtime;
 
+import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
@@ -166,10 +167,10 @@ public final class ModelRunner implements AutoCloseable {
   /** The element type {@code session} declares for each of {@code inputNames}. */
   static OnnxJavaType[] inputTypes(OrtSession session, List<String> inputNames) {
     try {
-      Map<String, ai.onnxruntime.NodeInfo> info = session.getInputInfo();
+      Map<String, NodeInfo> info = session.getInputInfo();
       OnnxJavaType[] types = new OnnxJavaType[inputNames.size()];
       for (int i = 0; i < types.length; i++) {
-        ai.onnxruntime.NodeInfo n = info.get(inputNames.get(i));
+        NodeInfo n = info.get(inputNames.get(i));
         if (n == null || !(n.getInfo() instanceof TensorInfo t)) {
           throw new IllegalArgumentException("model has no tensor input '" + inputNames.get(i) + "'");
         }

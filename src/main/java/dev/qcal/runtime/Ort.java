@@ -8,6 +8,8 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import dev.qcal.data.ElemType;
+import dev.qcal.data.Elements;
 import java.nio.ByteBuffer;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
@@ -220,9 +222,9 @@ public final class Ort {
   }
 
   /** The qcal element type of a tensor's ONNX Runtime type, or null when qcal cannot feed it. */
-  static dev.qcal.data.ElemType elemType(TensorInfo info) {
+  static ElemType elemType(TensorInfo info) {
     String n = info.onnxType.name().substring("ONNX_TENSOR_ELEMENT_DATA_TYPE_".length());
-    for (dev.qcal.data.ElemType t : dev.qcal.data.ElemType.values()) {
+    for (ElemType t : ElemType.values()) {
       if (t.name().equals(n.equals("FLOAT") ? "FLOAT32" : n.equals("DOUBLE") ? "FLOAT64" : n)) {
         return t;
       }
@@ -237,14 +239,14 @@ public final class Ort {
     if (info.type == OnnxJavaType.FLOAT) {
       return OnnxTensor.createTensor(env, FloatBuffer.wrap(values), shape);
     }
-    dev.qcal.data.ElemType type = elemType(info);
+    ElemType type = elemType(info);
     if (type == null) {
       throw new Failure(model + ": input '" + name + "' is " + info.onnxType + ", which qcal cannot feed");
     }
     Object typed = type.newArray(values.length);
     for (int k = 0; k < values.length; k++) {
-      String why = type.isFloat() ? dev.qcal.data.Elements.putDouble(typed, type, k, values[k])
-          : values[k] == (long) values[k] ? dev.qcal.data.Elements.putLong(typed, type, k, (long) values[k])
+      String why = type.isFloat() ? Elements.putDouble(typed, type, k, values[k])
+          : values[k] == (long) values[k] ? Elements.putLong(typed, type, k, (long) values[k])
           : values[k] + " is not an integer";
       if (why != null) {
         throw new Failure(model + ": input '" + name + "' (" + type + "): element " + k + ": " + why);
@@ -252,7 +254,7 @@ public final class Ort {
     }
     ByteBuffer b = ByteBuffer.allocateDirect(values.length * type.bytes())
         .order(java.nio.ByteOrder.nativeOrder());
-    dev.qcal.data.Elements.put(b, typed);
+    Elements.put(b, typed);
     b.flip();
     return OnnxTensor.createTensor(env, b, shape, info.type);
   }

@@ -3,6 +3,8 @@ package dev.qcal.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.onnx.proto.OnnxMl.TensorProto;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qcal.data.Npy;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.SharedSpark;
@@ -81,8 +83,7 @@ class CalibrateTypedBadInputTest {
     Cli r = calibrate(model, "--data", "input_ids=" + tmp.resolve("ids"), "--data", "attention_mask=" + tmp.resolve("mask"),
         "--on-bad-record", "skip");
     assertEquals(0, r.code(), r.err());
-    com.fasterxml.jackson.databind.JsonNode run =
-        new com.fasterxml.jackson.databind.ObjectMapper().readTree(out().resolve("run.json").toFile());
+    JsonNode run = new ObjectMapper().readTree(out().resolve("run.json").toFile());
     assertEquals(3, run.get("samples").asLong());
     assertEquals("{\"does_not_fit\":2}", run.get("skipped_records").toString());
   }

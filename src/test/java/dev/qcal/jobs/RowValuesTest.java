@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.qcal.data.BadRecordException;
+import dev.qcal.data.ElemType;
+import dev.qcal.data.InputSpec;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.sql.RowFactory;
@@ -56,8 +58,8 @@ class RowValuesTest {
         () -> RowValues.floats(RowFactory.create((Object) new byte[5]), 0, "x", "r")).reason());
   }
 
-  private static final dev.qcal.data.InputSpec IDS =
-      new dev.qcal.data.InputSpec("input_ids", new long[] {-1}, dev.qcal.data.ElemType.INT64);
+  private static final InputSpec IDS =
+      new InputSpec("input_ids", new long[] {-1}, ElemType.INT64);
 
   @Test
   void integerColumnsFeedIntegerInputsAsThemselves() {
@@ -70,7 +72,7 @@ class RowValuesTest {
     assertArrayEquals(new long[] {3, -4}, (long[]) RowValues.values(RowFactory.create("[3, -4]"), 0, "ids", IDS, "r"));
     byte[] le = {5, 0, 0, 0, 0, 0, 0, 0}; // int64 5, little-endian
     assertArrayEquals(new long[] {5}, (long[]) RowValues.values(RowFactory.create((Object) le), 0, "ids", IDS, "r"));
-    dev.qcal.data.InputSpec mask = new dev.qcal.data.InputSpec("mask", new long[] {-1}, dev.qcal.data.ElemType.BOOL);
+    InputSpec mask = new InputSpec("mask", new long[] {-1}, ElemType.BOOL);
     assertArrayEquals(new byte[] {1, 0, 1},
         (byte[]) RowValues.values(RowFactory.create(List.of("true", "0", "1")), 0, "m", mask, "r"));
     BadRecordException e = assertThrows(BadRecordException.class,
@@ -82,11 +84,11 @@ class RowValuesTest {
 
   @Test
   void floatColumnsDoNotFeedIntegerInputs() {
-    assertFalse(RowValues.accepts(DataTypes.createArrayType(DataTypes.DoubleType), dev.qcal.data.ElemType.INT64));
-    assertFalse(RowValues.accepts(DataTypes.createArrayType(DataTypes.FloatType), dev.qcal.data.ElemType.BOOL));
-    assertTrue(RowValues.accepts(DataTypes.createArrayType(DataTypes.LongType), dev.qcal.data.ElemType.INT32));
-    assertTrue(RowValues.accepts(DataTypes.createArrayType(DataTypes.BooleanType), dev.qcal.data.ElemType.FLOAT32));
-    assertTrue(RowValues.accepts(DataTypes.createArrayType(DataTypes.StringType), dev.qcal.data.ElemType.INT64));
+    assertFalse(RowValues.accepts(DataTypes.createArrayType(DataTypes.DoubleType), ElemType.INT64));
+    assertFalse(RowValues.accepts(DataTypes.createArrayType(DataTypes.FloatType), ElemType.BOOL));
+    assertTrue(RowValues.accepts(DataTypes.createArrayType(DataTypes.LongType), ElemType.INT32));
+    assertTrue(RowValues.accepts(DataTypes.createArrayType(DataTypes.BooleanType), ElemType.FLOAT32));
+    assertTrue(RowValues.accepts(DataTypes.createArrayType(DataTypes.StringType), ElemType.INT64));
     // a double that reaches an integer input anyway (a string column holding text is parsed; a double is not)
     BadRecordException e = assertThrows(BadRecordException.class,
         () -> RowValues.values(RowFactory.create(List.of(1.0)), 0, "ids", IDS, "r"));
