@@ -104,6 +104,36 @@ public final class OpsetUpgrader {
    * @throws ModelException when the opsets are out of range or a node cannot be upgraded
    */
   public static ModelProto upgrade(ModelProto model, int targetOpset) {
+    return upgrade(model, targetOpset, Map.of());
+  }
+
+  /**
+   * The tensors whose rank the upgrade of {@code model} to {@code targetOpset} needs and shape inference
+   * cannot decide (in graph order): what {@link #upgrade(ModelProto, int, Map)} must be told, for example
+   * from one run of the model.
+   *
+   * @throws ModelException when the upgrade would fail for another reason
+   */
+  public static Set<String> ranksToLearn(ModelProto model, int targetOpset) {
+    int source = OnnxModels.opset(model);
+    if (source >= targetOpset || source < MIN_SOURCE_OPSET || targetOpset > MAX_TARGET_OPSET) {
+      return Set.of();
+    }
+    Upgrade up = new Upgrade(model.getGraph(), source, targetOpset, Map.of());
+    up.collectUnknownRanks = true;
+    for (NodeProto node : model.getGraph().getNodeList()) {
+      if (OnnxModels.isDefaultDomain(node.getDomain())) {
+        up.rewrite(node);
+      }
+    }
+    return up.unknownRanks;
+  }
+
+  /**
+   * As {@link #upgrade(ModelProto, int)}, with the ranks of tensors that shape inference cannot decide
+   * taken from {@code learnedRanks} (used only where inference fails, each use logged).
+   */
+  public static ModelProto upgrade(ModelProto model, int targetOpset, Map<String, Integer> learnedRanks) {
     int source = OnnxModels.opset(model);
     String graphName = model.getGraph().getName();
     if (targetOpset > MAX_TARGET_OPSET) {
@@ -121,7 +151,7 @@ public final class OpsetUpgrader {
       throw new ModelException("cannot upgrade model '" + graphName + "' from opset " + source + " to "
           + targetOpset + ": source opsets from " + MIN_SOURCE_OPSET + " are supported");
     }
-    Upgrade up = new Upgrade(model.getGraph(), source, targetOpset);
+    Upgrade up = new Upgrade(model.getGraph(), source, targetOpset, learnedRanks);
     GraphProto.Builder graph = model.getGraph().toBuilder().clearNode();
     for (NodeProto node : model.getGraph().getNodeList()) {
       graph.addNode(OnnxModels.isDefaultDomain(node.getDomain()) ? up.rewrite(node) : node);
@@ -155,14 +185,20 @@ public final class OpsetUpgrader {
     private final Map<String, TypeProto.Tensor> declared = new HashMap<>();
     private final Map<String, NodeProto> producers = new HashMap<>();
     private final Set<String> consumed = new HashSet<>();
-    private final Map<String, Integer> ranks = new HashMap<>();
+    private final ShapeInference.Result shapes;
+    private final Map<String, Integer> learnedRanks;
+    /** In {@link OpsetUpgrader#ranksToLearn}: unknown ranks are collected instead of failing. */
+    private boolean collectUnknownRanks;
+    private final Set<String> unknownRanks = new java.util.LinkedHashSet<>();
     /** Created initializers by content key, so identical constants are shared. */
     private final Map<String, TensorProto> newInitializers = new LinkedHashMap<>();
     private int rewritten;
 
-    Upgrade(GraphProto graph, int source, int target) {
+    Upgrade(GraphProto graph, int source, int target, Map<String, Integer> learnedRanks) {
       this.source = source;
       this.target = target;
+      this.shapes = ShapeInference.infer(graph, source);
+      this.learnedRanks = learnedRanks;
       for (TensorProto t : graph.getInitializerList()) {
         initializers.put(t.getName(), t);
         usedNames.add(t.getName());
@@ -349,12 +385,12 @@ public final class OpsetUpgrader {
         return node;
       }
       long groups = attr(node, "num_groups").orElseThrow(() -> fail(node, "attribute 'num_groups' is missing")).getI();
-      TypeProto.Tensor x = declared.get(node.getInput(0));
-      if (x == null || !x.hasShape() || x.getShape().getDimCount() < 2 || !x.getShape().getDim(1).hasDimValue()) {
+      TensorShape x = shapes.shape(node.getInput(0));
+      if (x.rank() < 2 || !x.dim(1).known()) {
         throw fail(node, "its scale and bias become per channel at opset 21 and the channel count of '"
-            + node.getInput(0) + "' is not declared");
+            + node.getInput(0) + "' is neither declared nor inferred (shape " + x + ")");
       }
-      long channels = x.getShape().getDim(1).getDimValue();
+      long channels = x.dim(1).value();
       if (groups <= 0 || channels % groups != 0) {
         throw fail(node, channels + " channels do not split into " + groups + " groups");
       }
@@ -443,7 +479,11 @@ public final class OpsetUpgrader {
         return node;
       }
       long axis = attr(node, "axis").map(AttributeProto::getI).orElse(1L);
-      int rank = rank(node.getInput(0));
+      int rank = rank(node, node.getInput(0));
+      if (rank < 0 && collectUnknownRanks) {
+        unknownRanks.add(node.getInput(0));
+        return node;
+      }
       if (rank < 0) {
         throw fail(node, "the input rank of '" + node.getInput(0) + "' is unknown, and the meaning of axis " + axis
             + " changes at opset 13 unless it is the last dimension");
@@ -625,112 +665,24 @@ public final class OpsetUpgrader {
       return ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    // ---- rank inference (only what Softmax needs)
+    // ---- ranks
 
-    private static final Set<String> SAME_RANK = Set.of(
-        "Abs", "AveragePool", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Conv", "ConvTranspose",
-        "DepthToSpace", "Dropout", "Elu", "Erf", "Exp", "Floor", "GlobalAveragePool", "GlobalMaxPool", "Hardmax",
-        "HardSigmoid", "Identity", "InstanceNormalization", "LeakyRelu", "Log", "LogSoftmax", "LRN", "MaxPool",
-        "Neg", "Not", "Pad", "Reciprocal", "Relu", "Resize", "Selu", "Sigmoid", "Sign", "Slice", "Softmax",
-        "Softplus", "Softsign", "SpaceToDepth", "Split", "Sqrt", "Tanh", "Tile", "Transpose", "Upsample");
-
-    private static final Set<String> BROADCAST = Set.of(
-        "Add", "And", "Div", "Equal", "Greater", "Less", "Max", "Mean", "Min", "Mul", "Or", "Pow", "PRelu", "Sub",
-        "Sum", "Where", "Xor");
-
-    /** The rank of {@code tensor}, or -1 when it cannot be told. */
-    int rank(String tensor) {
-      Integer known = ranks.get(tensor);
-      if (known != null) {
-        return known;
+    /**
+     * The rank of {@code tensor} (an input of {@code node}) from shape inference, else from the learned
+     * ranks (logged), else -1.
+     */
+    private int rank(NodeProto node, String tensor) {
+      int inferred = shapes.rank(tensor);
+      if (inferred >= 0) {
+        return inferred;
       }
-      ranks.put(tensor, -1); // guards against cycles in malformed graphs
-      int r = computeRank(tensor);
-      ranks.put(tensor, r);
-      return r;
-    }
-
-    private int computeRank(String tensor) {
-      TensorProto init = initializers.get(tensor);
-      if (init != null) {
-        return init.getDimsCount();
-      }
-      TypeProto.Tensor t = declared.get(tensor);
-      if (t != null && t.hasShape()) {
-        return t.getShape().getDimCount();
-      }
-      NodeProto p = producers.get(tensor);
-      if (p == null || !OnnxModels.isDefaultDomain(p.getDomain())) {
+      Integer learned = learnedRanks.get(tensor);
+      if (learned == null) {
         return -1;
       }
-      String op = p.getOpType();
-      if (SAME_RANK.contains(op)) {
-        return rank(p.getInput(0));
-      }
-      if (BROADCAST.contains(op)) {
-        int r = -1;
-        for (String in : p.getInputList()) {
-          int ri = rank(in);
-          if (ri < 0) {
-            return -1;
-          }
-          r = Math.max(r, ri);
-        }
-        return r;
-      }
-      switch (op) {
-        case "Gemm", "Flatten":
-          return 2;
-        case "Shape":
-          return 1;
-        case "MatMul": {
-          int a = rank(p.getInput(0));
-          int b = rank(p.getInput(1));
-          if (a < 0 || b < 0) {
-            return -1;
-          }
-          if (a == 1 && b == 1) {
-            return 0;
-          }
-          return a == 1 ? b - 1 : b == 1 ? a - 1 : Math.max(a, b);
-        }
-        case "Reshape": {
-          TensorProto shape = initializers.get(p.getInput(1));
-          if (shape != null && shape.getDimsCount() == 1) {
-            return (int) shape.getDims(0);
-          }
-          NodeProto c = producers.get(p.getInput(1));
-          if (c != null && c.getOpType().equals("Constant")) {
-            Optional<AttributeProto> v = attr(c, "value");
-            if (v.isPresent() && v.get().getT().getDimsCount() == 1) {
-              return (int) v.get().getT().getDims(0);
-            }
-          }
-          return -1;
-        }
-        case "Unsqueeze", "Squeeze": {
-          int r = rank(p.getInput(0));
-          Optional<AttributeProto> axes = attr(p, "axes");
-          if (r < 0 || axes.isEmpty()) {
-            return -1;
-          }
-          return op.equals("Unsqueeze") ? r + axes.get().getIntsCount() : r - axes.get().getIntsCount();
-        }
-        default:
-          if (op.startsWith("Reduce")) {
-            int r = rank(p.getInput(0));
-            boolean keep = attr(p, "keepdims").map(AttributeProto::getI).orElse(1L) != 0;
-            Optional<AttributeProto> axes = attr(p, "axes");
-            if (r < 0) {
-              return -1;
-            }
-            if (keep) {
-              return r;
-            }
-            return axes.isPresent() && p.getInputCount() == 1 ? r - axes.get().getIntsCount() : -1;
-          }
-          return -1;
-      }
+      LOG.info("node '{}' ({}): the rank of '{}' is {}, learned from a run of the model (shape inference could not"
+          + " decide it)", nodeName(node), node.getOpType(), tensor, learned);
+      return learned;
     }
   }
 }

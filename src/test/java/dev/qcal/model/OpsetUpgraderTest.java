@@ -298,7 +298,8 @@ class OpsetUpgraderTest {
     ModelProto unknownChannels = m.toBuilder().setGraph(m.getGraph().toBuilder().setInput(0, floatInfo("x"))).build();
     ModelException e = assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(unknownChannels, 21));
     assertEquals("cannot upgrade node 'gn' (GroupNormalization) from opset 18 to 21: its scale and bias become per"
-        + " channel at opset 21 and the channel count of 'x' is not declared", e.getMessage());
+        + " channel at opset 21 and the channel count of 'x' is neither declared nor inferred (shape [unknown rank])",
+        e.getMessage());
   }
 
   @Test
