@@ -75,7 +75,7 @@ final class ShapeTestGraphs {
    * SVTR-style multi-head self-attention at opset 9, as PaddlePaddle exports it in the PP-OCRv4
    * recognizer's neck: x [N, 8, 2, W] is flattened to [N, L=2W, 8] through a Reshape whose target comes
    * from Shape/Slice/Concat (N and W are dynamic, so it is not folded), qkv is split into heads by a
-   * second computed Reshape and a Transpose, and {@code Softmax(axis=3)} of {@code MatMul(q, kᵀ)} needs
+   * second computed Reshape (its length read through int32 Casts, as exported) and a Transpose, and {@code Softmax(axis=3)} of {@code MatMul(q, kᵀ)} needs
    * a rank that only inference through those Reshapes can tell.
    */
   static ModelProto attention() {
@@ -87,12 +87,12 @@ final class ShapeTestGraphs {
     n.add(node("Transpose", "tokens", List.of("flat"), List.of("t"), ints("perm", 0, 2, 1)));
     n.add(node("MatMul", "qkv_mm", List.of("t", "w_qkv"), List.of("qkv0")));
     n.add(node("Add", "qkv_bias", List.of("qkv0", "b_qkv"), List.of("qkv")));
+    // as exported: [0, L, 3, heads, C / heads] with L read through int32 casts
     n.add(node("Shape", "shape_qkv", List.of("qkv"), List.of("sq")));
-    n.add(node("Gather", "batch", List.of("sq", "zero"), List.of("n0")));
-    n.add(node("Gather", "length", List.of("sq", "one"), List.of("l0")));
-    n.add(node("Unsqueeze", "batch1", List.of("n0"), List.of("n1"), ints("axes", 0)));
-    n.add(node("Unsqueeze", "length1", List.of("l0"), List.of("l1"), ints("axes", 0)));
-    n.add(node("Concat", "heads_shape", List.of("n1", "l1", "heads_tail"), List.of("heads_to"), i("axis", 0)));
+    n.add(node("Cast", "shape32", List.of("sq"), List.of("sq32"), i("to", TensorProto.DataType.INT32_VALUE)));
+    n.add(node("Slice", "length", List.of("sq32"), List.of("l32"), ints("axes", 0), ints("starts", 1), ints("ends", 2)));
+    n.add(node("Cast", "length64", List.of("l32"), List.of("l1"), i("to", TensorProto.DataType.INT64_VALUE)));
+    n.add(node("Concat", "heads_shape", List.of("keep", "l1", "heads_tail"), List.of("heads_to"), i("axis", 0)));
     n.add(node("Reshape", "heads", List.of("qkv", "heads_to"), List.of("qkv5")));
     n.add(node("Transpose", "qkv_first", List.of("qkv5"), List.of("qkvt"), ints("perm", 2, 0, 3, 1, 4)));
     String[] parts = {"q", "k", "v"};
@@ -110,21 +110,17 @@ final class ShapeTestGraphs {
     n.add(node("Reshape", "merge_heads", List.of("ctxt", "merge_to"), List.of("merged")));
     n.add(node("MatMul", "proj", List.of("merged", "w_out"), List.of("y")));
     List<TensorProto> init = List.of(int64s("minus1", -1), randomTensor("w_qkv", 11, 8, 24),
-        randomTensor("b_qkv", 12, 24), int64s("zero", 0), int64s("one", 1), int64s("heads_tail", 3, 2, 4),
+        randomTensor("b_qkv", 12, 24), int64s("keep", 0), int64s("heads_tail", 3, 2, 4),
         floatTensor("scale", new long[] {}, 0.5f), int64s("merge_to", 0, 0, 8), randomTensor("w_out", 13, 8, 8));
-    // the exported Gather indices are scalars: Gather of a [1] index would give [1], not a scalar
-    List<TensorProto> scalars = new ArrayList<>();
-    for (TensorProto t : init) {
-      scalars.add(t.getName().equals("zero") || t.getName().equals("one") ? t.toBuilder().clearDims().build() : t);
-    }
-    return model(9, n, List.of(info("x", "N", 8, 2, "W")), List.of(info("y", "N", "L", 8)), scalars);
+    return model(9, n, List.of(info("x", "N", 8, 2, "W")), List.of(info("y", "N", "L", 8)), init);
   }
 
   /**
    * The same small convolutional net written in the operator forms of {@code opset} (7 to 21): Conv, Clip
    * (attributes before 11), MaxPool, Pad (attributes before 11), Upsample (7, 9) or Resize (10, 11, 13+),
    * Slice (attributes before 10), ReduceMean (axes input from 18), Transpose, Split (sizes input from 13),
-   * a gated unit, Unsqueeze/Squeeze (axes input from 13), MatMul, Softmax on the last axis, ReduceSum
+   * a gated unit, Unsqueeze/Squeeze (axes input from 13), a Reshape to a target computed from Shape, MatMul,
+ * Softmax on the last axis (whose rank only inference through that Reshape tells), ReduceSum
    * (axes input from 13). x is [N, 3, 8, W], y [N, 5].
    */
   static ModelProto convNet(int opset) {
@@ -196,7 +192,19 @@ final class ShapeTestGraphs {
       n.add(node("Unsqueeze", "unsq", List.of("g", "axis1"), List.of("g4")));
       n.add(node("Squeeze", "sq", List.of("g4", "axis1"), List.of("g3")));
     }
-    n.add(node("MatMul", "mm", List.of("g3", "w2"), List.of("logits")));
+    // an exporter's identity Reshape whose target is computed (Shape, Slice, Concat): not folded for dynamic N, W
+    n.add(node("Shape", "shape_g", List.of("g3"), List.of("gshape")));
+    if (opset < 10) {
+      n.add(node("Slice", "batch", List.of("gshape"), List.of("gn"), ints("axes", 0), ints("starts", 0), ints("ends", 1)));
+    } else {
+      init.add(int64s("zero1", 0));
+      init.add(int64s("one1", 1));
+      n.add(node("Slice", "batch", List.of("gshape", "zero1", "one1"), List.of("gn")));
+    }
+    init.add(int64s("rest", -1, 2));
+    n.add(node("Concat", "target", List.of("gn", "rest"), List.of("gto"), i("axis", 0)));
+    n.add(node("Reshape", "regroup", List.of("g3", "gto"), List.of("gr")));
+    n.add(node("MatMul", "mm", List.of("gr", "w2"), List.of("logits")));
     n.add(node("Softmax", "softmax", List.of("logits"), List.of("probs"), i("axis", opset < 13 ? 2 : -1)));
     if (opset < 13) {
       n.add(node("ReduceSum", "pool_tokens", List.of("probs"), List.of("y"), ints("axes", 1), i("keepdims", 0)));
