@@ -154,7 +154,10 @@ public final class OpsetUpgrader {
     Upgrade up = new Upgrade(model.getGraph(), source, targetOpset, learnedRanks);
     GraphProto.Builder graph = model.getGraph().toBuilder().clearNode();
     for (NodeProto node : model.getGraph().getNodeList()) {
-      graph.addNode(OnnxModels.isDefaultDomain(node.getDomain()) ? up.rewrite(node) : node);
+      NodeProto rewritten = OnnxModels.isDefaultDomain(node.getDomain()) ? up.rewrite(node) : node;
+      graph.addAllNode(up.before);
+      up.before.clear();
+      graph.addNode(rewritten);
     }
     graph.addAllInitializer(up.newInitializers.values());
     ModelProto.Builder out = model.toBuilder().setGraph(graph);
@@ -190,6 +193,8 @@ public final class OpsetUpgrader {
     /** In {@link OpsetUpgrader#ranksToLearn}: unknown ranks are collected instead of failing. */
     private boolean collectUnknownRanks;
     private final Set<String> unknownRanks = new java.util.LinkedHashSet<>();
+    /** Nodes a rule adds before the node it returns (emptied by the caller after each node). */
+    private final List<NodeProto> before = new ArrayList<>();
     /** Created initializers by content key, so identical constants are shared. */
     private final Map<String, TensorProto> newInitializers = new LinkedHashMap<>();
     private int rewritten;
@@ -473,7 +478,12 @@ public final class OpsetUpgrader {
       return b.build();
     }
 
-    /** Before 13 these operators flatten the input to 2-D at {@code axis}; from 13 they work along one axis. */
+    /**
+     * Before 13 these operators flatten the input to 2-D at {@code axis}; from 13 they work along one
+     * axis. On the last axis both agree and the node only gets an explicit axis; on another axis, or when
+     * the rank is unknown, the old meaning is spelled out: {@code Reshape(op13(Flatten(x, axis), axis=1),
+     * Shape(x))}, the operator keeping the node's name.
+     */
     private NodeProto softmax(NodeProto node) {
       if (source >= 13 || target < 13) {
         return node;
@@ -484,23 +494,39 @@ public final class OpsetUpgrader {
         unknownRanks.add(node.getInput(0));
         return node;
       }
-      if (rank < 0) {
-        throw fail(node, "the input rank of '" + node.getInput(0) + "' is unknown, and the meaning of axis " + axis
-            + " changes at opset 13 unless it is the last dimension");
+      long normalized = axis < 0 && rank >= 0 ? axis + rank : axis;
+      if (rank >= 0 && normalized == rank - 1) {
+        return withoutAttributes(node, "axis").addAttribute(intAttr("axis", normalized)).build();
       }
-      long normalized = axis < 0 ? axis + rank : axis;
-      if (normalized != rank - 1) {
-        throw fail(node, "axis " + axis + " of a rank-" + rank + " input is not the last dimension, and its meaning"
-            + " changes at opset 13 (2-D coercion before, one axis after)");
+      LOG.info("node '{}' ({}): axis {} of {} is {}; written as Flatten, {} on axis 1, Reshape back", nodeName(node),
+          node.getOpType(), axis, node.getInput(0), rank < 0 ? "an input of unknown rank" : "not the last of rank " + rank,
+          node.getOpType());
+      String x = node.getInput(0);
+      String y = node.getOutput(0);
+      String flat = freshName(y + "_2d_in");
+      String flatOut = freshName(y + "_2d");
+      String shape = freshName(y + "_shape");
+      before.add(NodeProto.newBuilder().setOpType("Flatten").setName(freshName(nodeName(node) + "_flatten"))
+          .addInput(x).addOutput(flat).addAttribute(intAttr("axis", axis)).build());
+      before.add(withoutAttributes(node, "axis").clearInput().addInput(flat).clearOutput().addOutput(flatOut)
+          .addAttribute(intAttr("axis", 1)).build());
+      before.add(NodeProto.newBuilder().setOpType("Shape").setName(freshName(nodeName(node) + "_shape"))
+          .addInput(x).addOutput(shape).build());
+      return NodeProto.newBuilder().setOpType("Reshape").setName(freshName(nodeName(node) + "_reshape"))
+          .addInput(flatOut).addInput(shape).addOutput(y).build();
+    }
+
+    private String freshName(String base) {
+      String name = base;
+      for (int i = 1; usedNames.contains(name); i++) {
+        name = base + "_" + i;
       }
-      NodeProto.Builder b = node.toBuilder().clearAttribute();
-      for (AttributeProto a : node.getAttributeList()) {
-        if (!a.getName().equals("axis")) {
-          b.addAttribute(a);
-        }
-      }
-      b.addAttribute(AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(normalized));
-      return b.build();
+      usedNames.add(name);
+      return name;
+    }
+
+    private static AttributeProto intAttr(String name, long value) {
+      return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
     }
 
     private NodeProto batchNorm(NodeProto node) {
@@ -625,12 +651,7 @@ public final class OpsetUpgrader {
       if (existing != null) {
         return existing.getName();
       }
-      String base = nodeName(node) + "_" + role;
-      String name = base;
-      for (int i = 1; usedNames.contains(name); i++) {
-        name = base + "_" + i;
-      }
-      usedNames.add(name);
+      String name = freshName(nodeName(node) + "_" + role);
       newInitializers.put(key, value.setName(name).build());
       return name;
     }

@@ -170,18 +170,31 @@ class OpsetUpgraderTest {
   }
 
   @Test
-  void softmaxOverFlattenedDimensionsIsRefused() {
+  void softmaxOverFlattenedDimensionsIsSpelledOutWithFlattenAndReshape() {
     ModelProto m = model(9, List.of(node("Softmax", "sm", List.of("x"), List.of("y"), i("axis", 1))),
         List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")), List.of());
-    ModelException e = assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(m, 13));
-    assertEquals("cannot upgrade node 'sm' (Softmax) from opset 9 to 13: axis 1 of a rank-4 input is not the last"
-        + " dimension, and its meaning changes at opset 13 (2-D coercion before, one axis after)", e.getMessage());
+    ModelProto up = OpsetUpgrader.upgrade(m, 13);
+    assertEquals(List.of("Flatten", "Softmax", "Shape", "Reshape"),
+        up.getGraph().getNodeList().stream().map(NodeProto::getOpType).toList());
+    assertEquals("sm", find(up, "Softmax").getName(), "the operator keeps the node's name");
+    assertEquals("y", find(up, "Reshape").getOutput(0));
+    // softmax over the 2 * 4 * 4 values of each sample at opset 9, over the flattened axis at 13
+    float[] y = assertSameOutputs(m, up, SHAPE).get("y");
+    double sum = 0;
+    for (int k = 0; k < 32; k++) {
+      sum += y[k];
+    }
+    assertEquals(1.0, sum, 1e-5);
 
     ModelProto unknown = model(9, List.of(node("LogSoftmax", "ls", List.of("x"), List.of("y"))),
         List.of(floatInfo("x")), List.of(floatInfo("y")), List.of());
-    e = assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(unknown, 13));
-    assertTrue(e.getMessage().startsWith("cannot upgrade node 'ls' (LogSoftmax) from opset 9 to 13: the input rank of 'x'"
-        + " is unknown"), e.getMessage());
+    assertEquals(Set.of("x"), OpsetUpgrader.ranksToLearn(unknown, 13));
+    ModelProto unknownUp = OpsetUpgrader.upgrade(unknown, 13);
+    assertEquals(4, unknownUp.getGraph().getNodeCount(), "an unknown rank is spelled out too");
+    assertSameOutputs(unknown, unknownUp, SHAPE);
+    ModelProto learned = OpsetUpgrader.upgrade(unknown, 13, Map.of("x", 2));
+    assertEquals(1, learned.getGraph().getNodeCount(), "a learned rank 2 makes axis 1 the last one");
+    assertSameOutputs(unknown, learned, 3, 5);
   }
 
   @Test
