@@ -33,13 +33,16 @@ import org.slf4j.LoggerFactory;
  * (&lt;13 axes → input), the other Reduce* operators (ReduceL1/L2/LogSum/LogSumExp/Max/Mean/Min/Prod/
  * SumSquare: &lt;18 axes → input), Split (&lt;13 split → input; at ≥18 a Split without a split input gets
  * {@code num_outputs}, which 18 requires), Upsample (→ Resize at ≥10, asymmetric coordinates, floor
- * rounding for nearest), Resize-10 (→ asymmetric Resize-11), Softmax, LogSoftmax and Hardmax (&lt;13 only
- * when the axis is the last dimension, from shape information or a small rank inference),
+ * rounding for nearest), Resize-10 (→ asymmetric Resize-11), Softmax, LogSoftmax and Hardmax (&lt;13: an
+ * explicit axis when it is the last one, the rank told by {@link ShapeInference} or learned from a run,
+ * else Flatten, the operator on axis 1 and a Reshape back),
  * BatchNormalization (the removed {@code spatial} attribute dropped when 1; several outputs refused at
  * ≥14), Dropout (inference only: ratio → input at ≥12, a mask output refused when its type changes at
  * 10), GridSample (&lt;20 modes bilinear/bicubic renamed linear/cubic at 20), GroupNormalization (&lt;21
  * per-group scale and bias become per-channel at 21: constant scale and bias are repeated over each
- * group's channels when the channel count is declared, else the node is refused). Operators in
+ * group's channels when the channel count is declared or inferred, else the node is refused), Scatter
+ * (→ ScatterElements at ≥11), RoiAlign (&lt;16: the old {@code output_half_pixel} coordinates made
+ * explicit). Operators in
  * {@link #UNCHANGED} pass through, and those in {@link #UNCHANGED_SINCE} when the source opset is at
  * least the one listed; any other operator in the default domain, or a node carrying a subgraph, is
  * refused with a one-line message naming the node, the operator and both opsets. Nodes of other domains
@@ -68,7 +71,11 @@ public final class OpsetUpgrader {
       "Xor",
       // linear algebra, convolution and pooling
       "AveragePool", "Conv", "Gemm", "GlobalAveragePool", "GlobalLpPool", "GlobalMaxPool", "InstanceNormalization",
-      "LpNormalization", "LRN", "MatMul", "MaxPool",
+      "LpNormalization", "LpPool", "LRN", "MatMul", "MaxPool", "MaxRoiPool",
+      // recurrent (14 adds 'layout', default 0: the old layout)
+      "GRU", "LSTM", "RNN",
+      // random generators
+      "Multinomial", "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike",
       // arg reductions (the Reduce* operators have a rule: their axes move to an input at 18)
       "ArgMax", "ArgMin",
       // shape and data movement
@@ -89,9 +96,13 @@ public final class OpsetUpgrader {
       Map.entry("GatherElements", 11), Map.entry("GatherND", 12), Map.entry("ScatterND", 11),
       Map.entry("ScatterElements", 11), Map.entry("CumSum", 11), Map.entry("Round", 11), Map.entry("Celu", 12),
       Map.entry("ThresholdedRelu", 10), Map.entry("Shrink", 9), Map.entry("LessOrEqual", 12),
-      Map.entry("GreaterOrEqual", 12), Map.entry("IsInf", 10), Map.entry("OneHot", 11), Map.entry("Compress", 11),
+      Map.entry("GreaterOrEqual", 12), Map.entry("IsInf", 10), Map.entry("OneHot", 11), Map.entry("Compress", 9),
       Map.entry("NonMaxSuppression", 11), Map.entry("MeanVarianceNormalization", 9), Map.entry("CastLike", 15),
-      Map.entry("QuantizeLinear", 13), Map.entry("DequantizeLinear", 13), Map.entry("DynamicQuantizeLinear", 11),
+      Map.entry("QuantizeLinear", 10), Map.entry("DequantizeLinear", 10), Map.entry("DynamicQuantizeLinear", 11),
+      Map.entry("EyeLike", 9), Map.entry("Mod", 10), Map.entry("ReverseSequence", 10), Map.entry("Unique", 11),
+      Map.entry("BitwiseAnd", 18), Map.entry("BitwiseOr", 18), Map.entry("BitwiseXor", 18),
+      Map.entry("BitwiseNot", 18), Map.entry("CenterCropPad", 18), Map.entry("Col2Im", 18),
+      Map.entry("DeformConv", 19), Map.entry("AffineGrid", 20),
       Map.entry("QLinearConv", 10), Map.entry("QLinearMatMul", 10), Map.entry("MatMulInteger", 10),
       Map.entry("ConvInteger", 10), Map.entry("BitShift", 11), Map.entry("Det", 11));
 
@@ -252,6 +263,8 @@ public final class OpsetUpgrader {
         case "Softmax", "LogSoftmax", "Hardmax" -> softmax(node);
         case "BatchNormalization" -> batchNorm(node);
         case "Dropout" -> dropout(node);
+        case "Scatter" -> scatter(node);
+        case "RoiAlign" -> roiAlign(node);
         default -> {
           Integer since = UNCHANGED_SINCE.get(op);
           if (since != null && source < since) {
@@ -527,6 +540,22 @@ public final class OpsetUpgrader {
 
     private static AttributeProto intAttr(String name, long value) {
       return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
+    }
+
+    /** Scatter (9, deprecated at 11) is ScatterElements-11 under its old name. */
+    private NodeProto scatter(NodeProto node) {
+      if (target < 11) {
+        return node;
+      }
+      return node.toBuilder().setOpType("ScatterElements").build();
+    }
+
+    /** RoiAlign-16 defaults to half-pixel coordinates; 10's meaning is {@code output_half_pixel}. */
+    private NodeProto roiAlign(NodeProto node) {
+      if (source >= 16 || target < 16) {
+        return node;
+      }
+      return node.toBuilder().addAttribute(stringAttr("coordinate_transformation_mode", "output_half_pixel")).build();
     }
 
     private NodeProto batchNorm(NodeProto node) {

@@ -220,10 +220,10 @@ class OpsetUpgraderTest {
   void unknownOperatorIsRefusedWithItsNameAndOpsets() {
     ModelProto m = model(9, List.of(
             node("Relu", "ok", List.of("x"), List.of("r")),
-            node("Scatter", "foo", List.of("r", "idx", "upd"), List.of("y"))),
+            node("ImageScaler", "foo", List.of("r"), List.of("y"))),
         List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")), List.of());
     ModelException e = assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(m, 13));
-    assertEquals("cannot upgrade node 'foo' (Scatter) from opset 9 to 13: no upgrade rule for this operator",
+    assertEquals("cannot upgrade node 'foo' (ImageScaler) from opset 9 to 13: no upgrade rule for this operator",
         e.getMessage());
   }
 
@@ -325,6 +325,35 @@ class OpsetUpgraderTest {
         m.getOpsetImport(0).toBuilder().setVersion(9)).build();
     assertEquals("cannot upgrade node 'ct' (ConvTranspose) from opset 9 to 21: this operator is known unchanged"
         + " from opset 11 only", assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(old, 21)).getMessage());
+  }
+
+  @Test
+  void recurrentScatterAndRoiAlignKeepTheirMeaningAcrossOpsets() {
+    // LSTM-7 over x [seq 1, batch 2, 4 * 4 * 4 / ...]: x is [1, 2, 16] read as 16 features, hidden size 3
+    ModelProto lstm = model(7, List.of(node("LSTM", "lstm", List.of("x", "w", "r"), List.of("y"), i("hidden_size", 3))),
+        List.of(floatInfo("x", 1, 2, 16)), List.of(floatInfo("y")),
+        List.of(floatTensor("w", new long[] {1, 12, 16}, randomFloats(192, 5)),
+            floatTensor("r", new long[] {1, 12, 3}, randomFloats(36, 6))));
+    assertSameOutputs(lstm, OpsetUpgrader.upgrade(lstm, 21), 1, 2, 16);
+
+    ModelProto scatter = model(9, List.of(node("Scatter", "sc", List.of("x", "idx", "upd"), List.of("y"), i("axis", 1))),
+        List.of(floatInfo("x", 2, 3)), List.of(floatInfo("y")),
+        List.of(TensorProto.newBuilder().setName("idx").setDataType(TensorProto.DataType.INT64_VALUE).addDims(2).addDims(1)
+            .addInt64Data(2).addInt64Data(0).build(), floatTensor("upd", new long[] {2, 1}, 10f, 20f)));
+    ModelProto scatter13 = OpsetUpgrader.upgrade(scatter, 13);
+    assertEquals("ScatterElements", scatter13.getGraph().getNode(0).getOpType());
+    assertSameOutputs(scatter, scatter13, 2, 3);
+
+    // one 4x4 map per image, one box per image: 10's default coordinates are not 16's
+    ModelProto roi = model(10, List.of(node("RoiAlign", "ra", List.of("x", "rois", "bi"), List.of("y"),
+            i("output_height", 2), i("output_width", 2), i("sampling_ratio", 2))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")),
+        List.of(floatTensor("rois", new long[] {1, 4}, 0.5f, 0.7f, 2.9f, 3.3f),
+            TensorProto.newBuilder().setName("bi").setDataType(TensorProto.DataType.INT64_VALUE).addDims(1)
+                .addInt64Data(0).build()));
+    ModelProto roi16 = OpsetUpgrader.upgrade(roi, 16);
+    assertTrue(attrNames(roi16.getGraph().getNode(0)).contains("coordinate_transformation_mode"));
+    assertSameOutputs(roi, roi16, SHAPE);
   }
 
   private static float min(float[] a) {
