@@ -377,8 +377,7 @@ public final class CalibrateJob {
         stats.countBatch(b.size());
       }
     }
-    Batcher.Batch last = batcher.flush();
-    if (last != null) {
+    for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
       runner.run(last, ModelRunner.realRows(last, sink));
       stats.countBatch(last.size());
     }
