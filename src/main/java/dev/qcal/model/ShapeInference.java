@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Static shape inference over a graph in the manner of ONNX's: every tensor gets its rank and each
@@ -45,6 +47,8 @@ public final class ShapeInference {
       TensorProto.DataType.INT32_VALUE, TensorProto.DataType.INT16_VALUE, TensorProto.DataType.INT8_VALUE,
       TensorProto.DataType.UINT8_VALUE, TensorProto.DataType.UINT16_VALUE, TensorProto.DataType.UINT32_VALUE,
       TensorProto.DataType.UINT64_VALUE);
+
+  private static final Logger LOG = LoggerFactory.getLogger(ShapeInference.class);
 
   private final int opset;
   private final Map<String, TensorShape> shapes = new HashMap<>();
@@ -97,7 +101,14 @@ public final class ShapeInference {
       addConstant(t.getName(), t);
     }
     for (NodeProto node : graph.getNodeList()) {
-      List<TensorShape> out = outputs(node);
+      List<TensorShape> out;
+      try {
+        out = outputs(node);
+      } catch (RuntimeException e) {
+        // a malformed node (an axis out of range, a zero stride): ONNX Runtime will name it; here it is unknown
+        LOG.debug("no shapes for node '{}' ({}): {}", node.getName(), node.getOpType(), e.toString());
+        out = List.of();
+      }
       for (int k = 0; k < node.getOutputCount(); k++) {
         String name = node.getOutput(k);
         if (name.isEmpty()) {

@@ -194,6 +194,18 @@ class ShapeInferenceTest {
   }
 
   @Test
+  void aMalformedNodeGetsUnknownShapesInsteadOfFailingInference() {
+    ShapeInference.Result r = infer(13, List.of(
+            node("Flatten", "f", List.of("x"), List.of("fl"), i("axis", 7)),
+            node("Conv", "c", List.of("x4", "w"), List.of("cv"), ints("strides", 0, 0)),
+            node("Relu", "r", List.of("x"), List.of("ok"))),
+        List.of(randomTensor("w", 1, 2, 3, 1, 1)), info("x", 2, 3), info("x4", 1, 3, 4, 4));
+    assertEquals(-1, r.rank("fl"));
+    assertEquals(-1, r.rank("cv"));
+    assertShape("[2,3]", r, "ok");
+  }
+
+  @Test
   void attentionShapesMatchThoseOnnxRuntimeProduces() {
     ModelProto m = ShapeTestGraphs.attention();
     ShapeInference.Result r = ShapeInference.infer(m.getGraph(), 9);
