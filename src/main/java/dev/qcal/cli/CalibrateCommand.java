@@ -34,8 +34,9 @@ public final class CalibrateCommand implements Callable<Integer> {
 
   @Option(names = "--data", paramLabel = "[NAME=]PATH",
       description = {"A .npy file, a directory of .npy files, or a Parquet path (column named like the input:",
-          "a numeric or nested array, or binary little-endian float32, per row). Repeat as NAME=PATH to bind",
-          "inputs of a multi-input model."})
+          "a numeric, boolean or nested array, or binary little-endian values of the input's type, per row). Data",
+          "is fed in each input's type (int64 ids stay int64). Repeat as NAME=PATH to bind inputs of a",
+          "multi-input model."})
   List<String> data;
 
   @Option(names = "--out", required = true, paramLabel = "DIR",
