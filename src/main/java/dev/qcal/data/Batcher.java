@@ -3,29 +3,58 @@ package dev.qcal.data;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
- * Packs consecutive samples of equal shape into inference batches of at most {@code batchSize}
- * samples. The batch buffers are direct, in native byte order, one per input with the input's element
- * size (ONNX Runtime reads them without a copy), and reused: a
- * returned {@link Batch} is valid until the next call to {@link #offer} or {@link #flush}, so an
- * executor holds one batch of inputs at a time.
+ * Packs samples into inference batches of at most {@code batchSize} samples of one shape. Samples are
+ * bucketed by shape: up to {@code openBuckets} shapes fill their own batch at once, so interleaved shapes
+ * (image sizes, sequence lengths) still give full batches. A bucket is sealed when it is full; a sample
+ * of a new shape when every bucket is open seals the one opened first; {@link #flush} seals the rest in
+ * the order they were opened. Which samples share a batch therefore depends only on the order of the
+ * samples offered, never on timing.
  *
- * <p>For a model with a fixed batch dimension, a padding batcher fills the last, partial batch up to
+ * <p>The batch buffers are direct, in native byte order, one per input with the input's element size
+ * (ONNX Runtime reads them without a copy), and reused: a returned {@link Batch} is valid until the next
+ * call to {@link #offer} or {@link #flush}, so an executor holds one batch of inputs at a time (and at most
+ * {@code openBuckets} partial ones being filled).
+ *
+ * <p>For a model with a fixed batch dimension, a padding batcher fills a partial batch up to
  * {@code batchSize} rows by repeating its last sample; {@link Batch#size()} counts the real samples only,
  * which come first, so consumers drop the padded rows ({@link Batch#padded()}).
  */
 public final class Batcher {
+
+  /** Shapes filled at once by default. */
+  public static final int DEFAULT_OPEN_BUCKETS = 4;
+
   private final int inputs;
   private final int batchSize;
   private final boolean pad;
-  private final ByteBuffer[] buffers;
-  private long[][] sampleShapes;
-  private int pending;
-  private String firstSource;
-  private Sample carry;
-  private Sample last;
+  private final int openBuckets;
+  /** Open buckets, oldest first. */
+  private final List<Bucket> open = new ArrayList<>();
+  /** Buffer sets of sealed buckets, reused by the next buckets opened (after the caller is done with them). */
+  private final ArrayDeque<ByteBuffer[]> free = new ArrayDeque<>();
+  /** Samples offered and not yet placed: at most two (one carried while a batch is out, one offered). */
+  private final ArrayDeque<Sample> queue = new ArrayDeque<>();
+
+  /** The samples of one shape being packed. */
+  private static final class Bucket {
+    private final long[][] shapes;
+    private final ByteBuffer[] buffers;
+    private final String firstSource;
+    private int pending;
+    private Sample last;
+
+    Bucket(long[][] shapes, ByteBuffer[] buffers, String firstSource) {
+      this.shapes = shapes;
+      this.buffers = buffers;
+      this.firstSource = firstSource;
+    }
+  }
 
   /** Most float32 values in one batch buffer: a direct buffer holds at most {@code Integer.MAX_VALUE} bytes. */
   static final int MAX_BATCH_VALUES = Integer.MAX_VALUE / Float.BYTES;
@@ -62,110 +91,142 @@ public final class Batcher {
     this(inputs, batchSize, false);
   }
 
-  /** A batcher that, with {@code pad}, fills the last partial batch of a shape to {@code batchSize} rows. */
+  /** A batcher that, with {@code pad}, fills partial batches to {@code batchSize} rows. */
   public Batcher(int inputs, int batchSize, boolean pad) {
+    this(inputs, batchSize, pad, DEFAULT_OPEN_BUCKETS);
+  }
+
+  /** As {@link #Batcher(int, int, boolean)}, filling up to {@code openBuckets} shapes at once. */
+  public Batcher(int inputs, int batchSize, boolean pad, int openBuckets) {
     if (batchSize < 1) {
       throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+    }
+    if (openBuckets < 1) {
+      throw new IllegalArgumentException("open buckets must be >= 1, got " + openBuckets);
     }
     this.inputs = inputs;
     this.batchSize = batchSize;
     this.pad = pad;
-    this.buffers = new ByteBuffer[inputs];
+    this.openBuckets = openBuckets;
   }
 
-  /** Adds a sample; returns a full batch to run when one is complete, else null. */
+  /** Adds a sample; returns a batch to run when one is sealed, else null. */
   public Batch offer(Sample s) {
     if (s.values().length != inputs) {
       throw new DataException(s.source() + ": expected " + inputs + " inputs, found " + s.values().length);
     }
-    restoreCarry();
-    if (pending > 0 && (pending == batchSize || !sameShapes(s.shapes()))) {
-      // A full batch or a change of shape closes the batch; the sample starts the next one once
-      // the caller is done with the returned batch (its buffers are reused).
-      Batch b = seal();
-      carry = s;
+    queue.add(s);
+    return drain();
+  }
+
+  /**
+   * A partial batch left (after the samples still to place), the oldest bucket first; null when nothing
+   * is pending. Call until it returns null.
+   */
+  public Batch flush() {
+    Batch b = drain();
+    if (b != null) {
       return b;
     }
-    append(s);
-    return pending == batchSize ? seal() : null;
+    return open.isEmpty() ? null : seal(open.get(0));
   }
 
-  /** The last, partial batch, or null when nothing is pending. */
-  public Batch flush() {
-    restoreCarry();
-    return pending > 0 ? seal() : null;
-  }
-
-  private void restoreCarry() {
-    if (carry != null) {
-      Sample c = carry;
-      carry = null;
-      append(c);
+  /** Places queued samples until one seals a batch (returned) or the queue is empty (null). */
+  private Batch drain() {
+    while (!queue.isEmpty()) {
+      Sample s = queue.peek();
+      Bucket bucket = find(s.shapes());
+      if (bucket == null) {
+        if (open.size() == openBuckets) {
+          // every bucket is open: the oldest is sealed; s opens a bucket at the next call, which may reuse its buffers
+          return seal(open.get(0));
+        }
+        bucket = openBucket(s);
+      }
+      queue.poll();
+      append(bucket, s);
+      if (bucket.pending == batchSize) {
+        return seal(bucket);
+      }
     }
+    return null;
   }
 
-  private boolean sameShapes(long[][] shapes) {
+  private Bucket find(long[][] shapes) {
+    for (Bucket b : open) {
+      if (sameShapes(b.shapes, shapes)) {
+        return b;
+      }
+    }
+    return null;
+  }
+
+  private boolean sameShapes(long[][] a, long[][] b) {
     for (int i = 0; i < inputs; i++) {
-      if (!Arrays.equals(shapes[i], sampleShapes[i])) {
+      if (!Arrays.equals(a[i], b[i])) {
         return false;
       }
     }
     return true;
   }
 
-  private void append(Sample s) {
-    if (pending == 0) {
-      sampleShapes = s.shapes();
-      firstSource = s.source();
-      for (int i = 0; i < inputs; i++) {
-        int bytes = Elements.bytesPerElement(s.values()[i]);
-        checkFits(batchSize, s.length(i), bytes, s.source(), s.shapes()[i]);
-        int need = s.length(i) * batchSize * bytes;
-        if (buffers[i] == null || buffers[i].capacity() < need) {
-          buffers[i] = ByteBuffer.allocateDirect(need).order(ByteOrder.nativeOrder());
-        }
-        buffers[i].clear();
+  private Bucket openBucket(Sample s) {
+    ByteBuffer[] buffers = free.isEmpty() ? new ByteBuffer[inputs] : free.poll();
+    for (int i = 0; i < inputs; i++) {
+      int bytes = Elements.bytesPerElement(s.values()[i]);
+      checkFits(batchSize, s.length(i), bytes, s.source(), s.shapes()[i]);
+      int need = s.length(i) * batchSize * bytes;
+      if (buffers[i] == null || buffers[i].capacity() < need) {
+        buffers[i] = ByteBuffer.allocateDirect(need).order(ByteOrder.nativeOrder());
       }
-    } else {
+      buffers[i].clear();
+    }
+    Bucket b = new Bucket(s.shapes(), buffers, s.source());
+    open.add(b);
+    return b;
+  }
+
+  private void append(Bucket b, Sample s) {
+    if (b.last != null) {
       for (int i = 0; i < inputs; i++) {
-        if (s.values()[i].getClass() != last.values()[i].getClass()) {
+        if (s.values()[i].getClass() != b.last.values()[i].getClass()) {
           throw new DataException(s.source() + ": input " + i + " holds " + Elements.className(s.values()[i])
-              + " but " + last.source() + " holds " + Elements.className(last.values()[i]));
+              + " but " + b.last.source() + " holds " + Elements.className(b.last.values()[i]));
         }
       }
     }
     for (int i = 0; i < inputs; i++) {
-      Elements.put(buffers[i], s.values()[i]);
+      Elements.put(b.buffers[i], s.values()[i]);
     }
-    pending++;
-    last = s;
+    b.pending++;
+    b.last = s;
   }
 
-  private Batch seal() {
-    int real = pending;
+  /** Closes {@code b} and returns its batch; its buffers serve the next bucket opened. */
+  private Batch seal(Bucket b) {
+    int real = b.pending;
+    int rows = real;
     if (pad) {
-      for (int k = pending; k < batchSize; k++) {
+      for (; rows < batchSize; rows++) {
         for (int i = 0; i < inputs; i++) {
-          Elements.put(buffers[i], last.values()[i]);
+          Elements.put(b.buffers[i], b.last.values()[i]);
         }
       }
-      pending = batchSize;
     }
     long[][] shapes = new long[inputs][];
     ByteBuffer[] data = new ByteBuffer[inputs];
     for (int i = 0; i < inputs; i++) {
-      long[] shape = new long[sampleShapes[i].length + 1];
-      shape[0] = pending;
-      System.arraycopy(sampleShapes[i], 0, shape, 1, sampleShapes[i].length);
+      long[] shape = new long[b.shapes[i].length + 1];
+      shape[0] = rows;
+      System.arraycopy(b.shapes[i], 0, shape, 1, b.shapes[i].length);
       shapes[i] = shape;
-      ByteBuffer b = buffers[i].duplicate().order(ByteOrder.nativeOrder());
-      b.flip();
-      data[i] = b;
+      ByteBuffer d = b.buffers[i].duplicate().order(ByteOrder.nativeOrder());
+      d.flip();
+      data[i] = d;
     }
-    Batch batch = new Batch(data, shapes, real, firstSource);
-    pending = 0;
-    last = null;
-    return batch;
+    open.remove(b);
+    free.add(b.buffers);
+    return new Batch(data, shapes, real, b.firstSource);
   }
 
   /**

@@ -120,7 +120,10 @@ public final class CalibrateJob {
       int batchSize = FixedBatch.batchSize(fixedBatch, o.batchSize(), modelName);
       int opset = o.ranges().preparedOpset(
           TensorOverrides.dtypes(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration()));
-      ModelPreparer.Unverified unverified = ModelPreparer.transform(o.model(), work, opset);
+      // read after the rehearsal, or during the transform when the upgrade must learn a rank from one run
+      FirstSample first = new FirstSample(() -> DataSources.open(spark, o.data(), inputs, o.sampleShapes(),
+          o.dataOptions()), o, inputs, fixedBatch);
+      ModelPreparer.Unverified unverified = ModelPreparer.transform(o.model(), work, opset, first::verifyShapes);
       CalibrationPlan plan = CalibrationPlan.of(unverified.model(), o.ranges().plan());
       QuantizeStep.checkNames(o.model(), plan);
       List<String> tensors = List.copyOf(plan.activations());
@@ -131,24 +134,12 @@ public final class CalibrateJob {
       // what would fail after the data pass (the Q/DQ rewrite, the writers) fails now, before any data is read
       Rehearsal.run(unverified.model(), unverified.file().getParent(), plan, o.ranges(), o.statsConfig(), overrides,
           modelName);
-      DataSources.Opened opened = DataSources.open(spark, o.data(), inputs, o.sampleShapes(), o.dataOptions());
+      Map<String, long[]> verifyShapes = first.verifyShapes();
+      DataSources.Opened opened = first.opened;
       JavaRDD<Sample> samples = opened.samples();
-      // one sample, read before any repartitioning shuffle, fixes the shapes the preparation is verified on
-      List<Sample> firstSample = samples.take(1);
+      List<Sample> firstSample = first.sample;
       if (o.partitions() != null) {
         samples = samples.repartition(o.partitions());
-      }
-      if (firstSample.isEmpty()) {
-        throw new DataException(String.join(", ", o.dataOptions().describe(o.data())) + ": no samples"
-            + (o.dataOptions().samples() || opened.skipped() != null ? " selected" : ""));
-      }
-      Map<String, long[]> verifyShapes = new LinkedHashMap<>();
-      for (int i = 0; i < inputs.size(); i++) {
-        long[] s = firstSample.get(0).shapes()[i];
-        long[] b = new long[s.length + 1];
-        b[0] = FixedBatch.verifyBatch(fixedBatch);
-        System.arraycopy(s, 0, b, 1, s.length);
-        verifyShapes.put(inputs.get(i).name(), b);
       }
       ModelPreparer.Prepared prepared = unverified.verify(verifyShapes);
       ModelProto augmented = GraphAugmenter.exposeOutputs(prepared.model(), tensors);
@@ -317,6 +308,48 @@ public final class CalibrateJob {
     return perPartition.treeAggregate(new Observed(StatsSet.empty(outs, config), 0), Observed::merge, Observed::merge);
   }
 
+  /** The opened data and its first sample, read once when first asked for. */
+  private static final class FirstSample {
+    private final java.util.function.Supplier<DataSources.Opened> open;
+    private final CalibrateOptions o;
+    private final List<InputSpec> inputs;
+    private final int fixedBatch;
+    private DataSources.Opened opened;
+    private List<Sample> sample;
+    private Map<String, long[]> verifyShapes;
+
+    FirstSample(java.util.function.Supplier<DataSources.Opened> open, CalibrateOptions o, List<InputSpec> inputs,
+        int fixedBatch) {
+      this.open = open;
+      this.o = o;
+      this.inputs = inputs;
+      this.fixedBatch = fixedBatch;
+    }
+
+    /** The shapes the preparation is verified on: the first sample's, with the verification batch. */
+    Map<String, long[]> verifyShapes() {
+      if (verifyShapes != null) {
+        return verifyShapes;
+      }
+      opened = open.get();
+      // one sample, read before any repartitioning shuffle, fixes the shapes the preparation is verified on
+      sample = opened.samples().take(1);
+      if (sample.isEmpty()) {
+        throw new DataException(String.join(", ", o.dataOptions().describe(o.data())) + ": no samples"
+            + (o.dataOptions().samples() || opened.skipped() != null ? " selected" : ""));
+      }
+      verifyShapes = new LinkedHashMap<>();
+      for (int i = 0; i < inputs.size(); i++) {
+        long[] s = sample.get(0).shapes()[i];
+        long[] b = new long[s.length + 1];
+        b[0] = FixedBatch.verifyBatch(fixedBatch);
+        System.arraycopy(s, 0, b, 1, s.length);
+        verifyShapes.put(inputs.get(i).name(), b);
+      }
+      return verifyShapes;
+    }
+  }
+
   private static Map<String, Object> observeReport(ReducedObserve.Shipped reduced, Observed observed) {
     Map<String, Object> m = new LinkedHashMap<>();
     if (reduced == null) {
@@ -344,8 +377,7 @@ public final class CalibrateJob {
         stats.countBatch(b.size());
       }
     }
-    Batcher.Batch last = batcher.flush();
-    if (last != null) {
+    for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
       runner.run(last, ModelRunner.realRows(last, sink));
       stats.countBatch(last.size());
     }

@@ -298,7 +298,8 @@ public final class EvaluateJob {
   static Comparisons comparePartition(Iterator<Sample> it, ModelRunner ref, ModelRunner quant, int inputs,
       List<String> outputs, int batchSize, boolean pad, Labels labels) {
     Comparisons c = Comparisons.empty(outputs);
-    Batcher batcher = new Batcher(inputs, batchSize, pad);
+    // labels are matched to samples in arrival order: one shape at a time then, so batches keep that order
+    Batcher batcher = new Batcher(inputs, batchSize, pad, labels == null ? Batcher.DEFAULT_OPEN_BUCKETS : 1);
     ArrayDeque<Long> pendingLabels = new ArrayDeque<>();
     while (it.hasNext()) {
       Sample s = it.next();
@@ -308,8 +309,7 @@ public final class EvaluateJob {
         compareBatch(b, ref, quant, c, pendingLabels);
       }
     }
-    Batcher.Batch last = batcher.flush();
-    if (last != null) {
+    for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
       compareBatch(last, ref, quant, c, pendingLabels);
     }
     return c;

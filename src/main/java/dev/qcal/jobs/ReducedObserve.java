@@ -107,8 +107,7 @@ final class ReducedObserve {
           observe.accept(b);
         }
       }
-      Batcher.Batch last = batcher.flush();
-      if (last != null) {
+      for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
         observe.accept(last);
       }
     } finally {

@@ -255,8 +255,7 @@ final class Sensitivity {
         action.accept(b);
       }
     }
-    Batcher.Batch last = batcher.flush();
-    if (last != null) {
+    for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
       action.accept(last);
     }
   }

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,7 +99,7 @@ public final class ModelPreparer {
    * statistics collected at one opset serve a model prepared at another.
    */
   public static Prepared prepare(Path original, Path workDir, Map<String, long[]> verifyShapes, int targetOpset) {
-    return transform(original, workDir, targetOpset).verify(verifyShapes);
+    return transform(original, workDir, targetOpset, () -> verifyShapes).verify(verifyShapes);
   }
 
   /**
@@ -161,6 +162,17 @@ public final class ModelPreparer {
    * @throws ModelException when the model cannot be read, optimized or upgraded
    */
   public static Unverified transform(Path original, Path workDir, int targetOpset) {
+    return transform(original, workDir, targetOpset, Map::of);
+  }
+
+  /**
+   * As {@link #transform(Path, Path, int)}; when the opset upgrade needs a rank that shape inference
+   * cannot decide, the model is run once (a probe, see {@link RankProbe}) on verification inputs of the
+   * shapes {@code probeShapes} gives (asked only then; normally those of the first sample, see
+   * {@link #prepare(Path, Path, Map)}), and the ranks seen there are used where inference failed.
+   */
+  public static Unverified transform(Path original, Path workDir, int targetOpset,
+      Supplier<Map<String, long[]>> probeShapes) {
     ModelProto source = OnnxModels.load(original);
     int sourceOpset = OnnxModels.opset(source);
     ModelProto model;
@@ -183,7 +195,17 @@ public final class ModelPreparer {
       model = OnnxModels.load(optimizedFile);
     }
     if (OnnxModels.opset(model) < targetOpset) {
-      model = OpsetUpgrader.upgrade(model, targetOpset);
+      Set<String> unknown = OpsetUpgrader.ranksToLearn(model, targetOpset);
+      Map<String, Integer> learned = Map.of();
+      if (!unknown.isEmpty()) {
+        Map<String, long[]> shapes = probeShapes.get();
+        Inputs in = inputs(original, model, shapes == null ? Map.of() : shapes);
+        LOG.info("{}: shape inference cannot decide the rank of {} tensors the upgrade to opset {} needs ({});"
+            + " learning them from one run on inputs {}", original, unknown.size(), targetOpset, unknown,
+            describe(in.shapes()));
+        learned = RankProbe.ranks(model, workDir, unknown, in.data(), in.shapes());
+      }
+      model = OpsetUpgrader.upgrade(model, targetOpset, learned);
     }
     model = dropUnusedOpsetImports(model);
     model = InitializerIdentities.fold(model);
@@ -283,7 +305,14 @@ public final class ModelPreparer {
     }
   }
 
-  private static double verify(Path originalFile, ModelProto original, Path preparedFile, Map<String, long[]> verifyShapes) {
+  /** Verification inputs: flattened data and shape per graph input. */
+  private record Inputs(Map<String, float[]> data, Map<String, long[]> shapes) {}
+
+  /**
+   * The verification inputs of {@code original}: uniform in [-1, 1) from {@link #VERIFY_SEED}, of the
+   * shapes in {@code verifyShapes} or else declared (a dynamic first dimension set to {@value #DEFAULT_BATCH}).
+   */
+  private static Inputs inputs(Path originalFile, ModelProto original, Map<String, long[]> verifyShapes) {
     Set<String> initializers = new HashSet<>();
     for (TensorProto t : original.getGraph().getInitializerList()) {
       initializers.add(t.getName());
@@ -308,6 +337,13 @@ public final class ModelPreparer {
       inputs.put(in.getName(), data);
       shapes.put(in.getName(), shape);
     }
+    return new Inputs(inputs, shapes);
+  }
+
+  private static double verify(Path originalFile, ModelProto original, Path preparedFile, Map<String, long[]> verifyShapes) {
+    Inputs in = inputs(originalFile, original, verifyShapes);
+    Map<String, float[]> inputs = in.data();
+    Map<String, long[]> shapes = in.shapes();
     Map<String, float[]> expected;
     Map<String, float[]> actual;
     try {

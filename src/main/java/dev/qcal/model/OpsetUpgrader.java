@@ -33,13 +33,16 @@ import org.slf4j.LoggerFactory;
  * (&lt;13 axes → input), the other Reduce* operators (ReduceL1/L2/LogSum/LogSumExp/Max/Mean/Min/Prod/
  * SumSquare: &lt;18 axes → input), Split (&lt;13 split → input; at ≥18 a Split without a split input gets
  * {@code num_outputs}, which 18 requires), Upsample (→ Resize at ≥10, asymmetric coordinates, floor
- * rounding for nearest), Resize-10 (→ asymmetric Resize-11), Softmax, LogSoftmax and Hardmax (&lt;13 only
- * when the axis is the last dimension, from shape information or a small rank inference),
+ * rounding for nearest), Resize-10 (→ asymmetric Resize-11), Softmax, LogSoftmax and Hardmax (&lt;13: an
+ * explicit axis when it is the last one, the rank told by {@link ShapeInference} or learned from a run,
+ * else Flatten, the operator on axis 1 and a Reshape back),
  * BatchNormalization (the removed {@code spatial} attribute dropped when 1; several outputs refused at
  * ≥14), Dropout (inference only: ratio → input at ≥12, a mask output refused when its type changes at
  * 10), GridSample (&lt;20 modes bilinear/bicubic renamed linear/cubic at 20), GroupNormalization (&lt;21
  * per-group scale and bias become per-channel at 21: constant scale and bias are repeated over each
- * group's channels when the channel count is declared, else the node is refused). Operators in
+ * group's channels when the channel count is declared or inferred, else the node is refused), Scatter
+ * (→ ScatterElements at ≥11), RoiAlign (&lt;16: the old {@code output_half_pixel} coordinates made
+ * explicit). Operators in
  * {@link #UNCHANGED} pass through, and those in {@link #UNCHANGED_SINCE} when the source opset is at
  * least the one listed; any other operator in the default domain, or a node carrying a subgraph, is
  * refused with a one-line message naming the node, the operator and both opsets. Nodes of other domains
@@ -68,7 +71,11 @@ public final class OpsetUpgrader {
       "Xor",
       // linear algebra, convolution and pooling
       "AveragePool", "Conv", "Gemm", "GlobalAveragePool", "GlobalLpPool", "GlobalMaxPool", "InstanceNormalization",
-      "LpNormalization", "LRN", "MatMul", "MaxPool",
+      "LpNormalization", "LpPool", "LRN", "MatMul", "MaxPool", "MaxRoiPool",
+      // recurrent (14 adds 'layout', default 0: the old layout)
+      "GRU", "LSTM", "RNN",
+      // random generators
+      "Multinomial", "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike",
       // arg reductions (the Reduce* operators have a rule: their axes move to an input at 18)
       "ArgMax", "ArgMin",
       // shape and data movement
@@ -89,9 +96,13 @@ public final class OpsetUpgrader {
       Map.entry("GatherElements", 11), Map.entry("GatherND", 12), Map.entry("ScatterND", 11),
       Map.entry("ScatterElements", 11), Map.entry("CumSum", 11), Map.entry("Round", 11), Map.entry("Celu", 12),
       Map.entry("ThresholdedRelu", 10), Map.entry("Shrink", 9), Map.entry("LessOrEqual", 12),
-      Map.entry("GreaterOrEqual", 12), Map.entry("IsInf", 10), Map.entry("OneHot", 11), Map.entry("Compress", 11),
+      Map.entry("GreaterOrEqual", 12), Map.entry("IsInf", 10), Map.entry("OneHot", 11), Map.entry("Compress", 9),
       Map.entry("NonMaxSuppression", 11), Map.entry("MeanVarianceNormalization", 9), Map.entry("CastLike", 15),
-      Map.entry("QuantizeLinear", 13), Map.entry("DequantizeLinear", 13), Map.entry("DynamicQuantizeLinear", 11),
+      Map.entry("QuantizeLinear", 10), Map.entry("DequantizeLinear", 10), Map.entry("DynamicQuantizeLinear", 11),
+      Map.entry("EyeLike", 9), Map.entry("Mod", 10), Map.entry("ReverseSequence", 10), Map.entry("Unique", 11),
+      Map.entry("BitwiseAnd", 18), Map.entry("BitwiseOr", 18), Map.entry("BitwiseXor", 18),
+      Map.entry("BitwiseNot", 18), Map.entry("CenterCropPad", 18), Map.entry("Col2Im", 18),
+      Map.entry("DeformConv", 19), Map.entry("AffineGrid", 20),
       Map.entry("QLinearConv", 10), Map.entry("QLinearMatMul", 10), Map.entry("MatMulInteger", 10),
       Map.entry("ConvInteger", 10), Map.entry("BitShift", 11), Map.entry("Det", 11));
 
@@ -104,6 +115,36 @@ public final class OpsetUpgrader {
    * @throws ModelException when the opsets are out of range or a node cannot be upgraded
    */
   public static ModelProto upgrade(ModelProto model, int targetOpset) {
+    return upgrade(model, targetOpset, Map.of());
+  }
+
+  /**
+   * The tensors whose rank the upgrade of {@code model} to {@code targetOpset} needs and shape inference
+   * cannot decide (in graph order): what {@link #upgrade(ModelProto, int, Map)} must be told, for example
+   * from one run of the model.
+   *
+   * @throws ModelException when the upgrade would fail for another reason
+   */
+  public static Set<String> ranksToLearn(ModelProto model, int targetOpset) {
+    int source = OnnxModels.opset(model);
+    if (source >= targetOpset || source < MIN_SOURCE_OPSET || targetOpset > MAX_TARGET_OPSET) {
+      return Set.of();
+    }
+    Upgrade up = new Upgrade(model.getGraph(), source, targetOpset, Map.of());
+    up.collectUnknownRanks = true;
+    for (NodeProto node : model.getGraph().getNodeList()) {
+      if (OnnxModels.isDefaultDomain(node.getDomain())) {
+        up.rewrite(node);
+      }
+    }
+    return up.unknownRanks;
+  }
+
+  /**
+   * As {@link #upgrade(ModelProto, int)}, with the ranks of tensors that shape inference cannot decide
+   * taken from {@code learnedRanks} (used only where inference fails, each use logged).
+   */
+  public static ModelProto upgrade(ModelProto model, int targetOpset, Map<String, Integer> learnedRanks) {
     int source = OnnxModels.opset(model);
     String graphName = model.getGraph().getName();
     if (targetOpset > MAX_TARGET_OPSET) {
@@ -121,10 +162,13 @@ public final class OpsetUpgrader {
       throw new ModelException("cannot upgrade model '" + graphName + "' from opset " + source + " to "
           + targetOpset + ": source opsets from " + MIN_SOURCE_OPSET + " are supported");
     }
-    Upgrade up = new Upgrade(model.getGraph(), source, targetOpset);
+    Upgrade up = new Upgrade(model.getGraph(), source, targetOpset, learnedRanks);
     GraphProto.Builder graph = model.getGraph().toBuilder().clearNode();
     for (NodeProto node : model.getGraph().getNodeList()) {
-      graph.addNode(OnnxModels.isDefaultDomain(node.getDomain()) ? up.rewrite(node) : node);
+      NodeProto rewritten = OnnxModels.isDefaultDomain(node.getDomain()) ? up.rewrite(node) : node;
+      graph.addAllNode(up.before);
+      up.before.clear();
+      graph.addNode(rewritten);
     }
     graph.addAllInitializer(up.newInitializers.values());
     ModelProto.Builder out = model.toBuilder().setGraph(graph);
@@ -155,14 +199,22 @@ public final class OpsetUpgrader {
     private final Map<String, TypeProto.Tensor> declared = new HashMap<>();
     private final Map<String, NodeProto> producers = new HashMap<>();
     private final Set<String> consumed = new HashSet<>();
-    private final Map<String, Integer> ranks = new HashMap<>();
+    private final ShapeInference.Result shapes;
+    private final Map<String, Integer> learnedRanks;
+    /** In {@link OpsetUpgrader#ranksToLearn}: unknown ranks are collected instead of failing. */
+    private boolean collectUnknownRanks;
+    private final Set<String> unknownRanks = new java.util.LinkedHashSet<>();
+    /** Nodes a rule adds before the node it returns (emptied by the caller after each node). */
+    private final List<NodeProto> before = new ArrayList<>();
     /** Created initializers by content key, so identical constants are shared. */
     private final Map<String, TensorProto> newInitializers = new LinkedHashMap<>();
     private int rewritten;
 
-    Upgrade(GraphProto graph, int source, int target) {
+    Upgrade(GraphProto graph, int source, int target, Map<String, Integer> learnedRanks) {
       this.source = source;
       this.target = target;
+      this.shapes = ShapeInference.infer(graph, source);
+      this.learnedRanks = learnedRanks;
       for (TensorProto t : graph.getInitializerList()) {
         initializers.put(t.getName(), t);
         usedNames.add(t.getName());
@@ -211,6 +263,8 @@ public final class OpsetUpgrader {
         case "Softmax", "LogSoftmax", "Hardmax" -> softmax(node);
         case "BatchNormalization" -> batchNorm(node);
         case "Dropout" -> dropout(node);
+        case "Scatter" -> scatter(node);
+        case "RoiAlign" -> roiAlign(node);
         default -> {
           Integer since = UNCHANGED_SINCE.get(op);
           if (since != null && source < since) {
@@ -349,12 +403,12 @@ public final class OpsetUpgrader {
         return node;
       }
       long groups = attr(node, "num_groups").orElseThrow(() -> fail(node, "attribute 'num_groups' is missing")).getI();
-      TypeProto.Tensor x = declared.get(node.getInput(0));
-      if (x == null || !x.hasShape() || x.getShape().getDimCount() < 2 || !x.getShape().getDim(1).hasDimValue()) {
+      TensorShape x = shapes.shape(node.getInput(0));
+      if (x.rank() < 2 || !x.dim(1).known()) {
         throw fail(node, "its scale and bias become per channel at opset 21 and the channel count of '"
-            + node.getInput(0) + "' is not declared");
+            + node.getInput(0) + "' is neither declared nor inferred (shape " + x + ")");
       }
-      long channels = x.getShape().getDim(1).getDimValue();
+      long channels = x.dim(1).value();
       if (groups <= 0 || channels % groups != 0) {
         throw fail(node, channels + " channels do not split into " + groups + " groups");
       }
@@ -437,30 +491,71 @@ public final class OpsetUpgrader {
       return b.build();
     }
 
-    /** Before 13 these operators flatten the input to 2-D at {@code axis}; from 13 they work along one axis. */
+    /**
+     * Before 13 these operators flatten the input to 2-D at {@code axis}; from 13 they work along one
+     * axis. On the last axis both agree and the node only gets an explicit axis; on another axis, or when
+     * the rank is unknown, the old meaning is spelled out: {@code Reshape(op13(Flatten(x, axis), axis=1),
+     * Shape(x))}, the operator keeping the node's name.
+     */
     private NodeProto softmax(NodeProto node) {
       if (source >= 13 || target < 13) {
         return node;
       }
       long axis = attr(node, "axis").map(AttributeProto::getI).orElse(1L);
-      int rank = rank(node.getInput(0));
-      if (rank < 0) {
-        throw fail(node, "the input rank of '" + node.getInput(0) + "' is unknown, and the meaning of axis " + axis
-            + " changes at opset 13 unless it is the last dimension");
+      int rank = rank(node, node.getInput(0));
+      if (rank < 0 && collectUnknownRanks) {
+        unknownRanks.add(node.getInput(0));
+        return node;
       }
-      long normalized = axis < 0 ? axis + rank : axis;
-      if (normalized != rank - 1) {
-        throw fail(node, "axis " + axis + " of a rank-" + rank + " input is not the last dimension, and its meaning"
-            + " changes at opset 13 (2-D coercion before, one axis after)");
+      long normalized = axis < 0 && rank >= 0 ? axis + rank : axis;
+      if (rank >= 0 && normalized == rank - 1) {
+        return withoutAttributes(node, "axis").addAttribute(intAttr("axis", normalized)).build();
       }
-      NodeProto.Builder b = node.toBuilder().clearAttribute();
-      for (AttributeProto a : node.getAttributeList()) {
-        if (!a.getName().equals("axis")) {
-          b.addAttribute(a);
-        }
+      LOG.info("node '{}' ({}): axis {} of {} is {}; written as Flatten, {} on axis 1, Reshape back", nodeName(node),
+          node.getOpType(), axis, node.getInput(0), rank < 0 ? "an input of unknown rank" : "not the last of rank " + rank,
+          node.getOpType());
+      String x = node.getInput(0);
+      String y = node.getOutput(0);
+      String flat = freshName(y + "_2d_in");
+      String flatOut = freshName(y + "_2d");
+      String shape = freshName(y + "_shape");
+      before.add(NodeProto.newBuilder().setOpType("Flatten").setName(freshName(nodeName(node) + "_flatten"))
+          .addInput(x).addOutput(flat).addAttribute(intAttr("axis", axis)).build());
+      before.add(withoutAttributes(node, "axis").clearInput().addInput(flat).clearOutput().addOutput(flatOut)
+          .addAttribute(intAttr("axis", 1)).build());
+      before.add(NodeProto.newBuilder().setOpType("Shape").setName(freshName(nodeName(node) + "_shape"))
+          .addInput(x).addOutput(shape).build());
+      return NodeProto.newBuilder().setOpType("Reshape").setName(freshName(nodeName(node) + "_reshape"))
+          .addInput(flatOut).addInput(shape).addOutput(y).build();
+    }
+
+    private String freshName(String base) {
+      String name = base;
+      for (int i = 1; usedNames.contains(name); i++) {
+        name = base + "_" + i;
       }
-      b.addAttribute(AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(normalized));
-      return b.build();
+      usedNames.add(name);
+      return name;
+    }
+
+    private static AttributeProto intAttr(String name, long value) {
+      return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
+    }
+
+    /** Scatter (9, deprecated at 11) is ScatterElements-11 under its old name. */
+    private NodeProto scatter(NodeProto node) {
+      if (target < 11) {
+        return node;
+      }
+      return node.toBuilder().setOpType("ScatterElements").build();
+    }
+
+    /** RoiAlign-16 defaults to half-pixel coordinates; 10's meaning is {@code output_half_pixel}. */
+    private NodeProto roiAlign(NodeProto node) {
+      if (source >= 16 || target < 16) {
+        return node;
+      }
+      return node.toBuilder().addAttribute(stringAttr("coordinate_transformation_mode", "output_half_pixel")).build();
     }
 
     private NodeProto batchNorm(NodeProto node) {
@@ -585,12 +680,7 @@ public final class OpsetUpgrader {
       if (existing != null) {
         return existing.getName();
       }
-      String base = nodeName(node) + "_" + role;
-      String name = base;
-      for (int i = 1; usedNames.contains(name); i++) {
-        name = base + "_" + i;
-      }
-      usedNames.add(name);
+      String name = freshName(nodeName(node) + "_" + role);
       newInitializers.put(key, value.setName(name).build());
       return name;
     }
@@ -625,112 +715,24 @@ public final class OpsetUpgrader {
       return ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    // ---- rank inference (only what Softmax needs)
+    // ---- ranks
 
-    private static final Set<String> SAME_RANK = Set.of(
-        "Abs", "AveragePool", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Conv", "ConvTranspose",
-        "DepthToSpace", "Dropout", "Elu", "Erf", "Exp", "Floor", "GlobalAveragePool", "GlobalMaxPool", "Hardmax",
-        "HardSigmoid", "Identity", "InstanceNormalization", "LeakyRelu", "Log", "LogSoftmax", "LRN", "MaxPool",
-        "Neg", "Not", "Pad", "Reciprocal", "Relu", "Resize", "Selu", "Sigmoid", "Sign", "Slice", "Softmax",
-        "Softplus", "Softsign", "SpaceToDepth", "Split", "Sqrt", "Tanh", "Tile", "Transpose", "Upsample");
-
-    private static final Set<String> BROADCAST = Set.of(
-        "Add", "And", "Div", "Equal", "Greater", "Less", "Max", "Mean", "Min", "Mul", "Or", "Pow", "PRelu", "Sub",
-        "Sum", "Where", "Xor");
-
-    /** The rank of {@code tensor}, or -1 when it cannot be told. */
-    int rank(String tensor) {
-      Integer known = ranks.get(tensor);
-      if (known != null) {
-        return known;
+    /**
+     * The rank of {@code tensor} (an input of {@code node}) from shape inference, else from the learned
+     * ranks (logged), else -1.
+     */
+    private int rank(NodeProto node, String tensor) {
+      int inferred = shapes.rank(tensor);
+      if (inferred >= 0) {
+        return inferred;
       }
-      ranks.put(tensor, -1); // guards against cycles in malformed graphs
-      int r = computeRank(tensor);
-      ranks.put(tensor, r);
-      return r;
-    }
-
-    private int computeRank(String tensor) {
-      TensorProto init = initializers.get(tensor);
-      if (init != null) {
-        return init.getDimsCount();
-      }
-      TypeProto.Tensor t = declared.get(tensor);
-      if (t != null && t.hasShape()) {
-        return t.getShape().getDimCount();
-      }
-      NodeProto p = producers.get(tensor);
-      if (p == null || !OnnxModels.isDefaultDomain(p.getDomain())) {
+      Integer learned = learnedRanks.get(tensor);
+      if (learned == null) {
         return -1;
       }
-      String op = p.getOpType();
-      if (SAME_RANK.contains(op)) {
-        return rank(p.getInput(0));
-      }
-      if (BROADCAST.contains(op)) {
-        int r = -1;
-        for (String in : p.getInputList()) {
-          int ri = rank(in);
-          if (ri < 0) {
-            return -1;
-          }
-          r = Math.max(r, ri);
-        }
-        return r;
-      }
-      switch (op) {
-        case "Gemm", "Flatten":
-          return 2;
-        case "Shape":
-          return 1;
-        case "MatMul": {
-          int a = rank(p.getInput(0));
-          int b = rank(p.getInput(1));
-          if (a < 0 || b < 0) {
-            return -1;
-          }
-          if (a == 1 && b == 1) {
-            return 0;
-          }
-          return a == 1 ? b - 1 : b == 1 ? a - 1 : Math.max(a, b);
-        }
-        case "Reshape": {
-          TensorProto shape = initializers.get(p.getInput(1));
-          if (shape != null && shape.getDimsCount() == 1) {
-            return (int) shape.getDims(0);
-          }
-          NodeProto c = producers.get(p.getInput(1));
-          if (c != null && c.getOpType().equals("Constant")) {
-            Optional<AttributeProto> v = attr(c, "value");
-            if (v.isPresent() && v.get().getT().getDimsCount() == 1) {
-              return (int) v.get().getT().getDims(0);
-            }
-          }
-          return -1;
-        }
-        case "Unsqueeze", "Squeeze": {
-          int r = rank(p.getInput(0));
-          Optional<AttributeProto> axes = attr(p, "axes");
-          if (r < 0 || axes.isEmpty()) {
-            return -1;
-          }
-          return op.equals("Unsqueeze") ? r + axes.get().getIntsCount() : r - axes.get().getIntsCount();
-        }
-        default:
-          if (op.startsWith("Reduce")) {
-            int r = rank(p.getInput(0));
-            boolean keep = attr(p, "keepdims").map(AttributeProto::getI).orElse(1L) != 0;
-            Optional<AttributeProto> axes = attr(p, "axes");
-            if (r < 0) {
-              return -1;
-            }
-            if (keep) {
-              return r;
-            }
-            return axes.isPresent() && p.getInputCount() == 1 ? r - axes.get().getIntsCount() : -1;
-          }
-          return -1;
-      }
+      LOG.info("node '{}' ({}): the rank of '{}' is {}, learned from a run of the model (shape inference could not"
+          + " decide it)", nodeName(node), node.getOpType(), tensor, learned);
+      return learned;
     }
   }
 }

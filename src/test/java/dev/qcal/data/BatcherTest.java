@@ -55,21 +55,23 @@ class BatcherTest {
     assertEquals(3, full.size());
     assertEquals(false, full.padded());
     assertNull(batcher.offer(sample(4, 1)));
-    Batcher.Batch shapeChange = batcher.offer(sample(5, 2));
-    assertArrayEquals(new long[] {3, 1}, shapeChange.shapes()[0]);
-    assertArrayEquals(new float[] {4, 4, 4}, values(shapeChange));
-    assertEquals(1, shapeChange.size());
-    assertEquals(true, shapeChange.padded());
+    assertNull(batcher.offer(sample(5, 2)), "another shape fills its own bucket");
+    Batcher.Batch first = batcher.flush();
+    assertArrayEquals(new long[] {3, 1}, first.shapes()[0]);
+    assertArrayEquals(new float[] {4, 4, 4}, values(first));
+    assertEquals(1, first.size());
+    assertEquals(true, first.padded());
     Batcher.Batch last = batcher.flush();
     assertArrayEquals(new long[] {3, 2}, last.shapes()[0]);
     assertArrayEquals(new float[] {5, 5, 5, 5, 5, 5}, values(last));
     assertEquals(1, last.size());
     assertEquals(3, last.rows());
+    assertNull(batcher.flush());
   }
 
   @Test
-  void aShapeChangeClosesTheBatchWithoutLosingTheSample() {
-    Batcher batcher = new Batcher(1, 4);
+  void aShapeChangeWithOneOpenBucketClosesTheBatchWithoutLosingTheSample() {
+    Batcher batcher = new Batcher(1, 4, false, 1);
     assertNull(batcher.offer(sample(1, 1, 2)));
     Batcher.Batch b = batcher.offer(sample(2, 1, 3));
     assertArrayEquals(new long[] {1, 1, 2}, b.shapes()[0]);
@@ -77,6 +79,54 @@ class BatcherTest {
     Batcher.Batch rest = batcher.flush();
     assertArrayEquals(new long[] {1, 1, 3}, rest.shapes()[0]);
     assertArrayEquals(new float[] {2, 2, 2}, values(rest));
+  }
+
+  /** The batches of a run: each as its samples' values (first element of each) and its shape. */
+  private static List<String> run(Batcher batcher, List<Sample> samples) {
+    List<String> out = new ArrayList<>();
+    for (Sample s : samples) {
+      Batcher.Batch b = batcher.offer(s);
+      if (b != null) {
+        out.add(describe(b));
+      }
+    }
+    for (Batcher.Batch b = batcher.flush(); b != null; b = batcher.flush()) {
+      out.add(describe(b));
+    }
+    return out;
+  }
+
+  private static String describe(Batcher.Batch b) {
+    float[] v = values(b);
+    int per = v.length / b.rows();
+    StringBuilder sb = new StringBuilder(java.util.Arrays.toString(b.shapes()[0])).append(':');
+    for (int r = 0; r < b.rows(); r++) {
+      sb.append(' ').append((int) v[r * per]);
+    }
+    return sb.toString();
+  }
+
+  @Test
+  void interleavedShapesStillFillWholeBatchesInADeterministicOrder() {
+    // samples 0..9 alternate between widths 2 and 3; sample 10 has width 4, 11 width 5, 12 width 2
+    List<Sample> samples = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      samples.add(sample(i, 1, i % 2 == 0 ? 2 : 3));
+    }
+    samples.add(sample(10, 1, 4));
+    samples.add(sample(11, 1, 5));
+    samples.add(sample(12, 1, 2));
+    List<String> twoBuckets = run(new Batcher(1, 2, false, 2), samples);
+    assertEquals(List.of(
+        "[2, 1, 2]: 0 2", "[2, 1, 3]: 1 3", "[2, 1, 2]: 4 6", "[2, 1, 3]: 5 7",
+        "[1, 1, 2]: 8", // width 4 finds both buckets open (8, 9): the oldest is sealed
+        "[1, 1, 3]: 9", // width 5 finds width 4 and 3 open: 3 was opened first
+        "[1, 1, 4]: 10", // width 2 again: width 4 is the oldest
+        "[1, 1, 5]: 11", // flushed in opening order
+        "[1, 1, 2]: 12"), twoBuckets);
+    assertEquals(twoBuckets, run(new Batcher(1, 2, false, 2), samples), "the same order gives the same batches");
+    // one bucket (the old behaviour) gives a batch per change of shape
+    assertEquals(13, run(new Batcher(1, 2, false, 1), samples).size());
   }
 
   @Test

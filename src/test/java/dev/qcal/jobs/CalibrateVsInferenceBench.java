@@ -581,8 +581,7 @@ public final class CalibrateVsInferenceBench {
           count += b.size();
         }
       }
-      Batcher.Batch last = batcher.flush();
-      if (last != null) {
+      for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
         runner.run(last, ignore);
         count += last.size();
       }

@@ -170,18 +170,31 @@ class OpsetUpgraderTest {
   }
 
   @Test
-  void softmaxOverFlattenedDimensionsIsRefused() {
+  void softmaxOverFlattenedDimensionsIsSpelledOutWithFlattenAndReshape() {
     ModelProto m = model(9, List.of(node("Softmax", "sm", List.of("x"), List.of("y"), i("axis", 1))),
         List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")), List.of());
-    ModelException e = assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(m, 13));
-    assertEquals("cannot upgrade node 'sm' (Softmax) from opset 9 to 13: axis 1 of a rank-4 input is not the last"
-        + " dimension, and its meaning changes at opset 13 (2-D coercion before, one axis after)", e.getMessage());
+    ModelProto up = OpsetUpgrader.upgrade(m, 13);
+    assertEquals(List.of("Flatten", "Softmax", "Shape", "Reshape"),
+        up.getGraph().getNodeList().stream().map(NodeProto::getOpType).toList());
+    assertEquals("sm", find(up, "Softmax").getName(), "the operator keeps the node's name");
+    assertEquals("y", find(up, "Reshape").getOutput(0));
+    // softmax over the 2 * 4 * 4 values of each sample at opset 9, over the flattened axis at 13
+    float[] y = assertSameOutputs(m, up, SHAPE).get("y");
+    double sum = 0;
+    for (int k = 0; k < 32; k++) {
+      sum += y[k];
+    }
+    assertEquals(1.0, sum, 1e-5);
 
     ModelProto unknown = model(9, List.of(node("LogSoftmax", "ls", List.of("x"), List.of("y"))),
         List.of(floatInfo("x")), List.of(floatInfo("y")), List.of());
-    e = assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(unknown, 13));
-    assertTrue(e.getMessage().startsWith("cannot upgrade node 'ls' (LogSoftmax) from opset 9 to 13: the input rank of 'x'"
-        + " is unknown"), e.getMessage());
+    assertEquals(Set.of("x"), OpsetUpgrader.ranksToLearn(unknown, 13));
+    ModelProto unknownUp = OpsetUpgrader.upgrade(unknown, 13);
+    assertEquals(4, unknownUp.getGraph().getNodeCount(), "an unknown rank is spelled out too");
+    assertSameOutputs(unknown, unknownUp, SHAPE);
+    ModelProto learned = OpsetUpgrader.upgrade(unknown, 13, Map.of("x", 2));
+    assertEquals(1, learned.getGraph().getNodeCount(), "a learned rank 2 makes axis 1 the last one");
+    assertSameOutputs(unknown, learned, 3, 5);
   }
 
   @Test
@@ -207,10 +220,10 @@ class OpsetUpgraderTest {
   void unknownOperatorIsRefusedWithItsNameAndOpsets() {
     ModelProto m = model(9, List.of(
             node("Relu", "ok", List.of("x"), List.of("r")),
-            node("Scatter", "foo", List.of("r", "idx", "upd"), List.of("y"))),
+            node("ImageScaler", "foo", List.of("r"), List.of("y"))),
         List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")), List.of());
     ModelException e = assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(m, 13));
-    assertEquals("cannot upgrade node 'foo' (Scatter) from opset 9 to 13: no upgrade rule for this operator",
+    assertEquals("cannot upgrade node 'foo' (ImageScaler) from opset 9 to 13: no upgrade rule for this operator",
         e.getMessage());
   }
 
@@ -298,7 +311,8 @@ class OpsetUpgraderTest {
     ModelProto unknownChannels = m.toBuilder().setGraph(m.getGraph().toBuilder().setInput(0, floatInfo("x"))).build();
     ModelException e = assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(unknownChannels, 21));
     assertEquals("cannot upgrade node 'gn' (GroupNormalization) from opset 18 to 21: its scale and bias become per"
-        + " channel at opset 21 and the channel count of 'x' is not declared", e.getMessage());
+        + " channel at opset 21 and the channel count of 'x' is neither declared nor inferred (shape [unknown rank])",
+        e.getMessage());
   }
 
   @Test
@@ -311,6 +325,35 @@ class OpsetUpgraderTest {
         m.getOpsetImport(0).toBuilder().setVersion(9)).build();
     assertEquals("cannot upgrade node 'ct' (ConvTranspose) from opset 9 to 21: this operator is known unchanged"
         + " from opset 11 only", assertThrows(ModelException.class, () -> OpsetUpgrader.upgrade(old, 21)).getMessage());
+  }
+
+  @Test
+  void recurrentScatterAndRoiAlignKeepTheirMeaningAcrossOpsets() {
+    // LSTM-7 over x [seq 1, batch 2, 4 * 4 * 4 / ...]: x is [1, 2, 16] read as 16 features, hidden size 3
+    ModelProto lstm = model(7, List.of(node("LSTM", "lstm", List.of("x", "w", "r"), List.of("y"), i("hidden_size", 3))),
+        List.of(floatInfo("x", 1, 2, 16)), List.of(floatInfo("y")),
+        List.of(floatTensor("w", new long[] {1, 12, 16}, randomFloats(192, 5)),
+            floatTensor("r", new long[] {1, 12, 3}, randomFloats(36, 6))));
+    assertSameOutputs(lstm, OpsetUpgrader.upgrade(lstm, 21), 1, 2, 16);
+
+    ModelProto scatter = model(9, List.of(node("Scatter", "sc", List.of("x", "idx", "upd"), List.of("y"), i("axis", 1))),
+        List.of(floatInfo("x", 2, 3)), List.of(floatInfo("y")),
+        List.of(TensorProto.newBuilder().setName("idx").setDataType(TensorProto.DataType.INT64_VALUE).addDims(2).addDims(1)
+            .addInt64Data(2).addInt64Data(0).build(), floatTensor("upd", new long[] {2, 1}, 10f, 20f)));
+    ModelProto scatter13 = OpsetUpgrader.upgrade(scatter, 13);
+    assertEquals("ScatterElements", scatter13.getGraph().getNode(0).getOpType());
+    assertSameOutputs(scatter, scatter13, 2, 3);
+
+    // one 4x4 map per image, one box per image: 10's default coordinates are not 16's
+    ModelProto roi = model(10, List.of(node("RoiAlign", "ra", List.of("x", "rois", "bi"), List.of("y"),
+            i("output_height", 2), i("output_width", 2), i("sampling_ratio", 2))),
+        List.of(floatInfo("x", SHAPE)), List.of(floatInfo("y")),
+        List.of(floatTensor("rois", new long[] {1, 4}, 0.5f, 0.7f, 2.9f, 3.3f),
+            TensorProto.newBuilder().setName("bi").setDataType(TensorProto.DataType.INT64_VALUE).addDims(1)
+                .addInt64Data(0).build()));
+    ModelProto roi16 = OpsetUpgrader.upgrade(roi, 16);
+    assertTrue(attrNames(roi16.getGraph().getNode(0)).contains("coordinate_transformation_mode"));
+    assertSameOutputs(roi, roi16, SHAPE);
   }
 
   private static float min(float[] a) {
