@@ -43,7 +43,30 @@ final class QdqOpRules {
     }
     m.put("Softmax", new SoftmaxRule());
     m.put("Gather", new GatherRule());
+    m.put("Where", new WhereRule());
+    // no integer kernels in ONNX Runtime's CPU provider: Q/DQ around them only when asked for
+    m.put("LayerNormalization", new UnaryRule());
+    m.put("Gelu", new UnaryRule());
     return java.util.Collections.unmodifiableMap(m);
+  }
+
+  /** Why an op type with a rule is not quantized unless named in {@code --op-types}. */
+  private static final Map<String, String> NOT_BY_DEFAULT = Map.ofEntries(
+      Map.entry("Add", "Add and Mul stay FP32 by default: a bias or residual Add between integer MatMuls is fused"
+          + " by ONNX Runtime in float (SkipLayerNormalization, BiasGelu) and Q/DQ on it costs accuracy"),
+      Map.entry("Softmax", "Softmax stays FP32 by default: its 8-bit output loses the small attention weights"
+          + " (see README, Transformer models)"),
+      Map.entry("LayerNormalization", "LayerNormalization stays FP32 by default: ONNX Runtime has no integer"
+          + " kernel for it, and its output feeds MatMuls that quantize their inputs anyway"),
+      Map.entry("Gelu", "GELU stays FP32 by default: ONNX Runtime has no integer kernel for it and fuses it"
+          + " with the bias Add (BiasGelu) in float"),
+      Map.entry("Gather", "Gather stays FP32 by default"),
+      Map.entry("Where", "Where stays FP32 by default: masks fill with large constants that 8 bits cannot hold"));
+
+  /** The reason a node of {@code op} (which has a rule) is not quantized when its op type is not selected. */
+  static String notSelected(String op) {
+    String why = NOT_BY_DEFAULT.get(op.equals("Mul") ? "Add" : op);
+    return "op type not in --op-types" + (why == null || DEFAULT_OP_TYPES.contains(op) ? "" : " (" + why + ")");
   }
 
   /** The rules for {@link #DEFAULT_OP_TYPES}. */

@@ -42,12 +42,13 @@ class InspectCommandTest {
     assertTrue(r.out().lines().anyMatch(l -> l.equals("  x")), r.out());
     assertTrue(r.out().contains("quantized weights (54):"), r.out());
     // per node: what is quantized, and why not where not
-    assertTrue(r.out().lines().anyMatch(l -> l.matches("  int8 Conv '.*': rule ConvRule; weight .* per channel \\(axis 0\\), bias .* int32")),
-        r.out());
+    // each quantized node names its rule, its weight and bias, then the activations it plans
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("  int8 Conv '.*': rule ConvRule; weight .* per channel \\(axis 0\\),"
+        + " bias .* int32; input '.*' calibrated, output '.*' calibrated.*")), r.out());
     assertTrue(r.out().lines().anyMatch(l -> l.matches("  int8 Relu '.*': folded into the producer's output quantization.*")),
         r.out());
     assertTrue(r.out().lines().anyMatch(l -> l.matches("  FP32 HardSigmoid '.*': op type not in --op-types")), r.out());
-    assertTrue(r.out().lines().anyMatch(l -> l.matches("  FP32 Softmax '.*': op type not in --op-types")), r.out());
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("  FP32 Softmax '.*': op type not in --op-types \\(Softmax stays FP32 by default.*")), r.out());
   }
 
   @Test

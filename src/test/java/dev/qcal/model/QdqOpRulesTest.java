@@ -293,7 +293,8 @@ class QdqOpRulesTest {
     CalibrationPlan.NodeDecision ln = plan.nodes().get(1);
     assertEquals("ln", ln.node());
     assertFalse(ln.quantized());
-    assertTrue(ln.reason().contains("no quantization rule for LayerNormalization"), ln.reason());
+    assertTrue(ln.reason().startsWith("op type not in --op-types (LayerNormalization stays FP32 by default: ONNX"
+        + " Runtime has no integer kernel for it"), ln.reason());
   }
 
   private static PlanOptions everyRule() {
@@ -366,10 +367,13 @@ class QdqOpRulesTest {
   void transformerBlockKeeps25DbSqnr(org.junit.jupiter.api.TestReporter reporter) throws Exception {
     // attention (MatMul, Transpose, Softmax, residual Add) -> LayerNormalization -> MLP with Erf-GELU.
     // 16 sequences per batch: with one, min/max over two batches of 32 values misses the third's range.
+    // every rule but LayerNormalization's (it has one since issue 15, used when asked for)
     ModelProto m = QdqTestGraphs.transformerBlock(8, false);
-    CalibrationPlan plan = CalibrationPlan.of(m, everyRule());
+    PlanOptions o = new PlanOptions(Set.copyOf(PlanOptions.knownOpTypes()), List.of(), Set.of("LayerNormalization"),
+        false);
+    CalibrationPlan plan = CalibrationPlan.of(m, o);
     assertFalse(plan.nodes().stream().filter(d -> d.node().equals("ln")).findFirst().orElseThrow().quantized());
-    double db = sqnrDb(m, everyRule(), new long[] {16, 4, 8}, "y");
+    double db = sqnrDb(m, o, new long[] {16, 4, 8}, "y");
     reporter.publishEntry("transformer-sqnr-db", String.format("%.1f", db));
     System.out.printf("transformer block SQNR %.1f dB%n", db);
     assertTrue(db >= 25, "SQNR " + db + " dB");
