@@ -368,6 +368,11 @@ public final class CalibrationPlan {
       touched = true;
     }
 
+    /** A detail of what the current node's rule planned, for {@link NodeDecision#details()}. */
+    void note(String detail) {
+      planned.add(detail);
+    }
+
     void skip(String tensor, String reason) {
       skipped.add("'" + tensor + "': " + reason);
       if (current != null) {

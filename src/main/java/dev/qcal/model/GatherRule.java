@@ -6,9 +6,12 @@ import dev.qcal.model.CalibrationPlan.Planner;
 import dev.qcal.model.CalibrationPlan.WeightRef;
 
 /**
- * Gather on a weight table (an embedding): the table is stored as int8 with one scale per row (axis 0) and
- * read through a DequantizeLinear; the output stays float and the indices are untouched. Gather over an
- * activation (a token picked from a sequence) moves values only: the output shares the input's params.
+ * Gather on a weight table (an embedding): the indices are untouched; the table is stored as uint8 (its min/max range) with one
+ * scale for the whole table and the output is Q/DQ'd with that same scale and zero point (as ORT's
+ * quantizer does), so ONNX Runtime gathers 8-bit rows and dequantizes only those (see
+ * {@code QdqRewriter}); a 4-bit table, or one whose output a consumer's rule calibrates, keeps one scale
+ * per row (axis 0) and a float output. Gather over an activation (a token picked from a sequence) moves
+ * values only: the output shares the input's params.
  */
 final class GatherRule implements QdqOpRules.Rule {
   @Override
@@ -27,5 +30,7 @@ final class GatherRule implements QdqOpRules.Rule {
       return;
     }
     p.weight(new WeightRef(p.graph.id(n), table, 0, null, null));
+    p.note("table '" + table + "' uint8 per tensor, output '" + n.getOutput(0) + "' shares its params (per row"
+        + " when 4-bit or when the output is calibrated)");
   }
 }

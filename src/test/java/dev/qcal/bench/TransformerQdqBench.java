@@ -1,0 +1,120 @@
+package dev.qcal.bench;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnxruntime.OrtSession;
+import dev.qcal.model.PlanOptions;
+import dev.qcal.model.TransformerGraphs;
+import dev.qcal.model.TransformerQdq;
+import dev.qcal.model.TransformerQdq.Batch;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * FP32 vs int8 on the transformer blocks of {@link TransformerGraphs} (BERT-style encoder with int64 ids,
+ * ViT-style encoder): for each candidate op set, the kernels ONNX Runtime's CPU provider runs after all
+ * optimizations (integer kernels, fused float kernels, Q/DQ left), the logits SQNR against FP32 on held-out
+ * batches (min/max calibration), and samples/s of the ORT CPU session (one intra-op thread, batch 8, all
+ * variants interleaved in rounds, median per batch) as ratios to FP32 from one run. Run with
+ * {@code scripts/bench transformers}; figures only, no assertion.
+ */
+public final class TransformerQdqBench {
+  private static final int BATCH = 8;
+  private static final int CALIB = 64;
+  private static final int EVAL = 64;
+  private static final int ROUNDS = Integer.getInteger("qcal.bench.rounds", 10);
+  private static final int RUNS_PER_ROUND = Integer.getInteger("qcal.bench.runs", 5);
+
+  /** Ops that only move values and share their input's params (ORT's "same scale" ops). */
+  static final List<String> PASS_THROUGH = List.of("Reshape", "Transpose", "Squeeze", "Unsqueeze", "Slice", "Split",
+      "Expand", "Gather", "Flatten");
+
+  private TransformerQdqBench() {}
+
+  /** The candidate op sets, cumulative, in order. */
+  static Map<String, PlanOptions> candidates() {
+    Map<String, PlanOptions> c = new LinkedHashMap<>();
+    Set<String> ops = new LinkedHashSet<>(PlanOptions.defaults().opTypes());
+    c.put("default (" + String.join(",", List.of("Conv", "Gemm", "MatMul")) + ")", options(ops));
+    ops.addAll(PASS_THROUGH);
+    c.put("+ pass-through", options(ops));
+    ops.addAll(List.of("Add", "Mul"));
+    c.put("+ Add,Mul", options(ops));
+    ops.add("Softmax");
+    c.put("+ Softmax", options(ops));
+    ops.addAll(List.of("LayerNormalization", "Gelu"));
+    c.put("+ LayerNormalization,Gelu", options(ops));
+    return c;
+  }
+
+  private static PlanOptions options(Set<String> ops) {
+    return new PlanOptions(Set.copyOf(ops), List.of(), Set.of(), false);
+  }
+
+  public static void main(String[] args) throws Exception {
+    TransformerGraphs.Size bert = TransformerGraphs.BERT;
+    bench("BERT-style encoder (2 layers, hidden 128, seq 32, vocab 8192, int64 ids)", TransformerGraphs.bert(bert),
+        TransformerQdq.bertBatches(bert, 1, CALIB, BATCH), TransformerQdq.bertBatches(bert, 2, EVAL, BATCH));
+    bench("ViT-style encoder (2 layers, hidden 128, 16 patches of 8x8, opset 17)",
+        TransformerGraphs.vit(TransformerGraphs.VIT, 17),
+        TransformerQdq.vitBatches(1, CALIB, BATCH), TransformerQdq.vitBatches(2, EVAL, BATCH));
+  }
+
+  private static void bench(String title, ModelProto m, List<Batch> calib, List<Batch> eval) throws Exception {
+    System.out.println("== " + title);
+    System.out.println("FP32 kernels: " + TransformerQdq.kernels(m));
+    List<String> names = new ArrayList<>();
+    List<ModelProto> models = new ArrayList<>();
+    names.add("FP32");
+    models.add(m);
+    for (Map.Entry<String, PlanOptions> e : candidates().entrySet()) {
+      TransformerQdq.Measure r = TransformerQdq.measure(e.getKey(), m, e.getValue(), calib, eval);
+      System.out.printf("%-28s SQNR %6.2f dB, %d of %d nodes quantized; %s%n", e.getKey(), r.sqnrDb(),
+          r.quantizedNodes(), r.nodes(), r.kernelSummary());
+      names.add(e.getKey());
+      models.add(TransformerQdq.quantize(m, e.getValue(), calib));
+    }
+    List<OrtSession> sessions = new ArrayList<>();
+    try {
+      for (ModelProto x : models) {
+        sessions.add(TransformerQdq.session(x, 1));
+      }
+      List<List<Long>> times = new ArrayList<>();
+      sessions.forEach(s -> times.add(new ArrayList<>()));
+      Batch b = eval.get(0);
+      for (int k = 0; k < 3; k++) {
+        for (OrtSession s : sessions) {
+          TransformerQdq.run(s, b, "logits");
+        }
+      }
+      for (int r = 0; r < ROUNDS; r++) {
+        for (int i = 0; i < sessions.size(); i++) {
+          for (int k = 0; k < RUNS_PER_ROUND; k++) {
+            long t = System.nanoTime();
+            TransformerQdq.run(sessions.get(i), b, "logits");
+            times.get(i).add(System.nanoTime() - t);
+          }
+        }
+      }
+      double fp32 = BATCH / (median(times.get(0)) / 1e9);
+      for (int i = 0; i < sessions.size(); i++) {
+        double sps = BATCH / (median(times.get(i)) / 1e9);
+        System.out.printf("%-28s %8.1f samples/s (ORT CPU, 1 thread, batch %d, median of %d), x%.2f vs FP32%n",
+            names.get(i), sps, BATCH, times.get(i).size(), sps / fp32);
+      }
+    } finally {
+      for (OrtSession s : sessions) {
+        s.close();
+      }
+    }
+  }
+
+  private static double median(List<Long> v) {
+    List<Long> s = new ArrayList<>(v);
+    s.sort(null);
+    return s.get(s.size() / 2);
+  }
+}
