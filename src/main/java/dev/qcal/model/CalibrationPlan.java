@@ -103,7 +103,7 @@ public final class CalibrationPlan {
     Map<String, QdqOpRules.Rule> rules = QdqOpRules.select(options.opTypes());
     Planner planner = new Planner(new QdqGraph(prepared.getGraph()));
     NodeExclusions exclusions = new NodeExclusions(options, planner.graph);
-    FloatUnits units = new FloatUnits(planner.graph);
+    FloatUnits units = planner.units;
     for (NodeProto n : planner.graph.nodes()) {
       String id = planner.graph.id(n);
       boolean defaultDomain = n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx");
@@ -188,6 +188,7 @@ public final class CalibrationPlan {
   /** Mutable state the operator rules write into while the plan is built. */
   static final class Planner {
     final QdqGraph graph;
+    final FloatUnits units;
     private final Set<String> activations = new LinkedHashSet<>();
     private final Map<String, WeightRef> weights = new LinkedHashMap<>();
     private final List<String> skipped = new ArrayList<>();
@@ -202,6 +203,7 @@ public final class CalibrationPlan {
 
     Planner(QdqGraph graph) {
       this.graph = graph;
+      this.units = new FloatUnits(graph);
     }
 
     void begin(NodeProto node) {

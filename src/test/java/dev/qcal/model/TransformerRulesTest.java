@@ -238,4 +238,25 @@ class TransformerRulesTest {
     assertEquals("DequantizeLinear", QdqTestGraphs.producers(r.model(), QdqTestGraphs.find(r.model(), "Where", "neg")
         .getInput(1)).get(0).getOpType());
   }
+
+  @Test
+  void matMulOutputStaysFloatWhenItsBiasAddIsFusedDownstream() {
+    // fc1 -> bias Add -> residual Add (fused into SkipLayerNormalization); fc2 -> bias Add -> Relu (not fused)
+    ModelProto m = model(13,
+        List.of(node("MatMul", "fc1", List.of("x", "w1"), List.of("m1")),
+            node("Add", "bias1", List.of("m1", "b1"), List.of("a1")),
+            node("Add", "residual", List.of("a1", "x"), List.of("r")),
+            node("MatMul", "fc2", List.of("r", "w2"), List.of("m2")),
+            node("Add", "bias2", List.of("m2", "b2"), List.of("a2")),
+            node("Relu", "relu", List.of("a2"), List.of("y"))),
+        List.of(floatValue("x", 2, 4)), List.of(floatValue("y", 2, 4)),
+        List.of(randomFloats("w1", 1, 4, 4), randomFloats("b1", 2, 4), randomFloats("w2", 3, 4, 4),
+            randomFloats("b2", 4, 4)));
+    CalibrationPlan plan = CalibrationPlan.of(m);
+    assertEquals(List.of("x", "r", "m2"), plan.activations());
+    assertEquals("input 'x' calibrated, output 'm1' float (bias Add fused downstream, MatMulIntegerToFloat)",
+        decision(plan, "fc1").details());
+    assertTrue(plan.skipped().stream().anyMatch(t -> t.startsWith("'m1': MatMul 'fc1' output left float")),
+        plan.skipped().toString());
+  }
 }
