@@ -17,8 +17,10 @@ import java.util.Set;
  * FP32 vs int8 on the transformer blocks of {@link TransformerGraphs} (BERT-style encoder with int64 ids,
  * ViT-style encoder): for each candidate op set, the kernels ONNX Runtime's CPU provider runs after all
  * optimizations (integer kernels, fused float kernels, Q/DQ left), the logits SQNR against FP32 on held-out
- * batches (min/max calibration), and samples/s of the ORT CPU session (one intra-op thread, batch 8, all
- * variants interleaved in rounds, median per batch) as ratios to FP32 from one run. Run with
+ * batches (min/max calibration), and samples/s of the ORT CPU session (one intra-op thread, which runs
+ * the graph on the calling thread; batch 8, all variants interleaved in rounds, median per batch) as ratios
+ * to FP32 from one run, over wall time and over the calling thread's CPU time (the latter holds on a
+ * loaded machine). Run with
  * {@code scripts/bench transformers}; figures only, no assertion.
  */
 public final class TransformerQdqBench {
@@ -34,19 +36,23 @@ public final class TransformerQdqBench {
 
   private TransformerQdqBench() {}
 
-  /** The candidate op sets, cumulative, in order. */
+  /** The candidate op sets: the defaults, the defaults plus one group each, and every rule. */
   static Map<String, PlanOptions> candidates() {
     Map<String, PlanOptions> c = new LinkedHashMap<>();
-    Set<String> ops = new LinkedHashSet<>(PlanOptions.defaults().opTypes());
-    c.put("default (" + String.join(",", List.of("Conv", "Gemm", "MatMul")) + ")", options(ops));
-    ops.addAll(PASS_THROUGH);
-    c.put("+ pass-through", options(ops));
-    ops.addAll(List.of("Add", "Mul"));
-    c.put("+ Add,Mul", options(ops));
-    ops.add("Softmax");
-    c.put("+ Softmax", options(ops));
-    ops.addAll(List.of("LayerNormalization", "Gelu"));
-    c.put("+ LayerNormalization,Gelu", options(ops));
+    Set<String> base = PlanOptions.defaults().opTypes();
+    c.put("default (Conv,Gemm,MatMul)", options(base));
+    Map<String, List<String>> groups = new LinkedHashMap<>();
+    groups.put("+ pass-through", PASS_THROUGH);
+    groups.put("+ Add,Mul", List.of("Add", "Mul"));
+    groups.put("+ Softmax", List.of("Softmax"));
+    groups.put("+ LayerNormalization", List.of("LayerNormalization"));
+    groups.put("+ Gelu", List.of("Gelu"));
+    groups.forEach((name, ops) -> {
+      Set<String> s = new LinkedHashSet<>(base);
+      s.addAll(ops);
+      c.put(name, options(s));
+    });
+    c.put("every rule", options(new LinkedHashSet<>(PlanOptions.knownOpTypes())));
     return c;
   }
 
@@ -83,7 +89,10 @@ public final class TransformerQdqBench {
         sessions.add(TransformerQdq.session(x, 1));
       }
       List<List<Long>> times = new ArrayList<>();
+      List<List<Long>> cpu = new ArrayList<>();
       sessions.forEach(s -> times.add(new ArrayList<>()));
+      sessions.forEach(s -> cpu.add(new ArrayList<>()));
+      java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
       Batch b = eval.get(0);
       for (int k = 0; k < 3; k++) {
         for (OrtSession s : sessions) {
@@ -93,17 +102,22 @@ public final class TransformerQdqBench {
       for (int r = 0; r < ROUNDS; r++) {
         for (int i = 0; i < sessions.size(); i++) {
           for (int k = 0; k < RUNS_PER_ROUND; k++) {
+            long c = mx.getCurrentThreadCpuTime();
             long t = System.nanoTime();
             TransformerQdq.run(sessions.get(i), b, "logits");
             times.get(i).add(System.nanoTime() - t);
+            cpu.get(i).add(mx.getCurrentThreadCpuTime() - c);
           }
         }
       }
       double fp32 = BATCH / (median(times.get(0)) / 1e9);
+      double fp32Cpu = BATCH / (median(cpu.get(0)) / 1e9);
       for (int i = 0; i < sessions.size(); i++) {
         double sps = BATCH / (median(times.get(i)) / 1e9);
-        System.out.printf("%-28s %8.1f samples/s (ORT CPU, 1 thread, batch %d, median of %d), x%.2f vs FP32%n",
-            names.get(i), sps, BATCH, times.get(i).size(), sps / fp32);
+        double spc = BATCH / (median(cpu.get(i)) / 1e9);
+        System.out.printf("%-28s %8.1f samples/s wall, x%.2f vs FP32; %8.1f samples per CPU-second, x%.2f vs FP32"
+            + " (batch %d, median of %d)%n", names.get(i), sps, sps / fp32, spc, spc / fp32Cpu, BATCH,
+            times.get(i).size());
       }
     } finally {
       for (OrtSession s : sessions) {

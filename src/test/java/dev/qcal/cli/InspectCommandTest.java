@@ -48,7 +48,7 @@ class InspectCommandTest {
     assertTrue(r.out().lines().anyMatch(l -> l.matches("  int8 Relu '.*': folded into the producer's output quantization.*")),
         r.out());
     assertTrue(r.out().lines().anyMatch(l -> l.matches("  FP32 HardSigmoid '.*': op type not in --op-types")), r.out());
-    assertTrue(r.out().lines().anyMatch(l -> l.matches("  FP32 Softmax '.*': op type not in --op-types \\(Softmax stays FP32 by default.*")), r.out());
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("  FP32 Softmax '.*': op type not in --op-types \\(not a default op type: its input range.*")), r.out());
   }
 
   @Test
