@@ -69,7 +69,9 @@ final class QdqOpRules {
 
   /** The reason a node of {@code op} (which has a rule) is not quantized when its op type is not selected. */
   static String notSelected(String op) {
-    String why = NOT_BY_DEFAULT.get(op.equals("Mul") ? "Add" : op);
+    String why = SharedParamsRule.OPS.contains(op) ? "not a default op type: it moves values only; with it the"
+        + " output would share the input's params"
+        : NOT_BY_DEFAULT.get(op.equals("Mul") ? "Add" : op);
     return "op type not in --op-types" + (why == null ? "" : " (" + why + ")");
   }
 
