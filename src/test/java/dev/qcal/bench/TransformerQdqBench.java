@@ -71,17 +71,18 @@ public final class TransformerQdqBench {
 
   private static void bench(String title, ModelProto m, List<Batch> calib, List<Batch> eval) throws Exception {
     System.out.println("== " + title);
-    System.out.println("FP32 kernels: " + TransformerQdq.kernels(m));
+    System.out.printf("FP32: %,d bytes; ORT kernels %s%n", m.getSerializedSize(), TransformerQdq.kernels(m));
     List<String> names = new ArrayList<>();
     List<ModelProto> models = new ArrayList<>();
     names.add("FP32");
     models.add(m);
     for (Map.Entry<String, PlanOptions> e : candidates().entrySet()) {
       TransformerQdq.Measure r = TransformerQdq.measure(e.getKey(), m, e.getValue(), calib, eval);
-      System.out.printf("%-28s SQNR %6.2f dB, %d of %d nodes quantized; %s%n", e.getKey(), r.sqnrDb(),
-          r.quantizedNodes(), r.nodes(), r.kernelSummary());
+      ModelProto q = TransformerQdq.quantize(m, e.getValue(), calib);
+      System.out.printf("%-28s SQNR %6.2f dB, %d of %d nodes quantized, %,d bytes; %s%n", e.getKey(), r.sqnrDb(),
+          r.quantizedNodes(), r.nodes(), q.getSerializedSize(), r.kernelSummary());
       names.add(e.getKey());
-      models.add(TransformerQdq.quantize(m, e.getValue(), calib));
+      models.add(q);
     }
     List<OrtSession> sessions = new ArrayList<>();
     try {
