@@ -53,6 +53,13 @@ public final class TestGraphs {
         TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE).setShape(shape))).build();
   }
 
+  /** A graph input of ONNX element type {@code elemType} and shape [N, dims...] with a symbolic batch N. */
+  public static ValueInfoProto typedBatchInput(String name, int elemType, long... dims) {
+    ValueInfoProto f = batchInput(name, dims);
+    return f.toBuilder().setType(f.getType().toBuilder().setTensorType(
+        f.getType().getTensorType().toBuilder().setElemType(elemType))).build();
+  }
+
   public static NodeProto node(String op, String name, List<String> inputs, List<String> outputs, AttributeProto... attrs) {
     return Graph.node(op, name, inputs, outputs, attrs);
   }
