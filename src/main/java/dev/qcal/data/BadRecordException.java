@@ -13,6 +13,10 @@ public class BadRecordException extends DataException {
   public static final String UNDECODABLE = "undecodable";
   public static final String TRUNCATED = "truncated";
   public static final String TOO_LARGE = "too_large";
+  /** Data of a type that cannot feed the input (float data for an integer input). */
+  public static final String WRONG_DTYPE = "wrong_dtype";
+  /** A value that does not fit the input's type exactly (out of range, not an integer, not 0 or 1 for bool). */
+  public static final String DOES_NOT_FIT = "does_not_fit";
 
   private final String reason;
 

@@ -4,14 +4,22 @@ import java.io.Serializable;
 import java.util.Arrays;
 
 /**
- * A model input as the data must fit it: its name and its dimensions after the batch dimension,
- * {@code -1} where the model leaves a dimension dynamic.
+ * A model input as the data must fit it: its name, its dimensions after the batch dimension
+ * ({@code -1} where the model leaves a dimension dynamic) and its element type.
  */
-public record InputSpec(String name, long[] dims) implements Serializable {
+public record InputSpec(String name, long[] dims, ElemType type) implements Serializable {
 
-  /** The input's sample shape as ONNX declares it, e.g. {@code [3, -1, -1]} for {@code [N,3,H,W]}. */
+  /** A float32 input. */
+  public InputSpec(String name, long[] dims) {
+    this(name, dims, ElemType.FLOAT32);
+  }
+
+  /**
+   * The input's sample shape as ONNX declares it, e.g. {@code [N,3,?,?]} for {@code [N,3,H,W]}, with the
+   * element type when it is not float32 ({@code int64[N,?]}).
+   */
   public String describe() {
-    StringBuilder b = new StringBuilder("[N");
+    StringBuilder b = new StringBuilder(type == ElemType.FLOAT32 ? "" : type.toString()).append("[N");
     for (long d : dims) {
       b.append(',').append(d < 0 ? "?" : Long.toString(d));
     }
@@ -74,12 +82,12 @@ public record InputSpec(String name, long[] dims) implements Serializable {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof InputSpec s && name.equals(s.name) && Arrays.equals(dims, s.dims);
+    return o instanceof InputSpec s && name.equals(s.name) && Arrays.equals(dims, s.dims) && type == s.type;
   }
 
   @Override
   public int hashCode() {
-    return name.hashCode() * 31 + Arrays.hashCode(dims);
+    return (name.hashCode() * 31 + Arrays.hashCode(dims)) * 31 + type.hashCode();
   }
 
   @Override

@@ -22,10 +22,12 @@ import java.util.regex.Pattern;
  *
  * <p>A row is one sample: the sub-array at one index of the first axis. A 1-d array of shape
  * {@code (n,)} has {@code n} rows of one element each; a 0-d array (shape {@code ()}) is read as a
- * single row of one element. The reader accepts little-endian {@code float32} ({@code '<f4'}) and
- * {@code float64} ({@code '<f8'}, narrowed to float), {@code uint8} ({@code '|u1'}) and {@code int64}
- * ({@code '<i8'}, converted to float) in C order; the writers produce format 1.0 in C
- * order. See https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html.
+ * single row of one element. The reader accepts the little-endian numeric dtypes of {@link ElemType}
+ * ({@code '<f4'}, {@code '<f8'}, {@code '<f2'}, {@code '<i8'}, {@code '<i4'}, {@code '<i2'},
+ * {@code '|i1'}, {@code '|u1'}, {@code '<u2'}, {@code '|b1'}) in C order, read into a typed array
+ * with exact-fit checks ({@link #readRow(ElemType, Object, int)}) or as floats ({@link #readRow(float[])});
+ * the writers produce format 1.0 in C order.
+ * See https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html.
  */
 public final class Npy {
 
@@ -109,16 +111,13 @@ public final class Npy {
     }
     String descr = d.group(1);
     boolean fortran = f.group(1).equals("True");
-    int itemSize = switch (descr) {
-      case "<f4" -> 4;
-      case "<f8", "<i8" -> 8;
-      case "|u1", "<u1" -> 1;
-      default -> throw new IOException(source + ": expected dtype float32 ('<f4') in C order (or '<f8', '|u1', '<i8'),"
-          + " found '" + descr + "'");
-    };
+    ElemType type = elemType(descr);
+    if (type == null) {
+      throw new IOException(source + ": expected " + DTYPES + ", found '" + descr + "'" + named(descr));
+    }
+    int itemSize = type.bytes();
     if (fortran) {
-      throw new IOException(source + ": expected dtype float32 ('<f4') in C order (or '<f8', '|u1', '<i8'), found '"
-          + descr + "' in Fortran order");
+      throw new IOException(source + ": expected " + DTYPES + ", found '" + descr + "' in Fortran order");
     }
     long[] shape = parseShape(s.group(1), source);
     long rows = shape.length == 0 ? 1 : shape[0];
@@ -136,7 +135,48 @@ public final class Npy {
           source + ": expected rows of at most 2 GiB, found shape " + shapeString(shape) + " of " + itemSize
               + "-byte elements");
     }
-    return new Reader(in, source, shape, descr, rows, (int) elems, itemSize);
+    return new Reader(in, source, shape, descr, type, rows, (int) elems, itemSize);
+  }
+
+  private static final String DTYPES = "a numeric dtype (float32, float64, float16, int64, int32, int16, int8, uint8,"
+      + " uint16 or bool) in little-endian C order";
+
+  /** The element type of a little-endian (or single-byte) numpy dtype descriptor, or null. */
+  static ElemType elemType(String descr) {
+    if (descr.length() != 3 || "<|=".indexOf(descr.charAt(0)) < 0) {
+      return null; // '>' is big-endian; '=' is native order, little-endian on every platform qcal runs on
+    }
+    ElemType t = switch (descr.substring(1)) {
+      case "f4" -> ElemType.FLOAT32;
+      case "f8" -> ElemType.FLOAT64;
+      case "f2" -> ElemType.FLOAT16;
+      case "i8" -> ElemType.INT64;
+      case "i4" -> ElemType.INT32;
+      case "i2" -> ElemType.INT16;
+      case "i1" -> ElemType.INT8;
+      case "u1" -> ElemType.UINT8;
+      case "u2" -> ElemType.UINT16;
+      case "b1" -> ElemType.BOOL;
+      default -> null;
+    };
+    return t != null && descr.charAt(0) == '|' && t.bytes() > 1 ? null : t;
+  }
+
+  /** numpy's name of a dtype qcal does not read, for messages, e.g. {@code " (complex64)"}; else "". */
+  private static String named(String descr) {
+    if (descr.length() < 2) {
+      return "";
+    }
+    char kind = descr.charAt(1);
+    String size = descr.substring(2);
+    return switch (kind) {
+      case 'c' -> " (complex" + (size.isEmpty() ? "" : Integer.parseInt("0" + size.replaceAll("\\D", "")) * 8) + ")";
+      case 'U', 'S' -> " (a string dtype)";
+      case 'O' -> " (Python objects)";
+      case 'V' -> " (raw bytes or a structured dtype)";
+      case 'M', 'm' -> " (dates or times)";
+      default -> descr.charAt(0) == '>' ? " (big-endian)" : "";
+    };
   }
 
   private static long[] parseShape(String inner, String source) throws IOException {
@@ -182,6 +222,7 @@ public final class Npy {
     private final String source;
     private final long[] shape;
     private final String dtype;
+    private final ElemType type;
     private final long rows;
     private final int rowElements;
     private final int itemSize;
@@ -190,11 +231,13 @@ public final class Npy {
     private long next;
 
     private Reader(
-        InputStream in, String source, long[] shape, String dtype, long rows, int rowElements, int itemSize) {
+        InputStream in, String source, long[] shape, String dtype, ElemType type, long rows, int rowElements,
+        int itemSize) {
       this.in = in;
       this.source = source;
       this.shape = shape;
       this.dtype = dtype;
+      this.type = type;
       this.rows = rows;
       this.rowElements = rowElements;
       this.itemSize = itemSize;
@@ -210,6 +253,11 @@ public final class Npy {
     /** The dtype descriptor as written in the header, e.g. {@code "<f4"}. */
     public String dtype() {
       return dtype;
+    }
+
+    /** The element type of the file's dtype. */
+    public ElemType type() {
+      return type;
     }
 
     /** Number of rows: {@code shape[0]}, or 1 for a 0-d array. */
@@ -228,8 +276,9 @@ public final class Npy {
     }
 
     /**
-     * Reads the next row into {@code dst[0 .. rowElements())}; returns false, leaving {@code dst}
-     * unchanged, once all rows have been read.
+     * Reads the next row as floats into {@code dst[0 .. rowElements())}, each element cast to float
+     * (rounded; no range checks: for tools and labels, not for model inputs); returns false, leaving
+     * {@code dst} unchanged, once all rows have been read.
      *
      * @throws IOException if the stream ends before the row is complete
      */
@@ -238,6 +287,61 @@ public final class Npy {
         throw new IllegalArgumentException(
             source + ": row needs " + rowElements + " floats but dst has length " + dst.length);
       }
+      if (!fill()) {
+        return false;
+      }
+      switch (type) {
+        case FLOAT32 -> bb.asFloatBuffer().get(dst, 0, rowElements);
+        case FLOAT64 -> {
+          var db = bb.asDoubleBuffer();
+          for (int i = 0; i < rowElements; i++) {
+            dst[i] = (float) db.get(i);
+          }
+        }
+        case INT64 -> {
+          var lb = bb.asLongBuffer();
+          for (int i = 0; i < rowElements; i++) {
+            dst[i] = (float) lb.get(i);
+          }
+        }
+        case UINT8, BOOL -> {
+          for (int i = 0; i < rowElements; i++) {
+            dst[i] = buf[i] & 0xff;
+          }
+        }
+        default -> {
+          for (int i = 0; i < rowElements; i++) {
+            dst[i] = switch (type) {
+              case INT32 -> bb.getInt(i * 4);
+              case INT16 -> bb.getShort(i * 2);
+              case UINT16 -> bb.getShort(i * 2) & 0xffff;
+              case INT8 -> buf[i];
+              default -> Elements.fromHalf(bb.getShort(i * 2)); // FLOAT16
+            };
+          }
+        }
+      }
+      next++;
+      return true;
+    }
+
+    /**
+     * Reads the next row into {@code dst[offset .. offset + rowElements())}, an array of type {@code to},
+     * converting each element exactly (see {@link Elements#convert}); returns null, or why an element does
+     * not fit {@code to} ({@code "element i: ..."}, the row counted as read).
+     *
+     * @throws IOException if all rows have been read or the stream ends before the row is complete
+     */
+    public String readRow(ElemType to, Object dst, int offset) throws IOException {
+      if (!fill()) {
+        throw new IOException(source + ": no row " + next + " (the file holds " + rows + ")");
+      }
+      next++;
+      return Elements.convert(bb, type, rowElements, to, dst, offset);
+    }
+
+    /** Reads the next row's bytes into the buffer; false when all rows have been read. */
+    private boolean fill() throws IOException {
       if (next >= rows) {
         return false;
       }
@@ -249,27 +353,6 @@ public final class Npy {
                 source, next, rows, buf.length, rows * buf.length, shapeString(shape), got));
       }
       bb.clear();
-      switch (dtype) {
-        case "<f4" -> bb.asFloatBuffer().get(dst, 0, rowElements);
-        case "<f8" -> {
-          var db = bb.asDoubleBuffer();
-          for (int i = 0; i < rowElements; i++) {
-            dst[i] = (float) db.get(i);
-          }
-        }
-        case "<i8" -> {
-          var lb = bb.asLongBuffer();
-          for (int i = 0; i < rowElements; i++) {
-            dst[i] = (float) lb.get(i);
-          }
-        }
-        default -> { // uint8
-          for (int i = 0; i < rowElements; i++) {
-            dst[i] = buf[i] & 0xff;
-          }
-        }
-      }
-      next++;
       return true;
     }
 

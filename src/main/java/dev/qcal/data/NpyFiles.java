@@ -16,8 +16,9 @@ import org.apache.hadoop.fs.Path;
 /**
  * {@code .npy} (or {@code .npz}, the array named like the input) calibration data on any Hadoop file
  * system: a file or a directory of files per
- * input, each file a batch {@code [N, ...]} of float32 samples in C order. With several inputs the
- * i-th files (sorted by name) of every input's path form one group and must hold the same N.
+ * input, each file a batch {@code [N, ...]} of samples in C order, read into the input's type (see
+ * {@link Elements#feeds}: int64 files for int64 inputs as they are, no silent narrowing). With several
+ * inputs the i-th files (sorted by name) of every input's path form one group and must hold the same N.
  */
 public final class NpyFiles {
 
@@ -120,6 +121,7 @@ public final class NpyFiles {
       }
       try {
         inputs.get(i).check(one ? shape : Arrays.copyOfRange(shape, 1, shape.length), g.files()[i]);
+        checkType(readers[i], g.files()[i], inputs.get(i));
       } catch (BadRecordException e) {
         shapeError = shapeError == null ? e : shapeError;
       }
@@ -130,7 +132,17 @@ public final class NpyFiles {
       }
       rows = n;
     }
-    return new RowIterator(g, name, readers, single, rows, selection, shapeError);
+    return new RowIterator(g, name, readers, single, rows, selection, shapeError, inputs);
+  }
+
+  /** Refuses a file whose dtype cannot feed {@code input} (float data for an integer input), naming both. */
+  private static void checkType(Npy.Reader r, String file, InputSpec input) {
+    if (!Elements.feeds(r.type(), input.type())) {
+      throw new BadRecordException(BadRecordException.WRONG_DTYPE, file + ": input '" + input.name() + "' is "
+          + input.type() + " but the file holds " + r.type() + " ('" + r.dtype() + "'); float data does not feed an"
+          + " integer or bool input: save the array with an integer dtype (e.g. numpy's astype(np."
+          + input.type() + "))");
+    }
   }
 
   /**
@@ -226,12 +238,14 @@ public final class NpyFiles {
     private final long[][] shapes;
     private final SampleSelection selection;
     private final BadRecordException shapeError;
-    private final float[][] scratch;
+    private final Object[] scratch;
+    private final List<InputSpec> inputs;
     private BadRecordException truncated;
     private long row;
 
     RowIterator(Group group, String name, Npy.Reader[] readers, boolean[] single, long rows,
-        SampleSelection selection, BadRecordException shapeError) {
+        SampleSelection selection, BadRecordException shapeError, List<InputSpec> inputs) {
+      this.inputs = inputs;
       this.group = group;
       this.name = name;
       this.readers = readers;
@@ -240,11 +254,11 @@ public final class NpyFiles {
       this.selection = selection;
       this.shapeError = shapeError;
       this.shapes = new long[readers.length][];
-      this.scratch = new float[readers.length][];
+      this.scratch = new Object[readers.length];
       for (int i = 0; i < readers.length; i++) {
         long[] s = readers[i].shape();
         shapes[i] = single[i] ? s : Arrays.copyOfRange(s, 1, s.length);
-        scratch[i] = new float[(int) Sample.elements(shapes[i])];
+        scratch[i] = inputs.get(i).type().newArray((int) Sample.elements(shapes[i]));
       }
       if (rows == 0 || shapeError != null) {
         closeAll(readers);
@@ -256,22 +270,25 @@ public final class NpyFiles {
       return row < rows;
     }
 
-    /** Reads sample {@code r} of input {@code i}: one row of a batch, or every row of a single-sample file. */
-    private void readSample(int i, float[] dst, long r) throws IOException {
+    /**
+     * Reads sample {@code r} of input {@code i} into {@code dst} (of the input's type): one row of a batch,
+     * or every row of a single-sample file. Returns null, or why a value does not fit the input's type.
+     */
+    private String readSample(int i, Object dst, long r) throws IOException {
       Npy.Reader reader = readers[i];
+      ElemType to = inputs.get(i).type();
       if (!single[i]) {
-        if (!reader.readRow(dst)) {
+        if (reader.position() >= reader.rows()) {
           throw new IOException(group.files()[i] + ": ended before row " + r + " of " + rows);
         }
-        return;
+        return reader.readRow(to, dst, 0);
       }
-      float[] sub = new float[reader.rowElements()];
+      String why = null;
       for (long k = 0; k < reader.rows(); k++) {
-        if (!reader.readRow(sub)) {
-          throw new IOException(group.files()[i] + ": ended early");
-        }
-        System.arraycopy(sub, 0, dst, (int) (k * sub.length), sub.length);
+        String w = reader.readRow(to, dst, (int) (k * reader.rowElements()));
+        why = why == null ? w : why;
       }
+      return why;
     }
 
     @Override
@@ -289,13 +306,20 @@ public final class NpyFiles {
         e = Entry.bad(key, new BadRecordException(BadRecordException.TRUNCATED, source + ": " + truncated.getMessage()));
       } else {
         boolean keep = selection.inFraction(key);
-        float[][] values = new float[readers.length][];
+        Object[] values = new Object[readers.length];
         try {
+          BadRecordException misfit = null;
           for (int i = 0; i < readers.length; i++) {
-            values[i] = keep ? new float[scratch[i].length] : scratch[i];
-            readSample(i, values[i], r);
+            values[i] = keep ? inputs.get(i).type().newArray(ElemType.length(scratch[i])) : scratch[i];
+            String why = readSample(i, values[i], r);
+            if (why != null && misfit == null) {
+              misfit = new BadRecordException(BadRecordException.DOES_NOT_FIT, group.files()[i] + ":" + r + ": input '"
+                  + inputs.get(i).name() + "' (" + inputs.get(i).type() + ", the file holds " + readers[i].type()
+                  + "): " + why);
+            }
           }
-          e = keep ? Entry.good(key, new Sample(values, shapes, source)) : Entry.good(key, null);
+          e = misfit != null ? Entry.bad(key, misfit)
+              : keep ? Entry.good(key, new Sample(values, shapes, source)) : Entry.good(key, null);
         } catch (IOException ex) {
           closeAll(readers);
           truncated = new BadRecordException(BadRecordException.TRUNCATED, ex.getMessage(), ex);

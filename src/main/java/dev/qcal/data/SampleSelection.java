@@ -68,22 +68,43 @@ public record SampleSelection(long seed, double fraction, Key cutoff, Map<Intege
 
   /**
    * The key of a row known by its content (a table or query, an ORC, JSON, CSV or Delta row): the
-   * hash of {@code id} (its file, or empty) and the bits of the float32 values bound to the model
-   * inputs, with a second, independent hash of the same as the tie breaker. Equal rows get equal keys.
+   * hash of {@code id} (its file, or empty) and the bits of the values bound to the model inputs
+   * (float32 values by their bits, other types by their value), with a second, independent hash of the
+   * same as the tie breaker. Equal rows get equal keys.
    */
-  public Key contentKey(String id, float[][] values) {
+  public Key contentKey(String id, Object[] values) {
     long h = hash(seed, id);
     long t = hash(~seed, id);
-    for (float[] v : values) {
-      h = mix(h ^ v.length);
-      t = mix(t + v.length);
-      for (float f : v) {
-        int bits = Float.floatToIntBits(f);
+    for (Object v : values) {
+      int n = ElemType.length(v);
+      h = mix(h ^ n);
+      t = mix(t + n);
+      for (int k = 0; k < n; k++) {
+        long bits = bits(v, k);
         h = (h ^ bits) * 0x100000001b3L;
         t = (t + bits) * 0x9e3779b97f4a7c15L;
       }
     }
     return new Key(mix(h), id, mix(t ^ 0x632be59bd9b4e019L));
+  }
+
+  private static long bits(Object v, int k) {
+    if (v instanceof float[] f) {
+      return Float.floatToIntBits(f[k]);
+    }
+    if (v instanceof long[] l) {
+      return l[k];
+    }
+    if (v instanceof int[] i) {
+      return i[k];
+    }
+    if (v instanceof double[] d) {
+      return Double.doubleToLongBits(d[k]);
+    }
+    if (v instanceof short[] s) {
+      return s[k];
+    }
+    return ((byte[]) v)[k];
   }
 
   /** The key of a row known only by its text (a bad row of a table); equal texts get equal keys. */

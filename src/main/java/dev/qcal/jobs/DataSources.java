@@ -3,6 +3,7 @@ package dev.qcal.jobs;
 import dev.qcal.data.BadRecordException;
 import dev.qcal.data.BadRecords;
 import dev.qcal.data.DataException;
+import dev.qcal.data.ElemType;
 import dev.qcal.data.Entry;
 import dev.qcal.data.HadoopConf;
 import dev.qcal.data.ImagePipeline;
@@ -433,12 +434,7 @@ final class DataSources {
     List<org.apache.spark.sql.Column> cols = new ArrayList<>();
     for (InputSpec in : inputs) {
       StructField f = field(df, d.column(in.name()), in.name(), path);
-      DataType t = f.dataType();
-      if (!RowValues.accepts(t)) {
-        throw new DataException(path + ": column '" + f.name() + "' is " + t.simpleString()
-            + ", expected a numeric array (array<float>, array<double>, nested arrays) or binary (little-endian"
-            + " float32) per row");
-      }
+      checkColumn(f, in, path);
       cols.add(functions.col("`" + f.name().replace("`", "``") + "`"));
     }
     cols.add(functions.col("_metadata.file_path"));
@@ -619,11 +615,7 @@ final class DataSources {
     List<org.apache.spark.sql.Column> cols = new ArrayList<>();
     for (InputSpec in : inputs) {
       StructField f = field(df, d.column(in.name()), in.name(), label);
-      if (!RowValues.accepts(f.dataType())) {
-        throw new DataException(label + ": column '" + f.name() + "' is " + f.dataType().simpleString()
-            + ", expected a numeric array (array<float>, array<double>, nested arrays) or binary (little-endian"
-            + " float32) per row");
-      }
+      checkColumn(f, in, label);
       cols.add(functions.col("`" + f.name().replace("`", "``") + "`"));
     }
     if (files) {
@@ -697,14 +689,34 @@ final class DataSources {
         + Arrays.toString(df.schema().fieldNames()) + "; bind one with --input " + input + "=COLUMN)");
   }
 
+  /**
+   * Refuses a column that cannot feed {@code in}: not numeric, or float data for an integer or bool input
+   * (naming the input, its type and the column's).
+   */
+  private static void checkColumn(StructField f, InputSpec in, String path) {
+    DataType t = f.dataType();
+    if (RowValues.accepts(t, in.type())) {
+      return;
+    }
+    if (RowValues.accepts(t)) {
+      throw new DataException(path + ": column '" + f.name() + "' is " + t.simpleString() + " but input '" + in.name()
+          + "' is " + in.type() + ": float data does not feed an integer or bool input; expected integer or boolean"
+          + " values (array<bigint>, array<int>, array<smallint>, array<tinyint>, array<boolean>), numbers as text, or"
+          + " binary (little-endian " + in.type() + ") per row");
+    }
+    throw new DataException(path + ": column '" + f.name() + "' is " + t.simpleString() + ", expected a numeric array"
+        + " (array<float>, array<double>, array<bigint>, array<int>, array<boolean>, nested arrays) or binary"
+        + " (little-endian " + in.type() + ") per row for input '" + in.name() + "' (" + in.type() + ")");
+  }
+
   /** The first {@code specs.size()} columns of {@code row} as one sample; bad values throw a BadRecordException. */
   private static Sample decode(Row row, List<InputSpec> specs, long[][] declared, String source) {
     int n = specs.size();
-    float[][] values = new float[n][];
+    Object[] values = new Object[n];
     long[][] shapes = new long[n][];
     for (int i = 0; i < n; i++) {
-      values[i] = RowValues.floats(row, i, specs.get(i).name(), source);
-      shapes[i] = specs.get(i).shapeOfFlat(values[i].length, declared[i], source);
+      values[i] = RowValues.values(row, i, specs.get(i).name(), specs.get(i), source);
+      shapes[i] = specs.get(i).shapeOfFlat(ElemType.length(values[i]), declared[i], source);
     }
     return new Sample(values, shapes, source);
   }

@@ -6,6 +6,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.qcal.model.ModelException;
+import dev.qcal.data.ElemType;
 import dev.qcal.data.InputSpec;
 import dev.qcal.io.TensorNames;
 import java.util.ArrayList;
@@ -32,10 +33,12 @@ final class ModelInputs {
         continue;
       }
       checkRuntimeName(modelName, "input", in.getName());
-      if (!in.getType().hasTensorType()
-          || in.getType().getTensorType().getElemType() != TensorProto.DataType.FLOAT_VALUE) {
-        throw new ModelException(modelName + ": input '" + in.getName()
-            + "' is not a float tensor; qcal feeds float32 inputs only");
+      ElemType type = in.getType().hasTensorType() ? ElemType.ofOnnx(in.getType().getTensorType().getElemType()) : null;
+      if (type == null || type == ElemType.UINT16) { // ONNX Runtime's Java API has no uint16 tensors
+        String found = !in.getType().hasTensorType() ? "not a tensor"
+            : "a " + TensorProto.DataType.forNumber(in.getType().getTensorType().getElemType()) + " tensor";
+        throw new ModelException(modelName + ": input '" + TensorNames.printable(in.getName()) + "' is " + found
+            + "; qcal feeds float32, float64, float16, int64, int32, int16, int8, uint8 and bool inputs");
       }
       TensorShapeProto shape = in.getType().getTensorType().getShape();
       if (shape.getDimCount() < 1) {
@@ -53,7 +56,7 @@ final class ModelInputs {
         TensorShapeProto.Dimension d = shape.getDim(i);
         dims[i - 1] = d.hasDimValue() && d.getDimValue() > 0 ? d.getDimValue() : -1;
       }
-      specs.add(new InputSpec(in.getName(), dims));
+      specs.add(new InputSpec(in.getName(), dims, type));
     }
     if (specs.isEmpty()) {
       throw new ModelException(modelName + ": model has no inputs to feed");

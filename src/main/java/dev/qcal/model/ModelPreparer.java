@@ -296,15 +296,14 @@ public final class ModelPreparer {
         continue;
       }
       TypeProto.Tensor t = in.getType().getTensorType();
-      if (t.getElemType() != TensorProto.DataType.FLOAT_VALUE) {
-        throw new ModelException(originalFile + ": input '" + in.getName() + "' has element type "
-            + TensorProto.DataType.forNumber(t.getElemType()) + ", verification supports FLOAT inputs only");
-      }
+      // an integer or bool input (token ids, a mask) gets 0 or 1: valid ids for any embedding, valid masks
+      boolean integral = t.getElemType() != TensorProto.DataType.FLOAT_VALUE
+          && t.getElemType() != TensorProto.DataType.DOUBLE_VALUE && t.getElemType() != TensorProto.DataType.FLOAT16_VALUE;
       long[] shape = verifyShapes.containsKey(in.getName()) ? verifyShapes.get(in.getName()) : declaredShape(originalFile, in);
       long count = Arrays.stream(shape).reduce(1, Math::multiplyExact);
       float[] data = new float[Math.toIntExact(count)];
       for (int k = 0; k < data.length; k++) {
-        data[k] = random.nextFloat() * 2 - 1;
+        data[k] = integral ? random.nextInt(2) : random.nextFloat() * 2 - 1;
       }
       inputs.put(in.getName(), data);
       shapes.put(in.getName(), shape);

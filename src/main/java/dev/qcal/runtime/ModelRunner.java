@@ -45,8 +45,10 @@ public final class ModelRunner implements AutoCloseable {
   private final List<String> inputNames;
   /** Requested outputs computed by the model. */
   private final Set<String> outputNames;
-  /** Requested outputs that are model inputs: handed over from the batch, never through ONNX Runtime. */
+  /** Requested outputs that are float model inputs: handed over from the batch, never through ONNX Runtime. */
   private final List<String> passThrough;
+  /** Each input's element type as the session declares it. */
+  private final OnnxJavaType[] inputTypes;
   private final LinkedHashMap<String, Pinned> pinned = new LinkedHashMap<>();
   private final Set<String> unpinnable = new java.util.HashSet<>();
 
@@ -83,13 +85,17 @@ public final class ModelRunner implements AutoCloseable {
     this.poolKey = poolKey;
     this.session = session;
     this.inputNames = List.copyOf(inputNames);
+    this.inputTypes = inputTypes(session, this.inputNames);
     Set<String> computed = new LinkedHashSet<>();
     List<String> fromInputs = new ArrayList<>();
     Set<String> known = session.getOutputNames();
     for (String o : outputNames) {
       if (this.inputNames.contains(o)) {
-        // ONNX Runtime does not write a graph input that is also an output into a pinned buffer
-        fromInputs.add(o);
+        // ONNX Runtime does not write a graph input that is also an output into a pinned buffer. Only a
+        // float input has statistics: an integer or bool input (token ids, a mask) is never one.
+        if (inputTypes[this.inputNames.indexOf(o)] == OnnxJavaType.FLOAT) {
+          fromInputs.add(o);
+        }
       } else if (known.contains(o)) {
         computed.add(o);
       } else {
@@ -127,7 +133,7 @@ public final class ModelRunner implements AutoCloseable {
   public void run(Batch batch, OutputSink sink) {
     for (String name : passThrough) {
       int i = inputNames.indexOf(name);
-      sink.accept(name, batch.inputs()[i].duplicate(), batch.shapes()[i]);
+      sink.accept(name, batch.floats(i), batch.shapes()[i]);
     }
     if (outputNames.isEmpty()) {
       return;
@@ -135,7 +141,7 @@ public final class ModelRunner implements AutoCloseable {
     Map<String, OnnxTensor> feeds = new HashMap<>();
     String key = Arrays.deepToString(batch.shapes());
     try {
-      putInputs(feeds, inputNames, batch);
+      putInputs(feeds, inputNames, inputTypes, batch);
       Pinned p = pinned.get(key);
       if (p == null) {
         runAndLearn(feeds, key, sink);
@@ -157,14 +163,49 @@ public final class ModelRunner implements AutoCloseable {
     }
   }
 
+  /** The element type {@code session} declares for each of {@code inputNames}. */
+  static OnnxJavaType[] inputTypes(OrtSession session, List<String> inputNames) {
+    try {
+      Map<String, ai.onnxruntime.NodeInfo> info = session.getInputInfo();
+      OnnxJavaType[] types = new OnnxJavaType[inputNames.size()];
+      for (int i = 0; i < types.length; i++) {
+        ai.onnxruntime.NodeInfo n = info.get(inputNames.get(i));
+        if (n == null || !(n.getInfo() instanceof TensorInfo t)) {
+          throw new IllegalArgumentException("model has no tensor input '" + inputNames.get(i) + "'");
+        }
+        types[i] = OnnxJavaType.mapFromOnnxTensorType(t.onnxType);
+      }
+      return types;
+    } catch (OrtException e) {
+      throw new IllegalStateException("cannot read the model's inputs: " + Ort.oneLine(e.getMessage()), e);
+    }
+  }
+
   /**
-   * Puts one tensor per input of {@code batch} into {@code feeds}, viewing the batch's buffers (no
-   * copy). The caller closes what is in {@code feeds}, also when this throws part way.
+   * Puts one tensor per input of {@code batch} into {@code feeds}, of the type {@code session} declares,
+   * viewing the batch's buffers (no copy). The caller closes what is in {@code feeds}, also when this
+   * throws part way.
    */
-  static void putInputs(Map<String, OnnxTensor> feeds, List<String> inputNames, Batch batch) throws OrtException {
+  static void putInputs(Map<String, OnnxTensor> feeds, OrtSession session, List<String> inputNames, Batch batch)
+      throws OrtException {
+    putInputs(feeds, inputNames, inputTypes(session, inputNames), batch);
+  }
+
+  private static void putInputs(Map<String, OnnxTensor> feeds, List<String> inputNames, OnnxJavaType[] types,
+      Batch batch) throws OrtException {
     OrtEnvironment env = Ort.env();
     for (int i = 0; i < inputNames.size(); i++) {
-      feeds.put(inputNames.get(i), OnnxTensor.createTensor(env, batch.inputs()[i].duplicate(), batch.shapes()[i]));
+      ByteBuffer b = batch.inputs()[i].duplicate().order(ByteOrder.nativeOrder());
+      long elements = 1;
+      for (long d : batch.shapes()[i]) {
+        elements *= d;
+      }
+      if (b.remaining() != elements * types[i].size) {
+        // a sample decoded for another type: never feed its bytes as this one
+        throw new IllegalStateException("input '" + inputNames.get(i) + "' is " + types[i] + " but the batch holds "
+            + b.remaining() + " bytes for " + elements + " values");
+      }
+      feeds.put(inputNames.get(i), OnnxTensor.createTensor(env, b, batch.shapes()[i], types[i]));
     }
   }
 

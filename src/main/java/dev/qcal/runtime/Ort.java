@@ -1,6 +1,7 @@
 package dev.qcal.runtime;
 
 import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
@@ -163,7 +164,8 @@ public final class Ort {
   /**
    * Runs {@code model} once on the CPU with default session options.
    *
-   * @param inputs flattened row-major float data per graph input
+   * @param inputs flattened row-major float data per graph input, converted exactly to the type the
+   *     model declares (values for an integer or bool input must be integers of its range)
    * @param shapes the shape of each input; its element count must equal the data length
    * @return every graph output, in graph order, flattened row-major; FLOAT outputs as they are, DOUBLE
    *     and integer or bool outputs converted to float (for comparison only)
@@ -192,7 +194,7 @@ public final class Ort {
             throw new Failure(model + ": input '" + e.getKey() + "' has shape " + Arrays.toString(shape)
                 + " (" + count + " elements) but " + e.getValue().length + " values");
           }
-          OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue()), shape);
+          OnnxTensor t = tensor(env, session, model, e.getKey(), e.getValue(), shape);
           tensors.add(t);
           feed.put(e.getKey(), t);
         }
@@ -215,6 +217,44 @@ public final class Ort {
     } catch (OrtException e) {
       throw new Failure(model + ": ONNX Runtime failed (" + oneLine(e.getMessage()) + ")", e);
     }
+  }
+
+  /** The qcal element type of a tensor's ONNX Runtime type, or null when qcal cannot feed it. */
+  static dev.qcal.data.ElemType elemType(TensorInfo info) {
+    String n = info.onnxType.name().substring("ONNX_TENSOR_ELEMENT_DATA_TYPE_".length());
+    for (dev.qcal.data.ElemType t : dev.qcal.data.ElemType.values()) {
+      if (t.name().equals(n.equals("FLOAT") ? "FLOAT32" : n.equals("DOUBLE") ? "FLOAT64" : n)) {
+        return t;
+      }
+    }
+    return null;
+  }
+
+  /** A tensor of {@code values} in the type {@code session} declares for input {@code name}. */
+  private static OnnxTensor tensor(OrtEnvironment env, OrtSession session, Path model, String name, float[] values,
+      long[] shape) throws OrtException {
+    TensorInfo info = (TensorInfo) session.getInputInfo().get(name).getInfo();
+    if (info.type == OnnxJavaType.FLOAT) {
+      return OnnxTensor.createTensor(env, FloatBuffer.wrap(values), shape);
+    }
+    dev.qcal.data.ElemType type = elemType(info);
+    if (type == null) {
+      throw new Failure(model + ": input '" + name + "' is " + info.onnxType + ", which qcal cannot feed");
+    }
+    Object typed = type.newArray(values.length);
+    for (int k = 0; k < values.length; k++) {
+      String why = type.isFloat() ? dev.qcal.data.Elements.putDouble(typed, type, k, values[k])
+          : values[k] == (long) values[k] ? dev.qcal.data.Elements.putLong(typed, type, k, (long) values[k])
+          : values[k] + " is not an integer";
+      if (why != null) {
+        throw new Failure(model + ": input '" + name + "' (" + type + "): element " + k + ": " + why);
+      }
+    }
+    ByteBuffer b = ByteBuffer.allocateDirect(values.length * type.bytes())
+        .order(java.nio.ByteOrder.nativeOrder());
+    dev.qcal.data.Elements.put(b, typed);
+    b.flip();
+    return OnnxTensor.createTensor(env, b, shape, info.type);
   }
 
   /** The graph input names and their declared shapes (-1 for a dynamic dimension), in graph order. */

@@ -30,7 +30,7 @@ public final class SmallOutputs {
       throws OrtException {
     Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
     try {
-      ModelRunner.putInputs(feeds, inputNames, batch);
+      ModelRunner.putInputs(feeds, session, inputNames, batch);
       Map<String, Object> out = new LinkedHashMap<>();
       try (OrtSession.Result result = session.run(feeds, outputs)) {
         for (Map.Entry<String, OnnxValue> e : result) {

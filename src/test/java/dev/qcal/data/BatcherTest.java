@@ -17,8 +17,8 @@ class BatcherTest {
 
   /** Drains a batch's first input into an array (the buffers are reused after the next call). */
   private static float[] values(Batcher.Batch b) {
-    float[] out = new float[b.inputs()[0].remaining()];
-    b.inputs()[0].duplicate().get(out);
+    float[] out = new float[b.floats(0).remaining()];
+    b.floats(0).get(out);
     return out;
   }
 

@@ -31,7 +31,7 @@ class ImagePipelineTest {
         + " \"layout\": \"NHWC\"}", "t");
     Sample s = p.apply(png(), "a.png");
     assertArrayEquals(new long[] {3, 2, 3}, s.shapes()[0]);
-    float[] v = s.values()[0];
+    float[] v = (float[]) s.values()[0];
     // (y=0, x=0) of the crop is source (0, 1): r=1, g=101, b=200
     assertEquals(0f, v[0]);
     assertEquals(99f, v[1]);
@@ -44,7 +44,7 @@ class ImagePipelineTest {
   @Test
   void bgrNchwWithAFixedResizeToTheSameSizeIsTheIdentity() throws Exception {
     ImagePipeline p = ImagePipeline.parse("{\"color\": \"BGR\", \"resize\": {\"height\": 2, \"width\": 4}}", "t");
-    float[] v = p.apply(png(), "a.png").values()[0];
+    float[] v = (float[]) p.apply(png(), "a.png").values()[0];
     assertEquals(200f, v[0]); // channel 0 is blue
     assertEquals(13f, v[2 * 8 + 4 + 3]); // red, (1, 3)
   }

@@ -176,24 +176,27 @@ class NpyTest {
   void rejectsBigEndian() {
     byte[] b = npy(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", new byte[4]);
     assertEquals(
-        "data/x.npy: expected dtype float32 ('<f4') in C order (or '<f8', '|u1', '<i8'), found '>f4'",
+        "data/x.npy: expected a numeric dtype (float32, float64, float16, int64, int32, int16, int8, uint8, uint16 or"
+            + " bool) in little-endian C order, found '>f4' (big-endian)",
         openError(b, "data/x.npy"));
   }
 
   @Test
   void rejectsOtherDtypes() {
-    byte[] b = npy(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (1,), }", new byte[4]);
+    byte[] b = npy(1, "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", new byte[8]);
     String msg = openError(b, "data/y.npy");
-    assertTrue(msg.startsWith("data/y.npy: expected dtype float32 ('<f4')"), msg);
-    assertTrue(msg.endsWith("found '<i4'"), msg);
+    assertTrue(msg.startsWith("data/y.npy: expected a numeric dtype (float32, "), msg);
+    assertTrue(msg.endsWith("found '<c8' (complex64)"), msg);
+    b = npy(1, "{'descr': '<U5', 'fortran_order': False, 'shape': (1,), }", new byte[20]);
+    assertTrue(openError(b, "data/s.npy").endsWith("found '<U5' (a string dtype)"), openError(b, "data/s.npy"));
   }
 
   @Test
   void rejectsFortranOrder() {
     byte[] b = npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", new byte[16]);
     String msg = openError(b, "data/f.npy");
-    assertEquals("data/f.npy: expected dtype float32 ('<f4') in C order (or '<f8', '|u1', '<i8'), found '<f4' in"
-        + " Fortran order", msg);
+    assertEquals("data/f.npy: expected a numeric dtype (float32, float64, float16, int64, int32, int16, int8, uint8,"
+        + " uint16 or bool) in little-endian C order, found '<f4' in Fortran order", msg);
   }
 
   @Test

@@ -376,7 +376,7 @@ public final class CalibrateVsInferenceBench {
               break;
             }
             b.flip();
-            batches.add(new Batcher.Batch(new FloatBuffer[] {b}, new long[][] {shape}, batch, f.toString()));
+            batches.add(Batcher.Batch.ofFloats(new FloatBuffer[] {b}, new long[][] {shape}, batch, f.toString()));
           }
         }
       }
@@ -482,14 +482,14 @@ public final class CalibrateVsInferenceBench {
     // warm-up: every batch once, so the JIT has compiled the statistics kernels before timing (one
     // batch left them half compiled in some runs: the histogram row came out 20 or 60 ms)
     for (Batcher.Batch b : batches) {
-      for (FloatBuffer f : b.inputs()) {
+      for (java.nio.ByteBuffer f : b.inputs()) {
         f.rewind();
       }
       run.accept(b);
     }
     long t = threads.getCurrentThreadCpuTime();
     for (Batcher.Batch b : batches) {
-      for (FloatBuffer f : b.inputs()) {
+      for (java.nio.ByteBuffer f : b.inputs()) {
         f.rewind();
       }
       run.accept(b);

@@ -56,8 +56,8 @@ class ModelRunnerTest {
           int n = (int) widths[k][0];
           int w = (int) widths[k][1];
           Batcher.Batch b = batch(new Batcher(1, n), k, n, w);
-          float[] in = new float[b.inputs()[0].remaining()];
-          b.inputs()[0].duplicate().get(in);
+          float[] in = new float[b.floats(0).remaining()];
+          b.floats(0).get(in);
           expected.add(Ort.run(MODEL, Map.of("x", in), Map.of("x", new long[] {n, 3, 48, w})).get(out));
           Map<String, long[]> shapes = new LinkedHashMap<>();
           seen.add(capture(runner, b, shapes));
@@ -82,8 +82,8 @@ class ModelRunnerTest {
         ModelRunner runner = new ModelRunner(session, List.of("x"), exposed)) {
       for (int k = 0; k < 4; k++) {
         Batcher.Batch b = batch(new Batcher(1, 2), 10 + k, 2, 96);
-        float[] in = new float[b.inputs()[0].remaining()];
-        b.inputs()[0].duplicate().get(in);
+        float[] in = new float[b.floats(0).remaining()];
+        b.floats(0).get(in);
         Map<String, float[]> expected = Ort.run(augmented, Map.of("x", in), Map.of("x", new long[] {2, 3, 48, 96}));
         Map<String, float[]> got = capture(runner, b, new LinkedHashMap<>());
         assertArrayEquals(in, got.get("x"), "batch " + k);
@@ -106,8 +106,8 @@ class ModelRunnerTest {
       assertTrue(next == first, "the next task gets the released runner and its buffers");
       // and it still computes correct outputs after reuse
       Batcher.Batch b = batch(new Batcher(1, 2), 42, 2, 64);
-      float[] in = new float[b.inputs()[0].remaining()];
-      b.inputs()[0].duplicate().get(in);
+      float[] in = new float[b.floats(0).remaining()];
+      b.floats(0).get(in);
       float[] expected = Ort.run(MODEL, Map.of("x", in), Map.of("x", new long[] {2, 3, 48, 64})).get(outs.get(0));
       assertArrayEquals(expected, capture(next, b, new LinkedHashMap<>()).get(outs.get(0)), 1e-6f);
       next.close();
