@@ -15,7 +15,8 @@ import java.util.Set;
 
 /**
  * FP32 vs int8 on the transformer blocks of {@link TransformerGraphs} (BERT-style encoder with int64 ids,
- * ViT-style encoder): for each candidate op set, the kernels ONNX Runtime's CPU provider runs after all
+ * ViT-style encoder), and with the default op set on the zoo's TinyBert, TinyGpt and TinyVit
+ * ({@code dev.qcal.examples}; quantized here without the calibrate job's preparation): for each op set, the kernels ONNX Runtime's CPU provider runs after all
  * optimizations (integer kernels, fused float kernels, Q/DQ left), the logits SQNR against FP32 on held-out
  * batches (min/max calibration), and samples/s of the ORT CPU session (one intra-op thread, which runs
  * the graph on the calling thread; batch 8, all variants interleaved in rounds, median per batch) as ratios
@@ -63,20 +64,35 @@ public final class TransformerQdqBench {
   public static void main(String[] args) throws Exception {
     TransformerGraphs.Size bert = TransformerGraphs.BERT;
     bench("BERT-style encoder (2 layers, hidden 128, seq 32, vocab 8192, int64 ids)", TransformerGraphs.bert(bert),
-        TransformerQdq.bertBatches(bert, 1, CALIB, BATCH), TransformerQdq.bertBatches(bert, 2, EVAL, BATCH));
+        TransformerQdq.bertBatches(bert, 1, CALIB, BATCH), TransformerQdq.bertBatches(bert, 2, EVAL, BATCH),
+        candidates());
     bench("ViT-style encoder (2 layers, hidden 128, 16 patches of 8x8, opset 17)",
         TransformerGraphs.vit(TransformerGraphs.VIT, 17),
-        TransformerQdq.vitBatches(1, CALIB, BATCH), TransformerQdq.vitBatches(2, EVAL, BATCH));
+        TransformerQdq.vitBatches(1, CALIB, BATCH), TransformerQdq.vitBatches(2, EVAL, BATCH), candidates());
+    // the zoo's transformers (dev.qcal.examples, as the zoo tests build them), default op set only
+    Map<String, PlanOptions> defaults = Map.of("default (Conv,Gemm,MatMul)", PlanOptions.defaults());
+    int seq = 16;
+    bench("zoo TinyBert (opset 17, three int64 inputs, seq 16)", dev.qcal.examples.TinyBert.build(17, 1),
+        TransformerQdq.zooBertBatches(11, CALIB, BATCH, seq, dev.qcal.examples.TinyBert.VOCAB),
+        TransformerQdq.zooBertBatches(12, EVAL, BATCH, seq, dev.qcal.examples.TinyBert.VOCAB), defaults);
+    bench("zoo TinyGpt (opset 14, int64 ids, causal mask, seq 16)", dev.qcal.examples.TinyGpt.build(14, 2),
+        TransformerQdq.zooGptBatches(11, CALIB, BATCH, seq, dev.qcal.examples.TinyGpt.VOCAB),
+        TransformerQdq.zooGptBatches(12, EVAL, BATCH, seq, dev.qcal.examples.TinyGpt.VOCAB), defaults);
+    String px = dev.qcal.examples.TinyVit.INPUT;
+    bench("zoo TinyVit (opset 17, 32x32 pixels)", dev.qcal.examples.TinyVit.build(17, 3),
+        TransformerQdq.renamed(TransformerQdq.vitBatches(1, CALIB, BATCH), "pixels", px),
+        TransformerQdq.renamed(TransformerQdq.vitBatches(2, EVAL, BATCH), "pixels", px), defaults);
   }
 
-  private static void bench(String title, ModelProto m, List<Batch> calib, List<Batch> eval) throws Exception {
+  private static void bench(String title, ModelProto m, List<Batch> calib, List<Batch> eval,
+      Map<String, PlanOptions> candidates) throws Exception {
     System.out.println("== " + title);
     System.out.printf("FP32: %,d bytes; ORT kernels %s%n", m.getSerializedSize(), TransformerQdq.kernels(m));
     List<String> names = new ArrayList<>();
     List<ModelProto> models = new ArrayList<>();
     names.add("FP32");
     models.add(m);
-    for (Map.Entry<String, PlanOptions> e : candidates().entrySet()) {
+    for (Map.Entry<String, PlanOptions> e : candidates.entrySet()) {
       TransformerQdq.Measure r = TransformerQdq.measure(e.getKey(), m, e.getValue(), calib, eval);
       ModelProto q = TransformerQdq.quantize(m, e.getValue(), calib);
       System.out.printf("%-28s SQNR %6.2f dB, %d of %d nodes quantized, %,d bytes; %s%n", e.getKey(), r.sqnrDb(),

@@ -98,6 +98,46 @@ public final class TransformerQdq {
     return out;
   }
 
+  /** {@code count} rows of the zoo's token data ({@link dev.qcal.examples.Tokens}), BERT's three inputs. */
+  public static List<Batch> zooBertBatches(long seed, int count, int batch, int seq, int vocab) {
+    List<Batch> out = new ArrayList<>();
+    for (int b = 0; b < count; b += batch) {
+      long[][] rows = new long[3][batch * seq];
+      for (int i = 0; i < batch; i++) {
+        dev.qcal.examples.Tokens.Pair p = dev.qcal.examples.Tokens.bert(seed, b + i, seq, vocab);
+        System.arraycopy(p.inputIds(), 0, rows[0], i * seq, seq);
+        System.arraycopy(p.attentionMask(), 0, rows[1], i * seq, seq);
+        System.arraycopy(p.tokenTypeIds(), 0, rows[2], i * seq, seq);
+      }
+      long[] shape = {batch, seq};
+      out.add(new Batch(Map.of("input_ids", rows[0], "attention_mask", rows[1], "token_type_ids", rows[2]),
+          Map.of("input_ids", shape, "attention_mask", shape, "token_type_ids", shape)));
+    }
+    return out;
+  }
+
+  /** {@code count} rows of the zoo's GPT token data. */
+  public static List<Batch> zooGptBatches(long seed, int count, int batch, int seq, int vocab) {
+    List<Batch> out = new ArrayList<>();
+    for (int b = 0; b < count; b += batch) {
+      long[] ids = new long[batch * seq];
+      for (int i = 0; i < batch; i++) {
+        System.arraycopy(dev.qcal.examples.Tokens.gpt(seed, b + i, seq, vocab), 0, ids, i * seq, seq);
+      }
+      out.add(new Batch(Map.of("input_ids", ids), Map.of("input_ids", new long[] {batch, seq})));
+    }
+    return out;
+  }
+
+  /** The ViT batches of {@link #vitBatches} under another input name. */
+  public static List<Batch> renamed(List<Batch> batches, String from, String to) {
+    List<Batch> out = new ArrayList<>();
+    for (Batch b : batches) {
+      out.add(new Batch(Map.of(to, b.values().get(from)), Map.of(to, b.shapes().get(from))));
+    }
+    return out;
+  }
+
   /** {@code count} ViT samples: smooth random images (a sum of a few random gradients and blobs) in [-1, 1]. */
   public static List<Batch> vitBatches(long seed, int count, int batch) {
     Random r = new Random(seed);
