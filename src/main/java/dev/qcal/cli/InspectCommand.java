@@ -156,6 +156,9 @@ public final class InspectCommand implements Callable<Integer> {
             b.append(", bias ").append(w.biasInitializer()).append(" int32");
           }
         }
+        if (!d.details().isEmpty()) {
+          b.append("; ").append(d.details());
+        }
       } else {
         b.append(d.reason());
       }

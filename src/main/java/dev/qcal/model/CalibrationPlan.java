@@ -51,8 +51,23 @@ public final class CalibrationPlan {
     }
   }
 
-  /** What the plan decided for one node: {@code quantized} when a rule planned it, else why not. */
-  public record NodeDecision(String node, String opType, boolean quantized, String reason) {}
+  /**
+   * What the plan decided for one node: {@code quantized} when its rule planned at least one of its
+   * tensors (the reason then names the rule and each planned tensor: calibrated, sharing another's params,
+   * or a fixed range), else why not (op type not selected and why it is not by default, excluded by an
+   * option, inside a unit kept FP32, or what the rule found: an input that is not a float activation, ...).
+   */
+  public record NodeDecision(String node, String opType, boolean quantized, String reason, String details) {
+    public NodeDecision {
+      Objects.requireNonNull(reason, "reason");
+      Objects.requireNonNull(details, "details");
+    }
+
+    /** A decision without details. */
+    public NodeDecision(String node, String opType, boolean quantized, String reason) {
+      this(node, opType, quantized, reason, "");
+    }
+  }
 
   private final List<String> activations;
   private final List<WeightRef> weights;
@@ -88,25 +103,38 @@ public final class CalibrationPlan {
     Map<String, QdqOpRules.Rule> rules = QdqOpRules.select(options.opTypes());
     Planner planner = new Planner(new QdqGraph(prepared.getGraph()));
     NodeExclusions exclusions = new NodeExclusions(options, planner.graph);
+    FloatUnits units = planner.units;
     for (NodeProto n : planner.graph.nodes()) {
       String id = planner.graph.id(n);
       boolean defaultDomain = n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx");
-      QdqOpRules.Rule rule = defaultDomain ? rules.get(n.getOpType()) : null;
+      FloatUnits.Unit unit = units.of(n);
+      String op = unit == null ? n.getOpType() : unit.opType();
+      QdqOpRules.Rule rule = defaultDomain ? rules.get(op) : null;
       String excluded = exclusions.reason(n);
       if (excluded != null) {
         planner.nodes.add(new NodeDecision(id, n.getOpType(), false, excluded));
+      } else if (unit != null && (rule == null || !unit.isLast(n))) {
+        planner.nodes.add(new NodeDecision(id, n.getOpType(), false, "inside " + unit.kind() + " '"
+            + unit.input() + "' -> '" + unit.output() + "' (" + unit.nodes().size() + " nodes), kept FP32 as one unit"
+            + " so ONNX Runtime fuses it" + (rule == null ? "; " + QdqOpRules.notSelected(op) : "")));
       } else if (rule == null && defaultDomain && isActivationFunction(n) && n.getOutputCount() > 0
           && planner.activations.contains(n.getOutput(0))) {
         planner.nodes.add(new NodeDecision(id, n.getOpType(), true,
             "folded into the producer's output quantization (Q/DQ after the " + n.getOpType() + ")"));
       } else if (rule == null) {
         String why = !defaultDomain ? "domain '" + n.getDomain() + "' is not quantized"
-            : QdqOpRules.ALL.containsKey(n.getOpType()) ? "op type not in --op-types"
+            : QdqOpRules.ALL.containsKey(n.getOpType()) ? QdqOpRules.notSelected(n.getOpType())
             : "no quantization rule for " + n.getOpType() + "; stays FP32";
         planner.nodes.add(new NodeDecision(id, n.getOpType(), false, why));
       } else {
-        rule.plan(n, planner);
-        planner.nodes.add(new NodeDecision(id, n.getOpType(), true, "rule " + rule.getClass().getSimpleName()));
+        planner.begin(n);
+        if (unit != null) {
+          planner.unit(n, unit);
+        } else {
+          rule.plan(n, planner);
+        }
+        planner.nodes.add(planner.end(n, "rule " + rule.getClass().getSimpleName()
+            + (unit == null ? "" : " for " + unit.kind() + " '" + unit.input() + "' -> '" + unit.output() + "'")));
       }
     }
     exclusions.checkAllMatched();
@@ -160,15 +188,53 @@ public final class CalibrationPlan {
   /** Mutable state the operator rules write into while the plan is built. */
   static final class Planner {
     final QdqGraph graph;
+    final FloatUnits units;
     private final Set<String> activations = new LinkedHashSet<>();
     private final Map<String, WeightRef> weights = new LinkedHashMap<>();
     private final List<String> skipped = new ArrayList<>();
     private final Map<String, Derived> derived = new LinkedHashMap<>();
     private final List<NodeDecision> nodes = new ArrayList<>();
     private final Map<String, Set<String>> owners = new LinkedHashMap<>();
+    /** The node whose rule runs, what it planned and what it skipped. */
+    private String current;
+    private boolean touched;
+    private final List<String> planned = new ArrayList<>();
+    private final List<String> currentSkips = new ArrayList<>();
 
     Planner(QdqGraph graph) {
       this.graph = graph;
+      this.units = new FloatUnits(graph);
+    }
+
+    void begin(NodeProto node) {
+      current = graph.id(node);
+      touched = false;
+      planned.clear();
+      currentSkips.clear();
+    }
+
+    /** The decision for the node begun last: quantized when its rule planned a tensor of it, else why not. */
+    NodeDecision end(NodeProto node, String rule) {
+      current = null;
+      if (!touched) {
+        String why = currentSkips.isEmpty() ? "nothing to quantize" : currentSkips.get(0);
+        return new NodeDecision(graph.id(node), node.getOpType(), false, rule + " planned nothing: " + why);
+      }
+      return new NodeDecision(graph.id(node), node.getOpType(), true, rule,
+          String.join(", ", new LinkedHashSet<>(planned)));
+    }
+
+    /** Plans a {@link FloatUnits.Unit} as one op at its last node {@code node}: its input and its output. */
+    void unit(NodeProto node, FloatUnits.Unit u) {
+      String x = u.input();
+      if (!graph.isFloatActivation(x)) {
+        skip(x, describe(node) + " (" + u.kind() + ") input '" + x + "' is " + kind(x) + ", not a float activation");
+      } else {
+        activations.add(x);
+        own(x, node);
+        planned.add("input '" + x + "' calibrated");
+      }
+      output(node, node.getOutputList().indexOf(u.output()));
     }
 
     /**
@@ -193,6 +259,10 @@ public final class CalibrationPlan {
       if (!derived.containsKey(t)) {
         activations.add(t);
         own(t, node);
+        planned.add("input '" + t + "' calibrated");
+      } else {
+        touched = true;
+        planned.add("input '" + t + "' (" + describeDerived(t) + ")");
       }
       return t;
     }
@@ -219,7 +289,13 @@ public final class CalibrationPlan {
       } else {
         derived.put(t, d);
         own(t, node);
+        planned.add("output '" + t + "' " + describeDerived(t));
       }
+    }
+
+    private String describeDerived(String t) {
+      Derived d = derived.get(t);
+      return d.fixed() ? "fixed range [" + d.min() + ", " + d.max() + "]" : "shares params with '" + d.source() + "'";
     }
 
     /** Plans output {@code index} of {@code node}, moved past a sole Relu/Clip consumer. */
@@ -239,9 +315,12 @@ public final class CalibrationPlan {
       }
       activations.add(folded);
       own(folded, node);
+      planned.add("output '" + folded + "' calibrated" + (folded.equals(t) ? "" : " (after the "
+          + graph.producer(folded).getOpType() + ")"));
     }
 
     private void own(String tensor, NodeProto node) {
+      touched = true;
       owners.computeIfAbsent(tensor, k -> new LinkedHashSet<>()).add(graph.id(node));
     }
 
@@ -288,10 +367,19 @@ public final class CalibrationPlan {
       String key = ref.node() + "/" + ref.initializer();
       weights.putIfAbsent(key, ref);
       owners.computeIfAbsent(ref.initializer(), k -> new LinkedHashSet<>()).add(ref.node());
+      touched = true;
+    }
+
+    /** A detail of what the current node's rule planned, for {@link NodeDecision#details()}. */
+    void note(String detail) {
+      planned.add(detail);
     }
 
     void skip(String tensor, String reason) {
       skipped.add("'" + tensor + "': " + reason);
+      if (current != null) {
+        currentSkips.add("'" + tensor + "': " + reason);
+      }
     }
 
     String describe(NodeProto n) {

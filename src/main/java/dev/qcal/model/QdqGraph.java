@@ -179,8 +179,9 @@ final class QdqGraph {
       if (out.isEmpty() || elemType.containsKey(out)) {
         continue;
       }
-      // Only the first output of multi-output ops (TopK indices, MaxPool indices) shares the input's type.
-      if (k == 0 || fixed != null) {
+      // Only the first output of multi-output ops (TopK indices, MaxPool indices) shares the input's type;
+      // every output of a Split does.
+      if (k == 0 || fixed != null || n.getOpType().equals("Split")) {
         elemType.put(out, inferred);
       }
     }

@@ -117,6 +117,8 @@ public final class QdqRewriter {
   private final Map<String, String> outputRename = new HashMap<>();
   private final Outputs outputs;
   private final Map<String, String[]> paramNames = new HashMap<>();
+  /** Per weight DequantizeLinear output: its scale and zero point initializers. */
+  private final Map<String, String[]> dqParams = new HashMap<>();
   private int counter;
   private final Map<NodeProto, Map<Integer, String>> inputEdits = new HashMap<>();
   /** Per initializer and quantization scheme: the params before any widening for a bias. */
@@ -388,13 +390,17 @@ public final class QdqRewriter {
     }
     // the block axis is the reduction (K) axis: the other axis of a 2-D weight whose channel axis is N
     int axis = block > 0 ? 1 - ref.axis() : ref.axis();
-    boolean perTensor = !weightSpec.perChannel() && block == 0;
+    String gathered = gatherSharingOutput(node, w, type, block);
+    if (gathered != null) {
+      type = QuantType.UINT8;
+    }
+    boolean perTensor = !weightSpec.perChannel() && block == 0 || gathered != null;
     boolean conv = op.equals("Conv");
     String key = ref.initializer() + "@" + (perTensor ? "tensor" : axis) + "@" + type.id() + "@" + block
         + (conv ? "@conv" : "");
     QuantParams base = baseParams.get(key);
     if (base == null) {
-      base = weightParams(ref, w, dims, perTensor ? null : axis, block, type, key);
+      base = gathered != null ? tableParams(w) : weightParams(ref, w, dims, perTensor ? null : axis, block, type, key);
       baseParams.put(key, base);
     }
     QuantParams wp = ref.biasInitializer() != null && !base.blocked() ? widenForBias(ref, what, base) : base;
@@ -422,6 +428,41 @@ public final class QdqRewriter {
     if (ref.biasInitializer() != null) {
       quantizeBias(ref, node, wp);
     }
+    if (gathered != null) {
+      activationParams.put(gathered, wp);
+      planned.add(gathered);
+      quantizeActivation(gathered, wp, dqParams.get(dq));
+    }
+  }
+
+  /**
+   * The output of {@code node} when it is a Gather whose table can be stored as uint8 per tensor (its own
+   * min/max range, asymmetric) with the output Q/DQ'd on the table's scale and zero point, as ORT's quantizer
+   * does (it quantizes the table as an activation): ONNX Runtime then drops the Q/DQ pair around the Gather
+   * and gathers 8-bit rows, dequantizing only those. With one scale per row, or an int8 table (whose
+   * output pair ORT converts to uint8, so the pair no longer matches), it dequantizes the whole table on
+   * every run. Null when the weight type is not 8-bit (no 4-bit activations), the table is in external data,
+   * or the output is not a float activation or is already planned (calibrated by a consumer's rule): those
+   * keep one scale per row and a float output.
+   */
+  private String gatherSharingOutput(NodeProto node, TensorProto w, QuantType type, int block) {
+    if (!node.getOpType().equals("Gather") || type.bits() != 8 || block > 0 || node.getOutputCount() < 1
+        || ExternalData.isExternal(w)) {
+      return null;
+    }
+    String out = node.getOutput(0);
+    return g.isFloatActivation(out) && !planned.contains(out) && !plan.derived().containsKey(out) ? out : null;
+  }
+
+  /** uint8 asymmetric per-tensor params covering a table's values (and 0). */
+  private static QuantParams tableParams(TensorProto w) {
+    float lo = 0;
+    float hi = 0;
+    for (float v : QdqTensors.floats(w)) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    return LinearQuant.forRange(lo, hi, QuantType.UINT8, false);
   }
 
   /**
@@ -584,6 +625,7 @@ public final class QdqRewriter {
           .setName("block_size").setType(AttributeProto.AttributeType.INT).setI(p.blockSize())).build();
     }
     head.add(dqNode);
+    dqParams.put(dq, new String[] {scale, zp});
     return dq;
   }
 

@@ -42,12 +42,13 @@ class InspectCommandTest {
     assertTrue(r.out().lines().anyMatch(l -> l.equals("  x")), r.out());
     assertTrue(r.out().contains("quantized weights (54):"), r.out());
     // per node: what is quantized, and why not where not
-    assertTrue(r.out().lines().anyMatch(l -> l.matches("  int8 Conv '.*': rule ConvRule; weight .* per channel \\(axis 0\\), bias .* int32")),
-        r.out());
+    // each quantized node names its rule, its weight and bias, then the activations it plans
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("  int8 Conv '.*': rule ConvRule; weight .* per channel \\(axis 0\\),"
+        + " bias .* int32; input '.*' calibrated, output '.*' calibrated.*")), r.out());
     assertTrue(r.out().lines().anyMatch(l -> l.matches("  int8 Relu '.*': folded into the producer's output quantization.*")),
         r.out());
     assertTrue(r.out().lines().anyMatch(l -> l.matches("  FP32 HardSigmoid '.*': op type not in --op-types")), r.out());
-    assertTrue(r.out().lines().anyMatch(l -> l.matches("  FP32 Softmax '.*': op type not in --op-types")), r.out());
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("  FP32 Softmax '.*': op type not in --op-types \\(not a default op type: its input range.*")), r.out());
   }
 
   @Test
@@ -154,5 +155,31 @@ class InspectCommandTest {
     Cli r = Cli.run("--help");
     assertEquals(0, r.code());
     assertTrue(r.out().contains("calibrate") && r.out().contains("inspect") && r.out().contains("example-data"), r.out());
+  }
+
+  @Test
+  void explainsEveryNodeOfAVitBlock(@TempDir Path tmp) throws Exception {
+    Path f = tmp.resolve("vit.onnx");
+    Files.write(f, dev.qcal.model.TransformerGraphs.vit(dev.qcal.model.TransformerGraphs.VIT, 17).toByteArray());
+    Cli r = Cli.run("inspect", "--model", f.toString(), "--input-shape", "pixels=1,3,32,32");
+    assertEquals(0, r.code(), r.err());
+    List<String> lines = r.out().lines().toList();
+    String header = lines.stream().filter(l -> l.startsWith("nodes (")).findFirst().orElseThrow();
+    int nodes = Integer.parseInt(header.replaceAll("nodes \\(\\d+ of (\\d+) quantized\\):", "$1"));
+    long decided = lines.stream().filter(l -> l.startsWith("  int8 ") || l.startsWith("  FP32 ")).count();
+    assertEquals(nodes, decided, "one line per node of the prepared model");
+    // attention: both inputs of Q.K^T calibrated; projections: output float, the bias fused downstream
+    assertTrue(lines.stream().anyMatch(l -> l.matches(
+        "  int8 MatMul '.*': rule MatMulRule; input '.*' calibrated, input '.*' calibrated, output '.*' calibrated")),
+        r.out());
+    assertTrue(lines.stream().anyMatch(l -> l.matches(
+        "  int8 MatMul '.*': rule MatMulRule; weight .* per channel \\(axis 1\\); input '.*' calibrated, output '.*'"
+            + " float \\(bias Add fused downstream, MatMulIntegerToFloat\\)")), r.out());
+    assertEquals(16, lines.stream().filter(l -> l.matches("  FP32 (Pow|Mul|Add|Tanh) '.*': inside GELU \\(Tanh form\\)"
+        + " '.*' -> '.*' \\(8 nodes\\), kept FP32 as one unit so ONNX Runtime fuses it; .*")).count(), r.out());
+    assertTrue(lines.stream().anyMatch(l -> l.matches("  FP32 Softmax '.*': op type not in --op-types \\(not a default.*")),
+        r.out());
+    assertTrue(lines.stream().anyMatch(l -> l.matches("  FP32 Reshape '.*': op type not in --op-types \\(not a default"
+        + " op type: it moves values only.*")), r.out());
   }
 }

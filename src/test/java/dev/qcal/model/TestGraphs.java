@@ -9,13 +9,12 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
-import com.google.protobuf.ByteString;
+import dev.qcal.examples.Graph;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
-/** Builders for the tiny ONNX graphs the model tests construct in code. */
+/** Builders for the tiny ONNX graphs the model tests construct in code (the vocabulary of {@link Graph}). */
 public final class TestGraphs {
 
   public static final Path EXAMPLE = Path.of("examples/ppocr-cls/ch_ppocr_mobile_v2.0_cls_infer.onnx");
@@ -62,48 +61,31 @@ public final class TestGraphs {
   }
 
   public static NodeProto node(String op, String name, List<String> inputs, List<String> outputs, AttributeProto... attrs) {
-    return NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addAllOutput(outputs)
-        .addAllAttribute(Arrays.asList(attrs)).build();
+    return Graph.node(op, name, inputs, outputs, attrs);
   }
 
   public static AttributeProto f(String name, float v) {
-    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
+    return Graph.f(name, v);
   }
 
   public static AttributeProto i(String name, long v) {
-    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+    return Graph.i(name, v);
   }
 
   public static AttributeProto s(String name, String v) {
-    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
-        .setS(ByteString.copyFromUtf8(v)).build();
+    return Graph.s(name, v);
   }
 
   public static AttributeProto ints(String name, long... v) {
-    AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
-    for (long x : v) {
-      a.addInts(x);
-    }
-    return a.build();
+    return Graph.ints(name, v);
   }
 
   public static AttributeProto floats(String name, float... v) {
-    AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOATS);
-    for (float x : v) {
-      a.addFloats(x);
-    }
-    return a.build();
+    return Graph.floats(name, v);
   }
 
   public static TensorProto floatTensor(String name, long[] dims, float... values) {
-    TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE);
-    for (long d : dims) {
-      t.addDims(d);
-    }
-    for (float v : values) {
-      t.addFloatData(v);
-    }
-    return t.build();
+    return Graph.floatTensor(name, dims, values);
   }
 
   public static float[] randomFloats(int n, long seed) {
