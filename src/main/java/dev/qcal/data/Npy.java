@@ -522,7 +522,7 @@ public final class Npy {
    * only if the dict exceeds 65535 bytes), space-padded so the data starts at a multiple of 64 bytes,
    * ending with a newline.
    */
-  static byte[] header(String descr, long[] shape) {
+  public static byte[] header(String descr, long[] shape) {
     String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shapeString(shape) + ", }";
     int prefix = MAGIC.length + 2 + 2;
     int total = prefix + dict.length() + 1;

@@ -106,6 +106,7 @@ public final class NpyFiles {
         String id = new Path(g.files()[i]).getName();
         String m = e.getMessage() != null && e.getMessage().startsWith(g.files()[i]) ? e.getMessage()
             : g.files()[i] + ": cannot decode .npy: " + reason(e);
+        m += " (data for input '" + inputs.get(i).name() + "' " + inputs.get(i).describe() + ")";
         return List.of(Entry.bad(selection.key(id), new BadRecordException(BadRecordException.UNDECODABLE, m, e)))
             .iterator();
       }

@@ -432,9 +432,11 @@ final class DataSources {
       throw bad != null ? bad : new DataException(path + ": cannot read as Parquet: " + firstLine(e), e);
     }
     List<org.apache.spark.sql.Column> cols = new ArrayList<>();
+    String[] names = new String[inputs.size()];
     for (InputSpec in : inputs) {
       StructField f = field(df, d.column(in.name()), in.name(), path);
       checkColumn(f, in, path);
+      names[cols.size()] = f.name();
       cols.add(functions.col("`" + f.name().replace("`", "``") + "`"));
     }
     cols.add(functions.col("_metadata.file_path"));
@@ -447,7 +449,7 @@ final class DataSources {
     String root = rootPath(path, spark.sparkContext().hadoopConfiguration());
     return df.select(cols.toArray(new org.apache.spark.sql.Column[0])).javaRDD()
         .mapPartitions(DataSources::namingFilesThatAreNotParquet, true)
-        .map(row -> entry(row, specs, declared, root, selection));
+        .map(row -> entry(row, specs, names, declared, root, selection));
   }
 
   /**
@@ -543,6 +545,10 @@ final class DataSources {
     }
     ImagePipeline pipeline = ImagePipeline.parse(json, preprocess);
     InputSpec input = inputs.get(0);
+    if (!input.type().isFloat()) {
+      throw new DataException(path + ": an image folder feeds a float input (the --preprocess pipeline computes"
+          + " floats); input '" + input.name() + "' is " + input.type() + ": give its data as .npy or a table");
+    }
     String root = rootPath(path, conf);
     Dataset<Row> df = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
         .option("pathGlobFilter", IMAGE_GLOB).load(path).select("path", "content");
@@ -553,13 +559,30 @@ final class DataSources {
         return Entry.good(key, null);
       }
       try {
-        Sample s = pipeline.apply((byte[]) row.get(1), file);
+        Sample s = asType(pipeline.apply((byte[]) row.get(1), file), input);
         input.check(s.shapes()[0], file);
         return Entry.good(key, s);
       } catch (BadRecordException e) {
         return Entry.bad(key, e);
       }
     });
+  }
+
+  /** A one-input float32 sample in {@code input}'s float type (float16 and float64 round to nearest). */
+  private static Sample asType(Sample s, InputSpec input) {
+    if (input.type() == ElemType.FLOAT32) {
+      return s;
+    }
+    float[] f = (float[]) s.values()[0];
+    Object typed = input.type().newArray(f.length);
+    for (int k = 0; k < f.length; k++) {
+      String why = dev.qcal.data.Elements.putDouble(typed, input.type(), k, f[k]);
+      if (why != null) {
+        throw new BadRecordException(BadRecordException.DOES_NOT_FIT, s.source() + ": input '" + input.name() + "' ("
+            + input.type() + "): element " + k + ": " + why);
+      }
+    }
+    return new Sample(new Object[] {typed}, s.shapes(), s.source());
   }
 
   /** The class {@code --format delta} needs: Delta Lake's Spark session extension. */
@@ -613,9 +636,11 @@ final class DataSources {
   private static JavaRDD<Entry> rows(Dataset<Row> df, String label, boolean files, List<InputSpec> inputs,
       DataOptions d, Map<String, long[]> sampleShapes, SampleSelection selection) {
     List<org.apache.spark.sql.Column> cols = new ArrayList<>();
+    String[] names = new String[inputs.size()];
     for (InputSpec in : inputs) {
       StructField f = field(df, d.column(in.name()), in.name(), label);
       checkColumn(f, in, label);
+      names[cols.size()] = f.name();
       cols.add(functions.col("`" + f.name().replace("`", "``") + "`"));
     }
     if (files) {
@@ -644,7 +669,7 @@ final class DataSources {
           String source = (files ? row.getString(n) : label) + " (partition " + p + ", row " + ordinal + ")";
           ordinal++;
           try {
-            Sample sample = decode(row, specs, declared, source);
+            Sample sample = decode(row, specs, names, declared, source);
             SampleSelection.Key key = selection.contentKey(id, sample.values());
             return Entry.good(key, selection.inFraction(key) ? sample : null);
           } catch (BadRecordException e) {
@@ -710,18 +735,18 @@ final class DataSources {
   }
 
   /** The first {@code specs.size()} columns of {@code row} as one sample; bad values throw a BadRecordException. */
-  private static Sample decode(Row row, List<InputSpec> specs, long[][] declared, String source) {
+  private static Sample decode(Row row, List<InputSpec> specs, String[] columns, long[][] declared, String source) {
     int n = specs.size();
     Object[] values = new Object[n];
     long[][] shapes = new long[n][];
     for (int i = 0; i < n; i++) {
-      values[i] = RowValues.values(row, i, specs.get(i).name(), specs.get(i), source);
+      values[i] = RowValues.values(row, i, columns[i], specs.get(i), source);
       shapes[i] = specs.get(i).shapeOfFlat(ElemType.length(values[i]), declared[i], source);
     }
     return new Sample(values, shapes, source);
   }
 
-  private static Entry entry(Row row, List<InputSpec> specs, long[][] declared, String root,
+  private static Entry entry(Row row, List<InputSpec> specs, String[] columns, long[][] declared, String root,
       SampleSelection selection) {
     int n = specs.size();
     String file = row.getString(n);
@@ -732,7 +757,7 @@ final class DataSources {
     }
     String source = file + " row " + index;
     try {
-      return Entry.good(key, decode(row, specs, declared, source));
+      return Entry.good(key, decode(row, specs, columns, declared, source));
     } catch (BadRecordException e) {
       return Entry.bad(key, e);
     }

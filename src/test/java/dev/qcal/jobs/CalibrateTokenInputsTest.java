@@ -15,6 +15,7 @@ import dev.qcal.testing.SharedSpark;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.apache.spark.sql.Row;
@@ -28,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A token model with int64 inputs {@code input_ids} and {@code attention_mask} [N, L] calibrates from
- * int64 {@code .npy} files and from a Parquet table of {@code array<long>} columns, with equal statistics.
+ * int64 {@code .npy} files, from a Parquet table of {@code array<long>} columns, from JSON lines and from CSV
+ * cells, with equal statistics.
  */
 @ExtendWith(SharedSpark.class)
 class CalibrateTokenInputsTest {
@@ -46,9 +48,14 @@ class CalibrateTokenInputsTest {
 
   /**
    * emb = Gather(E, input_ids) [N,L,D]; masked = emb * Unsqueeze(Cast(attention_mask, float), 2);
-   * out = masked @ W [N,L,3].
+   * out = masked @ W [N,L,3]; emb_out = emb @ W (so the Gather output is a calibrated MatMul input).
    */
   static Path model(Path dir) {
+    return model(dir, TensorProto.DataType.INT64_VALUE);
+  }
+
+  /** The model with {@code input_ids} of ONNX type {@code idsType} (Gather takes int32 or int64 indices). */
+  static Path model(Path dir, int idsType) {
     TensorProto axes = TensorProto.newBuilder().setName("axis2").setDataType(TensorProto.DataType.INT64_VALUE)
         .addDims(1).addInt64Data(2).build();
     ModelProto m = TestGraphs.model(13,
@@ -57,10 +64,11 @@ class CalibrateTokenInputsTest {
                 TestGraphs.i("to", TensorProto.DataType.FLOAT_VALUE)),
             TestGraphs.node("Unsqueeze", "unsq", List.of("maskf", "axis2"), List.of("mask3")),
             TestGraphs.node("Mul", "mask", List.of("emb", "mask3"), List.of("masked")),
-            TestGraphs.node("MatMul", "proj", List.of("masked", "W"), List.of("out"))),
-        List.of(TestGraphs.typedBatchInput("input_ids", TensorProto.DataType.INT64_VALUE, LEN),
+            TestGraphs.node("MatMul", "proj", List.of("masked", "W"), List.of("out")),
+            TestGraphs.node("MatMul", "proj_emb", List.of("emb", "W"), List.of("emb_out"))),
+        List.of(TestGraphs.typedBatchInput("input_ids", idsType, LEN),
             TestGraphs.typedBatchInput("attention_mask", TensorProto.DataType.INT64_VALUE, LEN)),
-        List.of(TestGraphs.floatInfo("out")),
+        List.of(TestGraphs.floatInfo("out"), TestGraphs.floatInfo("emb_out")),
         List.of(TestGraphs.floatTensor("E", new long[] {VOCAB, DIM}, embedding()),
             TestGraphs.floatTensor("W", new long[] {DIM, 3}, TestGraphs.randomFloats(DIM * 3, 12)), axes));
     Path f = dir.resolve("tokens.onnx");
@@ -99,7 +107,7 @@ class CalibrateTokenInputsTest {
   }
 
   @Test
-  void int64NpyAndArrayOfLongParquetGiveTheSameStatistics(SparkSession spark) throws Exception {
+  void int64NpyParquetJsonAndCsvGiveTheSameStatistics(SparkSession spark) throws Exception {
     Path model = model(tmp);
     long[] ids = ids();
     long[] mask = mask();
@@ -128,15 +136,47 @@ class CalibrateTokenInputsTest {
     JsonNode fromParquet = calibrate(model, tmp.resolve("out-parquet"), "--data", table.toString(),
         "--input", "input_ids=ids", "--input", "attention_mask=mask");
 
+    // JSON lines ([3, 1, ...] is inferred as array<bigint>) and CSV cells listing the ids
+    StringBuilder json = new StringBuilder();
+    StringBuilder csv = new StringBuilder("ids,mask\n");
+    for (int k = 0; k < ROWS; k++) {
+      long[] i = Arrays.copyOfRange(ids, k * LEN, (k + 1) * LEN);
+      long[] m = Arrays.copyOfRange(mask, k * LEN, (k + 1) * LEN);
+      json.append("{\"ids\": ").append(Arrays.toString(i)).append(", \"mask\": ").append(Arrays.toString(m))
+          .append("}\n");
+      csv.append('"').append(Arrays.toString(i)).append("\",\"").append(Arrays.toString(m)).append("\"\n");
+    }
+    Files.writeString(tmp.resolve("tokens.json"), json);
+    Files.writeString(tmp.resolve("tokens.csv"), csv);
+    JsonNode fromJson = calibrate(model, tmp.resolve("out-json"), "--data", tmp.resolve("tokens.json").toString(),
+        "--input", "input_ids=ids", "--input", "attention_mask=mask");
+    JsonNode fromCsv = calibrate(model, tmp.resolve("out-csv"), "--data", tmp.resolve("tokens.csv").toString(),
+        "--input", "input_ids=ids", "--input", "attention_mask=mask");
+
     assertEquals(ROWS, fromNpy.get("samples").asLong());
-    assertEquals(fromNpy.get("activations"), fromParquet.get("activations"));
-    assertEquals(fromNpy.get("weights"), fromParquet.get("weights"));
+    for (JsonNode other : List.of(fromParquet, fromJson, fromCsv)) {
+      assertEquals(fromNpy.get("activations"), other.get("activations"));
+      assertEquals(fromNpy.get("weights"), other.get("weights"));
+    }
     // neither integer input is a statistics tensor
     assertTrue(!fromNpy.get("activations").has("input_ids") && !fromNpy.get("activations").has("attention_mask"),
         fromNpy.get("activations").toString());
 
-    // by hand: the masked embeddings are the embedding rows of the ids at valid positions, and 0 at masked ones
+    // by hand: the Gather output holds exactly the embedding rows of the ids used (0 and 9 are not)
     float[] e = embedding();
+    float embMin = Float.POSITIVE_INFINITY;
+    float embMax = Float.NEGATIVE_INFINITY;
+    for (long id : ids) {
+      for (int d = 0; d < DIM; d++) {
+        embMin = Math.min(embMin, e[(int) id * DIM + d]);
+        embMax = Math.max(embMax, e[(int) id * DIM + d]);
+      }
+    }
+    JsonNode emb = fromNpy.get("activations").get("emb");
+    assertEquals(embMin, emb.get("min").floatValue());
+    assertEquals(embMax, emb.get("max").floatValue());
+    assertEquals((long) ROWS * LEN * DIM, emb.get("count").asLong());
+    // by hand: the masked embeddings are the embedding rows of the ids at valid positions, and 0 at masked ones
     float min = Float.POSITIVE_INFINITY;
     float max = Float.NEGATIVE_INFINITY;
     for (int p = 0; p < ids.length; p++) {
@@ -150,5 +190,28 @@ class CalibrateTokenInputsTest {
     assertEquals(min, masked.get("min").floatValue());
     assertEquals(max, masked.get("max").floatValue());
     assertEquals((long) ROWS * LEN * DIM, masked.get("count").asLong());
+  }
+
+  @Test
+  void theQuantizedTokenModelEvaluatesOnInt64Data(SparkSession spark) throws Exception {
+    Path model = model(tmp);
+    Files.createDirectories(tmp.resolve("ids"));
+    Files.createDirectories(tmp.resolve("mask"));
+    Npy.writeInt64(tmp.resolve("ids/0.npy"), ids(), new long[] {ROWS, LEN});
+    Npy.writeInt64(tmp.resolve("mask/0.npy"), mask(), new long[] {ROWS, LEN});
+    String[] data = {"--data", "input_ids=" + tmp.resolve("ids"), "--data", "attention_mask=" + tmp.resolve("mask")};
+    calibrate(model, tmp.resolve("cal"), data);
+    List<String> args = new ArrayList<>(List.of("evaluate", "--fp32", model.toString(), "--quantized",
+        tmp.resolve("cal/quantized.onnx").toString(), "--out", tmp.resolve("eval").toString(), "--batch-size", "4"));
+    args.addAll(List.of(data));
+    Cli r = Cli.run(args.toArray(new String[0]));
+    assertEquals(0, r.code(), r.err());
+    JsonNode eval = new ObjectMapper().readTree(tmp.resolve("eval/eval.json").toFile());
+    assertEquals(ROWS, eval.get("samples").asLong());
+    assertEquals(2, eval.get("outputs").size(), eval.toString());
+    for (JsonNode out : eval.get("outputs")) {
+      // int8 activations of a 3-wide projection of 4-d embeddings: close to FP32, not equal
+      assertTrue(out.get("sqnr_db").asDouble() > 20, out.toString());
+    }
   }
 }
