@@ -1,12 +1,6 @@
 package dev.qcal.zoo;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.qcal.data.Npy;
-import dev.qcal.examples.Cnns;
-import dev.qcal.examples.TinyBert;
-import dev.qcal.examples.TinyGpt;
-import dev.qcal.examples.TinyVit;
-import dev.qcal.examples.Tokens;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
