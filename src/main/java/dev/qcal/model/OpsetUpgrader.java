@@ -608,7 +608,7 @@ public final class OpsetUpgrader {
     }
 
     private static Optional<AttributeProto> attr(NodeProto node, String name) {
-      return node.getAttributeList().stream().filter(a -> a.getName().equals(name)).findFirst();
+      return NodeAttributes.find(node, name);
     }
 
     private long[] ints(NodeProto node, String name, boolean required) {

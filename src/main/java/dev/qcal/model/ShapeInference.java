@@ -13,7 +13,6 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -165,18 +164,18 @@ public final class ShapeInference {
         ins.add(in(node, k));
       }
       arithmeticValues(node);
-      return List.of(broadcast(ins));
+      return List.of(TensorShape.broadcast(ins));
     }
     return switch (op) {
       case "Constant" -> constant(node);
       case "MatMul", "MatMulInteger" -> List.of(matMul(in(node, 0), in(node, 1)));
       case "QLinearMatMul" -> List.of(matMul(in(node, 0), in(node, 3)));
       case "Gemm" -> List.of(gemm(node));
-      case "Conv", "ConvInteger" -> List.of(conv(node, in(node, 0), in(node, 1)));
-      case "QLinearConv" -> List.of(conv(node, in(node, 0), in(node, 3)));
-      case "ConvTranspose" -> List.of(convTranspose(node));
-      case "MaxPool", "AveragePool", "LpPool" -> pool(node);
-      case "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool" -> List.of(globalPool(in(node, 0)));
+      case "Conv", "ConvInteger" -> List.of(WindowShapes.conv(node, in(node, 0), in(node, 1)));
+      case "QLinearConv" -> List.of(WindowShapes.conv(node, in(node, 0), in(node, 3)));
+      case "ConvTranspose" -> List.of(WindowShapes.convTranspose(node, in(node, 0), in(node, 1)));
+      case "MaxPool", "AveragePool", "LpPool" -> WindowShapes.pool(node, in(node, 0));
+      case "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool" -> List.of(WindowShapes.globalPool(in(node, 0)));
       case "LayerNormalization" -> layerNorm(node);
       case "Transpose" -> List.of(transpose(node));
       case "Reshape" -> List.of(reshape(node));
@@ -188,11 +187,11 @@ public final class ShapeInference {
       case "Slice" -> List.of(slice(node));
       case "Gather" -> List.of(gather(node));
       case "GatherElements" -> List.of(in(node, 1));
-      case "ArgMax", "ArgMin" -> List.of(reduce(node, new long[] {intAttr(node, "axis", 0)}, intAttr(node, "keepdims", 1) != 0));
+      case "ArgMax", "ArgMin" -> List.of(reduce(node, new long[] {NodeAttributes.intOr(node, "axis", 0)}, NodeAttributes.intOr(node, "keepdims", 1) != 0));
       case "Shape" -> List.of(shape(node));
       case "Size" -> List.of(TensorShape.of());
       case "ConstantOfShape" -> List.of(fromValues(node.getInput(0)));
-      case "Expand" -> List.of(broadcast(List.of(in(node, 0), fromValues(node.getInput(1)))));
+      case "Expand" -> List.of(TensorShape.broadcast(List.of(in(node, 0), fromValues(node.getInput(1)))));
       case "Tile" -> List.of(tile(node));
       case "Pad" -> List.of(pad(node));
       case "Resize", "Upsample" -> List.of(resize(node));
@@ -237,42 +236,6 @@ public final class ShapeInference {
     return List.of();
   }
 
-  /** Numpy multidirectional broadcasting; unknown as soon as one rank is. */
-  static TensorShape broadcast(List<TensorShape> ins) {
-    int rank = 0;
-    for (TensorShape s : ins) {
-      if (!s.hasRank()) {
-        return TensorShape.UNKNOWN;
-      }
-      rank = Math.max(rank, s.rank());
-    }
-    List<Dim> out = new ArrayList<>();
-    for (int k = 0; k < rank; k++) {
-      Dim result = Dim.of(1);
-      boolean unknown = false;
-      for (TensorShape s : ins) {
-        int j = k - (rank - s.rank());
-        Dim d = j < 0 ? Dim.of(1) : s.dim(j);
-        if (d.known() && d.value() != 1) {
-          result = d; // any other dimension is 1 or this value in a valid model
-          unknown = false;
-          break;
-        }
-        if (d.known()) {
-          continue;
-        }
-        if (result.known() || (!unknown && result.sameAs(d))) {
-          unknown = unknown || d.symbol() == null;
-          result = d;
-        } else {
-          unknown = true;
-        }
-      }
-      out.add(unknown ? Dim.UNKNOWN : result);
-    }
-    return new TensorShape(out);
-  }
-
   private static TensorShape matMul(TensorShape a, TensorShape b) {
     if (!a.hasRank() || !b.hasRank() || a.rank() == 0 || b.rank() == 0) {
       return TensorShape.UNKNOWN;
@@ -285,7 +248,7 @@ public final class ShapeInference {
     if (b.rank() == 1) {
       y.add(Dim.of(1));
     }
-    TensorShape batch = broadcast(List.of(new TensorShape(x.subList(0, x.size() - 2)),
+    TensorShape batch = TensorShape.broadcast(List.of(new TensorShape(x.subList(0, x.size() - 2)),
         new TensorShape(y.subList(0, y.size() - 2))));
     List<Dim> out = new ArrayList<>(batch.dims());
     if (a.rank() > 1) {
@@ -300,125 +263,9 @@ public final class ShapeInference {
   private TensorShape gemm(NodeProto node) {
     TensorShape a = in(node, 0);
     TensorShape b = in(node, 1);
-    Dim m = a.rank() == 2 ? a.dim(intAttr(node, "transA", 0) != 0 ? 1 : 0) : Dim.UNKNOWN;
-    Dim n = b.rank() == 2 ? b.dim(intAttr(node, "transB", 0) != 0 ? 0 : 1) : Dim.UNKNOWN;
+    Dim m = a.rank() == 2 ? a.dim(NodeAttributes.intOr(node, "transA", 0) != 0 ? 1 : 0) : Dim.UNKNOWN;
+    Dim n = b.rank() == 2 ? b.dim(NodeAttributes.intOr(node, "transB", 0) != 0 ? 0 : 1) : Dim.UNKNOWN;
     return new TensorShape(List.of(m, n));
-  }
-
-  /** Conv: [N, M, spatial...] with M the weight's first dimension. */
-  private TensorShape conv(NodeProto node, TensorShape x, TensorShape w) {
-    int rank = x.hasRank() ? x.rank() : w.rank();
-    if (rank < 3) {
-      return TensorShape.ofRank(rank);
-    }
-    List<Dim> out = new ArrayList<>();
-    out.add(x.hasRank() ? x.dim(0) : Dim.UNKNOWN);
-    out.add(w.rank() == rank ? w.dim(0) : Dim.UNKNOWN);
-    long[] kernel = ints(node, "kernel_shape");
-    for (int i = 0; i < rank - 2; i++) {
-      Dim k = kernel != null ? Dim.of(kernel[i]) : w.rank() == rank ? w.dim(2 + i) : Dim.UNKNOWN;
-      out.add(spatial(node, x.hasRank() ? x.dim(2 + i) : Dim.UNKNOWN, k, i, rank - 2, false));
-    }
-    return new TensorShape(out);
-  }
-
-  private List<TensorShape> pool(NodeProto node) {
-    TensorShape x = in(node, 0);
-    long[] kernel = ints(node, "kernel_shape");
-    if (!x.hasRank() || kernel == null || x.rank() != kernel.length + 2) {
-      TensorShape r = TensorShape.ofRank(x.rank());
-      return List.of(r, r);
-    }
-    List<Dim> out = new ArrayList<>(x.dims().subList(0, 2));
-    boolean ceil = intAttr(node, "ceil_mode", 0) != 0;
-    for (int i = 0; i < kernel.length; i++) {
-      out.add(spatial(node, x.dim(2 + i), Dim.of(kernel[i]), i, kernel.length, ceil));
-    }
-    TensorShape s = new TensorShape(out);
-    return List.of(s, s); // MaxPool's Indices have the output's shape
-  }
-
-  /** One output dimension of a convolution or pooling window, as ONNX Runtime computes it. */
-  private static Dim spatial(NodeProto node, Dim in, Dim kernel, int i, int n, boolean ceil) {
-    if (!in.known() || !kernel.known()) {
-      return Dim.UNKNOWN;
-    }
-    long stride = at(ints(node, "strides"), i, 1);
-    long dilation = at(ints(node, "dilations"), i, 1);
-    String autoPad = stringAttr(node, "auto_pad", "NOTSET");
-    long effective = (kernel.value() - 1) * dilation + 1;
-    long size = in.value();
-    switch (autoPad) {
-      case "SAME_UPPER", "SAME_LOWER":
-        return Dim.of(Math.floorDiv(size + stride - 1, stride));
-      case "VALID":
-        return Dim.of(Math.floorDiv(size - effective, stride) + 1);
-      case "NOTSET", "":
-        break;
-      default:
-        return Dim.UNKNOWN;
-    }
-    long[] pads = ints(node, "pads");
-    long begin = at(pads, i, 0);
-    long padded = size + begin + at(pads, i + n, 0);
-    if (!ceil) {
-      return Dim.of(Math.floorDiv(padded - effective, stride) + 1);
-    }
-    long out = Math.floorDiv(padded - effective + stride - 1, stride) + 1;
-    if ((out - 1) * stride >= size + begin) {
-      out--; // the last window would start in the end padding
-    }
-    return Dim.of(out);
-  }
-
-  private TensorShape convTranspose(NodeProto node) {
-    TensorShape x = in(node, 0);
-    TensorShape w = in(node, 1);
-    int rank = x.hasRank() ? x.rank() : w.rank();
-    if (rank < 3) {
-      return TensorShape.ofRank(rank);
-    }
-    List<Dim> out = new ArrayList<>();
-    out.add(x.hasRank() ? x.dim(0) : Dim.UNKNOWN);
-    long group = intAttr(node, "group", 1);
-    out.add(w.rank() == rank && w.dim(1).known() ? Dim.of(w.dim(1).value() * group) : Dim.UNKNOWN);
-    long[] outputShape = ints(node, "output_shape");
-    long[] kernel = ints(node, "kernel_shape");
-    long[] pads = ints(node, "pads");
-    String autoPad = stringAttr(node, "auto_pad", "NOTSET");
-    int n = rank - 2;
-    for (int i = 0; i < n; i++) {
-      if (outputShape != null && outputShape.length == n) {
-        out.add(Dim.of(outputShape[i]));
-        continue;
-      }
-      Dim in = x.hasRank() ? x.dim(2 + i) : Dim.UNKNOWN;
-      Dim k = kernel != null ? Dim.of(kernel[i]) : w.rank() == rank ? w.dim(2 + i) : Dim.UNKNOWN;
-      if (!in.known() || !k.known() || outputShape != null) {
-        out.add(Dim.UNKNOWN);
-        continue;
-      }
-      long stride = at(ints(node, "strides"), i, 1);
-      if (autoPad.equals("SAME_UPPER") || autoPad.equals("SAME_LOWER")) {
-        out.add(Dim.of(in.value() * stride));
-        continue;
-      }
-      long dilation = at(ints(node, "dilations"), i, 1);
-      long total = stride * (in.value() - 1) + at(ints(node, "output_padding"), i, 0) + (k.value() - 1) * dilation + 1;
-      out.add(Dim.of(total - at(pads, i, 0) - at(pads, i + n, 0)));
-    }
-    return new TensorShape(out);
-  }
-
-  private static TensorShape globalPool(TensorShape x) {
-    if (!x.hasRank() || x.rank() < 2) {
-      return TensorShape.ofRank(x.rank());
-    }
-    List<Dim> out = new ArrayList<>(x.dims().subList(0, 2));
-    for (int k = 2; k < x.rank(); k++) {
-      out.add(Dim.of(1));
-    }
-    return new TensorShape(out);
   }
 
   private List<TensorShape> layerNorm(NodeProto node) {
@@ -426,7 +273,7 @@ public final class ShapeInference {
     if (!x.hasRank()) {
       return List.of(x, x, x);
     }
-    int axis = (int) normalize(intAttr(node, "axis", -1), x.rank());
+    int axis = (int) normalize(NodeAttributes.intOr(node, "axis", -1), x.rank());
     List<Dim> stats = new ArrayList<>(x.dims());
     for (int k = Math.max(axis, 0); k < stats.size(); k++) {
       stats.set(k, Dim.of(1));
@@ -440,7 +287,7 @@ public final class ShapeInference {
     if (!x.hasRank()) {
       return x;
     }
-    long[] perm = ints(node, "perm");
+    long[] perm = NodeAttributes.ints(node, "perm");
     List<Dim> out = new ArrayList<>();
     for (int k = 0; k < x.rank(); k++) {
       int from = perm == null ? x.rank() - 1 - k : (int) normalize(perm[k], x.rank());
@@ -456,7 +303,7 @@ public final class ShapeInference {
       TensorShape t = in(node, 1);
       return t.rank() == 1 && t.dim(0).known() ? TensorShape.ofRank(t.dim(0).value().intValue()) : TensorShape.UNKNOWN;
     }
-    boolean allowZero = opset >= 14 && intAttr(node, "allowzero", 0) != 0;
+    boolean allowZero = opset >= 14 && NodeAttributes.intOr(node, "allowzero", 0) != 0;
     List<Dim> out = new ArrayList<>();
     int inferred = -1;
     for (int k = 0; k < target.size(); k++) {
@@ -492,7 +339,7 @@ public final class ShapeInference {
     if (!x.hasRank()) {
       return TensorShape.ofRank(2);
     }
-    int axis = (int) normalize(intAttr(node, "axis", 1), x.rank());
+    int axis = (int) normalize(NodeAttributes.intOr(node, "axis", 1), x.rank());
     long outer = product(x.dims().subList(0, axis));
     long inner = product(x.dims().subList(axis, x.rank()));
     return new TensorShape(List.of(outer < 0 ? Dim.UNKNOWN : Dim.of(outer), inner < 0 ? Dim.UNKNOWN : Dim.of(inner)));
@@ -555,7 +402,7 @@ public final class ShapeInference {
     if (rank < 0) {
       return TensorShape.UNKNOWN;
     }
-    int axis = (int) normalize(intAttr(node, "axis", opset < 4 ? 1 : 0), rank);
+    int axis = (int) normalize(NodeAttributes.intOr(node, "axis", opset < 4 ? 1 : 0), rank);
     List<Dim> out = new ArrayList<>(Collections.nCopies(rank, Dim.UNKNOWN));
     long sum = 0;
     List<Dim> joined = new ArrayList<>();
@@ -592,8 +439,8 @@ public final class ShapeInference {
     if (!x.hasRank()) {
       return Collections.nCopies(n, TensorShape.UNKNOWN);
     }
-    int axis = (int) normalize(intAttr(node, "axis", 0), x.rank());
-    long[] sizes = opset < 13 ? ints(node, "split") : constantInts(node, 1);
+    int axis = (int) normalize(NodeAttributes.intOr(node, "axis", 0), x.rank());
+    long[] sizes = opset < 13 ? NodeAttributes.ints(node, "split") : constantInts(node, 1);
     boolean sizesGiven = opset < 13 ? sizes != null : node.getInputCount() > 1 && !node.getInput(1).isEmpty();
     List<TensorShape> out = new ArrayList<>();
     Dim whole = x.dim(axis);
@@ -625,9 +472,9 @@ public final class ShapeInference {
     long[] steps = null;
     boolean axesGiven;
     if (opset < 10) {
-      starts = ints(node, "starts");
-      ends = ints(node, "ends");
-      axes = ints(node, "axes");
+      starts = NodeAttributes.ints(node, "starts");
+      ends = NodeAttributes.ints(node, "ends");
+      axes = NodeAttributes.ints(node, "axes");
       axesGiven = axes != null;
     } else {
       starts = constantInts(node, 1);
@@ -700,7 +547,7 @@ public final class ShapeInference {
     if (!data.hasRank() || !indices.hasRank()) {
       return TensorShape.UNKNOWN;
     }
-    int axis = (int) normalize(intAttr(node, "axis", 0), data.rank());
+    int axis = (int) normalize(NodeAttributes.intOr(node, "axis", 0), data.rank());
     List<Dim> out = new ArrayList<>(data.dims().subList(0, axis));
     out.addAll(indices.dims());
     out.addAll(data.dims().subList(axis + 1, data.rank()));
@@ -723,16 +570,16 @@ public final class ShapeInference {
   private TensorShape reduceX(NodeProto node) {
     String op = node.getOpType();
     boolean axesInput = op.equals("ReduceSum") ? opset >= 13 : opset >= 18;
-    long[] axes = axesInput ? constantInts(node, 1) : ints(node, "axes");
+    long[] axes = axesInput ? constantInts(node, 1) : NodeAttributes.ints(node, "axes");
     boolean given = axesInput ? node.getInputCount() > 1 && !node.getInput(1).isEmpty() : axes != null;
     if (given && axes == null) {
       TensorShape x = in(node, 0);
-      return intAttr(node, "keepdims", 1) != 0 ? TensorShape.ofRank(x.rank()) : TensorShape.UNKNOWN;
+      return NodeAttributes.intOr(node, "keepdims", 1) != 0 ? TensorShape.ofRank(x.rank()) : TensorShape.UNKNOWN;
     }
-    if (axes != null && axes.length == 0 && axesInput && intAttr(node, "noop_with_empty_axes", 0) != 0) {
+    if (axes != null && axes.length == 0 && axesInput && NodeAttributes.intOr(node, "noop_with_empty_axes", 0) != 0) {
       return in(node, 0);
     }
-    return reduce(node, axes == null || axes.length == 0 ? null : axes, intAttr(node, "keepdims", 1) != 0);
+    return reduce(node, axes == null || axes.length == 0 ? null : axes, NodeAttributes.intOr(node, "keepdims", 1) != 0);
   }
 
   /** Reduces {@code axes} (null: all) of input 0, keeping them as 1 or dropping them. */
@@ -756,7 +603,7 @@ public final class ShapeInference {
 
   /** Squeeze and Unsqueeze axes: an attribute before opset 13, input 1 from 13 (null when not constant). */
   private long[] axesOf(NodeProto node, String name) {
-    return opset >= 13 ? constantInts(node, 1) : ints(node, name);
+    return opset >= 13 ? constantInts(node, 1) : NodeAttributes.ints(node, name);
   }
 
   private TensorShape shape(NodeProto node) {
@@ -765,8 +612,8 @@ public final class ShapeInference {
       return TensorShape.ofRank(1);
     }
     int r = x.rank();
-    long start = opset >= 15 ? clamp(normalize(intAttr(node, "start", 0), r), 0, r) : 0;
-    long end = opset >= 15 ? clamp(normalize(intAttr(node, "end", r), r), 0, r) : r;
+    long start = opset >= 15 ? clamp(normalize(NodeAttributes.intOr(node, "start", 0), r), 0, r) : 0;
+    long end = opset >= 15 ? clamp(normalize(NodeAttributes.intOr(node, "end", r), r), 0, r) : r;
     List<Dim> v = end > start ? x.dims().subList((int) start, (int) end) : List.of();
     values.put(node.getOutput(0), new ArrayList<>(v));
     return TensorShape.of(v.size());
@@ -805,7 +652,7 @@ public final class ShapeInference {
       return x;
     }
     int r = x.rank();
-    long[] pads = opset < 11 ? ints(node, opset < 2 ? "paddings" : "pads") : constantInts(node, 1);
+    long[] pads = opset < 11 ? NodeAttributes.ints(node, opset < 2 ? "paddings" : "pads") : constantInts(node, 1);
     long[] axes = opset >= 18 && node.getInputCount() > 3 && !node.getInput(3).isEmpty() ? constantInts(node, 3) : null;
     if (pads == null || (opset >= 18 && node.getInputCount() > 3 && !node.getInput(3).isEmpty() && axes == null)) {
       return TensorShape.ofRank(r);
@@ -833,7 +680,7 @@ public final class ShapeInference {
     String sizesName = null;
     float[] scales;
     if (node.getOpType().equals("Upsample") && opset < 9) {
-      scales = floatsAttr(node, "scales");
+      scales = NodeAttributes.floats(node, "scales");
       scalesName = null;
     } else {
       boolean withRoi = node.getOpType().equals("Resize") && opset >= 11;
@@ -841,11 +688,11 @@ public final class ShapeInference {
       sizesName = withRoi ? input(node, 3) : null;
       scales = scalesName == null ? null : constantFloats(scalesName);
     }
-    if (stringAttr(node, "coordinate_transformation_mode", "").equals("tf_crop_and_resize")
-        || !stringAttr(node, "keep_aspect_ratio_policy", "stretch").equals("stretch")) {
+    if (NodeAttributes.stringOr(node, "coordinate_transformation_mode", "").equals("tf_crop_and_resize")
+        || !NodeAttributes.stringOr(node, "keep_aspect_ratio_policy", "stretch").equals("stretch")) {
       return TensorShape.ofRank(r);
     }
-    long[] axesAttr = ints(node, "axes");
+    long[] axesAttr = NodeAttributes.ints(node, "axes");
     int[] axes = new int[axesAttr == null ? r : axesAttr.length];
     for (int i = 0; i < axes.length; i++) {
       axes[i] = axesAttr == null ? i : (int) normalize(axesAttr[i], r);
@@ -876,8 +723,8 @@ public final class ShapeInference {
     if (!x.hasRank()) {
       return List.of(x, x);
     }
-    long[] k = opset < 10 ? new long[] {intAttr(node, "k", -1)} : constantInts(node, 1);
-    int axis = (int) normalize(intAttr(node, "axis", -1), x.rank());
+    long[] k = opset < 10 ? new long[] {NodeAttributes.intOr(node, "k", -1)} : constantInts(node, 1);
+    int axis = (int) normalize(NodeAttributes.intOr(node, "axis", -1), x.rank());
     List<Dim> out = new ArrayList<>(x.dims());
     out.set(axis, k != null && k.length == 1 && k[0] >= 0 ? Dim.of(k[0]) : Dim.UNKNOWN);
     TensorShape s = new TensorShape(out);
@@ -889,7 +736,7 @@ public final class ShapeInference {
     if (x.rank() != 4) {
       return TensorShape.ofRank(x.rank());
     }
-    long b = intAttr(node, "blocksize", 1);
+    long b = NodeAttributes.intOr(node, "blocksize", 1);
     boolean toSpace = node.getOpType().equals("DepthToSpace");
     List<Dim> out = new ArrayList<>();
     out.add(x.dim(0));
@@ -913,7 +760,7 @@ public final class ShapeInference {
     if (v == null) {
       return;
     }
-    if (node.getOpType().equals("Cast") && !INTEGER_TYPES.contains((int) intAttr(node, "to", 0))) {
+    if (node.getOpType().equals("Cast") && !INTEGER_TYPES.contains((int) NodeAttributes.intOr(node, "to", 0))) {
       return;
     }
     values.put(node.getOutput(0), v);
@@ -1025,38 +872,6 @@ public final class ShapeInference {
       return v;
     }
     return null;
-  }
-
-  private static Optional<AttributeProto> attr(NodeProto node, String name) {
-    return node.getAttributeList().stream().filter(a -> a.getName().equals(name)).findFirst();
-  }
-
-  private static long intAttr(NodeProto node, String name, long defaultValue) {
-    return attr(node, name).map(AttributeProto::getI).orElse(defaultValue);
-  }
-
-  private static String stringAttr(NodeProto node, String name, String defaultValue) {
-    return attr(node, name).map(a -> a.getS().toStringUtf8()).orElse(defaultValue);
-  }
-
-  private static long[] ints(NodeProto node, String name) {
-    return attr(node, name).map(a -> a.getIntsList().stream().mapToLong(Long::longValue).toArray()).orElse(null);
-  }
-
-  private static float[] floatsAttr(NodeProto node, String name) {
-    Optional<AttributeProto> a = attr(node, name);
-    if (a.isEmpty()) {
-      return null;
-    }
-    float[] f = new float[a.get().getFloatsCount()];
-    for (int k = 0; k < f.length; k++) {
-      f[k] = a.get().getFloats(k);
-    }
-    return f;
-  }
-
-  private static long at(long[] a, int i, long defaultValue) {
-    return a != null && i < a.length ? a[i] : defaultValue;
   }
 
   private static long normalize(long axis, int rank) {

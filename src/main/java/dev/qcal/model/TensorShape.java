@@ -130,6 +130,42 @@ public record TensorShape(List<Dim> dims) {
     return new TensorShape(d);
   }
 
+  /** Numpy multidirectional broadcasting; unknown as soon as one rank is. */
+  public static TensorShape broadcast(List<TensorShape> ins) {
+    int rank = 0;
+    for (TensorShape s : ins) {
+      if (!s.hasRank()) {
+        return UNKNOWN;
+      }
+      rank = Math.max(rank, s.rank());
+    }
+    List<Dim> out = new ArrayList<>();
+    for (int k = 0; k < rank; k++) {
+      Dim result = Dim.of(1);
+      boolean unknown = false;
+      for (TensorShape s : ins) {
+        int j = k - (rank - s.rank());
+        Dim d = j < 0 ? Dim.of(1) : s.dim(j);
+        if (d.known() && d.value() != 1) {
+          result = d; // any other dimension is 1 or this value in a valid model
+          unknown = false;
+          break;
+        }
+        if (d.known()) {
+          continue;
+        }
+        if (result.known() || (!unknown && result.sameAs(d))) {
+          unknown = unknown || d.symbol() == null;
+          result = d;
+        } else {
+          unknown = true;
+        }
+      }
+      out.add(unknown ? Dim.UNKNOWN : result);
+    }
+    return new TensorShape(out);
+  }
+
   @Override
   public String toString() {
     return dims == null ? "[unknown rank]" : dims.toString().replace(" ", "");
