@@ -44,7 +44,8 @@ final class QdqNames {
     return unique(base, nodes);
   }
 
-  private static String unique(String base, Set<String> used) {
+  /** {@code base}, or {@code base_k} for the smallest k not in {@code used}; the name returned is added to {@code used}. */
+  static String unique(String base, Set<String> used) {
     String name = base;
     for (int k = 1; used.contains(name); k++) {
       name = base + "_" + k;

@@ -64,7 +64,7 @@ public final class RankProbe {
         throw new ModelException("cannot learn the rank of '" + tensor + "' in graph '" + graph.getName()
             + "': no node output or graph input has that name");
       }
-      String name = unique("qcal_rank_probe_" + shapeOutputs.size(), used);
+      String name = QdqNames.unique("qcal_rank_probe_" + shapeOutputs.size(), used);
       b.addNode(NodeProto.newBuilder().setOpType("Shape").setName(name).addInput(tensor).addOutput(name));
       b.addOutput(ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
           .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.INT64_VALUE))));
@@ -88,14 +88,5 @@ public final class RankProbe {
     shapeOutputs.forEach((tensor, name) -> ranks.put(tensor, out.get(name).length));
     LOG.info("learned from one run: ranks {}", ranks);
     return ranks;
-  }
-
-  private static String unique(String base, Set<String> used) {
-    String name = base;
-    for (int i = 1; used.contains(name); i++) {
-      name = base + "_" + i;
-    }
-    used.add(name);
-    return name;
   }
 }
