@@ -14,8 +14,8 @@ import java.util.Set;
 /**
  * Which axes of each activation hold padded positions ({@code --pad}): shape inference on the prepared
  * model with pad axis {@code k} of every padded input declared as the fresh symbol {@code qcal_pad_k}
- * (whatever the model declared there, a fixed size included) and every other unknown input dimension as a
- * fresh symbol of its own. An activation axis inferred as {@code qcal_pad_k} runs over pad axis k: a
+ * (whatever the model declared there, a fixed size included), every other dynamic input dimension keeping
+ * the model's symbol (a fresh one when it has none). An activation axis inferred as {@code qcal_pad_k} runs over pad axis k: a
  * sample's valid positions there are those below its true length. An axis of a known size, or of another
  * input's symbol, does not depend on the padded length. Any other axis (unknown, or a size computed from
  * the padded length), or an unknown rank, cannot be traced.
@@ -59,7 +59,9 @@ public final class PaddedAxes implements Serializable {
           }
         }
         if (symbol == null && !(d.hasDimValue() && d.getDimValue() >= 0)) {
-          symbol = "qcal_in_" + i + "_" + a; // another unknown size: its own symbol, never a pad axis
+          // another dynamic size: the model's symbol (shared between inputs), or one of its own; never a pad axis
+          symbol = d.hasDimParam() && !d.getDimParam().isEmpty() && !d.getDimParam().startsWith(SYMBOL)
+              ? d.getDimParam() : "qcal_in_" + i + "_" + a;
           inputSymbols.add(symbol);
         }
         if (symbol != null) {
