@@ -53,31 +53,7 @@ class CalibratePaddingTest {
   @BeforeAll
   static void setUp() throws Exception {
     SparkSession spark = SharedSpark.session();
-    Graph g = new Graph(13, 15);
-    int int64 = TensorProto.DataType.INT64_VALUE;
-    for (String in : List.of("input_ids", "attention_mask", "token_type_ids")) {
-      g.input(in, int64, "batch", "seq");
-    }
-    float[] w = new float[20];
-    w[0] = 100;
-    w[1] = -100;
-    for (int i = 1; i < 10; i++) {
-      w[2 * i] = 0.1f * i;
-      w[2 * i + 1] = -0.05f * i;
-    }
-    String words = g.op("Gather", "words", List.of(g.constant("W", new long[] {10, 2}, w), "input_ids"));
-    String types = g.op("Gather", "types", List.of(g.constant("T", new long[] {2, 2}, 0, 0, 0.5f, 0.25f),
-        "token_type_ids"));
-    embeddings = g.op("Add", "embeddings", List.of(words, types));
-    hidden = g.op("MatMul", "hidden", List.of(embeddings, g.constant("P", new long[] {2, 2}, 1, 0.5f, -0.25f, 1)));
-    String mask = g.op("Cast", "mask", List.of(g.unsqueeze("attention_mask", 2)),
-        Graph.i("to", TensorProto.DataType.FLOAT_VALUE));
-    String masked = g.op("Mul", "masked", List.of(hidden, mask));
-    String pooled = g.op("ReduceSum", "pooled", List.of(masked, g.int64s("axis1", 1)), Graph.i("keepdims", 0));
-    String logits = g.op("MatMul", "classifier", List.of(pooled, g.constant("C", new long[] {2, 3}, 1, 0, -1, 0.5f,
-        1, 0.25f)));
-    g.output(logits, "logits", TensorProto.DataType.FLOAT_VALUE, "batch", 3);
-    ModelProto m = g.build("tiny_tokens");
+    ModelProto m = build("seq", false);
     model = tmp.resolve("model.onnx");
     try (OutputStream out = Files.newOutputStream(model)) {
       m.writeTo(out);
@@ -100,6 +76,51 @@ class CalibratePaddingTest {
     spark.createDataFrame(rows, schema).coalesce(1).write().parquet(data.toString());
   }
 
+  /**
+   * The tiny token model, its sequence dimension {@code seq} (a symbol or a fixed size); with {@code folded},
+   * the hidden activation is Reshaped to {@code [batch, seq * 2, 1]} before the pooling, an axis that
+   * depends on the padded length without being it.
+   */
+  static ModelProto build(Object seq, boolean folded) {
+    Graph g = new Graph(13, 15);
+    int int64 = TensorProto.DataType.INT64_VALUE;
+    for (String in : List.of("input_ids", "attention_mask", "token_type_ids")) {
+      g.input(in, int64, "batch", seq);
+    }
+    float[] w = new float[20];
+    w[0] = 100;
+    w[1] = -100;
+    for (int i = 1; i < 10; i++) {
+      w[2 * i] = 0.1f * i;
+      w[2 * i + 1] = -0.05f * i;
+    }
+    String words = g.op("Gather", "words", List.of(g.constant("W", new long[] {10, 2}, w), "input_ids"));
+    String types = g.op("Gather", "types", List.of(g.constant("T", new long[] {2, 2}, 0, 0, 0.5f, 0.25f),
+        "token_type_ids"));
+    embeddings = g.op("Add", "embeddings", List.of(words, types));
+    hidden = g.op("MatMul", "hidden", List.of(embeddings, g.constant("P", new long[] {2, 2}, 1, 0.5f, -0.25f, 1)));
+    String mask = g.op("Cast", "mask", List.of(g.unsqueeze("attention_mask", 2)),
+        Graph.i("to", TensorProto.DataType.FLOAT_VALUE));
+    String masked = g.op("Mul", "masked", List.of(hidden, mask));
+    if (folded) {
+      String flat = g.op("Reshape", "folded", List.of(masked, g.int64s("flat", 0, -1, 1)));
+      masked = g.op("MatMul", "unfolded", List.of(flat, g.constant("U", new long[] {1, 2}, 1, 1)));
+    }
+    String pooled = g.op("ReduceSum", "pooled", List.of(masked, g.int64s("axis1", 1)), Graph.i("keepdims", 0));
+    String logits = g.op("MatMul", "classifier", List.of(pooled, g.constant("C", new long[] {2, 3}, 1, 0, -1, 0.5f,
+        1, 0.25f)));
+    g.output(logits, "logits", TensorProto.DataType.FLOAT_VALUE, "batch", 3);
+    return g.build("tiny_tokens");
+  }
+
+  private static Path write(String name, ModelProto m) throws Exception {
+    Path p = tmp.resolve(name);
+    try (OutputStream out = Files.newOutputStream(p)) {
+      m.writeTo(out);
+    }
+    return p;
+  }
+
   private static long[] ones(int n) {
     long[] a = new long[n];
     java.util.Arrays.fill(a, 1);
@@ -115,6 +136,10 @@ class CalibratePaddingTest {
   }
 
   private static StatsSet calibrate(String name, String... more) {
+    return calibrate(model, name, more);
+  }
+
+  private static StatsSet calibrate(Path model, String name, String... more) {
     Path out = tmp.resolve(name);
     List<String> args = new ArrayList<>(List.of("calibrate", "--model", model.toString(), "--data", data.toString(),
         "--out", out.toString()));
@@ -212,6 +237,31 @@ class CalibratePaddingTest {
   void withoutPadRowsOfDifferentLengthsStillCalibrateByShape() {
     TensorStats e = calibrate("unpadded").get(embeddings);
     assertEquals(30, e.count());
+  }
+
+  /** A model fixing the sequence at 6: rows of 1 to 5 tokens are padded to 6, pads left out as before. */
+  @Test
+  void rowsShorterThanAFixedDimensionArePaddedToIt() throws Exception {
+    Path fixed = write("fixed.onnx", build(6L, false));
+    Path out = tmp.resolve("fixed-unpadded");
+    Cli.run("calibrate", "--model", fixed.toString(), "--data", data.toString(), "--out", out.toString())
+        .assertBadInput(out, "row 0: 3 values do not fit input 'input_ids' with sample shape [6]");
+    StatsSet s = calibrate(fixed, "fixed", withPads());
+    assertEquals(calibrate("dynamic", withPads()).get(embeddings), s.get(embeddings));
+    TensorStats included = calibrate(fixed, "fixed-included", withPads("--pad-stats", "include")).get(embeddings);
+    assertEquals(2 * 6 * IDS.length, included.count(), "every row padded to the model's 6 positions");
+  }
+
+  @Test
+  void anAxisThatDependsOnThePaddedLengthIsRefusedBeforeTheData() throws Exception {
+    Path folded = write("folded.onnx", build("seq", true));
+    Path out = tmp.resolve("folded-out");
+    // the data path does not exist: the refusal comes before any data is read
+    Cli.run("calibrate", "--model", folded.toString(), "--data", tmp.resolve("absent.parquet").toString(),
+        "--format", "parquet", "--out", out.toString(), "--pad", "input_ids=0", "--pad", "attention_mask=0",
+        "--pad", "token_type_ids=0")
+        .assertBadInput(out, "--pad: cannot tell the padded positions of tensor", "--pad-stats include");
+    calibrate(folded, "folded-included", withPads("--pad-stats", "include"));
   }
 
   @Test
