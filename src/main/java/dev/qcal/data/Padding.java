@@ -151,6 +151,27 @@ public record Padding(List<InputSpec> inputs, Object[] values) implements Serial
   }
 
   /**
+   * {@code s} with each padded input padded to the model's size on its fixed pad axes (dynamic ones kept),
+   * for consumers that batch samples by shape.
+   */
+  public Sample toFixed(Sample s) {
+    Object[] values = s.values().clone();
+    long[][] shapes = s.shapes().clone();
+    for (int i = 0; i < inputs.size(); i++) {
+      InputSpec in = inputs.get(i);
+      long[] target = shapes[i].clone();
+      for (int a : in.padAxes()) {
+        target[a] = Math.max(target[a], in.dims()[a]);
+      }
+      if (!Arrays.equals(target, shapes[i])) {
+        values[i] = padded(values[i], shapes[i], target, this.values[i]);
+        shapes[i] = target;
+      }
+    }
+    return new Sample(values, shapes, s.source());
+  }
+
+  /**
    * {@code values} (row-major, {@code shape}) laid out in {@code target} (same rank, no dimension smaller)
    * with every position outside {@code shape} holding {@code padOne[0]}: a new array of the same type.
    */

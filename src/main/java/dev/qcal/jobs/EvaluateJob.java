@@ -194,7 +194,7 @@ public final class EvaluateJob {
       if (o.sensitivitySamples() > 0) {
         jsc.setJobGroup("qcal-sensitivity", "qcal sensitivity: each quantized tensor alone, on "
             + o.sensitivitySamples() + " samples", false);
-        sensitivity = sensitivity(spark, jsc, workDir.path(), o, quant, opened, inputs, outputs).toJson();
+        sensitivity = sensitivity(spark, jsc, workDir.path(), o, quant, opened, padding, outputs).toJson();
       }
 
       Map<String, Object> eval = new LinkedHashMap<>();
@@ -242,8 +242,11 @@ public final class EvaluateJob {
 
   /** Prepares the FP32 model as calibrate does (the quantized model was made from that) and ranks tensors. */
   private static Sensitivity.Result sensitivity(SparkSession spark, JavaSparkContext jsc, Path work, Options o,
-      ModelProto quant, DataSources.Opened opened, List<InputSpec> inputs, List<String> outputs) {
-    List<Sample> sample = Sensitivity.sample(opened.samples(), o.sensitivitySamples());
+      ModelProto quant, DataSources.Opened opened, dev.qcal.data.Padding padding, List<String> outputs) {
+    List<InputSpec> inputs = padding.inputs();
+    // samples are batched by shape there: padded to a fixed dimension, not to each other
+    List<Sample> sample = Sensitivity.sample(opened.samples(), o.sensitivitySamples()).stream()
+        .map(padding::toFixed).toList();
     Map<String, long[]> verifyShapes = new LinkedHashMap<>();
     for (int i = 0; i < inputs.size(); i++) {
       long[] s = sample.get(0).shapes()[i];

@@ -250,6 +250,10 @@ class CalibratePaddingTest {
     assertEquals(calibrate("dynamic", withPads()).get(embeddings), s.get(embeddings));
     TensorStats included = calibrate(fixed, "fixed-included", withPads("--pad-stats", "include")).get(embeddings);
     assertEquals(2 * 6 * IDS.length, included.count(), "every row padded to the model's 6 positions");
+    Path eval = tmp.resolve("fixed-eval");
+    Cli e = Cli.run("evaluate", "--fp32", fixed.toString(), "--quantized", tmp.resolve("fixed/quantized.onnx").toString(),
+        "--data", data.toString(), "--out", eval.toString(), "--pad", "input_ids=0,attention_mask=0,token_type_ids=0");
+    assertEquals(0, e.code(), e.err());
   }
 
   @Test
