@@ -172,6 +172,28 @@ public record Padding(List<InputSpec> inputs, Object[] values) implements Serial
   }
 
   /**
+   * {@code s} with each padded input padded by {@code extra} positions on its dynamic pad axes and to the
+   * model's size on its fixed ones: a probe of how tensor shapes follow the padded length.
+   */
+  public Sample extended(Sample s, long extra) {
+    Object[] values = s.values().clone();
+    long[][] shapes = s.shapes().clone();
+    for (int i = 0; i < inputs.size(); i++) {
+      InputSpec in = inputs.get(i);
+      if (!in.padded()) {
+        continue;
+      }
+      long[] target = shapes[i].clone();
+      for (int a : in.padAxes()) {
+        target[a] = in.dims()[a] >= 0 ? in.dims()[a] : target[a] + extra;
+      }
+      values[i] = padded(values[i], shapes[i], target, this.values[i]);
+      shapes[i] = target;
+    }
+    return new Sample(values, shapes, s.source());
+  }
+
+  /**
    * {@code values} (row-major, {@code shape}) laid out in {@code target} (same rank, no dimension smaller)
    * with every position outside {@code shape} holding {@code padOne[0]}: a new array of the same type.
    */

@@ -131,10 +131,10 @@ public final class CalibrateJob {
       QuantizeStep.checkNames(o.model(), plan);
       List<String> tensors = List.copyOf(plan.activations());
       StatsPreflight.checkAxisNames(o.statsConfig(), tensors);
-      // which axes of each activation are padded, before any data is read
-      ValidPositions valid = padding.any() && !o.dataOptions().padStatsInclude()
-          ? new ValidPositions(PaddedAxes.trace(unverified.model(), padAxes(inputs), tensors,
-              "; give --pad-stats include to count padded positions, or leave its node out (--exclude-nodes)"))
+      // which axes of each activation are padded, by shape inference before any data is read
+      PaddedAxes traced = padding.any() && !o.dataOptions().padStatsInclude()
+          ? PaddedAxes.trace(unverified.model(), padAxes(inputs), tensors,
+              "; give --pad-stats include to count padded positions, or leave its node out (--exclude-nodes)")
           : null;
       // read before any data, so a bad config fails in seconds
       Map<String, TensorOverrides.Override> overrides =
@@ -164,6 +164,21 @@ public final class CalibrateJob {
       Map<String, long[]> shapes = PaddedBatches.shapes(SessionCache.get(augmentedSha,
           work.resolve(shipped.fileName()), taskCpus), inputNames, firstSample.get(0), tensors, Math.max(1, fixedBatch),
           modelName, padding);
+      ValidPositions valid = null;
+      if (traced != null) {
+        if (!traced.complete()) {
+          // the axes inference left open: from the first sample padded to two lengths, before the data pass
+          OrtSession probe = SessionCache.get(augmentedSha, work.resolve(shipped.fileName()), taskCpus);
+          Sample a = padding.extended(firstSample.get(0), 1);
+          Sample b = padding.extended(firstSample.get(0), 2);
+          traced = traced.resolve(
+              PaddedBatches.shapes(probe, inputNames, a, tensors, Math.max(1, fixedBatch), modelName, padding),
+              padding.trueLengths(a.shapes(), a.source()),
+              PaddedBatches.shapes(probe, inputNames, b, tensors, Math.max(1, fixedBatch), modelName, padding),
+              padding.trueLengths(b.shapes(), b.source()));
+        }
+        valid = new ValidPositions(traced);
+      }
       StatsPreflight.checkMemory(spark.sparkContext(), o.statsConfig(), StatsPreflight.channels(o.statsConfig(), shapes));
       ReducedObserve.Shipped reduced = null;
       // the reductions would count padded positions: with --pad-stats exclude every batch is exposed

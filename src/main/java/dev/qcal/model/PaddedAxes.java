@@ -25,17 +25,22 @@ public final class PaddedAxes implements Serializable {
   /** The symbol of pad axis {@code k} is this prefix and {@code k}. */
   public static final String SYMBOL = "qcal_pad_";
 
-  /** Per tensor, per axis: the pad axis it runs over, or -1. */
-  private final Map<String, int[]> axes;
+  /** An axis inference left open, decided by {@link #resolve}. */
+  static final int UNKNOWN = -3;
 
-  private PaddedAxes(Map<String, int[]> axes) {
+  /** Per tensor, per axis: the pad axis it runs over, -1, or {@link #UNKNOWN}; null: rank unknown. */
+  private final Map<String, int[]> axes;
+  private final String remedy;
+
+  private PaddedAxes(Map<String, int[]> axes, String remedy) {
     this.axes = axes;
+    this.remedy = remedy;
   }
 
   /**
    * Traces {@code tensors} of {@code model}; {@code padAxes} gives each padded input's pad axes (sample
-   * axes, after the batch axis). Throws a {@link ModelException} naming the first tensor that cannot be
-   * traced, with {@code remedy} appended.
+   * axes, after the batch axis). Axes inference cannot decide are left to {@link #resolve}, whose error
+   * names the tensor with {@code remedy} appended.
    */
   public static PaddedAxes trace(ModelProto model, Map<String, int[]> padAxes, List<String> tensors, String remedy) {
     GraphProto.Builder g = model.getGraph().toBuilder().clearValueInfo();
@@ -84,7 +89,8 @@ public final class PaddedAxes implements Serializable {
     for (String t : tensors) {
       TensorShape s = r.shape(t);
       if (!s.hasRank()) {
-        throw untraceable(t, "its rank is unknown", remedy);
+        out.put(t, null);
+        continue;
       }
       int[] k = new int[s.rank()];
       for (int a = 0; a < k.length; a++) {
@@ -93,15 +99,67 @@ public final class PaddedAxes implements Serializable {
         if (d.known() || d.symbol() != null && inputSymbols.contains(d.symbol())) {
           continue;
         }
-        if (d.symbol() != null && d.symbol().startsWith(SYMBOL)) {
-          k[a] = Integer.parseInt(d.symbol().substring(SYMBOL.length()));
-          continue;
-        }
-        throw untraceable(t, "axis " + a + " of its shape " + s + " may depend on the padded length", remedy);
+        k[a] = d.symbol() != null && d.symbol().startsWith(SYMBOL)
+            ? Integer.parseInt(d.symbol().substring(SYMBOL.length())) : UNKNOWN;
       }
       out.put(t, k);
     }
-    return new PaddedAxes(out);
+    return new PaddedAxes(out, remedy);
+  }
+
+  /** Whether inference decided every axis of every tensor. */
+  public boolean complete() {
+    return axes.values().stream().allMatch(k -> k != null && java.util.Arrays.stream(k).noneMatch(x -> x == UNKNOWN));
+  }
+
+  /**
+   * Decides the axes inference left open from two runs of the model on one sample padded to two lengths:
+   * {@code shapesA} (every tensor's shape, batch axis included) at pad lengths {@code lengthsA} (one per pad
+   * axis) and {@code shapesB} at {@code lengthsB}. An open axis whose size is the same in both runs, and
+   * not a pad length, does not depend on it; one whose size is pad axis k's length in both runs, with
+   * different lengths, runs over pad axis k; any other throws a {@link ModelException} naming the tensor.
+   */
+  public PaddedAxes resolve(Map<String, long[]> shapesA, long[] lengthsA, Map<String, long[]> shapesB,
+      long[] lengthsB) {
+    Map<String, int[]> out = new LinkedHashMap<>();
+    for (Map.Entry<String, int[]> e : axes.entrySet()) {
+      String t = e.getKey();
+      long[] a = shapesA.get(t);
+      long[] b = shapesB.get(t);
+      int[] k = e.getValue();
+      if (a == null || b == null || a.length != b.length || k != null && k.length != a.length) {
+        throw untraceable(t, "its rank is unknown to shape inference and not the same in two runs", remedy);
+      }
+      k = k == null ? filled(a.length) : k.clone();
+      for (int x = 0; x < k.length; x++) {
+        if (k[x] != UNKNOWN) {
+          continue;
+        }
+        int found = -1;
+        for (int p = 0; p < lengthsA.length; p++) {
+          if (a[x] == lengthsA[p] && b[x] == lengthsB[p]) {
+            found = lengthsA[p] != lengthsB[p] ? p : -2; // -2: a fixed pad length, ambiguous
+          }
+        }
+        if (found >= 0) {
+          k[x] = found;
+        } else if (found == -1 && a[x] == b[x]) {
+          k[x] = -1;
+        } else {
+          throw untraceable(t, "axis " + x + " (size " + a[x] + " and " + b[x] + " at pad lengths "
+              + java.util.Arrays.toString(lengthsA) + " and " + java.util.Arrays.toString(lengthsB)
+              + ") may depend on the padded length", remedy);
+        }
+      }
+      out.put(t, k);
+    }
+    return new PaddedAxes(out, remedy);
+  }
+
+  private static int[] filled(int n) {
+    int[] k = new int[n];
+    java.util.Arrays.fill(k, UNKNOWN);
+    return k;
   }
 
   private static ModelException untraceable(String tensor, String why, String remedy) {
