@@ -267,6 +267,47 @@ class CalibratePaddingTest {
     calibrate(folded, "folded-included", withPads("--pad-stats", "include"));
   }
 
+  /** Min/max-only passes (--histogram-bins 0, where pads are counted the reductions run inside ONNX Runtime). */
+  @Test
+  void minMaxOnlyPassesGiveTheSameRanges() {
+    TensorStats excluded = calibrate("mm-excluded", withPads("--histogram-bins", "0")).get(embeddings);
+    assertEquals(-0.05f * 9, excluded.min());
+    assertEquals(0.1f * 6 + 0.5f, excluded.max());
+    assertEquals(30, excluded.count());
+    TensorStats included = calibrate("mm-included", withPads("--histogram-bins", "0", "--pad-stats", "include"))
+        .get(embeddings);
+    assertEquals(-100f, included.min());
+    assertEquals(100f, included.max());
+    assertEquals(50, included.count());
+  }
+
+  @Test
+  void paddedInputsOfDifferentTrueLengthsAreABadRecord() throws Exception {
+    List<Row> rows = List.of(RowFactory.create(list(new long[] {1, 2}), list(ones(2)), list(new long[] {0, 0})),
+        RowFactory.create(list(new long[] {1, 2, 3}), list(ones(2)), list(new long[] {0, 0, 0})));
+    StructType schema = new StructType()
+        .add("input_ids", DataTypes.createArrayType(DataTypes.LongType, false), false)
+        .add("attention_mask", DataTypes.createArrayType(DataTypes.LongType, false), false)
+        .add("token_type_ids", DataTypes.createArrayType(DataTypes.LongType, false), false);
+    Path bad = tmp.resolve("uneven.parquet");
+    SharedSpark.session().createDataFrame(rows, schema).coalesce(1).write().parquet(bad.toString());
+    Path out = tmp.resolve("uneven-out");
+    Cli.run(withPadsOn(bad, out)).assertBadInput(out, "row 1: padded inputs 'input_ids' and 'attention_mask' have"
+        + " different true lengths [3] and [2]");
+    List<String> skip = new ArrayList<>(List.of(withPadsOn(bad, out)));
+    skip.addAll(List.of("--on-bad-record", "skip"));
+    Cli c = Cli.run(skip.toArray(String[]::new));
+    assertEquals(0, c.code(), c.err());
+    assertTrue(Files.readString(out.resolve("run.json")).contains("shape_mismatch"));
+  }
+
+  private static String[] withPadsOn(Path data, Path out) {
+    List<String> args = new ArrayList<>(List.of("calibrate", "--model", model.toString(), "--data", data.toString(),
+        "--out", out.toString()));
+    args.addAll(PADS);
+    return args.toArray(String[]::new);
+  }
+
   @Test
   void badPadOptionsExitTwoWritingNothing() {
     Path out = tmp.resolve("bad");
