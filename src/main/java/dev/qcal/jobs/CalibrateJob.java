@@ -17,7 +17,6 @@ import dev.qcal.model.FixedBatch;
 import dev.qcal.model.GraphAugmenter;
 import dev.qcal.model.ModelPreparer;
 import dev.qcal.model.OnnxModels;
-import dev.qcal.model.PaddedAxes;
 import dev.qcal.runtime.ModelRunner;
 import dev.qcal.runtime.Ort;
 import dev.qcal.runtime.SessionCache;

@@ -1,7 +1,6 @@
 package dev.qcal.jobs;
 
 import dev.qcal.data.Batcher;
-import dev.qcal.model.PaddedAxes;
 import dev.qcal.runtime.ModelRunner;
 import dev.qcal.stats.StatsSet;
 import java.io.Serializable;

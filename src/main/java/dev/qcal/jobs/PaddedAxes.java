@@ -1,9 +1,13 @@
-package dev.qcal.model;
+package dev.qcal.jobs;
 
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.qcal.model.ModelException;
+import dev.qcal.model.OnnxModels;
+import dev.qcal.model.ShapeInference;
+import dev.qcal.model.TensorShape;
 import java.io.Serializable;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
