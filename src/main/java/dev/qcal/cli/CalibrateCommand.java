@@ -104,6 +104,16 @@ public final class CalibrateCommand implements Callable<Integer> {
       description = "Bind a model input to a table column (default: the column named like the input).")
   List<String> inputColumns;
 
+  @Option(names = "--pad", paramLabel = "NAME=VALUE", split = ",",
+      description = {"Pad input NAME with VALUE (repeat per padded input): samples of different lengths share a",
+          "batch, padded at the end to the longest in it (to the model's size where it fixes the dimension)."})
+  List<String> pads;
+
+  @Option(names = "--pad-stats", defaultValue = "exclude", paramLabel = "exclude|include",
+      description = {"Whether statistics count padded positions (default: ${DEFAULT-VALUE}: the positions beyond",
+          "each sample's true length are left out, traced by shape inference; see README)."})
+  String padStats;
+
   @Option(names = "--max-samples", paramLabel = "N",
       description = {"Use at most N samples: those with the smallest hash of (seed, file and row; for a",
           "table's or query's row, its values); the same whatever the partitioning. Reads the data twice."})
@@ -193,7 +203,31 @@ public final class CalibrateCommand implements Callable<Integer> {
       }
       columns.put(b.substring(0, eq), b.substring(eq + 1));
     }
-    return new DataOptions(maxSamples, sampleFraction, seed, policy, format, table, query, preprocess, columns);
+    return new DataOptions(maxSamples, sampleFraction, seed, policy, format, table, query, preprocess, columns,
+        pads(pads), padStatsInclude(padStats));
+  }
+
+  /** {@code --pad NAME=VALUE} options by input name; a name given twice is refused. */
+  static Map<String, String> pads(List<String> pads) {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (String p : pads == null ? List.<String>of() : pads) {
+      int eq = p.indexOf('=');
+      if (eq <= 0 || eq == p.length() - 1) {
+        throw new UsageException("--pad '" + p + "': expected NAME=VALUE");
+      }
+      if (m.put(p.substring(0, eq), p.substring(eq + 1)) != null) {
+        throw new UsageException("--pad: input '" + p.substring(0, eq) + "' is given twice");
+      }
+    }
+    return m;
+  }
+
+  /** {@code --pad-stats}: exclude (false) or include (true). */
+  static boolean padStatsInclude(String padStats) {
+    if (!"exclude".equals(padStats) && !"include".equals(padStats)) {
+      throw new UsageException("--pad-stats must be exclude or include, got '" + padStats + "'");
+    }
+    return "include".equals(padStats);
   }
 
   StatsConfig statsConfig() {

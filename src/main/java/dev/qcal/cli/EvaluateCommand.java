@@ -57,6 +57,11 @@ public final class EvaluateCommand implements Callable<Integer> {
       description = "Spark master (default: spark-submit's, else local[*]).")
   String master;
 
+  @Option(names = "--pad", paramLabel = "NAME=VALUE", split = ",",
+      description = {"Pad input NAME with VALUE (repeat per padded input): samples of different lengths share a",
+          "batch, padded at the end to the longest in it (to the model's size where it fixes the dimension)."})
+  java.util.List<String> pads;
+
   @Option(names = "--overwrite", description = "Replace an existing output directory.")
   boolean overwrite;
 
@@ -69,7 +74,7 @@ public final class EvaluateCommand implements Callable<Integer> {
       throw new UsageException("--sensitivity-samples must be >= 0, got " + sensitivitySamples);
     }
     EvaluateJob.Options o = new EvaluateJob.Options(fp32, quantized, data, labels, out, overwrite, batchSize,
-        sensitivitySamples);
+        sensitivitySamples, CalibrateCommand.pads(pads));
     EvaluateJob.checkOutput(o, QcalDefaults.inputs(), SparkSessions.hadoopConf());
     MasterUrl.check(master);
     try (SparkSessions.Handle session = SparkSessions.open("qcal evaluate " + quantized.getFileName(), master)) {

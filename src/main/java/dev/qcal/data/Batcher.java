@@ -24,6 +24,13 @@ import java.util.List;
  * <p>For a model with a fixed batch dimension, a padding batcher fills a partial batch up to
  * {@code batchSize} rows by repeating its last sample; {@link Batch#size()} counts the real samples only,
  * which come first, so consumers drop the padded rows ({@link Batch#padded()}).
+ *
+ * <p>With a {@link Padding} ({@code --pad}), samples whose padded inputs differ only on their pad axes
+ * share a bucket; when it is sealed each padded input is padded at the end of each pad axis with its pad
+ * value, to the model's size where the model fixes the dimension, else to the longest true length in the
+ * batch, and {@link Batch#lengths()} gives each real sample's true lengths. Which samples share a batch
+ * is decided as without padding (by the order offered, the batch size and the bucket key), so a
+ * sample's padded length depends on its batch mates only where the model's dimension is dynamic.
  */
 public final class Batcher {
 
@@ -34,6 +41,8 @@ public final class Batcher {
   private final int batchSize;
   private final boolean pad;
   private final int openBuckets;
+  /** Null, or how padded inputs are padded. */
+  private final Padding padding;
   /** Open buckets, oldest first. */
   private final List<Bucket> open = new ArrayList<>();
   /** Buffer sets of sealed buckets, reused by the next buckets opened (after the caller is done with them). */
@@ -48,6 +57,8 @@ public final class Batcher {
     private final String firstSource;
     private int pending;
     private Sample last;
+    /** With padding: the samples, written to the buffers when sealed. */
+    private final List<Sample> samples = new ArrayList<>();
 
     Bucket(long[][] shapes, ByteBuffer[] buffers, String firstSource) {
       this.shapes = shapes;
@@ -98,6 +109,11 @@ public final class Batcher {
 
   /** As {@link #Batcher(int, int, boolean)}, filling up to {@code openBuckets} shapes at once. */
   public Batcher(int inputs, int batchSize, boolean pad, int openBuckets) {
+    this(inputs, batchSize, pad, openBuckets, null);
+  }
+
+  /** As {@link #Batcher(int, int, boolean, int)}, padding samples as {@code padding} says (null: none). */
+  public Batcher(int inputs, int batchSize, boolean pad, int openBuckets, Padding padding) {
     if (batchSize < 1) {
       throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
     }
@@ -108,6 +124,7 @@ public final class Batcher {
     this.batchSize = batchSize;
     this.pad = pad;
     this.openBuckets = openBuckets;
+    this.padding = padding == null || !padding.any() ? null : padding;
   }
 
   /** Adds a sample; returns a batch to run when one is sealed, else null. */
@@ -135,7 +152,7 @@ public final class Batcher {
   private Batch drain() {
     while (!queue.isEmpty()) {
       Sample s = queue.peek();
-      Bucket bucket = find(s.shapes());
+      Bucket bucket = find(key(s));
       if (bucket == null) {
         if (open.size() == openBuckets) {
           // every bucket is open: the oldest is sealed; s opens a bucket at the next call, which may reuse its buffers
@@ -150,6 +167,24 @@ public final class Batcher {
       }
     }
     return null;
+  }
+
+  /** A sample's bucket key: its shapes, with -1 on the pad axes of padded inputs. */
+  private long[][] key(Sample s) {
+    if (padding == null) {
+      return s.shapes();
+    }
+    long[][] k = s.shapes().clone();
+    for (int i = 0; i < inputs; i++) {
+      InputSpec in = padding.inputs().get(i);
+      if (in.padded()) {
+        k[i] = k[i].clone();
+        for (int a : in.padAxes()) {
+          k[i][a] = -1;
+        }
+      }
+    }
+    return k;
   }
 
   private Bucket find(long[][] shapes) {
@@ -171,6 +206,11 @@ public final class Batcher {
   }
 
   private Bucket openBucket(Sample s) {
+    if (padding != null) {
+      Bucket b = new Bucket(key(s), new ByteBuffer[inputs], s.source());
+      open.add(b);
+      return b;
+    }
     ByteBuffer[] buffers = free.isEmpty() ? new ByteBuffer[inputs] : free.poll();
     for (int i = 0; i < inputs; i++) {
       int bytes = Elements.bytesPerElement(s.values()[i]);
@@ -195,8 +235,12 @@ public final class Batcher {
         }
       }
     }
-    for (int i = 0; i < inputs; i++) {
-      Elements.put(b.buffers[i], s.values()[i]);
+    if (padding != null) {
+      b.samples.add(s);
+    } else {
+      for (int i = 0; i < inputs; i++) {
+        Elements.put(b.buffers[i], s.values()[i]);
+      }
     }
     b.pending++;
     b.last = s;
@@ -204,6 +248,9 @@ public final class Batcher {
 
   /** Closes {@code b} and returns its batch; its buffers serve the next bucket opened. */
   private Batch seal(Bucket b) {
+    if (padding != null) {
+      return sealPadded(b);
+    }
     int real = b.pending;
     int rows = real;
     if (pad) {
@@ -229,11 +276,72 @@ public final class Batcher {
     return new Batch(data, shapes, real, b.firstSource);
   }
 
+  /** {@link #seal} with padding: each sample's inputs padded to the batch's shapes. */
+  private Batch sealPadded(Bucket b) {
+    int real = b.pending;
+    int rows = pad ? batchSize : real;
+    long[][] lengths = new long[real][];
+    long[] longest = new long[padding.axes()];
+    for (int r = 0; r < real; r++) {
+      Sample s = b.samples.get(r);
+      lengths[r] = padding.trueLengths(s.shapes(), s.source());
+      for (int k = 0; k < longest.length; k++) {
+        longest[k] = Math.max(longest[k], lengths[r][k]);
+      }
+    }
+    long[][] target = new long[inputs][];
+    ByteBuffer[] buffers = free.isEmpty() ? new ByteBuffer[inputs] : free.poll();
+    for (int i = 0; i < inputs; i++) {
+      InputSpec in = padding.inputs().get(i);
+      target[i] = b.samples.get(0).shapes()[i].clone();
+      int[] axes = in.padAxes();
+      for (int k = 0; k < axes.length; k++) {
+        long fixed = in.dims()[axes[k]];
+        target[i][axes[k]] = fixed >= 0 ? fixed : longest[k];
+      }
+      Object first = b.samples.get(0).values()[i];
+      int bytes = Elements.bytesPerElement(first);
+      long values = Sample.elements(target[i]);
+      checkFits(batchSize, values, bytes, b.firstSource, target[i]);
+      int need = (int) values * rows * bytes;
+      if (buffers[i] == null || buffers[i].capacity() < need) {
+        buffers[i] = ByteBuffer.allocateDirect(need).order(ByteOrder.nativeOrder());
+      }
+      buffers[i].clear();
+      for (int r = 0; r < rows; r++) {
+        Sample s = b.samples.get(Math.min(r, real - 1));
+        Object v = s.values()[i];
+        Elements.put(buffers[i], in.padded() ? Padding.padded(v, s.shapes()[i], target[i], padding.values()[i]) : v);
+      }
+    }
+    long[][] shapes = new long[inputs][];
+    ByteBuffer[] data = new ByteBuffer[inputs];
+    for (int i = 0; i < inputs; i++) {
+      long[] shape = new long[target[i].length + 1];
+      shape[0] = rows;
+      System.arraycopy(target[i], 0, shape, 1, target[i].length);
+      shapes[i] = shape;
+      ByteBuffer d = buffers[i].duplicate().order(ByteOrder.nativeOrder());
+      d.flip();
+      data[i] = d;
+    }
+    open.remove(b);
+    free.add(buffers);
+    return new Batch(data, shapes, real, b.firstSource, lengths);
+  }
+
   /**
    * One batch: per input a native-order buffer holding {@code rows} samples of the input's type and its
-   * shape {@code [rows, ...]}, of which the first {@code size} are real samples and the rest padding.
+   * shape {@code [rows, ...]}, of which the first {@code size} are real samples and the rest padding;
+   * with {@code --pad}, {@code lengths[r]} is real sample {@code r}'s true length on each pad axis
+   * ({@link Padding}), else null.
    */
-  public record Batch(ByteBuffer[] inputs, long[][] shapes, int size, String firstSource) {
+  public record Batch(ByteBuffer[] inputs, long[][] shapes, int size, String firstSource, long[][] lengths) {
+    /** A batch without padded inputs. */
+    public Batch(ByteBuffer[] inputs, long[][] shapes, int size, String firstSource) {
+      this(inputs, shapes, size, firstSource, null);
+    }
+
     /** A batch of float32 inputs. */
     public static Batch ofFloats(FloatBuffer[] inputs, long[][] shapes, int size, String firstSource) {
       ByteBuffer[] b = new ByteBuffer[inputs.length];

@@ -5,13 +5,37 @@ import java.util.Arrays;
 
 /**
  * A model input as the data must fit it: its name, its dimensions after the batch dimension
- * ({@code -1} where the model leaves a dimension dynamic) and its element type.
+ * ({@code -1} where the model leaves a dimension dynamic), its element type, and whether its samples are
+ * padded ({@code --pad}): then a sample may be shorter than a fixed dimension on its {@link #padAxes()}.
  */
-public record InputSpec(String name, long[] dims, ElemType type) implements Serializable {
+public record InputSpec(String name, long[] dims, ElemType type, boolean padded) implements Serializable {
 
   /** A float32 input. */
   public InputSpec(String name, long[] dims) {
     this(name, dims, ElemType.FLOAT32);
+  }
+
+  /** An input whose samples are not padded. */
+  public InputSpec(String name, long[] dims, ElemType type) {
+    this(name, dims, type, false);
+  }
+
+  /** This input with its samples padded (or not). */
+  public InputSpec withPadding(boolean pad) {
+    return new InputSpec(name, dims, type, pad);
+  }
+
+  /**
+   * The sample axes (after the batch) a padded input is padded on: its dynamic dimensions, or all its
+   * dimensions when the model fixes every one (a token input {@code [N,128]} fed shorter rows); none when
+   * not padded.
+   */
+  public int[] padAxes() {
+    if (!padded) {
+      return new int[0];
+    }
+    int[] dynamic = java.util.stream.IntStream.range(0, dims.length).filter(i -> dims[i] < 0).toArray();
+    return dynamic.length > 0 ? dynamic : java.util.stream.IntStream.range(0, dims.length).toArray();
   }
 
   /**
@@ -29,8 +53,12 @@ public record InputSpec(String name, long[] dims, ElemType type) implements Seri
   /** Throws a {@link BadRecordException} naming {@code source} when {@code sampleShape} does not fit. */
   public void check(long[] sampleShape, String source) {
     boolean ok = sampleShape.length == dims.length;
+    boolean[] shorter = new boolean[dims.length];
+    for (int a : padAxes()) {
+      shorter[a] = true;
+    }
     for (int i = 0; ok && i < dims.length; i++) {
-      ok = sampleShape[i] > 0 && (dims[i] < 0 || dims[i] == sampleShape[i]);
+      ok = sampleShape[i] > 0 && (dims[i] < 0 || dims[i] == sampleShape[i] || shorter[i] && sampleShape[i] < dims[i]);
     }
     if (!ok) {
       throw new BadRecordException(BadRecordException.SHAPE_MISMATCH, source + ": sample shape "
@@ -49,6 +77,9 @@ public record InputSpec(String name, long[] dims, ElemType type) implements Seri
       shape = declared;
     } else {
       shape = dims.clone();
+      if (padded && dims.length > 0 && java.util.Arrays.stream(dims).allMatch(d -> d >= 0)) {
+        shape[dims.length - 1] = -1; // a padded input of fixed dims: its last may be shorter
+      }
       int dynamic = -1;
       long known = 1;
       for (int i = 0; i < shape.length; i++) {
@@ -82,12 +113,13 @@ public record InputSpec(String name, long[] dims, ElemType type) implements Seri
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof InputSpec s && name.equals(s.name) && Arrays.equals(dims, s.dims) && type == s.type;
+    return o instanceof InputSpec s && name.equals(s.name) && Arrays.equals(dims, s.dims) && type == s.type
+        && padded == s.padded;
   }
 
   @Override
   public int hashCode() {
-    return (name.hashCode() * 31 + Arrays.hashCode(dims)) * 31 + type.hashCode();
+    return ((name.hashCode() * 31 + Arrays.hashCode(dims)) * 31 + type.hashCode()) * 31 + Boolean.hashCode(padded);
   }
 
   @Override

@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtSession;
 import dev.qcal.data.Batcher;
 import dev.qcal.data.DataException;
 import dev.qcal.data.InputSpec;
+import dev.qcal.data.Padding;
 import dev.qcal.data.Sample;
 import dev.qcal.io.AtomicOutput;
 import dev.qcal.io.OutputGuard;
@@ -115,7 +116,8 @@ public final class CalibrateJob {
       ModelProto original = OnnxModels.load(o.model());
       String modelName = o.model().toString();
       String sha = OnnxModels.sha256(o.model());
-      List<InputSpec> inputs = ModelInputs.of(original, modelName);
+      Padding padding = padding(ModelInputs.of(original, modelName), o.dataOptions());
+      List<InputSpec> inputs = padding.inputs();
       int fixedBatch = FixedBatch.of(original, modelName);
       int batchSize = FixedBatch.batchSize(fixedBatch, o.batchSize(), modelName);
       int opset = o.ranges().preparedOpset(
@@ -128,6 +130,11 @@ public final class CalibrateJob {
       QuantizeStep.checkNames(o.model(), plan);
       List<String> tensors = List.copyOf(plan.activations());
       StatsPreflight.checkAxisNames(o.statsConfig(), tensors);
+      // which axes of each activation are padded, by shape inference before any data is read
+      PaddedAxes traced = padding.any() && !o.dataOptions().padStatsInclude()
+          ? PaddedAxes.trace(unverified.model(), padAxes(inputs), tensors,
+              "; give --pad-stats include to count padded positions, or leave its node out (--exclude-nodes)")
+          : null;
       // read before any data, so a bad config fails in seconds
       Map<String, TensorOverrides.Override> overrides =
           TensorOverrides.read(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration(), tensors);
@@ -155,10 +162,26 @@ public final class CalibrateJob {
       // hold, before the pass
       Map<String, long[]> shapes = PaddedBatches.shapes(SessionCache.get(augmentedSha,
           work.resolve(shipped.fileName()), taskCpus), inputNames, firstSample.get(0), tensors, Math.max(1, fixedBatch),
-          modelName);
+          modelName, padding);
+      ValidPositions valid = null;
+      if (traced != null) {
+        if (!traced.complete()) {
+          // the axes inference left open: from the first sample padded to two lengths, before the data pass
+          OrtSession probe = SessionCache.get(augmentedSha, work.resolve(shipped.fileName()), taskCpus);
+          Sample a = padding.extended(firstSample.get(0), 1);
+          Sample b = padding.extended(firstSample.get(0), 2);
+          traced = traced.resolve(
+              PaddedBatches.shapes(probe, inputNames, a, tensors, Math.max(1, fixedBatch), modelName, padding),
+              padding.trueLengths(a.shapes(), a.source()),
+              PaddedBatches.shapes(probe, inputNames, b, tensors, Math.max(1, fixedBatch), modelName, padding),
+              padding.trueLengths(b.shapes(), b.source()));
+        }
+        valid = new ValidPositions(traced);
+      }
       StatsPreflight.checkMemory(spark.sparkContext(), o.statsConfig(), StatsPreflight.channels(o.statsConfig(), shapes));
       ReducedObserve.Shipped reduced = null;
-      if (ReducedObserve.applies(o.statsConfig()) && Boolean.parseBoolean(spark.conf().get(REDUCE_IN_ORT, "true"))) {
+      // the reductions would count padded positions: with --pad-stats exclude every batch is exposed
+      if (valid == null && ReducedObserve.applies(o.statsConfig()) && Boolean.parseBoolean(spark.conf().get(REDUCE_IN_ORT, "true"))) {
         List<GraphAugmenter.Reduction> reductions = ReducedObserve.plan(shapes, tensors, o.statsConfig());
         if (reductions != null) {
           // same prefix: external data files keep their shipped names and are shipped once
@@ -180,7 +203,7 @@ public final class CalibrateJob {
           + " activations over " + samples.getNumPartitions() + " partitions, treeAggregate of exact statistics", false);
       Observed observed = observe(samples, shipped.fileName(), augmentedSha, reduced,
           inputNames, tensors, batchSize, fixedBatch > 0, taskCpus,
-          spark.sparkContext().conf().getInt(FAIL_FIRST_ATTEMPT, -1), o.statsConfig());
+          spark.sparkContext().conf().getInt(FAIL_FIRST_ATTEMPT, -1), o.statsConfig(), padding, valid);
       StatsSet stats = observed.stats();
       report.stage("observe_and_reduce", System.nanoTime() - t);
 
@@ -281,6 +304,17 @@ public final class CalibrateJob {
   static Observed observe(JavaRDD<Sample> samples, String modelFileName, String modelSha, ReducedObserve.Shipped reduced,
       List<String> inputNames, List<String> tensors, int batchSize, boolean pad, int taskCpus, int failFirstAttemptOf,
       StatsConfig config) {
+    return observe(samples, modelFileName, modelSha, reduced, inputNames, tensors, batchSize, pad, taskCpus,
+        failFirstAttemptOf, config, null, null);
+  }
+
+  /**
+   * {@link #observe}, samples padded as {@code padding} says (null: none) and, with {@code valid}, only
+   * their valid positions observed.
+   */
+  static Observed observe(JavaRDD<Sample> samples, String modelFileName, String modelSha, ReducedObserve.Shipped reduced,
+      List<String> inputNames, List<String> tensors, int batchSize, boolean pad, int taskCpus, int failFirstAttemptOf,
+      StatsConfig config, Padding padding, ValidPositions valid) {
     List<String> names = List.copyOf(inputNames);
     List<String> outs = List.copyOf(tensors);
     JavaRDD<Observed> perPartition = samples.mapPartitions(it -> {
@@ -291,11 +325,12 @@ public final class CalibrateJob {
         OrtSession session = SessionCache.get(reduced.sha256(), Path.of(SparkFiles.get(reduced.fileName())), taskCpus);
         long[] reruns = new long[1];
         StatsSet s = ReducedObserve.observePartition(it, session, reduced.reductions(), exposing, names, outs,
-            batchSize, pad, config, reruns);
+            batchSize, pad, config, reruns, padding);
         partial = new Observed(s, reruns[0]);
       } else {
         try (ModelRunner runner = exposing.get()) {
-          partial = new Observed(observePartition(it, runner, names.size(), outs, batchSize, pad, config), 0);
+          partial = new Observed(observePartition(it, runner, names.size(), outs, batchSize, pad, config, padding,
+              valid), 0);
         }
       }
       TaskContext task = TaskContext.get();
@@ -344,6 +379,9 @@ public final class CalibrateJob {
         long[] b = new long[s.length + 1];
         b[0] = FixedBatch.verifyBatch(fixedBatch);
         System.arraycopy(s, 0, b, 1, s.length);
+        for (int a : inputs.get(i).padAxes()) {
+          b[1 + a] = Math.max(b[1 + a], inputs.get(i).dims()[a]); // a padded fixed axis: the model's size
+        }
         verifyShapes.put(inputs.get(i).name(), b);
       }
       return verifyShapes;
@@ -367,21 +405,52 @@ public final class CalibrateJob {
    */
   static StatsSet observePartition(Iterator<Sample> it, ModelRunner runner, int inputs, List<String> tensors,
       int batchSize, boolean pad, StatsConfig config) {
+    return observePartition(it, runner, inputs, tensors, batchSize, pad, config, null, null);
+  }
+
+  /**
+   * {@link #observePartition}, samples padded as {@code padding} says (null: none); with {@code valid},
+   * each sample adds only its valid positions.
+   */
+  static StatsSet observePartition(Iterator<Sample> it, ModelRunner runner, int inputs, List<String> tensors,
+      int batchSize, boolean pad, StatsConfig config, Padding padding, ValidPositions valid) {
     StatsSet stats = StatsSet.empty(tensors, config);
-    Batcher batcher = new Batcher(inputs, batchSize, pad);
+    Batcher batcher = new Batcher(inputs, batchSize, pad, Batcher.DEFAULT_OPEN_BUCKETS, padding);
     ModelRunner.OutputSink sink = stats::add;
+    java.util.function.Consumer<Batcher.Batch> observe = b -> {
+      runner.run(b, valid != null && b.lengths() != null ? valid.sink(b, stats) : ModelRunner.realRows(b, sink));
+      stats.countBatch(b.size());
+    };
     while (it.hasNext()) {
       Batcher.Batch b = batcher.offer(it.next());
       if (b != null) {
-        runner.run(b, ModelRunner.realRows(b, sink));
-        stats.countBatch(b.size());
+        observe.accept(b);
       }
     }
     for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
-      runner.run(last, ModelRunner.realRows(last, sink));
-      stats.countBatch(last.size());
+      observe.accept(last);
     }
     return stats;
+  }
+
+  /** The inputs marked as {@code --pad} says; a bad {@code --pad} is a {@link DataException}. */
+  static Padding padding(List<InputSpec> inputs, DataOptions d) {
+    try {
+      return Padding.of(inputs, d.pads());
+    } catch (IllegalArgumentException e) {
+      throw new DataException(e.getMessage());
+    }
+  }
+
+  /** Each padded input's pad axes. */
+  static Map<String, int[]> padAxes(List<InputSpec> inputs) {
+    Map<String, int[]> m = new LinkedHashMap<>();
+    for (InputSpec in : inputs) {
+      if (in.padded()) {
+        m.put(in.name(), in.padAxes());
+      }
+    }
+    return m;
   }
 
   private static Map<String, Long> nonFinite(StatsSet stats) {

@@ -15,17 +15,33 @@ import java.util.List;
  * @param query null, or a Spark SQL query read instead of {@code --data}
  * @param preprocess null, or the image preprocessing config file (JSON) for an image folder
  * @param columns per model input, the table column holding it ({@code --input NAME=COLUMN}); default: the input's name
+ * @param pads per padded model input, its pad value as given ({@code --pad NAME=VALUE}); empty: no padding
+ * @param padStatsInclude whether statistics count padded positions ({@code --pad-stats include}); default not
  */
 public record DataOptions(Long maxSamples, double fraction, long seed, BadRecords.Policy onBadRecord,
-    String format, String table, String query, String preprocess, java.util.Map<String, String> columns) {
+    String format, String table, String query, String preprocess, java.util.Map<String, String> columns,
+    java.util.Map<String, String> pads, boolean padStatsInclude) {
 
   public DataOptions {
     columns = columns == null ? java.util.Map.of() : java.util.Map.copyOf(columns);
+    pads = pads == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(pads));
+  }
+
+  /** Options without padding. */
+  public DataOptions(Long maxSamples, double fraction, long seed, BadRecords.Policy onBadRecord,
+      String format, String table, String query, String preprocess, java.util.Map<String, String> columns) {
+    this(maxSamples, fraction, seed, onBadRecord, format, table, query, preprocess, columns, null, false);
   }
   public static final DataOptions DEFAULT = new DataOptions(null, 1.0, 0, BadRecords.Policy.FAIL);
 
   public DataOptions(Long maxSamples, double fraction, long seed, BadRecords.Policy onBadRecord) {
     this(maxSamples, fraction, seed, onBadRecord, null, null, null, null, null);
+  }
+
+  /** These options with {@code --pad} values {@code pads}. */
+  public DataOptions withPads(java.util.Map<String, String> pads) {
+    return new DataOptions(maxSamples, fraction, seed, onBadRecord, format, table, query, preprocess, columns, pads,
+        padStatsInclude);
   }
 
   /** The column holding model input {@code input}. */

@@ -744,6 +744,7 @@ final class DataSources {
       values[i] = RowValues.values(row, i, columns[i], specs.get(i), source);
       shapes[i] = specs.get(i).shapeOfFlat(ElemType.length(values[i]), declared[i], source);
     }
+    dev.qcal.data.Padding.trueLengths(specs, shapes, source); // padded inputs of one length, else a bad record
     return new Sample(values, shapes, source);
   }
 

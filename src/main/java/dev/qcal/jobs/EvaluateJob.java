@@ -52,9 +52,20 @@ public final class EvaluateJob {
    *
    * @param labels null, or an int64 {@code .npy} {@code [N]}: the class of the i-th sample of the sorted {@code .npy} data
    * @param sensitivitySamples samples of the per-tensor sensitivity pass (0: no sensitivity)
+   * @param pads per padded input, its pad value ({@code --pad NAME=VALUE}); empty: no padding
    */
   public record Options(Path fp32, Path quantized, List<String> data, String labels, String out, boolean overwrite,
-      int batchSize, int sensitivitySamples) {
+      int batchSize, int sensitivitySamples, Map<String, String> pads) {
+    public Options {
+      pads = pads == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(pads));
+    }
+
+    /** Options without padding. */
+    public Options(Path fp32, Path quantized, List<String> data, String labels, String out, boolean overwrite,
+        int batchSize, int sensitivitySamples) {
+      this(fp32, quantized, data, labels, out, overwrite, batchSize, sensitivitySamples, null);
+    }
+
     /** What the run reads, by option: both models (and their external data), the data and --labels. */
     public List<OutputGuard.Input> inputs() {
       List<OutputGuard.Input> in = new java.util.ArrayList<>(OutputGuard.Input.model("--fp32", fp32));
@@ -147,7 +158,9 @@ public final class EvaluateJob {
       jsc.setJobGroup("qcal-prepare", "qcal evaluate: load " + o.fp32().getFileName() + " and " + o.quantized().getFileName(), false);
       ModelProto fp32 = OnnxModels.load(o.fp32());
       ModelProto quant = OnnxModels.load(o.quantized());
-      List<InputSpec> inputs = ModelInputs.of(fp32, o.fp32().toString());
+      dev.qcal.data.Padding padding = CalibrateJob.padding(ModelInputs.of(fp32, o.fp32().toString()),
+          DataOptions.DEFAULT.withPads(o.pads()));
+      List<InputSpec> inputs = padding.inputs();
       int fixedBatch = FixedBatch.of(fp32, o.fp32().toString());
       int batchSize = FixedBatch.batchSize(fixedBatch, o.batchSize(), o.fp32().toString());
       List<String> outputs = fp32.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
@@ -171,7 +184,7 @@ public final class EvaluateJob {
       long t = System.nanoTime();
       Comparisons c = compare(opened.samples(), fp32Shipped.fileName(), fp32Shipped.sha256(),
           quantShipped.fileName(), quantShipped.sha256(),
-          inputs.stream().map(InputSpec::name).toList(), outputs, batchSize, fixedBatch > 0, taskCpus, labels);
+          inputs.stream().map(InputSpec::name).toList(), outputs, batchSize, fixedBatch > 0, taskCpus, labels, padding);
       double seconds = (System.nanoTime() - t) / 1e9;
       if (c.samples == 0) {
         throw new DataException(String.join(", ", o.data()) + ": no samples");
@@ -181,7 +194,7 @@ public final class EvaluateJob {
       if (o.sensitivitySamples() > 0) {
         jsc.setJobGroup("qcal-sensitivity", "qcal sensitivity: each quantized tensor alone, on "
             + o.sensitivitySamples() + " samples", false);
-        sensitivity = sensitivity(spark, jsc, workDir.path(), o, quant, opened, inputs, outputs).toJson();
+        sensitivity = sensitivity(spark, jsc, workDir.path(), o, quant, opened, padding, outputs).toJson();
       }
 
       Map<String, Object> eval = new LinkedHashMap<>();
@@ -229,8 +242,11 @@ public final class EvaluateJob {
 
   /** Prepares the FP32 model as calibrate does (the quantized model was made from that) and ranks tensors. */
   private static Sensitivity.Result sensitivity(SparkSession spark, JavaSparkContext jsc, Path work, Options o,
-      ModelProto quant, DataSources.Opened opened, List<InputSpec> inputs, List<String> outputs) {
-    List<Sample> sample = Sensitivity.sample(opened.samples(), o.sensitivitySamples());
+      ModelProto quant, DataSources.Opened opened, dev.qcal.data.Padding padding, List<String> outputs) {
+    List<InputSpec> inputs = padding.inputs();
+    // samples are batched by shape there: padded to a fixed dimension, not to each other
+    List<Sample> sample = Sensitivity.sample(opened.samples(), o.sensitivitySamples()).stream()
+        .map(padding::toFixed).toList();
     Map<String, long[]> verifyShapes = new LinkedHashMap<>();
     for (int i = 0; i < inputs.size(); i++) {
       long[] s = sample.get(0).shapes()[i];
@@ -282,6 +298,14 @@ public final class EvaluateJob {
   static Comparisons compare(JavaRDD<Sample> samples, String fp32File, String fp32Sha, String quantFile,
       String quantSha, List<String> inputNames, List<String> outputs, int batchSize, boolean pad, int taskCpus,
       Labels labels) {
+    return compare(samples, fp32File, fp32Sha, quantFile, quantSha, inputNames, outputs, batchSize, pad, taskCpus,
+        labels, null);
+  }
+
+  /** {@link #compare}, the samples padded as {@code padding} says (null: none). */
+  static Comparisons compare(JavaRDD<Sample> samples, String fp32File, String fp32Sha, String quantFile,
+      String quantSha, List<String> inputNames, List<String> outputs, int batchSize, boolean pad, int taskCpus,
+      Labels labels, dev.qcal.data.Padding padding) {
     List<String> names = List.copyOf(inputNames);
     List<String> outs = List.copyOf(outputs);
     JavaRDD<Comparisons> perPartition = samples.mapPartitions(it -> {
@@ -289,7 +313,8 @@ public final class EvaluateJob {
       OrtSession q = SessionCache.get(quantSha, Path.of(SparkFiles.get(quantFile)), taskCpus);
       try (ModelRunner refRunner = ModelRunner.pooled(fp32Sha, ref, names, outs);
           ModelRunner qRunner = ModelRunner.pooled(quantSha, q, names, outs)) {
-        return List.of(comparePartition(it, refRunner, qRunner, names.size(), outs, batchSize, pad, labels)).iterator();
+        return List.of(comparePartition(it, refRunner, qRunner, names.size(), outs, batchSize, pad, labels, padding))
+            .iterator();
       }
     });
     return perPartition.treeAggregate(Comparisons.empty(outs), Comparisons::merge, Comparisons::merge);
@@ -297,9 +322,15 @@ public final class EvaluateJob {
 
   static Comparisons comparePartition(Iterator<Sample> it, ModelRunner ref, ModelRunner quant, int inputs,
       List<String> outputs, int batchSize, boolean pad, Labels labels) {
+    return comparePartition(it, ref, quant, inputs, outputs, batchSize, pad, labels, null);
+  }
+
+  /** {@link #comparePartition}, the samples padded as {@code padding} says (null: none). */
+  static Comparisons comparePartition(Iterator<Sample> it, ModelRunner ref, ModelRunner quant, int inputs,
+      List<String> outputs, int batchSize, boolean pad, Labels labels, dev.qcal.data.Padding padding) {
     Comparisons c = Comparisons.empty(outputs);
     // labels are matched to samples in arrival order: one shape at a time then, so batches keep that order
-    Batcher batcher = new Batcher(inputs, batchSize, pad, labels == null ? Batcher.DEFAULT_OPEN_BUCKETS : 1);
+    Batcher batcher = new Batcher(inputs, batchSize, pad, labels == null ? Batcher.DEFAULT_OPEN_BUCKETS : 1, padding);
     ArrayDeque<Long> pendingLabels = new ArrayDeque<>();
     while (it.hasNext()) {
       Sample s = it.next();

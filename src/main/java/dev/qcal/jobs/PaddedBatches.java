@@ -32,7 +32,13 @@ final class PaddedBatches {
    */
   static Map<String, long[]> shapes(OrtSession session, List<String> inputNames, Sample sample, List<String> tensors,
       int n, String modelName) {
-    Batcher batcher = new Batcher(inputNames.size(), n, true);
+    return shapes(session, inputNames, sample, tensors, n, modelName, null);
+  }
+
+  /** {@link #shapes}, the sample padded as {@code padding} says (null: not padded). */
+  static Map<String, long[]> shapes(OrtSession session, List<String> inputNames, Sample sample, List<String> tensors,
+      int n, String modelName, dev.qcal.data.Padding padding) {
+    Batcher batcher = new Batcher(inputNames.size(), n, true, Batcher.DEFAULT_OPEN_BUCKETS, padding);
     Batcher.Batch batch = batcher.offer(sample);
     if (batch == null) {
       batch = batcher.flush();

@@ -75,8 +75,18 @@ final class ReducedObserve {
   static StatsSet observePartition(Iterator<Sample> it, OrtSession reduced, List<Reduction> reductions,
       Supplier<ModelRunner> exposing, List<String> inputNames, List<String> tensors, int batchSize, boolean pad,
       StatsConfig config, long[] reruns) {
+    return observePartition(it, reduced, reductions, exposing, inputNames, tensors, batchSize, pad, config, reruns, null);
+  }
+
+  /**
+   * {@link #observePartition}, samples padded as {@code padding} says (null: none): with {@code --pad-stats
+   * include} only, as the reductions count padded positions.
+   */
+  static StatsSet observePartition(Iterator<Sample> it, OrtSession reduced, List<Reduction> reductions,
+      Supplier<ModelRunner> exposing, List<String> inputNames, List<String> tensors, int batchSize, boolean pad,
+      StatsConfig config, long[] reruns, dev.qcal.data.Padding padding) {
     StatsSet stats = StatsSet.empty(tensors, config);
-    Batcher batcher = new Batcher(inputNames.size(), batchSize, pad);
+    Batcher batcher = new Batcher(inputNames.size(), batchSize, pad, Batcher.DEFAULT_OPEN_BUCKETS, padding);
     // output names once per partition, not per batch and tensor
     List<List<String>> names = new ArrayList<>(reductions.size());
     Set<String> outputs = new LinkedHashSet<>();

@@ -52,6 +52,7 @@ public final class TensorStats implements Serializable {
   private transient long[] batchNonFinite;
   private transient float[] rowMin;
   private transient float[] rowMax;
+  private transient FloatBuffer boxScratch;
 
   private TensorStats(String tensor, StatsConfig config) {
     this.tensor = Objects.requireNonNull(tensor, "tensor");
@@ -141,6 +142,75 @@ public final class TensorStats implements Serializable {
     max = Math.max(max, tmax);
     count += n;
     return this;
+  }
+
+  /**
+   * Adds the valid box of one row of a batch: of the {@code remaining()} values of {@code values}, row-major
+   * with {@code shape} ({@code [rows, d1, ..., dk]}), those of row {@code row} at indices below {@code ends}
+   * ({@code k} values, {@code 0 <= ends[a] <= d(a+1)}), as one batch of shape {@code [1, ends...]}: the state
+   * becomes exactly what {@link #add} of those values alone gives, so the merge contract is unchanged.
+   * Leaves the position unchanged. Used to leave padded positions ({@code --pad}) out of the statistics.
+   *
+   * @throws IllegalArgumentException naming the tensor if the shape does not match the values, the row or
+   *     the ends are out of range, or as {@link #add}
+   */
+  public TensorStats addBox(FloatBuffer values, long[] shape, int row, long[] ends) {
+    checkShape(values.remaining(), shape);
+    if (shape.length != ends.length + 1 || row < 0 || row >= shape[0]) {
+      throw new IllegalArgumentException(String.format("tensor '%s': row %d, ends %s for shape %s", tensor, row,
+          Arrays.toString(ends), Arrays.toString(shape)));
+    }
+    long[] box = new long[shape.length];
+    box[0] = 1;
+    boolean full = true;
+    for (int a = 0; a < ends.length; a++) {
+      if (ends[a] < 0 || ends[a] > shape[a + 1]) {
+        throw new IllegalArgumentException(String.format("tensor '%s': ends %s outside shape %s", tensor,
+            Arrays.toString(ends), Arrays.toString(shape)));
+      }
+      box[a + 1] = ends[a];
+      full &= ends[a] == shape[a + 1];
+    }
+    int rowSize = (int) (values.remaining() / shape[0]);
+    int start = values.position() + row * rowSize;
+    if (full) {
+      return add(values.duplicate().position(start).limit(start + rowSize), box);
+    }
+    long n = 1;
+    for (long d : box) {
+      n *= d;
+    }
+    if (boxScratch == null || boxScratch.capacity() < n) {
+      boxScratch = FloatBuffer.allocate((int) n);
+    }
+    FloatBuffer dst = boxScratch.clear();
+    int k = ends.length;
+    if (n > 0) {
+      // copy runs along the last axis: one per index of the leading box axes
+      int run = (int) ends[k - 1];
+      long[] idx = new long[k];
+      FloatBuffer src = values.duplicate();
+      while (true) {
+        long off = 0;
+        for (int a = 0; a < k; a++) {
+          off = off * shape[a + 1] + idx[a];
+        }
+        src.limit(start + (int) off + run).position(start + (int) off);
+        dst.put(src);
+        int a = k - 2;
+        for (; a >= 0; a--) {
+          if (++idx[a] < ends[a]) {
+            break;
+          }
+          idx[a] = 0;
+        }
+        if (a < 0) {
+          break;
+        }
+      }
+    }
+    dst.flip();
+    return add(dst, box);
   }
 
   /** Adds a 1-D batch ({@code shape = [values.length]}); for tests and small tools. */
