@@ -109,6 +109,12 @@ public final class CalibrateCommand implements Callable<Integer> {
           "batch, padded at the end to the longest in it (to the model's size where it fixes the dimension)."})
   List<String> pads;
 
+  @Option(names = "--mask", paramLabel = "NAME",
+      description = {"Rows already padded: input NAME (integer or bool, [N,L]) is 1 on valid positions, 0 on padding;",
+          "the inputs of its shape are fed unchanged and statistics leave out positions past each row's leading ones",
+          "(as --pad-stats exclude). Not with --pad."})
+  String mask;
+
   @Option(names = "--pad-stats", defaultValue = "exclude", paramLabel = "exclude|include",
       description = {"Whether statistics count padded positions (default: ${DEFAULT-VALUE}: the positions beyond",
           "each sample's true length are left out, traced by shape inference; see README)."})
@@ -204,7 +210,7 @@ public final class CalibrateCommand implements Callable<Integer> {
       columns.put(b.substring(0, eq), b.substring(eq + 1));
     }
     return new DataOptions(maxSamples, sampleFraction, seed, policy, format, table, query, preprocess, columns,
-        pads(pads), padStatsInclude(padStats));
+        pads(pads), padStatsInclude(padStats), mask);
   }
 
   /** {@code --pad NAME=VALUE} options by input name; a name given twice is refused. */

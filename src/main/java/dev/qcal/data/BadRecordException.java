@@ -17,6 +17,8 @@ public class BadRecordException extends DataException {
   public static final String WRONG_DTYPE = "wrong_dtype";
   /** A value that does not fit the input's type exactly (out of range, not an integer, not 0 or 1 for bool). */
   public static final String DOES_NOT_FIT = "does_not_fit";
+  /** A mask ({@code --mask}) that is not ones then zeros. */
+  public static final String BAD_MASK = "bad_mask";
 
   private final String reason;
 

@@ -171,7 +171,7 @@ public final class Batcher {
 
   /** A sample's bucket key: its shapes, with -1 on the pad axes of padded inputs. */
   private long[][] key(Sample s) {
-    if (padding == null) {
+    if (padding == null || padding.masked()) { // rows already padded (--mask): fed unchanged, batched by shape
       return s.shapes();
     }
     long[][] k = s.shapes().clone();
@@ -284,7 +284,7 @@ public final class Batcher {
     long[] longest = new long[padding.axes()];
     for (int r = 0; r < real; r++) {
       Sample s = b.samples.get(r);
-      lengths[r] = padding.trueLengths(s.shapes(), s.source());
+      lengths[r] = padding.trueLengths(s);
       for (int k = 0; k < longest.length; k++) {
         longest[k] = Math.max(longest[k], lengths[r][k]);
       }
@@ -295,7 +295,7 @@ public final class Batcher {
       InputSpec in = padding.inputs().get(i);
       target[i] = b.samples.get(0).shapes()[i].clone();
       int[] axes = in.padAxes();
-      for (int k = 0; k < axes.length; k++) {
+      for (int k = 0; k < axes.length && !padding.masked(); k++) {
         long fixed = in.dims()[axes[k]];
         target[i][axes[k]] = fixed >= 0 ? fixed : longest[k];
       }
@@ -311,7 +311,7 @@ public final class Batcher {
       for (int r = 0; r < rows; r++) {
         Sample s = b.samples.get(Math.min(r, real - 1));
         Object v = s.values()[i];
-        Elements.put(buffers[i], in.padded() ? Padding.padded(v, s.shapes()[i], target[i], padding.values()[i]) : v);
+        Elements.put(buffers[i], in.padded() && !padding.masked() ? Padding.padded(v, s.shapes()[i], target[i], padding.values()[i]) : v);
       }
     }
     long[][] shapes = new long[inputs][];

@@ -433,10 +433,10 @@ public final class CalibrateJob {
     return stats;
   }
 
-  /** The inputs marked as {@code --pad} says; a bad {@code --pad} is a {@link DataException}. */
+  /** The inputs marked as {@code --pad} or {@code --mask} says; a bad one is a {@link DataException}. */
   static Padding padding(List<InputSpec> inputs, DataOptions d) {
     try {
-      return Padding.of(inputs, d.pads());
+      return Padding.of(inputs, d.pads(), d.mask());
     } catch (IllegalArgumentException e) {
       throw new DataException(e.getMessage());
     }

@@ -17,14 +17,22 @@ import java.util.List;
  * @param columns per model input, the table column holding it ({@code --input NAME=COLUMN}); default: the input's name
  * @param pads per padded model input, its pad value as given ({@code --pad NAME=VALUE}); empty: no padding
  * @param padStatsInclude whether statistics count padded positions ({@code --pad-stats include}); default not
+ * @param mask null, or the mask input of rows already padded ({@code --mask NAME})
  */
 public record DataOptions(Long maxSamples, double fraction, long seed, BadRecords.Policy onBadRecord,
     String format, String table, String query, String preprocess, java.util.Map<String, String> columns,
-    java.util.Map<String, String> pads, boolean padStatsInclude) {
+    java.util.Map<String, String> pads, boolean padStatsInclude, String mask) {
 
   public DataOptions {
     columns = columns == null ? java.util.Map.of() : java.util.Map.copyOf(columns);
     pads = pads == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(pads));
+  }
+
+  /** Options without a mask. */
+  public DataOptions(Long maxSamples, double fraction, long seed, BadRecords.Policy onBadRecord,
+      String format, String table, String query, String preprocess, java.util.Map<String, String> columns,
+      java.util.Map<String, String> pads, boolean padStatsInclude) {
+    this(maxSamples, fraction, seed, onBadRecord, format, table, query, preprocess, columns, pads, padStatsInclude, null);
   }
 
   /** Options without padding. */
@@ -41,7 +49,7 @@ public record DataOptions(Long maxSamples, double fraction, long seed, BadRecord
   /** These options with {@code --pad} values {@code pads}. */
   public DataOptions withPads(java.util.Map<String, String> pads) {
     return new DataOptions(maxSamples, fraction, seed, onBadRecord, format, table, query, preprocess, columns, pads,
-        padStatsInclude);
+        padStatsInclude, mask);
   }
 
   /** The column holding model input {@code input}. */

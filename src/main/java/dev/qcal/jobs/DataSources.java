@@ -443,6 +443,7 @@ final class DataSources {
     cols.add(functions.col("_metadata.file_path"));
     cols.add(functions.col("_metadata.row_index"));
     List<InputSpec> specs = List.copyOf(inputs);
+    int mask = maskIndex(specs, d);
     long[][] declared = new long[inputs.size()][];
     for (int i = 0; i < declared.length; i++) {
       declared[i] = sampleShapes.get(inputs.get(i).name());
@@ -450,7 +451,7 @@ final class DataSources {
     String root = rootPath(path, spark.sparkContext().hadoopConfiguration());
     return df.select(cols.toArray(new org.apache.spark.sql.Column[0])).javaRDD()
         .mapPartitions(DataSources::namingFilesThatAreNotParquet, true)
-        .map(row -> entry(row, specs, names, declared, root, selection));
+        .map(row -> entry(row, specs, mask, names, declared, root, selection));
   }
 
   /**
@@ -648,6 +649,7 @@ final class DataSources {
       cols.add(functions.col("_metadata.file_path"));
     }
     List<InputSpec> specs = List.copyOf(inputs);
+    int mask = maskIndex(specs, d);
     long[][] declared = new long[inputs.size()][];
     for (int i = 0; i < declared.length; i++) {
       declared[i] = sampleShapes.get(inputs.get(i).name());
@@ -670,7 +672,7 @@ final class DataSources {
           String source = (files ? row.getString(n) : label) + " (partition " + p + ", row " + ordinal + ")";
           ordinal++;
           try {
-            Sample sample = decode(row, specs, names, declared, source);
+            Sample sample = decode(row, specs, mask, names, declared, source);
             SampleSelection.Key key = selection.contentKey(id, sample.values());
             return Entry.good(key, selection.inFraction(key) ? sample : null);
           } catch (BadRecordException e) {
@@ -735,8 +737,22 @@ final class DataSources {
         + " (little-endian " + in.type() + ") per row for input '" + in.name() + "' (" + in.type() + ")");
   }
 
-  /** The first {@code specs.size()} columns of {@code row} as one sample; bad values throw a BadRecordException. */
-  private static Sample decode(Row row, List<InputSpec> specs, String[] columns, long[][] declared, String source) {
+  /** The index of the {@code --mask} input in {@code specs}, or -1. */
+  private static int maskIndex(List<InputSpec> specs, DataOptions d) {
+    for (int i = 0; d.mask() != null && i < specs.size(); i++) {
+      if (specs.get(i).name().equals(d.mask())) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * The first {@code specs.size()} columns of {@code row} as one sample; bad values (and with {@code mask}
+   * not -1, a mask not ones then zeros) throw a BadRecordException.
+   */
+  private static Sample decode(Row row, List<InputSpec> specs, int mask, String[] columns, long[][] declared,
+      String source) {
     int n = specs.size();
     Object[] values = new Object[n];
     long[][] shapes = new long[n][];
@@ -744,11 +760,15 @@ final class DataSources {
       values[i] = RowValues.values(row, i, columns[i], specs.get(i), source);
       shapes[i] = specs.get(i).shapeOfFlat(ElemType.length(values[i]), declared[i], source);
     }
-    dev.qcal.data.Padding.trueLengths(specs, shapes, source); // padded inputs of one length, else a bad record
+    if (mask >= 0) {
+      dev.qcal.data.Padding.maskLength(specs, mask, values, shapes, source); // ones then zeros, else a bad record
+    } else {
+      dev.qcal.data.Padding.trueLengths(specs, shapes, source); // padded inputs of one length, else a bad record
+    }
     return new Sample(values, shapes, source);
   }
 
-  private static Entry entry(Row row, List<InputSpec> specs, String[] columns, long[][] declared, String root,
+  private static Entry entry(Row row, List<InputSpec> specs, int mask, String[] columns, long[][] declared, String root,
       SampleSelection selection) {
     int n = specs.size();
     String file = row.getString(n);
@@ -759,7 +779,7 @@ final class DataSources {
     }
     String source = file + " row " + index;
     try {
-      return Entry.good(key, decode(row, specs, columns, declared, source));
+      return Entry.good(key, decode(row, specs, mask, columns, declared, source));
     } catch (BadRecordException e) {
       return Entry.bad(key, e);
     }
