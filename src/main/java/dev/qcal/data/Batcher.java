@@ -28,7 +28,9 @@ import java.util.List;
  * <p>With a {@link Padding} ({@code --pad}), samples whose padded inputs differ only on their pad axes
  * share a bucket; when it is sealed each padded input is padded at the end of each pad axis with its pad
  * value, to the model's size where the model fixes the dimension, else to the longest true length in the
- * batch, and {@link Batch#lengths()} gives each real sample's true lengths. Which samples share a batch
+ * batch, and {@link Batch#lengths()} gives each real sample's true lengths. With a mask ({@code --mask},
+ * {@link Padding#masked()}) the rows are already padded: samples batch by shape as without padding, fed
+ * unchanged, and the lengths come from the mask. Which samples share a batch
  * is decided as without padding (by the order offered, the batch size and the bucket key), so a
  * sample's padded length depends on its batch mates only where the model's dimension is dynamic.
  */

@@ -57,8 +57,8 @@ class ZooTransformersTest {
     assertEquals(0, d.code(), d.err());
     Cli c = Cli.run("calibrate", "--model", dir.resolve("model.onnx").toString(), "--data",
         dir.resolve("tokens.parquet").toString(), "--input", "input_ids=input_ids", "--input",
-        "attention_mask=attention_mask", "--input", "token_type_ids=token_type_ids", "--out",
-        dir.resolve("calibrated").toString());
+        "attention_mask=attention_mask", "--input", "token_type_ids=token_type_ids", "--mask", "attention_mask",
+        "--out", dir.resolve("calibrated").toString());
     assertEquals(0, c.code(), c.err());
     Cli e = Cli.run("evaluate", "--fp32", dir.resolve("model.onnx").toString(), "--quantized",
         dir.resolve("calibrated/quantized.onnx").toString(), "--data", dir.resolve("eval.parquet").toString(), "--out",
