@@ -132,7 +132,7 @@ public final class CalibrateJob {
       StatsPreflight.checkAxisNames(o.statsConfig(), tensors);
       // which axes of each activation are padded, by shape inference before any data is read
       PaddedAxes traced = padding.any() && !o.dataOptions().padStatsInclude()
-          ? PaddedAxes.trace(unverified.model(), padAxes(inputs), tensors,
+          ? PaddedAxes.trace(unverified.model(), padAxes(inputs), tensors, padding.masked() ? "--mask" : "--pad",
               "; give --pad-stats include to count padded positions, or leave its node out (--exclude-nodes)")
           : null;
       // read before any data, so a bad config fails in seconds

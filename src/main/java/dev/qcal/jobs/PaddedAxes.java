@@ -34,19 +34,23 @@ public final class PaddedAxes implements Serializable {
 
   /** Per tensor, per axis: the pad axis it runs over, -1, or {@link #UNKNOWN}; null: rank unknown. */
   private final Map<String, int[]> axes;
+  private final String option;
   private final String remedy;
 
-  private PaddedAxes(Map<String, int[]> axes, String remedy) {
+  private PaddedAxes(Map<String, int[]> axes, String option, String remedy) {
     this.axes = axes;
+    this.option = option;
     this.remedy = remedy;
   }
 
   /**
    * Traces {@code tensors} of {@code model}; {@code padAxes} gives each padded input's pad axes (sample
    * axes, after the batch axis). Axes inference cannot decide are left to {@link #resolve}, whose error
-   * names the tensor with {@code remedy} appended.
+   * names the option that asked for the exclusion ({@code --pad} or {@code --mask}) and the tensor, with
+   * {@code remedy} appended.
    */
-  public static PaddedAxes trace(ModelProto model, Map<String, int[]> padAxes, List<String> tensors, String remedy) {
+  public static PaddedAxes trace(ModelProto model, Map<String, int[]> padAxes, List<String> tensors, String option,
+      String remedy) {
     GraphProto.Builder g = model.getGraph().toBuilder().clearValueInfo();
     Set<String> inputSymbols = new HashSet<>();
     Set<String> initializers = new HashSet<>();
@@ -108,7 +112,7 @@ public final class PaddedAxes implements Serializable {
       }
       out.put(t, k);
     }
-    return new PaddedAxes(out, remedy);
+    return new PaddedAxes(out, option, remedy);
   }
 
   /** Whether inference decided every axis of every tensor. */
@@ -132,7 +136,7 @@ public final class PaddedAxes implements Serializable {
       long[] b = shapesB.get(t);
       int[] k = e.getValue();
       if (a == null || b == null || a.length != b.length || k != null && k.length != a.length) {
-        throw untraceable(t, "its rank is unknown to shape inference and not the same in two runs", remedy);
+        throw untraceable(option, t, "its rank is unknown to shape inference and not the same in two runs", remedy);
       }
       k = k == null ? filled(a.length) : k.clone();
       for (int x = 0; x < k.length; x++) {
@@ -150,14 +154,14 @@ public final class PaddedAxes implements Serializable {
         } else if (found == -1 && a[x] == b[x]) {
           k[x] = -1;
         } else {
-          throw untraceable(t, "axis " + x + " (size " + a[x] + " and " + b[x] + " at pad lengths "
+          throw untraceable(option, t, "axis " + x + " (size " + a[x] + " and " + b[x] + " at pad lengths "
               + java.util.Arrays.toString(lengthsA) + " and " + java.util.Arrays.toString(lengthsB)
               + ") may depend on the padded length", remedy);
         }
       }
       out.put(t, k);
     }
-    return new PaddedAxes(out, remedy);
+    return new PaddedAxes(out, option, remedy);
   }
 
   private static int[] filled(int n) {
@@ -166,8 +170,8 @@ public final class PaddedAxes implements Serializable {
     return k;
   }
 
-  private static ModelException untraceable(String tensor, String why, String remedy) {
-    return new ModelException("--pad: cannot tell the padded positions of tensor '" + tensor + "': " + why + remedy);
+  private static ModelException untraceable(String option, String tensor, String why, String remedy) {
+    return new ModelException(option + ": cannot tell the padded positions of tensor '" + tensor + "': " + why + remedy);
   }
 
   /** {@code tensor}'s axes: the pad axis each runs over, or -1 (a copy). */

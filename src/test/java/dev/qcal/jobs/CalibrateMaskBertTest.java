@@ -154,7 +154,7 @@ class CalibrateMaskBertTest {
         Tokens.bert(7, 1, SEQ, TinyBert.VOCAB)));
     Path out = tmp.resolve("fixed-out");
     Cli.run(args(model, data, out, "--mask", "attention_mask")).assertBadInput(out,
-        "cannot tell the padded positions of tensor '", "--pad-stats include");
+        "--mask: cannot tell the padded positions of tensor '", "--pad-stats include");
     assertEquals(0, Cli.run(args(model, data, out, "--mask", "attention_mask", "--pad-stats", "include")).code());
     Path shorter = parquet("shorter.parquet", List.of(Tokens.bert(7, 0, SEQ - 1, TinyBert.VOCAB)));
     Path out2 = tmp.resolve("shorter-out");

@@ -23,7 +23,7 @@ class PaddedAxesTest {
     String emb = CalibratePaddingTest.embeddings;
     String hidden = CalibratePaddingTest.hidden;
     String pooled = outputOf(m, "ReduceSum");
-    PaddedAxes p = PaddedAxes.trace(m, PAD, List.of(emb, hidden, pooled, "input_ids"), "");
+    PaddedAxes p = PaddedAxes.trace(m, PAD, List.of(emb, hidden, pooled, "input_ids"), "--pad", "");
     assertTrue(p.complete());
     assertArrayEquals(new int[] {-1, 0, -1}, p.of(emb));
     assertArrayEquals(new int[] {-1, 0, -1}, p.of(hidden));
@@ -34,7 +34,7 @@ class PaddedAxesTest {
   @Test
   void aFixedPaddedDimensionIsTracedAsTheSymbolToo() {
     ModelProto m = CalibratePaddingTest.build(6L, false);
-    PaddedAxes p = PaddedAxes.trace(m, PAD, List.of(CalibratePaddingTest.embeddings), "");
+    PaddedAxes p = PaddedAxes.trace(m, PAD, List.of(CalibratePaddingTest.embeddings), "--pad", "");
     assertArrayEquals(new int[] {-1, 0, -1}, p.of(CalibratePaddingTest.embeddings));
   }
 
@@ -42,7 +42,7 @@ class PaddedAxesTest {
   void openAxesAreDecidedByTwoRuns() {
     ModelProto m = CalibratePaddingTest.build("seq", true);
     String folded = outputOf(m, "Reshape");
-    PaddedAxes p = PaddedAxes.trace(m, PAD, List.of(folded), "; remedy");
+    PaddedAxes p = PaddedAxes.trace(m, PAD, List.of(folded), "--pad", "; remedy");
     assertFalse(p.complete(), "a Reshape to [0, -1, 1] is open to inference");
     // sizes that follow the padded length (4, then 5) make it a padded axis; constant ones do not
     PaddedAxes ok = p.resolve(Map.of(folded, new long[] {1, 4, 1}), new long[] {4}, Map.of(folded,
