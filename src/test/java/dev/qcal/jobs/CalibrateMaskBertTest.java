@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import dev.qcal.examples.Cnns;
 import dev.qcal.examples.Graph;
 import dev.qcal.examples.TinyBert;
@@ -20,13 +17,11 @@ import dev.qcal.stats.TensorStats;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.SharedSpark;
 import java.io.OutputStream;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -74,31 +69,12 @@ class CalibrateMaskBertTest {
     Path paddedData = parquet("padded.parquet", padded);
     Path cutData = parquet("cut.parquet", cut);
 
-    float min = Float.POSITIVE_INFINITY;
-    float max = Float.NEGATIVE_INFINITY;
-    long count = 0;
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
-    try (OrtSession s = env.createSession(oracleModel.toString())) {
-      for (Tokens.Pair p : cut) {
-        try (OnnxTensor ids = OnnxTensor.createTensor(env, new long[][] {p.inputIds()});
-            OnnxTensor mask = OnnxTensor.createTensor(env, new long[][] {p.attentionMask()});
-            OnnxTensor types = OnnxTensor.createTensor(env, new long[][] {p.tokenTypeIds()});
-            OrtSession.Result res = s.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
-          FloatBuffer f = ((OnnxTensor) res.get(embeddings).get()).getFloatBuffer();
-          while (f.hasRemaining()) {
-            float v = f.get();
-            min = Math.min(min, v);
-            max = Math.max(max, v);
-            count++;
-          }
-        }
-      }
-    }
+    TokenRows.Extremes oracle = TokenRows.oracle(oracleModel, embeddings, cut);
 
     TensorStats masked = calibrate(model, paddedData, "masked", "--mask", "attention_mask").get(embeddings);
-    assertEquals(min, masked.min());
-    assertEquals(max, masked.max());
-    assertEquals(count, masked.count());
+    assertEquals(oracle.min(), masked.min());
+    assertEquals(oracle.max(), masked.max());
+    assertEquals(oracle.count(), masked.count());
     TensorStats unpadded = calibrate(model, cutData, "unpadded", "--pad", "input_ids=0", "--pad", "attention_mask=0",
         "--pad", "token_type_ids=0").get(embeddings);
     assertEquals(unpadded, masked);
@@ -179,7 +155,7 @@ class CalibrateMaskBertTest {
   private Path parquet(String name, List<Tokens.Pair> pairs) {
     List<Row> rows = new ArrayList<>();
     for (Tokens.Pair p : pairs) {
-      rows.add(RowFactory.create(list(p.inputIds()), list(p.attentionMask()), list(p.tokenTypeIds())));
+      rows.add(RowFactory.create(TokenRows.list(p.inputIds()), TokenRows.list(p.attentionMask()), TokenRows.list(p.tokenTypeIds())));
     }
     StructType schema = new StructType();
     for (String in : TinyBert.INPUTS) {
@@ -198,11 +174,4 @@ class CalibrateMaskBertTest {
     return p;
   }
 
-  private static List<Long> list(long[] a) {
-    List<Long> l = new ArrayList<>();
-    for (long v : a) {
-      l.add(v);
-    }
-    return l;
-  }
 }

@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import dev.qcal.examples.Graph;
 import dev.qcal.examples.TinyBert;
 import dev.qcal.examples.Tokens;
@@ -17,13 +14,11 @@ import dev.qcal.stats.TensorStats;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.SharedSpark;
 import java.io.OutputStream;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -67,7 +62,7 @@ class CalibratePaddingBertTest {
       Tokens.Pair cut = new Tokens.Pair(Arrays.copyOf(p.inputIds(), p.length()), Arrays.copyOf(p.attentionMask(),
           p.length()), Arrays.copyOf(p.tokenTypeIds(), p.length()), p.length());
       pairs.add(cut);
-      rows.add(RowFactory.create(list(cut.inputIds()), list(cut.attentionMask()), list(cut.tokenTypeIds())));
+      rows.add(RowFactory.create(TokenRows.list(cut.inputIds()), TokenRows.list(cut.attentionMask()), TokenRows.list(cut.tokenTypeIds())));
     }
     assertNotEquals(1, pairs.stream().mapToInt(Tokens.Pair::length).distinct().count(), "lengths vary");
     StructType schema = new StructType();
@@ -77,31 +72,12 @@ class CalibratePaddingBertTest {
     Path data = tmp.resolve("tokens.parquet");
     spark.createDataFrame(rows, schema).coalesce(1).write().parquet(data.toString());
 
-    float min = Float.POSITIVE_INFINITY;
-    float max = Float.NEGATIVE_INFINITY;
-    long count = 0;
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
-    try (OrtSession s = env.createSession(oracleModel.toString())) {
-      for (Tokens.Pair p : pairs) {
-        try (OnnxTensor ids = OnnxTensor.createTensor(env, new long[][] {p.inputIds()});
-            OnnxTensor mask = OnnxTensor.createTensor(env, new long[][] {p.attentionMask()});
-            OnnxTensor types = OnnxTensor.createTensor(env, new long[][] {p.tokenTypeIds()});
-            OrtSession.Result res = s.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
-          FloatBuffer f = ((OnnxTensor) res.get(embeddings).get()).getFloatBuffer();
-          while (f.hasRemaining()) {
-            float v = f.get();
-            min = Math.min(min, v);
-            max = Math.max(max, v);
-            count++;
-          }
-        }
-      }
-    }
+    TokenRows.Extremes oracle = TokenRows.oracle(oracleModel, embeddings, pairs);
 
     TensorStats excluded = calibrate(model, data, "excluded", "exclude").get(embeddings);
-    assertEquals(min, excluded.min());
-    assertEquals(max, excluded.max());
-    assertEquals(count, excluded.count());
+    assertEquals(oracle.min(), excluded.min());
+    assertEquals(oracle.max(), excluded.max());
+    assertEquals(oracle.count(), excluded.count());
     TensorStats included = calibrate(model, data, "included", "include").get(embeddings);
     assertEquals((long) ROWS * 16 * TinyBert.WIDTH, included.count(), "every row padded to the longest, 16");
     assertNotEquals(excluded, included);
@@ -123,11 +99,4 @@ class CalibratePaddingBertTest {
     return p;
   }
 
-  private static List<Long> list(long[] a) {
-    List<Long> l = new ArrayList<>();
-    for (long v : a) {
-      l.add(v);
-    }
-    return l;
-  }
 }

@@ -66,7 +66,7 @@ class CalibratePaddingTest {
     }
     List<Row> rows = new ArrayList<>();
     for (int r = 0; r < IDS.length; r++) {
-      rows.add(RowFactory.create(list(IDS[r]), list(ones(IDS[r].length)), list(TYPES[r])));
+      rows.add(RowFactory.create(TokenRows.list(IDS[r]), TokenRows.list(ones(IDS[r].length)), TokenRows.list(TYPES[r])));
     }
     StructType schema = new StructType()
         .add("input_ids", DataTypes.createArrayType(DataTypes.LongType, false), false)
@@ -127,13 +127,6 @@ class CalibratePaddingTest {
     return a;
   }
 
-  private static List<Long> list(long[] a) {
-    List<Long> l = new ArrayList<>();
-    for (long v : a) {
-      l.add(v);
-    }
-    return l;
-  }
 
   private static StatsSet calibrate(String name, String... more) {
     return calibrate(model, name, more);
@@ -283,8 +276,8 @@ class CalibratePaddingTest {
 
   @Test
   void paddedInputsOfDifferentTrueLengthsAreABadRecord() throws Exception {
-    List<Row> rows = List.of(RowFactory.create(list(new long[] {1, 2}), list(ones(2)), list(new long[] {0, 0})),
-        RowFactory.create(list(new long[] {1, 2, 3}), list(ones(2)), list(new long[] {0, 0, 0})));
+    List<Row> rows = List.of(RowFactory.create(TokenRows.list(new long[] {1, 2}), TokenRows.list(ones(2)), TokenRows.list(new long[] {0, 0})),
+        RowFactory.create(TokenRows.list(new long[] {1, 2, 3}), TokenRows.list(ones(2)), TokenRows.list(new long[] {0, 0, 0})));
     StructType schema = new StructType()
         .add("input_ids", DataTypes.createArrayType(DataTypes.LongType, false), false)
         .add("attention_mask", DataTypes.createArrayType(DataTypes.LongType, false), false)

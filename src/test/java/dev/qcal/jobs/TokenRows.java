@@ -1,0 +1,57 @@
+package dev.qcal.jobs;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.qcal.examples.Tokens;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Token rows for the padding tests: Parquet cells, and the per-row ONNX Runtime oracle of one tensor. */
+final class TokenRows {
+  private TokenRows() {}
+
+  /** The min, max and value count of one tensor over every row run alone. */
+  record Extremes(float min, float max, long count) {}
+
+  /**
+   * Runs {@code model} (whose outputs include {@code tensor}) on each BERT-style row alone, as given (no
+   * padding added), and returns the extremes of {@code tensor} over all rows: what statistics that leave
+   * padded positions out must equal.
+   */
+  static Extremes oracle(Path model, String tensor, List<Tokens.Pair> rows) throws Exception {
+    float min = Float.POSITIVE_INFINITY;
+    float max = Float.NEGATIVE_INFINITY;
+    long count = 0;
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    try (OrtSession s = env.createSession(model.toString())) {
+      for (Tokens.Pair p : rows) {
+        try (OnnxTensor ids = OnnxTensor.createTensor(env, new long[][] {p.inputIds()});
+            OnnxTensor mask = OnnxTensor.createTensor(env, new long[][] {p.attentionMask()});
+            OnnxTensor types = OnnxTensor.createTensor(env, new long[][] {p.tokenTypeIds()});
+            OrtSession.Result res = s.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
+          FloatBuffer f = ((OnnxTensor) res.get(tensor).get()).getFloatBuffer();
+          while (f.hasRemaining()) {
+            float v = f.get();
+            min = Math.min(min, v);
+            max = Math.max(max, v);
+            count++;
+          }
+        }
+      }
+    }
+    return new Extremes(min, max, count);
+  }
+
+  /** A Parquet {@code array<long>} cell. */
+  static List<Long> list(long[] a) {
+    List<Long> l = new ArrayList<>(a.length);
+    for (long v : a) {
+      l.add(v);
+    }
+    return l;
+  }
+}
