@@ -7,6 +7,7 @@ import dev.qcal.jobs.Rehearsal;
 import dev.qcal.jobs.WorkDir;
 import dev.qcal.model.CalibrationPlan;
 import dev.qcal.model.FixedBatch;
+import dev.qcal.model.IrVersions;
 import dev.qcal.model.ModelPreparer;
 import dev.qcal.model.OnnxModels;
 import java.io.IOException;
@@ -58,7 +59,8 @@ public final class InspectCommand implements Callable<Integer> {
     if (q != null) {
       requireQuantizedOf(m, sha, q);
     }
-    out.println("model: " + model + " (opset " + OnnxModels.opset(m) + ", sha256 " + sha + ")");
+    out.println("model: " + model + " (opset " + OnnxModels.opset(m) + ", IR version " + m.getIrVersion() + ", sha256 "
+        + sha + ")");
     for (ValueInfoProto v : m.getGraph().getInputList()) {
       out.println("input:  " + describe(v));
     }
@@ -86,6 +88,9 @@ public final class InspectCommand implements Callable<Integer> {
       out.println("prepared: opset " + p.sourceOpset() + " -> " + p.opset() + ", " + p.foldedConstants()
           + " constants folded, " + p.foldedBatchNorms() + " batch norms folded"
           + ", outputs verified against the original (max |diff| " + p.maxAbsDiff() + ")");
+      if (p.irLowered()) {
+        out.println("prepared: " + IrVersions.describe(p.sourceIrVersion(), p.irVersion()));
+      }
       CalibrationPlan plan = CalibrationPlan.of(p.model(), options);
       out.println("calibrated activations (" + plan.activations().size() + "):");
       for (String t : plan.activations()) {

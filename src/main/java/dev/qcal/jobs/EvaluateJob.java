@@ -156,7 +156,9 @@ public final class EvaluateJob {
     long t0 = System.nanoTime();
     try {
       jsc.setJobGroup("qcal-prepare", "qcal evaluate: load " + o.fp32().getFileName() + " and " + o.quantized().getFileName(), false);
-      ModelProto fp32 = OnnxModels.load(o.fp32());
+      // a newer IR version than ONNX Runtime reads is run from a lowered copy, as calibrate prepares it
+      ModelProto fp32Source = OnnxModels.load(o.fp32());
+      ModelProto fp32 = dev.qcal.model.IrVersions.lowered(o.fp32(), fp32Source);
       ModelProto quant = OnnxModels.load(o.quantized());
       dev.qcal.data.Padding padding = CalibrateJob.padding(ModelInputs.of(fp32, o.fp32().toString()),
           DataOptions.DEFAULT.withPads(o.pads()));
@@ -172,8 +174,8 @@ public final class EvaluateJob {
       DataSources.Opened opened = DataSources.open(spark, o.data(), inputs, Map.of(), DataOptions.DEFAULT);
       String fp32Sha = OnnxModels.sha256(o.fp32());
       String quantSha = OnnxModels.sha256(o.quantized());
-      ShippedFiles.Shipped fp32Shipped = ship(jsc, workDir.path(), o.fp32(), fp32, fp32Sha);
-      ShippedFiles.Shipped quantShipped = ship(jsc, workDir.path(), o.quantized(), quant, quantSha);
+      ShippedFiles.Shipped fp32Shipped = ship(jsc, workDir.path(), o.fp32(), fp32, fp32Sha, fp32 != fp32Source);
+      ShippedFiles.Shipped quantShipped = ship(jsc, workDir.path(), o.quantized(), quant, quantSha, false);
 
       int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
       PaddedBatches.checkOutputs(opened.samples(), SessionCache.get(fp32Shipped.sha256(),
@@ -278,7 +280,8 @@ public final class EvaluateJob {
   }
 
   /** Ships the model file as it is, or with its external data files (then named by their content too). */
-  private static ShippedFiles.Shipped ship(JavaSparkContext jsc, Path work, Path model, ModelProto proto, String sha) {
+  private static ShippedFiles.Shipped ship(JavaSparkContext jsc, Path work, Path model, ModelProto proto, String sha,
+      boolean lowered) {
     if (dev.qcal.model.ExternalData.uses(proto)) {
       return ShippedFiles.shipModel(jsc, proto, dev.qcal.model.ExternalData.directory(model), work,
           "qcal-eval-" + sha.substring(0, 20));
@@ -286,7 +289,11 @@ public final class EvaluateJob {
     Path named = work.resolve("qcal-eval-" + sha.substring(0, 20) + ".onnx");
     try {
       if (!Files.exists(named)) { // the same model given twice is shipped once
-        Files.copy(model, named);
+        if (lowered) {
+          OnnxModels.save(proto, named);
+        } else {
+          Files.copy(model, named);
+        }
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -59,6 +59,9 @@ public final class ModelPreparer {
 
   public static final String PREPARED_FILE = "prepared.onnx";
 
+  /** The original with its IR version lowered (see {@link IrVersions}), what ONNX Runtime reads instead. */
+  public static final String LOWERED_FILE = "lowered.onnx";
+
   /** The external data file of the optimized and prepared models, when the original has external data. */
   public static final String OPTIMIZED_DATA_FILE = "optimized.onnx.data";
 
@@ -75,9 +78,17 @@ public final class ModelPreparer {
    * @param foldedConstants Constant nodes in the original minus those left
    * @param foldedBatchNorms BatchNormalization nodes in the original minus those left
    * @param maxAbsDiff the largest absolute output difference seen in verification
+   * @param sourceIrVersion the original model's IR version
+   * @param irVersion the prepared model's IR version (lower when the runtime reads no newer, see {@link IrVersions})
    */
   public record Prepared(ModelProto model, Path file, int sourceOpset, int opset, int foldedConstants,
-      int foldedBatchNorms, double maxAbsDiff) {}
+      int foldedBatchNorms, double maxAbsDiff, long sourceIrVersion, long irVersion) {
+
+    /** Whether preparation lowered the IR version for ONNX Runtime. */
+    public boolean irLowered() {
+      return irVersion < sourceIrVersion;
+    }
+  }
 
   private ModelPreparer() {}
 
@@ -114,9 +125,11 @@ public final class ModelPreparer {
     private final boolean asIs;
     private final int foldedConstants;
     private final int foldedBatchNorms;
+    private final long sourceIrVersion;
 
     private Unverified(Path original, ModelProto source, ModelProto model, Path file, boolean asIs,
-        int foldedConstants, int foldedBatchNorms) {
+        int foldedConstants, int foldedBatchNorms, long sourceIrVersion) {
+      this.sourceIrVersion = sourceIrVersion;
       this.original = original;
       this.source = source;
       this.model = model;
@@ -151,7 +164,7 @@ public final class ModelPreparer {
         maxAbsDiff = ModelPreparer.verify(original, source, file, verifyShapes == null ? Map.of() : verifyShapes);
       }
       return new Prepared(model, file, OnnxModels.opset(source), OnnxModels.opset(model), foldedConstants,
-          foldedBatchNorms, maxAbsDiff);
+          foldedBatchNorms, maxAbsDiff, sourceIrVersion, model.getIrVersion());
     }
   }
 
@@ -171,9 +184,22 @@ public final class ModelPreparer {
    * shapes {@code probeShapes} gives (asked only then; normally those of the first sample, see
    * {@link #prepare(Path, Path, Map)}), and the ranks seen there are used where inference failed.
    */
-  public static Unverified transform(Path original, Path workDir, int targetOpset,
+  public static Unverified transform(Path given, Path workDir, int targetOpset,
       Supplier<Map<String, long[]>> probeShapes) {
-    ModelProto source = OnnxModels.load(original);
+    ModelProto source = OnnxModels.load(given);
+    long sourceIrVersion = source.getIrVersion();
+    Path original = given;
+    ModelProto lowered = IrVersions.lowered(given, source);
+    if (lowered != source) {
+      // ONNX Runtime would refuse the original: it reads (and is verified against) a lowered copy
+      if (ExternalData.uses(source)) {
+        linkExternalData(source, given, workDir);
+      }
+      original = workDir.resolve(LOWERED_FILE);
+      OnnxModels.save(lowered, original);
+      LOG.info("{}: {}", given, IrVersions.describe(sourceIrVersion, lowered.getIrVersion()));
+      source = lowered;
+    }
     int sourceOpset = OnnxModels.opset(source);
     ModelProto model;
     boolean asIs = ExternalData.uses(source) && count(source, "Constant") == 0
@@ -182,7 +208,7 @@ public final class ModelPreparer {
       // ONNX Runtime would write a second copy of the weights (gigabytes for large models) to fold nothing
       LOG.info("{}: keeps its weights in external data and has no Constant or BatchNormalization node to fold;"
           + " used as is, without ONNX Runtime's optimization", original);
-      linkExternalData(source, original, workDir);
+      linkExternalData(source, given, workDir);
       model = source;
     } else {
       Path optimizedFile = workDir.resolve(OPTIMIZED_FILE);
@@ -222,7 +248,7 @@ public final class ModelPreparer {
     Path preparedFile = workDir.resolve(PREPARED_FILE);
     OnnxModels.save(model, preparedFile);
     return new Unverified(original, source, model, preparedFile, asIs, constants - constantsLeft,
-        batchNorms - batchNormsLeft);
+        batchNorms - batchNormsLeft, sourceIrVersion);
   }
 
   /**
