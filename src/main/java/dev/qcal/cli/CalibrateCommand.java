@@ -175,7 +175,7 @@ public final class CalibrateCommand implements Callable<Integer> {
     }
     DataOptions d = dataOptions();
     return new CalibrateOptions(model, data == null ? List.of() : data, out, overwrite, batchSize, partitions,
-        parseShapes(sampleShapes), statsConfig(), ranges.toOptions(), d);
+        parseShapes(sampleShapes), statsConfig(), ranges.toOptions(spec.commandLine().getErr()), d);
   }
 
   DataOptions dataOptions() {

@@ -52,7 +52,7 @@ public final class InspectCommand implements Callable<Integer> {
       UsageException.requireModel("--quantized", quantized);
     }
     PrintWriter out = spec.commandLine().getOut();
-    dev.qcal.model.PlanOptions options = planOptions.toOptions();
+    dev.qcal.model.PlanOptions options = planOptions.toOptions(spec.commandLine().getErr());
     ModelProto m = OnnxModels.load(model);
     String sha = OnnxModels.sha256(model);
     ModelProto q = quantized == null ? null : OnnxModels.load(quantized);

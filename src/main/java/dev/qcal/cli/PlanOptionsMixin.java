@@ -1,6 +1,8 @@
 package dev.qcal.cli;
 
+import dev.qcal.model.OnnxOpTypes;
 import dev.qcal.model.PlanOptions;
+import java.io.PrintWriter;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -12,7 +14,9 @@ public final class PlanOptionsMixin {
       description = "Op types to quantize, comma-separated (default: ${DEFAULT-VALUE}, chosen by measurement on CNNs"
           + " and transformer blocks); the others (Add, Mul, Softmax, LayerNormalization, Gelu, Gather, Where,"
           + " pass-through ops, ...) and why they are not defaults: README 'What is quantized', 'Transformer models',"
-          + " and qcal inspect.")
+          + " and qcal inspect. Relu and Clip are accepted (they are folded into a quantized producer's output);"
+          + " an ONNX op type with no rule gets one warning and its nodes stay FP32; a name that is no ONNX op"
+          + " type is an error.")
   List<String> opTypes;
 
   @Option(names = "--exclude-nodes", split = ",", paramLabel = "NAME",
@@ -27,16 +31,23 @@ public final class PlanOptionsMixin {
       description = "Leave depthwise Convs (one input channel per group) in FP32 (default: ${DEFAULT-VALUE}).")
   boolean excludeDepthwise;
 
-  PlanOptions toOptions() {
+  /**
+   * The options, checked: a name that is no ONNX op type is a usage error (with the closest op type); for an op
+   * type with no rule one warning line goes to {@code err} and its nodes stay FP32.
+   */
+  PlanOptions toOptions(PrintWriter err) {
     Set<String> ops = new LinkedHashSet<>();
     for (String op : opTypes == null ? List.<String>of() : opTypes) {
-      if (!op.isBlank() && !PlanOptions.knownOpTypes().contains(op.strip())) {
-        throw new UsageException("--op-types '" + op.strip() + "': no quantization rule for it; known: "
-            + String.join(",", PlanOptions.knownOpTypes()));
+      String o = op.strip();
+      if (o.isEmpty()) {
+        continue;
       }
-      if (!op.isBlank()) {
-        ops.add(op.strip());
+      if (!OnnxOpTypes.contains(o)) {
+        String near = OnnxOpTypes.closest(o);
+        throw new UsageException("--op-types '" + o + "': not an ONNX op type"
+            + (near == null ? "" : "; did you mean " + near + "?"));
       }
+      ops.add(o);
     }
     List<String> nodes = excludeNodes == null ? List.of()
         : excludeNodes.stream().map(String::strip).filter(x -> !x.isEmpty()).toList();
@@ -44,6 +55,10 @@ public final class PlanOptionsMixin {
     if (excludeOpTypes != null) {
       excludeOpTypes.stream().map(String::strip).filter(x -> !x.isEmpty()).forEach(exOps::add);
     }
-    return new PlanOptions(ops, nodes, exOps, excludeDepthwise);
+    PlanOptions options = new PlanOptions(ops, nodes, exOps, excludeDepthwise);
+    for (String op : options.unruledOpTypes()) {
+      err.println("qcal: warning: --op-types " + op + ": no quantization rule for this op type; its nodes stay FP32");
+    }
+    return options;
   }
 }

@@ -50,7 +50,7 @@ public final class QuantizeCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     UsageException.requireModel("--model", model);
-    QuantizeJob.Options o = new QuantizeJob.Options(model, stats, out, overwrite, ranges.toOptions());
+    QuantizeJob.Options o = new QuantizeJob.Options(model, stats, out, overwrite, ranges.toOptions(spec.commandLine().getErr()));
     Fp32Fallback.Request fb = fallback.toRequest(true, EVAL_BATCH_SIZE);
     QuantizeJob.checkOutput(o, fb, QcalDefaults.inputs(), SparkSessions.hadoopConf());
     RunReport report;

@@ -59,7 +59,8 @@ public final class RangeOptionsMixin {
 
   @Mixin PlanOptionsMixin plan;
 
-  RangeOptions toOptions() {
+  /** The options, checked; warnings (an op type with no rule) go to {@code err}. */
+  RangeOptions toOptions(java.io.PrintWriter err) {
     if (!METHODS.contains(method)) {
       throw new UsageException("--method '" + method + "': expected one of minmax, percentile, entropy, mse");
     }
@@ -96,6 +97,6 @@ public final class RangeOptionsMixin {
       throw new UsageException("--trt-version '" + tensorRtVersion + "': expected digits, e.g. 8601");
     }
     return new RangeOptions(method, percentile, act, symmetric, reduceRange, powerOfTwoScales,
-        new WeightSpec(wt, perChannel, weightBlockSize), configFile, tensorRtVersion, plan.toOptions());
+        new WeightSpec(wt, perChannel, weightBlockSize), configFile, tensorRtVersion, plan.toOptions(err));
   }
 }

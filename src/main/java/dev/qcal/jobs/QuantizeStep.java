@@ -194,7 +194,7 @@ final class QuantizeStep {
     m.put("qcal.method", header.method());
     m.put("qcal.model_sha256", header.modelSha256());
     m.put("qcal.samples", Long.toString(header.samples()));
-    m.put("qcal.op_types", String.join(",", new java.util.TreeSet<>(s.plan().opTypes())));
+    m.put("qcal.op_types", String.join(",", s.plan().quantizedOpTypes()));
     m.put("qcal.activation_type", s.activationType().id());
     m.put("qcal.weight_type", s.weightType().id());
     m.put("qcal.per_channel", Boolean.toString(s.weights().perChannel()));

@@ -94,7 +94,7 @@ public final class CalibrationPlan {
   /**
    * Plans Q/DQ for the op types and exclusions of {@code options}.
    *
-   * @throws IllegalArgumentException for an op type qcal has no rule for
+   * @throws IllegalArgumentException for an op type name that is no ONNX op type
    * @throws ModelException for an exclusion pattern matching no node
    */
   public static CalibrationPlan of(ModelProto prepared, PlanOptions options) {
@@ -124,6 +124,9 @@ public final class CalibrationPlan {
       } else if (rule == null) {
         String why = !defaultDomain ? "domain '" + n.getDomain() + "' is not quantized"
             : QdqOpRules.ALL.containsKey(n.getOpType()) ? QdqOpRules.notSelected(n.getOpType())
+            : options.opTypes().contains(n.getOpType()) ? "no rule for op type " + n.getOpType()
+                + (QdqOpRules.FOLDED.contains(n.getOpType()) ? " (folded only after a quantized producer)" : "")
+                + "; stays FP32"
             : "no quantization rule for " + n.getOpType() + "; stays FP32";
         planner.nodes.add(new NodeDecision(id, n.getOpType(), false, why));
       } else {

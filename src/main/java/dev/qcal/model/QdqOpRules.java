@@ -80,16 +80,25 @@ final class QdqOpRules {
     return select(DEFAULT_OP_TYPES);
   }
 
-  /** The rules for {@code opTypes}; an op type without a rule is an error naming it. */
+  /**
+   * Activation functions with no rule of their own: after a quantized producer, the producer's output Q/DQ
+   * moves past them (see {@link CalibrationPlan}); naming them in {@code --op-types} changes nothing.
+   */
+  static final Set<String> FOLDED = Set.of("Relu", "Clip");
+
+  /**
+   * The rules for {@code opTypes}; an ONNX op type without a rule is left out (its nodes stay FP32), a name that
+   * is no ONNX op type is an error naming it.
+   */
   static Map<String, Rule> select(Set<String> opTypes) {
     Map<String, Rule> m = new LinkedHashMap<>();
     for (String op : opTypes) {
       Rule r = ALL.get(op);
-      if (r == null) {
-        throw new IllegalArgumentException("No quantization rule for op type '" + op + "'; known: "
-            + String.join(",", ALL.keySet()));
+      if (r != null) {
+        m.put(op, r);
+      } else if (!OnnxOpTypes.contains(op)) {
+        throw new IllegalArgumentException("'" + op + "' is not an ONNX op type");
       }
-      m.put(op, r);
     }
     return m;
   }

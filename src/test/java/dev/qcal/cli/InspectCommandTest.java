@@ -182,4 +182,30 @@ class InspectCommandTest {
     assertTrue(lines.stream().anyMatch(l -> l.matches("  FP32 Reshape '.*': op type not in --op-types \\(not a default"
         + " op type: it moves values only.*")), r.out());
   }
+
+  /**
+   * An op type with no rule, named in --op-types: one warning, its node shown FP32 with the reason, the Conv
+   * quantized; Relu named too is accepted and still folded into the Conv's output.
+   */
+  @Test
+  void anOpTypeWithNoRuleIsShownFp32WithTheReason(@TempDir Path tmp) throws Exception {
+    ModelProto m = TestGraphs.model(13,
+        List.of(TestGraphs.node("Conv", "conv", List.of("x", "w"), List.of("c")),
+            TestGraphs.node("Relu", "relu", List.of("c"), List.of("r")),
+            TestGraphs.node("InstanceNormalization", "in", List.of("r", "s", "b"), List.of("y"))),
+        List.of(TestGraphs.floatInfo("x", 1, 2, 4, 4)), List.of(TestGraphs.floatInfo("y", 1, 2, 4, 4)),
+        List.of(TestGraphs.floatTensor("w", new long[] {2, 2, 1, 1}, 0.5f, -0.25f, 1f, 0.75f),
+            TestGraphs.floatTensor("s", new long[] {2}, 1f, 1f), TestGraphs.floatTensor("b", new long[] {2}, 0f, 0f)));
+    Path fp = tmp.resolve("m.onnx");
+    Files.write(fp, m.toByteArray());
+    Cli r = Cli.run("inspect", "--model", fp.toString(), "--op-types", "Conv,Relu,InstanceNormalization");
+    assertEquals(0, r.code(), r.err());
+    assertEquals(List.of("qcal: warning: --op-types InstanceNormalization: no quantization rule for this op type;"
+        + " its nodes stay FP32"), r.err().lines().toList());
+    assertTrue(r.out().contains("  int8 Conv 'conv': rule ConvRule"), r.out());
+    assertTrue(r.out().lines().anyMatch(l -> l.startsWith("  int8 Relu 'relu': folded into the producer's output")),
+        r.out());
+    assertTrue(r.out().contains("  FP32 InstanceNormalization 'in': no rule for op type InstanceNormalization;"
+        + " stays FP32"), r.out());
+  }
 }
