@@ -5,22 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import dev.qcal.examples.Graph;
+import dev.qcal.examples.Tokens;
 import dev.qcal.io.StatsFiles;
 import dev.qcal.stats.StatsSet;
 import dev.qcal.stats.TensorStats;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.SharedSpark;
 import java.io.OutputStream;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -143,39 +139,23 @@ class CalibratePaddingTest {
   }
 
   /** The oracle: the exposed model run by ONNX Runtime on each row alone, min and max over all rows. */
-  private static float[] perRowRange() throws Exception {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
-    float min = Float.POSITIVE_INFINITY;
-    float max = Float.NEGATIVE_INFINITY;
-    long count = 0;
-    try (OrtSession s = env.createSession(tmp.resolve("exposed.onnx").toString())) {
-      for (int r = 0; r < IDS.length; r++) {
-        try (OnnxTensor ids = OnnxTensor.createTensor(env, new long[][] {IDS[r]});
-            OnnxTensor mask = OnnxTensor.createTensor(env, new long[][] {ones(IDS[r].length)});
-            OnnxTensor types = OnnxTensor.createTensor(env, new long[][] {TYPES[r]});
-            OrtSession.Result res = s.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
-          FloatBuffer f = ((OnnxTensor) res.get(embeddings).get()).getFloatBuffer();
-          while (f.hasRemaining()) {
-            float v = f.get();
-            min = Math.min(min, v);
-            max = Math.max(max, v);
-            count++;
-          }
-        }
-      }
+  private static TokenRows.Extremes perRowRange() throws Exception {
+    List<Tokens.Pair> rows = new ArrayList<>();
+    for (int r = 0; r < IDS.length; r++) {
+      rows.add(new Tokens.Pair(IDS[r], ones(IDS[r].length), TYPES[r], IDS[r].length));
     }
-    return new float[] {min, max, count};
+    return TokenRows.oracle(tmp.resolve("exposed.onnx"), embeddings, rows);
   }
 
   @Test
   void paddedPositionsAreLeftOutOfTheStatistics() throws Exception {
     List<String> args = new ArrayList<>(PADS);
     StatsSet s = calibrate("excluded", args.toArray(String[]::new));
-    float[] oracle = perRowRange();
+    TokenRows.Extremes oracle = perRowRange();
     TensorStats e = s.get(embeddings);
-    assertEquals(oracle[0], e.min());
-    assertEquals(oracle[1], e.max());
-    assertEquals((long) oracle[2], e.count(), "2 values per true position: 2 * (3 + 2 + 5 + 1 + 4)");
+    assertEquals(oracle.min(), e.min());
+    assertEquals(oracle.max(), e.max());
+    assertEquals(oracle.count(), e.count(), "2 values per true position: 2 * (3 + 2 + 5 + 1 + 4)");
     assertEquals(30, e.count());
     // by hand: the largest first coordinate is id 6 of type 1 (0.6 + 0.5), the smallest second id 9 of type 0
     assertEquals(0.1f * 6 + 0.5f, e.max());
