@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.LongBuffer;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -21,13 +20,6 @@ class BatcherMaskTest {
         "row" + ids[0]);
   }
 
-  private static long[] longs(Batcher.Batch b, int input) {
-    LongBuffer l = b.inputs()[input].duplicate().order(java.nio.ByteOrder.nativeOrder()).asLongBuffer();
-    long[] out = new long[l.remaining()];
-    l.get(out);
-    return out;
-  }
-
   @Test
   void rowsAreFedUnchangedWithTheirMasksLengths() {
     Padding p = Padding.of(TOKENS, Map.of(), "mask");
@@ -37,7 +29,7 @@ class BatcherMaskTest {
     assertNull(batcher.offer(row(new long[] {11, 12, 0, 0}, new long[] {1, 1, 0, 0})));
     Batcher.Batch b = batcher.offer(row(new long[] {21, 22, 23, 0}, new long[] {1, 1, 1, 0}));
     assertArrayEquals(new long[] {2, 4}, b.shapes()[0]);
-    assertArrayEquals(new long[] {11, 12, 0, 0, 21, 22, 23, 0}, longs(b, 0));
+    assertArrayEquals(new long[] {11, 12, 0, 0, 21, 22, 23, 0}, BatcherPaddingTest.longs(b, 0));
     assertArrayEquals(new long[][] {{2}, {3}}, b.lengths());
   }
 

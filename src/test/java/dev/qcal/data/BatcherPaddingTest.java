@@ -23,7 +23,8 @@ class BatcherPaddingTest {
     return new Sample(new Object[] {ids, mask}, new long[][] {{ids.length}, {ids.length}}, "row" + ids[0]);
   }
 
-  private static long[] longs(Batcher.Batch b, int input) {
+  /** Input {@code input} of a batch as the int64 values ONNX Runtime is fed (shared with BatcherMaskTest). */
+  static long[] longs(Batcher.Batch b, int input) {
     LongBuffer l = b.inputs()[input].duplicate().order(java.nio.ByteOrder.nativeOrder()).asLongBuffer();
     long[] out = new long[l.remaining()];
     l.get(out);
