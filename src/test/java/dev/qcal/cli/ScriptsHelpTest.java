@@ -1,0 +1,71 @@
+package dev.qcal.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * {@code --help}/{@code -h} of the helper scripts print their usage on stdout and exit 0, without Spark, a
+ * build or a job file, and write nothing; an unknown option is one line and exit 2.
+ */
+class ScriptsHelpTest {
+  @TempDir Path tmp;
+
+  private record Run(int code, String out, String err) {}
+
+  /** Runs {@code scripts/NAME args} from {@code cwd} without SPARK_HOME. */
+  private static Run run(Path cwd, String name, String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(Path.of("scripts", name).toAbsolutePath().toString()));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile());
+    pb.environment().remove("SPARK_HOME");
+    Path out = Files.createTempFile("script", ".out");
+    Path err = Files.createTempFile("script", ".err");
+    Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "scripts/" + name + " did not finish");
+    return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+        Files.readString(err, StandardCharsets.UTF_8));
+  }
+
+  @ParameterizedTest
+  @CsvSource({"submit,--help,scripts/submit JOB.properties", "submit,-h,scripts/submit JOB.properties",
+      "bench,--help,scripts/bench transformers", "bench,-h,scripts/bench transformers",
+      "example,--help,scripts/example [OUT_DIR]", "example,-h,scripts/example [OUT_DIR]"})
+  void helpPrintsTheUsageAndExitsZero(String script, String flag, String usage) throws Exception {
+    Run r = run(tmp, script, flag);
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains(usage), r.out());
+    assertEquals("", r.err());
+    try (var files = Files.list(tmp)) {
+      assertEquals(0, files.count(), "scripts/" + script + " " + flag + " wrote into its working directory");
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({"bench,--nope,unknown benchmark '--nope'", "example,--nope,unknown option '--nope'"})
+  void anUnknownOptionIsOneLineAndExitTwo(String script, String arg, String expected) throws Exception {
+    Run r = run(tmp, script, arg);
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains(expected), r.err());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    assertFalse(Files.exists(Path.of("out", "--nope")), "scripts/example made an output named after the option");
+  }
+
+  @org.junit.jupiter.api.Test
+  void submitWithoutArgumentsPrintsTheUsageOnStderrAndExitsTwo() throws Exception {
+    Run r = run(tmp, "submit");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("scripts/submit JOB.properties"), r.err());
+  }
+}
