@@ -5,6 +5,7 @@ import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import ai.onnxruntime.OrtSession;
 import dev.qcal.data.Batcher;
 import dev.qcal.data.DataException;
+import dev.qcal.data.ElemType;
 import dev.qcal.data.InputSpec;
 import dev.qcal.data.Npy;
 import dev.qcal.data.NpyFiles;
@@ -50,7 +51,7 @@ public final class EvaluateJob {
   /**
    * What to evaluate.
    *
-   * @param labels null, or an int64 {@code .npy} {@code [N]}: the class of the i-th sample of the sorted {@code .npy} data
+   * @param labels null, or an integer (or whole-number float) {@code .npy} {@code [N]}: the class of the i-th sample of the sorted {@code .npy} data
    * @param sensitivitySamples samples of the per-tensor sensitivity pass (0: no sensitivity)
    * @param pads per padded input, its pad value ({@code --pad NAME=VALUE}); empty: no padding
    */
@@ -429,19 +430,26 @@ public final class EvaluateJob {
       }
       long[] labels;
       try (Npy.Reader r = Npy.open(open(labelsFile, conf), labelsFile)) {
-        if (!r.dtype().equals("<i8") || r.shape().length != 1) {
-          throw new DataException(labelsFile + ": expected int64 labels [N], found " + r.dtype() + " "
-              + java.util.Arrays.toString(r.shape()));
+        ElemType type = r.type();
+        if (r.shape().length != 1 || type == ElemType.BOOL) {
+          throw new DataException(labelsFile + ": expected labels [N] of an integer dtype (or float holding whole"
+              + " numbers), found " + r.dtype() + " " + java.util.Arrays.toString(r.shape()));
         }
         if (r.rows() != total) {
           throw new DataException(labelsFile + ": holds " + r.rows() + " labels but " + data.get(0) + " holds "
               + total + " samples");
         }
         labels = new long[(int) total];
-        float[] one = new float[1];
+        double[] one = new double[1];
         for (int i = 0; i < labels.length; i++) {
-          if (!r.readRow(one)) {
-            throw new DataException(labelsFile + ": ended before label " + i);
+          if (!type.isFloat()) {
+            r.readRow(ElemType.INT64, labels, i); // every integer dtype widens to int64 exactly
+            continue;
+          }
+          r.readRow(ElemType.FLOAT64, one, 0);
+          if (one[0] != Math.rint(one[0]) || Math.abs(one[0]) > 0x1p53) {
+            throw new DataException(labelsFile + ": label " + i + " is " + one[0] + "; a class label is a whole"
+                + " number");
           }
           labels[i] = (long) one[0];
         }
