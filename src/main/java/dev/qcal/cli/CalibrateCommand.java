@@ -162,7 +162,8 @@ public final class CalibrateCommand implements Callable<Integer> {
       }
       FallbackReport.print(spec.commandLine().getErr(), report);
       spec.commandLine().getOut().println("qcal: calibrated " + report.get("samples") + " samples; outputs in "
-          + report.get("out") + " (qparams.json, quantized.onnx, report.html, run.json)");
+          + report.get("out") + " (qparams.json, quantized.onnx, " + (o.ranges().report() ? "report.html, " : "")
+          + "run.json)");
     }
     return Main.OK;
   }

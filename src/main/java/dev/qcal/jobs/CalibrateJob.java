@@ -281,7 +281,9 @@ public final class CalibrateJob {
         report.put("wall_seconds", (System.nanoTime() - t0) / 1e9)
             .put("observe_samples_per_second", observe > 0 ? stats.samples() / observe : null);
         report.write(out.dir().resolve(RunReport.NAME));
-        QuantizeStep.writeReport(out.dir(), stats);
+        if (o.ranges().report()) {
+          QuantizeStep.writeReport(out.dir(), stats);
+        }
         out.commit();
       }
       progress.stage("done");

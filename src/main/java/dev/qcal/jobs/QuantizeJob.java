@@ -127,7 +127,9 @@ public final class QuantizeJob {
         report.stage("write", System.nanoTime() - t);
         report.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
         report.write(out.dir().resolve(RunReport.NAME));
-        QuantizeStep.writeReport(out.dir(), loaded.stats());
+        if (o.ranges().report()) {
+          QuantizeStep.writeReport(out.dir(), loaded.stats());
+        }
         out.commit();
       }
       LOG.info("Quantized {} with {} from {} in {} s", o.model(), o.ranges().method(), o.stats(),

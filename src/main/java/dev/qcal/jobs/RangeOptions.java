@@ -20,6 +20,7 @@ import java.util.Collection;
  * @param configFile per-tensor overrides (JSON), or null
  * @param tensorRtVersion the version field of the TensorRT calibration cache header
  * @param plan which op types and nodes are quantized
+ * @param report write {@code report.html} with the outputs ({@code --no-report}: not)
  */
 public record RangeOptions(
     String method,
@@ -31,7 +32,16 @@ public record RangeOptions(
     WeightSpec weights,
     String configFile,
     String tensorRtVersion,
-    PlanOptions plan) {
+    PlanOptions plan,
+    boolean report) {
+
+  /** With {@code report.html}. */
+  public RangeOptions(String method, double percentile, QuantType activationType, boolean symmetric,
+      boolean reduceRange, boolean powerOfTwoScales, WeightSpec weights, String configFile, String tensorRtVersion,
+      PlanOptions plan) {
+    this(method, percentile, activationType, symmetric, reduceRange, powerOfTwoScales, weights, configFile,
+        tensorRtVersion, plan, true);
+  }
 
   /** ONNX Runtime's defaults: minmax, uint8 asymmetric activations, int8 weights. */
   public static RangeOptions defaults() {
