@@ -43,7 +43,7 @@ public final class InspectCommand implements Callable<Integer> {
       description = "Full input shape (with batch) used to verify the prepared model, e.g. x=1,3,48,192.")
   List<String> inputShapes;
 
-  @Mixin PlanOptionsMixin planOptions;
+  @Mixin RangeOptionsMixin rangeOptions;
 
   @Override
   public Integer call() throws IOException {
@@ -52,7 +52,8 @@ public final class InspectCommand implements Callable<Integer> {
       UsageException.requireModel("--quantized", quantized);
     }
     PrintWriter out = spec.commandLine().getOut();
-    dev.qcal.model.PlanOptions options = planOptions.toOptions(spec.commandLine().getErr());
+    RangeOptions ranges = rangeOptions.toOptions(spec.commandLine().getErr());
+    dev.qcal.model.PlanOptions options = ranges.plan();
     ModelProto m = OnnxModels.load(model);
     String sha = OnnxModels.sha256(model);
     ModelProto q = quantized == null ? null : OnnxModels.load(quantized);
@@ -84,7 +85,8 @@ public final class InspectCommand implements Callable<Integer> {
       }
     }
     try (WorkDir work = WorkDir.create("qcal-inspect-")) {
-      ModelPreparer.Prepared p = ModelPreparer.prepare(model, work.path(), shapes);
+      org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
+      ModelPreparer.Prepared p = ModelPreparer.prepare(model, work.path(), shapes, ranges.preparedOpset(conf));
       out.println("prepared: opset " + p.sourceOpset() + " -> " + p.opset() + ", " + p.foldedConstants()
           + " constants folded, " + p.foldedBatchNorms() + " batch norms folded"
           + ", outputs verified against the original (max |diff| " + p.maxAbsDiff() + ")");
@@ -101,14 +103,14 @@ public final class InspectCommand implements Callable<Integer> {
         out.println("  " + w.initializer() + " (node " + w.node() + ", axis " + w.axis() + ")");
       }
       printNodes(out, plan);
-      // what calibrate would fail on after its data pass (the Q/DQ rewrite, the writers), with default ranges
-      RangeOptions d = RangeOptions.defaults();
-      Rehearsal.run(p.model(), p.file().getParent(), plan, new RangeOptions(d.method(), d.percentile(),
-          d.activationType(), d.symmetric(), d.reduceRange(), d.powerOfTwoScales(), d.weights(), null,
-          d.tensorRtVersion(), options), model.toString());
-      out.println("rehearsed: the Q/DQ rewrite of this plan succeeds with placeholder ranges (default options)");
+      // what calibrate would fail on after its data pass (the Q/DQ rewrite, the writers), and the types it writes
+      ModelProto rehearsed = Rehearsal.run(p.model(), p.file().getParent(), plan, ranges, conf, model.toString());
+      out.println("rehearsed: the Q/DQ rewrite of this plan succeeds with placeholder ranges; with these options"
+          + " calibrate writes (activations " + ranges.activationType().id() + ", weights " + weights(ranges)
+          + (ranges.configFile() == null ? "" : ", per-tensor types from --config") + "):");
+      printQuantized(out, rehearsed, "rehearsed model", ranges.weightType().id());
       if (q != null) {
-        printQuantized(out, q);
+        printQuantized(out, q, "quantized model", null);
       }
     }
     return Main.OK;
@@ -151,12 +153,12 @@ public final class InspectCommand implements Callable<Integer> {
     long quantizedNodes = plan.nodes().stream().filter(CalibrationPlan.NodeDecision::quantized).count();
     out.println("nodes (" + quantizedNodes + " of " + plan.nodes().size() + " quantized):");
     for (CalibrationPlan.NodeDecision d : plan.nodes()) {
-      StringBuilder b = new StringBuilder("  ").append(d.quantized() ? "int8 " : "FP32 ").append(d.opType())
+      StringBuilder b = new StringBuilder("  ").append(d.quantized() ? "QDQ  " : "FP32 ").append(d.opType())
           .append(" '").append(d.node()).append("': ");
       if (d.quantized()) {
         b.append(d.reason());
         for (CalibrationPlan.WeightRef w : weights.getOrDefault(d.node(), List.of())) {
-          b.append("; weight ").append(w.initializer()).append(" per channel (axis ").append(w.axis()).append(')');
+          b.append("; weight ").append(w.initializer()).append(" (channel axis ").append(w.axis()).append(')');
           if (w.biasInitializer() != null) {
             b.append(", bias ").append(w.biasInitializer()).append(" int32");
           }
@@ -179,15 +181,17 @@ public final class InspectCommand implements Callable<Integer> {
    * Per compute node of a quantized model (Q/DQ nodes themselves left out): how many of its inputs come
    * from a DequantizeLinear, whether its output feeds a QuantizeLinear, and the integer types (with axis
    * and block size) of those; then its provenance. Conv/ConvTranspose weights kept int8 when the model's
-   * weight type is 4-bit say why.
+   * weight type is 4-bit say why. {@code rehearsedWeightType}: the weight type of a rehearsal's model (which
+   * has no metadata), null for a quantized model given by the user (its metadata is printed).
    */
-  static void printQuantized(PrintWriter out, ModelProto q) {
+  static void printQuantized(PrintWriter out, ModelProto q, String label, String rehearsedWeightType) {
+    boolean metadata = rehearsedWeightType == null;
     Map<String, ai.onnx.proto.OnnxMl.NodeProto> dqs = new java.util.HashMap<>();
     Map<String, ai.onnx.proto.OnnxMl.NodeProto> quantizers = new java.util.HashMap<>();
     Map<String, Integer> initTypes = new java.util.HashMap<>();
     q.getGraph().getInitializerList().forEach(t -> initTypes.put(t.getName(), t.getDataType()));
-    String weightType = q.getMetadataPropsList().stream().filter(e -> e.getKey().equals("qcal.weight_type"))
-        .map(e -> e.getValue()).findFirst().orElse("int8");
+    String weightType = metadata ? q.getMetadataPropsList().stream().filter(e -> e.getKey().equals("qcal.weight_type"))
+        .map(e -> e.getValue()).findFirst().orElse("int8") : rehearsedWeightType;
     Map<String, String> producerOp = new java.util.HashMap<>();
     Map<String, List<String>> consumerOps = new java.util.HashMap<>();
     for (var n : q.getGraph().getNodeList()) {
@@ -233,12 +237,18 @@ public final class InspectCommand implements Callable<Integer> {
       }
       lines.add("  " + n.getOpType() + " '" + name + "': " + what);
     }
-    out.println("quantized model: opset " + OnnxModels.opset(q));
-    out.println("quantized model: " + lines.size() + " nodes, " + qdq + " QuantizeLinear/DequantizeLinear");
+    out.println(label + ": opset " + OnnxModels.opset(q));
+    out.println(label + ": " + lines.size() + " nodes, " + qdq + " QuantizeLinear/DequantizeLinear");
     lines.forEach(out::println);
-    for (var e : q.getMetadataPropsList()) {
+    for (var e : metadata ? q.getMetadataPropsList() : List.<ai.onnx.proto.OnnxMl.StringStringEntryProto>of()) {
       out.println("metadata: " + e.getKey() + " = " + e.getValue());
     }
+  }
+
+  /** The weight options in words: {@code int8 per channel}, {@code int4 per channel, blocks of 32}. */
+  private static String weights(RangeOptions r) {
+    return r.weightType().id() + (r.weights().perChannel() ? " per channel" : " per tensor")
+        + (r.weights().blockSize() > 0 ? ", blocks of " + r.weights().blockSize() : "");
   }
 
   /**

@@ -59,6 +59,15 @@ public record RangeOptions(
    * Q/DQ-21, else {@value ModelPreparer#TARGET_OPSET}.
    */
   public int preparedOpset(Collection<QuantType> overrideTypes) {
+    return preparedOpsetOf(overrideTypes);
+  }
+
+  /** {@link #preparedOpset(Collection)} with the dtypes of the per-tensor config, read through {@code conf}. */
+  public int preparedOpset(org.apache.hadoop.conf.Configuration conf) {
+    return preparedOpsetOf(TensorOverrides.dtypes(configFile, conf));
+  }
+
+  private int preparedOpsetOf(Collection<QuantType> overrideTypes) {
     boolean wide = activationType.bits() == 16 || weights.needsOpset21()
         || overrideTypes.stream().anyMatch(t -> t.bits() == 16);
     return wide ? ModelPreparer.WIDE_TYPES_OPSET : ModelPreparer.TARGET_OPSET;

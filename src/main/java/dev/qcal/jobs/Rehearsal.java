@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,19 +37,23 @@ public final class Rehearsal {
   private Rehearsal() {}
 
   /**
-   * Rehearses with {@code options}, default statistics settings and no per-tensor config.
+   * Rehearses with {@code options} (their per-tensor config read from {@code conf}'s file systems) and default
+   * statistics settings; returns the rehearsed Q/DQ model (its placeholder ranges mean nothing; its node
+   * types, axes and block sizes are those a run with these options writes).
    *
    * @param modelDir the prepared model's folder (its external data files are there); scratch files go
    *     there too and are deleted
    * @throws ModelException naming {@code modelName} when the rewrite or a writer would fail
    */
-  public static void run(ModelProto prepared, Path modelDir, CalibrationPlan plan, RangeOptions options,
-      String modelName) {
-    run(prepared, modelDir, plan, options, StatsConfig.defaults(), Map.of(), modelName);
+  public static ModelProto run(ModelProto prepared, Path modelDir, CalibrationPlan plan, RangeOptions options,
+      Configuration conf, String modelName) {
+    Map<String, TensorOverrides.Override> overrides =
+        TensorOverrides.read(options.configFile(), conf, List.copyOf(plan.activations()));
+    return run(prepared, modelDir, plan, options, StatsConfig.defaults(), overrides, modelName);
   }
 
   /** Rehearses with the run's statistics settings ({@code config}'s histogram bins) and per-tensor config. */
-  static void run(ModelProto prepared, Path modelDir, CalibrationPlan plan, RangeOptions options,
+  static ModelProto run(ModelProto prepared, Path modelDir, CalibrationPlan plan, RangeOptions options,
       StatsConfig config, Map<String, TensorOverrides.Override> overrides, String modelName) {
     long t = System.nanoTime();
     Set<String> before = ExternalData.locations(prepared);
@@ -81,6 +86,7 @@ public final class Rehearsal {
     }
     LOG.info("{}: Q/DQ rewrite rehearsed with placeholder ranges in {} s ({} activations, {} weights)", modelName,
         (System.nanoTime() - t) / 1e9, plan.activations().size(), r.rewrite().weightParams().size());
+    return r.rewrite().model();
   }
 
   /** Statistics of one batch holding the values 0 and 1 for each calibrated activation. */

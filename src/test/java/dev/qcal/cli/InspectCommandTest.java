@@ -31,6 +31,30 @@ class InspectCommandTest {
         List.of(TestGraphs.floatTensor("w", new long[] {2, 2, 1, 1}, 0.5f, -0.25f, 1f, 0.75f)));
   }
 
+  /**
+   * Without --quantized, the types shown are those the range options give (they were "int8" whatever the
+   * options): uint8 activations and int8 per-channel weights by default; int8 activations, per-tensor uint8
+   * weights when asked; int16 activations need opset 21, which the rehearsal is prepared to.
+   */
+  @Test
+  void typesFollowTheRangeOptions(@TempDir Path tmp) throws Exception {
+    Path fp = tmp.resolve("m.onnx");
+    Files.write(fp, convSigmoid().toByteArray());
+    Cli byDefault = Cli.run("inspect", "--model", fp.toString());
+    assertEquals(0, byDefault.code(), byDefault.err());
+    assertTrue(byDefault.out().contains("calibrate writes (activations uint8, weights int8 per channel):"),
+        byDefault.out());
+    assertTrue(byDefault.out().contains("  Conv 'conv': 2/2 inputs dequantized, output quantized [uint8, int8 axis 0,"
+        + " out uint8]"), byDefault.out());
+    Cli asked = Cli.run("inspect", "--model", fp.toString(), "--activation-type", "int16", "--weight-type", "uint8",
+        "--per-channel", "false");
+    assertEquals(0, asked.code(), asked.err());
+    assertTrue(asked.out().contains("calibrate writes (activations int16, weights uint8 per tensor):"), asked.out());
+    assertTrue(asked.out().contains("rehearsed model: opset 21"), asked.out());
+    assertTrue(asked.out().contains("  Conv 'conv': 2/2 inputs dequantized, output quantized [int16, uint8, out int16]"),
+        asked.out());
+  }
+
   @Test
   void listsInputsOutputsAndCalibratedTensors() {
     Cli r = Cli.run("inspect", "--model", ExampleData.MODEL.toString(), "--input-shape", "x=1,3,48,192");
@@ -43,9 +67,9 @@ class InspectCommandTest {
     assertTrue(r.out().contains("quantized weights (54):"), r.out());
     // per node: what is quantized, and why not where not
     // each quantized node names its rule, its weight and bias, then the activations it plans
-    assertTrue(r.out().lines().anyMatch(l -> l.matches("  int8 Conv '.*': rule ConvRule; weight .* per channel \\(axis 0\\),"
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("  QDQ  Conv '.*': rule ConvRule; weight .* \\(channel axis 0\\),"
         + " bias .* int32; input '.*' calibrated, output '.*' calibrated.*")), r.out());
-    assertTrue(r.out().lines().anyMatch(l -> l.matches("  int8 Relu '.*': folded into the producer's output quantization.*")),
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("  QDQ  Relu '.*': folded into the producer's output quantization.*")),
         r.out());
     assertTrue(r.out().lines().anyMatch(l -> l.matches("  FP32 HardSigmoid '.*': op type not in --op-types")), r.out());
     assertTrue(r.out().lines().anyMatch(l -> l.matches("  FP32 Softmax '.*': op type not in --op-types \\(not a default op type: its input range.*")), r.out());
@@ -64,7 +88,7 @@ class InspectCommandTest {
     Files.write(qp, q.toByteArray());
     Cli r = Cli.run("inspect", "--model", fp.toString(), "--quantized", qp.toString());
     assertEquals(0, r.code(), r.err());
-    assertTrue(r.out().contains("  int8 Conv 'conv': rule ConvRule; weight w per channel (axis 0)"), r.out());
+    assertTrue(r.out().contains("  QDQ  Conv 'conv': rule ConvRule; weight w (channel axis 0)"), r.out());
     assertTrue(r.out().contains("  FP32 Sigmoid 'sig': op type not in --op-types"), r.out());
     assertTrue(r.out().contains("quantized model: 2 nodes, 5 QuantizeLinear/DequantizeLinear"), r.out());
     assertTrue(r.out().contains("  Conv 'conv': 2/2 inputs dequantized, output quantized"), r.out());
@@ -83,7 +107,7 @@ class InspectCommandTest {
     Cli withSigmoid = Cli.run("inspect", "--model", fp.toString(), "--op-types", "Conv,Sigmoid");
     assertEquals(0, withSigmoid.code(), withSigmoid.err());
     assertTrue(withSigmoid.out().contains("nodes (2 of 2 quantized):"), withSigmoid.out());
-    assertTrue(withSigmoid.out().lines().anyMatch(l -> l.startsWith("  int8 Sigmoid 'sig': ")), withSigmoid.out());
+    assertTrue(withSigmoid.out().lines().anyMatch(l -> l.startsWith("  QDQ  Sigmoid 'sig': ")), withSigmoid.out());
     Cli excluded = Cli.run("inspect", "--model", fp.toString(), "--exclude-nodes", "co*");
     assertEquals(0, excluded.code(), excluded.err());
     assertTrue(excluded.out().contains("nodes (0 of 2 quantized):"), excluded.out());
@@ -166,14 +190,14 @@ class InspectCommandTest {
     List<String> lines = r.out().lines().toList();
     String header = lines.stream().filter(l -> l.startsWith("nodes (")).findFirst().orElseThrow();
     int nodes = Integer.parseInt(header.replaceAll("nodes \\(\\d+ of (\\d+) quantized\\):", "$1"));
-    long decided = lines.stream().filter(l -> l.startsWith("  int8 ") || l.startsWith("  FP32 ")).count();
+    long decided = lines.stream().filter(l -> l.startsWith("  QDQ  ") || l.startsWith("  FP32 ")).count();
     assertEquals(nodes, decided, "one line per node of the prepared model");
     // attention: both inputs of Q.K^T calibrated; projections: output float, the bias fused downstream
     assertTrue(lines.stream().anyMatch(l -> l.matches(
-        "  int8 MatMul '.*': rule MatMulRule; input '.*' calibrated, input '.*' calibrated, output '.*' calibrated")),
+        "  QDQ  MatMul '.*': rule MatMulRule; input '.*' calibrated, input '.*' calibrated, output '.*' calibrated")),
         r.out());
     assertTrue(lines.stream().anyMatch(l -> l.matches(
-        "  int8 MatMul '.*': rule MatMulRule; weight .* per channel \\(axis 1\\); input '.*' calibrated, output '.*'"
+        "  QDQ  MatMul '.*': rule MatMulRule; weight .* \\(channel axis 1\\); input '.*' calibrated, output '.*'"
             + " float \\(bias Add fused downstream, MatMulIntegerToFloat\\)")), r.out());
     assertEquals(16, lines.stream().filter(l -> l.matches("  FP32 (Pow|Mul|Add|Tanh) '.*': inside GELU \\(Tanh form\\)"
         + " '.*' -> '.*' \\(8 nodes\\), kept FP32 as one unit so ONNX Runtime fuses it; .*")).count(), r.out());
@@ -202,8 +226,8 @@ class InspectCommandTest {
     assertEquals(0, r.code(), r.err());
     assertEquals(List.of("qcal: warning: --op-types InstanceNormalization: no quantization rule for this op type;"
         + " its nodes stay FP32"), r.err().lines().toList());
-    assertTrue(r.out().contains("  int8 Conv 'conv': rule ConvRule"), r.out());
-    assertTrue(r.out().lines().anyMatch(l -> l.startsWith("  int8 Relu 'relu': folded into the producer's output")),
+    assertTrue(r.out().contains("  QDQ  Conv 'conv': rule ConvRule"), r.out());
+    assertTrue(r.out().lines().anyMatch(l -> l.startsWith("  QDQ  Relu 'relu': folded into the producer's output")),
         r.out());
     assertTrue(r.out().contains("  FP32 InstanceNormalization 'in': no rule for op type InstanceNormalization;"
         + " stays FP32"), r.out());
