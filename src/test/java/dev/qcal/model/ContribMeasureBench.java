@@ -62,4 +62,61 @@ class ContribMeasureBench {
       run("sln" + opset, s, ca, ea, ops("SkipLayerNormalization"));
     }
   }
+
+  @Test
+  void dump() throws Exception {
+    java.nio.file.Path d = java.nio.file.Path.of("/tmp/contrib");
+    java.nio.file.Files.createDirectories(d);
+    OnnxModels.save(ContribGraphs.lstm(13, 0), d.resolve("lstm.onnx"));
+    OnnxModels.save(ContribGraphs.attention(13, 0), d.resolve("attention.onnx"));
+    OnnxModels.save(ContribGraphs.skipLayerNorm(13, 0), d.resolve("sln.onnx"));
+    var c = batches(1, 64, 8, 6, 8).stream().map(b -> (float[]) b.values().get("x")).toList();
+    var e = batches(2, 64, 8, 6, 8).stream().map(b -> (float[]) b.values().get("x")).toList();
+    dev.qcal.data.Npy.writeFloat32(d.resolve("lstm_calib.npy"), concat(c), new long[] {64, 6, 8});
+    dev.qcal.data.Npy.writeFloat32(d.resolve("lstm_eval.npy"), concat(e), new long[] {64, 6, 8});
+    c = batches(3, 64, 8, 8, 16).stream().map(b -> (float[]) b.values().get("x")).toList();
+    e = batches(4, 64, 8, 8, 16).stream().map(b -> (float[]) b.values().get("x")).toList();
+    dev.qcal.data.Npy.writeFloat32(d.resolve("attn_calib.npy"), concat(c), new long[] {64, 8, 16});
+    dev.qcal.data.Npy.writeFloat32(d.resolve("attn_eval.npy"), concat(e), new long[] {64, 8, 16});
+  }
+
+  static float[] concat(List<float[]> parts) {
+    float[] out = new float[parts.stream().mapToInt(p -> p.length).sum()];
+    int at = 0;
+    for (float[] p : parts) {
+      System.arraycopy(p, 0, out, at, p.length);
+      at += p.length;
+    }
+    return out;
+  }
+
+  @Test
+  void lstmSpeed() throws Exception {
+    int h = 256;
+    int in = 128;
+    dev.qcal.examples.Graph g = new dev.qcal.examples.Graph(17, 5);
+    String x = g.input("x", 1, 32, 8, in);
+    String y = g.op("LSTM", "lstm", List.of(x, g.weight("W", 0.05, 1, 4 * h, in), g.weight("R", 0.05, 1, 4 * h, h),
+        g.weight("B", 0.05, 1, 8 * h)), dev.qcal.examples.Graph.i("hidden_size", h));
+    g.output(y, "logits", 1, 32, 1, 8, h);
+    ModelProto m = g.build("big_lstm");
+    CalibrationPlan plan = CalibrationPlan.of(m, ops("LSTM"));
+    ModelProto q = QdqRewriter.rewrite(m, plan, Map.of(), dev.qcal.quant.QuantType.INT8).model();
+    Random r = new Random(1);
+    float[] v = new float[32 * 8 * in];
+    for (int k = 0; k < v.length; k++) v[k] = (float) r.nextGaussian();
+    var batch = List.of(new TransformerQdq.Batch(Map.of("x", v), Map.of("x", new long[] {32, 8, in})));
+    System.out.printf("MEASURE big lstm sqnr %.2f dB size %d -> %d%n", TransformerQdq.sqnr(m, q, batch),
+        m.getSerializedSize(), q.getSerializedSize());
+    for (int round = 0; round < 3; round++) {
+      for (ModelProto mm : List.of(m, q)) {
+        try (var s = TransformerQdq.session(mm, 1)) {
+          for (int k = 0; k < 20; k++) TransformerQdq.run(s, batch.get(0), "logits");
+          long t0 = System.nanoTime();
+          for (int k = 0; k < 200; k++) TransformerQdq.run(s, batch.get(0), "logits");
+          System.out.printf("MEASURE %s %.3f ms/run%n", mm == m ? "fp32" : "qdq-weights", (System.nanoTime() - t0) / 200e6);
+        }
+      }
+    }
+  }
 }
