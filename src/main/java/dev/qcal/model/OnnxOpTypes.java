@@ -66,6 +66,7 @@ public final class OnnxOpTypes {
     int bestDistance = 3;
     List<String> candidates = new java.util.ArrayList<>(QdqOpRules.ALL.keySet());
     candidates.addAll(new TreeSet<>(ALL));
+    candidates.addAll(new TreeSet<>(CONTRIB));
     new TreeSet<>(CONTRIB).forEach(c -> candidates.add(MS_PREFIX + c));
     for (String c : candidates) {
       int d = distance(op.toLowerCase(java.util.Locale.ROOT), c.toLowerCase(java.util.Locale.ROOT));

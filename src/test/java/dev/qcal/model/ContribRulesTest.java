@@ -216,4 +216,19 @@ class ContribRulesTest {
     assertTrue(byDefault > 38, "SQNR " + byDefault);
     assertFalse(decision(CalibrationPlan.of(m), "SkipLayerNormalization").quantized());
   }
+
+  @Test
+  void contribNamesAreOpTypesQualifiedOrPlainAndCountAsRuled() {
+    assertTrue(OnnxOpTypes.contains("com.microsoft.Attention"));
+    assertTrue(OnnxOpTypes.contains("SkipLayerNormalization"));
+    assertTrue(OnnxOpTypes.contains("com.microsoft.SkipLayerNormalization"));
+    assertFalse(OnnxOpTypes.contains("com.microsoft.Conv"));
+    assertFalse(OnnxOpTypes.contains("com.microsoft.Atention"));
+    assertEquals("com.microsoft.Attention", OnnxOpTypes.closest("com.microsoft.Atention"));
+    assertEquals("SkipLayerNormalization", OnnxOpTypes.closest("SkipLayerNormalisation"));
+    PlanOptions o = ops(Set.of("SkipLayerNormalization", "com.microsoft.Attention", "Attention", "FastGelu"));
+    assertEquals(List.of("Attention", "SkipLayerNormalization", "com.microsoft.Attention"),
+        List.copyOf(o.quantizedOpTypes()));
+    assertEquals(List.of("FastGelu"), List.copyOf(o.unruledOpTypes()));
+  }
 }
