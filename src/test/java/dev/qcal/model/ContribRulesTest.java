@@ -195,6 +195,10 @@ class ContribRulesTest {
     b.getGraphBuilder().getNodeBuilderList().forEach(n -> n.clearDomain());
     CalibrationPlan p2 = CalibrationPlan.of(b.build(), ops(Set.of("Attention")));
     assertFalse(decision(p2, "Attention").quantized());
+    // the qualified name excludes it too
+    CalibrationPlan p3 = CalibrationPlan.of(ContribGraphs.attention(13, 0), new PlanOptions(Set.of("Attention"),
+        List.of(), Set.of("com.microsoft.Attention"), false));
+    assertTrue(decision(p3, "Attention").reason().contains("excluded by --exclude-op-types com.microsoft.Attention"));
   }
 
   @ParameterizedTest
