@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 
 /** Which nodes are quantized: shared by {@code calibrate}, {@code quantize} and {@code inspect}. */
 public final class PlanOptionsMixin {
-  @Option(names = "--op-types", split = ",", defaultValue = "Conv,Gemm,MatMul,LSTM", paramLabel = "OP",
+  @Option(names = "--op-types", split = ",", defaultValue = "Conv,Gemm,MatMul,LSTM,GRU", paramLabel = "OP",
       description = "Op types to quantize, comma-separated (default: ${DEFAULT-VALUE}, chosen by measurement on CNNs"
           + " and transformer blocks); the others (Add, Mul, Softmax, LayerNormalization, Gelu, Gather, Where,"
           + " pass-through ops, ...) and why they are not defaults: README 'What is quantized', 'Transformer models',"

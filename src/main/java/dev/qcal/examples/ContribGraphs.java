@@ -43,6 +43,23 @@ public final class ContribGraphs {
   }
 
   /**
+   * The GRU counterpart of {@link #lstm}: x [N, 6, 8] -> Transpose -> bidirectional GRU (hidden 16, W [2, 48, 8],
+   * R [2, 48, 16], B [2, 96]) -> Transpose -> Reshape -> logits [N, 6, 32].
+   */
+  public static ModelProto gru(int opset, long leading) {
+    Graph g = new Graph(opset, 13);
+    Object n = lead(leading);
+    String x = g.input("x", FLOAT, n, 6, 8);
+    String t = g.op("Transpose", "to_time_major", List.of(x), Graph.ints("perm", 1, 0, 2));
+    String y = g.op("GRU", "gru", List.of(t, g.weight("gru.W", 0.35, 2, 48, 8), g.weight("gru.R", 0.25, 2, 48, 16),
+        g.weight("gru.B", 0.1, 2, 96)), Graph.i("hidden_size", 16), Graph.s("direction", "bidirectional"));
+    String back = g.op("Transpose", "to_batch_major", List.of(y), Graph.ints("perm", 2, 0, 1, 3));
+    String out = g.op("Reshape", "merge_directions", List.of(back, g.int64s("merge_shape", 0, 6, 32)));
+    g.output(out, "logits", FLOAT, n, 6, 32);
+    return g.build("gru");
+  }
+
+  /**
    * A BERT-style attention block on ONNX Runtime's fused ops: x [N, 8, 16] -> Attention (2 heads, QKV weight
    * [16, 48], bias [48]) -> MatMul (output projection [16, 16]) -> SkipLayerNormalization (skip x, gamma, beta,
    * projection bias) -> logits [N, 8, 16].

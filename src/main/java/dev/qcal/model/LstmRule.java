@@ -6,8 +6,8 @@ import dev.qcal.model.CalibrationPlan.Planner;
 import dev.qcal.model.CalibrationPlan.WeightRef;
 
 /**
- * LSTM(X, W[D, 4H, I], R[D, 4H, H], B, sequence_lens, initial_h, initial_c): W and R int8 per output row (axis
- * 1), as ONNX Runtime's dynamic LSTM quantization stores them; the LSTM itself runs in float on the
+ * LSTM(X, W[D, 4H, I], R[D, 4H, H], B, sequence_lens, initial_h, initial_c), and GRU alike (W[D, 3H, I],
+ * R[D, 3H, H]): W and R int8 per output row (axis 1), as ONNX Runtime's dynamic LSTM quantization stores them; the LSTM itself runs in float on the
  * DequantizeLinear outputs, so its weights are stored 4x smaller. X, B, the sequence lengths, the initial
  * states and the outputs stay float: ONNX Runtime has no kernel that reads an LSTM's Q/DQ activations
  * (DynamicQuantizeLSTM quantizes X itself), so a Q/DQ on X would only add rounding error (measured in
