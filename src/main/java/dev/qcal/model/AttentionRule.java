@@ -23,6 +23,7 @@ final class AttentionRule implements QdqOpRules.Rule {
     TensorProto wt = p.floatInitializer(n, "weights", w, 2);
     if (wt != null) {
       p.weight(new WeightRef(p.graph.id(n), w, 1, null, x));
+      p.note("weights '" + w + "' int8 per column (axis 1)");
     }
   }
 }

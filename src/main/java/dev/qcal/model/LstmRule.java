@@ -32,6 +32,7 @@ final class LstmRule implements QdqOpRules.Rule {
     TensorProto wt = p.floatInitializer(n, role, w, 3);
     if (wt != null) {
       p.weight(new WeightRef(p.graph.id(n), w, 1, null, null));
+      p.note(role + " '" + w + "' int8 per row (axis 1)");
     }
   }
 }

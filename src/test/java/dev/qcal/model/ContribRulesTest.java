@@ -94,6 +94,8 @@ class ContribRulesTest {
     assertEquals(List.of("lstm.W", "lstm.R"), plan.weights().stream().map(CalibrationPlan.WeightRef::initializer)
         .toList());
     assertTrue(decision(plan, "LSTM").quantized(), decision(plan, "LSTM").toString());
+    assertEquals("W 'lstm.W' int8 per row (axis 1), R 'lstm.R' int8 per row (axis 1)",
+        decision(plan, "LSTM").details());
 
     ModelProto q = quantize(m, PlanOptions.defaults(), List.of());
     NodeProto lstm = node(q, "LSTM");
