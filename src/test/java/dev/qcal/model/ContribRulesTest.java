@@ -258,4 +258,21 @@ class ContribRulesTest {
         List.copyOf(o.quantizedOpTypes()));
     assertEquals(List.of("FastGelu"), List.copyOf(o.unruledOpTypes()));
   }
+
+  @ParameterizedTest
+  @ValueSource(ints = {11, 13, 17, 21})
+  void everyBuilderRunsInOnnxRuntimeWithAFreeAndAFixedLeadingDim(int opset) throws Exception {
+    for (long leading : new long[] {0, 3}) {
+      for (ModelProto m : List.of(ContribGraphs.lstm(opset, leading), ContribGraphs.gru(opset, leading),
+          ContribGraphs.attention(opset, leading), ContribGraphs.skipLayerNorm(opset, leading))) {
+        long[] dims = m.getGraph().getName().contains("lstm") || m.getGraph().getName().equals("gru")
+            ? new long[] {6, 8} : new long[] {8, 16};
+        TransformerQdq.Batch b = batches(5, 3, 3, dims).get(0);
+        try (var s = TransformerQdq.session(m, 1)) {
+          float[] y = TransformerQdq.run(s, b, "logits");
+          assertEquals(3 * (dims[0] == 6 ? 6 * 32 : 8 * 16), y.length, m.getGraph().getName() + " at " + opset);
+        }
+      }
+    }
+  }
 }
