@@ -10,11 +10,13 @@ import picocli.CommandLine.Option;
 
 /** Which nodes are quantized: shared by {@code calibrate}, {@code quantize} and {@code inspect}. */
 public final class PlanOptionsMixin {
-  @Option(names = "--op-types", split = ",", defaultValue = "Conv,Gemm,MatMul", paramLabel = "OP",
+  @Option(names = "--op-types", split = ",", defaultValue = "Conv,Gemm,MatMul,LSTM,GRU", paramLabel = "OP",
       description = "Op types to quantize, comma-separated (default: ${DEFAULT-VALUE}, chosen by measurement on CNNs"
           + " and transformer blocks); the others (Add, Mul, Softmax, LayerNormalization, Gelu, Gather, Where,"
           + " pass-through ops, ...) and why they are not defaults: README 'What is quantized', 'Transformer models',"
-          + " and qcal inspect. Relu and Clip are accepted (they are folded into a quantized producer's output);"
+          + " and qcal inspect. ONNX Runtime's contrib ops: com.microsoft.Attention, com.microsoft.SkipLayerNormalization"
+          + " (a plain name selects the com.microsoft op too; each node is matched by its domain)."
+          + " Relu and Clip are accepted (they are folded into a quantized producer's output);"
           + " an ONNX op type with no rule gets one warning and its nodes stay FP32; a name that is no ONNX op"
           + " type is an error.")
   List<String> opTypes;

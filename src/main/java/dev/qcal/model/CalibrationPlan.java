@@ -109,7 +109,7 @@ public final class CalibrationPlan {
       boolean defaultDomain = n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx");
       FloatUnits.Unit unit = units.of(n);
       String op = unit == null ? n.getOpType() : unit.opType();
-      QdqOpRules.Rule rule = defaultDomain ? rules.get(op) : null;
+      QdqOpRules.Rule rule = rules.get(defaultDomain ? op : QdqOpRules.key(n));
       String excluded = exclusions.reason(n);
       if (excluded != null) {
         planner.nodes.add(new NodeDecision(id, n.getOpType(), false, excluded));
@@ -122,7 +122,9 @@ public final class CalibrationPlan {
         planner.nodes.add(new NodeDecision(id, n.getOpType(), true,
             "folded into the producer's output quantization (Q/DQ after the " + n.getOpType() + ")"));
       } else if (rule == null) {
-        String why = !defaultDomain ? "domain '" + n.getDomain() + "' is not quantized"
+        String why = !defaultDomain && QdqOpRules.ALL.containsKey(QdqOpRules.key(n))
+            ? QdqOpRules.notSelected(QdqOpRules.key(n))
+            : !defaultDomain ? "domain '" + n.getDomain() + "' is not quantized"
             : QdqOpRules.ALL.containsKey(n.getOpType()) ? QdqOpRules.notSelected(n.getOpType())
             : options.opTypes().contains(n.getOpType()) ? "no rule for op type " + n.getOpType()
                 + (QdqOpRules.FOLDED.contains(n.getOpType()) ? " (folded only after a quantized producer)" : "")

@@ -33,6 +33,9 @@ final class NodeExclusions {
     if (options.excludeOpTypes().contains(n.getOpType())) {
       return "excluded by --exclude-op-types " + n.getOpType();
     }
+    if (options.excludeOpTypes().contains(QdqOpRules.key(n))) {
+      return "excluded by --exclude-op-types " + QdqOpRules.key(n);
+    }
     if (options.excludeDepthwise() && isDepthwise(n)) {
       return "depthwise Conv excluded by --exclude-depthwise";
     }

@@ -5,8 +5,8 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The op types of ONNX's default domain (ai.onnx, up to opset 23), so that a misspelt {@code --op-types}
- * entry can be told from a real op qcal has no rule for. The ONNX proto classes carry no such list.
+ * The op types of ONNX's default domain (ai.onnx, up to opset 23) and a few of ONNX Runtime's com.microsoft
+ * ones, so that a misspelt {@code --op-types} entry can be told from a real op qcal has no rule for. The ONNX proto classes carry no such list.
  */
 public final class OnnxOpTypes {
 
@@ -35,11 +35,26 @@ public final class OnnxOpTypes {
       "StringNormalizer", "StringSplit", "Sub", "Sum", "Swish", "Tan", "Tanh", "TfIdfVectorizer", "ThresholdedRelu",
       "Tile", "TopK", "Transpose", "Trilu", "Unique", "Unsqueeze", "Upsample", "Where", "Xor"));
 
+  /**
+   * ONNX Runtime's {@code com.microsoft} ops that its transformer optimizer and exporters put in models, so that
+   * they can be named in {@code --op-types} (as {@code com.microsoft.Attention} or plainly).
+   */
+  private static final Set<String> CONTRIB = Set.of("Attention", "BiasGelu", "BiasSoftmax",
+      "EmbedLayerNormalization", "FastGelu", "FusedConv", "FusedMatMul", "Gelu", "GroupQueryAttention",
+      "MultiHeadAttention", "QuickGelu", "RotaryEmbedding", "SkipLayerNormalization",
+      "SkipSimplifiedLayerNormalization");
+
+  private static final String MS_PREFIX = QdqOpRules.MS_DOMAIN + ".";
+
   private OnnxOpTypes() {}
 
-  /** Whether {@code op} is an op type of ONNX's default domain (case-sensitive, as in a graph). */
+  /**
+   * Whether {@code op} is an op type of ONNX's default domain (case-sensitive, as in a graph), or one of the
+   * {@code com.microsoft} ops above, plain or as {@code com.microsoft.OpType}.
+   */
   public static boolean contains(String op) {
-    return ALL.contains(op);
+    return ALL.contains(op) || CONTRIB.contains(op)
+        || op.startsWith(MS_PREFIX) && CONTRIB.contains(op.substring(MS_PREFIX.length()));
   }
 
   /**
@@ -51,6 +66,8 @@ public final class OnnxOpTypes {
     int bestDistance = 3;
     List<String> candidates = new java.util.ArrayList<>(QdqOpRules.ALL.keySet());
     candidates.addAll(new TreeSet<>(ALL));
+    candidates.addAll(new TreeSet<>(CONTRIB));
+    new TreeSet<>(CONTRIB).forEach(c -> candidates.add(MS_PREFIX + c));
     for (String c : candidates) {
       int d = distance(op.toLowerCase(java.util.Locale.ROOT), c.toLowerCase(java.util.Locale.ROOT));
       if (d < bestDistance) {

@@ -29,7 +29,7 @@ public record PlanOptions(
   /** The named op types qcal has a rule for, sorted: what the plan quantizes. */
   public java.util.SortedSet<String> quantizedOpTypes() {
     java.util.SortedSet<String> s = new java.util.TreeSet<>(opTypes);
-    s.retainAll(QdqOpRules.ALL.keySet());
+    s.removeIf(op -> QdqOpRules.keys(op).isEmpty());
     return s;
   }
 
@@ -39,7 +39,7 @@ public record PlanOptions(
    */
   public java.util.SortedSet<String> unruledOpTypes() {
     java.util.SortedSet<String> s = new java.util.TreeSet<>(opTypes);
-    s.removeAll(QdqOpRules.ALL.keySet());
+    s.removeIf(op -> !QdqOpRules.keys(op).isEmpty());
     s.removeAll(QdqOpRules.FOLDED);
     return s;
   }

@@ -66,7 +66,7 @@ class QuantizeCommandTest {
     assertEquals(dev.qcal.model.OnnxModels.sha256(ExampleData.MODEL), meta.get("qcal.model_sha256"));
     assertEquals("minmax", meta.get("qcal.method"));
     assertEquals(dev.qcal.jobs.QcalVersion.get(), meta.get("qcal.version"));
-    assertEquals("Conv,Gemm,MatMul", meta.get("qcal.op_types"));
+    assertEquals("Conv,GRU,Gemm,LSTM,MatMul", meta.get("qcal.op_types"));
     assertEquals(run.get("samples").asText(), meta.get("qcal.samples"));
     assertFalse(run.has("spark_application_id"), "quantize starts no Spark job");
   }
