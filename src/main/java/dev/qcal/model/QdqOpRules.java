@@ -44,6 +44,13 @@ final class QdqOpRules {
     m.put("Softmax", new SoftmaxRule());
     m.put("Gather", new GatherRule());
     m.put("Where", new WhereRule());
+    m.put("Pad", new PadRule());
+    m.put("ArgMax", new ArgMaxRule());
+    m.put("ArgMin", new ArgMaxRule());
+    m.put("InstanceNormalization", new InstanceNormalizationRule());
+    // planned only when not folded into a quantized producer's output (see CalibrationPlan)
+    m.put("Relu", new UnaryRule());
+    m.put("Clip", new UnaryRule());
     // no integer kernels in ONNX Runtime's CPU provider: Q/DQ around them only when asked for
     m.put("LayerNormalization", new UnaryRule());
     m.put("Gelu", new UnaryRule());
@@ -81,8 +88,9 @@ final class QdqOpRules {
   }
 
   /**
-   * Activation functions with no rule of their own: after a quantized producer, the producer's output Q/DQ
-   * moves past them (see {@link CalibrationPlan}); naming them in {@code --op-types} changes nothing.
+   * Activation functions folded into a quantized producer: the producer's output Q/DQ moves past them (see
+   * {@link CalibrationPlan}) whatever {@code --op-types} says; when named in it, one whose producer is not
+   * quantized gets its input and output calibrated (its rule in {@link #ALL}).
    */
   static final Set<String> FOLDED = Set.of("Relu", "Clip");
 
