@@ -39,6 +39,14 @@ class OpCoverageTest {
   /** Set (-Dqcal.opCoverage=full) to calibrate every opset and leading dimension both ways (about 20 minutes). */
   private static final boolean FULL = "full".equals(System.getProperty("qcal.opCoverage"));
 
+  /** Set (-Dqcal.opCoverage.ops=Gather,Pad) to run only these cases. */
+  private static final List<String> ONLY = System.getProperty("qcal.opCoverage.ops", "").isBlank() ? List.of()
+      : List.of(System.getProperty("qcal.opCoverage.ops").split(","));
+
+  private static List<OpGraphs.Case> selected() {
+    return OpGraphs.cases().stream().filter(c -> ONLY.isEmpty() || ONLY.contains(c.op())).toList();
+  }
+
   /** The table's point: opset 13 (the op's first supported opset when later), free leading dimension. */
   private static int tableOpset(OpGraphs.Case c) {
     return Math.max(13, c.minOpset());
@@ -50,7 +58,7 @@ class OpCoverageTest {
    * calibrated by some case.
    */
   static Stream<Arguments> matrix() {
-    List<OpGraphs.Case> cases = OpGraphs.cases();
+    List<OpGraphs.Case> cases = selected();
     return java.util.stream.IntStream.range(0, cases.size()).boxed().flatMap(k -> {
       OpGraphs.Case c = cases.get(k);
       List<Integer> opsets = OpGraphs.OPSETS.stream().filter(o -> o >= c.minOpset()).toList();
@@ -68,7 +76,7 @@ class OpCoverageTest {
 
   /** The table's point for every case; every opset and leading dimension in the full run. */
   static Stream<Arguments> tableMatrix() {
-    return FULL ? matrix() : OpGraphs.cases().stream().map(c -> Arguments.of(c.op(), tableOpset(c), OpGraphs.FREE));
+    return FULL ? matrix() : selected().stream().map(c -> Arguments.of(c.op(), tableOpset(c), OpGraphs.FREE));
   }
 
   /** Every case builds at every opset with both leading dimensions, and ONNX Runtime runs the FP32 model. */

@@ -23,13 +23,14 @@ import java.util.stream.Collectors;
 
 /**
  * One {@link OpGraphs} case calibrated through the command line: the model (newest IR version) and seeded
- * random rows written under a folder ({@value #CALIB_ROWS} calibration rows, {@value #EVAL_ROWS} others for
+ * random rows written under a folder ({@link #CALIB_ROWS} calibration rows (128, or
+ * {@code -Dqcal.opCoverage.rows}), {@value #EVAL_ROWS} others for
  * evaluation, each without the leading dimension), {@code qcal calibrate} with the given op types, and the
  * output SQNR of the quantized model against the FP32 one, both run by ONNX Runtime here (the FP32 model
  * from a copy saved with IR version 11, which is all that differs).
  */
 record OpRun(OpGraphs.Case c, int opset, long leading, Path dir, String opTypes, Cli calibrate) {
-  static final int CALIB_ROWS = 16;
+  static final int CALIB_ROWS = Integer.getInteger("qcal.opCoverage.rows", 128);
   static final int EVAL_ROWS = 8;
 
   /** Calibrates case {@code c} at {@code opset} and {@code leading}; {@code opTypes} null for the defaults. */
