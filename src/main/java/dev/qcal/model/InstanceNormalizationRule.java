@@ -8,8 +8,8 @@ import dev.qcal.model.CalibrationPlan.WeightRef;
 /**
  * InstanceNormalization(x, scale, B) (after ORT's QDQ normalization): the input and the output are
  * calibrated; a constant 1-D scale is an int8 weight per channel (axis 0) and a constant B its int32 bias
- * (scale {@code inputScale * scale[c]}), as ORT's quantizer writes them. ONNX Runtime has no integer kernel:
- * it runs the op in float between the DequantizeLinear and the QuantizeLinear.
+ * (scale {@code inputScale * scale[c]}), as ORT's quantizer writes them. ONNX Runtime runs the op itself
+ * in float, between the DequantizeLinear and the QuantizeLinear.
  */
 final class InstanceNormalizationRule implements QdqOpRules.Rule {
   @Override
