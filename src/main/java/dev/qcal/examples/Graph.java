@@ -55,6 +55,23 @@ public final class Graph {
     outputs.add(value(name, elemType, dims));
   }
 
+  /** Declares tensor {@code tensor} a graph output of element type {@code elemType} and unstated shape. */
+  public void outputAnyShape(String tensor, int elemType) {
+    outputs.add(ValueInfoProto.newBuilder().setName(tensor).setType(TypeProto.newBuilder().setTensorType(
+        TypeProto.Tensor.newBuilder().setElemType(elemType))).build());
+  }
+
+  /** Adds a node of {@code op} with several outputs named {@code prefix_counter_k}; returns their names. */
+  public List<String> ops(String op, String prefix, int outputCount, List<String> in, AttributeProto... attrs) {
+    String name = prefix + "_" + next++;
+    List<String> outs = new ArrayList<>();
+    for (int k = 0; k < outputCount; k++) {
+      outs.add(name + "_" + k);
+    }
+    nodes.add(node(op, name, in, outs, attrs));
+    return outs;
+  }
+
   /** Adds node {@code op} named {@code prefix + counter}, whose single output has the node's name. */
   public String op(String op, String prefix, List<String> in, AttributeProto... attrs) {
     String name = prefix + "_" + next++;

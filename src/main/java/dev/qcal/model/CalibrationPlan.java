@@ -117,7 +117,7 @@ public final class CalibrationPlan {
         planner.nodes.add(new NodeDecision(id, n.getOpType(), false, "inside " + unit.kind() + " '"
             + unit.input() + "' -> '" + unit.output() + "' (" + unit.nodes().size() + " nodes), kept FP32 as one unit"
             + " so ONNX Runtime fuses it" + (rule == null ? "; " + QdqOpRules.notSelected(op) : "")));
-      } else if (rule == null && defaultDomain && isActivationFunction(n) && n.getOutputCount() > 0
+      } else if (defaultDomain && isActivationFunction(n) && n.getOutputCount() > 0
           && planner.activations.contains(n.getOutput(0))) {
         planner.nodes.add(new NodeDecision(id, n.getOpType(), true,
             "folded into the producer's output quantization (Q/DQ after the " + n.getOpType() + ")"));
