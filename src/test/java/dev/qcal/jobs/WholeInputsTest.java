@@ -1,0 +1,269 @@
+package dev.qcal.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.qcal.data.Npy;
+import dev.qcal.model.OnnxModels;
+import dev.qcal.model.TestGraphs;
+import dev.qcal.runtime.Ort;
+import dev.qcal.testing.Cli;
+import dev.qcal.testing.SharedSpark;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Models whose graphs depend on a fixed first dimension ([5,5] against [5,5] constants, [1,8,6,6]
+ * reshaped to [8,36], a Squeeze of axis 0, [3,7]): rows of the input's full shape are whole inputs,
+ * fed as they are. The statistics equal a brute-force oracle (ONNX Runtime running the FP32 graph on
+ * each sample alone, every activation a graph output), for any partitioning.
+ */
+@ExtendWith(SharedSpark.class)
+class WholeInputsTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  @TempDir Path tmp;
+
+  private static TensorProto int64s(String name, long... v) {
+    return TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE).addDims(v.length)
+        .addAllInt64Data(Arrays.stream(v).boxed().toList()).build();
+  }
+
+  /**
+   * The model (outputs {@code outputs}) saved as {@code name}, and its oracle (every tensor in
+   * {@code activations} a graph output) as {@code oracle-name}.
+   */
+  private Path model(String name, List<NodeProto> nodes, ValueInfoProto input, List<String> outputs,
+      List<TensorProto> inits, List<String> activations) {
+    ModelProto m = TestGraphs.model(13, nodes, List.of(input),
+        outputs.stream().map(o -> TestGraphs.floatInfo(o)).toList(), inits);
+    OnnxModels.save(m, tmp.resolve(name));
+    ModelProto oracle = TestGraphs.model(13, nodes, List.of(input),
+        activations.stream().map(o -> TestGraphs.floatInfo(o)).toList(), inits);
+    OnnxModels.save(oracle, tmp.resolve("oracle-" + name));
+    return tmp.resolve(name);
+  }
+
+  /** x [5,5] -> MatMul [5,5] -> Add a [5,5] constant -> Relu. */
+  private Path matMulAddRelu() {
+    return model("mm55.onnx",
+        List.of(TestGraphs.node("MatMul", "mm", List.of("x", "w"), List.of("m")),
+            TestGraphs.node("Add", "add", List.of("m", "c"), List.of("a")),
+            TestGraphs.node("Relu", "relu", List.of("a"), List.of("y"))),
+        TestGraphs.floatInfo("x", 5, 5), List.of("y"),
+        List.of(TestGraphs.floatTensor("w", new long[] {5, 5}, TestGraphs.randomFloats(25, 1)),
+            TestGraphs.floatTensor("c", new long[] {5, 5}, TestGraphs.randomFloats(25, 2))),
+        List.of("m", "a", "y"));
+  }
+
+  private static float[] gaussians(int n, long seed) {
+    Random r = new Random(seed);
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = (float) r.nextGaussian();
+    }
+    return v;
+  }
+
+  /** Per activation of the oracle model, {min, max} over every value of every sample run alone. */
+  private static Map<String, float[]> oracle(Path oracle, String input, float[] all, long[] sampleShape, int samples) {
+    int per = all.length / samples;
+    Map<String, float[]> range = new LinkedHashMap<>();
+    for (int s = 0; s < samples; s++) {
+      float[] x = Arrays.copyOfRange(all, s * per, (s + 1) * per);
+      Map<String, float[]> out = new LinkedHashMap<>(Ort.run(oracle, Map.of(input, x), Map.of(input, sampleShape)));
+      out.put(input, x);
+      for (Map.Entry<String, float[]> e : out.entrySet()) {
+        float[] r = range.computeIfAbsent(e.getKey(), k -> new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY});
+        for (float v : e.getValue()) {
+          r[0] = Math.min(r[0], v);
+          r[1] = Math.max(r[1], v);
+        }
+      }
+    }
+    return range;
+  }
+
+  private Cli calibrate(Path model, Path data, String out, String... extra) {
+    List<String> args = new ArrayList<>(List.of("calibrate", "--model", model.toString(), "--data", data.toString(),
+        "--out", tmp.resolve(out).toString()));
+    args.addAll(List.of(extra));
+    return Cli.run(args.toArray(new String[0]));
+  }
+
+  /** Every calibrated activation's min and max are the oracle's; at least {@code expected} are checked. */
+  private void assertOracle(String out, Map<String, float[]> oracle, List<String> expected) throws Exception {
+    JsonNode acts = JSON.readTree(tmp.resolve(out).resolve("qparams.json").toFile()).get("activations");
+    List<String> checked = new ArrayList<>();
+    for (var it = acts.fields(); it.hasNext();) {
+      var e = it.next();
+      float[] r = oracle.get(e.getKey());
+      if (r == null) {
+        continue; // a tensor of the prepared graph the oracle has no name for
+      }
+      assertEquals(r[0], e.getValue().get("min").floatValue(), 0f, e.getKey() + " min");
+      assertEquals(r[1], e.getValue().get("max").floatValue(), 0f, e.getKey() + " max");
+      checked.add(e.getKey());
+    }
+    assertTrue(checked.containsAll(expected), checked + " should hold " + expected);
+  }
+
+  private void assertSameStats(String a, String b) throws Exception {
+    assertEquals(JSON.readTree(tmp.resolve(a).resolve("qparams.json").toFile()).get("activations"),
+        JSON.readTree(tmp.resolve(b).resolve("qparams.json").toFile()).get("activations"));
+    assertArrayEquals(Files.readAllBytes(tmp.resolve(a).resolve("stats/stats.bin")),
+        Files.readAllBytes(tmp.resolve(b).resolve("stats/stats.bin")), b);
+  }
+
+  @Test
+  void fullShapedRowsAreWholeInputsAsTheOracleRunsThem(SparkSession spark) throws Exception {
+    Path model = matMulAddRelu();
+    float[] x = gaussians(7 * 25, 3);
+    Path data = tmp.resolve("x.npy");
+    Npy.writeFloat32(data, x, new long[] {7, 5, 5});
+    Cli one = calibrate(model, data, "p1", "--partitions", "1");
+    assertEquals(0, one.code(), one.err());
+    Cli three = calibrate(model, data, "p3", "--partitions", "3", "--batch-size", "4");
+    assertEquals(0, three.code(), three.err());
+    assertSameStats("p1", "p3");
+    assertOracle("p1", oracle(tmp.resolve("oracle-mm55.onnx"), "x", x, new long[] {5, 5}, 7), List.of("x", "m", "a"));
+    JsonNode run = JSON.readTree(tmp.resolve("p3/run.json").toFile());
+    assertEquals("whole", run.get("feed").asText());
+    assertEquals(7, run.get("samples").asInt());
+    assertEquals(7, run.get("batches").asInt());
+    Cli inspect = Cli.run("inspect", "--model", model.toString());
+    assertEquals(0, inspect.code(), inspect.err());
+    assertTrue(inspect.out().contains("batch: none (whole inputs [5,5], run one at a time)"), inspect.out());
+
+    // evaluate: each whole input through both models; SQNR as ONNX Runtime's outputs give it, sample by sample
+    Path quantized = tmp.resolve("p1/quantized.onnx");
+    Cli ev = Cli.run("evaluate", "--fp32", model.toString(), "--quantized", quantized.toString(), "--data",
+        data.toString(), "--out", tmp.resolve("eval").toString(), "--sensitivity-samples", "3");
+    assertEquals(0, ev.code(), ev.err());
+    double signal = 0;
+    double noise = 0;
+    for (int s = 0; s < 7; s++) {
+      float[] in = Arrays.copyOfRange(x, s * 25, (s + 1) * 25);
+      float[] ref = Ort.run(model, Map.of("x", in), Map.of("x", new long[] {5, 5})).get("y");
+      float[] q = Ort.run(quantized, Map.of("x", in), Map.of("x", new long[] {5, 5})).get("y");
+      for (int k = 0; k < ref.length; k++) {
+        signal += (double) ref[k] * ref[k];
+        noise += ((double) ref[k] - q[k]) * ((double) ref[k] - q[k]);
+      }
+    }
+    JsonNode eval = JSON.readTree(tmp.resolve("eval/eval.json").toFile());
+    assertEquals(7, eval.get("samples").asInt());
+    assertEquals(10 * Math.log10(signal / noise), eval.get("outputs").get("y").get("sqnr_db").asDouble(), 1e-3);
+    assertEquals(3, eval.get("sensitivity").get("samples").asInt());
+
+    // the FP32 fallback evaluates and ranks whole inputs too (an unreachable target runs every step)
+    Cli fb = calibrate(model, data, "fallback", "--min-sqnr", "200", "--sensitivity-samples", "3");
+    assertEquals(0, fb.code(), fb.err());
+    JsonNode steps = JSON.readTree(tmp.resolve("fallback/run.json").toFile()).get("fallback").get("steps");
+    assertTrue(steps.size() > 1, steps.toString());
+  }
+
+  @Test
+  void reshapeToAConstantTargetAndSqueezeOfAxisZero(SparkSession spark) throws Exception {
+    // x [1,8,6,6] -> Reshape [8,36] -> MatMul [36,4] -> Reshape [1,8,2,2]
+    Path reshape = model("reshape.onnx",
+        List.of(TestGraphs.node("Reshape", "r1", List.of("x", "s1"), List.of("r")),
+            TestGraphs.node("MatMul", "mm", List.of("r", "w"), List.of("m")),
+            TestGraphs.node("Reshape", "r2", List.of("m", "s2"), List.of("y"))),
+        TestGraphs.floatInfo("x", 1, 8, 6, 6), List.of("y"),
+        List.of(int64s("s1", 8, 36), int64s("s2", 1, 8, 2, 2),
+            TestGraphs.floatTensor("w", new long[] {36, 4}, TestGraphs.randomFloats(144, 5))),
+        List.of("r", "m", "y"));
+    float[] x = gaussians(5 * 288, 6);
+    Path data = tmp.resolve("x1.npy");
+    Npy.writeFloat32(data, x, new long[] {5, 1, 8, 6, 6});
+    Cli one = calibrate(reshape, data, "r1", "--partitions", "1");
+    assertEquals(0, one.code(), one.err());
+    Cli three = calibrate(reshape, data, "r3", "--partitions", "3");
+    assertEquals(0, three.code(), three.err());
+    assertSameStats("r1", "r3");
+    assertOracle("r1", oracle(tmp.resolve("oracle-reshape.onnx"), "x", x, new long[] {1, 8, 6, 6}, 5),
+        List.of("x", "m"));
+
+    // x [1,4,3] -> Squeeze(axis 0) -> MatMul [3,2]
+    Path squeeze = model("squeeze.onnx",
+        List.of(TestGraphs.node("Squeeze", "sq", List.of("x", "axes"), List.of("s")),
+            TestGraphs.node("MatMul", "mm", List.of("s", "w"), List.of("y"))),
+        TestGraphs.floatInfo("x", 1, 4, 3), List.of("y"),
+        List.of(int64s("axes", 0), TestGraphs.floatTensor("w", new long[] {3, 2}, TestGraphs.randomFloats(6, 7))),
+        List.of("s", "y"));
+    float[] xs = gaussians(6 * 12, 8);
+    Path sqData = tmp.resolve("xs.npy");
+    Npy.writeFloat32(sqData, xs, new long[] {6, 1, 4, 3});
+    Cli sq1 = calibrate(squeeze, sqData, "s1", "--partitions", "1");
+    assertEquals(0, sq1.code(), sq1.err());
+    Cli sq3 = calibrate(squeeze, sqData, "s3", "--partitions", "3");
+    assertEquals(0, sq3.code(), sq3.err());
+    assertSameStats("s1", "s3");
+    assertOracle("s1", oracle(tmp.resolve("oracle-squeeze.onnx"), "x", xs, new long[] {1, 4, 3}, 6), List.of("x", "s"));
+  }
+
+  @Test
+  void oneWholeInputPerFile(SparkSession spark) throws Exception {
+    // x [3,7] -> Add a [3,7] constant -> MatMul [7,2]
+    Path model = model("x37.onnx",
+        List.of(TestGraphs.node("Add", "add", List.of("x", "c"), List.of("a")),
+            TestGraphs.node("MatMul", "mm", List.of("a", "w"), List.of("y"))),
+        TestGraphs.floatInfo("x", 3, 7), List.of("y"),
+        List.of(TestGraphs.floatTensor("c", new long[] {3, 7}, TestGraphs.randomFloats(21, 9)),
+            TestGraphs.floatTensor("w", new long[] {7, 2}, TestGraphs.randomFloats(14, 10))),
+        List.of("a", "y"));
+    float[] x = gaussians(5 * 21, 11);
+    Path dir = tmp.resolve("files");
+    Files.createDirectories(dir);
+    for (int f = 0; f < 5; f++) {
+      Npy.writeFloat32(dir.resolve("s" + f + ".npy"), Arrays.copyOfRange(x, f * 21, (f + 1) * 21), new long[] {3, 7});
+    }
+    Cli one = calibrate(model, dir, "f1", "--partitions", "1");
+    assertEquals(0, one.code(), one.err());
+    Cli three = calibrate(model, dir, "f3", "--partitions", "3");
+    assertEquals(0, three.code(), three.err());
+    assertSameStats("f1", "f3");
+    assertOracle("f1", oracle(tmp.resolve("oracle-x37.onnx"), "x", x, new long[] {3, 7}, 5), List.of("x", "a"));
+    assertEquals(5, JSON.readTree(tmp.resolve("f1/run.json").toFile()).get("samples").asInt());
+  }
+
+  @Test
+  void rowsOfNeitherShapeAndMixedFormsAreRefused(SparkSession spark) throws Exception {
+    Path model = matMulAddRelu();
+    Path bad = tmp.resolve("bad.npy");
+    Npy.writeFloat32(bad, gaussians(3 * 16, 1), new long[] {3, 4, 4});
+    Cli c = calibrate(model, bad, "out-bad");
+    c.assertBadInput(tmp.resolve("out-bad"), "bad.npy", "[5,5]", "[5]");
+
+    // a [5,5] and b [5,3]: a's rows whole, b's rows without the leading dimension
+    ModelProto two = TestGraphs.model(13,
+        List.of(TestGraphs.node("MatMul", "mm", List.of("a", "b"), List.of("y"))),
+        List.of(TestGraphs.floatInfo("a", 5, 5), TestGraphs.floatInfo("b", 5, 3)), List.of(TestGraphs.floatInfo("y")),
+        List.of());
+    Path m2 = tmp.resolve("two.onnx");
+    OnnxModels.save(two, m2);
+    Npy.writeFloat32(tmp.resolve("a.npy"), gaussians(4 * 25, 2), new long[] {4, 5, 5});
+    Npy.writeFloat32(tmp.resolve("b.npy"), gaussians(4 * 3, 3), new long[] {4, 3});
+    Cli mixed = Cli.run("calibrate", "--model", m2.toString(), "--data", "a=" + tmp.resolve("a.npy"),
+        "--data", "b=" + tmp.resolve("b.npy"), "--out", tmp.resolve("out-mixed").toString());
+    mixed.assertBadInput(tmp.resolve("out-mixed"), "input 'a' is a whole input [5, 5]",
+        "input 'b' is a row [3] without the leading dimension", "one form");
+  }
+}
