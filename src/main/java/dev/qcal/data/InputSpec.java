@@ -75,11 +75,13 @@ public record InputSpec(String name, long[] dims, ElemType type, boolean padded,
   }
 
   /**
-   * The input's sample shape as ONNX declares it, e.g. {@code [N,3,?,?]} for {@code [N,3,H,W]}, with the
-   * element type when it is not float32 ({@code int64[N,?]}).
+   * The input's sample shape as ONNX declares it, e.g. {@code [N,3,?,?]} for {@code [N,3,H,W]} (its fixed
+   * first dimension instead of N where whole rows are possible, {@code [5,5]}), with the element type when
+   * it is not float32 ({@code int64[N,?]}).
    */
   public String describe() {
-    StringBuilder b = new StringBuilder(type == ElemType.FLOAT32 ? "" : type.toString()).append(whole ? "[" : "[N");
+    String first = whole ? "" : lead > 0 ? Long.toString(lead) : "N";
+    StringBuilder b = new StringBuilder(type == ElemType.FLOAT32 ? "" : type.toString()).append('[').append(first);
     for (int i = 0; i < dims.length; i++) {
       b.append(i > 0 || !whole ? "," : "").append(dims[i] < 0 ? "?" : Long.toString(dims[i]));
     }

@@ -142,7 +142,7 @@ class WholeInputsTest {
     Cli three = calibrate(model, data, "p3", "--partitions", "3", "--batch-size", "4");
     assertEquals(0, three.code(), three.err());
     assertSameStats("p1", "p3");
-    assertOracle("p1", oracle(tmp.resolve("oracle-mm55.onnx"), "x", x, new long[] {5, 5}, 7), List.of("x", "m", "a"));
+    assertOracle("p1", oracle(tmp.resolve("oracle-mm55.onnx"), "x", x, new long[] {5, 5}, 7), List.of("x", "y"));
     JsonNode run = JSON.readTree(tmp.resolve("p3/run.json").toFile());
     assertEquals("whole", run.get("feed").asText());
     assertEquals(7, run.get("samples").asInt());
@@ -199,7 +199,7 @@ class WholeInputsTest {
     assertEquals(0, three.code(), three.err());
     assertSameStats("r1", "r3");
     assertOracle("r1", oracle(tmp.resolve("oracle-reshape.onnx"), "x", x, new long[] {1, 8, 6, 6}, 5),
-        List.of("x", "m"));
+        List.of("r", "m"));
 
     // x [1,4,3] -> Squeeze(axis 0) -> MatMul [3,2]
     Path squeeze = model("squeeze.onnx",
@@ -216,7 +216,7 @@ class WholeInputsTest {
     Cli sq3 = calibrate(squeeze, sqData, "s3", "--partitions", "3");
     assertEquals(0, sq3.code(), sq3.err());
     assertSameStats("s1", "s3");
-    assertOracle("s1", oracle(tmp.resolve("oracle-squeeze.onnx"), "x", xs, new long[] {1, 4, 3}, 6), List.of("x", "s"));
+    assertOracle("s1", oracle(tmp.resolve("oracle-squeeze.onnx"), "x", xs, new long[] {1, 4, 3}, 6), List.of("s", "y"));
   }
 
   @Test
@@ -240,8 +240,50 @@ class WholeInputsTest {
     Cli three = calibrate(model, dir, "f3", "--partitions", "3");
     assertEquals(0, three.code(), three.err());
     assertSameStats("f1", "f3");
-    assertOracle("f1", oracle(tmp.resolve("oracle-x37.onnx"), "x", x, new long[] {3, 7}, 5), List.of("x", "a"));
+    assertOracle("f1", oracle(tmp.resolve("oracle-x37.onnx"), "x", x, new long[] {3, 7}, 5), List.of("a", "y"));
     assertEquals(5, JSON.readTree(tmp.resolve("f1/run.json").toFile()).get("samples").asInt());
+  }
+
+  @Test
+  void aScalarInputMakesTheRunWhole(SparkSession spark) throws Exception {
+    // x [5,5] -> MatMul [5,5] -> Mul by the scalar input s []
+    ModelProto m = TestGraphs.model(13,
+        List.of(TestGraphs.node("MatMul", "mm", List.of("x", "w"), List.of("m")),
+            TestGraphs.node("Mul", "mul", List.of("m", "s"), List.of("y"))),
+        List.of(TestGraphs.floatInfo("x", 5, 5), scalar("s")), List.of(TestGraphs.floatInfo("y"), TestGraphs.floatInfo("m")),
+        List.of(TestGraphs.floatTensor("w", new long[] {5, 5}, TestGraphs.randomFloats(25, 12))));
+    Path model = tmp.resolve("scalar.onnx");
+    OnnxModels.save(m, model);
+    float[] x = gaussians(4 * 25, 13);
+    float[] s = gaussians(4, 14);
+    Npy.writeFloat32(tmp.resolve("xs.npy"), x, new long[] {4, 5, 5});
+    Npy.writeFloat32(tmp.resolve("ss.npy"), s, new long[] {4});
+    Cli c = Cli.run("calibrate", "--model", model.toString(), "--data", "x=" + tmp.resolve("xs.npy"),
+        "--data", "s=" + tmp.resolve("ss.npy"), "--out", tmp.resolve("out").toString(), "--partitions", "2");
+    assertEquals(0, c.code(), c.err());
+    Map<String, float[]> range = new LinkedHashMap<>();
+    for (int k = 0; k < 4; k++) {
+      float[] xk = Arrays.copyOfRange(x, k * 25, (k + 1) * 25);
+      Map<String, float[]> out = new LinkedHashMap<>(Ort.run(model, Map.of("x", xk, "s", new float[] {s[k]}),
+          Map.of("x", new long[] {5, 5}, "s", new long[0])));
+      out.put("x", xk);
+      out.put("s", new float[] {s[k]});
+      out.forEach((name, v) -> {
+        float[] r = range.computeIfAbsent(name, n -> new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY});
+        for (float f : v) {
+          r[0] = Math.min(r[0], f);
+          r[1] = Math.max(r[1], f);
+        }
+      });
+    }
+    assertOracle("out", range, List.of("x", "m"));
+    assertEquals("whole", JSON.readTree(tmp.resolve("out/run.json").toFile()).get("feed").asText());
+  }
+
+  private static ValueInfoProto scalar(String name) {
+    ValueInfoProto f = TestGraphs.floatInfo(name, 1);
+    return f.toBuilder().setType(f.getType().toBuilder().setTensorType(f.getType().getTensorType().toBuilder()
+        .setShape(ai.onnx.proto.OnnxMl.TensorShapeProto.getDefaultInstance()))).build();
   }
 
   @Test
@@ -251,6 +293,18 @@ class WholeInputsTest {
     Npy.writeFloat32(bad, gaussians(3 * 16, 1), new long[] {3, 4, 4});
     Cli c = calibrate(model, bad, "out-bad");
     c.assertBadInput(tmp.resolve("out-bad"), "bad.npy", "[5,5]", "[5]");
+    // a run of whole inputs (its first file) meets a file of rows without the leading dimension
+    Path dir = tmp.resolve("two-forms");
+    Files.createDirectories(dir);
+    Npy.writeFloat32(dir.resolve("a.npy"), gaussians(2 * 25, 4), new long[] {2, 5, 5});
+    Npy.writeFloat32(dir.resolve("b.npy"), gaussians(3 * 5, 5), new long[] {3, 5});
+    Cli rows = calibrate(model, dir, "out-rows");
+    rows.assertBadInput(tmp.resolve("out-rows"), "b.npy", "row shape [5]", "[5,5]", "one form for every row");
+    // whole inputs are fed as they are: nothing to pad
+    Path good = tmp.resolve("good.npy");
+    Npy.writeFloat32(good, gaussians(2 * 25, 6), new long[] {2, 5, 5});
+    Cli pad = calibrate(model, good, "out-pad", "--pad", "x=0");
+    pad.assertBadInput(tmp.resolve("out-pad"), "--pad", "whole inputs");
 
     // a [5,5] and b [5,3]: a's rows whole, b's rows without the leading dimension
     ModelProto two = TestGraphs.model(13,
