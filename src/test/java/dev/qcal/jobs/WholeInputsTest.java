@@ -142,7 +142,14 @@ class WholeInputsTest {
     Cli three = calibrate(model, data, "p3", "--partitions", "3", "--batch-size", "4");
     assertEquals(0, three.code(), three.err());
     assertSameStats("p1", "p3");
-    assertOracle("p1", oracle(tmp.resolve("oracle-mm55.onnx"), "x", x, new long[] {5, 5}, 7), List.of("x", "y"));
+    Map<String, float[]> oracle = oracle(tmp.resolve("oracle-mm55.onnx"), "x", x, new long[] {5, 5}, 7);
+    assertOracle("p1", oracle, List.of("x", "y"));
+    // min/max only: reduced inside ONNX Runtime, on whole inputs too
+    Cli reduced = calibrate(model, data, "reduced", "--partitions", "2", "--histogram-bins", "0");
+    assertEquals(0, reduced.code(), reduced.err());
+    assertOracle("reduced", oracle, List.of("x", "y"));
+    assertEquals("reduced_in_onnxruntime",
+        JSON.readTree(tmp.resolve("reduced/run.json").toFile()).get("observe").get("mode").asText());
     JsonNode run = JSON.readTree(tmp.resolve("p3/run.json").toFile());
     assertEquals("whole", run.get("feed").asText());
     assertEquals(7, run.get("samples").asInt());
@@ -177,6 +184,12 @@ class WholeInputsTest {
     assertEquals(0, fb.code(), fb.err());
     JsonNode steps = JSON.readTree(tmp.resolve("fallback/run.json").toFile()).get("fallback").get("steps");
     assertTrue(steps.size() > 1, steps.toString());
+    // quantize from the statistics, with the fallback on whole inputs of its own evaluation data
+    Cli q = Cli.run("quantize", "--model", model.toString(), "--stats", tmp.resolve("p1").toString(), "--out",
+        tmp.resolve("requantized").toString(), "--min-sqnr", "200", "--eval-data", data.toString(),
+        "--sensitivity-samples", "3");
+    assertEquals(0, q.code(), q.err());
+    assertEquals(steps, JSON.readTree(tmp.resolve("requantized/run.json").toFile()).get("fallback").get("steps"));
   }
 
   @Test
@@ -278,6 +291,9 @@ class WholeInputsTest {
     }
     assertOracle("out", range, List.of("x", "m"));
     assertEquals("whole", JSON.readTree(tmp.resolve("out/run.json").toFile()).get("feed").asText());
+    Cli inspect = Cli.run("inspect", "--model", model.toString());
+    assertEquals(0, inspect.code(), inspect.err());
+    assertTrue(inspect.out().contains("batch: none (whole inputs [5,5], [], run one at a time)"), inspect.out());
   }
 
   private static ValueInfoProto scalar(String name) {
