@@ -23,6 +23,8 @@ import org.apache.spark.api.java.JavaRDD;
  * first dimension N > 1 (e.g. a {@code .npy} file of exactly the input's shape) is its N rows.
  */
 public final class WholeInputs {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WholeInputs.class);
+
   private WholeInputs() {}
 
   /**
@@ -63,6 +65,9 @@ public final class WholeInputs {
 
     /** The batch size to feed: {@link Batcher#WHOLE}, or as {@link FixedBatch#batchSize} says. */
     int batchSize(int fixedBatch, int requested, String modelName) {
+      if (whole && requested != FixedBatch.DEFAULT_BATCH_SIZE) {
+        LOG.warn("--batch-size {} ignored: {} is fed whole inputs, one at a time", requested, modelName);
+      }
       return whole ? Batcher.WHOLE : FixedBatch.batchSize(fixedBatch, requested, modelName);
     }
   }

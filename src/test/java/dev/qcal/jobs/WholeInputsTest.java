@@ -144,6 +144,21 @@ class WholeInputsTest {
     assertSameStats("p1", "p3");
     Map<String, float[]> oracle = oracle(tmp.resolve("oracle-mm55.onnx"), "x", x, new long[] {5, 5}, 7);
     assertOracle("p1", oracle, List.of("x", "y"));
+    // JSON rows of 25 numbers (the full input's count) are whole inputs too: the same statistics
+    StringBuilder lines = new StringBuilder();
+    for (int k = 0; k < 7; k++) {
+      StringBuilder row = new StringBuilder();
+      for (int j = 0; j < 25; j++) {
+        row.append(j > 0 ? "," : "").append(x[k * 25 + j]);
+      }
+      lines.append("{\"x\": [").append(row).append("]}\n");
+    }
+    Path json = tmp.resolve("json-data");
+    Files.createDirectories(json);
+    Files.writeString(json.resolve("x.json"), lines);
+    Cli fromJson = calibrate(model, json, "json", "--partitions", "3");
+    assertEquals(0, fromJson.code(), fromJson.err());
+    assertSameStats("p1", "json");
     // min/max only: reduced inside ONNX Runtime, on whole inputs too
     Cli reduced = calibrate(model, data, "reduced", "--partitions", "2", "--histogram-bins", "0");
     assertEquals(0, reduced.code(), reduced.err());
