@@ -318,6 +318,36 @@ class WholeInputsTest {
   }
 
   @Test
+  void rowsTakeTheRunsForm() {
+    dev.qcal.data.InputSpec x2 = new dev.qcal.data.InputSpec("x", new long[] {3}, dev.qcal.data.ElemType.FLOAT32,
+        false, 2, false);
+    dev.qcal.data.InputSpec x1 = new dev.qcal.data.InputSpec("y", new long[] {3}, dev.qcal.data.ElemType.FLOAT32,
+        false, 1, false);
+    // a whole input [2,3] in a run of rows: its two rows, in order
+    dev.qcal.data.Sample whole = new dev.qcal.data.Sample(new Object[] {new float[] {1, 2, 3, 4, 5, 6}},
+        new long[][] {{2, 3}}, "f.npy");
+    List<dev.qcal.data.Sample> rows = WholeInputs.normalize(whole, List.of(x2), false);
+    assertEquals(2, rows.size());
+    assertArrayEquals(new float[] {1, 2, 3}, (float[]) rows.get(0).values()[0]);
+    assertArrayEquals(new float[] {4, 5, 6}, (float[]) rows.get(1).values()[0]);
+    assertArrayEquals(new long[] {3}, rows.get(1).shapes()[0]);
+    // a leading dimension of 1: added in a whole run, cut in a run of rows; the values as they are
+    dev.qcal.data.Sample row = new dev.qcal.data.Sample(new Object[] {new float[] {7, 8, 9}}, new long[][] {{3}}, "r");
+    assertArrayEquals(new long[] {1, 3}, WholeInputs.normalize(row, List.of(x1), true).get(0).shapes()[0]);
+    dev.qcal.data.Sample full = new dev.qcal.data.Sample(new Object[] {new float[] {7, 8, 9}}, new long[][] {{1, 3}},
+        "r");
+    assertArrayEquals(new long[] {3}, WholeInputs.normalize(full, List.of(x1), false).get(0).shapes()[0]);
+    // a row without the leading dimension in a whole run of a first dimension 2: refused naming both shapes
+    dev.qcal.data.Sample short2 = new dev.qcal.data.Sample(new Object[] {new float[] {1, 2, 3}}, new long[][] {{3}},
+        "g.npy row 4");
+    dev.qcal.data.BadRecordException e = org.junit.jupiter.api.Assertions.assertThrows(
+        dev.qcal.data.BadRecordException.class, () -> WholeInputs.normalize(short2, List.of(x2), true));
+    assertTrue(e.getMessage().startsWith("g.npy row 4: input 'x' row shape [3]"), e.getMessage());
+    assertTrue(e.getMessage().contains("the whole input [2,3] or a row [3] without the leading dimension"),
+        e.getMessage());
+  }
+
+  @Test
   void rowsOfNeitherShapeAndMixedFormsAreRefused(SparkSession spark) throws Exception {
     Path model = matMulAddRelu();
     Path bad = tmp.resolve("bad.npy");
