@@ -67,15 +67,14 @@ public final class InspectCommand implements Callable<Integer> {
     for (ValueInfoProto v : m.getGraph().getOutputList()) {
       out.println("output: " + describe(v));
     }
-    List<String> whole = dev.qcal.jobs.WholeInputs.describe(m, model.toString());
-    boolean wholeOnly = whole != null && whole.get(0).contains("every row is a whole input");
-    int fixedBatch = wholeOnly ? 0 : FixedBatch.of(m, model.toString());
+    dev.qcal.jobs.WholeInputs.Described whole = dev.qcal.jobs.WholeInputs.describe(m, model.toString());
+    int fixedBatch = whole != null && whole.wholeOnly() ? 0 : FixedBatch.of(m, model.toString());
     if (fixedBatch > 0) {
       out.println("batch: fixed at " + fixedBatch + " samples; calibrate and evaluate feed exactly " + fixedBatch
           + " per batch (--batch-size is ignored)");
     }
     if (whole != null) {
-      whole.forEach(out::println);
+      out.println(whole.line());
     }
     Map<String, long[]> shapes = new LinkedHashMap<>(CalibrateCommand.parseShapes(inputShapes));
     for (ValueInfoProto v : m.getGraph().getInputList()) {

@@ -27,11 +27,14 @@ public final class WholeInputs {
 
   private WholeInputs() {}
 
+  /** What {@code inspect} says of a model's feed, and whether every row of its data is a whole input. */
+  public record Described(String line, boolean wholeOnly) {}
+
   /**
    * What {@code inspect} says of a model's feed: null when its rows are always batched (a dynamic first
-   * dimension), else one line per form its data may take.
+   * dimension), else the forms its data may take.
    */
-  public static List<String> describe(ai.onnx.proto.OnnxMl.ModelProto m, String modelName) {
+  public static Described describe(ai.onnx.proto.OnnxMl.ModelProto m, String modelName) {
     List<InputSpec> specs;
     try {
       specs = ModelInputs.of(m, modelName);
@@ -46,14 +49,16 @@ public final class WholeInputs {
     java.util.Set<Long> leads = new java.util.TreeSet<>();
     specs.forEach(s -> leads.add(s.whole() && s.lead() == 0 ? -1 : s.lead()));
     if (leads.size() > 1) {
-      return List.of(whole + "; the inputs fix different first dimensions (or none), so every row is a whole input");
+      return new Described(whole + "; the inputs fix different first dimensions (or none), so every row is a whole"
+          + " input", true);
     }
     long lead = leads.iterator().next();
     if (lead == 1) {
-      return List.of("rows of the full shape (" + shapes + ") are read as rows of a batch of 1: the same tensors");
+      return new Described("rows of the full shape (" + shapes + ") are read as rows of a batch of 1: the same"
+          + " tensors", false);
     }
-    return List.of(whole + " when the data's rows have the full shape; rows without the leading dimension are"
-        + " batched to " + lead);
+    return new Described(whole + " when the data's rows have the full shape; rows without the leading dimension"
+        + " are batched to " + lead, false);
   }
 
   /** The inputs and samples of a run: whole inputs (specs {@link InputSpec#asWhole}) or rows to batch. */
