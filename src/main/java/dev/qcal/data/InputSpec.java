@@ -140,7 +140,8 @@ public record InputSpec(String name, long[] dims, ElemType type, boolean padded,
     long[] shape;
     if (declared != null) {
       shape = declared;
-    } else if (!whole && lead > 1 && Arrays.stream(dims).allMatch(d -> d >= 0) && length == lead * Sample.elements(dims)) {
+    } else if (!whole && lead > 1 && Arrays.stream(dims).allMatch(d -> d >= 0)
+        && length == lead * Sample.elements(dims)) {
       shape = fullShape(); // a flat row of the full input's size: one whole input
     } else {
       shape = dims.clone();
