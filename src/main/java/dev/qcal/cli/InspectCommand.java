@@ -68,10 +68,14 @@ public final class InspectCommand implements Callable<Integer> {
     for (ValueInfoProto v : m.getGraph().getOutputList()) {
       out.println("output: " + describe(v));
     }
-    int fixedBatch = FixedBatch.of(m, model.toString());
+    dev.qcal.jobs.WholeInputs.Described whole = dev.qcal.jobs.WholeInputs.describe(m, model.toString());
+    int fixedBatch = whole != null && whole.wholeOnly() ? 0 : FixedBatch.of(m, model.toString());
     if (fixedBatch > 0) {
       out.println("batch: fixed at " + fixedBatch + " samples; calibrate and evaluate feed exactly " + fixedBatch
           + " per batch (--batch-size is ignored)");
+    }
+    if (whole != null) {
+      out.println(whole.line());
     }
     Map<String, long[]> shapes = new LinkedHashMap<>(CalibrateCommand.parseShapes(inputShapes));
     for (ValueInfoProto v : m.getGraph().getInputList()) {

@@ -33,8 +33,17 @@ import java.util.List;
  * unchanged, and the lengths come from the mask. Which samples share a batch
  * is decided as without padding (by the order offered, the batch size and the bucket key), so a
  * sample's padded length depends on its batch mates only where the model's dimension is dynamic.
+ *
+ * <p>With a batch size of {@link #WHOLE}, every sample is one whole input of the model: it is a batch by
+ * itself, fed as it is, without a batch axis ({@link Batch#whole()}), and nothing is padded.
  */
 public final class Batcher {
+
+  /**
+   * The batch size of a run of whole inputs ({@link InputSpec#whole()}): each sample runs alone, its shapes
+   * the model's input shapes.
+   */
+  public static final int WHOLE = 0;
 
   /** Shapes filled at once by default. */
   public static final int DEFAULT_OPEN_BUCKETS = 4;
@@ -116,7 +125,7 @@ public final class Batcher {
 
   /** As {@link #Batcher(int, int, boolean, int)}, padding samples as {@code padding} says (null: none). */
   public Batcher(int inputs, int batchSize, boolean pad, int openBuckets, Padding padding) {
-    if (batchSize < 1) {
+    if (batchSize < 1 && batchSize != WHOLE) {
       throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
     }
     if (openBuckets < 1) {
@@ -134,8 +143,30 @@ public final class Batcher {
     if (s.values().length != inputs) {
       throw new DataException(s.source() + ": expected " + inputs + " inputs, found " + s.values().length);
     }
+    if (batchSize == WHOLE) {
+      return wholeBatch(s);
+    }
     queue.add(s);
     return drain();
+  }
+
+  /** A whole sample as its own batch, in reused buffers. */
+  private Batch wholeBatch(Sample s) {
+    ByteBuffer[] buffers = free.isEmpty() ? new ByteBuffer[inputs] : free.poll();
+    ByteBuffer[] data = new ByteBuffer[inputs];
+    for (int i = 0; i < inputs; i++) {
+      int bytes = Elements.bytesPerElement(s.values()[i]);
+      checkFits(1, s.length(i), bytes, s.source(), s.shapes()[i]);
+      int need = s.length(i) * bytes;
+      if (buffers[i] == null || buffers[i].capacity() < need) {
+        buffers[i] = ByteBuffer.allocateDirect(need).order(ByteOrder.nativeOrder());
+      }
+      buffers[i].clear();
+      Elements.put(buffers[i], s.values()[i]);
+      data[i] = buffers[i].duplicate().order(ByteOrder.nativeOrder()).flip();
+    }
+    free.add(buffers);
+    return new Batch(data, s.shapes().clone(), 1, s.source(), null, true);
   }
 
   /**
@@ -334,14 +365,21 @@ public final class Batcher {
 
   /**
    * One batch: per input a native-order buffer holding {@code rows} samples of the input's type and its
-   * shape {@code [rows, ...]}, of which the first {@code size} are real samples and the rest padding;
+   * shape {@code [rows, ...]} (or, {@code whole}, one whole input of the model's shape), of which the first
+   * {@code size} are real samples and the rest padding;
    * with {@code --pad}, {@code lengths[r]} is real sample {@code r}'s true length on each pad axis
    * ({@link Padding}), else null.
    */
-  public record Batch(ByteBuffer[] inputs, long[][] shapes, int size, String firstSource, long[][] lengths) {
+  public record Batch(ByteBuffer[] inputs, long[][] shapes, int size, String firstSource, long[][] lengths,
+      boolean whole) {
     /** A batch without padded inputs. */
     public Batch(ByteBuffer[] inputs, long[][] shapes, int size, String firstSource) {
       this(inputs, shapes, size, firstSource, null);
+    }
+
+    /** A batch with a batch axis (not a whole input). */
+    public Batch(ByteBuffer[] inputs, long[][] shapes, int size, String firstSource, long[][] lengths) {
+      this(inputs, shapes, size, firstSource, lengths, false);
     }
 
     /** A batch of float32 inputs. */
@@ -360,9 +398,9 @@ public final class Batcher {
       return inputs[i].duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
-    /** The rows fed to the model, padding included. */
+    /** The rows fed to the model, padding included (a whole input: one). */
     public int rows() {
-      return (int) shapes[0][0];
+      return whole ? size : (int) shapes[0][0];
     }
 
     /** Whether rows after the first {@link #size()} are padding, to be dropped from every result. */

@@ -7,8 +7,19 @@ import java.util.Arrays;
  * A model input as the data must fit it: its name, its dimensions after the batch dimension
  * ({@code -1} where the model leaves a dimension dynamic), its element type, and whether its samples are
  * padded ({@code --pad}): then a sample may be shorter than a fixed dimension on its {@link #padAxes()}.
+ *
+ * <p>Whole inputs: {@code lead} is the model's fixed first dimension when every input of the model fixes
+ * its first dimension (or has none), else 0; such an input's rows may then also carry that dimension
+ * (a row of the input's full shape, {@link #wholeRow}: one whole input, run alone). With {@code whole},
+ * {@code dims} are the input's full shape and every row is one whole input, fed as it is.
  */
-public record InputSpec(String name, long[] dims, ElemType type, boolean padded) implements Serializable {
+public record InputSpec(String name, long[] dims, ElemType type, boolean padded, long lead, boolean whole)
+    implements Serializable {
+
+  /** An input of rows without the leading dimension (whole rows not accepted). */
+  public InputSpec(String name, long[] dims, ElemType type, boolean padded) {
+    this(name, dims, type, padded, 0, false);
+  }
 
   /** A float32 input. */
   public InputSpec(String name, long[] dims) {
@@ -22,7 +33,32 @@ public record InputSpec(String name, long[] dims, ElemType type, boolean padded)
 
   /** This input with its samples padded (or not). */
   public InputSpec withPadding(boolean pad) {
-    return new InputSpec(name, dims, type, pad);
+    return new InputSpec(name, dims, type, pad, lead, whole);
+  }
+
+  /** This input fed whole: its dims the full input shape, every row one whole input. */
+  public InputSpec asWhole() {
+    return whole ? this : new InputSpec(name, fullShape(), type, padded, lead, true);
+  }
+
+  /** The input's full shape as the model declares it ({@code -1} where dynamic), given a fixed {@code lead}. */
+  public long[] fullShape() {
+    if (whole) {
+      return dims.clone();
+    }
+    long[] f = new long[dims.length + 1];
+    f[0] = lead > 0 ? lead : -1;
+    System.arraycopy(dims, 0, f, 1, dims.length);
+    return f;
+  }
+
+  /** Whether a row of {@code shape} is one whole input (the full shape, leading dimension included). */
+  public boolean wholeRow(long[] shape) {
+    if (whole) {
+      return true;
+    }
+    return lead > 0 && shape.length == dims.length + 1 && shape[0] == lead
+        && fits(Arrays.copyOfRange(shape, 1, shape.length));
   }
 
   /**
@@ -39,19 +75,52 @@ public record InputSpec(String name, long[] dims, ElemType type, boolean padded)
   }
 
   /**
-   * The input's sample shape as ONNX declares it, e.g. {@code [N,3,?,?]} for {@code [N,3,H,W]}, with the
-   * element type when it is not float32 ({@code int64[N,?]}).
+   * The input's sample shape as ONNX declares it, e.g. {@code [N,3,?,?]} for {@code [N,3,H,W]} (its fixed
+   * first dimension instead of N where whole rows are possible, {@code [5,5]}), with the element type when
+   * it is not float32 ({@code int64[N,?]}).
    */
   public String describe() {
-    StringBuilder b = new StringBuilder(type == ElemType.FLOAT32 ? "" : type.toString()).append("[N");
-    for (long d : dims) {
-      b.append(',').append(d < 0 ? "?" : Long.toString(d));
+    String first = whole ? "" : lead > 0 ? Long.toString(lead) : "N";
+    StringBuilder b = new StringBuilder(type == ElemType.FLOAT32 ? "" : type.toString()).append('[').append(first);
+    for (int i = 0; i < dims.length; i++) {
+      b.append(i > 0 || !whole ? "," : "").append(dims[i] < 0 ? "?" : Long.toString(dims[i]));
+    }
+    return b.append(']').toString();
+  }
+
+  /**
+   * Both forms a row of this input may take when the model fixes its first dimension: the whole input
+   * and the row without the leading dimension, e.g. {@code the whole input [5,5] or a row [5]}.
+   */
+  public String forms() {
+    long[] full = fullShape();
+    return "the whole input " + shape(full) + (full.length == 0 ? ""
+        : " or a row " + shape(Arrays.copyOfRange(full, 1, full.length)) + " without the leading dimension");
+  }
+
+  private static String shape(long[] s) {
+    StringBuilder b = new StringBuilder("[");
+    for (int i = 0; i < s.length; i++) {
+      b.append(i > 0 ? "," : "").append(s[i] < 0 ? "?" : Long.toString(s[i]));
     }
     return b.append(']').toString();
   }
 
   /** Throws a {@link BadRecordException} naming {@code source} when {@code sampleShape} does not fit. */
   public void check(long[] sampleShape, String source) {
+    if (!whole && wholeRow(sampleShape)) {
+      return;
+    }
+    if (!fits(sampleShape)) {
+      throw new BadRecordException(BadRecordException.SHAPE_MISMATCH, source + ": sample shape "
+          + Arrays.toString(sampleShape)
+          + " does not fit input '" + name + "' " + describe()
+          + (whole || lead > 0 ? "; expected " + forms() : ""));
+    }
+  }
+
+  /** Whether {@code sampleShape} fits {@code dims} (padded axes may be shorter). */
+  private boolean fits(long[] sampleShape) {
     boolean ok = sampleShape.length == dims.length;
     boolean[] shorter = new boolean[dims.length];
     for (int a : padAxes()) {
@@ -60,11 +129,7 @@ public record InputSpec(String name, long[] dims, ElemType type, boolean padded)
     for (int i = 0; ok && i < dims.length; i++) {
       ok = sampleShape[i] > 0 && (dims[i] < 0 || dims[i] == sampleShape[i] || shorter[i] && sampleShape[i] < dims[i]);
     }
-    if (!ok) {
-      throw new BadRecordException(BadRecordException.SHAPE_MISMATCH, source + ": sample shape "
-          + Arrays.toString(sampleShape)
-          + " does not fit input '" + name + "' " + describe());
-    }
+    return ok;
   }
 
   /**
@@ -75,6 +140,9 @@ public record InputSpec(String name, long[] dims, ElemType type, boolean padded)
     long[] shape;
     if (declared != null) {
       shape = declared;
+    } else if (!whole && lead > 1 && Arrays.stream(dims).allMatch(d -> d >= 0)
+        && length == lead * Sample.elements(dims)) {
+      shape = fullShape(); // a flat row of the full input's size: one whole input
     } else {
       shape = dims.clone();
       if (padded && dims.length > 0 && java.util.Arrays.stream(dims).allMatch(d -> d >= 0)) {
@@ -114,12 +182,13 @@ public record InputSpec(String name, long[] dims, ElemType type, boolean padded)
   @Override
   public boolean equals(Object o) {
     return o instanceof InputSpec s && name.equals(s.name) && Arrays.equals(dims, s.dims) && type == s.type
-        && padded == s.padded;
+        && padded == s.padded && lead == s.lead && whole == s.whole;
   }
 
   @Override
   public int hashCode() {
-    return ((name.hashCode() * 31 + Arrays.hashCode(dims)) * 31 + type.hashCode()) * 31 + Boolean.hashCode(padded);
+    return (((name.hashCode() * 31 + Arrays.hashCode(dims)) * 31 + type.hashCode()) * 31 + Boolean.hashCode(padded))
+        * 31 + Long.hashCode(lead) + (whole ? 1 : 0);
   }
 
   @Override

@@ -111,8 +111,8 @@ public final class NpyFiles {
             .iterator();
       }
       long[] shape = readers[i].shape();
-      // a file of a sample's rank holds one sample; one rank more, a batch [N, ...]
-      boolean one = shape.length == inputs.get(i).dims().length;
+      // a file of a sample's rank holds one sample (or of exactly the whole input's shape); one rank more, a batch
+      boolean one = single(shape, inputs.get(i));
       single[i] = one;
       if (!one && shape.length < 1) {
         closeAll(readers);
@@ -134,6 +134,14 @@ public final class NpyFiles {
       rows = n;
     }
     return new RowIterator(g, name, readers, single, rows, selection, shapeError, inputs);
+  }
+
+  /**
+   * Whether a file of {@code shape} holds one sample of {@code input}: it has a sample's rank, or (a model
+   * that fixes a first dimension N > 1) it is exactly one whole input {@code [N, ...]}.
+   */
+  public static boolean single(long[] shape, InputSpec input) {
+    return shape.length == input.dims().length || input.lead() > 1 && input.wholeRow(shape);
   }
 
   /** Refuses a file whose dtype cannot feed {@code input} (float data for an integer input), naming both. */
@@ -182,7 +190,7 @@ public final class NpyFiles {
         in = zip;
       }
       try (Npy.Reader r = Npy.open(in, file)) {
-        return r.shape().length == input.dims().length ? 1 : r.rows();
+        return single(r.shape(), input) ? 1 : r.rows();
       }
     }
   }

@@ -117,14 +117,12 @@ public final class CalibrateJob {
       String modelName = o.model().toString();
       String sha = OnnxModels.sha256(o.model());
       Padding padding = padding(ModelInputs.of(original, modelName), o.dataOptions());
-      List<InputSpec> inputs = padding.inputs();
-      int fixedBatch = FixedBatch.of(original, modelName);
-      int batchSize = FixedBatch.batchSize(fixedBatch, o.batchSize(), modelName);
+      List<InputSpec> specs = padding.inputs();
       int opset = o.ranges().preparedOpset(
           TensorOverrides.dtypes(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration()));
       // read after the rehearsal, or during the transform when the upgrade must learn a rank from one run
-      FirstSample first = new FirstSample(() -> DataSources.open(spark, o.data(), inputs, o.sampleShapes(),
-          o.dataOptions()), o, inputs, fixedBatch);
+      FirstSample first = new FirstSample(() -> DataSources.open(spark, o.data(), specs, o.sampleShapes(),
+          o.dataOptions()), o, specs, padding, original, modelName);
       ModelPreparer.Unverified unverified = ModelPreparer.transform(o.model(), work, opset, first::verifyShapes);
       CalibrationPlan plan = CalibrationPlan.of(unverified.model(), o.ranges().plan());
       QuantizeStep.checkNames(o.model(), plan);
@@ -132,7 +130,7 @@ public final class CalibrateJob {
       StatsPreflight.checkAxisNames(o.statsConfig(), tensors);
       // which axes of each activation are padded, by shape inference before any data is read
       PaddedAxes traced = padding.any() && !o.dataOptions().padStatsInclude()
-          ? PaddedAxes.trace(unverified.model(), padAxes(inputs), tensors, padding.masked() ? "--mask" : "--pad",
+          ? PaddedAxes.trace(unverified.model(), padAxes(specs), tensors, padding.masked() ? "--mask" : "--pad",
               "; give --pad-stats include to count padded positions, or leave its node out (--exclude-nodes)")
           : null;
       // read before any data, so a bad config fails in seconds
@@ -143,7 +141,11 @@ public final class CalibrateJob {
           modelName);
       Map<String, long[]> verifyShapes = first.verifyShapes();
       DataSources.Opened opened = first.opened;
-      JavaRDD<Sample> samples = opened.samples();
+      WholeInputs.Feed feed = first.feed;
+      List<InputSpec> inputs = feed.inputs();
+      int fixedBatch = first.fixedBatch;
+      int batchSize = feed.batchSize(fixedBatch, o.batchSize(), modelName);
+      JavaRDD<Sample> samples = feed.samples();
       List<Sample> firstSample = first.sample;
       if (o.partitions() != null) {
         samples = samples.repartition(o.partitions());
@@ -161,7 +163,7 @@ public final class CalibrateJob {
       // graph (the session local executors reuse): channel axes within the ranks and a state the heaps can
       // hold, before the pass
       Map<String, long[]> shapes = PaddedBatches.shapes(SessionCache.get(augmentedSha,
-          work.resolve(shipped.fileName()), taskCpus), inputNames, firstSample.get(0), tensors, Math.max(1, fixedBatch),
+          work.resolve(shipped.fileName()), taskCpus), inputNames, firstSample.get(0), tensors, feedRows(feed, fixedBatch),
           modelName, padding);
       ValidPositions valid = null;
       if (traced != null) {
@@ -171,9 +173,9 @@ public final class CalibrateJob {
           Sample a = padding.extended(firstSample.get(0), 1);
           Sample b = padding.extended(firstSample.get(0), 2);
           traced = traced.resolve(
-              PaddedBatches.shapes(probe, inputNames, a, tensors, Math.max(1, fixedBatch), modelName, padding),
+              PaddedBatches.shapes(probe, inputNames, a, tensors, feedRows(feed, fixedBatch), modelName, padding),
               padding.trueLengths(a.shapes(), a.source()),
-              PaddedBatches.shapes(probe, inputNames, b, tensors, Math.max(1, fixedBatch), modelName, padding),
+              PaddedBatches.shapes(probe, inputNames, b, tensors, feedRows(feed, fixedBatch), modelName, padding),
               padding.trueLengths(b.shapes(), b.source()));
         }
         valid = new ValidPositions(traced);
@@ -196,7 +198,7 @@ public final class CalibrateJob {
 
       // observe + reduce (executors, then driver)
       samples = JobProgress.observing(progress, samples, spark, () -> JobProgress.total(spark, o.data(),
-          o.dataOptions(), inputs, opened.selected(), opened.skipped()));
+          o.dataOptions(), specs, opened.selected(), opened.skipped()));
       samples = slowDown(samples, spark.sparkContext().conf().getInt(SLOW_SAMPLE_MILLIS, 0));
       t = System.nanoTime();
       jsc.setJobGroup("qcal-observe", "qcal observe and reduce: " + tensors.size()
@@ -217,7 +219,7 @@ public final class CalibrateJob {
       if (fallback != null) {
         t = System.nanoTime();
         progress.stage("fallback");
-        fb = Fp32Fallback.run(spark, fallback, o.model(), prepared.model(), inputs, opened.samples(),
+        fb = Fp32Fallback.run(spark, fallback, o.model(), prepared.model(), inputs, feed.samples(),
             o.data().isEmpty() ? null : o.data(), o.ranges().plan(), q,
             p -> QuantizeStep.run(prepared.model(), prepared.file().getParent(), CalibrationPlan.of(prepared.model(), p),
                 stats, o.ranges(),
@@ -244,7 +246,8 @@ public final class CalibrateJob {
           .put("range_options", QuantizeStep.rangeOptions(o.ranges()))
           .put("samples", stats.samples())
           .put("batches", stats.batches())
-          .put("batch_size", batchSize)
+          .put("batch_size", feed.whole() ? 1 : batchSize)
+          .put("feed", WholeInputs.mode(feed.whole()))
           .put("observe", observeReport(reduced, observed))
           .put("partitions", samples.getNumPartitions())
           .put("max_samples", o.dataOptions().maxSamples())
@@ -350,34 +353,50 @@ public final class CalibrateJob {
     private final java.util.function.Supplier<DataSources.Opened> open;
     private final CalibrateOptions o;
     private final List<InputSpec> inputs;
-    private final int fixedBatch;
+    private final Padding padding;
+    private final ModelProto model;
+    private final String modelName;
+    private int fixedBatch;
+    private WholeInputs.Feed feed;
     private DataSources.Opened opened;
     private List<Sample> sample;
     private Map<String, long[]> verifyShapes;
 
     FirstSample(java.util.function.Supplier<DataSources.Opened> open, CalibrateOptions o, List<InputSpec> inputs,
-        int fixedBatch) {
+        Padding padding, ModelProto model, String modelName) {
       this.open = open;
       this.o = o;
       this.inputs = inputs;
-      this.fixedBatch = fixedBatch;
+      this.padding = padding;
+      this.model = model;
+      this.modelName = modelName;
     }
 
-    /** The shapes the preparation is verified on: the first sample's, with the verification batch. */
+    /**
+     * The shapes the preparation is verified on: the first sample's, with the verification batch (whole
+     * inputs: as they are). Decides the feed ({@link WholeInputs}).
+     */
     Map<String, long[]> verifyShapes() {
       if (verifyShapes != null) {
         return verifyShapes;
       }
       opened = open.get();
       // one sample, read before any repartitioning shuffle, fixes the shapes the preparation is verified on
-      sample = opened.samples().take(1);
-      if (sample.isEmpty()) {
+      List<Sample> raw = opened.samples().take(1);
+      if (raw.isEmpty()) {
         throw new DataException(String.join(", ", o.dataOptions().describe(o.data())) + ": no samples"
             + (o.dataOptions().samples() || opened.skipped() != null ? " selected" : ""));
       }
+      feed = WholeInputs.decide(inputs, opened.samples(), raw.get(0), padding);
+      fixedBatch = feed.fixedBatch(model, modelName);
+      sample = List.of(WholeInputs.normalize(raw.get(0), inputs, feed.whole()).get(0));
       verifyShapes = new LinkedHashMap<>();
       for (int i = 0; i < inputs.size(); i++) {
         long[] s = sample.get(0).shapes()[i];
+        if (feed.whole()) {
+          verifyShapes.put(inputs.get(i).name(), s.clone());
+          continue;
+        }
         long[] b = new long[s.length + 1];
         b[0] = FixedBatch.verifyBatch(fixedBatch);
         System.arraycopy(s, 0, b, 1, s.length);
@@ -388,6 +407,11 @@ public final class CalibrateJob {
       }
       return verifyShapes;
     }
+  }
+
+  /** The rows {@link PaddedBatches#shapes} feeds: the fixed batch, 1, or a whole input. */
+  static int feedRows(WholeInputs.Feed feed, int fixedBatch) {
+    return feed.whole() ? Batcher.WHOLE : Math.max(1, fixedBatch);
   }
 
   private static Map<String, Object> observeReport(ReducedObserve.Shipped reduced, Observed observed) {

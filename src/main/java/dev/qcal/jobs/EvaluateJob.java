@@ -163,29 +163,30 @@ public final class EvaluateJob {
       ModelProto quant = OnnxModels.load(o.quantized());
       dev.qcal.data.Padding padding = CalibrateJob.padding(ModelInputs.of(fp32, o.fp32().toString()),
           DataOptions.DEFAULT.withPads(o.pads()));
-      List<InputSpec> inputs = padding.inputs();
-      int fixedBatch = FixedBatch.of(fp32, o.fp32().toString());
-      int batchSize = FixedBatch.batchSize(fixedBatch, o.batchSize(), o.fp32().toString());
+      List<InputSpec> specs = padding.inputs();
       List<String> outputs = fp32.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
       List<String> quantOutputs = quant.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
       if (!quantOutputs.containsAll(outputs)) {
         throw new ModelException(o.quantized() + ": outputs " + quantOutputs + " lack some of the FP32 model's " + outputs);
       }
-      Labels labels = o.labels() == null ? null : Labels.read(o.labels(), o.data(), inputs, conf);
-      DataSources.Opened opened = DataSources.open(spark, o.data(), inputs, Map.of(), DataOptions.DEFAULT);
+      Labels labels = o.labels() == null ? null : Labels.read(o.labels(), o.data(), specs, conf);
+      WholeInputs.Feed feed = WholeInputs.open(spark, o.data(), specs, Map.of(), DataOptions.DEFAULT, padding);
+      List<InputSpec> inputs = feed.inputs();
+      int fixedBatch = feed.fixedBatch(fp32, o.fp32().toString());
+      int batchSize = feed.batchSize(fixedBatch, o.batchSize(), o.fp32().toString());
       String fp32Sha = OnnxModels.sha256(o.fp32());
       String quantSha = OnnxModels.sha256(o.quantized());
       ShippedFiles.Shipped fp32Shipped = ship(jsc, workDir.path(), o.fp32(), fp32, fp32Sha, fp32 != fp32Source);
       ShippedFiles.Shipped quantShipped = ship(jsc, workDir.path(), o.quantized(), quant, quantSha, false);
 
       int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
-      PaddedBatches.checkOutputs(opened.samples(), SessionCache.get(fp32Shipped.sha256(),
+      PaddedBatches.checkOutputs(feed.samples(), SessionCache.get(fp32Shipped.sha256(),
           workDir.path().resolve(fp32Shipped.fileName()), taskCpus), inputs.stream().map(InputSpec::name).toList(),
           outputs, fixedBatch, o.fp32().toString());
 
       jsc.setJobGroup("qcal-evaluate", "qcal evaluate: both models over " + o.data() + ", treeAggregate of comparisons", false);
       long t = System.nanoTime();
-      Comparisons c = compare(opened.samples(), fp32Shipped.fileName(), fp32Shipped.sha256(),
+      Comparisons c = compare(feed.samples(), fp32Shipped.fileName(), fp32Shipped.sha256(),
           quantShipped.fileName(), quantShipped.sha256(),
           inputs.stream().map(InputSpec::name).toList(), outputs, batchSize, fixedBatch > 0, taskCpus, labels, padding);
       double seconds = (System.nanoTime() - t) / 1e9;
@@ -197,7 +198,7 @@ public final class EvaluateJob {
       if (o.sensitivitySamples() > 0) {
         jsc.setJobGroup("qcal-sensitivity", "qcal sensitivity: each quantized tensor alone, on "
             + o.sensitivitySamples() + " samples", false);
-        sensitivity = sensitivity(spark, jsc, workDir.path(), o, quant, opened, padding, outputs).toJson();
+        sensitivity = sensitivity(spark, jsc, workDir.path(), o, quant, feed, padding, outputs).toJson();
       }
 
       Map<String, Object> eval = new LinkedHashMap<>();
@@ -245,14 +246,18 @@ public final class EvaluateJob {
 
   /** Prepares the FP32 model as calibrate does (the quantized model was made from that) and ranks tensors. */
   private static Sensitivity.Result sensitivity(SparkSession spark, JavaSparkContext jsc, Path work, Options o,
-      ModelProto quant, DataSources.Opened opened, dev.qcal.data.Padding padding, List<String> outputs) {
+      ModelProto quant, WholeInputs.Feed feed, dev.qcal.data.Padding padding, List<String> outputs) {
     List<InputSpec> inputs = padding.inputs();
     // samples are batched by shape there: padded to a fixed dimension, not to each other
-    List<Sample> sample = Sensitivity.sample(opened.samples(), o.sensitivitySamples()).stream()
+    List<Sample> sample = Sensitivity.sample(feed.samples(), o.sensitivitySamples()).stream()
         .map(padding::toFixed).toList();
     Map<String, long[]> verifyShapes = new LinkedHashMap<>();
     for (int i = 0; i < inputs.size(); i++) {
       long[] s = sample.get(0).shapes()[i];
+      if (feed.whole()) {
+        verifyShapes.put(inputs.get(i).name(), s.clone());
+        continue;
+      }
       long[] b = new long[s.length + 1];
       b[0] = FixedBatch.verifyBatch(FixedBatch.of(quant, o.quantized().toString()));
       System.arraycopy(s, 0, b, 1, s.length);
@@ -277,7 +282,7 @@ public final class EvaluateJob {
     }
     return Sensitivity.measure(jsc, work, prepared, prep.file().getParent(), quant,
         dev.qcal.model.ExternalData.directory(o.quantized()), sample, inputs.stream().map(InputSpec::name).toList(),
-        outputs, o.batchSize(), spark.sparkContext().conf().getInt("spark.task.cpus", 1));
+        outputs, feed.whole() ? Batcher.WHOLE : o.batchSize(), spark.sparkContext().conf().getInt("spark.task.cpus", 1));
   }
 
   /** Ships the model file as it is, or with its external data files (then named by their content too). */
@@ -426,7 +431,7 @@ public final class EvaluateJob {
           throw new DataException(f + ": cannot decode .npy: " + e.getMessage(), e);
         }
         offsets.put(f, total);
-        total += shape.length == inputs.get(0).dims().length ? 1 : shape.length == 0 ? 0 : shape[0];
+        total += dev.qcal.data.NpyFiles.single(shape, inputs.get(0)) ? 1 : shape.length == 0 ? 0 : shape[0];
       }
       long[] labels;
       try (Npy.Reader r = Npy.open(open(labelsFile, conf), labelsFile)) {

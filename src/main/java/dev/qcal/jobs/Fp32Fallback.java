@@ -92,8 +92,11 @@ public final class Fp32Fallback {
       Function<PlanOptions, QuantizeStep.Result> requantize, Path work) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Target target = r.target();
-    JavaRDD<Sample> data = r.evalData() == null ? defaultData
-        : DataSources.open(spark, r.evalData(), inputs, Map.of(), DataOptions.DEFAULT).samples();
+    // evaluation data of its own is read as calibration data is: whole inputs or rows, as its first sample says
+    WholeInputs.Feed feed = r.evalData() == null
+        ? new WholeInputs.Feed(inputs, defaultData, inputs.stream().anyMatch(InputSpec::whole))
+        : WholeInputs.open(spark, r.evalData(), inputs, Map.of(), DataOptions.DEFAULT, null);
+    JavaRDD<Sample> data = feed.samples();
     List<String> dataPaths = r.evalData() == null ? defaultPaths : r.evalData();
     EvaluateJob.Labels labels = null;
     if (r.evalLabels() != null) {
@@ -106,8 +109,8 @@ public final class Fp32Fallback {
     List<String> outputs = original.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
     List<String> names = inputs.stream().map(InputSpec::name).toList();
     int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
-    int fixedBatch = dev.qcal.model.FixedBatch.of(original, fp32.toString());
-    int batchSize = fixedBatch > 0 ? fixedBatch : r.batchSize();
+    int fixedBatch = feed.fixedBatch(original, fp32.toString());
+    int batchSize = feed.whole() ? dev.qcal.data.Batcher.WHOLE : fixedBatch > 0 ? fixedBatch : r.batchSize();
     // shipped with its external data files, if any (named by content, so the SHA-256 covers the weights)
     ShippedFiles.Shipped fp32Shipped = dev.qcal.model.ExternalData.uses(original)
         ? ShippedFiles.shipModel(jsc, original, dev.qcal.model.ExternalData.directory(fp32), work, "qcal-fb-fp32")
@@ -158,7 +161,8 @@ public final class Fp32Fallback {
     if (!met(c, target)) {
       jsc.setJobGroup("qcal-fallback", "qcal fallback: sensitivity of each quantized tensor", false);
       sensitivity = Sensitivity.measure(jsc, work, prepared, initial.modelDir(), initial.rewrite().model(),
-          initial.modelDir(), Sensitivity.sample(data, r.sensitivitySamples()), names, outputs, r.batchSize(), taskCpus);
+          initial.modelDir(), Sensitivity.sample(data, r.sensitivitySamples()), names, outputs,
+          feed.whole() ? dev.qcal.data.Batcher.WHOLE : r.batchSize(), taskCpus);
       for (Sensitivity.Entry e : sensitivity.ranked()) {
         CalibrationPlan p = CalibrationPlan.of(prepared, plan);
         Set<String> owners = new LinkedHashSet<>(p.owners(e.tensor()));

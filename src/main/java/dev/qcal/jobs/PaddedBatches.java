@@ -27,7 +27,8 @@ final class PaddedBatches {
 
   /**
    * Each of {@code tensors}' shape for a batch of {@code n} copies of {@code sample} (n: the model's fixed
-   * batch size, or 1), from one inference of {@code session}; with {@code n > 1}, throws a
+   * batch size, 1, or {@link Batcher#WHOLE}: the sample fed as it is), from one inference of
+   * {@code session}; with {@code n > 1}, throws a
    * {@link ModelException} naming the first tensor whose first dimension is not the batch of {@code n} rows.
    */
   static Map<String, long[]> shapes(OrtSession session, List<String> inputNames, Sample sample, List<String> tensors,

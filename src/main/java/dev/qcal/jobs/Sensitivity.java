@@ -138,8 +138,9 @@ final class Sensitivity {
       ModelProto quantized, Path quantizedDir, List<Sample> sample, List<String> inputNames, List<String> outputs,
       int batchSize, int taskCpus, int tasks, long keepFloats) {
     SingleTensorQdq variants = SingleTensorQdq.of(prepared, quantized);
-    // a model with a fixed batch dimension is fed exactly that many rows, a partial batch padded
-    int fixed = FixedBatch.of(prepared, "the prepared model");
+    // a model with a fixed batch dimension is fed exactly that many rows, a partial batch padded; whole
+    // inputs (batch size Batcher.WHOLE) one at a time
+    int fixed = batchSize == Batcher.WHOLE ? 0 : FixedBatch.of(prepared, "the prepared model");
     int rows = fixed > 0 ? fixed : batchSize;
     List<SingleTensorQdq.Target> targets = variants.targets();
     if (targets.isEmpty() || sample.isEmpty()) {

@@ -11,7 +11,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The batch size of a model exported without a dynamic batch dimension (input {@code [1,3,224,224]}):
- * every batch qcal feeds it, verification included, holds exactly that many samples.
+ * every batch qcal feeds it, verification included, holds exactly that many samples. This applies to rows
+ * without the leading dimension; rows of an input's full shape are whole inputs, run alone (the jobs'
+ * {@code WholeInputs}).
  */
 public final class FixedBatch {
   private static final Logger LOG = LoggerFactory.getLogger(FixedBatch.class);

@@ -38,4 +38,30 @@ class ModelInputsTest {
         + " uint8 and bool inputs", assertThrows(ModelException.class,
             () -> ModelInputs.of(identity(TensorProto.DataType.STRING_VALUE), "m.onnx")).getMessage());
   }
+
+  private static ModelProto add(ai.onnx.proto.OnnxMl.ValueInfoProto a, ai.onnx.proto.OnnxMl.ValueInfoProto b) {
+    return TestGraphs.model(13, List.of(TestGraphs.node("Add", "add", List.of("a", "b"), List.of("y"))),
+        List.of(a, b), List.of(TestGraphs.floatInfo("y")), List.of());
+  }
+
+  private static ai.onnx.proto.OnnxMl.ValueInfoProto scalar(String name) {
+    ai.onnx.proto.OnnxMl.ValueInfoProto f = TestGraphs.floatInfo(name, 1);
+    return f.toBuilder().setType(f.getType().toBuilder().setTensorType(f.getType().getTensorType().toBuilder()
+        .setShape(ai.onnx.proto.OnnxMl.TensorShapeProto.getDefaultInstance()))).build();
+  }
+
+  @Test
+  void fixedFirstDimensionsAndScalarsMayBeFedWhole() {
+    List<InputSpec> specs = ModelInputs.of(add(TestGraphs.floatInfo("a", 5, 5), scalar("b")), "m.onnx");
+    assertEquals(5, specs.get(0).lead());
+    assertEquals("[5,5]", specs.get(0).describe());
+    assertEquals("[5,5]", specs.get(0).asWhole().describe());
+    assertEquals(true, specs.get(1).whole());
+    assertEquals("[]", specs.get(1).describe());
+    // a dynamic first dimension: rows only, and a scalar beside it cannot be fed
+    assertEquals(0, ModelInputs.of(add(TestGraphs.batchInput("a", 5), TestGraphs.batchInput("b", 5)), "m").get(0).lead());
+    assertEquals("m.onnx: input 'b' has no batch dimension, and another input's first dimension is dynamic: qcal feeds"
+        + " whole inputs only when every input fixes its first dimension or has none", assertThrows(ModelException.class,
+            () -> ModelInputs.of(add(TestGraphs.batchInput("a", 5), scalar("b")), "m.onnx")).getMessage());
+  }
 }
