@@ -88,9 +88,19 @@ public final class OpGraphs {
       new Case("Gather", OpGraphs::gather, false, 22, 32, 11),  // measured 25.6 / 35.6 dB
       new Case("Where", OpGraphs::where, false, 32, 32, 11),  // measured 35.8 / 35.8 dB
       new Case("Sigmoid", (o, l) -> activation(o, l, "Sigmoid"), false, 32, 31, 11),  // measured 35.6 / 34.5 dB
-      new Case("LayerNormalization", OpGraphs::layerNorm, false, 30, 30, 17));  // measured 34.0 / 34.0 dB
+      new Case("LayerNormalization", OpGraphs::layerNorm, false, 30, 30, 17),  // measured 34.0 / 34.0 dB
+      // ContribGraphs (LSTM/GRU weights int8 per row by default; com.microsoft Attention, SkipLayerNormalization)
+      new Case("LSTM", newestIr(ContribGraphs::lstm), true, 42, 42, 11),  // measured 45.1 / 45.1 dB
+      new Case("GRU", newestIr(ContribGraphs::gru), true, 42, 42, 11),  // measured 45.0 / 45.0 dB
+      new Case("Attention", newestIr(ContribGraphs::attention), false, 37, 33, 11),  // com.microsoft; measured 41.7 / 37.5 dB
+      new Case("SkipLayerNormalization", newestIr(ContribGraphs::skipLayerNorm), false, 36, 32, 11));  // measured 40.2 / 36.1 dB
 
   private OpGraphs() {}
+
+  /** {@code b}'s model saved with {@link #NEWEST_IR}, as every graph of the generator is. */
+  private static Builder newestIr(Builder b) {
+    return (opset, leading) -> b.build(opset, leading).toBuilder().setIrVersion(NEWEST_IR).build();
+  }
 
   /** Every case, in the order above. */
   public static List<Case> cases() {

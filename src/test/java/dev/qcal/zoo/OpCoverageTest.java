@@ -114,13 +114,14 @@ class OpCoverageTest {
     OpGraphs.Case c = OpGraphs.of(op);
     OpRun r = OpRun.of(c, opset, leading, tmp, null);
     assertEquals(0, r.calibrate().code(), r.calibrate().err());
+    assertEquals(leading == OpGraphs.FREE ? "batched" : "whole", r.feed(), "run.json feed");
     double db = r.sqnrDb();
     record(c, opset, leading, 0, db);
     assertTrue(db >= c.minDefaultsDb(), op + " opset " + opset + " leading " + leading + ": " + db + " dB");
     if (opset == tableOpset(c) && leading == OpGraphs.FREE) {
       List<String> d = r.decisions();
       assertFalse(d.isEmpty(), op + ": inspect printed no " + op + " node");
-      assertTrue(d.stream().allMatch(l -> l.startsWith(c.quantizedByDefault() ? "int8" : "FP32")), d.toString());
+      assertTrue(d.stream().allMatch(l -> l.startsWith(c.quantizedByDefault() ? "QDQ " : "FP32")), d.toString());
     }
   }
 
@@ -135,7 +136,7 @@ class OpCoverageTest {
     assertTrue(nodes > 0, op + " node missing from the quantized graph");
     assertEquals(nodes, r.opNodesReadingDequantized(), op + ": every node reads a dequantized tensor");
     List<String> d = r.decisions();
-    assertTrue(!d.isEmpty() && d.stream().allMatch(l -> l.startsWith("int8")), d.toString());
+    assertTrue(!d.isEmpty() && d.stream().allMatch(l -> l.startsWith("QDQ ")), d.toString());
     double db = r.sqnrDb();
     record(c, opset, leading, 1, db);
     assertTrue(db >= c.minAskedDb(), op + " asked, opset " + opset + " leading " + leading + ": " + db + " dB");

@@ -41,13 +41,26 @@ record OpRun(OpGraphs.Case c, int opset, long leading, Path dir, String opTypes,
     OnnxModels.save(m, dir.resolve("model.onnx"));
     OnnxModels.save(m.toBuilder().setIrVersion(11).build(), dir.resolve("fp32-ir11.onnx"));
     long[] row = rowShape(m);
-    write(dir.resolve("calib.npy"), row, CALIB_ROWS, 1);
+    if (leading == OpGraphs.FREE) {
+      write(dir.resolve("calib.npy"), row, CALIB_ROWS, 1);
+    } else { // the same values as whole inputs [rows / leading, leading, ...]: each is run alone, as it is
+      long[] whole = new long[row.length + 1];
+      whole[0] = leading;
+      System.arraycopy(row, 0, whole, 1, row.length);
+      write(dir.resolve("calib.npy"), whole, (int) (CALIB_ROWS / leading), 1);
+    }
     List<String> args = new ArrayList<>(List.of("calibrate", "--model", dir.resolve("model.onnx").toString(),
         "--data", "x=" + dir.resolve("calib.npy"), "--out", dir.resolve("q").toString()));
     if (opTypes != null) {
       args.addAll(List.of("--op-types", opTypes));
     }
     return new OpRun(c, opset, leading, dir, opTypes, Cli.run(args.toArray(String[]::new)));
+  }
+
+  /** run.json's {@code feed}: {@code whole} (rows of the input's full shape) or {@code batched}. */
+  String feed() throws Exception {
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("q/run.json").toFile()).get("feed")
+        .asText();
   }
 
   Path quantized() {
@@ -128,7 +141,7 @@ record OpRun(OpGraphs.Case c, int opset, long leading, Path dir, String opTypes,
     return m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals(c.op())).toList();
   }
 
-  /** {@code qcal inspect}'s decision lines for the case's op type ("int8 Op '...'" or "FP32 Op '...'"). */
+  /** {@code qcal inspect}'s decision lines for the case's op type ("QDQ  Op '...'" or "FP32 Op '...'"). */
   List<String> decisions() {
     List<String> args = new ArrayList<>(List.of("inspect", "--model", dir.resolve("model.onnx").toString()));
     if (opTypes != null) {
@@ -137,6 +150,6 @@ record OpRun(OpGraphs.Case c, int opset, long leading, Path dir, String opTypes,
     Cli r = Cli.run(args.toArray(String[]::new));
     assertEquals(0, r.code(), r.err());
     return r.out().lines().map(String::strip)
-        .filter(l -> l.startsWith("int8 " + c.op() + " '") || l.startsWith("FP32 " + c.op() + " '")).toList();
+        .filter(l -> l.startsWith("QDQ  " + c.op() + " '") || l.startsWith("FP32 " + c.op() + " '")).toList();
   }
 }
