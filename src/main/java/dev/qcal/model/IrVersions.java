@@ -15,24 +15,34 @@ import java.nio.file.Path;
  * {@value #RUNTIME_MAX_IR} when the graph needs nothing the newer IR versions added, else a refusal naming
  * both versions.
  *
- * <p>IR versions 12 to 14 add element types (FLOAT8E8M0 = 24, then the 2-bit types) and the opsets 24 and
- * up; the structure of a graph (nodes, initializers, value infos, local functions, which came with IR 10)
- * is unchanged, so a graph using only default-domain opsets up to {@value #RUNTIME_MAX_OPSET} and element
- * types up to {@value #MAX_ELEM_TYPE} means the same under IR {@value #RUNTIME_MAX_IR}.
+ * <p>IR versions after 10 add element types (FLOAT4E2M1 = 23 with IR 11, FLOAT8E8M0 = 24 with IR 12, UINT2
+ * and INT2 = 25, 26 with IR 13) and newer opsets; the structure of a graph (nodes, initializers, value infos,
+ * local functions, which came with IR 10) is unchanged, so a graph using only default-domain opsets up to
+ * {@value #RUNTIME_MAX_OPSET} and element types up to {@value #MAX_ELEM_TYPE} means the same under IR
+ * {@value #RUNTIME_MAX_IR}.
  */
 public final class IrVersions {
 
   /**
-   * The highest IR version ONNX Runtime 1.23.2 reads (its error: "max supported IR version: 11";
-   * ai.onnxruntime exposes no constant for it). Raise with the runtime.
+   * The highest IR version ONNX Runtime 1.28.0 reads, found by loading models of IR 10 to 15 (its error for 14:
+   * "Unsupported model IR version: 14, max supported IR version: 13"; ai.onnxruntime exposes no constant for
+   * it). Raise with the runtime; IrVersionsTest checks it against the runtime.
    */
-  public static final long RUNTIME_MAX_IR = 11;
+  public static final long RUNTIME_MAX_IR = 13;
 
-  /** The highest default-domain opset ONNX Runtime 1.23.2 runs (ONNX 1.18: IR 11, opset 23). */
-  public static final int RUNTIME_MAX_OPSET = 23;
+  /**
+   * The highest default-domain opset ONNX Runtime 1.28.0 runs, found by loading and running Relu and
+   * QuantizeLinear/DequantizeLinear models of opsets 21 to 28 (its error for 27: "Current official support for
+   * domain ai.onnx is till opset 26").
+   */
+  public static final int RUNTIME_MAX_OPSET = 26;
 
-  /** The last element type IR 11 defines: FLOAT4E2M1 (not in the bundled onnx.proto, which ends at INT4 = 22). */
-  static final int MAX_ELEM_TYPE = 23;
+  /**
+   * The last element type IR 13 defines: INT2 (ONNX Runtime 1.28.0 loads initializers of types up to 26 and
+   * calls 27 "not a valid data type"). The bundled onnx.proto ends at INT4 = 22; element types are read as
+   * numbers, so the later ones need no enum constant.
+   */
+  static final int MAX_ELEM_TYPE = 26;
 
   private IrVersions() {}
 
@@ -62,7 +72,7 @@ public final class IrVersions {
     return model.toBuilder().setIrVersion(RUNTIME_MAX_IR).build();
   }
 
-  /** The line saying what lowering did, e.g. "IR version 14 lowered to 11 for ONNX Runtime 1.23.2". */
+  /** The line saying what lowering did, e.g. "IR version 14 lowered to 13 for ONNX Runtime 1.28.0". */
   public static String describe(long from, long to) {
     return "IR version " + from + " lowered to " + to + " for ONNX Runtime " + Ort.version();
   }

@@ -86,7 +86,11 @@ class FallbackCommandTest {
       double sqnr = t.get("output_sqnr_db").isNull() ? Double.POSITIVE_INFINITY : t.get("output_sqnr_db").asDouble();
       assertTrue(sqnr >= previous, "ranked by SQNR, lowest first: " + tensors);
       previous = sqnr;
-      if (i > 0) {
+      if (t.get("tensor").asText().equals("W2")) {
+        // W2 alone leaves mm2's input 'a' float: ONNX Runtime (1.28) fuses DequantizeLinear(W2) + MatMul into
+        // MatMulNBits, whose default accuracy level 4 quantizes 'a' to int8 on the fly, as fragile as 'a' itself
+        assertTrue(sqnr < 20, "W2 alone makes ONNX Runtime quantize 'a': " + t);
+      } else if (i > 0) {
         assertTrue(sqnr > 20, "every other tensor quantizes harmlessly: " + t);
       }
     }

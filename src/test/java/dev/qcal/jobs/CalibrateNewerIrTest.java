@@ -23,9 +23,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A model saved by a newer {@code onnx} package (IR version 14) than ONNX Runtime 1.23.2 reads (IR 11):
- * calibrated from a copy with the IR version lowered when its opset is one the runtime runs; refused in
- * one line naming both versions when its opset (24) or an element type (FLOAT8E8M0 = 24, IR 12) is newer.
+ * A model saved with a newer IR version (14) than ONNX Runtime 1.28.0 reads (IR 13): calibrated from a copy
+ * with the IR version lowered when its opset is one the runtime runs; refused in one line naming both versions
+ * when its opset (27) or an element type (27, past INT2 = 26, the last of IR 13) is newer.
  */
 @ExtendWith(SharedSpark.class)
 class CalibrateNewerIrTest {
@@ -64,7 +64,7 @@ class CalibrateNewerIrTest {
     assertEquals(0, r.code(), r.err());
     Path q = out.resolve("quantized.onnx");
     ModelProto qm = OnnxModels.load(q);
-    assertTrue(qm.getIrVersion() <= 11, "quantized IR version " + qm.getIrVersion());
+    assertTrue(qm.getIrVersion() <= 13, "quantized IR version " + qm.getIrVersion());
     assertTrue(qm.getGraph().getNodeList().stream().anyMatch(n -> n.getOpType().equals("QuantizeLinear")));
     try (OrtSession s = OrtEnvironment.getEnvironment().createSession(q.toString(), new OrtSession.SessionOptions())) {
       assertEquals(List.of("x"), List.copyOf(s.getInputNames()));
@@ -81,28 +81,28 @@ class CalibrateNewerIrTest {
     Cli r = Cli.run("inspect", "--model", model.toString());
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("(opset 13, IR version 14,"), r.out());
-    assertTrue(r.out().contains("IR version 14 lowered to 11 for ONNX Runtime "
+    assertTrue(r.out().contains("IR version 14 lowered to 13 for ONNX Runtime "
         + OrtEnvironment.getEnvironment().getVersion()), r.out());
   }
 
   @Test
   void anOpsetBeyondTheRuntimeIsRefusedNamingBothVersions(SparkSession spark) throws Exception {
-    Path model = conv("opset24.onnx", 14, 24, List.of());
+    Path model = conv("opset27.onnx", 14, 27, List.of());
     Path out = tmp.resolve("out");
     Cli r = Cli.run("calibrate", "--model", model.toString(), "--data", data().toString(), "--out", out.toString());
-    r.assertBadInput(out, "opset24.onnx", "IR version 14 with opset 24", "IR versions up to 11",
-        "opsets up to 23");
+    r.assertBadInput(out, "opset27.onnx", "IR version 14 with opset 27", "IR versions up to 13",
+        "opsets up to 26");
     assertEquals(1, r.err().lines().filter(l -> !l.isBlank()).count(), r.err());
   }
 
   @Test
   void anElementTypeTheLoweredIrLacksIsRefusedNamingBothVersions(SparkSession spark) throws Exception {
-    // FLOAT8E8M0 (element type 24) came with IR version 12
-    TensorProto e8m0 = TensorProto.newBuilder().setName("scale").setDataType(24).addDims(1)
+    // IR version 13 ends at INT2 = 26; 27 is newer
+    TensorProto newer = TensorProto.newBuilder().setName("scale").setDataType(27).addDims(1)
         .setRawData(ByteString.copyFrom(new byte[] {127})).build();
-    Path model = conv("e8m0.onnx", 14, 13, List.of(e8m0));
+    Path model = conv("type27.onnx", 14, 13, List.of(newer));
     Path out = tmp.resolve("out");
     Cli r = Cli.run("calibrate", "--model", model.toString(), "--data", data().toString(), "--out", out.toString());
-    r.assertBadInput(out, "e8m0.onnx", "IR version 14", "'scale' of element type 24", "IR version 11");
+    r.assertBadInput(out, "type27.onnx", "IR version 14", "'scale' of element type 27", "IR version 13");
   }
 }
