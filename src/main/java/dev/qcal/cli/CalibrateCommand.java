@@ -47,9 +47,16 @@ public final class CalibrateCommand implements Callable<Integer> {
 
   @picocli.CommandLine.Mixin FallbackOptionsMixin fallback;
 
+  @picocli.CommandLine.Mixin DataFormatMixin dataFormat;
+
+  @picocli.CommandLine.Mixin DataSelectionMixin dataSelection;
+
   @Option(names = "--master", paramLabel = "URL",
       description = "Spark master (default: spark-submit's, else local[*]).")
   String master;
+
+  @Option(names = "--no-report", description = "Do not write report.html (its charts cost time on runs nobody reads).")
+  boolean noReport;
 
   @Option(names = "--overwrite", description = "Replace an existing output directory.")
   boolean overwrite;
@@ -60,10 +67,6 @@ public final class CalibrateCommand implements Callable<Integer> {
 
   @Option(names = "--partitions", paramLabel = "N", description = "Repartition the samples into N partitions.")
   Integer partitions;
-
-  @Option(names = "--sample-shape", paramLabel = "[NAME=]D1,D2,...",
-      description = "Shape of one sample of flat (Parquet) data, without the batch dimension.")
-  List<String> sampleShapes;
 
   @Option(names = "--histogram-bins", defaultValue = "4096", paramLabel = "B",
       description = {"Most bins of each tensor's histogram; at least B/2+1 span the final range (default: ${DEFAULT-VALUE};",
@@ -83,27 +86,6 @@ public final class CalibrateCommand implements Callable<Integer> {
       description = "Channel axis of a tensor's per-channel statistics (-1: per tensor only). Default: 1 for 4-D tensors.")
   List<String> channelAxes;
 
-  @Option(names = "--format", paramLabel = "npy|parquet|orc|json|csv|delta|images",
-      description = "Format of --data (default: inferred from the file names).")
-  String format;
-
-  @Option(names = "--preprocess", paramLabel = "FILE",
-      description = {"Image preprocessing for an image folder (PNG, JPEG, BMP), a JSON file: color, resize,",
-          "center_crop, divide, mean, std, pad, layout (see README; jobs/ppocr-cls-preprocess.json)."})
-  String preprocess;
-
-  @Option(names = "--table", paramLabel = "[CATALOG.]DB.TABLE",
-      description = "Read a catalog table (spark.table) instead of --data; columns named like the inputs.")
-  String table;
-
-  @Option(names = "--query", paramLabel = "SQL",
-      description = "Read the result of a Spark SQL query instead of --data; columns named like the inputs.")
-  String query;
-
-  @Option(names = "--input", paramLabel = "NAME=COLUMN",
-      description = "Bind a model input to a table column (default: the column named like the input).")
-  List<String> inputColumns;
-
   @Option(names = "--pad", paramLabel = "NAME=VALUE", split = ",",
       description = {"Pad input NAME with VALUE (repeat per padded input): samples of different lengths share a",
           "batch, padded at the end to the longest in it (to the model's size where it fixes the dimension)."})
@@ -120,30 +102,10 @@ public final class CalibrateCommand implements Callable<Integer> {
           "each sample's true length are left out, traced by shape inference; see README)."})
   String padStats;
 
-  @Option(names = "--max-samples", paramLabel = "N",
-      description = {"Use at most N samples: those with the smallest hash of (seed, file and row; for a",
-          "table's or query's row, its values); the same whatever the partitioning. Reads the data twice."})
-  Long maxSamples;
-
-  @Option(names = "--sample-fraction", defaultValue = "1.0", paramLabel = "F",
-      description = {"Use the samples whose hash of (seed, file and row, or row values) falls in fraction F of (0, 1]",
-          "(default: ${DEFAULT-VALUE})."})
-  double sampleFraction;
-
-  @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
-      description = "Seed of the sample hash for --max-samples and --sample-fraction (default: ${DEFAULT-VALUE}).")
-  long seed;
-
-  @Option(names = "--on-bad-record", defaultValue = "fail", paramLabel = "fail|skip",
-      description = {"A record that cannot be a sample (wrong element count or shape, null or non-numeric value,",
-          "undecodable or truncated .npy): fail naming it (exit 2), or skip it and count it per reason in",
-          "run.json (skipped_records; reads the data twice). Default: ${DEFAULT-VALUE}."})
-  String onBadRecord;
-
   @Override
   public Integer call() {
     CalibrateOptions o = options();
-    Fp32Fallback.Request fb = fallback.toRequest(false, batchSize);
+    Fp32Fallback.Request fb = fallback.toRequest(false, batchSize, dataFormat);
     CalibrateJob.checkOutput(o, fb, QcalDefaults.inputs(), SparkSessions.hadoopConf());
     if (fb != null && fb.evalData() == null) {
       spec.commandLine().getErr().println("qcal: warning: the fallback target is evaluated on the calibration data;"
@@ -151,8 +113,8 @@ public final class CalibrateCommand implements Callable<Integer> {
     }
     MasterUrl.check(master);
     try (SparkSessions.Handle session = SparkSessions.open("qcal calibrate " + model.getFileName(), master)) {
-      if (table != null) {
-        SparkSessions.requireTable(session.spark(), table);
+      if (o.dataOptions().table() != null) {
+        SparkSessions.requireTable(session.spark(), o.dataOptions().table());
       }
       RunReport report;
       try (ProgressLine progress = ProgressLine.start(spec.commandLine().getErr(), session.spark())) {
@@ -176,42 +138,11 @@ public final class CalibrateCommand implements Callable<Integer> {
     }
     DataOptions d = dataOptions();
     return new CalibrateOptions(model, data == null ? List.of() : data, out, overwrite, batchSize, partitions,
-        parseShapes(sampleShapes), statsConfig(), ranges.toOptions(spec.commandLine().getErr()), d);
+        dataFormat.sampleShapes(), statsConfig(), ranges.toOptions(spec.commandLine().getErr()).withReport(!noReport), d);
   }
 
   DataOptions dataOptions() {
-    if (maxSamples != null && (maxSamples < 1 || maxSamples > Integer.MAX_VALUE - 8)) {
-      throw new UsageException("--max-samples must be in [1, " + (Integer.MAX_VALUE - 8) + "], got " + maxSamples);
-    }
-    if (!(sampleFraction > 0 && sampleFraction <= 1)) {
-      throw new UsageException("--sample-fraction must be in (0, 1], got " + sampleFraction);
-    }
-    BadRecords.Policy policy;
-    try {
-      policy = BadRecords.Policy.parse(onBadRecord);
-    } catch (IllegalArgumentException e) {
-      throw new UsageException("--on-bad-record: " + e.getMessage());
-    }
-    int sources = (data == null || data.isEmpty() ? 0 : 1) + (table == null ? 0 : 1) + (query == null ? 0 : 1);
-    if (sources != 1) {
-      throw new UsageException("give exactly one of --data, --table and --query");
-    }
-    if (format != null && !List.of("npy", "parquet", "orc", "json", "csv", "delta", "images").contains(format)) {
-      throw new UsageException("--format must be npy, parquet, orc, json, csv, delta or images, got '" + format + "'");
-    }
-    if (format != null && data == null) {
-      throw new UsageException("--format applies to --data only");
-    }
-    Map<String, String> columns = new LinkedHashMap<>();
-    for (String b : inputColumns == null ? List.<String>of() : inputColumns) {
-      int eq = b.indexOf('=');
-      if (eq <= 0 || eq == b.length() - 1) {
-        throw new UsageException("--input '" + b + "': expected NAME=COLUMN");
-      }
-      columns.put(b.substring(0, eq), b.substring(eq + 1));
-    }
-    return new DataOptions(maxSamples, sampleFraction, seed, policy, format, table, query, preprocess, columns,
-        pads(pads), padStatsInclude(padStats), mask);
+    return dataSelection.toOptions(data, dataFormat, pads(pads), padStatsInclude(padStats), mask);
   }
 
   /** {@code --pad NAME=VALUE} options by input name; a name given twice is refused. */
@@ -253,34 +184,5 @@ public final class CalibrateCommand implements Callable<Integer> {
       }
     }
     return config;
-  }
-
-  static Map<String, long[]> parseShapes(List<String> specs) {
-    Map<String, long[]> m = new LinkedHashMap<>();
-    if (specs == null) {
-      return m;
-    }
-    for (String s : specs) {
-      int eq = s.indexOf('=');
-      String name = eq > 0 ? s.substring(0, eq) : "";
-      String dims = eq > 0 ? s.substring(eq + 1) : s;
-      if (name.isEmpty()) {
-        throw new UsageException("--sample-shape '" + s + "': expected NAME=D1,D2,... (e.g. x=3,48,192)");
-      }
-      try {
-        String[] parts = dims.split(",");
-        long[] shape = new long[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-          shape[i] = Long.parseLong(parts[i].trim());
-          if (shape[i] < 1) {
-            throw new NumberFormatException();
-          }
-        }
-        m.put(name, shape);
-      } catch (NumberFormatException e) {
-        throw new UsageException("--sample-shape '" + s + "': dimensions must be positive integers");
-      }
-    }
-    return m;
   }
 }

@@ -31,13 +31,18 @@ public final class EvaluateCommand implements Callable<Integer> {
       description = "The quantized model (e.g. calibrate's quantized.onnx), with the FP32 model's inputs and outputs.")
   Path quantized;
 
-  @Option(names = "--data", required = true, paramLabel = "[NAME=]PATH",
+  @Option(names = "--data", paramLabel = "[NAME=]PATH",
       description = "Evaluation data, as calibrate's --data (.npy/.npz files or directories, Parquet, ...).")
   List<String> data;
 
+  @picocli.CommandLine.Mixin DataFormatMixin dataFormat;
+
+  @picocli.CommandLine.Mixin DataSelectionMixin dataSelection;
+
   @Option(names = "--labels", paramLabel = "FILE.npy",
-      description = {"Class ids, int64 [N]: label i belongs to the i-th sample of the .npy files of --data sorted",
-          "by name (a file [n, ...] holds n samples). Only for single-input .npy data."})
+      description = {"Class ids [N] (any integer dtype, or floats holding whole numbers): label i belongs to the",
+          "i-th sample of the .npy files of --data sorted by name (a file [n, ...] holds n samples). Only for",
+          "single-input .npy data."})
   String labels;
 
   @Option(names = "--out", required = true, paramLabel = "DIR",
@@ -73,11 +78,16 @@ public final class EvaluateCommand implements Callable<Integer> {
     if (sensitivitySamples < 0) {
       throw new UsageException("--sensitivity-samples must be >= 0, got " + sensitivitySamples);
     }
-    EvaluateJob.Options o = new EvaluateJob.Options(fp32, quantized, data, labels, out, overwrite, batchSize,
-        sensitivitySamples, CalibrateCommand.pads(pads));
+    java.util.Map<String, String> padValues = CalibrateCommand.pads(pads);
+    EvaluateJob.Options o = new EvaluateJob.Options(fp32, quantized, data == null ? List.of() : data, labels, out,
+        overwrite, batchSize, sensitivitySamples, padValues,
+        dataSelection.toOptions(data, dataFormat, padValues, false, null), dataFormat.sampleShapes());
     EvaluateJob.checkOutput(o, QcalDefaults.inputs(), SparkSessions.hadoopConf());
     MasterUrl.check(master);
     try (SparkSessions.Handle session = SparkSessions.open("qcal evaluate " + quantized.getFileName(), master)) {
+      if (o.dataOptions().table() != null) {
+        SparkSessions.requireTable(session.spark(), o.dataOptions().table());
+      }
       Map<String, Object> eval = EvaluateJob.run(o, session.spark());
       spec.commandLine().getOut().println("qcal: evaluated " + eval.get("samples") + " samples; " + EvaluateJob.EVAL
           + " in " + out);

@@ -33,8 +33,12 @@ public final class FallbackOptionsMixin {
           "sensitivity (default: ${DEFAULT-VALUE})."})
   int sensitivitySamples;
 
-  /** The request, or null without a target; {@code needsEvalData} for quantize, which has no data of its own. */
-  Fp32Fallback.Request toRequest(boolean needsEvalData, int batchSize) {
+  /**
+   * The request, or null without a target; {@code needsEvalData} for quantize, which has no data of its own.
+   * {@code --eval-data} is read as {@code format} says (the command's --format, --input, --preprocess,
+   * --sample-shape and --on-bad-record; sampling and --table/--query select calibration data only).
+   */
+  Fp32Fallback.Request toRequest(boolean needsEvalData, int batchSize, DataFormatMixin format) {
     Fp32Fallback.Target t = new Fp32Fallback.Target(targetAgreement, maxAccuracyDrop, minSqnr);
     if (!t.any()) {
       if (evalData != null || evalLabels != null) {
@@ -61,7 +65,10 @@ public final class FallbackOptionsMixin {
     if (needsEvalData && (evalData == null || evalData.isEmpty())) {
       throw new UsageException("a fallback target needs --eval-data PATH (the data to evaluate the quantized model on)");
     }
-    return new Fp32Fallback.Request(t, evalData == null || evalData.isEmpty() ? null : List.copyOf(evalData),
-        evalLabels, sensitivitySamples, batchSize);
+    boolean own = evalData != null && !evalData.isEmpty();
+    dev.qcal.jobs.DataOptions read = new dev.qcal.jobs.DataOptions(null, 1.0, 0, format.policy(),
+        own ? format.format() : null, null, null, format.preprocess, format.columns());
+    return new Fp32Fallback.Request(t, own ? List.copyOf(evalData) : null, evalLabels, sensitivitySamples, batchSize,
+        read, format.sampleShapes());
   }
 }

@@ -77,7 +77,7 @@ public final class InspectCommand implements Callable<Integer> {
     if (whole != null) {
       out.println(whole.line());
     }
-    Map<String, long[]> shapes = new LinkedHashMap<>(CalibrateCommand.parseShapes(inputShapes));
+    Map<String, long[]> shapes = new LinkedHashMap<>(DataFormatMixin.parseShapes("--input-shape", inputShapes));
     for (ValueInfoProto v : m.getGraph().getInputList()) {
       var dims = v.getType().getTensorType().getShape().getDimList();
       boolean dynamic = dims.stream().skip(1).anyMatch(d -> !d.hasDimValue());

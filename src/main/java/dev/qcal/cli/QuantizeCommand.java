@@ -37,6 +37,9 @@ public final class QuantizeCommand implements Callable<Integer> {
       description = "Output directory: a local path or a Hadoop URI (hdfs://...).")
   String out;
 
+  @Option(names = "--no-report", description = "Do not write report.html (its charts cost time on runs nobody reads).")
+  boolean noReport;
+
   @Option(names = "--overwrite", description = "Replace an existing output directory.")
   boolean overwrite;
 
@@ -44,14 +47,17 @@ public final class QuantizeCommand implements Callable<Integer> {
 
   @Mixin FallbackOptionsMixin fallback;
 
+  /** How --eval-data is read. */
+  @Mixin DataFormatMixin dataFormat;
+
   /** Batch size of the fallback's evaluation passes. */
   static final int EVAL_BATCH_SIZE = 16;
 
   @Override
   public Integer call() {
     UsageException.requireModel("--model", model);
-    QuantizeJob.Options o = new QuantizeJob.Options(model, stats, out, overwrite, ranges.toOptions(spec.commandLine().getErr()));
-    Fp32Fallback.Request fb = fallback.toRequest(true, EVAL_BATCH_SIZE);
+    QuantizeJob.Options o = new QuantizeJob.Options(model, stats, out, overwrite, ranges.toOptions(spec.commandLine().getErr()).withReport(!noReport));
+    Fp32Fallback.Request fb = fallback.toRequest(true, EVAL_BATCH_SIZE, dataFormat);
     QuantizeJob.checkOutput(o, fb, QcalDefaults.inputs(), SparkSessions.hadoopConf());
     RunReport report;
     if (fb == null) {

@@ -57,10 +57,6 @@ public final class RangeOptionsMixin {
       description = "Version field of the TensorRT calibration cache header (default: ${DEFAULT-VALUE}).")
   String tensorRtVersion;
 
-  @Option(names = "--no-report", negatable = false,
-      description = "Do not write report.html (its charts cost time on runs nobody reads).")
-  boolean noReport;
-
   @Mixin PlanOptionsMixin plan;
 
   /** The options, checked; warnings (an op type with no rule) go to {@code err}. */
@@ -101,7 +97,6 @@ public final class RangeOptionsMixin {
       throw new UsageException("--trt-version '" + tensorRtVersion + "': expected digits, e.g. 8601");
     }
     return new RangeOptions(method, percentile, act, symmetric, reduceRange, powerOfTwoScales,
-        new WeightSpec(wt, perChannel, weightBlockSize), configFile, tensorRtVersion, plan.toOptions(err),
-        !noReport);
+        new WeightSpec(wt, perChannel, weightBlockSize), configFile, tensorRtVersion, plan.toOptions(err));
   }
 }

@@ -56,9 +56,19 @@ public final class EvaluateJob {
    * @param pads per padded input, its pad value ({@code --pad NAME=VALUE}); empty: no padding
    */
   public record Options(Path fp32, Path quantized, List<String> data, String labels, String out, boolean overwrite,
-      int batchSize, int sensitivitySamples, Map<String, String> pads) {
+      int batchSize, int sensitivitySamples, Map<String, String> pads, DataOptions dataOptions,
+      Map<String, long[]> sampleShapes) {
     public Options {
+      data = List.copyOf(data);
       pads = pads == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(pads));
+      dataOptions = (dataOptions == null ? DataOptions.DEFAULT : dataOptions).withPads(pads);
+      sampleShapes = sampleShapes == null ? Map.of() : Map.copyOf(sampleShapes);
+    }
+
+    /** Options reading {@code data} with the default data options, padding as {@code pads} says. */
+    public Options(Path fp32, Path quantized, List<String> data, String labels, String out, boolean overwrite,
+        int batchSize, int sensitivitySamples, Map<String, String> pads) {
+      this(fp32, quantized, data, labels, out, overwrite, batchSize, sensitivitySamples, pads, null, null);
     }
 
     /** Options without padding. */
@@ -73,6 +83,7 @@ public final class EvaluateJob {
       in.addAll(OutputGuard.Input.model("--quantized", quantized));
       in.addAll(OutputGuard.Input.data("--data", data));
       in.addAll(OutputGuard.Input.hadoop("--labels", labels));
+      in.addAll(OutputGuard.Input.hadoop("--preprocess", dataOptions.preprocess()));
       return in;
     }
   }
@@ -162,7 +173,7 @@ public final class EvaluateJob {
       ModelProto fp32 = dev.qcal.model.IrVersions.lowered(o.fp32(), fp32Source);
       ModelProto quant = OnnxModels.load(o.quantized());
       dev.qcal.data.Padding padding = CalibrateJob.padding(ModelInputs.of(fp32, o.fp32().toString()),
-          DataOptions.DEFAULT.withPads(o.pads()));
+          o.dataOptions());
       List<InputSpec> specs = padding.inputs();
       List<String> outputs = fp32.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
       List<String> quantOutputs = quant.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
@@ -170,7 +181,7 @@ public final class EvaluateJob {
         throw new ModelException(o.quantized() + ": outputs " + quantOutputs + " lack some of the FP32 model's " + outputs);
       }
       Labels labels = o.labels() == null ? null : Labels.read(o.labels(), o.data(), specs, conf);
-      WholeInputs.Feed feed = WholeInputs.open(spark, o.data(), specs, Map.of(), DataOptions.DEFAULT, padding);
+      WholeInputs.Feed feed = WholeInputs.open(spark, o.data(), specs, o.sampleShapes(), o.dataOptions(), padding);
       List<InputSpec> inputs = feed.inputs();
       int fixedBatch = feed.fixedBatch(fp32, o.fp32().toString());
       int batchSize = feed.batchSize(fixedBatch, o.batchSize(), o.fp32().toString());
@@ -184,14 +195,14 @@ public final class EvaluateJob {
           workDir.path().resolve(fp32Shipped.fileName()), taskCpus), inputs.stream().map(InputSpec::name).toList(),
           outputs, fixedBatch, o.fp32().toString());
 
-      jsc.setJobGroup("qcal-evaluate", "qcal evaluate: both models over " + o.data() + ", treeAggregate of comparisons", false);
+      jsc.setJobGroup("qcal-evaluate", "qcal evaluate: both models over " + o.dataOptions().describe(o.data()) + ", treeAggregate of comparisons", false);
       long t = System.nanoTime();
       Comparisons c = compare(feed.samples(), fp32Shipped.fileName(), fp32Shipped.sha256(),
           quantShipped.fileName(), quantShipped.sha256(),
           inputs.stream().map(InputSpec::name).toList(), outputs, batchSize, fixedBatch > 0, taskCpus, labels, padding);
       double seconds = (System.nanoTime() - t) / 1e9;
       if (c.samples == 0) {
-        throw new DataException(String.join(", ", o.data()) + ": no samples");
+        throw new DataException(String.join(", ", o.dataOptions().describe(o.data())) + ": no samples");
       }
 
       Map<String, Object> sensitivity = null;
@@ -206,7 +217,7 @@ public final class EvaluateJob {
       eval.put("format_version", 1);
       eval.put("fp32", model(o.fp32(), fp32Sha, c, c.fp32Nanos));
       eval.put("quantized", model(o.quantized(), quantSha, c, c.quantNanos));
-      eval.put("data", o.data());
+      eval.put("data", o.dataOptions().describe(o.data()));
       eval.put("labels", o.labels());
       eval.put("samples", c.samples);
       Map<String, Object> perOutput = new LinkedHashMap<>();

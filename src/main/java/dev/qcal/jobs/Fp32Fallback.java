@@ -63,14 +63,29 @@ public final class Fp32Fallback {
    * @param evalLabels int64 {@code .npy} labels of the evaluation data, or null
    * @param sensitivitySamples samples of the sensitivity pass (>= 1)
    * @param batchSize samples per inference call
+   * @param evalOptions how {@code evalData} is read (format, input columns, preprocessing, bad records)
+   * @param evalSampleShapes per input, the sample shape of flat evaluation data
    */
   public record Request(Target target, List<String> evalData, String evalLabels, int sensitivitySamples,
-      int batchSize) {
+      int batchSize, DataOptions evalOptions, Map<String, long[]> evalSampleShapes) {
+    public Request {
+      evalOptions = evalOptions == null ? DataOptions.DEFAULT : evalOptions;
+      evalSampleShapes = evalSampleShapes == null ? Map.of() : Map.copyOf(evalSampleShapes);
+    }
+
+    /** A request reading {@code evalData} with the default options. */
+    public Request(Target target, List<String> evalData, String evalLabels, int sensitivitySamples, int batchSize) {
+      this(target, evalData, evalLabels, sensitivitySamples, batchSize, null, null);
+    }
+
     /** What the fallback reads besides the run's own inputs: --eval-data and --eval-labels. */
     public List<dev.qcal.io.OutputGuard.Input> inputs() {
       List<dev.qcal.io.OutputGuard.Input> in = new java.util.ArrayList<>(
           dev.qcal.io.OutputGuard.Input.data("--eval-data", evalData));
       in.addAll(dev.qcal.io.OutputGuard.Input.hadoop("--eval-labels", evalLabels));
+      if (evalData != null) {
+        in.addAll(dev.qcal.io.OutputGuard.Input.hadoop("--preprocess", evalOptions.preprocess()));
+      }
       return in;
     }
   }
@@ -95,7 +110,7 @@ public final class Fp32Fallback {
     // evaluation data of its own is read as calibration data is: whole inputs or rows, as its first sample says
     WholeInputs.Feed feed = r.evalData() == null
         ? new WholeInputs.Feed(inputs, defaultData, inputs.stream().anyMatch(InputSpec::whole))
-        : WholeInputs.open(spark, r.evalData(), inputs, Map.of(), DataOptions.DEFAULT, null);
+        : WholeInputs.open(spark, r.evalData(), inputs, r.evalSampleShapes(), r.evalOptions(), null);
     JavaRDD<Sample> data = feed.samples();
     List<String> dataPaths = r.evalData() == null ? defaultPaths : r.evalData();
     EvaluateJob.Labels labels = null;

@@ -43,6 +43,12 @@ public record RangeOptions(
         tensorRtVersion, plan, true);
   }
 
+  /** These options, writing report.html or not. */
+  public RangeOptions withReport(boolean write) {
+    return new RangeOptions(method, percentile, activationType, symmetric, reduceRange, powerOfTwoScales, weights,
+        configFile, tensorRtVersion, plan, write);
+  }
+
   /** ONNX Runtime's defaults: minmax, uint8 asymmetric activations, int8 weights. */
   public static RangeOptions defaults() {
     return new RangeOptions("minmax", 99.999, QuantType.UINT8, false, false, false, WeightSpec.defaults(), null,
