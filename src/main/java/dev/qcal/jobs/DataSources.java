@@ -758,7 +758,9 @@ final class DataSources {
     long[][] shapes = new long[n][];
     for (int i = 0; i < n; i++) {
       values[i] = RowValues.values(row, i, columns[i], specs.get(i), source);
-      shapes[i] = specs.get(i).shapeOfFlat(ElemType.length(values[i]), declared[i], source);
+      // nested arrays carry their shape; --sample-shape gives a flat array's
+      long[] shape = declared[i] != null ? declared[i] : RowValues.nestedShape(row, i, columns[i], source);
+      shapes[i] = specs.get(i).shapeOfFlat(ElemType.length(values[i]), shape, source);
     }
     if (mask >= 0) {
       dev.qcal.data.Padding.maskLength(specs, mask, values, shapes, source); // ones then zeros, else a bad record

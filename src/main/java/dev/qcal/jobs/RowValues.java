@@ -275,6 +275,62 @@ final class RowValues {
     }
   }
 
+  /**
+   * The shape the nesting of column {@code i} gives ({@code [[1,2,3],[4,5,6]]}: {@code [2, 3]}), or null when
+   * the value is not an array of arrays (a flat array, a scalar, a string, binary): its shape comes from the
+   * model or {@code --sample-shape}. Ragged nesting (siblings of different lengths, or arrays beside numbers)
+   * is a bad record naming {@code source}, the column and where the nesting breaks.
+   */
+  static long[] nestedShape(Row row, int i, String column, String source) {
+    Object v = row.isNullAt(i) ? null : row.get(i);
+    List<?> top = list(v);
+    if (top == null || top.isEmpty() || list(top.get(0)) == null) {
+      return null;
+    }
+    java.util.ArrayList<Long> dims = new java.util.ArrayList<>();
+    for (List<?> l = top; l != null; l = l.isEmpty() ? null : list(l.get(0))) {
+      dims.add((long) l.size());
+    }
+    checkNesting(top, dims, 0, "", column, source);
+    return dims.stream().mapToLong(Long::longValue).toArray();
+  }
+
+  private static void checkNesting(List<?> l, List<Long> dims, int depth, String at, String column, String source) {
+    if (l.size() != dims.get(depth)) {
+      throw new BadRecordException(BadRecordException.SHAPE_MISMATCH, source + ": column '" + column
+          + "' is ragged: element " + (at.isEmpty() ? "[]" : at) + " holds " + l.size() + " values where its first"
+          + " sibling holds " + dims.get(depth));
+    }
+    if (depth + 1 == dims.size()) {
+      for (int k = 0; k < l.size(); k++) {
+        if (list(l.get(k)) != null) {
+          throw new BadRecordException(BadRecordException.SHAPE_MISMATCH, source + ": column '" + column
+              + "' is ragged: element " + at + "[" + k + "] is an array where its siblings are numbers");
+        }
+      }
+      return;
+    }
+    for (int k = 0; k < l.size(); k++) {
+      List<?> child = list(l.get(k));
+      if (child == null) {
+        throw new BadRecordException(BadRecordException.SHAPE_MISMATCH, source + ": column '" + column
+            + "' is ragged: element " + at + "[" + k + "] is a number where its siblings are arrays");
+      }
+      checkNesting(child, dims, depth + 1, at + "[" + k + "]", column, source);
+    }
+  }
+
+  /** {@code v} as a list when it is an array value (a Java list or a Scala sequence), else null. */
+  private static List<?> list(Object v) {
+    if (v instanceof List<?> l) {
+      return l;
+    }
+    if (v instanceof scala.collection.Seq<?> seq) {
+      return scala.jdk.javaapi.CollectionConverters.asJava(seq);
+    }
+    return null;
+  }
+
   private static String abbreviate(String s) {
     return s.length() <= 40 ? s : s.substring(0, 40) + "...";
   }
