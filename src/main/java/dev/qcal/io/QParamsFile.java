@@ -1,5 +1,6 @@
 package dev.qcal.io;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -7,12 +8,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.qcal.quant.QuantParams;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Writes {@code qparams.json}, format {@value #FORMAT} version {@value #VERSION}; the README
- * documents every field. Floats are written in their shortest round-trip form, so reading the file
+ * Writes and reads back {@code qparams.json}, format {@value #FORMAT} version {@value #VERSION}; the
+ * README documents every field. Floats are written in their shortest round-trip form, so reading the file
  * back gives the exact float scales that are in the quantized model.
  */
 public final class QParamsFile {
@@ -77,6 +80,104 @@ public final class QParamsFile {
     public static Entry derived(String name, QuantParams params, String method, String paramsFrom, float[] range) {
       return new Entry(name, "activation", params, null, null, 0, 0, 0, 0, method, range, null, null, paramsFrom);
     }
+  }
+
+  /**
+   * A qparams.json as read back: its header and its entries in file order. The entries keep the
+   * dtype as the file names it (a reader shows a type it does not know rather than failing).
+   */
+  public record Contents(Header header, List<Stored> activations, List<Stored> weights) {}
+
+  /**
+   * One entry as written: absent arrays are empty, absent values null or 0. {@code range} is
+   * {@code [range_min, range_max]} or null; {@code sqnrDb} is null without an error estimate and
+   * +Infinity when the estimate is exact (written as a null {@code sqnr_db}).
+   */
+  public record Stored(
+      String name,
+      String role,
+      String dtype,
+      Integer axis,
+      float[] scale,
+      long[] zeroPoint,
+      float[] min,
+      float[] max,
+      long count,
+      long nanCount,
+      long posInfCount,
+      long negInfCount,
+      String method,
+      float[] range,
+      Double expectedMse,
+      Double sqnrDb,
+      String paramsFrom) {}
+
+  /** Reads a qparams.json on the local disk. */
+  public static Contents read(Path file) {
+    try {
+      return read(JSON.readTree(file.toFile()));
+    } catch (IOException e) {
+      throw new OutputException(file + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /** The contents of a parsed qparams.json (its format already checked by the caller). */
+  public static Contents read(JsonNode root) {
+    JsonNode m = root.path("model");
+    Map<String, String> versions = new LinkedHashMap<>();
+    root.path("versions").fields().forEachRemaining(e -> versions.put(e.getKey(), e.getValue().asText()));
+    Header h = new Header(m.path("path").asText(""), m.path("sha256").asText(""), m.path("source_opset").asInt(),
+        m.path("prepared_opset").asInt(), root.path("method").asText(""), root.path("samples").asLong(), versions);
+    return new Contents(h, stored(root.path("activations")), stored(root.path("weights")));
+  }
+
+  private static List<Stored> stored(JsonNode section) {
+    List<Stored> l = new ArrayList<>();
+    section.fields().forEachRemaining(e -> l.add(stored(e.getKey(), e.getValue())));
+    return l;
+  }
+
+  private static Stored stored(String name, JsonNode t) {
+    float[] range = t.has("range_min") && t.has("range_max")
+        ? new float[] {t.get("range_min").floatValue(), t.get("range_max").floatValue()} : null;
+    Double mse = t.path("expected_mse").isNumber() ? t.get("expected_mse").asDouble() : null;
+    Double sqnr = mse == null ? null
+        : t.path("sqnr_db").isNumber() ? t.get("sqnr_db").asDouble() : Double.POSITIVE_INFINITY;
+    return new Stored(name, t.path("role").asText(""), t.path("dtype").asText(""),
+        t.path("axis").isNumber() ? t.get("axis").asInt() : null, floats(t.get("scale")), longs(t.get("zero_point")),
+        floats(t.get("min")), floats(t.get("max")), t.path("count").asLong(), t.path("nan_count").asLong(),
+        t.path("pos_inf_count").asLong(), t.path("neg_inf_count").asLong(), t.path("method").asText(null), range,
+        mse, sqnr, t.path("params_from").isTextual() ? t.get("params_from").asText() : null);
+  }
+
+  /** A float or an array of floats; empty when absent or null. */
+  private static float[] floats(JsonNode n) {
+    if (n == null || n.isNull()) {
+      return new float[0];
+    }
+    if (!n.isArray()) {
+      return new float[] {n.floatValue()};
+    }
+    float[] f = new float[n.size()];
+    for (int i = 0; i < f.length; i++) {
+      f[i] = n.get(i).floatValue();
+    }
+    return f;
+  }
+
+  /** A long or an array of longs; empty when absent or null. */
+  private static long[] longs(JsonNode n) {
+    if (n == null || n.isNull()) {
+      return new long[0];
+    }
+    if (!n.isArray()) {
+      return new long[] {n.asLong()};
+    }
+    long[] l = new long[n.size()];
+    for (int i = 0; i < l.length; i++) {
+      l[i] = n.get(i).asLong();
+    }
+    return l;
   }
 
   public static void write(Path file, Header h, List<Entry> entries) {

@@ -1,7 +1,8 @@
-package dev.qcal.io;
+package dev.qcal.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.qcal.calib.Range;
+import dev.qcal.io.OutputException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
