@@ -234,7 +234,7 @@ public class HostileNamesTest {
     return l;
   }
 
-  /** HTML text escaping written out here, independently of ReportWriter.esc. */
+  /** HTML text escaping written out here, independently of Html.esc. */
   private static String htmlText(String s) {
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;")
         .replace("'", "&#39;");

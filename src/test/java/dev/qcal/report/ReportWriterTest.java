@@ -76,7 +76,7 @@ class ReportWriterTest {
       assertTrue(sqnr.get(i - 1) <= sqnr.get(i), "sorted by SQNR: " + sqnr);
     }
     List<String> tableNames = all(html, "<tr><td class=\"n\">\\d+</td><td class=\"name\"><a href=\"#t-\\d+\">([^<]*)</a>");
-    assertEquals(b.data().activations().stream().map(a -> ReportWriter.esc(a.name())).toList(), tableNames);
+    assertEquals(b.data().activations().stream().map(a -> Html.esc(a.name())).toList(), tableNames);
     // the overview: one bar per tensor
     assertEquals(1, count(html, "<svg class=\"plot overview\" width=\"760\" height=\"150\" viewBox=\"0 0 760 150\" data-tensors=\"12\">"));
     String overview = html.substring(html.indexOf("plot overview"), html.indexOf("</svg>", html.indexOf("plot overview")));
@@ -133,7 +133,7 @@ class ReportWriterTest {
     assertFalse(html.contains("<m>"), "raw model path");
     assertFalse(html.contains("softmax<0>"), "raw output name");
     String escaped = "conv&lt;1&gt;/out&amp;&quot;x&quot;&#39;";
-    assertEquals(escaped, ReportWriter.esc(odd));
+    assertEquals(escaped, Html.esc(odd));
     // table row, section heading, sensitivity row (linked) and sensitivity plot label
     assertTrue(count(html, escaped) >= 4, "escaped name occurrences: " + count(html, escaped));
     assertTrue(html.contains("conv&lt;1&gt;.weight"));
@@ -267,7 +267,7 @@ class ReportWriterTest {
   /** The section of tensor {@code name}. */
   static String section(String html, String name) {
     for (String s : html.split("<section class=\"tensor\"")) {
-      if (s.contains(". " + ReportWriter.esc(name) + "</h3>")) {
+      if (s.contains(". " + Html.esc(name) + "</h3>")) {
         return s.substring(0, s.indexOf("</section>"));
       }
     }
