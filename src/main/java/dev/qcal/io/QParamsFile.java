@@ -196,58 +196,61 @@ public final class QParamsFile {
     ObjectNode acts = root.putObject("activations");
     ObjectNode weights = root.putObject("weights");
     for (Entry e : entries) {
-      ObjectNode t = ("activation".equals(e.role()) ? acts : weights).putObject(e.name());
-      QuantParams p = e.params();
-      t.put("role", e.role());
-      t.put("dtype", p.type().id());
-      if (p.axis() == null) {
-        t.putNull("axis");
-      } else {
-        t.put("axis", p.axis());
-      }
-      if (p.blocked()) {
-        t.put("block_size", p.blockSize());
-      }
-      ArrayNode scale = t.putArray("scale");
-      for (float s : p.scale()) {
-        scale.add(s);
-      }
-      ArrayNode zp = t.putArray("zero_point");
-      for (long z : p.zeroPoint()) {
-        zp.add(z);
-      }
-      if (e.min() != null) {
-        putFloats(t, "min", e.min());
-        putFloats(t, "max", e.max());
-      }
-      if (e.method() != null) {
-        t.put("method", e.method());
-      }
-      if (e.paramsFrom() != null) {
-        t.put("params_from", e.paramsFrom());
-      }
-      if (e.range() != null) {
-        t.put("range_min", e.range()[0]);
-        t.put("range_max", e.range()[1]);
-      }
-      if (e.expectedMse() != null) {
-        t.put("expected_mse", e.expectedMse());
-        // null when the quantization is exact (infinite SQNR); JSON has no Infinity
-        if (Double.isFinite(e.sqnrDb())) {
-          t.put("sqnr_db", e.sqnrDb());
-        } else {
-          t.putNull("sqnr_db");
-        }
-      }
-      if (e.min() == null) {
-        continue; // derived: nothing observed
-      }
-      t.put("count", e.count());
-      t.put("nan_count", e.nanCount());
-      t.put("pos_inf_count", e.posInfCount());
-      t.put("neg_inf_count", e.negInfCount());
+      put(("activation".equals(e.role()) ? acts : weights).putObject(e.name()), e);
     }
     writeJson(file, root);
+  }
+
+  private static void put(ObjectNode t, Entry e) {
+    QuantParams p = e.params();
+    t.put("role", e.role());
+    t.put("dtype", p.type().id());
+    if (p.axis() == null) {
+      t.putNull("axis");
+    } else {
+      t.put("axis", p.axis());
+    }
+    if (p.blocked()) {
+      t.put("block_size", p.blockSize());
+    }
+    ArrayNode scale = t.putArray("scale");
+    for (float s : p.scale()) {
+      scale.add(s);
+    }
+    ArrayNode zp = t.putArray("zero_point");
+    for (long z : p.zeroPoint()) {
+      zp.add(z);
+    }
+    if (e.min() != null) {
+      putFloats(t, "min", e.min());
+      putFloats(t, "max", e.max());
+    }
+    if (e.method() != null) {
+      t.put("method", e.method());
+    }
+    if (e.paramsFrom() != null) {
+      t.put("params_from", e.paramsFrom());
+    }
+    if (e.range() != null) {
+      t.put("range_min", e.range()[0]);
+      t.put("range_max", e.range()[1]);
+    }
+    if (e.expectedMse() != null) {
+      t.put("expected_mse", e.expectedMse());
+      // null when the quantization is exact (infinite SQNR); JSON has no Infinity
+      if (Double.isFinite(e.sqnrDb())) {
+        t.put("sqnr_db", e.sqnrDb());
+      } else {
+        t.putNull("sqnr_db");
+      }
+    }
+    if (e.min() == null) {
+      return; // derived: nothing observed
+    }
+    t.put("count", e.count());
+    t.put("nan_count", e.nanCount());
+    t.put("pos_inf_count", e.posInfCount());
+    t.put("neg_inf_count", e.negInfCount());
   }
 
   private static void putFloats(ObjectNode t, String field, float[] v) {
