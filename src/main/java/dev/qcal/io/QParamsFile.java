@@ -89,28 +89,17 @@ public final class QParamsFile {
   public record Contents(Header header, List<Stored> activations, List<Stored> weights) {}
 
   /**
-   * One entry as written: absent arrays are empty, absent values null or 0. {@code range} is
-   * {@code [range_min, range_max]} or null; {@code sqnrDb} is null without an error estimate and
-   * +Infinity when the estimate is exact (written as a null {@code sqnr_db}).
+   * One entry as written: its parameters as the file states them (the dtype as text; absent arrays
+   * empty, no axis null) and the rest of it as an {@link Entry} whose {@code params} are null
+   * (absent arrays empty, absent values null or 0; {@code range} null without {@code range_min} and
+   * {@code range_max}; {@code sqnrDb} null without an estimate, +Infinity when a null
+   * {@code sqnr_db} says it is exact).
    */
-  public record Stored(
-      String name,
-      String role,
-      String dtype,
-      Integer axis,
-      float[] scale,
-      long[] zeroPoint,
-      float[] min,
-      float[] max,
-      long count,
-      long nanCount,
-      long posInfCount,
-      long negInfCount,
-      String method,
-      float[] range,
-      Double expectedMse,
-      Double sqnrDb,
-      String paramsFrom) {}
+  public record Stored(String dtype, Integer axis, float[] scale, long[] zeroPoint, Entry entry) {
+    public String name() {
+      return entry.name();
+    }
+  }
 
   /** Reads a qparams.json on the local disk. */
   public static Contents read(Path file) {
@@ -143,41 +132,39 @@ public final class QParamsFile {
     Double mse = t.path("expected_mse").isNumber() ? t.get("expected_mse").asDouble() : null;
     Double sqnr = mse == null ? null
         : t.path("sqnr_db").isNumber() ? t.get("sqnr_db").asDouble() : Double.POSITIVE_INFINITY;
-    return new Stored(name, t.path("role").asText(""), t.path("dtype").asText(""),
-        t.path("axis").isNumber() ? t.get("axis").asInt() : null, floats(t.get("scale")), longs(t.get("zero_point")),
-        floats(t.get("min")), floats(t.get("max")), t.path("count").asLong(), t.path("nan_count").asLong(),
-        t.path("pos_inf_count").asLong(), t.path("neg_inf_count").asLong(), t.path("method").asText(null), range,
-        mse, sqnr, t.path("params_from").isTextual() ? t.get("params_from").asText() : null);
+    Entry e = new Entry(name, t.path("role").asText(""), null, floats(t.get("min")), floats(t.get("max")),
+        t.path("count").asLong(), t.path("nan_count").asLong(), t.path("pos_inf_count").asLong(),
+        t.path("neg_inf_count").asLong(), t.path("method").asText(null), range, mse, sqnr,
+        t.path("params_from").isTextual() ? t.get("params_from").asText() : null);
+    return new Stored(t.path("dtype").asText(""), t.path("axis").isNumber() ? t.get("axis").asInt() : null,
+        floats(t.get("scale")), longs(t.get("zero_point")), e);
   }
 
-  /** A float or an array of floats; empty when absent or null. */
-  private static float[] floats(JsonNode n) {
+  /** A value or an array of values as a list; empty when absent or null. */
+  private static List<JsonNode> items(JsonNode n) {
     if (n == null || n.isNull()) {
-      return new float[0];
+      return List.of();
     }
-    if (!n.isArray()) {
-      return new float[] {n.floatValue()};
+    List<JsonNode> l = new ArrayList<>();
+    if (n.isArray()) {
+      n.forEach(l::add);
+    } else {
+      l.add(n);
     }
-    float[] f = new float[n.size()];
+    return l;
+  }
+
+  private static float[] floats(JsonNode n) {
+    List<JsonNode> l = items(n);
+    float[] f = new float[l.size()];
     for (int i = 0; i < f.length; i++) {
-      f[i] = n.get(i).floatValue();
+      f[i] = l.get(i).floatValue();
     }
     return f;
   }
 
-  /** A long or an array of longs; empty when absent or null. */
   private static long[] longs(JsonNode n) {
-    if (n == null || n.isNull()) {
-      return new long[0];
-    }
-    if (!n.isArray()) {
-      return new long[] {n.asLong()};
-    }
-    long[] l = new long[n.size()];
-    for (int i = 0; i < l.length; i++) {
-      l[i] = n.get(i).asLong();
-    }
-    return l;
+    return items(n).stream().mapToLong(JsonNode::asLong).toArray();
   }
 
   public static void write(Path file, Header h, List<Entry> entries) {

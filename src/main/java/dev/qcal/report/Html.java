@@ -3,9 +3,11 @@ package dev.qcal.report;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.qcal.calib.Range;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.LongSummaryStatistics;
 import java.util.Map;
 
 /** The report's text formatting: HTML escaping, numbers, ranges, SVG coordinates and JSON as nested tables. */
@@ -160,13 +162,8 @@ public final class Html {
     if (l.length == 0) {
       return "";
     }
-    long lo = Long.MAX_VALUE;
-    long hi = Long.MIN_VALUE;
-    for (long v : l) {
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-    return lo == hi ? Long.toString(lo) : lo + " … " + hi;
+    LongSummaryStatistics s = Arrays.stream(l).summaryStatistics();
+    return s.getMin() == s.getMax() ? Long.toString(s.getMin()) : s.getMin() + " … " + s.getMax();
   }
 
   /** An SVG coordinate with one decimal. */

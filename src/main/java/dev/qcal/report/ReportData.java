@@ -129,8 +129,9 @@ public record ReportData(
   public record Weight(String name, String role, String dtype, Integer axis, float[] scale, long[] zeroPoint,
       float[] min, float[] max, long count) {
     static Weight of(QParamsFile.Stored w) {
-      return new Weight(w.name(), w.role(), w.dtype(), w.axis(), w.scale(), w.zeroPoint(), w.min(), w.max(),
-          w.count());
+      QParamsFile.Entry e = w.entry();
+      return new Weight(e.name(), e.role(), w.dtype(), w.axis(), w.scale(), w.zeroPoint(), e.min(), e.max(),
+          e.count());
     }
   }
 
@@ -169,8 +170,9 @@ public record ReportData(
     return acts;
   }
 
-  private static Activation activation(QParamsFile.Stored a, TensorStats t, boolean haveStats, Settings s) {
-    MethodComparison cmp = MethodComparison.of(a, s);
+  private static Activation activation(QParamsFile.Stored stored, TensorStats t, boolean haveStats, Settings s) {
+    QParamsFile.Entry a = stored.entry();
+    MethodComparison cmp = MethodComparison.of(stored, s);
     String note = a.paramsFrom() != null
         ? "not calibrated: shares the scale and zero point of " + a.paramsFrom() + " (an op that only moves values)"
         : "op_defined".equals(a.method()) ? "not calibrated: the range is fixed by the op's definition"
@@ -181,9 +183,10 @@ public record ReportData(
         ? Bars.of(t.histogram(), MAX_BARS) : null;
     List<MethodRange> methods = calibrated ? cmp.ranges(a.name(), t) : new ArrayList<>();
     Range chosen = a.range() == null ? null : new Range(a.range()[0], a.range()[1]);
-    return new Activation(a.name(), a.dtype(), a.scale(), a.zeroPoint(), first(a.min()), first(a.max()), a.method(),
-        chosen, a.expectedMse(), a.sqnrDb(), a.count(), a.nanCount() + a.posInfCount() + a.negInfCount(),
-        cmp.gridMin(), cmp.gridMax(), bars, methods, a.paramsFrom(), note);
+    return new Activation(a.name(), stored.dtype(), stored.scale(), stored.zeroPoint(), first(a.min()),
+        first(a.max()), a.method(), chosen, a.expectedMse(), a.sqnrDb(), a.count(),
+        a.nanCount() + a.posInfCount() + a.negInfCount(), cmp.gridMin(), cmp.gridMax(), bars, methods,
+        a.paramsFrom(), note);
   }
 
   private static float first(float[] v) {
