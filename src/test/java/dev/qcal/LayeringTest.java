@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Holds the package map's one-way dependencies: the maths never sees Spark, Hadoop or ONNX
- * Runtime; only {@code runtime} talks to ONNX Runtime; only {@code jobs} and {@code cli} to Spark.
+ * Runtime; only {@code runtime} talks to ONNX Runtime; only {@code jobs} and {@code cli} to Spark;
+ * {@code report} draws report.html from the file formats alone and {@code io} stays below it.
  */
 class LayeringTest {
   private static final Path MAIN = Path.of("src/main/java/dev/qcal");
@@ -28,7 +29,9 @@ class LayeringTest {
       "calib", Set.of("org.apache.spark", "org.apache.hadoop", "ai.onnxruntime", "dev.qcal.jobs"),
       "model", Set.of("org.apache.spark", "ai.onnxruntime", "dev.qcal.jobs", "dev.qcal.cli"),
       "data", Set.of("org.apache.spark", "ai.onnxruntime", "dev.qcal.jobs", "dev.qcal.cli", "dev.qcal.model"),
-      "io", Set.of("org.apache.spark", "ai.onnxruntime", "dev.qcal.jobs", "dev.qcal.cli"),
+      "io", Set.of("org.apache.spark", "ai.onnxruntime", "dev.qcal.jobs", "dev.qcal.cli", "dev.qcal.report"),
+      "report", Set.of("org.apache.spark", "ai.onnxruntime", "ai.onnx", "dev.qcal.jobs", "dev.qcal.cli",
+          "dev.qcal.runtime", "dev.qcal.model"),
       "runtime", Set.of("org.apache.spark", "dev.qcal.jobs", "dev.qcal.cli"),
       "examples", Set.of("org.apache.spark", "ai.onnxruntime"),
       "jobs", Set.of("dev.qcal.cli"));

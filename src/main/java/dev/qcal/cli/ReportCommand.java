@@ -2,8 +2,9 @@ package dev.qcal.cli;
 
 import dev.qcal.io.AtomicOutput;
 import dev.qcal.io.OutputGuard;
-import dev.qcal.io.ReportData;
-import dev.qcal.io.ReportWriter;
+import dev.qcal.report.ReportData;
+import dev.qcal.report.ReportWriter;
+import dev.qcal.report.RunDirectory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -59,11 +60,11 @@ public final class ReportCommand implements Callable<Integer> {
     String from = stats;
     if (from == null) {
       // the statistics a quantize output's run.json names are an input too (read only once --out is known safe)
-      from = ReportData.statsOf(run, conf);
+      from = RunDirectory.statsOf(run, conf);
       inputs.addAll(OutputGuard.Input.hadoop("--stats (from --run's run.json)", from));
       OutputGuard.check(COMMAND, out, overwrite, inputs, conf);
     }
-    ReportData d = ReportData.read(run, from, eval, conf);
+    ReportData d = RunDirectory.read(run, from, eval, conf);
     try (AtomicOutput o = AtomicOutput.begin(out, COMMAND, overwrite, conf)) {
       ReportWriter.write(o.dir().resolve(ReportWriter.NAME), d);
       o.commit();

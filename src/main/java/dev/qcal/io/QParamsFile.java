@@ -1,5 +1,6 @@
 package dev.qcal.io;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -7,12 +8,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.qcal.quant.QuantParams;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Writes {@code qparams.json}, format {@value #FORMAT} version {@value #VERSION}; the README
- * documents every field. Floats are written in their shortest round-trip form, so reading the file
+ * Writes and reads back {@code qparams.json}, format {@value #FORMAT} version {@value #VERSION}; the
+ * README documents every field. Floats are written in their shortest round-trip form, so reading the file
  * back gives the exact float scales that are in the quantized model.
  */
 public final class QParamsFile {
@@ -79,6 +82,91 @@ public final class QParamsFile {
     }
   }
 
+  /**
+   * A qparams.json as read back: its header and its entries in file order. The entries keep the
+   * dtype as the file names it (a reader shows a type it does not know rather than failing).
+   */
+  public record Contents(Header header, List<Stored> activations, List<Stored> weights) {}
+
+  /**
+   * One entry as written: its parameters as the file states them (the dtype as text; absent arrays
+   * empty, no axis null) and the rest of it as an {@link Entry} whose {@code params} are null
+   * (absent arrays empty, absent values null or 0; {@code range} null without {@code range_min} and
+   * {@code range_max}; {@code sqnrDb} null without an estimate, +Infinity when a null
+   * {@code sqnr_db} says it is exact).
+   */
+  public record Stored(String dtype, Integer axis, float[] scale, long[] zeroPoint, Entry entry) {
+    public String name() {
+      return entry.name();
+    }
+  }
+
+  /** Reads a qparams.json on the local disk. */
+  public static Contents read(Path file) {
+    try {
+      return read(JSON.readTree(file.toFile()));
+    } catch (IOException e) {
+      throw new OutputException(file + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /** The contents of a parsed qparams.json (its format already checked by the caller). */
+  public static Contents read(JsonNode root) {
+    JsonNode m = root.path("model");
+    Map<String, String> versions = new LinkedHashMap<>();
+    root.path("versions").fields().forEachRemaining(e -> versions.put(e.getKey(), e.getValue().asText()));
+    Header h = new Header(m.path("path").asText(""), m.path("sha256").asText(""), m.path("source_opset").asInt(),
+        m.path("prepared_opset").asInt(), root.path("method").asText(""), root.path("samples").asLong(), versions);
+    return new Contents(h, stored(root.path("activations")), stored(root.path("weights")));
+  }
+
+  private static List<Stored> stored(JsonNode section) {
+    List<Stored> l = new ArrayList<>();
+    section.fields().forEachRemaining(e -> l.add(stored(e.getKey(), e.getValue())));
+    return l;
+  }
+
+  private static Stored stored(String name, JsonNode t) {
+    float[] range = t.has("range_min") && t.has("range_max")
+        ? new float[] {t.get("range_min").floatValue(), t.get("range_max").floatValue()} : null;
+    Double mse = t.path("expected_mse").isNumber() ? t.get("expected_mse").asDouble() : null;
+    Double sqnr = mse == null ? null
+        : t.path("sqnr_db").isNumber() ? t.get("sqnr_db").asDouble() : Double.POSITIVE_INFINITY;
+    Entry e = new Entry(name, t.path("role").asText(""), null, floats(t.get("min")), floats(t.get("max")),
+        t.path("count").asLong(), t.path("nan_count").asLong(), t.path("pos_inf_count").asLong(),
+        t.path("neg_inf_count").asLong(), t.path("method").asText(null), range, mse, sqnr,
+        t.path("params_from").isTextual() ? t.get("params_from").asText() : null);
+    return new Stored(t.path("dtype").asText(""), t.path("axis").isNumber() ? t.get("axis").asInt() : null,
+        floats(t.get("scale")), longs(t.get("zero_point")), e);
+  }
+
+  /** A value or an array of values as a list; empty when absent or null. */
+  private static List<JsonNode> items(JsonNode n) {
+    if (n == null || n.isNull()) {
+      return List.of();
+    }
+    List<JsonNode> l = new ArrayList<>();
+    if (n.isArray()) {
+      n.forEach(l::add);
+    } else {
+      l.add(n);
+    }
+    return l;
+  }
+
+  private static float[] floats(JsonNode n) {
+    List<JsonNode> l = items(n);
+    float[] f = new float[l.size()];
+    for (int i = 0; i < f.length; i++) {
+      f[i] = l.get(i).floatValue();
+    }
+    return f;
+  }
+
+  private static long[] longs(JsonNode n) {
+    return items(n).stream().mapToLong(JsonNode::asLong).toArray();
+  }
+
   public static void write(Path file, Header h, List<Entry> entries) {
     ObjectNode root = JSON.createObjectNode();
     root.put("format", FORMAT);
@@ -95,58 +183,61 @@ public final class QParamsFile {
     ObjectNode acts = root.putObject("activations");
     ObjectNode weights = root.putObject("weights");
     for (Entry e : entries) {
-      ObjectNode t = ("activation".equals(e.role()) ? acts : weights).putObject(e.name());
-      QuantParams p = e.params();
-      t.put("role", e.role());
-      t.put("dtype", p.type().id());
-      if (p.axis() == null) {
-        t.putNull("axis");
-      } else {
-        t.put("axis", p.axis());
-      }
-      if (p.blocked()) {
-        t.put("block_size", p.blockSize());
-      }
-      ArrayNode scale = t.putArray("scale");
-      for (float s : p.scale()) {
-        scale.add(s);
-      }
-      ArrayNode zp = t.putArray("zero_point");
-      for (long z : p.zeroPoint()) {
-        zp.add(z);
-      }
-      if (e.min() != null) {
-        putFloats(t, "min", e.min());
-        putFloats(t, "max", e.max());
-      }
-      if (e.method() != null) {
-        t.put("method", e.method());
-      }
-      if (e.paramsFrom() != null) {
-        t.put("params_from", e.paramsFrom());
-      }
-      if (e.range() != null) {
-        t.put("range_min", e.range()[0]);
-        t.put("range_max", e.range()[1]);
-      }
-      if (e.expectedMse() != null) {
-        t.put("expected_mse", e.expectedMse());
-        // null when the quantization is exact (infinite SQNR); JSON has no Infinity
-        if (Double.isFinite(e.sqnrDb())) {
-          t.put("sqnr_db", e.sqnrDb());
-        } else {
-          t.putNull("sqnr_db");
-        }
-      }
-      if (e.min() == null) {
-        continue; // derived: nothing observed
-      }
-      t.put("count", e.count());
-      t.put("nan_count", e.nanCount());
-      t.put("pos_inf_count", e.posInfCount());
-      t.put("neg_inf_count", e.negInfCount());
+      put(("activation".equals(e.role()) ? acts : weights).putObject(e.name()), e);
     }
     writeJson(file, root);
+  }
+
+  private static void put(ObjectNode t, Entry e) {
+    QuantParams p = e.params();
+    t.put("role", e.role());
+    t.put("dtype", p.type().id());
+    if (p.axis() == null) {
+      t.putNull("axis");
+    } else {
+      t.put("axis", p.axis());
+    }
+    if (p.blocked()) {
+      t.put("block_size", p.blockSize());
+    }
+    ArrayNode scale = t.putArray("scale");
+    for (float s : p.scale()) {
+      scale.add(s);
+    }
+    ArrayNode zp = t.putArray("zero_point");
+    for (long z : p.zeroPoint()) {
+      zp.add(z);
+    }
+    if (e.min() != null) {
+      putFloats(t, "min", e.min());
+      putFloats(t, "max", e.max());
+    }
+    if (e.method() != null) {
+      t.put("method", e.method());
+    }
+    if (e.paramsFrom() != null) {
+      t.put("params_from", e.paramsFrom());
+    }
+    if (e.range() != null) {
+      t.put("range_min", e.range()[0]);
+      t.put("range_max", e.range()[1]);
+    }
+    if (e.expectedMse() != null) {
+      t.put("expected_mse", e.expectedMse());
+      // null when the quantization is exact (infinite SQNR); JSON has no Infinity
+      if (Double.isFinite(e.sqnrDb())) {
+        t.put("sqnr_db", e.sqnrDb());
+      } else {
+        t.putNull("sqnr_db");
+      }
+    }
+    if (e.min() == null) {
+      return; // derived: nothing observed
+    }
+    t.put("count", e.count());
+    t.put("nan_count", e.nanCount());
+    t.put("pos_inf_count", e.posInfCount());
+    t.put("neg_inf_count", e.negInfCount());
   }
 
   private static void putFloats(ObjectNode t, String field, float[] v) {

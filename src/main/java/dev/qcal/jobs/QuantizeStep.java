@@ -7,8 +7,8 @@ import dev.qcal.calib.Range;
 import dev.qcal.data.DataException;
 import dev.qcal.io.InterchangeFiles;
 import dev.qcal.io.QParamsFile;
-import dev.qcal.io.ReportData;
-import dev.qcal.io.ReportWriter;
+import dev.qcal.report.RunDirectory;
+import dev.qcal.report.ReportWriter;
 import dev.qcal.io.TensorNames;
 import dev.qcal.model.CalibrationPlan;
 import dev.qcal.model.ModelException;
@@ -171,7 +171,7 @@ final class QuantizeStep {
   static void writeReport(Path dir, StatsSet stats) {
     long t = System.nanoTime();
     Path file = dir.resolve(ReportWriter.NAME);
-    ReportWriter.write(file, ReportData.ofLocalRun(dir, stats));
+    ReportWriter.write(file, RunDirectory.ofLocalRun(dir, stats));
     LOG.info("Wrote {} ({} bytes) in {} s", ReportWriter.NAME, file.toFile().length(), (System.nanoTime() - t) / 1e9);
   }
 

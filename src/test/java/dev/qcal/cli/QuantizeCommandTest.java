@@ -87,7 +87,7 @@ class QuantizeCommandTest {
       assertEquals(n, RenderedReport.count(html, "<svg class=\"plot hist\""), dir.toString());
       assertEquals(4 * n, RenderedReport.count(html, "<g class=\"marker\""), "every method's range, " + dir);
       q.get("activations").fieldNames().forEachRemaining(name ->
-          assertEquals(1, RenderedReport.count(html, ". " + dev.qcal.io.ReportWriter.esc(name) + "</h3>"), name));
+          assertEquals(1, RenderedReport.count(html, ". " + dev.qcal.report.Html.esc(name) + "</h3>"), name));
       assertEquals(q.get("weights").size(), RenderedReport.count(html.substring(html.indexOf("<table class=\"weights\">")),
           "<tr><td class=\"name\">"));
     }

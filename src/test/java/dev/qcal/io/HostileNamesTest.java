@@ -15,6 +15,8 @@ import dev.qcal.data.DataException;
 import dev.qcal.quant.LinearQuant;
 import dev.qcal.quant.QuantParams;
 import dev.qcal.quant.QuantType;
+import dev.qcal.report.ReportWriter;
+import dev.qcal.report.RunDirectory;
 import dev.qcal.stats.StatsCodec;
 import dev.qcal.stats.StatsConfig;
 import dev.qcal.stats.StatsSet;
@@ -117,7 +119,7 @@ public class HostileNamesTest {
         .put("samples", stats.samples()).put("non_finite_values", Map.of(name, 1L))
         .put("versions", Map.of("qcal", "test")).write(dir.resolve(RunReport.NAME));
     StatsFiles.write(dir.resolve(StatsFiles.DIR), stats, "ab".repeat(32), 13, Map.of(name, new long[] {2, 3}));
-    ReportWriter.write(dir.resolve(ReportWriter.NAME), ReportData.ofLocalRun(dir, stats));
+    ReportWriter.write(dir.resolve(ReportWriter.NAME), RunDirectory.ofLocalRun(dir, stats));
     return ranges;
   }
 
@@ -232,7 +234,7 @@ public class HostileNamesTest {
     return l;
   }
 
-  /** HTML text escaping written out here, independently of ReportWriter.esc. */
+  /** HTML text escaping written out here, independently of Html.esc. */
   private static String htmlText(String s) {
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;")
         .replace("'", "&#39;");

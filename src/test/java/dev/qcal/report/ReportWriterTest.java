@@ -1,4 +1,4 @@
-package dev.qcal.io;
+package dev.qcal.report;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.qcal.io.QParamsFile;
+import dev.qcal.io.RunReport;
 import dev.qcal.calib.Calibrators;
 import dev.qcal.calib.Range;
 import dev.qcal.quant.QuantType;
@@ -37,7 +39,7 @@ class ReportWriterTest {
     StatsSet stats = ReportFixtures.writeRun(run, n, bins);
     JsonNode qparams = JSON.readTree(run.resolve(QParamsFile.NAME).toFile());
     JsonNode runJson = JSON.readTree(run.resolve(RunReport.NAME).toFile());
-    ReportData d = ReportData.of(qparams, runJson, stats, eval);
+    ReportData d = ReportData.of(QParamsFile.read(qparams), runJson, stats, eval);
     return new Built(d, ReportWriter.html(d), stats);
   }
 
@@ -74,7 +76,7 @@ class ReportWriterTest {
       assertTrue(sqnr.get(i - 1) <= sqnr.get(i), "sorted by SQNR: " + sqnr);
     }
     List<String> tableNames = all(html, "<tr><td class=\"n\">\\d+</td><td class=\"name\"><a href=\"#t-\\d+\">([^<]*)</a>");
-    assertEquals(b.data().activations().stream().map(a -> ReportWriter.esc(a.name())).toList(), tableNames);
+    assertEquals(b.data().activations().stream().map(a -> Html.esc(a.name())).toList(), tableNames);
     // the overview: one bar per tensor
     assertEquals(1, count(html, "<svg class=\"plot overview\" width=\"760\" height=\"150\" viewBox=\"0 0 760 150\" data-tensors=\"12\">"));
     String overview = html.substring(html.indexOf("plot overview"), html.indexOf("</svg>", html.indexOf("plot overview")));
@@ -131,7 +133,7 @@ class ReportWriterTest {
     assertFalse(html.contains("<m>"), "raw model path");
     assertFalse(html.contains("softmax<0>"), "raw output name");
     String escaped = "conv&lt;1&gt;/out&amp;&quot;x&quot;&#39;";
-    assertEquals(escaped, ReportWriter.esc(odd));
+    assertEquals(escaped, Html.esc(odd));
     // table row, section heading, sensitivity row (linked) and sensitivity plot label
     assertTrue(count(html, escaped) >= 4, "escaped name occurrences: " + count(html, escaped));
     assertTrue(html.contains("conv&lt;1&gt;.weight"));
@@ -228,7 +230,7 @@ class ReportWriterTest {
     ReportFixtures.writeRun(run, 4, 4096);
     JsonNode qparams = JSON.readTree(run.resolve(QParamsFile.NAME).toFile());
     StatsSet fewer = ReportFixtures.stats(3, 4096);
-    ReportData d = ReportData.of(qparams, null, fewer, null);
+    ReportData d = ReportData.of(QParamsFile.read(qparams), null, fewer, null);
     ReportData.Activation missing = d.activations().stream().filter(a -> a.name().equals("act_3")).findFirst().get();
     assertNotNull(missing.note());
     assertTrue(missing.note().contains("no entry"), missing.note());
@@ -249,7 +251,7 @@ class ReportWriterTest {
         + "\"zero_point\":[3],\"method\":\"shared\",\"params_from\":\"act_1\",\"range_min\":-0.3,\"range_max\":25.2}"));
     acts.set("prob", JSON.readTree("{\"role\":\"activation\",\"dtype\":\"uint8\",\"axis\":null,\"scale\":[0.003921569],"
         + "\"zero_point\":[0],\"method\":\"op_defined\",\"range_min\":0.0,\"range_max\":1.0}"));
-    ReportData d = ReportData.of(qparams, JSON.readTree(run.resolve(RunReport.NAME).toFile()), stats, null);
+    ReportData d = ReportData.of(QParamsFile.read(qparams), JSON.readTree(run.resolve(RunReport.NAME).toFile()), stats, null);
     assertEquals(List.of("pool<out>", "prob"), d.activations().subList(3, 5).stream().map(ReportData.Activation::name).toList(),
         "no estimate: last");
     String html = ReportWriter.html(d);
@@ -265,7 +267,7 @@ class ReportWriterTest {
   /** The section of tensor {@code name}. */
   static String section(String html, String name) {
     for (String s : html.split("<section class=\"tensor\"")) {
-      if (s.contains(". " + ReportWriter.esc(name) + "</h3>")) {
+      if (s.contains(". " + Html.esc(name) + "</h3>")) {
         return s.substring(0, s.indexOf("</section>"));
       }
     }

@@ -1,10 +1,12 @@
-package dev.qcal.io;
+package dev.qcal.report;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.qcal.io.QParamsFile;
+import dev.qcal.io.RunReport;
 import dev.qcal.stats.StatsSet;
 import dev.qcal.testing.Chromium;
 import dev.qcal.testing.RenderedReport;
@@ -31,7 +33,7 @@ class ReportBrowserTest {
     Path run = tmp.resolve("run");
     ReportFixtures.writeRun(run, TENSORS, 4096);
     ReportFixtures.writeEval(tmp.resolve("eval"), TENSORS, 20, true);
-    ReportData d = ReportData.read(run.toString(), null, tmp.resolve("eval").toString(),
+    ReportData d = RunDirectory.read(run.toString(), null, tmp.resolve("eval").toString(),
         new org.apache.hadoop.conf.Configuration());
     Path html = tmp.resolve(ReportWriter.NAME);
     ReportWriter.write(html, d);
@@ -52,7 +54,7 @@ class ReportBrowserTest {
     JsonNode q = new ObjectMapper().readTree(run.resolve(QParamsFile.NAME).toFile());
     JsonNode r = new ObjectMapper().readTree(run.resolve(RunReport.NAME).toFile());
     Path html = tmp.resolve("nohist.html");
-    ReportWriter.write(html, ReportData.of(q, r, stats, null));
+    ReportWriter.write(html, ReportData.of(QParamsFile.read(q), r, stats, null));
     Chromium.Result dump = Chromium.run(tmp, "--dump-dom", html.toAbsolutePath().toUri().toString());
     Map<String, String> check = RenderedReport.renderCheck(dump.out());
     assertEquals("1", check.get("data-done"));

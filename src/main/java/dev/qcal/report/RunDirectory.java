@@ -1,0 +1,173 @@
+package dev.qcal.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.qcal.data.DataException;
+import dev.qcal.io.OutputException;
+import dev.qcal.io.QParamsFile;
+import dev.qcal.io.RunReport;
+import dev.qcal.io.StatsFiles;
+import dev.qcal.stats.StatsSet;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+
+/**
+ * Reads what a report draws from out of a run directory (local or any Hadoop file system): its
+ * qparams.json (through {@link QParamsFile#read}), run.json, statistics and an optional eval.json,
+ * each checked for its format and for belonging to the same model.
+ */
+public final class RunDirectory {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private RunDirectory() {}
+
+  /** The report of an output directory being written on the local disk, with its statistics in memory. */
+  public static ReportData ofLocalRun(Path dir, StatsSet stats) {
+    QParamsFile.Contents qparams = QParamsFile.read(dir.resolve(QParamsFile.NAME));
+    Path run = dir.resolve(RunReport.NAME);
+    return ReportData.of(qparams, Files.exists(run) ? readLocal(run) : null, stats, null);
+  }
+
+  private static JsonNode readLocal(Path file) {
+    try {
+      return JSON.readTree(file.toFile());
+    } catch (IOException e) {
+      throw new OutputException(file + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The statistics a report of {@code runDir} draws from when no {@code --stats} is given: the run's
+   * own {@code stats/}, else those its run.json names (a quantize output).
+   *
+   * @throws DataException when run.json is missing or of another format, or there are none
+   */
+  public static String statsOf(String runDir, Configuration conf) {
+    readQParams(runDir, conf); // the same first complaint as read's for a directory that is no run
+    return statsOf(runDir, readRun(runDir, conf), conf);
+  }
+
+  private static JsonNode readQParams(String runDir, Configuration conf) {
+    return readJson(new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(runDir), QParamsFile.NAME),
+        QParamsFile.FORMAT, " (is " + runDir + " a calibrate or quantize output directory?)", conf);
+  }
+
+  private static JsonNode readRun(String runDir, Configuration conf) {
+    return readJson(new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(runDir), RunReport.NAME), "qcal.run",
+        "", conf);
+  }
+
+  private static String statsOf(String runDir, JsonNode run, Configuration conf) {
+    org.apache.hadoop.fs.Path own = new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(runDir), StatsFiles.DIR);
+    if (exists(own, conf)) {
+      return own.toString();
+    }
+    if (run.path("stats").isTextual()) {
+      return run.get("stats").asText();
+    }
+    throw new DataException(runDir + ": no " + StatsFiles.DIR + "/ here and run.json names no statistics; give --stats DIR");
+  }
+
+  /**
+   * The report of a finished run directory (local or any Hadoop file system).
+   *
+   * @param runDir a calibrate or quantize output directory (qparams.json, run.json)
+   * @param statsLocation statistics to use, or null: the run's {@code stats/}, else those its run.json names
+   * @param evalLocation an evaluate output directory or its eval.json, or null
+   * @throws DataException naming the file when something is missing, unreadable, of another format,
+   *     or the statistics belong to another model
+   */
+  public static ReportData read(String runDir, String statsLocation, String evalLocation, Configuration conf) {
+    QParamsFile.Contents qparams = QParamsFile.read(readQParams(runDir, conf));
+    JsonNode run = readRun(runDir, conf);
+    String stats = statsLocation != null ? statsLocation : statsOf(runDir, run, conf);
+    StatsFiles.Loaded loaded = StatsFiles.read(stats, conf);
+    String sha = qparams.header().modelSha256();
+    if (!sha.equals(loaded.manifest().modelSha256())) {
+      throw new DataException(stats + ": statistics of the model with SHA-256 " + loaded.manifest().modelSha256()
+          + ", but " + new org.apache.hadoop.fs.Path(runDir, QParamsFile.NAME) + " quantized the model with SHA-256 "
+          + sha);
+    }
+    org.apache.hadoop.fs.Path evalFile = evalLocation == null ? null : evalFile(evalLocation);
+    JsonNode eval = evalFile == null ? null
+        : readJson(evalFile, "qcal.eval", " (give an evaluate output directory or its eval.json)", conf);
+    ReportData d = ReportData.of(qparams, run, loaded.stats(), eval);
+    if (eval != null) {
+      String note = otherModelNote(runDir, evalFile, eval, conf);
+      if (note != null) {
+        d.notes().add(note);
+      }
+    }
+    return d;
+  }
+
+  private static org.apache.hadoop.fs.Path evalFile(String evalLocation) {
+    org.apache.hadoop.fs.Path e = new org.apache.hadoop.fs.Path(evalLocation);
+    return evalLocation.endsWith(".json") ? e : new org.apache.hadoop.fs.Path(e, "eval.json");
+  }
+
+  /** A note when the eval.json evaluated another quantized model than the run's own, else null. */
+  private static String otherModelNote(String runDir, org.apache.hadoop.fs.Path evalFile, JsonNode eval,
+      Configuration conf) {
+    String evaluated = eval.path("quantized").path("sha256").asText("");
+    org.apache.hadoop.fs.Path quantized = new org.apache.hadoop.fs.Path(runDir, "quantized.onnx");
+    if (!exists(quantized, conf)) {
+      return null;
+    }
+    String own = sha256(quantized, conf);
+    return own.equals(evaluated) ? null : evalFile + " evaluated the quantized model with SHA-256 " + evaluated
+        + ", not this run's quantized.onnx (" + own + ")";
+  }
+
+  private static boolean exists(org.apache.hadoop.fs.Path p, Configuration conf) {
+    try {
+      return p.getFileSystem(conf).exists(p);
+    } catch (IOException e) {
+      throw new DataException(p + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  private static JsonNode readJson(org.apache.hadoop.fs.Path file, String format, String hint, Configuration conf) {
+    try {
+      FileSystem fs = file.getFileSystem(conf);
+      if (!fs.exists(file)) {
+        throw new DataException(file + ": not found" + hint);
+      }
+      JsonNode n;
+      try (InputStream in = fs.open(file)) {
+        n = JSON.readTree(in);
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw new DataException(file + ": not valid JSON: " + e.getOriginalMessage());
+      }
+      if (n == null || !format.equals(n.path("format").asText())) {
+        throw new DataException(file + ": expected format '" + format + "', found '"
+            + (n == null ? "" : n.path("format").asText()) + "'");
+      }
+      return n;
+    } catch (IOException e) {
+      throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  private static String sha256(org.apache.hadoop.fs.Path file, Configuration conf) {
+    try (InputStream in = file.getFileSystem(conf).open(file)) {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      byte[] buf = new byte[1 << 16];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        md.update(buf, 0, n);
+      }
+      return HexFormat.of().formatHex(md.digest());
+    } catch (IOException e) {
+      throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
