@@ -16,22 +16,22 @@ final class ParquetErrors {
     return new Iterator<Row>() {
       @Override
       public boolean hasNext() {
-        try {
-          return it.hasNext();
-        } catch (Exception e) { // Spark's SparkException, checked in Java, is thrown undeclared
-          throw rethrow(e);
-        }
+        return naming(it::hasNext);
       }
 
       @Override
       public Row next() {
-        try {
-          return it.next();
-        } catch (Exception e) { // Spark's SparkException, checked in Java, is thrown undeclared
-          throw rethrow(e);
-        }
+        return naming(it::next);
       }
     };
+  }
+
+  private static <T> T naming(java.util.function.Supplier<T> read) {
+    try {
+      return read.get();
+    } catch (Exception e) { // Spark's SparkException, checked in Java, is thrown undeclared
+      throw rethrow(e);
+    }
   }
 
   private static RuntimeException rethrow(Exception e) {

@@ -10,6 +10,9 @@ import dev.qcal.data.SourceFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Spliterator;
+import java.util.Spliterators;
+import java.util.stream.StreamSupport;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -19,22 +22,8 @@ import org.apache.spark.sql.SparkSession;
  * Reads tables: Parquet, ORC, JSON and CSV files, Delta tables, catalog tables and SQL queries, each
  * input bound to a column by one {@link ColumnBinder}.
  */
-final class TableSource {
-  private final SparkSession spark;
-  private final List<InputSpec> inputs;
-  private final DataOptions d;
-  private final Map<String, long[]> sampleShapes;
-  private final SampleSelection selection;
-
-  TableSource(SparkSession spark, List<InputSpec> inputs, DataOptions d, Map<String, long[]> sampleShapes,
-      SampleSelection selection) {
-    this.spark = spark;
-    this.inputs = inputs;
-    this.d = d;
-    this.sampleShapes = sampleShapes;
-    this.selection = selection;
-  }
-
+record TableSource(SparkSession spark, List<InputSpec> inputs, DataOptions d, Map<String, long[]> sampleShapes,
+    SampleSelection selection) {
   /** {@code --table} or {@code --query}, named {@code label} in messages. */
   JavaRDD<Entry> catalog(String label) {
     Dataset<Row> df;
@@ -88,7 +77,7 @@ final class TableSource {
     }
     ColumnBinder binder = new ColumnBinder(df, path, inputs, d, sampleShapes);
     String root = DataSources.rootPath(path, spark.sparkContext().hadoopConfiguration());
-    SampleSelection selection = this.selection;
+    SampleSelection selection = this.selection; // the lambda ships this, not the session
     return df.select(binder.select("_metadata.file_path", "_metadata.row_index")).javaRDD()
         .mapPartitions(ParquetErrors::namingFilesThatAreNotParquet, true)
         .map(row -> entry(row, binder, root, selection));
@@ -136,51 +125,28 @@ final class TableSource {
   private JavaRDD<Entry> rows(Dataset<Row> df, String label, boolean files) {
     ColumnBinder binder = new ColumnBinder(df, label, inputs, d, sampleShapes);
     String root = files ? DataSources.rootPath(label, df.sparkSession().sparkContext().hadoopConfiguration()) : "";
-    SampleSelection selection = this.selection;
     Dataset<Row> bound = df.select(files ? binder.select("_metadata.file_path") : binder.select());
+    SampleSelection selection = this.selection; // the lambda ships this, not the session
     return bound.javaRDD().mapPartitionsWithIndex(
-        (p, it) -> new RowEntries(it, p, binder, files ? root : null, label, selection), true);
+        (p, it) -> entries(it, p, binder, files ? root : null, label, selection), true);
   }
 
   /** Entries of one partition's rows, keyed by content (and file, when {@code root} is not null). */
-  private static final class RowEntries implements Iterator<Entry> {
-    private final Iterator<Row> it;
-    private final int partition;
-    private final ColumnBinder binder;
-    private final String root;
-    private final String label;
-    private final SampleSelection selection;
-    private long ordinal;
-
-    RowEntries(Iterator<Row> it, int partition, ColumnBinder binder, String root, String label,
-        SampleSelection selection) {
-      this.it = it;
-      this.partition = partition;
-      this.binder = binder;
-      this.root = root;
-      this.label = label;
-      this.selection = selection;
-    }
-
-    @Override
-    public boolean hasNext() {
-      return it.hasNext();
-    }
-
-    @Override
-    public Entry next() {
-      Row row = it.next();
-      int n = binder.size();
-      String id = root != null ? DataSources.relative(row.getString(n), root) : "";
-      String source = (root != null ? row.getString(n) : label) + " (partition " + partition + ", row " + ordinal + ")";
-      ordinal++;
-      try {
-        Sample sample = binder.decode(row, source);
-        SampleSelection.Key key = selection.contentKey(id, sample.values());
-        return Entry.good(key, selection.inFraction(key) ? sample : null);
-      } catch (BadRecordException e) {
-        return Entry.bad(selection.textKey(id, row.toString()), e);
-      }
-    }
+  private static Iterator<Entry> entries(Iterator<Row> it, int partition, ColumnBinder binder, String root,
+      String label, SampleSelection selection) {
+    long[] ordinal = {0}; // rows are numbered in the order they are read
+    return StreamSupport.stream(Spliterators.spliteratorUnknownSize(it, Spliterator.ORDERED), false)
+        .map(row -> {
+          String file = root != null ? row.getString(binder.size()) : null;
+          String id = file != null ? DataSources.relative(file, root) : "";
+          String source = (file != null ? file : label) + " (partition " + partition + ", row " + ordinal[0]++ + ")";
+          try {
+            Sample sample = binder.decode(row, source);
+            SampleSelection.Key key = selection.contentKey(id, sample.values());
+            return Entry.good(key, selection.inFraction(key) ? sample : null);
+          } catch (BadRecordException e) {
+            return Entry.bad(selection.textKey(id, row.toString()), e);
+          }
+        }).iterator();
   }
 }
