@@ -1,6 +1,7 @@
 package dev.qcal.cli;
 
 import dev.qcal.data.BadRecords;
+import dev.qcal.data.SourceFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,10 +12,8 @@ import picocli.CommandLine.Option;
  * {@code --data} and the fallback's {@code --eval-data} (calibrate, quantize).
  */
 public final class DataFormatMixin {
-  static final List<String> FORMATS = List.of("npy", "parquet", "orc", "json", "csv", "delta", "images");
-
-  @Option(names = "--format", paramLabel = "npy|parquet|orc|json|csv|delta|images",
-      description = "Format of the data files (default: inferred from the file names).")
+  @Option(names = "--format", paramLabel = SourceFormat.LABEL, completionCandidates = SourceFormat.Names.class,
+      description = "Format of the data files: ${COMPLETION-CANDIDATES} (default: inferred from the file names).")
   String format;
 
   @Option(names = "--preprocess", paramLabel = "FILE",
@@ -38,8 +37,8 @@ public final class DataFormatMixin {
 
   /** {@code --format}, checked; null when not given. */
   String format() {
-    if (format != null && !FORMATS.contains(format)) {
-      throw new UsageException("--format must be npy, parquet, orc, json, csv, delta or images, got '" + format + "'");
+    if (format != null && SourceFormat.named(format) == null) {
+      throw new UsageException("--format must be " + SourceFormat.choices() + ", got '" + format + "'");
     }
     return format;
   }

@@ -167,7 +167,7 @@ public class JobProgress {
       return npyTotal(files, conf, inputs);
     }
     try {
-      if (DataSources.detect(path, conf) == DataSources.Format.PARQUET) {
+      if (dev.qcal.data.SourceFormat.detect(path, conf) == dev.qcal.data.SourceFormat.PARQUET) {
         return Total.exact(spark.read().parquet(path).count()); // from the footers
       }
     } catch (Exception e) { // Spark throws SparkException (checked) undeclared; an unreadable path fails later, named

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.qcal.data.DataException;
+import dev.qcal.data.SourceFormat;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.ExampleData;
 import dev.qcal.testing.SharedSpark;
@@ -51,7 +52,7 @@ class CalibrateDeltaTest {
       spark.read().parquet(parquet.toString()).write().format("delta").save(table.toString());
       assertTrue(Files.isDirectory(table.resolve("_delta_log")));
       assertArrayEquals(fromNpy, calibrate("delta", "--data", table.toString(), "--format", "delta"));
-      assertEquals(DataSources.Format.DELTA, DataSources.detect(table.toString(),
+      assertEquals(SourceFormat.DELTA, SourceFormat.detect(table.toString(),
           spark.sparkContext().hadoopConfiguration()), "a _delta_log folder makes a Delta table, not Parquet files");
       spark.sql("CREATE TABLE qcal_delta_lines USING delta LOCATION '" + table.toUri() + "'");
       try {
