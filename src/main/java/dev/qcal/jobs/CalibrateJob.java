@@ -447,15 +447,7 @@ public final class CalibrateJob {
       runner.run(b, valid != null && b.lengths() != null ? valid.sink(b, stats) : ModelRunner.realRows(b, sink));
       stats.countBatch(b.size());
     };
-    while (it.hasNext()) {
-      Batcher.Batch b = batcher.offer(it.next());
-      if (b != null) {
-        observe.accept(b);
-      }
-    }
-    for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
-      observe.accept(last);
-    }
+    batcher.forEach(it, observe);
     return stats;
   }
 

@@ -356,17 +356,20 @@ public final class EvaluateJob {
     // labels are matched to samples in arrival order: one shape at a time then, so batches keep that order
     Batcher batcher = new Batcher(inputs, batchSize, pad, labels == null ? Batcher.DEFAULT_OPEN_BUCKETS : 1, padding);
     ArrayDeque<Long> pendingLabels = new ArrayDeque<>();
-    while (it.hasNext()) {
-      Sample s = it.next();
-      pendingLabels.add(labels == null ? -1L : labels.of(s.source()));
-      Batcher.Batch b = batcher.offer(s);
-      if (b != null) {
-        compareBatch(b, ref, quant, c, pendingLabels);
+    Iterator<Sample> labelled = new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return it.hasNext();
       }
-    }
-    for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
-      compareBatch(last, ref, quant, c, pendingLabels);
-    }
+
+      @Override
+      public Sample next() {
+        Sample s = it.next();
+        pendingLabels.add(labels == null ? -1L : labels.of(s.source()));
+        return s;
+      }
+    };
+    batcher.forEach(labelled, b -> compareBatch(b, ref, quant, c, pendingLabels));
     return c;
   }
 

@@ -244,21 +244,9 @@ final class Sensitivity {
     return new Result(sample.size(), entries);
   }
 
-  private interface BatchAction {
-    void accept(Batcher.Batch b);
-  }
-
-  private static void forEachBatch(List<Sample> sample, int inputs, int batchSize, boolean pad, BatchAction action) {
-    Batcher batcher = new Batcher(inputs, batchSize, pad);
-    for (Sample s : sample) {
-      Batcher.Batch b = batcher.offer(s);
-      if (b != null) {
-        action.accept(b);
-      }
-    }
-    for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
-      action.accept(last);
-    }
+  private static void forEachBatch(List<Sample> sample, int inputs, int batchSize, boolean pad,
+      java.util.function.Consumer<Batcher.Batch> action) {
+    new Batcher(inputs, batchSize, pad).forEach(sample.iterator(), action);
   }
 
   private static Map<String, float[]> copy(ModelRunner runner, Batcher.Batch b) {
