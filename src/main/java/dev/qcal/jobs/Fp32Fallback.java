@@ -127,23 +127,16 @@ public final class Fp32Fallback {
     int fixedBatch = feed.fixedBatch(original, fp32.toString());
     int batchSize = feed.whole() ? dev.qcal.data.Batcher.WHOLE : fixedBatch > 0 ? fixedBatch : r.batchSize();
     // shipped with its external data files, if any (named by content, so the SHA-256 covers the weights)
-    ShippedFiles.Shipped fp32Shipped = dev.qcal.model.ExternalData.uses(original)
-        ? ShippedFiles.shipModel(jsc, original, dev.qcal.model.ExternalData.directory(fp32), work, "qcal-fb-fp32")
-        : null;
-    String fp32File = fp32Shipped != null ? fp32Shipped.fileName()
-        : Sensitivity.shipModel(jsc, work, original, "qcal-fb-fp32-");
-    String fp32Sha = fp32Shipped != null ? fp32Shipped.sha256() : sha(fp32File, "qcal-fb-fp32-");
+    ShippedFiles.Shipped fp32Shipped =
+        ShippedFiles.shipModel(jsc, original, dev.qcal.model.ExternalData.directory(fp32), work, "qcal-fb-fp32");
+    String fp32File = fp32Shipped.fileName();
+    String fp32Sha = fp32Shipped.sha256();
     PaddedBatches.checkOutputs(data, dev.qcal.runtime.SessionCache.get(fp32Sha, work.resolve(fp32File), taskCpus),
         names, outputs, fixedBatch, fp32.toString());
     EvaluateJob.Labels l = labels;
     Function<QuantizeStep.Result, EvaluateJob.Comparisons> evaluate = q -> {
-      if (dev.qcal.model.ExternalData.uses(q.rewrite().model())) {
-        ShippedFiles.Shipped qs = ShippedFiles.shipModel(jsc, q.rewrite().model(), q.modelDir(), work, "qcal-fb-q");
-        return EvaluateJob.compare(data, fp32File, fp32Sha, qs.fileName(), qs.sha256(), names, outputs,
-            batchSize, fixedBatch > 0, taskCpus, l);
-      }
-      String qFile = Sensitivity.shipModel(jsc, work, q.rewrite().model(), "qcal-fb-q-");
-      return EvaluateJob.compare(data, fp32File, fp32Sha, qFile, sha(qFile, "qcal-fb-q-"), names, outputs,
+      ShippedFiles.Shipped qs = ShippedFiles.shipModel(jsc, q.rewrite().model(), q.modelDir(), work, "qcal-fb-q");
+      return EvaluateJob.compare(data, fp32File, fp32Sha, qs.fileName(), qs.sha256(), names, outputs,
           batchSize, fixedBatch > 0, taskCpus, l);
     };
 
@@ -154,7 +147,7 @@ public final class Fp32Fallback {
     List<Map<String, Object>> steps = new ArrayList<>();
     report.put("steps", steps);
 
-    jsc.setJobGroup("qcal-fallback", "qcal fallback: evaluate the quantized model", false);
+    JobContext.describe(jsc, JobContext.Stage.FALLBACK, "qcal fallback: evaluate the quantized model");
     EvaluateJob.Comparisons c = evaluate.apply(initial);
     if (c.samples == 0) {
       throw new DataException("fallback: the evaluation data holds no samples");
@@ -174,7 +167,7 @@ public final class Fp32Fallback {
     Sensitivity.Result sensitivity = null;
     String reason = null;
     if (!met(c, target)) {
-      jsc.setJobGroup("qcal-fallback", "qcal fallback: sensitivity of each quantized tensor", false);
+      JobContext.describe(jsc, JobContext.Stage.FALLBACK, "qcal fallback: sensitivity of each quantized tensor");
       sensitivity = Sensitivity.measure(jsc, work, prepared, initial.modelDir(), initial.rewrite().model(),
           initial.modelDir(), Sensitivity.sample(data, r.sensitivitySamples()), names, outputs,
           feed.whole() ? dev.qcal.data.Batcher.WHOLE : r.batchSize(), taskCpus);
@@ -190,7 +183,7 @@ public final class Fp32Fallback {
         patterns.addAll(excluded);
         plan = new PlanOptions(basePlan.opTypes(), patterns, basePlan.excludeOpTypes(), basePlan.excludeDepthwise());
         current = requantize.apply(plan);
-        jsc.setJobGroup("qcal-fallback", "qcal fallback: evaluate with " + excluded.size() + " nodes in FP32", false);
+        JobContext.describe(jsc, JobContext.Stage.FALLBACK, "qcal fallback: evaluate with " + excluded.size() + " nodes in FP32");
         c = evaluate.apply(current);
         steps.add(step(steps.size(), List.copyOf(owners), e, c, target));
         log(steps.size() - 1, List.copyOf(owners), c, target);
@@ -211,9 +204,6 @@ public final class Fp32Fallback {
     return new Outcome(current, plan, met, reason, report);
   }
 
-  private static String sha(String file, String prefix) {
-    return file.substring(prefix.length(), file.length() - ".onnx".length());
-  }
 
   static boolean met(EvaluateJob.Comparisons c, Target t) {
     return missed(c, t) == null;

@@ -82,7 +82,12 @@ final class JobContext implements AutoCloseable {
 
   /** Re-describes the running stage's Spark jobs (a stage that runs several kinds of jobs). */
   void describe(String description) {
-    jsc.setJobGroup(current.group(), description, false);
+    describe(jsc, current, description);
+  }
+
+  /** Names the Spark jobs {@code jsc} runs next as {@code stage}'s, with {@code description}. */
+  static void describe(JavaSparkContext jsc, Stage stage, String description) {
+    jsc.setJobGroup(stage.group(), description, false);
   }
 
   /** Records the running stage's wall time now: for a stage that writes its own time (run.json). */

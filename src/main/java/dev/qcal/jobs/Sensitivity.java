@@ -150,19 +150,10 @@ final class Sensitivity {
     // and relocates the model's references), and each variant is written next to them on the executor
     // so ONNX Runtime finds its external tensors; the others are opened from memory
     boolean external = ExternalData.uses(prepared) || ExternalData.uses(quantized);
-    String preparedFile;
-    String preparedSha;
-    String quantFile;
-    if (external) {
-      ShippedFiles.Shipped p = ShippedFiles.shipModel(jsc, prepared, preparedDir, work, "qcal-sens-fp32");
-      preparedFile = p.fileName();
-      preparedSha = p.sha256();
-      quantFile = ShippedFiles.shipModel(jsc, quantized, quantizedDir, work, "qcal-sens-q").fileName();
-    } else {
-      preparedFile = shipModel(jsc, work, prepared, "qcal-sens-fp32-");
-      preparedSha = preparedFile.substring("qcal-sens-fp32-".length(), preparedFile.length() - 5);
-      quantFile = shipModel(jsc, work, quantized, "qcal-sens-q-");
-    }
+    ShippedFiles.Shipped p = ShippedFiles.shipModel(jsc, prepared, preparedDir, work, "qcal-sens-fp32");
+    String preparedFile = p.fileName();
+    String preparedSha = p.sha256();
+    String quantFile = ShippedFiles.shipModel(jsc, quantized, quantizedDir, work, "qcal-sens-q").fileName();
     Broadcast<List<Sample>> shared = jsc.broadcast(List.copyOf(sample));
     List<String> names = List.copyOf(inputNames);
     List<String> outs = List.copyOf(outputs);
@@ -259,18 +250,4 @@ final class Sensitivity {
     return m;
   }
 
-  /** Saves {@code model} under a name made of its SHA-256 and ships it; returns the file name. */
-  static String shipModel(JavaSparkContext jsc, Path work, ModelProto model, String prefix) {
-    Path staged = work.resolve(prefix + "staged.onnx");
-    OnnxModels.save(model, staged);
-    String sha = OnnxModels.sha256(staged);
-    Path named = work.resolve(prefix + sha + ".onnx");
-    try {
-      Files.move(staged, named, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-    ShippedFiles.ship(jsc, named);
-    return named.getFileName().toString();
-  }
 }
