@@ -354,19 +354,8 @@ public final class EvaluateJob {
     // labels are matched to samples in arrival order: one shape at a time then, so batches keep that order
     Batcher batcher = new Batcher(inputs, batchSize, pad, labels == null ? Batcher.DEFAULT_OPEN_BUCKETS : 1, padding);
     ArrayDeque<Long> pendingLabels = new ArrayDeque<>();
-    Iterator<Sample> labelled = new Iterator<>() {
-      @Override
-      public boolean hasNext() {
-        return it.hasNext();
-      }
-
-      @Override
-      public Sample next() {
-        Sample s = it.next();
-        pendingLabels.add(labels == null ? -1L : labels.of(s.source()));
-        return s;
-      }
-    };
+    Iterator<Sample> labelled = dev.qcal.data.Samples.peek(it,
+        s -> pendingLabels.add(labels == null ? -1L : labels.of(s.source())));
     batcher.forEach(labelled, b -> compareBatch(b, ref, quant, c, pendingLabels));
     return c;
   }
