@@ -6,7 +6,9 @@ import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Packs samples into inference batches of at most {@code batchSize} samples of one shape. Samples are
@@ -179,6 +181,22 @@ public final class Batcher {
       return b;
     }
     return open.isEmpty() ? null : seal(open.get(0));
+  }
+
+  /**
+   * Offers every sample of {@code samples} and hands each sealed batch to {@code action}, then the
+   * partial batches left, the oldest first: the one loop every batching pass runs.
+   */
+  public void forEach(Iterator<Sample> samples, Consumer<Batch> action) {
+    while (samples.hasNext()) {
+      Batch b = offer(samples.next());
+      if (b != null) {
+        action.accept(b);
+      }
+    }
+    for (Batch last = flush(); last != null; last = flush()) {
+      action.accept(last);
+    }
   }
 
   /** Places queued samples until one seals a batch (returned) or the queue is empty (null). */

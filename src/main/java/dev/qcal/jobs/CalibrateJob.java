@@ -12,6 +12,7 @@ import dev.qcal.io.OutputGuard;
 import dev.qcal.io.QParamsFile;
 import dev.qcal.io.RunReport;
 import dev.qcal.io.StatsFiles;
+import dev.qcal.jobs.JobContext.Stage;
 import dev.qcal.model.CalibrationPlan;
 import dev.qcal.model.FixedBatch;
 import dev.qcal.model.GraphAugmenter;
@@ -30,9 +31,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.SparkFiles;
-import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,21 +44,6 @@ import org.slf4j.LoggerFactory;
 public final class CalibrateJob {
   private static final Logger LOG = LoggerFactory.getLogger(CalibrateJob.class);
   public static final String QUANTIZED = "quantized.onnx";
-  /**
-   * Fault injection for tests: the first attempt of this partition's observe task fails after it
-   * has done all its work, so Spark retries it. Results must not change.
-   */
-  public static final String FAIL_FIRST_ATTEMPT = "spark.qcal.test.failFirstAttemptOfPartition";
-  /**
-   * Fault injection for tests: the write fails right after this file was copied into the output's
-   * temporary sibling (e.g. {@code qparams.json}), as a crash mid-write would.
-   */
-  public static final String FAIL_WRITE_AFTER = "spark.qcal.test.failWriteAfter";
-  /**
-   * Fault injection for tests: observe tasks sleep this many milliseconds per sample, so a test can
-   * kill an executor JVM while its tasks run. Changes timing only, never a statistic.
-   */
-  public static final String SLOW_SAMPLE_MILLIS = "spark.qcal.test.slowSampleMillis";
   /**
    * Session setting (the CLI's {@code --reduce-in-ort}): whether a min/max-only pass
    * ({@code --histogram-bins 0}, no per-channel histograms) reduces the activations inside ONNX
@@ -103,200 +87,240 @@ public final class CalibrateJob {
   public static RunReport run(CalibrateOptions o, SparkSession spark, JobProgress progress,
       Fp32Fallback.Request fallback) {
     checkOutput(o, fallback, List.of(), spark.sparkContext().hadoopConfiguration());
-    RunReport report = new RunReport();
-    long t0 = System.nanoTime();
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    WorkDir workDir = WorkDir.create("qcal-");
-    Path work = workDir.path();
-    try {
-      // prepare: load, fold, upgrade, verify, plan, augment (driver)
-      progress.stage("prepare");
-      jsc.setJobGroup("qcal-prepare", "qcal prepare: load, fold, upgrade and verify " + o.model().getFileName(), false);
-      long t = System.nanoTime();
-      ModelProto original = OnnxModels.load(o.model());
-      String modelName = o.model().toString();
-      String sha = OnnxModels.sha256(o.model());
-      Padding padding = padding(ModelInputs.of(original, modelName), o.dataOptions());
-      List<InputSpec> specs = padding.inputs();
-      int opset = o.ranges().preparedOpset(
-          TensorOverrides.dtypes(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration()));
-      // read after the rehearsal, or during the transform when the upgrade must learn a rank from one run
-      FirstSample first = new FirstSample(() -> DataSources.open(spark, o.data(), specs, o.sampleShapes(),
-          o.dataOptions()), o, specs, padding, original, modelName);
-      ModelPreparer.Unverified unverified = ModelPreparer.transform(o.model(), work, opset, first::verifyShapes);
-      CalibrationPlan plan = CalibrationPlan.of(unverified.model(), o.ranges().plan());
-      QuantizeStep.checkNames(o.model(), plan);
-      List<String> tensors = List.copyOf(plan.activations());
-      StatsPreflight.checkAxisNames(o.statsConfig(), tensors);
-      // which axes of each activation are padded, by shape inference before any data is read
-      PaddedAxes traced = padding.any() && !o.dataOptions().padStatsInclude()
-          ? PaddedAxes.trace(unverified.model(), padAxes(specs), tensors, padding.masked() ? "--mask" : "--pad",
-              "; give --pad-stats include to count padded positions, or leave its node out (--exclude-nodes)")
-          : null;
-      // read before any data, so a bad config fails in seconds
-      Map<String, TensorOverrides.Override> overrides =
-          TensorOverrides.read(o.ranges().configFile(), spark.sparkContext().hadoopConfiguration(), tensors);
-      // what would fail after the data pass (the Q/DQ rewrite, the writers) fails now, before any data is read
-      Rehearsal.run(unverified.model(), unverified.file().getParent(), plan, o.ranges(), o.statsConfig(), overrides,
-          modelName);
-      Map<String, long[]> verifyShapes = first.verifyShapes();
-      DataSources.Opened opened = first.opened;
-      WholeInputs.Feed feed = first.feed;
-      List<InputSpec> inputs = feed.inputs();
-      int fixedBatch = first.fixedBatch;
-      int batchSize = feed.batchSize(fixedBatch, o.batchSize(), modelName);
-      JavaRDD<Sample> samples = feed.samples();
-      List<Sample> firstSample = first.sample;
-      if (o.partitions() != null) {
-        samples = samples.repartition(o.partitions());
-      }
-      ModelPreparer.Prepared prepared = unverified.verify(verifyShapes);
-      ModelProto augmented = GraphAugmenter.exposeOutputs(prepared.model(), tensors);
-      // Named by content (with its external data files, if any): executors fetch it once per JVM and a
-      // SparkContext never sees one name with two contents.
-      ShippedFiles.Shipped shipped = ShippedFiles.shipModel(jsc, augmented, prepared.file().getParent(), work,
-          "qcal-augmented");
-      String augmentedSha = shipped.sha256();
-      int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
-      List<String> inputNames = inputs.stream().map(InputSpec::name).toList();
-      // shapes from one sample (repeated to a fixed batch, whose rows must come first) through the exposing
-      // graph (the session local executors reuse): channel axes within the ranks and a state the heaps can
-      // hold, before the pass
-      Map<String, long[]> shapes = PaddedBatches.shapes(SessionCache.get(augmentedSha,
-          work.resolve(shipped.fileName()), taskCpus), inputNames, firstSample.get(0), tensors, feedRows(feed, fixedBatch),
-          modelName, padding);
-      ValidPositions valid = null;
-      if (traced != null) {
-        if (!traced.complete()) {
-          // the axes inference left open: from the first sample padded to two lengths, before the data pass
-          OrtSession probe = SessionCache.get(augmentedSha, work.resolve(shipped.fileName()), taskCpus);
-          Sample a = padding.extended(firstSample.get(0), 1);
-          Sample b = padding.extended(firstSample.get(0), 2);
-          traced = traced.resolve(
-              PaddedBatches.shapes(probe, inputNames, a, tensors, feedRows(feed, fixedBatch), modelName, padding),
-              padding.trueLengths(a.shapes(), a.source()),
-              PaddedBatches.shapes(probe, inputNames, b, tensors, feedRows(feed, fixedBatch), modelName, padding),
-              padding.trueLengths(b.shapes(), b.source()));
-        }
-        valid = new ValidPositions(traced);
-      }
-      StatsPreflight.checkMemory(spark.sparkContext(), o.statsConfig(), StatsPreflight.channels(o.statsConfig(), shapes));
-      ReducedObserve.Shipped reduced = null;
-      // the reductions would count padded positions: with --pad-stats exclude every batch is exposed
-      if (valid == null && ReducedObserve.applies(o.statsConfig()) && Boolean.parseBoolean(spark.conf().get(REDUCE_IN_ORT, "true"))) {
-        List<GraphAugmenter.Reduction> reductions = ReducedObserve.plan(shapes, tensors, o.statsConfig());
-        if (reductions != null) {
-          // same prefix: external data files keep their shipped names and are shipped once
-          ShippedFiles.Shipped r = ShippedFiles.shipModel(jsc, GraphAugmenter.addReductions(prepared.model(), reductions),
-              prepared.file().getParent(), work, "qcal-augmented");
-          reduced = new ReducedObserve.Shipped(r.fileName(), r.sha256(), reductions);
-        }
-      }
-      report.stage("prepare", System.nanoTime() - t);
-      LOG.info("Prepared {}: opset {} -> {}, {} tensors to calibrate", modelName, prepared.sourceOpset(),
-          prepared.opset(), tensors.size());
-
-      // observe + reduce (executors, then driver)
-      samples = JobProgress.observing(progress, samples, spark, () -> JobProgress.total(spark, o.data(),
-          o.dataOptions(), specs, opened.selected(), opened.skipped()));
-      samples = slowDown(samples, spark.sparkContext().conf().getInt(SLOW_SAMPLE_MILLIS, 0));
-      t = System.nanoTime();
-      jsc.setJobGroup("qcal-observe", "qcal observe and reduce: " + tensors.size()
-          + " activations over " + samples.getNumPartitions() + " partitions, treeAggregate of exact statistics", false);
-      Observed observed = observe(samples, shipped.fileName(), augmentedSha, reduced,
-          inputNames, tensors, batchSize, fixedBatch > 0, taskCpus,
-          spark.sparkContext().conf().getInt(FAIL_FIRST_ATTEMPT, -1), o.statsConfig(), padding, valid);
-      StatsSet stats = observed.stats();
-      report.stage("observe_and_reduce", System.nanoTime() - t);
-
-      // choose ranges + quantize (driver)
-      t = System.nanoTime();
-      progress.stage("choose ranges");
-      jsc.setJobGroup("qcal-choose-ranges", "qcal choose ranges: " + o.ranges().method() + ", QDQ rewrite", false);
-      QuantizeStep.Result q = QuantizeStep.run(prepared.model(), prepared.file().getParent(), plan, stats, o.ranges(), overrides);
-      report.stage("choose_ranges_and_quantize", System.nanoTime() - t);
-      Fp32Fallback.Outcome fb = null;
-      if (fallback != null) {
-        t = System.nanoTime();
-        progress.stage("fallback");
-        fb = Fp32Fallback.run(spark, fallback, o.model(), prepared.model(), inputs, feed.samples(),
-            o.data().isEmpty() ? null : o.data(), o.ranges().plan(), q,
-            p -> QuantizeStep.run(prepared.model(), prepared.file().getParent(), CalibrationPlan.of(prepared.model(), p),
-                stats, o.ranges(),
-                overrides), work);
-        q = fb.result();
-        report.stage("fallback", System.nanoTime() - t);
-      }
-
-      // write (driver, atomic)
-      t = System.nanoTime();
-      progress.stage("write");
-      jsc.setJobGroup("qcal-write", "qcal write: " + o.out(), false);
-      String outLocation = AtomicOutput.qualified(o.out(), spark.sparkContext().hadoopConfiguration());
-      Map<String, String> versions = versions();
-      QParamsFile.Header header = new QParamsFile.Header(o.model().toString(), sha, prepared.sourceOpset(),
-          prepared.opset(), o.ranges().method(), stats.samples(), versions);
-      double seconds = (System.nanoTime() - t0) / 1e9;
-      report.put("command", "calibrate")
-          .put("model", o.model().toString())
-          .put("model_sha256", sha)
-          .put("data", o.dataOptions().describe(o.data()))
-          .put("out", outLocation)
-          .put("method", o.ranges().method())
-          .put("range_options", QuantizeStep.rangeOptions(o.ranges()))
-          .put("samples", stats.samples())
-          .put("batches", stats.batches())
-          .put("batch_size", feed.whole() ? 1 : batchSize)
-          .put("feed", WholeInputs.mode(feed.whole()))
-          .put("observe", observeReport(reduced, observed))
-          .put("partitions", samples.getNumPartitions())
-          .put("max_samples", o.dataOptions().maxSamples())
-          .put("sample_fraction", o.dataOptions().fraction())
-          .put("seed", o.dataOptions().seed())
-          .put("on_bad_record", o.dataOptions().onBadRecord().name().toLowerCase(java.util.Locale.ROOT))
-          .put("skipped_records", opened.skipped() == null ? Map.of() : opened.skipped())
-          .put("calibrated_tensors", tensors.size())
-          .put("quantized_weights", q.rewrite().weightParams().size())
-          .put("skipped", q.rewrite().skipped())
-          .put("weight_notes", q.rewrite().notes())
-          .put("non_finite_values", nonFinite(stats))
-          .put("stats_state_bytes", StatsFiles.stateBytes(stats))
-          .put("spark_master", spark.sparkContext().master())
-          .put("spark_application_id", spark.sparkContext().applicationId())
-          .put("versions", versions);
-      if (fb != null) {
-        report.put("fallback", fb.report());
-      }
-      try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), spark.sparkContext().hadoopConfiguration())) {
-        String failAfter = spark.sparkContext().conf().get(FAIL_WRITE_AFTER, null);
-        if (failAfter != null) {
-          out.onStep(step -> {
-            if (step.equals("copied:" + failAfter)) {
-              throw new IllegalStateException("qcal: injected failure after writing " + failAfter
-                  + " (" + FAIL_WRITE_AFTER + ")");
-            }
-          });
-        }
-        QuantizeStep.write(out.dir(), header, q, o.ranges());
-        StatsFiles.write(out.dir().resolve(StatsFiles.DIR), stats, sha, prepared.opset(), verifyShapes);
-        report.stage("write", System.nanoTime() - t);
-        double observe = report.stageSeconds("observe_and_reduce");
-        report.put("wall_seconds", (System.nanoTime() - t0) / 1e9)
-            .put("observe_samples_per_second", observe > 0 ? stats.samples() / observe : null);
-        report.write(out.dir().resolve(RunReport.NAME));
-        if (o.ranges().report()) {
-          QuantizeStep.writeReport(out.dir(), stats);
-        }
-        out.commit();
-      }
+    try (JobContext ctx = JobContext.open(spark, "qcal-", progress)) {
+      Preparation p = ctx.stage(Stage.PREPARE, "qcal prepare: load, fold, upgrade and verify "
+          + o.model().getFileName(), () -> prepare(ctx, o));
+      LOG.info("Prepared {}: opset {} -> {}, {} tensors to calibrate", o.model(), p.prepared().sourceOpset(),
+          p.prepared().opset(), p.tensors().size());
+      Observed observed = observe(ctx, o, p);
+      QuantizeStep.Result chosen = ctx.stage(Stage.CHOOSE_RANGES, "qcal choose ranges: " + o.ranges().method()
+          + ", QDQ rewrite", () -> choose(o, p, observed.stats(), p.plan()));
+      Fp32Fallback.Outcome fb = fallback == null ? null : ctx.stage(Stage.FALLBACK,
+          "qcal fallback: evaluate the quantized model", () -> fallback(ctx, o, p, observed.stats(), chosen, fallback));
+      String outLocation = ctx.stage(Stage.WRITE, "qcal write: " + o.out(),
+          () -> write(ctx, o, p, observed, fb == null ? chosen : fb.result(), fb));
       progress.stage("done");
-      LOG.info("Calibrated {} samples in {} s; outputs in {}", stats.samples(), seconds, outLocation);
-      return report;
-    } finally {
-      progress.finished();
-      jsc.clearJobGroup();
-      workDir.close();
+      LOG.info("Calibrated {} samples in {} s; outputs in {}", observed.stats().samples(), ctx.wallSeconds(),
+          outLocation);
+      return ctx.report();
     }
+  }
+
+  /** The data as the observe pass is fed it, and its first sample. */
+  record Feeding(DataSources.Opened opened, WholeInputs.Feed feed, Padding padding, int fixedBatch, int batchSize,
+      JavaRDD<Sample> samples, Sample first) {
+    List<String> inputNames() {
+      return feed.inputs().stream().map(InputSpec::name).toList();
+    }
+
+    /** The shapes of {@code tensors} when {@code sample} (repeated to the fed rows) runs through {@code session}. */
+    Map<String, long[]> shapes(OrtSession session, List<String> tensors, Sample sample, String modelName) {
+      return PaddedBatches.shapes(session, inputNames(), sample, tensors, feedRows(feed, fixedBatch), modelName,
+          padding);
+    }
+  }
+
+  /** The graphs the observe pass runs: exposing every activation, reducing in ONNX Runtime (or null). */
+  record Observing(ShippedFiles.Shipped exposing, ReducedObserve.Shipped reduced, ValidPositions valid) {}
+
+  /** What the prepare stage hands on: the verified model, its plan, the fed data and the shipped graphs. */
+  record Preparation(String sha, ModelPreparer.Prepared prepared, CalibrationPlan plan, List<String> tensors,
+      Map<String, TensorOverrides.Override> overrides, Map<String, long[]> verifyShapes, Feeding input,
+      Observing observing) {}
+
+  /**
+   * Loads, folds, upgrades and verifies the model on the driver, plans and rehearses the rewrite before any
+   * data is read, then reads the first sample and ships the graphs the observe pass runs.
+   */
+  private static Preparation prepare(JobContext ctx, CalibrateOptions o) {
+    SparkSession spark = ctx.spark();
+    ModelProto original = OnnxModels.load(o.model());
+    String modelName = o.model().toString();
+    String sha = OnnxModels.sha256(o.model());
+    Padding padding = padding(ModelInputs.of(original, modelName), o.dataOptions());
+    List<InputSpec> specs = padding.inputs();
+    int opset = o.ranges().preparedOpset(TensorOverrides.dtypes(o.ranges().configFile(), ctx.hadoopConf()));
+    // read after the rehearsal, or during the transform when the upgrade must learn a rank from one run
+    FirstSample first = new FirstSample(() -> DataSources.open(spark, o.data(), specs, o.sampleShapes(),
+        o.dataOptions()), o, specs, padding, original, modelName);
+    ModelPreparer.Unverified unverified = ModelPreparer.transform(o.model(), ctx.work(), opset, first::verifyShapes);
+    CalibrationPlan plan = CalibrationPlan.of(unverified.model(), o.ranges().plan());
+    QuantizeStep.checkNames(o.model(), plan);
+    List<String> tensors = List.copyOf(plan.activations());
+    StatsPreflight.checkAxisNames(o.statsConfig(), tensors);
+    PaddedAxes traced = traceAxes(o, padding, unverified.model(), tensors);
+    // read before any data, so a bad config fails in seconds
+    Map<String, TensorOverrides.Override> overrides =
+        TensorOverrides.read(o.ranges().configFile(), ctx.hadoopConf(), tensors);
+    // what would fail after the data pass (the Q/DQ rewrite, the writers) fails now, before any data is read
+    Rehearsal.run(unverified.model(), unverified.file().getParent(), plan, o.ranges(), o.statsConfig(), overrides,
+        modelName);
+    Map<String, long[]> verifyShapes = first.verifyShapes();
+    Feeding input = first.feeding();
+    ModelPreparer.Prepared prepared = unverified.verify(verifyShapes);
+    Observing observing = ship(ctx, o, prepared, tensors, input, traced);
+    return new Preparation(sha, prepared, plan, tensors, overrides, verifyShapes, input, observing);
+  }
+
+  /** Which axes of each activation are padded, by shape inference before any data is read (null: not traced). */
+  private static PaddedAxes traceAxes(CalibrateOptions o, Padding padding, ModelProto model, List<String> tensors) {
+    return padding.any() && !o.dataOptions().padStatsInclude()
+        ? PaddedAxes.trace(model, padAxes(padding.inputs()), tensors, padding.masked() ? "--mask" : "--pad",
+            "; give --pad-stats include to count padded positions, or leave its node out (--exclude-nodes)")
+        : null;
+  }
+
+  /**
+   * Ships the graph exposing {@code tensors} and, when the pass needs no activation in Java, the one reducing
+   * them in ONNX Runtime; checks the statistics' memory on the shapes of the first sample before the pass.
+   */
+  private static Observing ship(JobContext ctx, CalibrateOptions o, ModelPreparer.Prepared prepared,
+      List<String> tensors, Feeding input, PaddedAxes traced) {
+    ModelProto augmented = GraphAugmenter.exposeOutputs(prepared.model(), tensors);
+    // Named by content (with its external data files, if any): executors fetch it once per JVM and a
+    // SparkContext never sees one name with two contents.
+    ShippedFiles.Shipped shipped = ShippedFiles.shipModel(ctx.jsc(), augmented, prepared.file().getParent(),
+        ctx.work(), "qcal-augmented");
+    // shapes from one sample (repeated to a fixed batch, whose rows must come first) through the exposing
+    // graph (the session local executors reuse): channel axes within the ranks and a state the heaps can
+    // hold, before the pass
+    OrtSession exposing = SessionCache.get(shipped.sha256(), ctx.work().resolve(shipped.fileName()), ctx.taskCpus());
+    String modelName = o.model().toString();
+    Map<String, long[]> shapes = input.shapes(exposing, tensors, input.first(), modelName);
+    ValidPositions valid = traced == null ? null
+        : new ValidPositions(resolve(traced, exposing, input, tensors, modelName));
+    StatsPreflight.checkMemory(ctx.spark().sparkContext(), o.statsConfig(),
+        StatsPreflight.channels(o.statsConfig(), shapes));
+    // the reductions would count padded positions: with --pad-stats exclude every batch is exposed
+    ReducedObserve.Shipped reduced = valid == null ? shipReduced(ctx, o, prepared, shapes, tensors) : null;
+    return new Observing(shipped, reduced, valid);
+  }
+
+  /** {@code traced}, the axes shape inference left open resolved from the first sample padded to two lengths. */
+  private static PaddedAxes resolve(PaddedAxes traced, OrtSession probe, Feeding input, List<String> tensors,
+      String modelName) {
+    if (traced.complete()) {
+      return traced;
+    }
+    Padding padding = input.padding();
+    Sample a = padding.extended(input.first(), 1);
+    Sample b = padding.extended(input.first(), 2);
+    return traced.resolve(input.shapes(probe, tensors, a, modelName), padding.trueLengths(a.shapes(), a.source()),
+        input.shapes(probe, tensors, b, modelName), padding.trueLengths(b.shapes(), b.source()));
+  }
+
+  /** The graph reducing the activations in ONNX Runtime, shipped; null when the pass exposes them all. */
+  private static ReducedObserve.Shipped shipReduced(JobContext ctx, CalibrateOptions o,
+      ModelPreparer.Prepared prepared, Map<String, long[]> shapes, List<String> tensors) {
+    if (!ReducedObserve.applies(o.statsConfig())
+        || !Boolean.parseBoolean(ctx.spark().conf().get(REDUCE_IN_ORT, "true"))) {
+      return null;
+    }
+    List<GraphAugmenter.Reduction> reductions = ReducedObserve.plan(shapes, tensors, o.statsConfig());
+    if (reductions == null) {
+      return null;
+    }
+    // same prefix: external data files keep their shipped names and are shipped once
+    ShippedFiles.Shipped r = ShippedFiles.shipModel(ctx.jsc(),
+        GraphAugmenter.addReductions(prepared.model(), reductions), prepared.file().getParent(), ctx.work(),
+        "qcal-augmented");
+    return new ReducedObserve.Shipped(r.fileName(), r.sha256(), reductions);
+  }
+
+  /** The observe stage: the data through the shipped graphs on executors, statistics merged by tree aggregation. */
+  private static Observed observe(JobContext ctx, CalibrateOptions o, Preparation p) {
+    Feeding in = p.input();
+    JavaRDD<Sample> samples = ctx.faults().slowDown(JobProgress.observing(ctx.progress(), in.samples(), ctx.spark(),
+        () -> JobProgress.total(ctx.spark(), o.data(), o.dataOptions(), in.padding().inputs(),
+            in.opened().selected(), in.opened().skipped())));
+    Observing graphs = p.observing();
+    int failFirstAttemptOf = ctx.faults().failFirstAttemptOf();
+    return ctx.stage(Stage.OBSERVE, "qcal observe and reduce: " + p.tensors().size() + " activations over "
+        + samples.getNumPartitions() + " partitions, treeAggregate of exact statistics",
+        () -> observe(samples, graphs.exposing().fileName(), graphs.exposing().sha256(), graphs.reduced(),
+            in.inputNames(), p.tensors(), in.batchSize(), in.fixedBatch() > 0, ctx.taskCpus(), failFirstAttemptOf,
+            o.statsConfig(), in.padding(), graphs.valid()));
+  }
+
+  /** The choose stage: ranges from {@code stats} and the Q/DQ rewrite of the nodes {@code plan} quantizes. */
+  private static QuantizeStep.Result choose(CalibrateOptions o, Preparation p, StatsSet stats, CalibrationPlan plan) {
+    return QuantizeStep.run(p.prepared().model(), p.prepared().file().getParent(), plan, stats, o.ranges(),
+        p.overrides());
+  }
+
+  /** The fallback stage: nodes left in FP32, most sensitive first, until {@code request}'s target is met. */
+  private static Fp32Fallback.Outcome fallback(JobContext ctx, CalibrateOptions o, Preparation p, StatsSet stats,
+      QuantizeStep.Result chosen, Fp32Fallback.Request request) {
+    ModelProto model = p.prepared().model();
+    WholeInputs.Feed feed = p.input().feed();
+    return Fp32Fallback.run(ctx.spark(), request, o.model(), model, feed.inputs(), feed.samples(),
+        o.data().isEmpty() ? null : o.data(), o.ranges().plan(), chosen,
+        plan -> choose(o, p, stats, CalibrationPlan.of(model, plan)), ctx.work());
+  }
+
+  /** The write stage: every output (run.json last, with the timings) into {@code --out} atomically; its location. */
+  private static String write(JobContext ctx, CalibrateOptions o, Preparation p, Observed observed,
+      QuantizeStep.Result q, Fp32Fallback.Outcome fb) {
+    String outLocation = AtomicOutput.qualified(o.out(), ctx.hadoopConf());
+    Map<String, String> versions = versions();
+    StatsSet stats = observed.stats();
+    QParamsFile.Header header = new QParamsFile.Header(o.model().toString(), p.sha(), p.prepared().sourceOpset(),
+        p.prepared().opset(), o.ranges().method(), stats.samples(), versions);
+    RunReport report = ctx.report();
+    describe(report, ctx, o, p, observed, q, outLocation, versions);
+    if (fb != null) {
+      report.put("fallback", fb.report());
+    }
+    try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), ctx.hadoopConf())) {
+      ctx.faults().arm(out);
+      QuantizeStep.write(out.dir(), header, q, o.ranges());
+      StatsFiles.write(out.dir().resolve(StatsFiles.DIR), stats, p.sha(), p.prepared().opset(), p.verifyShapes());
+      ctx.stageTimed();
+      double observe = report.stageSeconds(Stage.OBSERVE.timing());
+      report.put("wall_seconds", ctx.wallSeconds())
+          .put("observe_samples_per_second", observe > 0 ? stats.samples() / observe : null);
+      report.write(out.dir().resolve(RunReport.NAME));
+      if (o.ranges().report()) {
+        QuantizeStep.writeReport(out.dir(), stats);
+      }
+      out.commit();
+    }
+    return outLocation;
+  }
+
+  /** What {@code run.json} says about the run, before its timings. */
+  private static void describe(RunReport report, JobContext ctx, CalibrateOptions o, Preparation p,
+      Observed observed, QuantizeStep.Result q, String outLocation, Map<String, String> versions) {
+    StatsSet stats = observed.stats();
+    Feeding in = p.input();
+    DataOptions d = o.dataOptions();
+    report.put("command", "calibrate")
+        .put("model", o.model().toString())
+        .put("model_sha256", p.sha())
+        .put("data", d.describe(o.data()))
+        .put("out", outLocation)
+        .put("method", o.ranges().method())
+        .put("range_options", QuantizeStep.rangeOptions(o.ranges()))
+        .put("samples", stats.samples())
+        .put("batches", stats.batches())
+        .put("batch_size", in.feed().whole() ? 1 : in.batchSize())
+        .put("feed", WholeInputs.mode(in.feed().whole()))
+        .put("observe", observeReport(p.observing().reduced(), observed))
+        .put("partitions", in.samples().getNumPartitions())
+        .put("max_samples", d.maxSamples())
+        .put("sample_fraction", d.fraction())
+        .put("seed", d.seed())
+        .put("on_bad_record", d.onBadRecord().name().toLowerCase(java.util.Locale.ROOT))
+        .put("skipped_records", in.opened().skipped() == null ? Map.of() : in.opened().skipped())
+        .put("calibrated_tensors", p.tensors().size())
+        .put("quantized_weights", q.rewrite().weightParams().size())
+        .put("skipped", q.rewrite().skipped())
+        .put("weight_notes", q.rewrite().notes())
+        .put("non_finite_values", nonFinite(stats))
+        .put("stats_state_bytes", StatsFiles.stateBytes(stats))
+        .put("spark_master", ctx.spark().sparkContext().master())
+        .put("spark_application_id", ctx.spark().sparkContext().applicationId())
+        .put("versions", versions);
   }
 
   /** Statistics of one observe pass, and how many batches the reduced graph handed to the exposing one. */
@@ -338,11 +362,7 @@ public final class CalibrateJob {
               valid), 0);
         }
       }
-      TaskContext task = TaskContext.get();
-      if (task.partitionId() == failFirstAttemptOf && task.attemptNumber() == 0) {
-        throw new IllegalStateException("qcal: injected failure of the first attempt of partition "
-            + failFirstAttemptOf + " (" + FAIL_FIRST_ATTEMPT + ")");
-      }
+      FaultHooks.failFirstAttempt(failFirstAttemptOf);
       return List.of(partial).iterator();
     });
     return perPartition.treeAggregate(new Observed(StatsSet.empty(outs, config), 0), Observed::merge, Observed::merge);
@@ -407,6 +427,13 @@ public final class CalibrateJob {
       }
       return verifyShapes;
     }
+
+    /** The data as the observe pass is fed it; after {@link #verifyShapes}. */
+    Feeding feeding() {
+      int batchSize = feed.batchSize(fixedBatch, o.batchSize(), modelName);
+      JavaRDD<Sample> samples = o.partitions() == null ? feed.samples() : feed.samples().repartition(o.partitions());
+      return new Feeding(opened, feed, padding, fixedBatch, batchSize, samples, sample.get(0));
+    }
   }
 
   /** The rows {@link PaddedBatches#shapes} feeds: the fixed batch, 1, or a whole input. */
@@ -447,15 +474,7 @@ public final class CalibrateJob {
       runner.run(b, valid != null && b.lengths() != null ? valid.sink(b, stats) : ModelRunner.realRows(b, sink));
       stats.countBatch(b.size());
     };
-    while (it.hasNext()) {
-      Batcher.Batch b = batcher.offer(it.next());
-      if (b != null) {
-        observe.accept(b);
-      }
-    }
-    for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
-      observe.accept(last);
-    }
+    batcher.forEach(it, observe);
     return stats;
   }
 
@@ -497,13 +516,5 @@ public final class CalibrateJob {
     v.put("spark", org.apache.spark.package$.MODULE$.SPARK_VERSION());
     v.put("java", System.getProperty("java.version"));
     return v;
-  }
-
-  /** The {@link #SLOW_SAMPLE_MILLIS} test hook: the same samples, each delayed. */
-  private static JavaRDD<Sample> slowDown(JavaRDD<Sample> samples, int millis) {
-    return millis <= 0 ? samples : samples.map(s -> {
-      Thread.sleep(millis);
-      return s;
-    });
   }
 }

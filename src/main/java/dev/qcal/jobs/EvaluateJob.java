@@ -13,6 +13,7 @@ import dev.qcal.data.Sample;
 import dev.qcal.io.AtomicOutput;
 import dev.qcal.io.OutputGuard;
 import dev.qcal.io.QParamsFile;
+import dev.qcal.jobs.JobContext.Stage;
 import dev.qcal.model.FixedBatch;
 import dev.qcal.model.ModelException;
 import dev.qcal.model.OnnxModels;
@@ -161,85 +162,104 @@ public final class EvaluateJob {
 
   /** Runs the job and returns what {@code eval.json} holds. */
   public static Map<String, Object> run(Options o, SparkSession spark) {
-    Configuration conf = spark.sparkContext().hadoopConfiguration();
-    checkOutput(o, List.of(), conf);
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    WorkDir workDir = WorkDir.create("qcal-eval-");
-    long t0 = System.nanoTime();
-    try {
-      jsc.setJobGroup("qcal-prepare", "qcal evaluate: load " + o.fp32().getFileName() + " and " + o.quantized().getFileName(), false);
-      // a newer IR version than ONNX Runtime reads is run from a lowered copy, as calibrate prepares it
-      ModelProto fp32Source = OnnxModels.load(o.fp32());
-      ModelProto fp32 = dev.qcal.model.IrVersions.lowered(o.fp32(), fp32Source);
-      ModelProto quant = OnnxModels.load(o.quantized());
-      dev.qcal.data.Padding padding = CalibrateJob.padding(ModelInputs.of(fp32, o.fp32().toString()),
-          o.dataOptions());
-      List<InputSpec> specs = padding.inputs();
-      List<String> outputs = fp32.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
-      List<String> quantOutputs = quant.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
-      if (!quantOutputs.containsAll(outputs)) {
-        throw new ModelException(o.quantized() + ": outputs " + quantOutputs + " lack some of the FP32 model's " + outputs);
-      }
-      Labels labels = o.labels() == null ? null : Labels.read(o.labels(), o.data(), specs, conf);
-      WholeInputs.Feed feed = WholeInputs.open(spark, o.data(), specs, o.sampleShapes(), o.dataOptions(), padding);
-      List<InputSpec> inputs = feed.inputs();
-      int fixedBatch = feed.fixedBatch(fp32, o.fp32().toString());
-      int batchSize = feed.batchSize(fixedBatch, o.batchSize(), o.fp32().toString());
-      String fp32Sha = OnnxModels.sha256(o.fp32());
-      String quantSha = OnnxModels.sha256(o.quantized());
-      ShippedFiles.Shipped fp32Shipped = ship(jsc, workDir.path(), o.fp32(), fp32, fp32Sha, fp32 != fp32Source);
-      ShippedFiles.Shipped quantShipped = ship(jsc, workDir.path(), o.quantized(), quant, quantSha, false);
-
-      int taskCpus = spark.sparkContext().conf().getInt("spark.task.cpus", 1);
-      PaddedBatches.checkOutputs(feed.samples(), SessionCache.get(fp32Shipped.sha256(),
-          workDir.path().resolve(fp32Shipped.fileName()), taskCpus), inputs.stream().map(InputSpec::name).toList(),
-          outputs, fixedBatch, o.fp32().toString());
-
-      jsc.setJobGroup("qcal-evaluate", "qcal evaluate: both models over " + o.dataOptions().describe(o.data()) + ", treeAggregate of comparisons", false);
-      long t = System.nanoTime();
-      Comparisons c = compare(feed.samples(), fp32Shipped.fileName(), fp32Shipped.sha256(),
-          quantShipped.fileName(), quantShipped.sha256(),
-          inputs.stream().map(InputSpec::name).toList(), outputs, batchSize, fixedBatch > 0, taskCpus, labels, padding);
-      double seconds = (System.nanoTime() - t) / 1e9;
+    checkOutput(o, List.of(), spark.sparkContext().hadoopConfiguration());
+    try (JobContext ctx = JobContext.open(spark, "qcal-eval-", JobProgress.none())) {
+      Loaded m = ctx.stage(Stage.PREPARE, "qcal evaluate: load " + o.fp32().getFileName() + " and "
+          + o.quantized().getFileName(), () -> load(ctx, o));
+      Comparisons c = ctx.stage(Stage.EVALUATE, "qcal evaluate: both models over "
+          + o.dataOptions().describe(o.data()) + ", treeAggregate of comparisons", () -> compare(ctx, o, m));
+      double seconds = ctx.report().stageSeconds(Stage.EVALUATE.timing());
       if (c.samples == 0) {
         throw new DataException(String.join(", ", o.dataOptions().describe(o.data())) + ": no samples");
       }
-
-      Map<String, Object> sensitivity = null;
-      if (o.sensitivitySamples() > 0) {
-        jsc.setJobGroup("qcal-sensitivity", "qcal sensitivity: each quantized tensor alone, on "
-            + o.sensitivitySamples() + " samples", false);
-        sensitivity = sensitivity(spark, jsc, workDir.path(), o, quant, feed, padding, outputs).toJson();
-      }
-
-      Map<String, Object> eval = new LinkedHashMap<>();
-      eval.put("format", "qcal.eval");
-      eval.put("format_version", 1);
-      eval.put("fp32", model(o.fp32(), fp32Sha, c, c.fp32Nanos));
-      eval.put("quantized", model(o.quantized(), quantSha, c, c.quantNanos));
-      eval.put("data", o.dataOptions().describe(o.data()));
-      eval.put("labels", o.labels());
-      eval.put("samples", c.samples);
-      Map<String, Object> perOutput = new LinkedHashMap<>();
-      c.outputs.forEach((k, v) -> perOutput.put(k, v.toJson(labels != null)));
-      eval.put("outputs", perOutput);
-      if (sensitivity != null) {
-        eval.put("sensitivity", sensitivity);
-      }
-      eval.put("evaluate_seconds", seconds);
-      eval.put("spark_master", spark.sparkContext().master());
-      eval.put("versions", CalibrateJob.versions());
-      jsc.setJobGroup("qcal-write", "qcal write: " + o.out(), false);
-      try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), conf)) {
-        eval.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
-        QParamsFile.writeJson(out.dir().resolve(EVAL), eval);
-        out.commit();
-      }
-      return eval;
-    } finally {
-      jsc.clearJobGroup();
-      workDir.close();
+      Map<String, Object> sensitivity = o.sensitivitySamples() <= 0 ? null : ctx.stage(Stage.SENSITIVITY,
+          "qcal sensitivity: each quantized tensor alone, on " + o.sensitivitySamples() + " samples",
+          () -> sensitivity(ctx.spark(), ctx.jsc(), ctx.work(), o, m.quant(), m.feed(), m.padding(), m.outputs())
+              .toJson());
+      Map<String, Object> eval = describe(ctx, o, m, c, sensitivity, seconds);
+      return ctx.stage(Stage.WRITE, "qcal write: " + o.out(), () -> write(ctx, o, eval));
     }
+  }
+
+  /** Both models loaded (the FP32 one lowered to an IR version ONNX Runtime reads) and shipped, the data opened. */
+  private record Loaded(ModelProto fp32, ModelProto quant, dev.qcal.data.Padding padding, List<String> outputs,
+      Labels labels, WholeInputs.Feed feed, int fixedBatch, int batchSize, String fp32Sha, String quantSha,
+      ShippedFiles.Shipped fp32Shipped, ShippedFiles.Shipped quantShipped) {
+    List<String> inputNames() {
+      return feed.inputs().stream().map(InputSpec::name).toList();
+    }
+  }
+
+  /** The prepare stage: both models loaded and shipped, the data opened, the FP32 outputs checked on a sample. */
+  private static Loaded load(JobContext ctx, Options o) {
+    // a newer IR version than ONNX Runtime reads is run from a lowered copy, as calibrate prepares it
+    ModelProto fp32Source = OnnxModels.load(o.fp32());
+    ModelProto fp32 = dev.qcal.model.IrVersions.lowered(o.fp32(), fp32Source);
+    ModelProto quant = OnnxModels.load(o.quantized());
+    dev.qcal.data.Padding padding = CalibrateJob.padding(ModelInputs.of(fp32, o.fp32().toString()),
+        o.dataOptions());
+    List<InputSpec> specs = padding.inputs();
+    List<String> outputs = fp32.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
+    List<String> quantOutputs = quant.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
+    if (!quantOutputs.containsAll(outputs)) {
+      throw new ModelException(o.quantized() + ": outputs " + quantOutputs + " lack some of the FP32 model's " + outputs);
+    }
+    Labels labels = o.labels() == null ? null : Labels.read(o.labels(), o.data(), specs, ctx.hadoopConf());
+    WholeInputs.Feed feed = WholeInputs.open(ctx.spark(), o.data(), specs, o.sampleShapes(), o.dataOptions(), padding);
+    int fixedBatch = feed.fixedBatch(fp32, o.fp32().toString());
+    int batchSize = feed.batchSize(fixedBatch, o.batchSize(), o.fp32().toString());
+    String fp32Sha = OnnxModels.sha256(o.fp32());
+    String quantSha = OnnxModels.sha256(o.quantized());
+    ShippedFiles.Shipped fp32Shipped = ShippedFiles.shipFile(ctx.jsc(), ctx.work(), o.fp32(), fp32, fp32Sha,
+        fp32 != fp32Source);
+    ShippedFiles.Shipped quantShipped = ShippedFiles.shipFile(ctx.jsc(), ctx.work(), o.quantized(), quant, quantSha,
+        false);
+    Loaded m = new Loaded(fp32, quant, padding, outputs, labels, feed, fixedBatch, batchSize, fp32Sha, quantSha,
+        fp32Shipped, quantShipped);
+    PaddedBatches.checkOutputs(feed.samples(), SessionCache.get(fp32Shipped.sha256(),
+        ctx.work().resolve(fp32Shipped.fileName()), ctx.taskCpus()), m.inputNames(), outputs, fixedBatch,
+        o.fp32().toString());
+    return m;
+  }
+
+  /** The evaluate stage: both models over the data, comparisons merged by tree aggregation. */
+  private static Comparisons compare(JobContext ctx, Options o, Loaded m) {
+    return compare(m.feed().samples(), m.fp32Shipped().fileName(), m.fp32Shipped().sha256(),
+        m.quantShipped().fileName(), m.quantShipped().sha256(), m.inputNames(), m.outputs(), m.batchSize(),
+        m.fixedBatch() > 0, ctx.taskCpus(), m.labels(), m.padding());
+  }
+
+  /** What {@code eval.json} holds, but for its wall time. */
+  private static Map<String, Object> describe(JobContext ctx, Options o, Loaded m, Comparisons c,
+      Map<String, Object> sensitivity, double seconds) {
+    Map<String, Object> eval = new LinkedHashMap<>();
+    eval.put("format", "qcal.eval");
+    eval.put("format_version", 1);
+    eval.put("fp32", model(o.fp32(), m.fp32Sha(), c, c.fp32Nanos));
+    eval.put("quantized", model(o.quantized(), m.quantSha(), c, c.quantNanos));
+    eval.put("data", o.dataOptions().describe(o.data()));
+    eval.put("labels", o.labels());
+    eval.put("samples", c.samples);
+    Map<String, Object> perOutput = new LinkedHashMap<>();
+    c.outputs.forEach((k, v) -> perOutput.put(k, v.toJson(m.labels() != null)));
+    eval.put("outputs", perOutput);
+    if (sensitivity != null) {
+      eval.put("sensitivity", sensitivity);
+    }
+    eval.put("evaluate_seconds", seconds);
+    eval.put("spark_master", ctx.spark().sparkContext().master());
+    eval.put("versions", CalibrateJob.versions());
+    return eval;
+  }
+
+  /** The write stage: {@code eval.json}, with the wall time, into {@code --out} atomically. */
+  private static Map<String, Object> write(JobContext ctx, Options o, Map<String, Object> eval) {
+    try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), ctx.hadoopConf())) {
+      eval.put("wall_seconds", ctx.wallSeconds());
+      QParamsFile.writeJson(out.dir().resolve(EVAL), eval);
+      out.commit();
+    }
+    return eval;
   }
 
   private static Map<String, Object> model(Path file, String sha, Comparisons c, long nanos) {
@@ -296,28 +316,6 @@ public final class EvaluateJob {
         outputs, feed.whole() ? Batcher.WHOLE : o.batchSize(), spark.sparkContext().conf().getInt("spark.task.cpus", 1));
   }
 
-  /** Ships the model file as it is, or with its external data files (then named by their content too). */
-  private static ShippedFiles.Shipped ship(JavaSparkContext jsc, Path work, Path model, ModelProto proto, String sha,
-      boolean lowered) {
-    if (dev.qcal.model.ExternalData.uses(proto)) {
-      return ShippedFiles.shipModel(jsc, proto, dev.qcal.model.ExternalData.directory(model), work,
-          "qcal-eval-" + sha.substring(0, 20));
-    }
-    Path named = work.resolve("qcal-eval-" + sha.substring(0, 20) + ".onnx");
-    try {
-      if (!Files.exists(named)) { // the same model given twice is shipped once
-        if (lowered) {
-          OnnxModels.save(proto, named);
-        } else {
-          Files.copy(model, named);
-        }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    ShippedFiles.ship(jsc, named);
-    return new ShippedFiles.Shipped(named.getFileName().toString(), sha);
-  }
 
   static Comparisons compare(JavaRDD<Sample> samples, String fp32File, String fp32Sha, String quantFile,
       String quantSha, List<String> inputNames, List<String> outputs, int batchSize, boolean pad, int taskCpus,
@@ -356,17 +354,9 @@ public final class EvaluateJob {
     // labels are matched to samples in arrival order: one shape at a time then, so batches keep that order
     Batcher batcher = new Batcher(inputs, batchSize, pad, labels == null ? Batcher.DEFAULT_OPEN_BUCKETS : 1, padding);
     ArrayDeque<Long> pendingLabels = new ArrayDeque<>();
-    while (it.hasNext()) {
-      Sample s = it.next();
-      pendingLabels.add(labels == null ? -1L : labels.of(s.source()));
-      Batcher.Batch b = batcher.offer(s);
-      if (b != null) {
-        compareBatch(b, ref, quant, c, pendingLabels);
-      }
-    }
-    for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
-      compareBatch(last, ref, quant, c, pendingLabels);
-    }
+    Iterator<Sample> labelled = dev.qcal.data.Samples.peek(it,
+        s -> pendingLabels.add(labels == null ? -1L : labels.of(s.source())));
+    batcher.forEach(labelled, b -> compareBatch(b, ref, quant, c, pendingLabels));
     return c;
   }
 

@@ -105,13 +105,51 @@ public final class Fp32Fallback {
   static Outcome run(SparkSession spark, Request r, Path fp32, ModelProto prepared, List<InputSpec> inputs,
       JavaRDD<Sample> defaultData, List<String> defaultPaths, PlanOptions basePlan, QuantizeStep.Result initial,
       Function<PlanOptions, QuantizeStep.Result> requantize, Path work) {
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Target target = r.target();
+    Evaluation ev = evaluation(spark, r, fp32, inputs, defaultData, defaultPaths, work);
+    Map<String, Object> report = new LinkedHashMap<>();
+    report.put("target", target.toJson());
+    report.put("eval_data", r.evalData() == null ? "calibration data" : r.evalData());
+    report.put("eval_labels", r.evalLabels());
+    List<Map<String, Object>> steps = new ArrayList<>();
+    report.put("steps", steps);
+
+    ev.describe("qcal fallback: evaluate the quantized model");
+    EvaluateJob.Comparisons c = ev.compare(initial);
+    checkMeasurable(c, target, fp32, ev.outputs());
+    report.put("eval_samples", c.samples);
+    steps.add(step(0, List.of(), null, c, target));
+    log(0, List.of(), c, target);
+    if (met(c, target)) {
+      return outcome(report, initial, basePlan, new ArrayList<>(), null, null);
+    }
+    return leaveInFp32(ev, r, prepared, basePlan, initial, requantize, report, steps, c);
+  }
+
+  /** What every evaluation of the loop shares: the evaluation data and the FP32 model, shipped once. */
+  private record Evaluation(JavaSparkContext jsc, Path work, WholeInputs.Feed feed, List<String> names,
+      List<String> outputs, ShippedFiles.Shipped fp32, int batchSize, boolean pad, int taskCpus,
+      EvaluateJob.Labels labels) {
+    /** Both models over the evaluation data. */
+    EvaluateJob.Comparisons compare(QuantizeStep.Result q) {
+      ShippedFiles.Shipped qs = ShippedFiles.shipModel(jsc, q.rewrite().model(), q.modelDir(), work, "qcal-fb-q");
+      return EvaluateJob.compare(feed.samples(), fp32.fileName(), fp32.sha256(), qs.fileName(), qs.sha256(), names,
+          outputs, batchSize, pad, taskCpus, labels);
+    }
+
+    void describe(String description) {
+      JobContext.describe(jsc, JobContext.Stage.FALLBACK, description);
+    }
+  }
+
+  /** Opens the evaluation data and its labels, and ships the FP32 model. */
+  private static Evaluation evaluation(SparkSession spark, Request r, Path fp32, List<InputSpec> inputs,
+      JavaRDD<Sample> defaultData, List<String> defaultPaths, Path work) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     // evaluation data of its own is read as calibration data is: whole inputs or rows, as its first sample says
     WholeInputs.Feed feed = r.evalData() == null
         ? new WholeInputs.Feed(inputs, defaultData, inputs.stream().anyMatch(InputSpec::whole))
         : WholeInputs.open(spark, r.evalData(), inputs, r.evalSampleShapes(), r.evalOptions(), null);
-    JavaRDD<Sample> data = feed.samples();
     List<String> dataPaths = r.evalData() == null ? defaultPaths : r.evalData();
     EvaluateJob.Labels labels = null;
     if (r.evalLabels() != null) {
@@ -127,35 +165,15 @@ public final class Fp32Fallback {
     int fixedBatch = feed.fixedBatch(original, fp32.toString());
     int batchSize = feed.whole() ? dev.qcal.data.Batcher.WHOLE : fixedBatch > 0 ? fixedBatch : r.batchSize();
     // shipped with its external data files, if any (named by content, so the SHA-256 covers the weights)
-    ShippedFiles.Shipped fp32Shipped = dev.qcal.model.ExternalData.uses(original)
-        ? ShippedFiles.shipModel(jsc, original, dev.qcal.model.ExternalData.directory(fp32), work, "qcal-fb-fp32")
-        : null;
-    String fp32File = fp32Shipped != null ? fp32Shipped.fileName()
-        : Sensitivity.shipModel(jsc, work, original, "qcal-fb-fp32-");
-    String fp32Sha = fp32Shipped != null ? fp32Shipped.sha256() : sha(fp32File, "qcal-fb-fp32-");
-    PaddedBatches.checkOutputs(data, dev.qcal.runtime.SessionCache.get(fp32Sha, work.resolve(fp32File), taskCpus),
-        names, outputs, fixedBatch, fp32.toString());
-    EvaluateJob.Labels l = labels;
-    Function<QuantizeStep.Result, EvaluateJob.Comparisons> evaluate = q -> {
-      if (dev.qcal.model.ExternalData.uses(q.rewrite().model())) {
-        ShippedFiles.Shipped qs = ShippedFiles.shipModel(jsc, q.rewrite().model(), q.modelDir(), work, "qcal-fb-q");
-        return EvaluateJob.compare(data, fp32File, fp32Sha, qs.fileName(), qs.sha256(), names, outputs,
-            batchSize, fixedBatch > 0, taskCpus, l);
-      }
-      String qFile = Sensitivity.shipModel(jsc, work, q.rewrite().model(), "qcal-fb-q-");
-      return EvaluateJob.compare(data, fp32File, fp32Sha, qFile, sha(qFile, "qcal-fb-q-"), names, outputs,
-          batchSize, fixedBatch > 0, taskCpus, l);
-    };
+    ShippedFiles.Shipped fp32Shipped =
+        ShippedFiles.shipModel(jsc, original, dev.qcal.model.ExternalData.directory(fp32), work, "qcal-fb-fp32");
+    PaddedBatches.checkOutputs(feed.samples(), dev.qcal.runtime.SessionCache.get(fp32Shipped.sha256(),
+        work.resolve(fp32Shipped.fileName()), taskCpus), names, outputs, fixedBatch, fp32.toString());
+    return new Evaluation(jsc, work, feed, names, outputs, fp32Shipped, batchSize, fixedBatch > 0, taskCpus, labels);
+  }
 
-    Map<String, Object> report = new LinkedHashMap<>();
-    report.put("target", target.toJson());
-    report.put("eval_data", r.evalData() == null ? "calibration data" : r.evalData());
-    report.put("eval_labels", r.evalLabels());
-    List<Map<String, Object>> steps = new ArrayList<>();
-    report.put("steps", steps);
-
-    jsc.setJobGroup("qcal-fallback", "qcal fallback: evaluate the quantized model", false);
-    EvaluateJob.Comparisons c = evaluate.apply(initial);
+  /** Refuses a first evaluation that cannot tell whether the target is met. */
+  private static void checkMeasurable(EvaluateJob.Comparisons c, Target target, Path fp32, List<String> outputs) {
     if (c.samples == 0) {
       throw new DataException("fallback: the evaluation data holds no samples");
     }
@@ -165,54 +183,57 @@ public final class Fp32Fallback {
     if (target.maxAccuracyDrop() != null && c.accuracyDropPoints() == null) {
       throw new DataException("--max-accuracy-drop: no labelled 2-D [N, classes] output of " + fp32 + " " + outputs);
     }
-    report.put("eval_samples", c.samples);
-    List<String> excluded = new ArrayList<>();
-    steps.add(step(0, List.of(), null, c, target));
-    log(0, List.of(), c, target);
-    QuantizeStep.Result current = initial;
-    PlanOptions plan = basePlan;
-    Sensitivity.Result sensitivity = null;
-    String reason = null;
-    if (!met(c, target)) {
-      jsc.setJobGroup("qcal-fallback", "qcal fallback: sensitivity of each quantized tensor", false);
-      sensitivity = Sensitivity.measure(jsc, work, prepared, initial.modelDir(), initial.rewrite().model(),
-          initial.modelDir(), Sensitivity.sample(data, r.sensitivitySamples()), names, outputs,
-          feed.whole() ? dev.qcal.data.Batcher.WHOLE : r.batchSize(), taskCpus);
-      for (Sensitivity.Entry e : sensitivity.ranked()) {
-        CalibrationPlan p = CalibrationPlan.of(prepared, plan);
-        Set<String> owners = new LinkedHashSet<>(p.owners(e.tensor()));
-        owners.removeAll(excluded);
-        if (owners.isEmpty()) {
-          continue; // already in FP32 through an earlier step
-        }
-        excluded.addAll(owners);
-        List<String> patterns = new ArrayList<>(basePlan.excludeNodes());
-        patterns.addAll(excluded);
-        plan = new PlanOptions(basePlan.opTypes(), patterns, basePlan.excludeOpTypes(), basePlan.excludeDepthwise());
-        current = requantize.apply(plan);
-        jsc.setJobGroup("qcal-fallback", "qcal fallback: evaluate with " + excluded.size() + " nodes in FP32", false);
-        c = evaluate.apply(current);
-        steps.add(step(steps.size(), List.copyOf(owners), e, c, target));
-        log(steps.size() - 1, List.copyOf(owners), c, target);
-        if (met(c, target)) {
-          break;
-        }
-      }
-      if (!met(c, target)) {
-        reason = sensitivity.ranked().isEmpty() ? "the model has no quantized tensor to leave in FP32"
-            : "every ranked tensor's nodes are in FP32 (" + excluded.size() + " nodes) and " + missed(c, target);
-      }
-    }
-    boolean met = reason == null;
-    report.put("excluded_nodes", excluded);
-    report.put("status", met ? "met" : "not_met");
-    report.put("reason", reason);
-    report.put("sensitivity", sensitivity == null ? null : sensitivity.toJson());
-    return new Outcome(current, plan, met, reason, report);
   }
 
-  private static String sha(String file, String prefix) {
-    return file.substring(prefix.length(), file.length() - ".onnx".length());
+  /**
+   * Ranks the quantized tensors by sensitivity and leaves their nodes in FP32, most sensitive first, until
+   * the target is met or none is left; each step is evaluated and added to {@code steps}.
+   */
+  private static Outcome leaveInFp32(Evaluation ev, Request r, ModelProto prepared, PlanOptions basePlan,
+      QuantizeStep.Result initial, Function<PlanOptions, QuantizeStep.Result> requantize,
+      Map<String, Object> report, List<Map<String, Object>> steps, EvaluateJob.Comparisons first) {
+    Target target = r.target();
+    ev.describe("qcal fallback: sensitivity of each quantized tensor");
+    Sensitivity.Result sensitivity = Sensitivity.measure(ev.jsc(), ev.work(), prepared, initial.modelDir(),
+        initial.rewrite().model(), initial.modelDir(), Sensitivity.sample(ev.feed().samples(), r.sensitivitySamples()),
+        ev.names(), ev.outputs(), ev.feed().whole() ? dev.qcal.data.Batcher.WHOLE : r.batchSize(), ev.taskCpus());
+    List<String> excluded = new ArrayList<>();
+    QuantizeStep.Result current = initial;
+    PlanOptions plan = basePlan;
+    EvaluateJob.Comparisons c = first;
+    for (Sensitivity.Entry e : sensitivity.ranked()) {
+      Set<String> owners = new LinkedHashSet<>(CalibrationPlan.of(prepared, plan).owners(e.tensor()));
+      owners.removeAll(excluded);
+      if (owners.isEmpty()) {
+        continue; // already in FP32 through an earlier step
+      }
+      excluded.addAll(owners);
+      List<String> patterns = new ArrayList<>(basePlan.excludeNodes());
+      patterns.addAll(excluded);
+      plan = new PlanOptions(basePlan.opTypes(), patterns, basePlan.excludeOpTypes(), basePlan.excludeDepthwise());
+      current = requantize.apply(plan);
+      ev.describe("qcal fallback: evaluate with " + excluded.size() + " nodes in FP32");
+      c = ev.compare(current);
+      steps.add(step(steps.size(), List.copyOf(owners), e, c, target));
+      log(steps.size() - 1, List.copyOf(owners), c, target);
+      if (met(c, target)) {
+        break;
+      }
+    }
+    String reason = met(c, target) ? null : sensitivity.ranked().isEmpty()
+        ? "the model has no quantized tensor to leave in FP32"
+        : "every ranked tensor's nodes are in FP32 (" + excluded.size() + " nodes) and " + missed(c, target);
+    return outcome(report, current, plan, excluded, reason, sensitivity);
+  }
+
+  /** The outcome, its last fields added to {@code report}. */
+  private static Outcome outcome(Map<String, Object> report, QuantizeStep.Result result, PlanOptions plan,
+      List<String> excluded, String reason, Sensitivity.Result sensitivity) {
+    report.put("excluded_nodes", excluded);
+    report.put("status", reason == null ? "met" : "not_met");
+    report.put("reason", reason);
+    report.put("sensitivity", sensitivity == null ? null : sensitivity.toJson());
+    return new Outcome(result, plan, reason == null, reason, report);
   }
 
   static boolean met(EvaluateJob.Comparisons c, Target t) {

@@ -103,20 +103,9 @@ public class JobProgress {
     p.total = t.samples();
     p.estimated = t.estimated();
     p.done = counter::sum;
-    return samples.mapPartitions(it -> new java.util.Iterator<Sample>() {
-      private final LongAdder c = COUNTERS.getOrDefault(k, new LongAdder());
-
-      @Override
-      public boolean hasNext() {
-        return it.hasNext();
-      }
-
-      @Override
-      public Sample next() {
-        Sample s = it.next();
-        c.increment();
-        return s;
-      }
+    return samples.mapPartitions(it -> {
+      LongAdder c = COUNTERS.getOrDefault(k, new LongAdder());
+      return dev.qcal.data.Samples.peek(it, s -> c.increment());
     }, true);
   }
 

@@ -111,15 +111,7 @@ final class ReducedObserve {
         }
         stats.countBatch(b.size());
       };
-      while (it.hasNext()) {
-        Batcher.Batch b = batcher.offer(it.next());
-        if (b != null) {
-          observe.accept(b);
-        }
-      }
-      for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
-        observe.accept(last);
-      }
+      batcher.forEach(it, observe);
     } finally {
       if (fallback[0] != null) {
         fallback[0].close();

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -150,31 +151,37 @@ final class Sensitivity {
     // and relocates the model's references), and each variant is written next to them on the executor
     // so ONNX Runtime finds its external tensors; the others are opened from memory
     boolean external = ExternalData.uses(prepared) || ExternalData.uses(quantized);
-    String preparedFile;
-    String preparedSha;
-    String quantFile;
-    if (external) {
-      ShippedFiles.Shipped p = ShippedFiles.shipModel(jsc, prepared, preparedDir, work, "qcal-sens-fp32");
-      preparedFile = p.fileName();
-      preparedSha = p.sha256();
-      quantFile = ShippedFiles.shipModel(jsc, quantized, quantizedDir, work, "qcal-sens-q").fileName();
-    } else {
-      preparedFile = shipModel(jsc, work, prepared, "qcal-sens-fp32-");
-      preparedSha = preparedFile.substring("qcal-sens-fp32-".length(), preparedFile.length() - 5);
-      quantFile = shipModel(jsc, work, quantized, "qcal-sens-q-");
-    }
+    ShippedFiles.Shipped p = ShippedFiles.shipModel(jsc, prepared, preparedDir, work, "qcal-sens-fp32");
+    String preparedFile = p.fileName();
+    String preparedSha = p.sha256();
+    String quantFile = ShippedFiles.shipModel(jsc, quantized, quantizedDir, work, "qcal-sens-q").fileName();
     Broadcast<List<Sample>> shared = jsc.broadcast(List.copyOf(sample));
-    List<String> names = List.copyOf(inputNames);
-    List<String> outs = List.copyOf(outputs);
+    Variants v = new Variants(preparedFile, preparedSha, quantFile, external, taskCpus, List.copyOf(inputNames),
+        List.copyOf(outputs), rows, fixed > 0, keepFloats);
     List<Integer> indices = new ArrayList<>();
     for (int i = 0; i < targets.size(); i++) {
       indices.add(i);
     }
     int slices = Math.max(1, Math.min(targets.size(), tasks));
-    List<Tuple2<Integer, List<OutputComparison>>> measured = jsc.parallelize(indices, slices).mapPartitions(it -> {
+    List<Tuple2<Integer, List<OutputComparison>>> measured = jsc.parallelize(indices, slices)
+        .mapPartitions(it -> v.measure(it, shared.value()).iterator()).collect();
+    shared.destroy();
+    return new Result(sample.size(), rank(targets, measured));
+  }
+
+  /**
+   * What an executor task needs to build and run the single-tensor variants: the shipped models, the
+   * inputs and outputs, how the sample is batched and how many FP32 output floats a task keeps.
+   */
+  private record Variants(String preparedFile, String preparedSha, String quantFile, boolean external,
+      int taskCpus, List<String> names, List<String> outs, int rows, boolean pad, long keepFloats)
+      implements java.io.Serializable {
+    /** The comparisons of each variant in {@code it} against the FP32 model, over {@code sample}. */
+    List<Tuple2<Integer, List<OutputComparison>>> measure(Iterator<Integer> it, List<Sample> sample)
+        throws Exception {
       List<Tuple2<Integer, List<OutputComparison>>> done = new ArrayList<>();
       if (!it.hasNext()) {
-        return done.iterator();
+        return done;
       }
       SingleTensorQdq built = SingleTensorQdq.of(OnnxModels.load(Path.of(SparkFiles.get(preparedFile))),
           OnnxModels.load(Path.of(SparkFiles.get(quantFile))));
@@ -184,45 +191,55 @@ final class Sensitivity {
         // else computed again batch by batch (one batch held at a time)
         List<Map<String, float[]>> kept = new ArrayList<>();
         long[] floats = {0};
-        forEachBatch(shared.value(), names.size(), rows, fixed > 0, b -> {
+        forEachBatch(sample, names.size(), rows, pad, b -> {
           if (floats[0] <= keepFloats) {
             Map<String, float[]> ref = copy(baseRunner, b);
-            ref.values().forEach(v -> floats[0] += v.length);
+            ref.values().forEach(f -> floats[0] += f.length);
             kept.add(ref);
           }
         });
         List<Map<String, float[]>> reference = floats[0] <= keepFloats ? kept : null;
         while (it.hasNext()) {
           int i = it.next();
-          List<OutputComparison> perOutput = new ArrayList<>();
-          outs.forEach(o -> perOutput.add(OutputComparison.empty(o)));
-          Path variantFile = external ? Path.of(SparkFiles.get(preparedFile)).resolveSibling(
-              ".qcal-variant-" + java.util.UUID.randomUUID() + ".onnx") : null;
-          if (variantFile != null) {
-            OnnxModels.save(built.variant(i), variantFile);
-          }
-          try (OrtSession s = variantFile != null ? SessionCache.openFile(variantFile, taskCpus)
-                  : SessionCache.open(built.variant(i).toByteArray(), taskCpus);
-              ModelRunner runner = new ModelRunner(s, names, outs)) {
-            int[] batch = {0};
-            forEachBatch(shared.value(), names.size(), rows, fixed > 0, b -> {
-              Map<String, float[]> ref = reference != null ? reference.get(batch[0]++) : copy(baseRunner, b);
-              runner.run(b, ModelRunner.realRows(b, (tensor, values, shape) ->
-                  perOutput.get(outs.indexOf(tensor)).add(ref.get(tensor), values.duplicate(), shape, null)));
-            });
-          } catch (OrtException e) {
-            throw new IllegalStateException("cannot close the session of variant " + i + ": " + e.getMessage(), e);
-          } finally {
-            if (variantFile != null) {
-              Files.deleteIfExists(variantFile);
-            }
-          }
-          done.add(new Tuple2<>(i, perOutput));
+          done.add(new Tuple2<>(i, compare(built.variant(i), i, baseRunner, reference, sample)));
         }
       }
-      return done.iterator();
-    }).collect();
-    shared.destroy();
+      return done;
+    }
+
+    /** Variant {@code i} against the FP32 outputs ({@code reference}, or recomputed when null). */
+    private List<OutputComparison> compare(ModelProto variant, int i, ModelRunner baseRunner,
+        List<Map<String, float[]>> reference, List<Sample> sample) throws java.io.IOException {
+      List<OutputComparison> perOutput = new ArrayList<>();
+      outs.forEach(o -> perOutput.add(OutputComparison.empty(o)));
+      Path variantFile = external ? Path.of(SparkFiles.get(preparedFile)).resolveSibling(
+          ".qcal-variant-" + java.util.UUID.randomUUID() + ".onnx") : null;
+      if (variantFile != null) {
+        OnnxModels.save(variant, variantFile);
+      }
+      try (OrtSession s = variantFile != null ? SessionCache.openFile(variantFile, taskCpus)
+              : SessionCache.open(variant.toByteArray(), taskCpus);
+          ModelRunner runner = new ModelRunner(s, names, outs)) {
+        int[] batch = {0};
+        forEachBatch(sample, names.size(), rows, pad, b -> {
+          Map<String, float[]> ref = reference != null ? reference.get(batch[0]++) : copy(baseRunner, b);
+          runner.run(b, ModelRunner.realRows(b, (tensor, values, shape) ->
+              perOutput.get(outs.indexOf(tensor)).add(ref.get(tensor), values.duplicate(), shape, null)));
+        });
+      } catch (OrtException e) {
+        throw new IllegalStateException("cannot close the session of variant " + i + ": " + e.getMessage(), e);
+      } finally {
+        if (variantFile != null) {
+          Files.deleteIfExists(variantFile);
+        }
+      }
+      return perOutput;
+    }
+  }
+
+  /** Each measured variant's worst SQNR and agreement over the outputs, most sensitive first. */
+  private static List<Entry> rank(List<SingleTensorQdq.Target> targets,
+      List<Tuple2<Integer, List<OutputComparison>>> measured) {
     List<Entry> entries = new ArrayList<>();
     for (Tuple2<Integer, List<OutputComparison>> m : measured) {
       SingleTensorQdq.Target t = targets.get(m._1());
@@ -241,24 +258,12 @@ final class Sensitivity {
       entries.add(new Entry(t.tensor(), t.kind(), t.nodes(), sqnr, agreement));
     }
     entries.sort(RANKING);
-    return new Result(sample.size(), entries);
+    return entries;
   }
 
-  private interface BatchAction {
-    void accept(Batcher.Batch b);
-  }
-
-  private static void forEachBatch(List<Sample> sample, int inputs, int batchSize, boolean pad, BatchAction action) {
-    Batcher batcher = new Batcher(inputs, batchSize, pad);
-    for (Sample s : sample) {
-      Batcher.Batch b = batcher.offer(s);
-      if (b != null) {
-        action.accept(b);
-      }
-    }
-    for (Batcher.Batch last = batcher.flush(); last != null; last = batcher.flush()) {
-      action.accept(last);
-    }
+  private static void forEachBatch(List<Sample> sample, int inputs, int batchSize, boolean pad,
+      java.util.function.Consumer<Batcher.Batch> action) {
+    new Batcher(inputs, batchSize, pad).forEach(sample.iterator(), action);
   }
 
   private static Map<String, float[]> copy(ModelRunner runner, Batcher.Batch b) {
@@ -271,18 +276,4 @@ final class Sensitivity {
     return m;
   }
 
-  /** Saves {@code model} under a name made of its SHA-256 and ships it; returns the file name. */
-  static String shipModel(JavaSparkContext jsc, Path work, ModelProto model, String prefix) {
-    Path staged = work.resolve(prefix + "staged.onnx");
-    OnnxModels.save(model, staged);
-    String sha = OnnxModels.sha256(staged);
-    Path named = work.resolve(prefix + sha + ".onnx");
-    try {
-      Files.move(staged, named, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-    ShippedFiles.ship(jsc, named);
-    return named.getFileName().toString();
-  }
 }

@@ -23,6 +23,9 @@ import scala.jdk.javaapi.CollectionConverters;
  * hard link where possible, placed where Spark fetches added files to ({@code SparkFiles.get(name)}),
  * so Spark finds it there and copies nothing: a model's gigabytes of external data are not
  * duplicated on the driver (nor on local-mode executors, which share that directory).
+ *
+ * <p>The one way qcal's jobs ship models: {@link #shipModel} for a model in memory (prepared, augmented,
+ * quantized), {@link #shipFile} for a model file run as it is.
  */
 final class ShippedFiles {
   private ShippedFiles() {}
@@ -57,6 +60,33 @@ final class ShippedFiles {
     Path named = work.resolve(prefix + "-" + sha.substring(0, 20) + ".onnx");
     try {
       Files.move(staged, named, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    ship(jsc, named);
+    return new Shipped(named.getFileName().toString(), sha);
+  }
+
+  /**
+   * Ships the model file {@code model} (SHA-256 {@code sha}) as it is, as {@code qcal-eval-<sha>.onnx}:
+   * copied, or saved from {@code proto} when that was {@code lowered} from it; a model with external data
+   * as {@link #shipModel} does. The same model given twice is shipped once.
+   */
+  static Shipped shipFile(JavaSparkContext jsc, Path work, Path model, ModelProto proto, String sha,
+      boolean lowered) {
+    String prefix = "qcal-eval-" + sha.substring(0, 20);
+    if (ExternalData.uses(proto)) {
+      return shipModel(jsc, proto, ExternalData.directory(model), work, prefix);
+    }
+    Path named = work.resolve(prefix + ".onnx");
+    try {
+      if (!Files.exists(named)) {
+        if (lowered) {
+          OnnxModels.save(proto, named);
+        } else {
+          Files.copy(model, named);
+        }
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -47,6 +47,18 @@ class BatcherTest {
   }
 
   @Test
+  void forEachHandsOverSealedBatchesThenEveryPartialOneOldestFirst() {
+    // two shapes interleaved, batches of 2: [a0 a1] seals, then the partial [b0] (older) and [a2] are left
+    List<Sample> in = List.of(sample(0, 2), sample(10, 3), sample(1, 2), sample(2, 2));
+    List<float[]> got = new ArrayList<>();
+    new Batcher(1, 2).forEach(in.iterator(), b -> got.add(values(b)));
+    assertEquals(3, got.size());
+    assertArrayEquals(new float[] {0, 0, 1, 1}, got.get(0));
+    assertArrayEquals(new float[] {10, 10, 10}, got.get(1));
+    assertArrayEquals(new float[] {2, 2}, got.get(2));
+  }
+
+  @Test
   void aPaddingBatcherFillsPartialBatchesWithTheirLastSample() {
     Batcher batcher = new Batcher(1, 3, true);
     assertNull(batcher.offer(sample(1, 2)));

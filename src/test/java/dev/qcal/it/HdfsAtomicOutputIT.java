@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qcal.io.AtomicOutput;
 import dev.qcal.io.AtomicOutputContract;
-import dev.qcal.jobs.CalibrateJob;
+import dev.qcal.jobs.FaultHooks;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.ExampleData;
 import dev.qcal.testing.ReportFixtures;
@@ -134,13 +134,13 @@ class HdfsAtomicOutputIT extends AtomicOutputContract {
     assertTrue(again.errorLine().contains("output already exists (use --overwrite"), again.err());
 
     // the write dies after qparams.json reached HDFS: the previous output stays, nothing else has _SUCCESS
-    spark.sparkContext().conf().set(CalibrateJob.FAIL_WRITE_AFTER, "qparams.json");
+    spark.sparkContext().conf().set(FaultHooks.FAIL_WRITE_AFTER, "qparams.json");
     try {
       Cli failed = calibrate(out, "--overwrite", "--batch-size", "3");
       assertEquals(3, failed.code(), failed.err());
       assertTrue(failed.err().contains("injected failure after writing qparams.json"), failed.err());
     } finally {
-      spark.sparkContext().conf().remove(CalibrateJob.FAIL_WRITE_AFTER);
+      spark.sparkContext().conf().remove(FaultHooks.FAIL_WRITE_AFTER);
     }
     assertArrayEquals(qparams, bytes(out + "/qparams.json"));
     assertEquals(List.of("example"), successMarkersUnder(dir));

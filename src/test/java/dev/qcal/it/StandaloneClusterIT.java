@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.qcal.jobs.CalibrateJob;
+import dev.qcal.jobs.FaultHooks;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.ExampleData;
 import dev.qcal.testing.SharedSpark;
@@ -216,7 +216,7 @@ class StandaloneClusterIT {
     };
     spark.sparkContext().addSparkListener(listener);
     // 64 samples per task at 25 ms each: tasks run for seconds, long enough to be killed mid-way
-    spark.sparkContext().conf().set(CalibrateJob.SLOW_SAMPLE_MILLIS, "25");
+    spark.sparkContext().conf().set(FaultHooks.SLOW_SAMPLE_MILLIS, "25");
     Thread killer = new Thread(() -> {
       try {
         if (started.await(120, TimeUnit.SECONDS)) {
@@ -245,7 +245,7 @@ class StandaloneClusterIT {
       assertArrayEquals(localQparams, Files.readAllBytes(out.resolve("qparams.json")));
     } finally {
       killer.interrupt();
-      spark.sparkContext().conf().remove(CalibrateJob.SLOW_SAMPLE_MILLIS);
+      spark.sparkContext().conf().remove(FaultHooks.SLOW_SAMPLE_MILLIS);
       spark.sparkContext().removeSparkListener(listener);
     }
     assertEquals(1, observeJobs.size());

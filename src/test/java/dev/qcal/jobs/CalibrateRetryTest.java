@@ -32,7 +32,7 @@ class CalibrateRetryTest {
     Path clean = calibrate("clean");
     SharedSpark.stop();
     SparkSession retrying = SparkSession.builder().master("local[2,3]").appName("qcal-retry-test")
-        .config("spark.ui.enabled", "false").config(CalibrateJob.FAIL_FIRST_ATTEMPT, "1").getOrCreate();
+        .config("spark.ui.enabled", "false").config(FaultHooks.FAIL_FIRST_ATTEMPT, "1").getOrCreate();
     try {
       Path retried = calibrate("retried");
       var tracker = retrying.sparkContext().statusTracker();
@@ -61,7 +61,7 @@ class CalibrateRetryTest {
     // proves the injection fires: local[2] allows no retry, so the run must fail with exit code 3
     SharedSpark.stop();
     SparkSession once = SparkSession.builder().master("local[2]").appName("qcal-no-retry-test")
-        .config("spark.ui.enabled", "false").config(CalibrateJob.FAIL_FIRST_ATTEMPT, "0").getOrCreate();
+        .config("spark.ui.enabled", "false").config(FaultHooks.FAIL_FIRST_ATTEMPT, "0").getOrCreate();
     try {
       Cli r = Cli.run("calibrate", "--model", ExampleData.MODEL.toString(),
           "--data", ExampleData.small().resolve("x").toString(), "--out", tmp.resolve("o").toString());
