@@ -27,19 +27,7 @@ public final class ContribGraphs {
    * W [2, 64, 8], R [2, 64, 16], B [2, 128]) -> Y [6, 2, N, 16] -> Transpose -> Reshape -> logits [N, 6, 32].
    */
   public static ModelProto lstm(int opset, long leading) {
-    Graph g = new Graph(opset, 11);
-    Object n = lead(leading);
-    String x = g.input("x", FLOAT, n, 6, 8);
-    String t = g.op("Transpose", "to_time_major", List.of(x), Graph.ints("perm", 1, 0, 2));
-    String w = g.weight("lstm.W", 0.35, 2, 64, 8);
-    String r = g.weight("lstm.R", 0.25, 2, 64, 16);
-    String b = g.weight("lstm.B", 0.1, 2, 128);
-    String y = g.op("LSTM", "lstm", List.of(t, w, r, b), Graph.i("hidden_size", 16),
-        Graph.s("direction", "bidirectional"));
-    String back = g.op("Transpose", "to_batch_major", List.of(y), Graph.ints("perm", 2, 0, 1, 3));
-    String out = g.op("Reshape", "merge_directions", List.of(back, g.int64s("merge_shape", 0, 6, 32)));
-    g.output(out, "logits", FLOAT, n, 6, 32);
-    return g.build("lstm");
+    return recurrent(opset, leading, "LSTM", 4, 11);
   }
 
   /**
@@ -47,16 +35,24 @@ public final class ContribGraphs {
    * R [2, 48, 16], B [2, 96]) -> Transpose -> Reshape -> logits [N, 6, 32].
    */
   public static ModelProto gru(int opset, long leading) {
-    Graph g = new Graph(opset, 13);
+    return recurrent(opset, leading, "GRU", 3, 13);
+  }
+
+  /** The bidirectional {@code op} (hidden 16, {@code gates} gates) between the batch-first transposes. */
+  private static ModelProto recurrent(int opset, long leading, String op, int gates, long seed) {
+    String name = op.toLowerCase(java.util.Locale.ROOT);
+    Graph g = new Graph(opset, seed);
     Object n = lead(leading);
     String x = g.input("x", FLOAT, n, 6, 8);
     String t = g.op("Transpose", "to_time_major", List.of(x), Graph.ints("perm", 1, 0, 2));
-    String y = g.op("GRU", "gru", List.of(t, g.weight("gru.W", 0.35, 2, 48, 8), g.weight("gru.R", 0.25, 2, 48, 16),
-        g.weight("gru.B", 0.1, 2, 96)), Graph.i("hidden_size", 16), Graph.s("direction", "bidirectional"));
+    String w = g.weight(name + ".W", 0.35, 2, gates * 16, 8);
+    String r = g.weight(name + ".R", 0.25, 2, gates * 16, 16);
+    String b = g.weight(name + ".B", 0.1, 2, gates * 32);
+    String y = g.op(op, name, List.of(t, w, r, b), Graph.i("hidden_size", 16), Graph.s("direction", "bidirectional"));
     String back = g.op("Transpose", "to_batch_major", List.of(y), Graph.ints("perm", 2, 0, 1, 3));
     String out = g.op("Reshape", "merge_directions", List.of(back, g.int64s("merge_shape", 0, 6, 32)));
     g.output(out, "logits", FLOAT, n, 6, 32);
-    return g.build("gru");
+    return g.build(name);
   }
 
   /**
