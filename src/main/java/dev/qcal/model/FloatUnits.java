@@ -67,6 +67,29 @@ final class FloatUnits {
    */
   private Unit gelu(NodeProto e, String kind) {
     Set<NodeProto> ancestors = ancestors(e);
+    GeluTail tail = geluTail(e, ancestors);
+    if (tail.x() == null || tail.out() == null) {
+      return null;
+    }
+    Set<NodeProto> nodes = new LinkedHashSet<>(between(tail.x(), e, ancestors));
+    nodes.add(e);
+    nodes.addAll(tail.nodes());
+    if (tail.xScale() != null) {
+      nodes.add(tail.xScale());
+    }
+    if (nodes.size() > MAX_NODES || !closed(nodes, tail.x(), tail.out())) {
+      return null;
+    }
+    return new Unit(kind, "Gelu", tail.x(), tail.out(), nodes);
+  }
+
+  /**
+   * What follows a GELU's Erf or Tanh: its Add/Mul/Div nodes, the unit input {@code x} they multiply by
+   * (null when none does), the Mul scaling {@code x} first (or null) and the unit's output (or null).
+   */
+  private record GeluTail(Set<NodeProto> nodes, String x, NodeProto xScale, String out) {}
+
+  private GeluTail geluTail(NodeProto e, Set<NodeProto> ancestors) {
     Set<NodeProto> forward = new LinkedHashSet<>();
     NodeProto cur = e;
     String x = null;
@@ -115,19 +138,7 @@ final class FloatUnits {
       out = c.getOutput(0);
       cur = c;
     }
-    if (x == null || out == null) {
-      return null;
-    }
-    Set<NodeProto> nodes = new LinkedHashSet<>(between(x, e, ancestors));
-    nodes.add(e);
-    nodes.addAll(forward);
-    if (xScale != null) {
-      nodes.add(xScale);
-    }
-    if (nodes.size() > MAX_NODES || !closed(nodes, x, out)) {
-      return null;
-    }
-    return new Unit(kind, "Gelu", x, out, nodes);
+    return new GeluTail(forward, x, xScale, out);
   }
 
   /**

@@ -186,52 +186,16 @@ public final class ModelPreparer {
    */
   public static Unverified transform(Path given, Path workDir, int targetOpset,
       Supplier<Map<String, long[]>> probeShapes) {
-    ModelProto source = OnnxModels.load(given);
-    long sourceIrVersion = source.getIrVersion();
-    Path original = given;
-    ModelProto lowered = IrVersions.lowered(given, source);
-    if (lowered != source) {
-      // ONNX Runtime would refuse the original: it reads (and is verified against) a lowered copy
-      if (ExternalData.uses(source)) {
-        linkExternalData(source, given, workDir);
-      }
-      original = workDir.resolve(LOWERED_FILE);
-      OnnxModels.save(lowered, original);
-      LOG.info("{}: {}", given, IrVersions.describe(sourceIrVersion, lowered.getIrVersion()));
-      source = lowered;
-    }
+    ModelProto loaded = OnnxModels.load(given);
+    Readable readable = readable(given, loaded, workDir);
+    ModelProto source = readable.model();
+    Path original = readable.path();
     int sourceOpset = OnnxModels.opset(source);
-    ModelProto model;
     boolean asIs = ExternalData.uses(source) && count(source, "Constant") == 0
         && count(source, "BatchNormalization") == 0;
-    if (asIs) {
-      // ONNX Runtime would write a second copy of the weights (gigabytes for large models) to fold nothing
-      LOG.info("{}: keeps its weights in external data and has no Constant or BatchNormalization node to fold;"
-          + " used as is, without ONNX Runtime's optimization", original);
-      linkExternalData(source, given, workDir);
-      model = source;
-    } else {
-      Path optimizedFile = workDir.resolve(OPTIMIZED_FILE);
-      try {
-        Ort.optimize(original, optimizedFile, Ort.OptLevel.BASIC,
-            ExternalData.uses(source) ? OPTIMIZED_DATA_FILE : null);
-      } catch (Ort.Failure e) {
-        throw new ModelException(e.getMessage(), e);
-      }
-      model = OnnxModels.load(optimizedFile);
-    }
+    ModelProto model = asIs ? usedAsIs(source, given, original, workDir) : optimized(source, original, workDir);
     if (OnnxModels.opset(model) < targetOpset) {
-      Set<String> unknown = OpsetUpgrader.ranksToLearn(model, targetOpset);
-      Map<String, Integer> learned = Map.of();
-      if (!unknown.isEmpty()) {
-        Map<String, long[]> shapes = probeShapes.get();
-        Inputs in = inputs(original, model, shapes == null ? Map.of() : shapes);
-        LOG.info("{}: shape inference cannot decide the rank of {} tensors the upgrade to opset {} needs ({});"
-            + " learning them from one run on inputs {}", original, unknown.size(), targetOpset, unknown,
-            describe(in.shapes()));
-        learned = RankProbe.ranks(model, workDir, unknown, in.data(), in.shapes());
-      }
-      model = OpsetUpgrader.upgrade(model, targetOpset, learned);
+      model = upgraded(model, original, workDir, targetOpset, probeShapes);
     }
     model = dropUnusedOpsetImports(model);
     model = InitializerIdentities.fold(model);
@@ -248,7 +212,67 @@ public final class ModelPreparer {
     Path preparedFile = workDir.resolve(PREPARED_FILE);
     OnnxModels.save(model, preparedFile);
     return new Unverified(original, source, model, preparedFile, asIs, constants - constantsLeft,
-        batchNorms - batchNormsLeft, sourceIrVersion);
+        batchNorms - batchNormsLeft, loaded.getIrVersion());
+  }
+
+  /** A model ONNX Runtime reads, and the file it is in. */
+  private record Readable(Path path, ModelProto model) {}
+
+  /**
+   * The given model, or when ONNX Runtime would refuse its IR version, a lowered copy in {@code workDir}
+   * (which is then what is read and verified against).
+   */
+  private static Readable readable(Path given, ModelProto source, Path workDir) {
+    ModelProto lowered = IrVersions.lowered(given, source);
+    if (lowered == source) {
+      return new Readable(given, source);
+    }
+    if (ExternalData.uses(source)) {
+      linkExternalData(source, given, workDir);
+    }
+    Path original = workDir.resolve(LOWERED_FILE);
+    OnnxModels.save(lowered, original);
+    LOG.info("{}: {}", given, IrVersions.describe(source.getIrVersion(), lowered.getIrVersion()));
+    return new Readable(original, lowered);
+  }
+
+  /** A model with its weights in external data and nothing to fold: ONNX Runtime would copy them to fold nothing. */
+  private static ModelProto usedAsIs(ModelProto source, Path given, Path original, Path workDir) {
+    LOG.info("{}: keeps its weights in external data and has no Constant or BatchNormalization node to fold;"
+        + " used as is, without ONNX Runtime's optimization", original);
+    linkExternalData(source, given, workDir);
+    return source;
+  }
+
+  /** ONNX Runtime's basic optimization (constant folding, BatchNormalization fusion) of {@code original}. */
+  private static ModelProto optimized(ModelProto source, Path original, Path workDir) {
+    Path optimizedFile = workDir.resolve(OPTIMIZED_FILE);
+    try {
+      Ort.optimize(original, optimizedFile, Ort.OptLevel.BASIC,
+          ExternalData.uses(source) ? OPTIMIZED_DATA_FILE : null);
+    } catch (Ort.Failure e) {
+      throw new ModelException(e.getMessage(), e);
+    }
+    return OnnxModels.load(optimizedFile);
+  }
+
+  /**
+   * {@code model} upgraded to {@code targetOpset}; ranks shape inference cannot decide are learned from one
+   * run on inputs of the shapes {@code probeShapes} gives.
+   */
+  private static ModelProto upgraded(ModelProto model, Path original, Path workDir, int targetOpset,
+      Supplier<Map<String, long[]>> probeShapes) {
+    Set<String> unknown = OpsetUpgrader.ranksToLearn(model, targetOpset);
+    Map<String, Integer> learned = Map.of();
+    if (!unknown.isEmpty()) {
+      Map<String, long[]> shapes = probeShapes.get();
+      Inputs in = inputs(original, model, shapes == null ? Map.of() : shapes);
+      LOG.info("{}: shape inference cannot decide the rank of {} tensors the upgrade to opset {} needs ({});"
+          + " learning them from one run on inputs {}", original, unknown.size(), targetOpset, unknown,
+          describe(in.shapes()));
+      learned = RankProbe.ranks(model, workDir, unknown, in.data(), in.shapes());
+    }
+    return OpsetUpgrader.upgrade(model, targetOpset, learned);
   }
 
   /**

@@ -166,6 +166,11 @@ public final class ShapeInference {
       arithmeticValues(node);
       return List.of(TensorShape.broadcast(ins));
     }
+    return byOpType(node, op);
+  }
+
+  /** The output shapes of the operators with a rule of their own (none: unknown). */
+  private List<TensorShape> byOpType(NodeProto node, String op) {
     return switch (op) {
       case "Constant" -> constant(node);
       case "MatMul", "MatMulInteger" -> List.of(matMul(in(node, 0), in(node, 1)));
@@ -466,29 +471,14 @@ public final class ShapeInference {
     if (!x.hasRank()) {
       return x;
     }
-    long[] starts;
-    long[] ends;
-    long[] axes;
-    long[] steps = null;
-    boolean axesGiven;
-    if (opset < 10) {
-      starts = NodeAttributes.ints(node, "starts");
-      ends = NodeAttributes.ints(node, "ends");
-      axes = NodeAttributes.ints(node, "axes");
-      axesGiven = axes != null;
-    } else {
-      starts = constantInts(node, 1);
-      ends = constantInts(node, 2);
-      axes = constantInts(node, 3);
-      axesGiven = node.getInputCount() > 3 && !node.getInput(3).isEmpty();
-      steps = constantInts(node, 4);
-      if (node.getInputCount() > 4 && !node.getInput(4).isEmpty() && steps == null) {
-        return TensorShape.ofRank(x.rank());
-      }
-    }
-    if (axesGiven && axes == null) {
+    SliceArgs args = sliceArgs(node);
+    if (args == null) {
       return TensorShape.ofRank(x.rank());
     }
+    long[] starts = args.starts();
+    long[] ends = args.ends();
+    long[] axes = args.axes();
+    long[] steps = args.steps();
     int count = starts != null ? starts.length : ends != null ? ends.length : -1;
     if (count < 0) {
       return TensorShape.ofRank(x.rank());
@@ -522,6 +512,25 @@ public final class ShapeInference {
       values.put(node.getOutput(0), sliced);
     }
     return new TensorShape(out);
+  }
+
+  /** A Slice's starts, ends, axes and steps (each null when absent or not a constant). */
+  private record SliceArgs(long[] starts, long[] ends, long[] axes, long[] steps) {}
+
+  /** The Slice arguments (attributes before opset 10, inputs after), or null when given but not constant. */
+  private SliceArgs sliceArgs(NodeProto node) {
+    if (opset < 10) {
+      long[] axes = NodeAttributes.ints(node, "axes");
+      return new SliceArgs(NodeAttributes.ints(node, "starts"), NodeAttributes.ints(node, "ends"), axes, null);
+    }
+    long[] axes = constantInts(node, 3);
+    boolean axesGiven = node.getInputCount() > 3 && !node.getInput(3).isEmpty();
+    long[] steps = constantInts(node, 4);
+    boolean stepsGiven = node.getInputCount() > 4 && !node.getInput(4).isEmpty();
+    if ((stepsGiven && steps == null) || (axesGiven && axes == null)) {
+      return null;
+    }
+    return new SliceArgs(constantInts(node, 1), constantInts(node, 2), axes, steps);
   }
 
   /** ONNX Slice on one axis of size {@code dim}: {start, end, count} after clamping. */
