@@ -1,6 +1,8 @@
 package dev.qcal;
 
+import static java.util.Map.entry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,26 +17,36 @@ import org.junit.jupiter.api.Test;
 /**
  * Holds the package map's one-way dependencies: the maths never sees Spark, Hadoop or ONNX
  * Runtime; only {@code runtime} talks to ONNX Runtime; only {@code jobs} and {@code cli} to Spark;
- * {@code report} draws report.html from the file formats alone and {@code io} stays below it.
+ * {@code report} draws report.html from the file formats alone and {@code io} stays below it; within
+ * {@code model}, {@code onnx} is the bottom, {@code prepare} and {@code plan} never see each other and only
+ * {@code qdq} writes Q/DQ.
  */
 class LayeringTest {
   private static final Path MAIN = Path.of("src/main/java/dev/qcal");
+  private static final String MODEL_PREPARE = "dev.qcal.model.prepare";
+  private static final String MODEL_PLAN = "dev.qcal.model.plan";
+  private static final String MODEL_QDQ = "dev.qcal.model.qdq";
 
   /** package -> import prefixes it may not use. */
-  private static final Map<String, Set<String>> FORBIDDEN = Map.of(
-      "stats", Set.of("org.apache.spark", "org.apache.hadoop", "ai.onnxruntime", "ai.onnx", "dev.qcal.jobs",
-          "dev.qcal.runtime", "dev.qcal.model"),
-      "quant", Set.of("org.apache.spark", "org.apache.hadoop", "ai.onnxruntime", "ai.onnx", "dev.qcal.jobs",
-          "dev.qcal.runtime", "dev.qcal.model", "dev.qcal.stats"),
-      "calib", Set.of("org.apache.spark", "org.apache.hadoop", "ai.onnxruntime", "dev.qcal.jobs"),
-      "model", Set.of("org.apache.spark", "ai.onnxruntime", "dev.qcal.jobs", "dev.qcal.cli"),
-      "data", Set.of("org.apache.spark", "ai.onnxruntime", "dev.qcal.jobs", "dev.qcal.cli", "dev.qcal.model"),
-      "io", Set.of("org.apache.spark", "ai.onnxruntime", "dev.qcal.jobs", "dev.qcal.cli", "dev.qcal.report"),
-      "report", Set.of("org.apache.spark", "ai.onnxruntime", "ai.onnx", "dev.qcal.jobs", "dev.qcal.cli",
-          "dev.qcal.runtime", "dev.qcal.model"),
-      "runtime", Set.of("org.apache.spark", "dev.qcal.jobs", "dev.qcal.cli"),
-      "examples", Set.of("org.apache.spark", "ai.onnxruntime"),
-      "jobs", Set.of("dev.qcal.cli"));
+  private static final Map<String, Set<String>> FORBIDDEN = Map.ofEntries(
+      entry("stats", Set.of("org.apache.spark", "org.apache.hadoop", "ai.onnxruntime", "ai.onnx", "dev.qcal.jobs",
+          "dev.qcal.runtime", "dev.qcal.model")),
+      entry("quant", Set.of("org.apache.spark", "org.apache.hadoop", "ai.onnxruntime", "ai.onnx", "dev.qcal.jobs",
+          "dev.qcal.runtime", "dev.qcal.model", "dev.qcal.stats")),
+      entry("calib", Set.of("org.apache.spark", "org.apache.hadoop", "ai.onnxruntime", "dev.qcal.jobs")),
+      entry("model", Set.of("org.apache.spark", "ai.onnxruntime", "dev.qcal.jobs", "dev.qcal.cli")),
+      // model's sub-packages: onnx at the bottom, prepare and plan beside each other, qdq on top of plan
+      entry("model/onnx", Set.of(MODEL_PREPARE, MODEL_PLAN, MODEL_QDQ)),
+      entry("model/prepare", Set.of(MODEL_PLAN, MODEL_QDQ)),
+      entry("model/plan", Set.of(MODEL_PREPARE, MODEL_QDQ)),
+      entry("model/qdq", Set.of(MODEL_PREPARE)),
+      entry("data", Set.of("org.apache.spark", "ai.onnxruntime", "dev.qcal.jobs", "dev.qcal.cli", "dev.qcal.model")),
+      entry("io", Set.of("org.apache.spark", "ai.onnxruntime", "dev.qcal.jobs", "dev.qcal.cli", "dev.qcal.report")),
+      entry("report", Set.of("org.apache.spark", "ai.onnxruntime", "ai.onnx", "dev.qcal.jobs", "dev.qcal.cli",
+          "dev.qcal.runtime", "dev.qcal.model")),
+      entry("runtime", Set.of("org.apache.spark", "dev.qcal.jobs", "dev.qcal.cli")),
+      entry("examples", Set.of("org.apache.spark", "ai.onnxruntime")),
+      entry("jobs", Set.of("dev.qcal.cli")));
 
   @Test
   void packagesImportOnlyDownwards() throws IOException {
@@ -62,5 +74,18 @@ class LayeringTest {
       }
     }
     assertEquals(List.of(), violations);
+  }
+
+  @Test
+  void eachModelSubPackageSaysWhatItOwnsAndNeverImports() throws IOException {
+    try (Stream<Path> dirs = Files.list(MAIN.resolve("model"))) {
+      List<Path> packages = dirs.filter(Files::isDirectory).sorted().toList();
+      assertEquals(List.of("onnx", "plan", "prepare", "qdq"),
+          packages.stream().map(p -> p.getFileName().toString()).toList());
+      for (Path p : packages) {
+        Path info = p.resolve("package-info.java");
+        assertTrue(Files.exists(info) && Files.readString(info).toLowerCase(java.util.Locale.ROOT).contains("never import"), info.toString());
+      }
+    }
   }
 }
