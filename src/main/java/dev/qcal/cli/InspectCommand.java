@@ -5,11 +5,11 @@ import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.qcal.jobs.RangeOptions;
 import dev.qcal.jobs.Rehearsal;
 import dev.qcal.jobs.WorkDir;
-import dev.qcal.model.CalibrationPlan;
-import dev.qcal.model.FixedBatch;
-import dev.qcal.model.IrVersions;
-import dev.qcal.model.ModelPreparer;
-import dev.qcal.model.OnnxModels;
+import dev.qcal.model.onnx.IrVersions;
+import dev.qcal.model.onnx.OnnxModels;
+import dev.qcal.model.plan.CalibrationPlan;
+import dev.qcal.model.prepare.FixedBatch;
+import dev.qcal.model.prepare.ModelPreparer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -53,7 +53,7 @@ public final class InspectCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     RangeOptions ranges = rangeOptions.toOptions(spec.commandLine().getErr());
-    dev.qcal.model.PlanOptions options = ranges.plan();
+    dev.qcal.model.plan.PlanOptions options = ranges.plan();
     ModelProto m = OnnxModels.load(model);
     String sha = OnnxModels.sha256(model);
     ModelProto q = quantized == null ? null : OnnxModels.load(quantized);

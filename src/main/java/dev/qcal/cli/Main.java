@@ -2,7 +2,7 @@ package dev.qcal.cli;
 
 import dev.qcal.data.DataException;
 import dev.qcal.io.OutputException;
-import dev.qcal.model.ModelException;
+import dev.qcal.model.onnx.ModelException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

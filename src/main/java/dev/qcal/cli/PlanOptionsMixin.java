@@ -1,7 +1,7 @@
 package dev.qcal.cli;
 
-import dev.qcal.model.OnnxOpTypes;
-import dev.qcal.model.PlanOptions;
+import dev.qcal.model.plan.OnnxOpTypes;
+import dev.qcal.model.plan.PlanOptions;
 import java.io.PrintWriter;
 import java.util.LinkedHashSet;
 import java.util.List;

@@ -8,11 +8,11 @@ public class UsageException extends RuntimeException {
     super(message);
   }
 
-  /** Checks the model file given to {@code option} before anything reads it (see {@link dev.qcal.model.OnnxModels#requireFile}). */
+  /** Checks the model file given to {@code option} before anything reads it (see {@link dev.qcal.model.onnx.OnnxModels#requireFile}). */
   static java.nio.file.Path requireModel(String option, java.nio.file.Path model) {
     try {
-      dev.qcal.model.OnnxModels.requireFile(model);
-    } catch (dev.qcal.model.ModelException e) {
+      dev.qcal.model.onnx.OnnxModels.requireFile(model);
+    } catch (dev.qcal.model.onnx.ModelException e) {
       throw new UsageException(option + ": " + e.getMessage());
     }
     return model;

@@ -1,8 +1,8 @@
 package dev.qcal.io;
 
-import dev.qcal.model.ExternalData;
-import dev.qcal.model.ModelException;
-import dev.qcal.model.OnnxModels;
+import dev.qcal.model.onnx.ExternalData;
+import dev.qcal.model.onnx.ModelException;
+import dev.qcal.model.onnx.OnnxModels;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

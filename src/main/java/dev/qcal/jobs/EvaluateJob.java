@@ -14,9 +14,9 @@ import dev.qcal.io.AtomicOutput;
 import dev.qcal.io.OutputGuard;
 import dev.qcal.io.QParamsFile;
 import dev.qcal.jobs.JobContext.Stage;
-import dev.qcal.model.FixedBatch;
-import dev.qcal.model.ModelException;
-import dev.qcal.model.OnnxModels;
+import dev.qcal.model.onnx.ModelException;
+import dev.qcal.model.onnx.OnnxModels;
+import dev.qcal.model.prepare.FixedBatch;
 import dev.qcal.runtime.ModelRunner;
 import dev.qcal.runtime.SessionCache;
 import dev.qcal.stats.OutputComparison;
@@ -194,7 +194,7 @@ public final class EvaluateJob {
   private static Loaded load(JobContext ctx, Options o) {
     // a newer IR version than ONNX Runtime reads is run from a lowered copy, as calibrate prepares it
     ModelProto fp32Source = OnnxModels.load(o.fp32());
-    ModelProto fp32 = dev.qcal.model.IrVersions.lowered(o.fp32(), fp32Source);
+    ModelProto fp32 = dev.qcal.model.onnx.IrVersions.lowered(o.fp32(), fp32Source);
     ModelProto quant = OnnxModels.load(o.quantized());
     dev.qcal.data.Padding padding = CalibrateJob.padding(ModelInputs.of(fp32, o.fp32().toString()),
         o.dataOptions());
@@ -301,18 +301,18 @@ public final class EvaluateJob {
       throw new UncheckedIOException(e);
     }
     // prepared to the quantized model's opset (13, or 21 for 16-bit/4-bit types) so its Q/DQ transplant
-    int opset = dev.qcal.model.OnnxModels.opset(quant) >= dev.qcal.model.ModelPreparer.WIDE_TYPES_OPSET
-        ? dev.qcal.model.ModelPreparer.WIDE_TYPES_OPSET : dev.qcal.model.ModelPreparer.TARGET_OPSET;
-    dev.qcal.model.ModelPreparer.Prepared prep = dev.qcal.model.ModelPreparer.prepare(o.fp32(), prepWork, verifyShapes, opset);
+    int opset = dev.qcal.model.onnx.OnnxModels.opset(quant) >= dev.qcal.model.prepare.ModelPreparer.WIDE_TYPES_OPSET
+        ? dev.qcal.model.prepare.ModelPreparer.WIDE_TYPES_OPSET : dev.qcal.model.prepare.ModelPreparer.TARGET_OPSET;
+    dev.qcal.model.prepare.ModelPreparer.Prepared prep = dev.qcal.model.prepare.ModelPreparer.prepare(o.fp32(), prepWork, verifyShapes, opset);
     ModelProto prepared = prep.model();
     try {
-      dev.qcal.model.SingleTensorQdq.of(prepared, quant);
+      dev.qcal.model.qdq.SingleTensorQdq.of(prepared, quant);
     } catch (ModelException e) {
       throw new ModelException(o.quantized() + ": cannot rank its tensors against " + o.fp32() + " (" + e.getMessage()
           + "); was it made from this model by qcal? --sensitivity-samples 0 skips the ranking", e);
     }
     return Sensitivity.measure(jsc, work, prepared, prep.file().getParent(), quant,
-        dev.qcal.model.ExternalData.directory(o.quantized()), sample, inputs.stream().map(InputSpec::name).toList(),
+        dev.qcal.model.onnx.ExternalData.directory(o.quantized()), sample, inputs.stream().map(InputSpec::name).toList(),
         outputs, feed.whole() ? Batcher.WHOLE : o.batchSize(), spark.sparkContext().conf().getInt("spark.task.cpus", 1));
   }
 

@@ -5,9 +5,9 @@ import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.qcal.data.DataException;
 import dev.qcal.data.InputSpec;
 import dev.qcal.data.Sample;
-import dev.qcal.model.CalibrationPlan;
-import dev.qcal.model.OnnxModels;
-import dev.qcal.model.PlanOptions;
+import dev.qcal.model.onnx.OnnxModels;
+import dev.qcal.model.plan.CalibrationPlan;
+import dev.qcal.model.plan.PlanOptions;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -166,7 +166,7 @@ public final class Fp32Fallback {
     int batchSize = feed.whole() ? dev.qcal.data.Batcher.WHOLE : fixedBatch > 0 ? fixedBatch : r.batchSize();
     // shipped with its external data files, if any (named by content, so the SHA-256 covers the weights)
     ShippedFiles.Shipped fp32Shipped =
-        ShippedFiles.shipModel(jsc, original, dev.qcal.model.ExternalData.directory(fp32), work, "qcal-fb-fp32");
+        ShippedFiles.shipModel(jsc, original, dev.qcal.model.onnx.ExternalData.directory(fp32), work, "qcal-fb-fp32");
     PaddedBatches.checkOutputs(feed.samples(), dev.qcal.runtime.SessionCache.get(fp32Shipped.sha256(),
         work.resolve(fp32Shipped.fileName()), taskCpus), names, outputs, fixedBatch, fp32.toString());
     return new Evaluation(jsc, work, feed, names, outputs, fp32Shipped, batchSize, fixedBatch > 0, taskCpus, labels);

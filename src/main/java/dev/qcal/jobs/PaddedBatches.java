@@ -3,7 +3,7 @@ package dev.qcal.jobs;
 import ai.onnxruntime.OrtSession;
 import dev.qcal.data.Batcher;
 import dev.qcal.data.Sample;
-import dev.qcal.model.ModelException;
+import dev.qcal.model.onnx.ModelException;
 import dev.qcal.runtime.ModelRunner;
 import java.nio.FloatBuffer;
 import java.util.Arrays;

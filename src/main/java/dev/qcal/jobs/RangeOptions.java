@@ -1,7 +1,7 @@
 package dev.qcal.jobs;
 
-import dev.qcal.model.ModelPreparer;
-import dev.qcal.model.PlanOptions;
+import dev.qcal.model.plan.PlanOptions;
+import dev.qcal.model.prepare.ModelPreparer;
 import dev.qcal.quant.QuantType;
 import dev.qcal.quant.WeightSpec;
 import java.util.Collection;

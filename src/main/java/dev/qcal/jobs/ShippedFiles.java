@@ -1,8 +1,8 @@
 package dev.qcal.jobs;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.qcal.model.ExternalData;
-import dev.qcal.model.OnnxModels;
+import dev.qcal.model.onnx.ExternalData;
+import dev.qcal.model.onnx.OnnxModels;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -3,7 +3,7 @@ package dev.qcal.jobs;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.qcal.io.QParamsFile;
-import dev.qcal.model.Initializers;
+import dev.qcal.model.onnx.Initializers;
 import dev.qcal.quant.QuantParams;
 import dev.qcal.quant.StreamedWeight;
 import java.nio.file.Path;

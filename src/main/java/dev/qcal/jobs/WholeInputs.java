@@ -6,7 +6,7 @@ import dev.qcal.data.DataException;
 import dev.qcal.data.InputSpec;
 import dev.qcal.data.Padding;
 import dev.qcal.data.Sample;
-import dev.qcal.model.FixedBatch;
+import dev.qcal.model.prepare.FixedBatch;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -38,7 +38,7 @@ public final class WholeInputs {
     List<InputSpec> specs;
     try {
       specs = ModelInputs.of(m, modelName);
-    } catch (dev.qcal.model.ModelException e) {
+    } catch (dev.qcal.model.onnx.ModelException e) {
       return null; // inputs qcal cannot feed: calibrate says why
     }
     if (!possible(specs)) {

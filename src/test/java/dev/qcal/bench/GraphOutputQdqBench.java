@@ -11,10 +11,10 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.qcal.examples.TextLines;
-import dev.qcal.model.CalibrationPlan;
-import dev.qcal.model.ModelPreparer;
-import dev.qcal.model.QdqRewriter;
 import dev.qcal.model.TestGraphs;
+import dev.qcal.model.plan.CalibrationPlan;
+import dev.qcal.model.prepare.ModelPreparer;
+import dev.qcal.model.qdq.QdqRewriter;
 import dev.qcal.quant.LinearQuant;
 import dev.qcal.quant.QuantParams;
 import dev.qcal.quant.QuantType;
@@ -65,7 +65,7 @@ public final class GraphOutputQdqBench {
   private static void bench(OrtEnvironment env, String name, ModelProto m, String input, long[] sample, boolean text,
       boolean softmax) throws Exception {
     CalibrationPlan plan = softmax
-        ? CalibrationPlan.of(m, new dev.qcal.model.PlanOptions(java.util.Set.of("Conv", "Gemm", "MatMul", "Softmax"),
+        ? CalibrationPlan.of(m, new dev.qcal.model.plan.PlanOptions(java.util.Set.of("Conv", "Gemm", "MatMul", "Softmax"),
             List.of(), java.util.Set.of(), false))
         : CalibrationPlan.of(m);
     float[][] calib = samples(text, 1, CALIB, sample);

@@ -2,10 +2,10 @@ package dev.qcal.bench;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnxruntime.OrtSession;
-import dev.qcal.model.PlanOptions;
 import dev.qcal.model.TransformerGraphs;
 import dev.qcal.model.TransformerQdq;
 import dev.qcal.model.TransformerQdq.Batch;
+import dev.qcal.model.plan.PlanOptions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;

@@ -102,7 +102,7 @@ class EvaluateCommandTest {
         "--activation-type", "uint16");
     assertEquals(0, q.code(), q.err());
     Path model16 = q16.resolve("quantized.onnx");
-    assertEquals(21, dev.qcal.model.OnnxModels.opset(dev.qcal.model.OnnxModels.load(model16)));
+    assertEquals(21, dev.qcal.model.onnx.OnnxModels.opset(dev.qcal.model.onnx.OnnxModels.load(model16)));
     Path out = tmp.resolve("eval16");
     Cli r = evaluate(model16.toString(), out, ExampleData.small().resolve("labels.npy").toString());
     assertEquals(0, r.code(), r.err());
@@ -112,7 +112,7 @@ class EvaluateCommandTest {
   }
 
   private static long countBiases(Path q) {
-    ai.onnx.proto.OnnxMl.ModelProto m = dev.qcal.model.OnnxModels.load(q);
+    ai.onnx.proto.OnnxMl.ModelProto m = dev.qcal.model.onnx.OnnxModels.load(q);
     return m.getGraph().getInitializerList().stream()
         .filter(t -> t.getDataType() == ai.onnx.proto.OnnxMl.TensorProto.DataType.INT32_VALUE && t.getName().startsWith("q"))
         .count();

@@ -8,7 +8,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.qcal.examples.TinyBert;
 import dev.qcal.examples.Tokens;
-import dev.qcal.model.OnnxModels;
+import dev.qcal.model.onnx.OnnxModels;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.SharedSpark;
 import java.nio.file.Path;

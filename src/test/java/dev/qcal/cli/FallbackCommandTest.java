@@ -8,7 +8,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qcal.model.FragileModel;
-import dev.qcal.model.OnnxModels;
+import dev.qcal.model.onnx.OnnxModels;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.SharedSpark;
 import java.nio.file.Files;

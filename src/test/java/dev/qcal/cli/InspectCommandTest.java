@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.qcal.model.CalibrationPlan;
-import dev.qcal.model.OnnxModels;
-import dev.qcal.model.QdqRewriter;
 import dev.qcal.model.TestGraphs;
+import dev.qcal.model.onnx.OnnxModels;
+import dev.qcal.model.plan.CalibrationPlan;
+import dev.qcal.model.qdq.QdqRewriter;
 import dev.qcal.quant.LinearQuant;
 import dev.qcal.quant.QuantParams;
 import dev.qcal.quant.QuantType;

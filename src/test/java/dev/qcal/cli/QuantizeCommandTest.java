@@ -63,7 +63,7 @@ class QuantizeCommandTest {
     Map<String, String> meta = new java.util.LinkedHashMap<>();
     ai.onnx.proto.OnnxMl.ModelProto.parseFrom(Files.readAllBytes(out.resolve("quantized.onnx")))
         .getMetadataPropsList().forEach(e -> meta.put(e.getKey(), e.getValue()));
-    assertEquals(dev.qcal.model.OnnxModels.sha256(ExampleData.MODEL), meta.get("qcal.model_sha256"));
+    assertEquals(dev.qcal.model.onnx.OnnxModels.sha256(ExampleData.MODEL), meta.get("qcal.model_sha256"));
     assertEquals("minmax", meta.get("qcal.method"));
     assertEquals(dev.qcal.jobs.QcalVersion.get(), meta.get("qcal.version"));
     assertEquals("Conv,GRU,Gemm,LSTM,MatMul", meta.get("qcal.op_types"));
@@ -167,7 +167,7 @@ class QuantizeCommandTest {
   void everyQuantizedTensorHasAnEntryIncludingSharedAndFixedOnes() throws Exception {
     Path out = tmp.resolve("all");
     Cli r = Cli.run("calibrate", "--model", MODEL, "--data", ExampleData.small().resolve("x").toString(),
-        "--out", out.toString(), "--op-types", String.join(",", dev.qcal.model.PlanOptions.knownOpTypes()));
+        "--out", out.toString(), "--op-types", String.join(",", dev.qcal.model.plan.PlanOptions.knownOpTypes()));
     assertEquals(0, r.code(), r.err());
     JsonNode a = json(out.resolve("qparams.json")).get("activations");
     ai.onnx.proto.OnnxMl.GraphProto g = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(

@@ -8,7 +8,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.qcal.model.OnnxModels;
+import dev.qcal.model.onnx.OnnxModels;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.ExampleData;
 import dev.qcal.testing.SharedSpark;

@@ -192,7 +192,7 @@ class CalibrateExampleTest {
   @Test
   void everyRuleAndDepthwiseExclusionAgreeAndAreTimed() throws Exception {
     Path wide = tmp.resolve("wide");
-    String all = String.join(",", dev.qcal.model.PlanOptions.knownOpTypes());
+    String all = String.join(",", dev.qcal.model.plan.PlanOptions.knownOpTypes());
     StringWriter e = new StringWriter();
     int code = Main.execute(new String[] {"calibrate", "--model", ExampleData.MODEL.toString(),
         "--data", ExampleData.calibration().resolve("x").toString(), "--out", wide.toString(), "--op-types", all},

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.qcal.data.Npy;
-import dev.qcal.model.OnnxModels;
 import dev.qcal.model.TestGraphs;
+import dev.qcal.model.onnx.OnnxModels;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.SharedSpark;
 import java.nio.file.Files;
@@ -87,10 +87,10 @@ class FailBeforeDataTest {
   @Test
   void theRehearsalPassesWhereTheRunWould() throws Exception {
     try (WorkDir work = WorkDir.create("qcal-rehearsal-test-")) {
-      dev.qcal.model.ModelPreparer.Unverified u = dev.qcal.model.ModelPreparer.transform(
-          dev.qcal.testing.ExampleData.MODEL, work.path(), dev.qcal.model.ModelPreparer.TARGET_OPSET);
+      dev.qcal.model.prepare.ModelPreparer.Unverified u = dev.qcal.model.prepare.ModelPreparer.transform(
+          dev.qcal.testing.ExampleData.MODEL, work.path(), dev.qcal.model.prepare.ModelPreparer.TARGET_OPSET);
       RangeOptions d = RangeOptions.defaults();
-      dev.qcal.model.CalibrationPlan plan = dev.qcal.model.CalibrationPlan.of(u.model(), d.plan());
+      dev.qcal.model.plan.CalibrationPlan plan = dev.qcal.model.plan.CalibrationPlan.of(u.model(), d.plan());
       for (String method : dev.qcal.calib.Calibrators.METHODS) {
         for (dev.qcal.quant.QuantType type : List.of(dev.qcal.quant.QuantType.UINT8, dev.qcal.quant.QuantType.INT8)) {
           for (boolean symmetric : new boolean[] {false, true}) {

@@ -7,8 +7,8 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.qcal.data.ElemType;
 import dev.qcal.data.InputSpec;
-import dev.qcal.model.ModelException;
 import dev.qcal.model.TestGraphs;
+import dev.qcal.model.onnx.ModelException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.qcal.model.ModelException;
+import dev.qcal.model.onnx.ModelException;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

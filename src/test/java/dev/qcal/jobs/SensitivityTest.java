@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.qcal.data.Sample;
-import dev.qcal.model.CalibrationPlan;
 import dev.qcal.model.FragileModel;
-import dev.qcal.model.QdqRewriter;
+import dev.qcal.model.plan.CalibrationPlan;
+import dev.qcal.model.qdq.QdqRewriter;
 import dev.qcal.quant.LinearQuant;
 import dev.qcal.quant.QuantParams;
 import dev.qcal.quant.QuantType;

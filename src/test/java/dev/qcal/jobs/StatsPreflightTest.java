@@ -45,13 +45,13 @@ class StatsPreflightTest {
         List.of());
     java.nio.file.Path file = tmp.resolve("fixed.onnx");
     java.nio.file.Files.write(file, m.toByteArray());
-    assertEquals(4, dev.qcal.model.FixedBatch.of(m, "fixed.onnx"));
+    assertEquals(4, dev.qcal.model.prepare.FixedBatch.of(m, "fixed.onnx"));
     var dynamic = dev.qcal.model.TestGraphs.model(13, m.getGraph().getNodeList(),
         List.of(dev.qcal.model.TestGraphs.batchInput("x", 3)), List.of(dev.qcal.model.TestGraphs.floatInfo("y")), List.of());
-    assertEquals(0, dev.qcal.model.FixedBatch.of(dynamic, "dynamic.onnx"));
+    assertEquals(0, dev.qcal.model.prepare.FixedBatch.of(dynamic, "dynamic.onnx"));
     var sample = new dev.qcal.data.Sample(new float[][] {{1f, -2f, 3f}}, new long[][] {{3}}, "s");
     Map<String, long[]> shapes = PaddedBatches.shapes(dev.qcal.runtime.SessionCache.get(
-        "preflight-fixed-" + dev.qcal.model.OnnxModels.sha256(file), file, 1), List.of("x"), sample, List.of("x", "y"),
+        "preflight-fixed-" + dev.qcal.model.onnx.OnnxModels.sha256(file), file, 1), List.of("x"), sample, List.of("x", "y"),
         4, "fixed.onnx");
     assertEquals(List.of("x", "y"), List.copyOf(shapes.keySet()));
     assertEquals("[4, 3]", java.util.Arrays.toString(shapes.get("x")));

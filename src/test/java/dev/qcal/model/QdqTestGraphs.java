@@ -13,6 +13,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.qcal.model.plan.CalibrationPlan;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,21 +22,21 @@ import java.util.Map;
 import java.util.Random;
 
 /** Builds small ONNX graphs in code for the Q/DQ tests, and runs them in ONNX Runtime. */
-final class QdqTestGraphs {
+public final class QdqTestGraphs {
 
   private QdqTestGraphs() {}
 
-  static NodeProto node(String op, String name, List<String> inputs, List<String> outputs,
+  public static NodeProto node(String op, String name, List<String> inputs, List<String> outputs,
       AttributeProto... attrs) {
     return NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addAllOutput(outputs)
         .addAllAttribute(List.of(attrs)).build();
   }
 
-  static AttributeProto intAttr(String name, long v) {
+  public static AttributeProto intAttr(String name, long v) {
     return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
   }
 
-  static AttributeProto intsAttr(String name, long... v) {
+  public static AttributeProto intsAttr(String name, long... v) {
     AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
     for (long x : v) {
       a.addInts(x);
@@ -43,7 +44,7 @@ final class QdqTestGraphs {
     return a.build();
   }
 
-  static ValueInfoProto value(String name, int elemType, long... dims) {
+  public static ValueInfoProto value(String name, int elemType, long... dims) {
     TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
     for (long d : dims) {
       shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
@@ -53,17 +54,17 @@ final class QdqTestGraphs {
   }
 
   /** A float tensor whose shape is left to ONNX Runtime, as for extra calibration outputs. */
-  static ValueInfoProto floatValueOfAnyShape(String name) {
+  public static ValueInfoProto floatValueOfAnyShape(String name) {
     return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
         TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))).build();
   }
 
-  static ValueInfoProto floatValue(String name, long... dims) {
+  public static ValueInfoProto floatValue(String name, long... dims) {
     return value(name, TensorProto.DataType.FLOAT_VALUE, dims);
   }
 
   /** A float initializer of the given shape with values uniform in [-1, 1) from {@code seed}. */
-  static TensorProto randomFloats(String name, long seed, long... dims) {
+  public static TensorProto randomFloats(String name, long seed, long... dims) {
     int n = 1;
     for (long d : dims) {
       n *= (int) d;
@@ -73,10 +74,10 @@ final class QdqTestGraphs {
     for (int i = 0; i < n; i++) {
       v[i] = r.nextFloat() * 2f - 1f;
     }
-    return QdqTensors.floatTensor(name, dims, v);
+    return TestGraphs.floatTensor(name, dims, v);
   }
 
-  static ModelProto model(int opset, List<NodeProto> nodes, List<ValueInfoProto> inputs,
+  public static ModelProto model(int opset, List<NodeProto> nodes, List<ValueInfoProto> inputs,
       List<ValueInfoProto> outputs, List<TensorProto> initializers) {
     GraphProto g = GraphProto.newBuilder().setName("test").addAllNode(nodes).addAllInput(inputs)
         .addAllOutput(outputs).addAllInitializer(initializers).build();
@@ -87,7 +88,7 @@ final class QdqTestGraphs {
   /**
    * x[1,3,8,8] -> Conv(w1[8,3,3,3], b1[8], pad 1) -> c1 -> Relu -> r1 -> Conv(w2[4,8,1,1], b2[4]) -> y.
    */
-  static ModelProto convRelu(int opset) {
+  public static ModelProto convRelu(int opset) {
     return model(opset,
         List.of(
             node("Conv", "conv1", List.of("x", "w1", "b1"), List.of("c1"), intsAttr("pads", 1, 1, 1, 1)),
@@ -99,7 +100,7 @@ final class QdqTestGraphs {
             randomFloats("w2", 3, 4, 8, 1, 1), randomFloats("b2", 4, 4)));
   }
 
-  static NodeProto find(ModelProto m, String op, String input) {
+  public static NodeProto find(ModelProto m, String op, String input) {
     return m.getGraph().getNodeList().stream()
         .filter(n -> n.getOpType().equals(op) && n.getInputList().contains(input))
         .findFirst().orElseThrow(() -> new AssertionError("no " + op + " reading " + input));
@@ -109,7 +110,7 @@ final class QdqTestGraphs {
    * The one QuantizeLinear reading activation {@code t}; for a quantized graph output, which its
    * DequantizeLinear writes, the one that DequantizeLinear reads.
    */
-  static NodeProto quantizer(ModelProto m, String t) {
+  public static NodeProto quantizer(ModelProto m, String t) {
     List<NodeProto> p = producers(m, t);
     if (p.size() == 1 && p.get(0).getOpType().equals("DequantizeLinear")
         && m.getGraph().getOutputList().stream().anyMatch(v -> v.getName().equals(t))) {
@@ -123,12 +124,12 @@ final class QdqTestGraphs {
   }
 
   /** The output of the DequantizeLinear paired with the QuantizeLinear of activation {@code t}. */
-  static String dequantized(ModelProto m, String t) {
+  public static String dequantized(ModelProto m, String t) {
     return find(m, "DequantizeLinear", quantizer(m, t).getOutput(0)).getOutput(0);
   }
 
   /** The DequantizeLinear feeding input {@code index} of the node named {@code node}. */
-  static NodeProto dqFeeding(ModelProto m, String node, int index) {
+  public static NodeProto dqFeeding(ModelProto m, String node, int index) {
     NodeProto n = m.getGraph().getNodeList().stream().filter(x -> x.getName().equals(node)).findFirst()
         .orElseThrow(() -> new AssertionError("no node " + node));
     List<NodeProto> p = producers(m, n.getInput(index));
@@ -142,7 +143,7 @@ final class QdqTestGraphs {
    * The node computing {@code t}: its producer, or for a quantized graph output (written by a
    * DequantizeLinear) the producer of the QuantizeLinear's input.
    */
-  static NodeProto computing(ModelProto m, String t) {
+  public static NodeProto computing(ModelProto m, String t) {
     NodeProto p = producers(m, t).get(0);
     if (p.getOpType().equals("DequantizeLinear") && m.getGraph().getOutputList().stream().anyMatch(v -> v.getName().equals(t))) {
       return producers(m, quantizer(m, t).getInput(0)).get(0);
@@ -150,20 +151,20 @@ final class QdqTestGraphs {
     return p;
   }
 
-  static List<NodeProto> producers(ModelProto m, String tensor) {
+  public static List<NodeProto> producers(ModelProto m, String tensor) {
     return m.getGraph().getNodeList().stream().filter(n -> n.getOutputList().contains(tensor)).toList();
   }
 
-  static List<NodeProto> consumers(ModelProto m, String tensor) {
+  public static List<NodeProto> consumers(ModelProto m, String tensor) {
     return m.getGraph().getNodeList().stream().filter(n -> n.getInputList().contains(tensor)).toList();
   }
 
-  static TensorProto initializer(ModelProto m, String name) {
+  public static TensorProto initializer(ModelProto m, String name) {
     return m.getGraph().getInitializerList().stream().filter(t -> t.getName().equals(name)).findFirst()
         .orElseThrow(() -> new AssertionError("no initializer " + name));
   }
 
-  static float[] uniform(long seed, int n, float lo, float hi) {
+  public static float[] uniform(long seed, int n, float lo, float hi) {
     Random r = new Random(seed);
     float[] v = new float[n];
     for (int i = 0; i < n; i++) {
@@ -173,7 +174,7 @@ final class QdqTestGraphs {
   }
 
   /** Runs a single-input model and returns the requested float outputs, flattened. */
-  static List<float[]> run(byte[] model, OrtSession.SessionOptions.OptLevel level, String input, float[] data,
+  public static List<float[]> run(byte[] model, OrtSession.SessionOptions.OptLevel level, String input, float[] data,
       long[] shape, List<String> outputs) throws OrtException {
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
@@ -194,7 +195,7 @@ final class QdqTestGraphs {
   }
 
   /** Observed [min, max] of every planned activation over one FP32 run, input "x". */
-  static Map<String, float[]> activationRanges(ModelProto m, CalibrationPlan plan, float[] x, long[] shape)
+  public static Map<String, float[]> activationRanges(ModelProto m, CalibrationPlan plan, float[] x, long[] shape)
       throws Exception {
     if (plan.activations().isEmpty()) {
       return new LinkedHashMap<>();
@@ -225,7 +226,7 @@ final class QdqTestGraphs {
    * attention (MatMul, Transpose, Softmax, residual Add) -> LayerNormalization (then, if
    * {@code centered}, ReduceMean and Sub) -> MLP with Erf-GELU.
    */
-  static ModelProto transformerBlock(int width, boolean centered) {
+  public static ModelProto transformerBlock(int width, boolean centered) {
     float invSqrt2 = (float) (1 / Math.sqrt(2));
     List<NodeProto> nodes = new ArrayList<>(List.of(node("MatMul", "q", List.of("x", "wq"), List.of("q")),
         node("MatMul", "k", List.of("x", "wk"), List.of("k")),
@@ -252,11 +253,11 @@ final class QdqTestGraphs {
     return model(17, nodes, List.of(floatValue("x", 16, 4, width)), List.of(floatValue("y", 16, 4, width)),
         List.of(randomFloats("wq", 1, width, width), randomFloats("wk", 2, width, width),
             randomFloats("wv", 3, width, width),
-            QdqTensors.floatTensor("gamma", new long[] {width}, ones),
-            QdqTensors.floatTensor("beta", new long[] {width}, new float[width]),
+            TestGraphs.floatTensor("gamma", new long[] {width}, ones),
+            TestGraphs.floatTensor("beta", new long[] {width}, new float[width]),
             randomFloats("w1", 4, width, 2 * width), randomFloats("w2", 5, 2 * width, width),
-            QdqTensors.floatTensor("inv_sqrt2", new long[0], new float[] {invSqrt2}),
-            QdqTensors.floatTensor("one", new long[0], new float[] {1f}),
-            QdqTensors.floatTensor("half", new long[0], new float[] {0.5f})));
+            TestGraphs.floatTensor("inv_sqrt2", new long[0], new float[] {invSqrt2}),
+            TestGraphs.floatTensor("one", new long[0], new float[] {1f}),
+            TestGraphs.floatTensor("half", new long[0], new float[] {0.5f})));
   }
 }

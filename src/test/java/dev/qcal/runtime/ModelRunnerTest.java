@@ -76,8 +76,8 @@ class ModelRunnerTest {
   void exposedInputsAndIntermediatesAreFreshOnEveryBatch(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
     List<String> exposed = List.of("x", "batch_norm_0.tmp_3", "hardswish_0.tmp_0");
     Path augmented = tmp.resolve("augmented.onnx");
-    dev.qcal.model.OnnxModels.save(
-        dev.qcal.model.GraphAugmenter.exposeOutputs(dev.qcal.model.OnnxModels.load(MODEL), exposed), augmented);
+    dev.qcal.model.onnx.OnnxModels.save(
+        dev.qcal.model.prepare.GraphAugmenter.exposeOutputs(dev.qcal.model.onnx.OnnxModels.load(MODEL), exposed), augmented);
     try (OrtSession session = Ort.env().createSession(augmented.toString(), new OrtSession.SessionOptions());
         ModelRunner runner = new ModelRunner(session, List.of("x"), exposed)) {
       for (int k = 0; k < 4; k++) {

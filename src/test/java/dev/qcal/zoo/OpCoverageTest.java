@@ -94,7 +94,7 @@ class OpCoverageTest {
         assertEquals(opset, m.getOpsetImport(0).getVersion());
         assertTrue(m.getGraph().getNodeList().stream().anyMatch(n -> n.getOpType().equals(op)), op + " " + opset);
         Path f = tmp.resolve("fp32-" + op + "-" + opset + "-" + leading + ".onnx");
-        dev.qcal.model.OnnxModels.save(m.toBuilder().setIrVersion(11).build(), f);
+        dev.qcal.model.onnx.OnnxModels.save(m.toBuilder().setIrVersion(11).build(), f);
         long[] shape = dev.qcal.runtime.Ort.inputShapes(f).get("x").clone();
         shape[0] = leading == OpGraphs.FREE ? 3 : leading;
         float[] x = new float[(int) java.util.Arrays.stream(shape).reduce(1, Math::multiplyExact)];
@@ -132,7 +132,7 @@ class OpCoverageTest {
     OpRun r = OpRun.of(c, opset, leading, tmp, PRODUCERS + "," + op);
     assertEquals(0, r.calibrate().code(), r.calibrate().err());
     assertFalse(r.calibrate().err().contains("warning"), r.calibrate().err());
-    long nodes = r.opNodes(dev.qcal.model.OnnxModels.load(r.quantized())).size();
+    long nodes = r.opNodes(dev.qcal.model.onnx.OnnxModels.load(r.quantized())).size();
     assertTrue(nodes > 0, op + " node missing from the quantized graph");
     assertEquals(nodes, r.opNodesReadingDequantized(), op + ": every node reads a dequantized tensor");
     List<String> d = r.decisions();

@@ -8,7 +8,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.qcal.data.Npy;
 import dev.qcal.examples.OpGraphs;
-import dev.qcal.model.OnnxModels;
+import dev.qcal.model.onnx.OnnxModels;
 import dev.qcal.runtime.Ort;
 import dev.qcal.testing.Cli;
 import java.nio.file.Files;

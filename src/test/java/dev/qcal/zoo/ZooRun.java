@@ -11,7 +11,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.qcal.model.OnnxModels;
+import dev.qcal.model.onnx.OnnxModels;
 import dev.qcal.testing.Cli;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
