@@ -61,26 +61,8 @@ public final class PaddedAxes implements Serializable {
           || !in.getType().getTensorType().hasShape()) {
         continue;
       }
-      TensorShapeProto.Builder shape = in.getType().getTensorType().getShape().toBuilder();
-      int[] pads = padAxes.getOrDefault(in.getName(), new int[0]);
-      for (int a = 0; a < shape.getDimCount(); a++) {
-        TensorShapeProto.Dimension d = shape.getDim(a);
-        String symbol = null;
-        for (int k = 0; k < pads.length; k++) {
-          if (pads[k] + 1 == a) {
-            symbol = SYMBOL + k;
-          }
-        }
-        if (symbol == null && !(d.hasDimValue() && d.getDimValue() >= 0)) {
-          // another dynamic size: the model's symbol (shared between inputs), or one of its own; never a pad axis
-          symbol = d.hasDimParam() && !d.getDimParam().isEmpty() && !d.getDimParam().startsWith(SYMBOL)
-              ? d.getDimParam() : "qcal_in_" + i + "_" + a;
-          inputSymbols.add(symbol);
-        }
-        if (symbol != null) {
-          shape.setDim(a, TensorShapeProto.Dimension.newBuilder().setDimParam(symbol));
-        }
-      }
+      TensorShapeProto shape = symbolic(in.getType().getTensorType().getShape(),
+          padAxes.getOrDefault(in.getName(), new int[0]), i, inputSymbols);
       ValueInfoProto.Builder v = in.toBuilder();
       v.getTypeBuilder().getTensorTypeBuilder().setShape(shape);
       g.setInput(i, v);
@@ -95,24 +77,58 @@ public final class PaddedAxes implements Serializable {
     ShapeInference.Result r = ShapeInference.infer(g.build(), OnnxModels.opset(model));
     Map<String, int[]> out = new LinkedHashMap<>();
     for (String t : tensors) {
-      TensorShape s = r.shape(t);
-      if (!s.hasRank()) {
-        out.put(t, null);
-        continue;
-      }
-      int[] k = new int[s.rank()];
-      for (int a = 0; a < k.length; a++) {
-        TensorShape.Dim d = s.dim(a);
-        k[a] = -1;
-        if (d.known() || d.symbol() != null && inputSymbols.contains(d.symbol())) {
-          continue;
-        }
-        k[a] = d.symbol() != null && d.symbol().startsWith(SYMBOL)
-            ? Integer.parseInt(d.symbol().substring(SYMBOL.length())) : UNKNOWN;
-      }
-      out.put(t, k);
+      out.put(t, axesOf(r.shape(t), inputSymbols));
     }
     return new PaddedAxes(out, option, remedy);
+  }
+
+  /**
+   * Input {@code i}'s {@code shape} as inference sees it: pad axis k ({@code pads[k]}, after the batch axis)
+   * the symbol {@code qcal_pad_k}, another dynamic dimension the model's symbol (shared between inputs) or
+   * one of its own, added to {@code inputSymbols}; a fixed dimension kept.
+   */
+  private static TensorShapeProto symbolic(TensorShapeProto declared, int[] pads, int i, Set<String> inputSymbols) {
+    TensorShapeProto.Builder shape = declared.toBuilder();
+    for (int a = 0; a < shape.getDimCount(); a++) {
+      TensorShapeProto.Dimension d = shape.getDim(a);
+      String symbol = null;
+      for (int k = 0; k < pads.length; k++) {
+        if (pads[k] + 1 == a) {
+          symbol = SYMBOL + k;
+        }
+      }
+      if (symbol == null && !(d.hasDimValue() && d.getDimValue() >= 0)) {
+        // another dynamic size: the model's symbol (shared between inputs), or one of its own; never a pad axis
+        symbol = d.hasDimParam() && !d.getDimParam().isEmpty() && !d.getDimParam().startsWith(SYMBOL)
+            ? d.getDimParam() : "qcal_in_" + i + "_" + a;
+        inputSymbols.add(symbol);
+      }
+      if (symbol != null) {
+        shape.setDim(a, TensorShapeProto.Dimension.newBuilder().setDimParam(symbol));
+      }
+    }
+    return shape.build();
+  }
+
+  /**
+   * Per axis of an inferred shape: the pad axis it runs over, -1 (a known size or an input's other symbol)
+   * or {@link #UNKNOWN}; null when the rank is unknown.
+   */
+  private static int[] axesOf(TensorShape s, Set<String> inputSymbols) {
+    if (!s.hasRank()) {
+      return null;
+    }
+    int[] k = new int[s.rank()];
+    for (int a = 0; a < k.length; a++) {
+      TensorShape.Dim d = s.dim(a);
+      k[a] = -1;
+      if (d.known() || d.symbol() != null && inputSymbols.contains(d.symbol())) {
+        continue;
+      }
+      k[a] = d.symbol() != null && d.symbol().startsWith(SYMBOL)
+          ? Integer.parseInt(d.symbol().substring(SYMBOL.length())) : UNKNOWN;
+    }
+    return k;
   }
 
   /** Whether inference decided every axis of every tensor. */

@@ -302,7 +302,6 @@ public final class TensorStats implements Serializable {
   }
 
   private void addPerChannel(FloatBuffer values, int pos, int n, long[] shape) {
-    int c = channels;
     if (n == 0) {
       return;
     }
@@ -310,85 +309,112 @@ public final class TensorStats implements Serializable {
     for (int i = axis + 1; i < shape.length; i++) {
       inner *= (int) shape[i];
     }
-    int outer = n / c / inner;
+    int outer = n / channels / inner;
     if (batchNonFinite == null) {
-      batchNonFinite = new long[c];
+      batchNonFinite = new long[channels];
     }
-    long[] bnf = batchNonFinite;
-    Arrays.fill(bnf, 0);
-    RangeScan r = scan;
-    float tmin = Float.POSITIVE_INFINITY;
-    float tmax = Float.NEGATIVE_INFINITY;
-    long finite = 0;
-    long nonFinite = 0;
-    if (inner == 1 && c <= Chunks.SIZE && scanRows(values, pos, outer)) {
-      // channel-last, all finite: rows already folded in
-      for (int ch = 0; ch < c; ch++) {
-        tmin = Math.min(tmin, rowMin[ch]);
-        tmax = Math.max(tmax, rowMax[ch]);
-      }
-      finite = n;
-    } else {
-      // Runs shorter than a chunk are read a chunk of whole runs at a time: one bulk copy out of ONNX
-      // Runtime's buffer for many runs instead of one per run.
-      int perLoad = inner <= Chunks.SIZE ? Chunks.SIZE / inner : 1;
-      int runs = outer * c;
-      Chunks chunks = r.chunks;
-      for (int run0 = 0, ch = 0; run0 < runs; run0 += perLoad) {
-        int m = Math.min(perLoad, runs - run0);
-        float[] a = null;
-        int base = 0;
-        if (perLoad > 1) {
-          chunks.load(values, pos + run0 * inner, m * inner);
-          a = chunks.array;
-          base = chunks.offset;
-        }
-        for (int j = 0; j < m; j++, base += inner) {
-          if (a != null) {
-            r.scan(a, base, base + inner);
-          } else {
-            r.scan(values, pos + (run0 + j) * inner, inner);
-          }
-          channelMin[ch] = Math.min(channelMin[ch], r.min);
-          channelMax[ch] = Math.max(channelMax[ch], r.max);
-          tmin = Math.min(tmin, r.min);
-          tmax = Math.max(tmax, r.max);
-          channelCount[ch] += r.finite;
-          finite += r.finite;
-          if (r.finite != inner) {
-            channelNan[ch] += r.nan;
-            channelPosInf[ch] += r.posInf;
-            channelNegInf[ch] += r.negInf;
-            nanCount += r.nan;
-            posInfCount += r.posInf;
-            negInfCount += r.negInf;
-            bnf[ch] += inner - r.finite;
-            nonFinite += inner - r.finite;
-          }
-          if (++ch == c) {
-            ch = 0;
-          }
-        }
-      }
-    }
-    min = Math.min(min, tmin);
-    max = Math.max(max, tmax);
-    count += finite;
-    if (histogram != null && finite > 0) {
-      histogram.include(tmin, tmax);
-      histogram.bin(values, pos, n, nonFinite == 0, r.chunks);
+    Arrays.fill(batchNonFinite, 0);
+    BatchRange b = inner == 1 && channels <= Chunks.SIZE && scanRows(values, pos, outer)
+        ? rowsRange(n) // channel-last, all finite: rows already folded in
+        : scanRuns(values, pos, outer, inner);
+    min = Math.min(min, b.min);
+    max = Math.max(max, b.max);
+    count += b.finite;
+    if (histogram != null && b.finite > 0) {
+      histogram.include(b.min, b.max);
+      histogram.bin(values, pos, n, b.nonFinite == 0, scan.chunks);
     }
     if (channelHistograms != null) {
-      for (int ch = 0; ch < c; ch++) {
-        if (channelCount[ch] > 0) {
-          // the channel's whole range: the histogram's range widened by this batch's
-          channelHistograms[ch].include(channelMin[ch], channelMax[ch]);
+      binChannels(values, pos, outer, inner);
+    }
+  }
+
+  /** One batch's range and counts over all channels, folded into the tensor's by {@link #addPerChannel}. */
+  private static final class BatchRange {
+    float min = Float.POSITIVE_INFINITY;
+    float max = Float.NEGATIVE_INFINITY;
+    long finite;
+    long nonFinite;
+  }
+
+  /** The batch's range after {@link #scanRows} folded its {@code n} values, all finite, into the channels. */
+  private BatchRange rowsRange(int n) {
+    BatchRange b = new BatchRange();
+    for (int ch = 0; ch < channels; ch++) {
+      b.min = Math.min(b.min, rowMin[ch]);
+      b.max = Math.max(b.max, rowMax[ch]);
+    }
+    b.finite = n;
+    return b;
+  }
+
+  /**
+   * Scans the batch run by run ({@code outer * C} runs of {@code inner} values, channel {@code run % C}),
+   * folding each into its channel's state ({@link #foldRun}); returns the batch's range and counts.
+   */
+  private BatchRange scanRuns(FloatBuffer values, int pos, int outer, int inner) {
+    // Runs shorter than a chunk are read a chunk of whole runs at a time: one bulk copy out of ONNX
+    // Runtime's buffer for many runs instead of one per run.
+    int perLoad = inner <= Chunks.SIZE ? Chunks.SIZE / inner : 1;
+    int runs = outer * channels;
+    Chunks chunks = scan.chunks;
+    BatchRange b = new BatchRange();
+    for (int run0 = 0, ch = 0; run0 < runs; run0 += perLoad) {
+      int m = Math.min(perLoad, runs - run0);
+      float[] a = null;
+      int base = 0;
+      if (perLoad > 1) {
+        chunks.load(values, pos + run0 * inner, m * inner);
+        a = chunks.array;
+        base = chunks.offset;
+      }
+      for (int j = 0; j < m; j++, base += inner) {
+        if (a != null) {
+          scan.scan(a, base, base + inner);
+        } else {
+          scan.scan(values, pos + (run0 + j) * inner, inner);
+        }
+        foldRun(ch, inner, b);
+        if (++ch == channels) {
+          ch = 0;
         }
       }
-      for (int o = 0; o < outer; o++) {
-        for (int ch = 0; ch < c; ch++) {
-          channelHistograms[ch].bin(values, pos + (o * c + ch) * inner, inner, bnf[ch] == 0, r.chunks);
-        }
+    }
+    return b;
+  }
+
+  /** Folds the run of {@code inner} values {@link #scan} just scanned, of channel {@code ch}, into the state and b. */
+  private void foldRun(int ch, int inner, BatchRange b) {
+    RangeScan r = scan;
+    channelMin[ch] = Math.min(channelMin[ch], r.min);
+    channelMax[ch] = Math.max(channelMax[ch], r.max);
+    b.min = Math.min(b.min, r.min);
+    b.max = Math.max(b.max, r.max);
+    channelCount[ch] += r.finite;
+    b.finite += r.finite;
+    if (r.finite != inner) {
+      channelNan[ch] += r.nan;
+      channelPosInf[ch] += r.posInf;
+      channelNegInf[ch] += r.negInf;
+      nanCount += r.nan;
+      posInfCount += r.posInf;
+      negInfCount += r.negInf;
+      batchNonFinite[ch] += inner - r.finite;
+      b.nonFinite += inner - r.finite;
+    }
+  }
+
+  /** Bins the batch's runs into the per-channel histograms, each first widened to its channel's whole range. */
+  private void binChannels(FloatBuffer values, int pos, int outer, int inner) {
+    int c = channels;
+    for (int ch = 0; ch < c; ch++) {
+      if (channelCount[ch] > 0) {
+        channelHistograms[ch].include(channelMin[ch], channelMax[ch]);
+      }
+    }
+    for (int o = 0; o < outer; o++) {
+      for (int ch = 0; ch < c; ch++) {
+        channelHistograms[ch].bin(values, pos + (o * c + ch) * inner, inner, batchNonFinite[ch] == 0, scan.chunks);
       }
     }
   }

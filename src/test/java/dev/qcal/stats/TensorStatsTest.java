@@ -10,6 +10,7 @@ import dev.qcal.stats.StatsTestData.Kind;
 import dev.qcal.stats.StatsTestData.Values;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -150,6 +151,55 @@ class TensorStatsTest {
           assertEquals(finite, byChannel.channelCount(c), what);
           float mn = values.stream().filter(Float::isFinite).reduce(Float.POSITIVE_INFINITY, Math::min) + 0f;
           assertEquals(Float.floatToIntBits(mn), Float.floatToIntBits(byChannel.channelMin(c)), what);
+        }
+      }
+    }
+  }
+
+  /**
+   * Per-channel batches far longer than one {@link Chunks#SIZE} chunk, read chunk by chunk out of a direct
+   * buffer: channel-last with more channels than a chunk holds ({@code [3, 5000]}), short runs many to a
+   * chunk ({@code [2, 7, 1000]}) and the channel-last row scan ({@code [5000, 3]}, all finite), with and
+   * without non-finite values. Every channel's range, counts and histogram, and the tensor's, equal brute force: a
+   * chunk after the first read at a wrong offset shows.
+   */
+  @Test
+  void perChannelBatchesOfManyChunksAgreeWithBruteForce() {
+    Random r = new Random(41);
+    StatsConfig config = new StatsConfig(256, 32, Map.of("t", 1));
+    for (long[] shape : List.of(new long[] {3, 5000}, new long[] {2, 7, 1000}, new long[] {5000, 3})) {
+      // with non-finite values (channel by channel) and without (the row scan where channels are last)
+      for (Kind kind : List.of(Kind.GAUSSIAN_WITH_SPECIALS, Kind.RELU_WITH_SIGNED_ZEROS)) {
+        Values gen = new Values(kind, r);
+        int n = (int) Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+        TensorStats t = TensorStats.empty("t", config);
+        List<StatsTestData.Batch> batches = new ArrayList<>();
+        for (int b = 0; b < 2; b++) {
+          float[] v = gen.next(n);
+          for (int i = 0; i < n && kind == Kind.RELU_WITH_SIGNED_ZEROS; i++) {
+            v[i] = Float.isFinite(v[i]) ? v[i] : r.nextFloat();
+          }
+          StatsTestData.Batch batch = new StatsTestData.Batch(v, shape);
+          batches.add(batch);
+          t.add(batch.direct(), shape);
+        }
+        String what = Arrays.toString(shape) + " " + kind;
+        List<Float> all = StatsTestData.allValues(batches);
+        assertHistogram(StatsTestData.histogramOracle(all, 256), t.histogram(), what);
+        assertEquals(all.stream().filter(Float::isFinite).count(), t.count(), what);
+        for (int c = 0; c < shape[1]; c++) {
+          String ch = what + " channel " + c;
+          List<Float> values = allOfChannel(batches, 1, c);
+          List<Float> finite = values.stream().filter(Float::isFinite).toList();
+          float mn = finite.stream().reduce(Float.POSITIVE_INFINITY, Math::min) + 0f;
+          float mx = finite.stream().reduce(Float.NEGATIVE_INFINITY, Math::max) + 0f;
+          assertEquals(Float.floatToIntBits(mn), Float.floatToIntBits(t.channelMin(c)), ch);
+          assertEquals(Float.floatToIntBits(mx), Float.floatToIntBits(t.channelMax(c)), ch);
+          assertEquals(finite.size(), t.channelCount(c), ch);
+          assertEquals(values.stream().filter(v -> v.isNaN()).count(), t.channelNanCount(c), ch);
+          assertEquals(values.stream().filter(v -> v == Float.POSITIVE_INFINITY).count(), t.channelPosInfCount(c), ch);
+          assertEquals(values.stream().filter(v -> v == Float.NEGATIVE_INFINITY).count(), t.channelNegInfCount(c), ch);
+          assertHistogram(StatsTestData.histogramOracle(values, 32), t.channelHistogram(c), ch);
         }
       }
     }
