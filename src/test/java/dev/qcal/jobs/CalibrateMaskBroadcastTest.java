@@ -14,18 +14,11 @@ import dev.qcal.io.StatsFiles;
 import dev.qcal.stats.StatsSet;
 import dev.qcal.stats.TensorStats;
 import dev.qcal.testing.Cli;
-import dev.qcal.testing.SharedSpark;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -100,25 +93,10 @@ class CalibrateMaskBroadcastTest {
   }
 
   private Path parquet(String name, List<Tokens.Pair> pairs) {
-    List<Row> rows = new ArrayList<>();
-    for (Tokens.Pair p : pairs) {
-      rows.add(RowFactory.create(TokenRows.list(p.inputIds()), TokenRows.list(p.attentionMask()),
-          TokenRows.list(p.tokenTypeIds())));
-    }
-    StructType schema = new StructType();
-    for (String in : TinyBert.INPUTS) {
-      schema = schema.add(in, DataTypes.createArrayType(DataTypes.LongType, false), false);
-    }
-    Path data = tmp.resolve(name);
-    SharedSpark.session().createDataFrame(rows, schema).coalesce(1).write().parquet(data.toString());
-    return data;
+    return TokenRows.parquet(tmp.resolve(name), pairs);
   }
 
   private Path write(String name, ModelProto m) throws Exception {
-    Path p = tmp.resolve(name);
-    try (OutputStream out = Files.newOutputStream(p)) {
-      m.writeTo(out);
-    }
-    return p;
+    return TokenRows.model(tmp.resolve(name), m);
   }
 }

@@ -3,14 +3,24 @@ package dev.qcal.jobs;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.qcal.examples.TinyBert;
 import dev.qcal.examples.Tokens;
+import dev.qcal.testing.SharedSpark;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
-/** Token rows for the padding tests: Parquet cells, and the per-row ONNX Runtime oracle of one tensor. */
+/** Token rows for the padding tests: Parquet files and cells, model files, and the per-row ONNX Runtime oracle of one tensor. */
 final class TokenRows {
   private TokenRows() {}
 
@@ -44,6 +54,28 @@ final class TokenRows {
       }
     }
     return new Extremes(min, max, count);
+  }
+
+  /** Writes {@code pairs} as Parquet (one file, columns {@link TinyBert#INPUTS} of array<long>) at {@code data}. */
+  static Path parquet(Path data, List<Tokens.Pair> pairs) {
+    List<Row> rows = new ArrayList<>();
+    for (Tokens.Pair p : pairs) {
+      rows.add(RowFactory.create(list(p.inputIds()), list(p.attentionMask()), list(p.tokenTypeIds())));
+    }
+    StructType schema = new StructType();
+    for (String in : TinyBert.INPUTS) {
+      schema = schema.add(in, DataTypes.createArrayType(DataTypes.LongType, false), false);
+    }
+    SharedSpark.session().createDataFrame(rows, schema).coalesce(1).write().parquet(data.toString());
+    return data;
+  }
+
+  /** Writes {@code m} at {@code file}. */
+  static Path model(Path file, ModelProto m) throws IOException {
+    try (OutputStream out = Files.newOutputStream(file)) {
+      m.writeTo(out);
+    }
+    return file;
   }
 
   /** A Parquet {@code array<long>} cell. */
