@@ -1,7 +1,6 @@
 package dev.qcal.cli;
 
 import dev.qcal.jobs.DataOptions;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Option;
@@ -41,17 +40,7 @@ public final class DataSelectionMixin {
 
   /** {@code --pad NAME=VALUE} options by input name; a name given twice is refused. */
   Map<String, String> pads() {
-    Map<String, String> m = new LinkedHashMap<>();
-    for (String p : pads == null ? List.<String>of() : pads) {
-      int eq = p.indexOf('=');
-      if (eq <= 0 || eq == p.length() - 1) {
-        throw new UsageException("--pad '" + p + "': expected NAME=VALUE");
-      }
-      if (m.put(p.substring(0, eq), p.substring(eq + 1)) != null) {
-        throw new UsageException("--pad: input '" + p.substring(0, eq) + "' is given twice");
-      }
-    }
-    return m;
+    return DataFormatMixin.assignments("--pad", "NAME=VALUE", pads, true);
   }
 
   /**

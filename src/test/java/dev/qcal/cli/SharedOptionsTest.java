@@ -2,8 +2,10 @@ package dev.qcal.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.qcal.model.PlanOptions;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.ExampleData;
 import dev.qcal.testing.ReportFixtures;
@@ -181,6 +183,38 @@ class SharedOptionsTest {
     assertEquals(2, r.code(), r.err());
     assertEquals(line, r.err());
     assertFalse(Files.exists(tmp.resolve("q")) || Files.exists(tmp.resolve("r")), "nothing written");
+  }
+
+  @Test
+  void theOpTypesDefaultIsThePlannersDefault() {
+    // an annotation's default is a constant string: this keeps it the list PlanOptions.defaults() plans with
+    commands().forEach((name, spec) -> {
+      OptionSpec o = spec.findOption("--op-types");
+      if (o != null) {
+        assertEquals(new TreeSet<>(PlanOptions.defaults().opTypes()),
+            new TreeSet<>(List.of(o.defaultValue().split(","))), name);
+      }
+    });
+  }
+
+  private static CalibrateCommand calibrate(String... extra) {
+    List<String> args = new ArrayList<>(List.of("calibrate", "--model", "m.onnx", "--data", "d", "--out", "o"));
+    args.addAll(List.of(extra));
+    CommandLine.ParseResult r = new CommandLine(new Main()).parseArgs(args.toArray(new String[0]));
+    return (CalibrateCommand) r.subcommand().commandSpec().userObject();
+  }
+
+  @Test
+  void nameValueOptionsAreReadAlike() {
+    CalibrateCommand c = calibrate("--pad", "x=1,y=2", "--input", "a=b", "--input", "a=c", "--input", "d=e");
+    assertEquals(Map.of("x", "1", "y", "2"), c.dataSelection.pads());
+    assertEquals(Map.of("a", "c", "d", "e"), c.dataFormat.columns(), "the last --input of a name counts");
+    UsageException twice = assertThrows(UsageException.class, () -> calibrate("--pad", "x=1,x=2").dataSelection.pads());
+    assertEquals("--pad: input 'x' is given twice", twice.getMessage());
+    UsageException noValue = assertThrows(UsageException.class, () -> calibrate("--input", "a=").dataFormat.columns());
+    assertEquals("--input 'a=': expected NAME=COLUMN", noValue.getMessage());
+    UsageException noName = assertThrows(UsageException.class, () -> calibrate("--pad", "=0").dataSelection.pads());
+    assertEquals("--pad '=0': expected NAME=VALUE", noName.getMessage());
   }
 
   /** The line {@code inspect} prints for {@code option value}. */
