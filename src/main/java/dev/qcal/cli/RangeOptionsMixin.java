@@ -1,9 +1,9 @@
 package dev.qcal.cli;
 
+import dev.qcal.calib.Calibrators;
 import dev.qcal.jobs.RangeOptions;
 import dev.qcal.quant.QuantType;
 import dev.qcal.quant.WeightSpec;
-import dev.qcal.calib.Calibrators;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
