@@ -1,6 +1,5 @@
 package dev.qcal.cli;
 
-import dev.qcal.data.BadRecords;
 import dev.qcal.io.RunReport;
 import dev.qcal.jobs.CalibrateJob;
 import dev.qcal.jobs.CalibrateOptions;
@@ -9,14 +8,12 @@ import dev.qcal.jobs.Fp32Fallback;
 import dev.qcal.jobs.SparkSessions;
 import dev.qcal.stats.StatsConfig;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code qcal calibrate}: statistics over a data set, then qparams.json and a QDQ model. */
 @Command(
@@ -26,10 +23,9 @@ import picocli.CommandLine.Model.CommandSpec;
       "Runs the FP32 model over the calibration data on Spark, merges per-tensor statistics and writes",
       "qparams.json, quantized.onnx (QDQ) and run.json into --out, atomically (_SUCCESS last)."
     })
-public final class CalibrateCommand implements Callable<Integer> {
-  @Spec CommandSpec spec;
-
-  @Option(names = "--model", required = true, paramLabel = "M.onnx", description = "FP32 ONNX model.")
+public final class CalibrateCommand extends SparkCommand implements Callable<Integer> {
+  @Option(names = "--model", required = true, paramLabel = "M.onnx", converter = ModelFile.class,
+      description = "FP32 ONNX model.")
   Path model;
 
   @Option(names = "--data", paramLabel = "[NAME=]PATH",
@@ -39,31 +35,15 @@ public final class CalibrateCommand implements Callable<Integer> {
           "multi-input model."})
   List<String> data;
 
-  @Option(names = "--out", required = true, paramLabel = "DIR",
-      description = "Output directory: a local path or a Hadoop URI (hdfs://...).")
-  String out;
+  @Mixin RangeOptionsMixin ranges;
 
-  @picocli.CommandLine.Mixin RangeOptionsMixin ranges;
+  @Mixin NoReportMixin report;
 
-  @picocli.CommandLine.Mixin FallbackOptionsMixin fallback;
+  @Mixin FallbackOptionsMixin fallback;
 
-  @picocli.CommandLine.Mixin DataFormatMixin dataFormat;
+  @Mixin DataFormatMixin dataFormat;
 
-  @picocli.CommandLine.Mixin DataSelectionMixin dataSelection;
-
-  @Option(names = "--master", paramLabel = "URL",
-      description = "Spark master (default: spark-submit's, else local[*]).")
-  String master;
-
-  @Option(names = "--no-report", description = "Do not write report.html (its charts cost time on runs nobody reads).")
-  boolean noReport;
-
-  @Option(names = "--overwrite", description = "Replace an existing output directory.")
-  boolean overwrite;
-
-  @Option(names = "--batch-size", defaultValue = "16", paramLabel = "N",
-      description = "Samples per inference call (default: ${DEFAULT-VALUE}).")
-  int batchSize;
+  @Mixin DataSelectionMixin dataSelection;
 
   @Option(names = "--partitions", paramLabel = "N", description = "Repartition the samples into N partitions.")
   Integer partitions;
@@ -86,11 +66,6 @@ public final class CalibrateCommand implements Callable<Integer> {
       description = "Channel axis of a tensor's per-channel statistics (-1: per tensor only). Default: 1 for 4-D tensors.")
   List<String> channelAxes;
 
-  @Option(names = "--pad", paramLabel = "NAME=VALUE", split = ",",
-      description = {"Pad input NAME with VALUE (repeat per padded input): samples of different lengths share a",
-          "batch, padded at the end to the longest in it (to the model's size where it fixes the dimension)."})
-  List<String> pads;
-
   @Option(names = "--mask", paramLabel = "NAME",
       description = {"Rows already padded: input NAME (integer or bool, [N,L]) is 1 on valid positions, 0 on padding;",
           "the inputs of its shape are fed unchanged and statistics leave out positions past each row's leading ones",
@@ -111,8 +86,7 @@ public final class CalibrateCommand implements Callable<Integer> {
       spec.commandLine().getErr().println("qcal: warning: the fallback target is evaluated on the calibration data;"
           + " held-out data (--eval-data) gives an honest figure");
     }
-    MasterUrl.check(master);
-    try (SparkSessions.Handle session = SparkSessions.open("qcal calibrate " + model.getFileName(), master)) {
+    try (SparkSessions.Handle session = openSession("qcal calibrate " + model.getFileName())) {
       if (o.dataOptions().table() != null) {
         SparkSessions.requireTable(session.spark(), o.dataOptions().table());
       }
@@ -131,33 +105,17 @@ public final class CalibrateCommand implements Callable<Integer> {
   }
 
   CalibrateOptions options() {
-    UsageException.requireModel("--model", model);
-    UsageException.requireBatchSize(batchSize);
+    int batch = batchSize();
     if (partitions != null && partitions < 1) {
       throw new UsageException("--partitions must be >= 1, got " + partitions);
     }
     DataOptions d = dataOptions();
-    return new CalibrateOptions(model, data == null ? List.of() : data, out, overwrite, batchSize, partitions,
-        dataFormat.sampleShapes(), statsConfig(), ranges.toOptions(spec.commandLine().getErr()).withReport(!noReport), d);
+    return new CalibrateOptions(model, data == null ? List.of() : data, out, overwrite, batch, partitions,
+        dataFormat.sampleShapes(), statsConfig(), report.apply(ranges.toOptions(spec.commandLine().getErr())), d);
   }
 
   DataOptions dataOptions() {
-    return dataSelection.toOptions(data, dataFormat, pads(pads), padStatsInclude(padStats), mask);
-  }
-
-  /** {@code --pad NAME=VALUE} options by input name; a name given twice is refused. */
-  static Map<String, String> pads(List<String> pads) {
-    Map<String, String> m = new LinkedHashMap<>();
-    for (String p : pads == null ? List.<String>of() : pads) {
-      int eq = p.indexOf('=');
-      if (eq <= 0 || eq == p.length() - 1) {
-        throw new UsageException("--pad '" + p + "': expected NAME=VALUE");
-      }
-      if (m.put(p.substring(0, eq), p.substring(eq + 1)) != null) {
-        throw new UsageException("--pad: input '" + p.substring(0, eq) + "' is given twice");
-      }
-    }
-    return m;
+    return dataSelection.toOptions(data, dataFormat, dataSelection.pads(), padStatsInclude(padStats), mask);
   }
 
   /** {@code --pad-stats}: exclude (false) or include (true). */

@@ -51,17 +51,27 @@ public final class DataFormatMixin {
     }
   }
 
-  /** {@code --input NAME=COLUMN} bindings by input name. */
+  /** {@code --input NAME=COLUMN} bindings by input name (the last of a name counts). */
   Map<String, String> columns() {
-    Map<String, String> columns = new LinkedHashMap<>();
-    for (String b : inputColumns == null ? List.<String>of() : inputColumns) {
-      int eq = b.indexOf('=');
-      if (eq <= 0 || eq == b.length() - 1) {
-        throw new UsageException("--input '" + b + "': expected NAME=COLUMN");
+    return assignments("--input", "NAME=COLUMN", inputColumns, false);
+  }
+
+  /**
+   * Values {@code NAME=VALUE} of {@code option} by name, both parts non-empty ({@code form} is the expected form
+   * in errors); a name given twice is refused when {@code once}, else the later value counts.
+   */
+  static Map<String, String> assignments(String option, String form, List<String> values, boolean once) {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (String v : values == null ? List.<String>of() : values) {
+      int eq = v.indexOf('=');
+      if (eq <= 0 || eq == v.length() - 1) {
+        throw new UsageException(option + " '" + v + "': expected " + form);
       }
-      columns.put(b.substring(0, eq), b.substring(eq + 1));
+      if (m.put(v.substring(0, eq), v.substring(eq + 1)) != null && once) {
+        throw new UsageException(option + ": input '" + v.substring(0, eq) + "' is given twice");
+      }
     }
-    return columns;
+    return m;
   }
 
   /** {@code --sample-shape NAME=D1,D2,...} by input name. */

@@ -6,8 +6,9 @@ import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
- * Where the data comes from and which of it is used, declared once for calibrate and evaluate: {@code --data}
- * (declared by each command), or a catalog table or a query; sampling by hash.
+ * Where the data comes from, which of it is used and how samples of different lengths are padded, declared
+ * once for calibrate and evaluate: {@code --data} (declared by each command), or a catalog table or a query;
+ * sampling by hash; {@code --pad}.
  */
 public final class DataSelectionMixin {
   @Option(names = "--table", paramLabel = "[CATALOG.]DB.TABLE",
@@ -31,6 +32,16 @@ public final class DataSelectionMixin {
   @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
       description = "Seed of the sample hash for --max-samples and --sample-fraction (default: ${DEFAULT-VALUE}).")
   long seed;
+
+  @Option(names = "--pad", paramLabel = "NAME=VALUE", split = ",",
+      description = {"Pad input NAME with VALUE (repeat per padded input): samples of different lengths share a",
+          "batch, padded at the end to the longest in it (to the model's size where it fixes the dimension)."})
+  List<String> pads;
+
+  /** {@code --pad NAME=VALUE} options by input name; a name given twice is refused. */
+  Map<String, String> pads() {
+    return DataFormatMixin.assignments("--pad", "NAME=VALUE", pads, true);
+  }
 
   /**
    * The data options of {@code data} (the command's {@code --data}, null or empty when not given) read as

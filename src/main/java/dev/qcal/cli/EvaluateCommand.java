@@ -7,9 +7,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code qcal evaluate}: how far a quantized model's outputs are from the FP32 model's, on Spark. */
 @Command(
@@ -21,13 +20,12 @@ import picocli.CommandLine.Spec;
       "cosine similarity, max and mean absolute error, top-1 agreement (2-D [N, classes] outputs) and,",
       "with --labels, the top-1 accuracy of each model."
     })
-public final class EvaluateCommand implements Callable<Integer> {
-  @Spec CommandSpec spec;
-
-  @Option(names = "--fp32", required = true, paramLabel = "M.onnx", description = "The FP32 ONNX model.")
+public final class EvaluateCommand extends SparkCommand implements Callable<Integer> {
+  @Option(names = "--fp32", required = true, paramLabel = "M.onnx", converter = ModelFile.class,
+      description = "The FP32 ONNX model.")
   Path fp32;
 
-  @Option(names = "--quantized", required = true, paramLabel = "Q.onnx",
+  @Option(names = "--quantized", required = true, paramLabel = "Q.onnx", converter = ModelFile.class,
       description = "The quantized model (e.g. calibrate's quantized.onnx), with the FP32 model's inputs and outputs.")
   Path quantized;
 
@@ -35,9 +33,9 @@ public final class EvaluateCommand implements Callable<Integer> {
       description = "Evaluation data, as calibrate's --data (.npy/.npz files or directories, Parquet, ...).")
   List<String> data;
 
-  @picocli.CommandLine.Mixin DataFormatMixin dataFormat;
+  @Mixin DataFormatMixin dataFormat;
 
-  @picocli.CommandLine.Mixin DataSelectionMixin dataSelection;
+  @Mixin DataSelectionMixin dataSelection;
 
   @Option(names = "--labels", paramLabel = "FILE.npy",
       description = {"Class ids [N] (any integer dtype, or floats holding whole numbers): label i belongs to the",
@@ -45,46 +43,23 @@ public final class EvaluateCommand implements Callable<Integer> {
           "single-input .npy data."})
   String labels;
 
-  @Option(names = "--out", required = true, paramLabel = "DIR",
-      description = "Output directory: a local path or a Hadoop URI (hdfs://...).")
-  String out;
-
-  @Option(names = "--batch-size", defaultValue = "16", paramLabel = "N",
-      description = "Samples per inference call (default: ${DEFAULT-VALUE}).")
-  int batchSize;
-
   @Option(names = "--sensitivity-samples", defaultValue = "64", paramLabel = "N",
       description = {"Per-tensor sensitivity in eval.json: output SQNR and top-1 agreement with only one tensor",
           "quantized, for each, on N samples chosen by hash; 0 = off (default: ${DEFAULT-VALUE})."})
   int sensitivitySamples;
 
-  @Option(names = "--master", paramLabel = "URL",
-      description = "Spark master (default: spark-submit's, else local[*]).")
-  String master;
-
-  @Option(names = "--pad", paramLabel = "NAME=VALUE", split = ",",
-      description = {"Pad input NAME with VALUE (repeat per padded input): samples of different lengths share a",
-          "batch, padded at the end to the longest in it (to the model's size where it fixes the dimension)."})
-  java.util.List<String> pads;
-
-  @Option(names = "--overwrite", description = "Replace an existing output directory.")
-  boolean overwrite;
-
   @Override
   public Integer call() {
-    UsageException.requireModel("--fp32", fp32);
-    UsageException.requireModel("--quantized", quantized);
-    UsageException.requireBatchSize(batchSize);
+    int batch = batchSize();
     if (sensitivitySamples < 0) {
       throw new UsageException("--sensitivity-samples must be >= 0, got " + sensitivitySamples);
     }
-    java.util.Map<String, String> padValues = CalibrateCommand.pads(pads);
+    Map<String, String> padValues = dataSelection.pads();
     EvaluateJob.Options o = new EvaluateJob.Options(fp32, quantized, data == null ? List.of() : data, labels, out,
-        overwrite, batchSize, sensitivitySamples, padValues,
+        overwrite, batch, sensitivitySamples, padValues,
         dataSelection.toOptions(data, dataFormat, padValues, false, null), dataFormat.sampleShapes());
     EvaluateJob.checkOutput(o, QcalDefaults.inputs(), SparkSessions.hadoopConf());
-    MasterUrl.check(master);
-    try (SparkSessions.Handle session = SparkSessions.open("qcal evaluate " + quantized.getFileName(), master)) {
+    try (SparkSessions.Handle session = openSession("qcal evaluate " + quantized.getFileName())) {
       if (o.dataOptions().table() != null) {
         SparkSessions.requireTable(session.spark(), o.dataOptions().table());
       }

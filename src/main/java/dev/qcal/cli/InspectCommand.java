@@ -32,10 +32,11 @@ import picocli.CommandLine.Spec;
 public final class InspectCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", required = true, paramLabel = "M.onnx", description = "ONNX model.")
+  @Option(names = "--model", required = true, paramLabel = "M.onnx", converter = ModelFile.class,
+      description = "ONNX model.")
   Path model;
 
-  @Option(names = "--quantized", paramLabel = "Q.onnx",
+  @Option(names = "--quantized", paramLabel = "Q.onnx", converter = ModelFile.class,
       description = "A quantized model of --model: print, per node, which inputs and outputs it quantizes.")
   Path quantized;
 
@@ -47,10 +48,6 @@ public final class InspectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    UsageException.requireModel("--model", model);
-    if (quantized != null) {
-      UsageException.requireModel("--quantized", quantized);
-    }
     PrintWriter out = spec.commandLine().getOut();
     RangeOptions ranges = rangeOptions.toOptions(spec.commandLine().getErr());
     dev.qcal.model.plan.PlanOptions options = ranges.plan();
@@ -60,34 +57,8 @@ public final class InspectCommand implements Callable<Integer> {
     if (q != null) {
       requireQuantizedOf(m, sha, q);
     }
-    out.println("model: " + model + " (opset " + OnnxModels.opset(m) + ", IR version " + m.getIrVersion() + ", sha256 "
-        + sha + ")");
-    for (ValueInfoProto v : m.getGraph().getInputList()) {
-      out.println("input:  " + describe(v));
-    }
-    for (ValueInfoProto v : m.getGraph().getOutputList()) {
-      out.println("output: " + describe(v));
-    }
-    dev.qcal.jobs.WholeInputs.Described whole = dev.qcal.jobs.WholeInputs.describe(m, model.toString());
-    int fixedBatch = whole != null && whole.wholeOnly() ? 0 : FixedBatch.of(m, model.toString());
-    if (fixedBatch > 0) {
-      out.println("batch: fixed at " + fixedBatch + " samples; calibrate and evaluate feed exactly " + fixedBatch
-          + " per batch (--batch-size is ignored)");
-    }
-    if (whole != null) {
-      out.println(whole.line());
-    }
-    Map<String, long[]> shapes = new LinkedHashMap<>(DataFormatMixin.parseShapes("--input-shape", inputShapes));
-    for (ValueInfoProto v : m.getGraph().getInputList()) {
-      var dims = v.getType().getTensorType().getShape().getDimList();
-      boolean dynamic = dims.stream().skip(1).anyMatch(d -> !d.hasDimValue());
-      if (dynamic && !shapes.containsKey(v.getName()) && m.getGraph().getInitializerList().stream()
-          .noneMatch(t -> t.getName().equals(v.getName()))) {
-        throw new UsageException("input '" + v.getName() + "' " + describe(v)
-            + " has dynamic dimensions: give a full shape to verify the prepared model with, e.g. --input-shape "
-            + v.getName() + "=1,...");
-      }
-    }
+    printModel(out, m, sha);
+    Map<String, long[]> shapes = verificationShapes(m);
     try (WorkDir work = WorkDir.create("qcal-inspect-")) {
       org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
       ModelPreparer.Prepared p = ModelPreparer.prepare(model, work.path(), shapes, ranges.preparedOpset(conf));
@@ -118,6 +89,46 @@ public final class InspectCommand implements Callable<Integer> {
       }
     }
     return Main.OK;
+  }
+
+  /** The model's header: file, opset, IR version, SHA-256, inputs and outputs, and how it is batched. */
+  private void printModel(PrintWriter out, ModelProto m, String sha) {
+    out.println("model: " + model + " (opset " + OnnxModels.opset(m) + ", IR version " + m.getIrVersion() + ", sha256 "
+        + sha + ")");
+    for (ValueInfoProto v : m.getGraph().getInputList()) {
+      out.println("input:  " + describe(v));
+    }
+    for (ValueInfoProto v : m.getGraph().getOutputList()) {
+      out.println("output: " + describe(v));
+    }
+    dev.qcal.jobs.WholeInputs.Described whole = dev.qcal.jobs.WholeInputs.describe(m, model.toString());
+    int fixedBatch = whole != null && whole.wholeOnly() ? 0 : FixedBatch.of(m, model.toString());
+    if (fixedBatch > 0) {
+      out.println("batch: fixed at " + fixedBatch + " samples; calibrate and evaluate feed exactly " + fixedBatch
+          + " per batch (--batch-size is ignored)");
+    }
+    if (whole != null) {
+      out.println(whole.line());
+    }
+  }
+
+  /**
+   * The {@code --input-shape} shapes to verify the prepared model with; an input with dynamic dimensions
+   * past the batch (and no initializer) needs one.
+   */
+  private Map<String, long[]> verificationShapes(ModelProto m) {
+    Map<String, long[]> shapes = new LinkedHashMap<>(DataFormatMixin.parseShapes("--input-shape", inputShapes));
+    for (ValueInfoProto v : m.getGraph().getInputList()) {
+      var dims = v.getType().getTensorType().getShape().getDimList();
+      boolean dynamic = dims.stream().skip(1).anyMatch(d -> !d.hasDimValue());
+      if (dynamic && !shapes.containsKey(v.getName()) && m.getGraph().getInitializerList().stream()
+          .noneMatch(t -> t.getName().equals(v.getName()))) {
+        throw new UsageException("input '" + v.getName() + "' " + describe(v)
+            + " has dynamic dimensions: give a full shape to verify the prepared model with, e.g. --input-shape "
+            + v.getName() + "=1,...");
+      }
+    }
+    return shapes;
   }
 
   /**

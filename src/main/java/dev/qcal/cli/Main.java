@@ -4,6 +4,7 @@ import dev.qcal.data.DataException;
 import dev.qcal.io.OutputException;
 import dev.qcal.model.onnx.ModelException;
 import java.io.PrintWriter;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -74,11 +75,28 @@ public final class Main implements Runnable {
       err.println("qcal: error: " + oneLine(e.getMessage()));
       return BAD_INPUT;
     }
+    cl.setExecutionStrategy(Main::checkThenRun);
     try {
       return cl.execute(args);
     } catch (Error e) { // picocli passes errors through: OutOfMemoryError, StackOverflowError, LinkageError
       return failed(e, main.verbose, err);
     }
+  }
+
+  /** Runs the last command parsed (or prints the help asked for), its model files checked first ({@link ModelFile}). */
+  private static int checkThenRun(CommandLine.ParseResult parsed) {
+    Integer help = CommandLine.executeHelpRequest(parsed);
+    if (help != null) {
+      return help;
+    }
+    List<CommandLine> commands = parsed.asCommandLineList();
+    CommandLine command = commands.get(commands.size() - 1);
+    try {
+      ModelFile.check(command.getCommandSpec());
+    } catch (UsageException e) {
+      throw new CommandLine.ExecutionException(command, e.getMessage(), e);
+    }
+    return new CommandLine.RunLast().execute(parsed);
   }
 
   /** Reports a failure while running: one line (and a hint), the stack trace with --verbose; logged at debug. */

@@ -9,9 +9,7 @@ import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code qcal quantize}: ranges and a QDQ model from saved statistics, without running the model. */
 @Command(
@@ -22,10 +20,8 @@ import picocli.CommandLine.Spec;
       "qparams.json, quantized.onnx, calibration.cache, calibration_table.json and run.json into --out.",
       "No Spark job and no inference: seconds, whatever the size of the calibration data."
     })
-public final class QuantizeCommand implements Callable<Integer> {
-  @Spec CommandSpec spec;
-
-  @Option(names = "--model", required = true, paramLabel = "M.onnx",
+public final class QuantizeCommand extends OutputCommand implements Callable<Integer> {
+  @Option(names = "--model", required = true, paramLabel = "M.onnx", converter = ModelFile.class,
       description = "The FP32 ONNX model the statistics were collected for.")
   Path model;
 
@@ -33,17 +29,9 @@ public final class QuantizeCommand implements Callable<Integer> {
       description = "A calibrate output directory, or its stats/ directory (local or hdfs://).")
   String stats;
 
-  @Option(names = "--out", required = true, paramLabel = "DIR",
-      description = "Output directory: a local path or a Hadoop URI (hdfs://...).")
-  String out;
-
-  @Option(names = "--no-report", description = "Do not write report.html (its charts cost time on runs nobody reads).")
-  boolean noReport;
-
-  @Option(names = "--overwrite", description = "Replace an existing output directory.")
-  boolean overwrite;
-
   @Mixin RangeOptionsMixin ranges;
+
+  @Mixin NoReportMixin report;
 
   @Mixin FallbackOptionsMixin fallback;
 
@@ -55,8 +43,8 @@ public final class QuantizeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    UsageException.requireModel("--model", model);
-    QuantizeJob.Options o = new QuantizeJob.Options(model, stats, out, overwrite, ranges.toOptions(spec.commandLine().getErr()).withReport(!noReport));
+    QuantizeJob.Options o = new QuantizeJob.Options(model, stats, out, overwrite,
+        report.apply(ranges.toOptions(spec.commandLine().getErr())));
     Fp32Fallback.Request fb = fallback.toRequest(true, EVAL_BATCH_SIZE, dataFormat);
     QuantizeJob.checkOutput(o, fb, QcalDefaults.inputs(), SparkSessions.hadoopConf());
     RunReport report;

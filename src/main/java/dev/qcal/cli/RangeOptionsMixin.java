@@ -1,16 +1,14 @@
 package dev.qcal.cli;
 
+import dev.qcal.calib.Calibrators;
 import dev.qcal.jobs.RangeOptions;
 import dev.qcal.quant.QuantType;
 import dev.qcal.quant.WeightSpec;
-import java.util.Set;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The range and scheme options shared by {@code calibrate} and {@code quantize}. */
 public final class RangeOptionsMixin {
-  static final Set<String> METHODS = Set.of("minmax", "percentile", "entropy", "mse");
-
   @Option(names = "--method", defaultValue = "minmax",
       description = "Range method: minmax, percentile, entropy (KL, TensorRT-style) or mse (default: ${DEFAULT-VALUE}).")
   String method;
@@ -61,32 +59,24 @@ public final class RangeOptionsMixin {
 
   /** The options, checked; warnings (an op type with no rule) go to {@code err}. */
   RangeOptions toOptions(java.io.PrintWriter err) {
-    if (!METHODS.contains(method)) {
-      throw new UsageException("--method '" + method + "': expected one of minmax, percentile, entropy, mse");
+    if (!Calibrators.METHODS.contains(method)) {
+      throw new UsageException("--method '" + method + "': expected one of " + String.join(", ", Calibrators.METHODS));
     }
     if (!(percentile > 0 && percentile <= 100)) {
       throw new UsageException("--percentile " + percentile + ": must be in (0, 100]");
     }
-    QuantType act;
-    try {
-      act = QuantType.fromId(activationType);
-    } catch (IllegalArgumentException e) {
-      throw new UsageException("--activation-type: " + e.getMessage());
-    }
-    if (act != QuantType.UINT8 && act != QuantType.INT8 && act != QuantType.UINT16 && act != QuantType.INT16) {
-      throw new UsageException("--activation-type must be uint8, int8, uint16 or int16, got " + activationType);
+    QuantType act = type(activationType, QuantType.ACTIVATION_TYPES);
+    if (act == null) {
+      throw new UsageException("--activation-type must be " + QuantType.ids(QuantType.ACTIVATION_TYPES) + ", got "
+          + activationType);
     }
     if (reduceRange && act.bits() != 8) {
       throw new UsageException("--reduce-range applies to 8-bit activations only, not --activation-type " + act.id());
     }
-    QuantType wt;
-    try {
-      wt = QuantType.fromId(weightType);
-    } catch (IllegalArgumentException e) {
-      throw new UsageException("--weight-type '" + weightType + "': expected one of int8, uint8, int4, uint4");
-    }
-    if (wt != QuantType.INT8 && wt != QuantType.UINT8 && wt != QuantType.INT4 && wt != QuantType.UINT4) {
-      throw new UsageException("--weight-type '" + weightType + "': expected one of int8, uint8, int4, uint4");
+    QuantType wt = type(weightType, WeightSpec.TYPES);
+    if (wt == null) {
+      throw new UsageException("--weight-type '" + weightType + "': expected one of "
+          + String.join(", ", WeightSpec.TYPES.stream().map(QuantType::id).toList()));
     }
     if (weightBlockSize != 0
         && (weightBlockSize < WeightSpec.MIN_BLOCK_SIZE || Integer.bitCount(weightBlockSize) != 1)) {
@@ -98,5 +88,10 @@ public final class RangeOptionsMixin {
     }
     return new RangeOptions(method, percentile, act, symmetric, reduceRange, powerOfTwoScales,
         new WeightSpec(wt, perChannel, weightBlockSize), configFile, tensorRtVersion, plan.toOptions(err));
+  }
+
+  /** The type of {@code id} (any case) among {@code allowed}, else null. */
+  private static QuantType type(String id, java.util.List<QuantType> allowed) {
+    return allowed.stream().filter(t -> t.id().equalsIgnoreCase(id)).findFirst().orElse(null);
   }
 }

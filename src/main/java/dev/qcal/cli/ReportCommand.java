@@ -10,9 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code qcal report}: report.html of a finished run, with an evaluation and its sensitivity ranking. */
 @Command(
@@ -24,10 +22,8 @@ import picocli.CommandLine.Spec;
       "the run summary and, with --eval, the evaluation figures and the sensitivity ranking.",
       "No Spark job: seconds."
     })
-public final class ReportCommand implements Callable<Integer> {
+public final class ReportCommand extends OutputCommand implements Callable<Integer> {
   static final String COMMAND = "report";
-
-  @Spec CommandSpec spec;
 
   @Option(names = "--run", required = true, paramLabel = "DIR",
       description = "A calibrate or quantize output directory (qparams.json, run.json), local or hdfs://.")
@@ -41,13 +37,6 @@ public final class ReportCommand implements Callable<Integer> {
       description = {"Statistics to draw the histograms from (default: the run's stats/, else the --stats",
           "its run.json names, for quantize runs)."})
   String stats;
-
-  @Option(names = "--out", required = true, paramLabel = "DIR",
-      description = "Output directory for report.html: a local path or a Hadoop URI (hdfs://...).")
-  String out;
-
-  @Option(names = "--overwrite", description = "Replace an existing output directory.")
-  boolean overwrite;
 
   @Override
   public Integer call() {

@@ -8,16 +8,6 @@ public class UsageException extends RuntimeException {
     super(message);
   }
 
-  /** Checks the model file given to {@code option} before anything reads it (see {@link dev.qcal.model.onnx.OnnxModels#requireFile}). */
-  static java.nio.file.Path requireModel(String option, java.nio.file.Path model) {
-    try {
-      dev.qcal.model.onnx.OnnxModels.requireFile(model);
-    } catch (dev.qcal.model.onnx.ModelException e) {
-      throw new UsageException(option + ": " + e.getMessage());
-    }
-    return model;
-  }
-
   /** Refuses a {@code --batch-size} outside [1, {@link dev.qcal.data.Batcher#MAX_BATCH_SIZE}]. */
   static void requireBatchSize(int batchSize) {
     if (batchSize < 1 || batchSize > dev.qcal.data.Batcher.MAX_BATCH_SIZE) {

@@ -100,8 +100,9 @@ final class TensorOverrides {
         } catch (IllegalArgumentException x) {
           throw new DataException(where + ": " + x.getMessage());
         }
-        if (type != QuantType.UINT8 && type != QuantType.INT8 && type != QuantType.UINT16 && type != QuantType.INT16) {
-          throw new DataException(where + ": dtype must be uint8, int8, uint16 or int16, got " + type.id());
+        if (!QuantType.ACTIVATION_TYPES.contains(type)) {
+          throw new DataException(where + ": dtype must be " + QuantType.ids(QuantType.ACTIVATION_TYPES) + ", got "
+              + type.id());
         }
       }
       float[] range = null;

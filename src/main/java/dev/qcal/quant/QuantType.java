@@ -14,6 +14,9 @@ public enum QuantType {
   UINT4(0, 15, 21, 4),
   INT4(-8, 7, 22, 4);
 
+  /** The activation types, as {@code --activation-type} and a per-tensor config's {@code dtype} take them. */
+  public static final java.util.List<QuantType> ACTIVATION_TYPES = java.util.List.of(UINT8, INT8, UINT16, INT16);
+
   private final long qmin;
   private final long qmax;
   private final int onnxElemType;
@@ -98,6 +101,13 @@ public enum QuantType {
   /** Lower-case name as written in qparams.json and on the command line. */
   public String id() {
     return name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /** The ids of {@code types} in words: {@code uint8, int8, uint16 or int16}. */
+  public static String ids(java.util.List<QuantType> types) {
+    java.util.List<String> ids = types.stream().map(QuantType::id).toList();
+    return ids.size() < 2 ? String.join("", ids)
+        : String.join(", ", ids.subList(0, ids.size() - 1)) + " or " + ids.get(ids.size() - 1);
   }
 
   public static QuantType fromId(String id) {

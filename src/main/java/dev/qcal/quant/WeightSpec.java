@@ -16,10 +16,14 @@ public record WeightSpec(QuantType type, boolean perChannel, int blockSize) {
   /** The smallest block size ONNX Runtime accepts for blocked MatMul weights. */
   public static final int MIN_BLOCK_SIZE = 16;
 
+  /** The weight types, as {@code --weight-type} takes them. */
+  public static final java.util.List<QuantType> TYPES =
+      java.util.List.of(QuantType.INT8, QuantType.UINT8, QuantType.INT4, QuantType.UINT4);
+
   public WeightSpec {
     Objects.requireNonNull(type, "type");
-    if (type != QuantType.INT8 && type != QuantType.UINT8 && type != QuantType.INT4 && type != QuantType.UINT4) {
-      throw new IllegalArgumentException("weight type must be int8, uint8, int4 or uint4, not " + type.id());
+    if (!TYPES.contains(type)) {
+      throw new IllegalArgumentException("weight type must be " + QuantType.ids(TYPES) + ", not " + type.id());
     }
     if (blockSize != 0 && (blockSize < MIN_BLOCK_SIZE || Integer.bitCount(blockSize) != 1)) {
       throw new IllegalArgumentException("block size must be 0 (none) or a power of two >= " + MIN_BLOCK_SIZE
