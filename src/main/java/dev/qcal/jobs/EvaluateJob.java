@@ -168,7 +168,7 @@ public final class EvaluateJob {
           + o.quantized().getFileName(), () -> load(ctx, o));
       Comparisons c = ctx.stage(Stage.EVALUATE, "qcal evaluate: both models over "
           + o.dataOptions().describe(o.data()) + ", treeAggregate of comparisons", () -> compare(ctx, o, m));
-      double seconds = ctx.report().stageSeconds(Stage.EVALUATE.timing());
+      double seconds = ctx.seconds(Stage.EVALUATE);
       if (c.samples == 0) {
         throw new DataException(String.join(", ", o.dataOptions().describe(o.data())) + ": no samples");
       }
@@ -311,9 +311,10 @@ public final class EvaluateJob {
       throw new ModelException(o.quantized() + ": cannot rank its tensors against " + o.fp32() + " (" + e.getMessage()
           + "); was it made from this model by qcal? --sensitivity-samples 0 skips the ranking", e);
     }
-    return Sensitivity.measure(jsc, work, prepared, prep.file().getParent(), quant,
-        dev.qcal.model.ExternalData.directory(o.quantized()), sample, inputs.stream().map(InputSpec::name).toList(),
-        outputs, feed.whole() ? Batcher.WHOLE : o.batchSize(), spark.sparkContext().conf().getInt("spark.task.cpus", 1));
+    return Sensitivity.measure(jsc, work, new Sensitivity.Models(prepared, prep.file().getParent(), quant,
+        dev.qcal.model.ExternalData.directory(o.quantized())), new Sensitivity.Feed(sample,
+        inputs.stream().map(InputSpec::name).toList(), outputs, feed.whole() ? Batcher.WHOLE : o.batchSize()),
+        Sensitivity.Tasks.of(jsc, spark.sparkContext().conf().getInt("spark.task.cpus", 1)));
   }
 
 

@@ -92,7 +92,7 @@ public final class Fp32Fallback {
 
   /** The final quantization, the plan options it was made with, and what goes into run.json. */
   record Outcome(QuantizeStep.Result result, PlanOptions plan, boolean met, String reason,
-      Map<String, Object> report) {}
+      RunRecord.Fallback record) {}
 
   /**
    * Runs the loop.
@@ -107,23 +107,47 @@ public final class Fp32Fallback {
       Function<PlanOptions, QuantizeStep.Result> requantize, Path work) {
     Target target = r.target();
     Evaluation ev = evaluation(spark, r, fp32, inputs, defaultData, defaultPaths, work);
-    Map<String, Object> report = new LinkedHashMap<>();
-    report.put("target", target.toJson());
-    report.put("eval_data", r.evalData() == null ? "calibration data" : r.evalData());
-    report.put("eval_labels", r.evalLabels());
-    List<Map<String, Object>> steps = new ArrayList<>();
-    report.put("steps", steps);
-
     ev.describe("qcal fallback: evaluate the quantized model");
     EvaluateJob.Comparisons c = ev.compare(initial);
     checkMeasurable(c, target, fp32, ev.outputs());
-    report.put("eval_samples", c.samples);
-    steps.add(step(0, List.of(), null, c, target));
-    log(0, List.of(), c, target);
+    Steps steps = new Steps(r, c.samples);
+    steps.add(List.of(), null, c);
     if (met(c, target)) {
-      return outcome(report, initial, basePlan, new ArrayList<>(), null, null);
+      return steps.outcome(initial, basePlan, new ArrayList<>(), null, null);
     }
-    return leaveInFp32(ev, r, prepared, basePlan, initial, requantize, report, steps, c);
+    return leaveInFp32(ev, r, prepared, basePlan, initial, requantize, steps, c);
+  }
+
+  /** The evaluations of one fallback run, in order, and the outcome they lead to. */
+  private static final class Steps {
+    private final Request request;
+    private final long evalSamples;
+    private final List<RunRecord.Step> done = new ArrayList<>();
+
+    Steps(Request request, long evalSamples) {
+      this.request = request;
+      this.evalSamples = evalSamples;
+    }
+
+    int size() {
+      return done.size();
+    }
+
+    /** Records and logs the next evaluation, {@code nodes} newly in FP32 for ranked {@code e} (null: none). */
+    void add(List<String> nodes, Sensitivity.Entry e, EvaluateJob.Comparisons c) {
+      Target t = request.target();
+      done.add(new RunRecord.Step(done.size(), nodes, e == null ? null : e.tensor(), e == null ? null : e.kind(),
+          c.agreement(), c.accuracyDropPoints(), c.sqnrDb(), met(c, t)));
+      log(done.size() - 1, nodes, c, t);
+    }
+
+    /** The outcome: {@code result}, made with {@code plan}, {@code excluded} in FP32; met when no {@code reason}. */
+    Outcome outcome(QuantizeStep.Result result, PlanOptions plan, List<String> excluded, String reason,
+        Sensitivity.Result sensitivity) {
+      RunRecord.Fallback record = new RunRecord.Fallback(request.target(), request.evalData(), request.evalLabels(),
+          List.copyOf(done), evalSamples, excluded, reason, sensitivity == null ? null : sensitivity.toJson());
+      return new Outcome(result, plan, reason == null, reason, record);
+    }
   }
 
   /** What every evaluation of the loop shares: the evaluation data and the FP32 model, shipped once. */
@@ -190,13 +214,15 @@ public final class Fp32Fallback {
    * the target is met or none is left; each step is evaluated and added to {@code steps}.
    */
   private static Outcome leaveInFp32(Evaluation ev, Request r, ModelProto prepared, PlanOptions basePlan,
-      QuantizeStep.Result initial, Function<PlanOptions, QuantizeStep.Result> requantize,
-      Map<String, Object> report, List<Map<String, Object>> steps, EvaluateJob.Comparisons first) {
+      QuantizeStep.Result initial, Function<PlanOptions, QuantizeStep.Result> requantize, Steps steps,
+      EvaluateJob.Comparisons first) {
     Target target = r.target();
     ev.describe("qcal fallback: sensitivity of each quantized tensor");
-    Sensitivity.Result sensitivity = Sensitivity.measure(ev.jsc(), ev.work(), prepared, initial.modelDir(),
-        initial.rewrite().model(), initial.modelDir(), Sensitivity.sample(ev.feed().samples(), r.sensitivitySamples()),
-        ev.names(), ev.outputs(), ev.feed().whole() ? dev.qcal.data.Batcher.WHOLE : r.batchSize(), ev.taskCpus());
+    Sensitivity.Result sensitivity = Sensitivity.measure(ev.jsc(), ev.work(),
+        new Sensitivity.Models(prepared, initial.modelDir(), initial.rewrite().model(), initial.modelDir()),
+        new Sensitivity.Feed(Sensitivity.sample(ev.feed().samples(), r.sensitivitySamples()), ev.names(),
+            ev.outputs(), ev.feed().whole() ? dev.qcal.data.Batcher.WHOLE : r.batchSize()),
+        Sensitivity.Tasks.of(ev.jsc(), ev.taskCpus()));
     List<String> excluded = new ArrayList<>();
     QuantizeStep.Result current = initial;
     PlanOptions plan = basePlan;
@@ -214,8 +240,7 @@ public final class Fp32Fallback {
       current = requantize.apply(plan);
       ev.describe("qcal fallback: evaluate with " + excluded.size() + " nodes in FP32");
       c = ev.compare(current);
-      steps.add(step(steps.size(), List.copyOf(owners), e, c, target));
-      log(steps.size() - 1, List.copyOf(owners), c, target);
+      steps.add(List.copyOf(owners), e, c);
       if (met(c, target)) {
         break;
       }
@@ -223,17 +248,7 @@ public final class Fp32Fallback {
     String reason = met(c, target) ? null : sensitivity.ranked().isEmpty()
         ? "the model has no quantized tensor to leave in FP32"
         : "every ranked tensor's nodes are in FP32 (" + excluded.size() + " nodes) and " + missed(c, target);
-    return outcome(report, current, plan, excluded, reason, sensitivity);
-  }
-
-  /** The outcome, its last fields added to {@code report}. */
-  private static Outcome outcome(Map<String, Object> report, QuantizeStep.Result result, PlanOptions plan,
-      List<String> excluded, String reason, Sensitivity.Result sensitivity) {
-    report.put("excluded_nodes", excluded);
-    report.put("status", reason == null ? "met" : "not_met");
-    report.put("reason", reason);
-    report.put("sensitivity", sensitivity == null ? null : sensitivity.toJson());
-    return new Outcome(result, plan, reason == null, reason, report);
+    return steps.outcome(current, plan, excluded, reason, sensitivity);
   }
 
   static boolean met(EvaluateJob.Comparisons c, Target t) {
@@ -256,20 +271,6 @@ public final class Fp32Fallback {
       m.add(String.format(Locale.ROOT, "output SQNR %.2f dB < %.2f dB", sqnr, t.minSqnrDb()));
     }
     return m.isEmpty() ? null : String.join(", ", m);
-  }
-
-  private static Map<String, Object> step(int i, List<String> nodes, Sensitivity.Entry e, EvaluateJob.Comparisons c,
-      Target t) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("step", i);
-    m.put("excluded_nodes", nodes);
-    m.put("tensor", e == null ? null : e.tensor());
-    m.put("kind", e == null ? null : e.kind());
-    m.put("top1_agreement", c.agreement());
-    m.put("accuracy_drop_points", c.accuracyDropPoints());
-    m.put("output_sqnr_db", c.sqnrDb());
-    m.put("met", met(c, t));
-    return m;
   }
 
   private static void log(int step, List<String> nodes, EvaluateJob.Comparisons c, Target t) {
