@@ -329,8 +329,7 @@ public final class CalibrateJob {
       if (reduced != null) {
         OrtSession session = SessionCache.get(reduced.sha256(), Path.of(SparkFiles.get(reduced.fileName())), taskCpus);
         long[] reruns = new long[1];
-        StatsSet s = ReducedObserve.observePartition(it, session, reduced.reductions(), exposed, inputNames, tensors,
-            batchSize, pad, config, reruns, padding);
+        StatsSet s = ReducedObserve.observePartition(it, session, exposed, this, reruns);
         partial = new Observed(s, reruns[0]);
       } else {
         try (ModelRunner runner = exposed.get()) {
