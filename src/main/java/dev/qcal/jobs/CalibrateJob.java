@@ -252,9 +252,10 @@ public final class CalibrateJob {
       QuantizeStep.Result chosen, Fp32Fallback.Request request) {
     ModelProto model = p.prepared().model();
     WholeInputs.Feed feed = p.input().feed();
-    return Fp32Fallback.run(ctx.spark(), request, o.model(), model, feed.inputs(), feed.samples(),
-        o.data().isEmpty() ? null : o.data(), o.ranges().plan(), chosen,
-        plan -> choose(o, p, stats, CalibrationPlan.of(model, plan)), ctx.work());
+    return Fp32Fallback.run(ctx.spark(), request, new Fp32Fallback.Candidates(o.model(), model, o.ranges().plan(),
+        chosen, plan -> choose(o, p, stats, CalibrationPlan.of(model, plan))),
+        new Fp32Fallback.CalibrationData(feed.inputs(), feed.samples(), o.data().isEmpty() ? null : o.data()),
+        ctx.work());
   }
 
   /** The write stage: every output (run.json last, with the timings) into {@code --out} atomically; its record. */

@@ -95,27 +95,38 @@ public final class Fp32Fallback {
       RunRecord.Fallback record) {}
 
   /**
-   * Runs the loop.
+   * What the fallback evaluates and varies.
    *
-   * @param defaultData the calibration samples, used when the request names no evaluation data
-   * @param defaultPaths the calibration data paths (for labels), or null
+   * @param fp32 the FP32 model file the candidates are compared with
+   * @param prepared the prepared model the plans are made on
    * @param initial the quantization made with {@code basePlan}
    * @param requantize the quantization step for other plan options, from the same statistics
    */
-  static Outcome run(SparkSession spark, Request r, Path fp32, ModelProto prepared, List<InputSpec> inputs,
-      JavaRDD<Sample> defaultData, List<String> defaultPaths, PlanOptions basePlan, QuantizeStep.Result initial,
-      Function<PlanOptions, QuantizeStep.Result> requantize, Path work) {
+  record Candidates(Path fp32, ModelProto prepared, PlanOptions basePlan, QuantizeStep.Result initial,
+      Function<PlanOptions, QuantizeStep.Result> requantize) {}
+
+  /**
+   * The data the run calibrated on, evaluated when the request names no evaluation data.
+   *
+   * @param inputs the model's inputs
+   * @param samples the calibration samples, or null (quantize: none)
+   * @param paths the calibration data paths (for labels), or null
+   */
+  record CalibrationData(List<InputSpec> inputs, JavaRDD<Sample> samples, List<String> paths) {}
+
+  /** Runs the loop, with a scratch directory {@code work}. */
+  static Outcome run(SparkSession spark, Request r, Candidates q, CalibrationData data, Path work) {
     Target target = r.target();
-    Evaluation ev = evaluation(spark, r, fp32, inputs, defaultData, defaultPaths, work);
+    Evaluation ev = evaluation(spark, r, q.fp32(), data, work);
     ev.describe("qcal fallback: evaluate the quantized model");
-    EvaluateJob.Comparisons c = ev.compare(initial);
-    checkMeasurable(c, target, fp32, ev.outputs());
+    EvaluateJob.Comparisons c = ev.compare(q.initial());
+    checkMeasurable(c, target, q.fp32(), ev.outputs());
     Steps steps = new Steps(r, c.samples);
     steps.add(List.of(), null, c);
     if (met(c, target)) {
-      return steps.outcome(initial, basePlan, new ArrayList<>(), null, null);
+      return steps.outcome(q.initial(), q.basePlan(), new ArrayList<>(), null, null);
     }
-    return leaveInFp32(ev, r, prepared, basePlan, initial, requantize, steps, c);
+    return leaveInFp32(ev, r, q, steps, c);
   }
 
   /** The evaluations of one fallback run, in order, and the outcome they lead to. */
@@ -167,14 +178,14 @@ public final class Fp32Fallback {
   }
 
   /** Opens the evaluation data and its labels, and ships the FP32 model. */
-  private static Evaluation evaluation(SparkSession spark, Request r, Path fp32, List<InputSpec> inputs,
-      JavaRDD<Sample> defaultData, List<String> defaultPaths, Path work) {
+  private static Evaluation evaluation(SparkSession spark, Request r, Path fp32, CalibrationData data, Path work) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    List<InputSpec> inputs = data.inputs();
     // evaluation data of its own is read as calibration data is: whole inputs or rows, as its first sample says
     WholeInputs.Feed feed = r.evalData() == null
-        ? new WholeInputs.Feed(inputs, defaultData, inputs.stream().anyMatch(InputSpec::whole))
+        ? new WholeInputs.Feed(inputs, data.samples(), inputs.stream().anyMatch(InputSpec::whole))
         : WholeInputs.open(spark, r.evalData(), inputs, r.evalSampleShapes(), r.evalOptions(), null);
-    List<String> dataPaths = r.evalData() == null ? defaultPaths : r.evalData();
+    List<String> dataPaths = r.evalData() == null ? data.paths() : r.evalData();
     EvaluateJob.Labels labels = null;
     if (r.evalLabels() != null) {
       if (dataPaths == null) {
@@ -213,10 +224,12 @@ public final class Fp32Fallback {
    * Ranks the quantized tensors by sensitivity and leaves their nodes in FP32, most sensitive first, until
    * the target is met or none is left; each step is evaluated and added to {@code steps}.
    */
-  private static Outcome leaveInFp32(Evaluation ev, Request r, ModelProto prepared, PlanOptions basePlan,
-      QuantizeStep.Result initial, Function<PlanOptions, QuantizeStep.Result> requantize, Steps steps,
+  private static Outcome leaveInFp32(Evaluation ev, Request r, Candidates q, Steps steps,
       EvaluateJob.Comparisons first) {
     Target target = r.target();
+    ModelProto prepared = q.prepared();
+    PlanOptions basePlan = q.basePlan();
+    QuantizeStep.Result initial = q.initial();
     ev.describe("qcal fallback: sensitivity of each quantized tensor");
     Sensitivity.Result sensitivity = Sensitivity.measure(ev.jsc(), ev.work(),
         new Sensitivity.Models(prepared, initial.modelDir(), initial.rewrite().model(), initial.modelDir()),
@@ -237,7 +250,7 @@ public final class Fp32Fallback {
       List<String> patterns = new ArrayList<>(basePlan.excludeNodes());
       patterns.addAll(excluded);
       plan = new PlanOptions(basePlan.opTypes(), patterns, basePlan.excludeOpTypes(), basePlan.excludeDepthwise());
-      current = requantize.apply(plan);
+      current = q.requantize().apply(plan);
       ev.describe("qcal fallback: evaluate with " + excluded.size() + " nodes in FP32");
       c = ev.compare(current);
       steps.add(List.copyOf(owners), e, c);

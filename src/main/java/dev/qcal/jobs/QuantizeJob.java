@@ -128,9 +128,9 @@ public final class QuantizeJob {
   private static Fp32Fallback.Outcome fallback(JobContext ctx, Options o, Preparation p, QuantizeStep.Result chosen,
       Fp32Fallback.Request request) {
     ModelProto model = p.prepared().model();
-    return Fp32Fallback.run(ctx.spark(), request, o.model(), model,
-        ModelInputs.of(OnnxModels.load(o.model()), o.model().toString()), null, null, o.ranges().plan(), chosen,
-        plan -> p.quantize(CalibrationPlan.of(model, plan)), ctx.work());
+    return Fp32Fallback.run(ctx.spark(), request, new Fp32Fallback.Candidates(o.model(), model, o.ranges().plan(),
+        chosen, plan -> p.quantize(CalibrationPlan.of(model, plan))), new Fp32Fallback.CalibrationData(
+        ModelInputs.of(OnnxModels.load(o.model()), o.model().toString()), null, null), ctx.work());
   }
 
   /** The write stage: every output (run.json last, with the timings) into {@code --out} atomically; its record. */
