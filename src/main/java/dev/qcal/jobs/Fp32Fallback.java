@@ -168,8 +168,8 @@ public final class Fp32Fallback {
     /** Both models over the evaluation data. */
     EvaluateJob.Comparisons compare(QuantizeStep.Result q) {
       ShippedFiles.Shipped qs = ShippedFiles.shipModel(jsc, q.rewrite().model(), q.modelDir(), work, "qcal-fb-q");
-      return EvaluateJob.compare(feed.samples(), fp32.fileName(), fp32.sha256(), qs.fileName(), qs.sha256(), names,
-          outputs, batchSize, pad, taskCpus, labels);
+      return EvaluateJob.compare(feed.samples(), new EvaluateJob.ComparePass(fp32, qs, names, outputs, batchSize, pad,
+          taskCpus, labels, null));
     }
 
     void describe(String description) {
