@@ -1,10 +1,10 @@
 package dev.qcal.cli;
 
-import dev.qcal.io.RunReport;
 import dev.qcal.jobs.CalibrateJob;
 import dev.qcal.jobs.CalibrateOptions;
 import dev.qcal.jobs.DataOptions;
 import dev.qcal.jobs.Fp32Fallback;
+import dev.qcal.jobs.RunRecord;
 import dev.qcal.jobs.SparkSessions;
 import dev.qcal.stats.StatsConfig;
 import java.nio.file.Path;
@@ -90,15 +90,15 @@ public final class CalibrateCommand extends SparkCommand implements Callable<Int
       if (o.dataOptions().table() != null) {
         SparkSessions.requireTable(session.spark(), o.dataOptions().table());
       }
-      RunReport report;
+      RunRecord report;
       try (ProgressLine progress = ProgressLine.start(spec.commandLine().getErr(), session.spark())) {
         // a session setting, not a SparkConf one: spark.qcal.calibrate.reduce-in-ort is the user's key
         session.spark().conf().set(CalibrateJob.REDUCE_IN_ORT, Boolean.toString(reduceInOrt));
         report = CalibrateJob.run(o, session.spark(), progress.job(), fb);
       }
       FallbackReport.print(spec.commandLine().getErr(), report);
-      spec.commandLine().getOut().println("qcal: calibrated " + report.get("samples") + " samples; outputs in "
-          + report.get("out") + " (qparams.json, quantized.onnx, " + (o.ranges().report() ? "report.html, " : "")
+      spec.commandLine().getOut().println("qcal: calibrated " + report.subject().samples() + " samples; outputs in "
+          + report.subject().out() + " (qparams.json, quantized.onnx, " + (o.ranges().report() ? "report.html, " : "")
           + "run.json)");
     }
     return Main.OK;

@@ -1,8 +1,8 @@
 package dev.qcal.cli;
 
-import dev.qcal.io.RunReport;
 import dev.qcal.jobs.Fp32Fallback;
 import dev.qcal.jobs.QuantizeJob;
+import dev.qcal.jobs.RunRecord;
 import dev.qcal.jobs.SparkSessions;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -47,7 +47,7 @@ public final class QuantizeCommand extends OutputCommand implements Callable<Int
         report.apply(ranges.toOptions(spec.commandLine().getErr())));
     Fp32Fallback.Request fb = fallback.toRequest(true, EVAL_BATCH_SIZE, dataFormat);
     QuantizeJob.checkOutput(o, fb, QcalDefaults.inputs(), SparkSessions.hadoopConf());
-    RunReport report;
+    RunRecord report;
     if (fb == null) {
       report = QuantizeJob.run(o, new Configuration());
     } else {
@@ -57,8 +57,8 @@ public final class QuantizeCommand extends OutputCommand implements Callable<Int
       }
       FallbackReport.print(spec.commandLine().getErr(), report);
     }
-    spec.commandLine().getOut().println("qcal: quantized with " + report.get("method") + " from "
-        + report.get("samples") + " samples' statistics; outputs in " + report.get("out"));
+    spec.commandLine().getOut().println("qcal: quantized with " + report.subject().method() + " from "
+        + report.subject().samples() + " samples' statistics; outputs in " + report.subject().out());
     return Main.OK;
   }
 }

@@ -359,7 +359,7 @@ public final class AtomicOutput implements AutoCloseable {
    */
   private static String legacyCommand(FileSystem fs, org.apache.hadoop.fs.Path dir) throws IOException {
     JsonNode run = parse(readSmall(fs, new org.apache.hadoop.fs.Path(dir, RunReport.NAME)));
-    if (run != null && "qcal.run".equals(run.path("format").asText()) && run.path("command").isTextual()) {
+    if (run != null && RunReport.FORMAT.equals(run.path("format").asText()) && run.path("command").isTextual()) {
       return run.path("command").asText();
     }
     JsonNode eval = parse(readSmall(fs, new org.apache.hadoop.fs.Path(dir, "eval.json")));

@@ -5,40 +5,34 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The summary of one run, written as {@code run.json}: what ran, on how much data, how long each
- * stage took. An orchestrator (an Airflow task) pushes it as the run's result.
+ * The {@code run.json} file: the summary of one run (what ran, on how much data, how long each stage
+ * took) that an orchestrator (an Airflow task) pushes as the run's result. This class owns its name and
+ * format header and writes it; the jobs fill its fields from one typed record ({@code jobs.RunRecord}).
  */
 public final class RunReport {
   public static final String NAME = "run.json";
+  /** The {@code format} field of the file. */
+  public static final String FORMAT = "qcal.run";
 
   private final Map<String, Object> fields = new LinkedHashMap<>();
-  private final Map<String, Double> stageSeconds = new LinkedHashMap<>();
 
+  /** Adds a field (fields keep the order in which they were put). */
   public RunReport put(String key, Object value) {
     fields.put(key, value);
     return this;
   }
 
-  public Object get(String key) {
-    return fields.get(key);
-  }
-
-  /** Records a stage's wall time in seconds (stages keep the order in which they ran). */
-  public RunReport stage(String name, long nanos) {
-    stageSeconds.put(name, nanos / 1e9);
-    return this;
-  }
-
-  public double stageSeconds(String name) {
-    return stageSeconds.getOrDefault(name, 0.0);
-  }
-
+  /** Writes the fields put so far as {@code file}, after the format header. */
   public void write(Path file) {
+    write(file, fields);
+  }
+
+  /** Writes {@code fields}, in their order, as {@code file}, after the format header. */
+  public static void write(Path file, Map<String, Object> fields) {
     Map<String, Object> all = new LinkedHashMap<>();
-    all.put("format", "qcal.run");
+    all.put("format", FORMAT);
     all.put("format_version", 1);
     all.putAll(fields);
-    all.put("stage_seconds", stageSeconds);
     QParamsFile.writeJson(file, all);
   }
 }

@@ -10,7 +10,6 @@ import dev.qcal.data.Sample;
 import dev.qcal.io.AtomicOutput;
 import dev.qcal.io.OutputGuard;
 import dev.qcal.io.QParamsFile;
-import dev.qcal.io.RunReport;
 import dev.qcal.io.StatsFiles;
 import dev.qcal.jobs.JobContext.Stage;
 import dev.qcal.model.onnx.OnnxModels;
@@ -70,13 +69,13 @@ public final class CalibrateJob {
     OutputGuard.check(COMMAND, o.out(), o.overwrite(), in, conf);
   }
 
-  /** Runs the job and returns the report also written as {@code run.json}. */
-  public static RunReport run(CalibrateOptions o, SparkSession spark) {
+  /** Runs the job and returns the record also written as {@code run.json}. */
+  public static RunRecord run(CalibrateOptions o, SparkSession spark) {
     return run(o, spark, JobProgress.none());
   }
 
   /** Runs the job, telling {@code progress} which stage runs and how far observing got. */
-  public static RunReport run(CalibrateOptions o, SparkSession spark, JobProgress progress) {
+  public static RunRecord run(CalibrateOptions o, SparkSession spark, JobProgress progress) {
     return run(o, spark, progress, null);
   }
 
@@ -84,7 +83,7 @@ public final class CalibrateJob {
    * Runs the job; with a {@code fallback} request, the quantized model is evaluated and nodes are left
    * in FP32 until its target is met (see {@link Fp32Fallback}) before anything is written.
    */
-  public static RunReport run(CalibrateOptions o, SparkSession spark, JobProgress progress,
+  public static RunRecord run(CalibrateOptions o, SparkSession spark, JobProgress progress,
       Fp32Fallback.Request fallback) {
     checkOutput(o, fallback, List.of(), spark.sparkContext().hadoopConfiguration());
     try (JobContext ctx = JobContext.open(spark, "qcal-", progress)) {
@@ -97,12 +96,12 @@ public final class CalibrateJob {
           + ", QDQ rewrite", () -> choose(o, p, observed.stats(), p.plan()));
       Fp32Fallback.Outcome fb = fallback == null ? null : ctx.stage(Stage.FALLBACK,
           "qcal fallback: evaluate the quantized model", () -> fallback(ctx, o, p, observed.stats(), chosen, fallback));
-      String outLocation = ctx.stage(Stage.WRITE, "qcal write: " + o.out(),
+      RunRecord run = ctx.stage(Stage.WRITE, "qcal write: " + o.out(),
           () -> write(ctx, o, p, observed, fb == null ? chosen : fb.result(), fb));
       progress.stage("done");
       LOG.info("Calibrated {} samples in {} s; outputs in {}", observed.stats().samples(), ctx.wallSeconds(),
-          outLocation);
-      return ctx.report();
+          run.subject().out());
+      return run;
     }
   }
 
@@ -234,12 +233,12 @@ public final class CalibrateJob {
         () -> JobProgress.total(ctx.spark(), o.data(), o.dataOptions(), in.padding().inputs(),
             in.opened().selected(), in.opened().skipped())));
     Observing graphs = p.observing();
-    int failFirstAttemptOf = ctx.faults().failFirstAttemptOf();
+    ObservePass pass = new ObservePass(graphs.exposing(), graphs.reduced(), in.inputNames(), p.tensors(),
+        in.batchSize(), in.fixedBatch() > 0, ctx.taskCpus(), ctx.faults().failFirstAttemptOf(), o.statsConfig(),
+        in.padding(), graphs.valid());
     return ctx.stage(Stage.OBSERVE, "qcal observe and reduce: " + p.tensors().size() + " activations over "
         + samples.getNumPartitions() + " partitions, treeAggregate of exact statistics",
-        () -> observe(samples, graphs.exposing().fileName(), graphs.exposing().sha256(), graphs.reduced(),
-            in.inputNames(), p.tensors(), in.batchSize(), in.fixedBatch() > 0, ctx.taskCpus(), failFirstAttemptOf,
-            o.statsConfig(), in.padding(), graphs.valid()));
+        () -> observe(samples, pass));
   }
 
   /** The choose stage: ranges from {@code stats} and the Q/DQ rewrite of the nodes {@code plan} quantizes. */
@@ -253,74 +252,52 @@ public final class CalibrateJob {
       QuantizeStep.Result chosen, Fp32Fallback.Request request) {
     ModelProto model = p.prepared().model();
     WholeInputs.Feed feed = p.input().feed();
-    return Fp32Fallback.run(ctx.spark(), request, o.model(), model, feed.inputs(), feed.samples(),
-        o.data().isEmpty() ? null : o.data(), o.ranges().plan(), chosen,
-        plan -> choose(o, p, stats, CalibrationPlan.of(model, plan)), ctx.work());
+    return Fp32Fallback.run(ctx.spark(), request, new Fp32Fallback.Candidates(o.model(), model, o.ranges().plan(),
+        chosen, plan -> choose(o, p, stats, CalibrationPlan.of(model, plan))),
+        new Fp32Fallback.CalibrationData(feed.inputs(), feed.samples(), o.data().isEmpty() ? null : o.data()),
+        ctx.work());
   }
 
-  /** The write stage: every output (run.json last, with the timings) into {@code --out} atomically; its location. */
-  private static String write(JobContext ctx, CalibrateOptions o, Preparation p, Observed observed,
+  /** The write stage: every output (run.json last, with the timings) into {@code --out} atomically; its record. */
+  private static RunRecord write(JobContext ctx, CalibrateOptions o, Preparation p, Observed observed,
       QuantizeStep.Result q, Fp32Fallback.Outcome fb) {
-    String outLocation = AtomicOutput.qualified(o.out(), ctx.hadoopConf());
     Map<String, String> versions = versions();
     StatsSet stats = observed.stats();
     QParamsFile.Header header = new QParamsFile.Header(o.model().toString(), p.sha(), p.prepared().sourceOpset(),
         p.prepared().opset(), o.ranges().method(), stats.samples(), versions);
-    RunReport report = ctx.report();
-    describe(report, ctx, o, p, observed, q, outLocation, versions);
-    if (fb != null) {
-      report.put("fallback", fb.report());
-    }
+    RunRecord run = describe(ctx, o, p, observed, q, versions, fb);
     try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), ctx.hadoopConf())) {
       ctx.faults().arm(out);
       QuantizeStep.write(out.dir(), header, q, o.ranges());
       StatsFiles.write(out.dir().resolve(StatsFiles.DIR), stats, p.sha(), p.prepared().opset(), p.verifyShapes());
       ctx.stageTimed();
-      double observe = report.stageSeconds(Stage.OBSERVE.timing());
-      report.put("wall_seconds", ctx.wallSeconds())
-          .put("observe_samples_per_second", observe > 0 ? stats.samples() / observe : null);
-      report.write(out.dir().resolve(RunReport.NAME));
+      double observe = ctx.seconds(Stage.OBSERVE);
+      run = run.timed(new RunRecord.Timings(ctx.wallSeconds(), observe > 0 ? stats.samples() / observe : null,
+          new LinkedHashMap<>(ctx.stageSeconds())));
+      run.write(out.dir().resolve(dev.qcal.io.RunReport.NAME));
       if (o.ranges().report()) {
         QuantizeStep.writeReport(out.dir(), stats);
       }
       out.commit();
     }
-    return outLocation;
+    return run;
   }
 
   /** What {@code run.json} says about the run, before its timings. */
-  private static void describe(RunReport report, JobContext ctx, CalibrateOptions o, Preparation p,
-      Observed observed, QuantizeStep.Result q, String outLocation, Map<String, String> versions) {
+  private static RunRecord describe(JobContext ctx, CalibrateOptions o, Preparation p, Observed observed,
+      QuantizeStep.Result q, Map<String, String> versions, Fp32Fallback.Outcome fb) {
     StatsSet stats = observed.stats();
     Feeding in = p.input();
-    DataOptions d = o.dataOptions();
-    report.put("command", "calibrate")
-        .put("model", o.model().toString())
-        .put("model_sha256", p.sha())
-        .put("data", d.describe(o.data()))
-        .put("out", outLocation)
-        .put("method", o.ranges().method())
-        .put("range_options", QuantizeStep.rangeOptions(o.ranges()))
-        .put("samples", stats.samples())
-        .put("batches", stats.batches())
-        .put("batch_size", in.feed().whole() ? 1 : in.batchSize())
-        .put("feed", WholeInputs.mode(in.feed().whole()))
-        .put("observe", observeReport(p.observing().reduced(), observed))
-        .put("partitions", in.samples().getNumPartitions())
-        .put("max_samples", d.maxSamples())
-        .put("sample_fraction", d.fraction())
-        .put("seed", d.seed())
-        .put("on_bad_record", d.onBadRecord().name().toLowerCase(java.util.Locale.ROOT))
-        .put("skipped_records", in.opened().skipped() == null ? Map.of() : in.opened().skipped())
-        .put("calibrated_tensors", p.tensors().size())
-        .put("quantized_weights", q.rewrite().weightParams().size())
-        .put("skipped", q.rewrite().skipped())
-        .put("weight_notes", q.rewrite().notes())
-        .put("non_finite_values", nonFinite(stats))
-        .put("stats_state_bytes", StatsFiles.stateBytes(stats))
-        .put("spark_master", ctx.spark().sparkContext().master())
-        .put("spark_application_id", ctx.spark().sparkContext().applicationId())
-        .put("versions", versions);
+    RunRecord.Subject subject = new RunRecord.Subject(COMMAND, o.model().toString(), p.sha(),
+        o.dataOptions().describe(o.data()), null, AtomicOutput.qualified(o.out(), ctx.hadoopConf()),
+        o.ranges().method(), RunRecord.Ranges.of(o.ranges()), stats.samples());
+    RunRecord.Feed feed = new RunRecord.Feed(stats.batches(), in.feed().whole() ? 1 : in.batchSize(),
+        WholeInputs.mode(in.feed().whole()), p.observing().reduced() != null, observed.rerunBatches(),
+        in.samples().getNumPartitions(), RunRecord.Selection.of(o.dataOptions(), in.opened().skipped()));
+    return new RunRecord(subject, feed, RunRecord.Quantization.of(p.tensors().size(), q),
+        new RunRecord.Statistics(nonFinite(stats), StatsFiles.stateBytes(stats)),
+        new RunRecord.Spark(ctx.spark().sparkContext().master(), ctx.spark().sparkContext().applicationId()),
+        versions, fb == null ? null : fb.record(), null);
   }
 
   /** Statistics of one observe pass, and how many batches the reduced graph handed to the exposing one. */
@@ -330,42 +307,46 @@ public final class CalibrateJob {
     }
   }
 
-  static Observed observe(JavaRDD<Sample> samples, String modelFileName, String modelSha, ReducedObserve.Shipped reduced,
-      List<String> inputNames, List<String> tensors, int batchSize, boolean pad, int taskCpus, int failFirstAttemptOf,
-      StatsConfig config) {
-    return observe(samples, modelFileName, modelSha, reduced, inputNames, tensors, batchSize, pad, taskCpus,
-        failFirstAttemptOf, config, null, null);
-  }
-
   /**
-   * {@link #observe}, samples padded as {@code padding} says (null: none) and, with {@code valid}, only
-   * their valid positions observed.
+   * What an executor task of the observe pass needs: the shipped graphs (exposing every activation, and
+   * reducing them in ONNX Runtime or null), the inputs and activations, how samples are batched (with
+   * {@code pad}, a fixed batch size, a partial batch is padded; {@code padding}, or null, pads samples;
+   * with {@code valid}, only their valid positions are observed), the statistics and the fault hook.
    */
-  static Observed observe(JavaRDD<Sample> samples, String modelFileName, String modelSha, ReducedObserve.Shipped reduced,
-      List<String> inputNames, List<String> tensors, int batchSize, boolean pad, int taskCpus, int failFirstAttemptOf,
-      StatsConfig config, Padding padding, ValidPositions valid) {
-    List<String> names = List.copyOf(inputNames);
-    List<String> outs = List.copyOf(tensors);
-    JavaRDD<Observed> perPartition = samples.mapPartitions(it -> {
-      java.util.function.Supplier<ModelRunner> exposing = () -> ModelRunner.pooled(modelSha,
-          SessionCache.get(modelSha, Path.of(SparkFiles.get(modelFileName)), taskCpus), names, outs);
+  record ObservePass(ShippedFiles.Shipped exposing, ReducedObserve.Shipped reduced, List<String> inputNames,
+      List<String> tensors, int batchSize, boolean pad, int taskCpus, int failFirstAttemptOf, StatsConfig config,
+      Padding padding, ValidPositions valid) implements java.io.Serializable {
+    ObservePass {
+      inputNames = List.copyOf(inputNames);
+      tensors = List.copyOf(tensors);
+    }
+
+    /** The statistics of one partition, through the reduced graph when there is one. */
+    Observed partition(Iterator<Sample> it) throws Exception {
+      java.util.function.Supplier<ModelRunner> exposed = () -> ModelRunner.pooled(exposing.sha256(),
+          SessionCache.get(exposing.sha256(), Path.of(SparkFiles.get(exposing.fileName())), taskCpus), inputNames,
+          tensors);
       Observed partial;
       if (reduced != null) {
         OrtSession session = SessionCache.get(reduced.sha256(), Path.of(SparkFiles.get(reduced.fileName())), taskCpus);
         long[] reruns = new long[1];
-        StatsSet s = ReducedObserve.observePartition(it, session, reduced.reductions(), exposing, names, outs,
-            batchSize, pad, config, reruns, padding);
+        StatsSet s = ReducedObserve.observePartition(it, session, exposed, this, reruns);
         partial = new Observed(s, reruns[0]);
       } else {
-        try (ModelRunner runner = exposing.get()) {
-          partial = new Observed(observePartition(it, runner, names.size(), outs, batchSize, pad, config, padding,
-              valid), 0);
+        try (ModelRunner runner = exposed.get()) {
+          partial = new Observed(observePartition(it, runner, this), 0);
         }
       }
       FaultHooks.failFirstAttempt(failFirstAttemptOf);
-      return List.of(partial).iterator();
-    });
-    return perPartition.treeAggregate(new Observed(StatsSet.empty(outs, config), 0), Observed::merge, Observed::merge);
+      return partial;
+    }
+  }
+
+  /** The observe pass: {@code samples} through {@code pass}'s graphs on executors, merged by tree aggregation. */
+  static Observed observe(JavaRDD<Sample> samples, ObservePass pass) {
+    JavaRDD<Observed> perPartition = samples.mapPartitions(it -> List.of(pass.partition(it)).iterator());
+    return perPartition.treeAggregate(new Observed(StatsSet.empty(pass.tensors(), pass.config()), 0),
+        Observed::merge, Observed::merge);
   }
 
   /** The opened data and its first sample, read once when first asked for. */
@@ -441,35 +422,17 @@ public final class CalibrateJob {
     return feed.whole() ? Batcher.WHOLE : Math.max(1, fixedBatch);
   }
 
-  private static Map<String, Object> observeReport(ReducedObserve.Shipped reduced, Observed observed) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    if (reduced == null) {
-      m.put("mode", "exposed");
-    } else {
-      m.put("mode", "reduced_in_onnxruntime");
-      m.put("batches_rerun_exposed", observed.rerunBatches());
-    }
-    return m;
-  }
-
   /**
-   * Streams one partition through the model, one batch at a time; with {@code pad} (a fixed batch size)
-   * a partial batch is padded and only its real samples' rows are observed.
+   * Streams one partition through {@code runner} (exposing every activation), one batch at a time, as
+   * {@code pass} batches it: with {@code pad} (a fixed batch size) a partial batch is padded and only its
+   * real samples' rows are observed; with {@code valid}, each sample adds only its valid positions.
    */
-  static StatsSet observePartition(Iterator<Sample> it, ModelRunner runner, int inputs, List<String> tensors,
-      int batchSize, boolean pad, StatsConfig config) {
-    return observePartition(it, runner, inputs, tensors, batchSize, pad, config, null, null);
-  }
-
-  /**
-   * {@link #observePartition}, samples padded as {@code padding} says (null: none); with {@code valid},
-   * each sample adds only its valid positions.
-   */
-  static StatsSet observePartition(Iterator<Sample> it, ModelRunner runner, int inputs, List<String> tensors,
-      int batchSize, boolean pad, StatsConfig config, Padding padding, ValidPositions valid) {
-    StatsSet stats = StatsSet.empty(tensors, config);
-    Batcher batcher = new Batcher(inputs, batchSize, pad, Batcher.DEFAULT_OPEN_BUCKETS, padding);
+  static StatsSet observePartition(Iterator<Sample> it, ModelRunner runner, ObservePass pass) {
+    StatsSet stats = StatsSet.empty(pass.tensors(), pass.config());
+    Batcher batcher = new Batcher(pass.inputNames().size(), pass.batchSize(), pass.pad(),
+        Batcher.DEFAULT_OPEN_BUCKETS, pass.padding());
     ModelRunner.OutputSink sink = stats::add;
+    ValidPositions valid = pass.valid();
     java.util.function.Consumer<Batcher.Batch> observe = b -> {
       runner.run(b, valid != null && b.lengths() != null ? valid.sink(b, stats) : ModelRunner.realRows(b, sink));
       stats.countBatch(b.size());

@@ -168,7 +168,7 @@ public final class EvaluateJob {
           + o.quantized().getFileName(), () -> load(ctx, o));
       Comparisons c = ctx.stage(Stage.EVALUATE, "qcal evaluate: both models over "
           + o.dataOptions().describe(o.data()) + ", treeAggregate of comparisons", () -> compare(ctx, o, m));
-      double seconds = ctx.report().stageSeconds(Stage.EVALUATE.timing());
+      double seconds = ctx.seconds(Stage.EVALUATE);
       if (c.samples == 0) {
         throw new DataException(String.join(", ", o.dataOptions().describe(o.data())) + ": no samples");
       }
@@ -224,9 +224,8 @@ public final class EvaluateJob {
 
   /** The evaluate stage: both models over the data, comparisons merged by tree aggregation. */
   private static Comparisons compare(JobContext ctx, Options o, Loaded m) {
-    return compare(m.feed().samples(), m.fp32Shipped().fileName(), m.fp32Shipped().sha256(),
-        m.quantShipped().fileName(), m.quantShipped().sha256(), m.inputNames(), m.outputs(), m.batchSize(),
-        m.fixedBatch() > 0, ctx.taskCpus(), m.labels(), m.padding());
+    return compare(m.feed().samples(), new ComparePass(m.fp32Shipped(), m.quantShipped(), m.inputNames(),
+        m.outputs(), m.batchSize(), m.fixedBatch() > 0, ctx.taskCpus(), m.labels(), m.padding()));
   }
 
   /** What {@code eval.json} holds, but for its wall time. */
@@ -311,48 +310,50 @@ public final class EvaluateJob {
       throw new ModelException(o.quantized() + ": cannot rank its tensors against " + o.fp32() + " (" + e.getMessage()
           + "); was it made from this model by qcal? --sensitivity-samples 0 skips the ranking", e);
     }
-    return Sensitivity.measure(jsc, work, prepared, prep.file().getParent(), quant,
-        dev.qcal.model.onnx.ExternalData.directory(o.quantized()), sample, inputs.stream().map(InputSpec::name).toList(),
-        outputs, feed.whole() ? Batcher.WHOLE : o.batchSize(), spark.sparkContext().conf().getInt("spark.task.cpus", 1));
+    return Sensitivity.measure(jsc, work, new Sensitivity.Models(prepared, prep.file().getParent(), quant,
+        dev.qcal.model.onnx.ExternalData.directory(o.quantized())), new Sensitivity.Feed(sample,
+        inputs.stream().map(InputSpec::name).toList(), outputs, feed.whole() ? Batcher.WHOLE : o.batchSize()),
+        Sensitivity.Tasks.of(jsc, spark.sparkContext().conf().getInt("spark.task.cpus", 1)));
   }
 
 
-  static Comparisons compare(JavaRDD<Sample> samples, String fp32File, String fp32Sha, String quantFile,
-      String quantSha, List<String> inputNames, List<String> outputs, int batchSize, boolean pad, int taskCpus,
-      Labels labels) {
-    return compare(samples, fp32File, fp32Sha, quantFile, quantSha, inputNames, outputs, batchSize, pad, taskCpus,
-        labels, null);
-  }
+  /**
+   * What an executor task of a comparison pass needs: both shipped models, the inputs and the outputs
+   * compared, how samples are batched (with {@code pad}, a fixed batch size, a partial batch is padded;
+   * samples are padded as {@code padding} says, null: none) and the labels (or null).
+   */
+  record ComparePass(ShippedFiles.Shipped fp32, ShippedFiles.Shipped quant, List<String> inputNames,
+      List<String> outputs, int batchSize, boolean pad, int taskCpus, Labels labels, dev.qcal.data.Padding padding)
+      implements java.io.Serializable {
+    ComparePass {
+      inputNames = List.copyOf(inputNames);
+      outputs = List.copyOf(outputs);
+    }
 
-  /** {@link #compare}, the samples padded as {@code padding} says (null: none). */
-  static Comparisons compare(JavaRDD<Sample> samples, String fp32File, String fp32Sha, String quantFile,
-      String quantSha, List<String> inputNames, List<String> outputs, int batchSize, boolean pad, int taskCpus,
-      Labels labels, dev.qcal.data.Padding padding) {
-    List<String> names = List.copyOf(inputNames);
-    List<String> outs = List.copyOf(outputs);
-    JavaRDD<Comparisons> perPartition = samples.mapPartitions(it -> {
-      OrtSession ref = SessionCache.get(fp32Sha, Path.of(SparkFiles.get(fp32File)), taskCpus);
-      OrtSession q = SessionCache.get(quantSha, Path.of(SparkFiles.get(quantFile)), taskCpus);
-      try (ModelRunner refRunner = ModelRunner.pooled(fp32Sha, ref, names, outs);
-          ModelRunner qRunner = ModelRunner.pooled(quantSha, q, names, outs)) {
-        return List.of(comparePartition(it, refRunner, qRunner, names.size(), outs, batchSize, pad, labels, padding))
-            .iterator();
+    /** The comparisons of one partition. */
+    Comparisons partition(Iterator<Sample> it) throws Exception {
+      OrtSession ref = SessionCache.get(fp32.sha256(), Path.of(SparkFiles.get(fp32.fileName())), taskCpus);
+      OrtSession q = SessionCache.get(quant.sha256(), Path.of(SparkFiles.get(quant.fileName())), taskCpus);
+      try (ModelRunner refRunner = ModelRunner.pooled(fp32.sha256(), ref, inputNames, outputs);
+          ModelRunner qRunner = ModelRunner.pooled(quant.sha256(), q, inputNames, outputs)) {
+        return comparePartition(it, refRunner, qRunner, this);
       }
-    });
-    return perPartition.treeAggregate(Comparisons.empty(outs), Comparisons::merge, Comparisons::merge);
+    }
   }
 
-  static Comparisons comparePartition(Iterator<Sample> it, ModelRunner ref, ModelRunner quant, int inputs,
-      List<String> outputs, int batchSize, boolean pad, Labels labels) {
-    return comparePartition(it, ref, quant, inputs, outputs, batchSize, pad, labels, null);
+  /** Both models over {@code samples} on executors, as {@code pass} says, merged by tree aggregation. */
+  static Comparisons compare(JavaRDD<Sample> samples, ComparePass pass) {
+    JavaRDD<Comparisons> perPartition = samples.mapPartitions(it -> List.of(pass.partition(it)).iterator());
+    return perPartition.treeAggregate(Comparisons.empty(pass.outputs()), Comparisons::merge, Comparisons::merge);
   }
 
-  /** {@link #comparePartition}, the samples padded as {@code padding} says (null: none). */
-  static Comparisons comparePartition(Iterator<Sample> it, ModelRunner ref, ModelRunner quant, int inputs,
-      List<String> outputs, int batchSize, boolean pad, Labels labels, dev.qcal.data.Padding padding) {
-    Comparisons c = Comparisons.empty(outputs);
+  /** One partition through both runners, batched as {@code pass} says. */
+  static Comparisons comparePartition(Iterator<Sample> it, ModelRunner ref, ModelRunner quant, ComparePass pass) {
+    Comparisons c = Comparisons.empty(pass.outputs());
+    Labels labels = pass.labels();
     // labels are matched to samples in arrival order: one shape at a time then, so batches keep that order
-    Batcher batcher = new Batcher(inputs, batchSize, pad, labels == null ? Batcher.DEFAULT_OPEN_BUCKETS : 1, padding);
+    Batcher batcher = new Batcher(pass.inputNames().size(), pass.batchSize(), pass.pad(),
+        labels == null ? Batcher.DEFAULT_OPEN_BUCKETS : 1, pass.padding());
     ArrayDeque<Long> pendingLabels = new ArrayDeque<>();
     Iterator<Sample> labelled = dev.qcal.data.Samples.peek(it,
         s -> pendingLabels.add(labels == null ? -1L : labels.of(s.source())));

@@ -92,38 +92,73 @@ public final class Fp32Fallback {
 
   /** The final quantization, the plan options it was made with, and what goes into run.json. */
   record Outcome(QuantizeStep.Result result, PlanOptions plan, boolean met, String reason,
-      Map<String, Object> report) {}
+      RunRecord.Fallback record) {}
 
   /**
-   * Runs the loop.
+   * What the fallback evaluates and varies.
    *
-   * @param defaultData the calibration samples, used when the request names no evaluation data
-   * @param defaultPaths the calibration data paths (for labels), or null
+   * @param fp32 the FP32 model file the candidates are compared with
+   * @param prepared the prepared model the plans are made on
    * @param initial the quantization made with {@code basePlan}
    * @param requantize the quantization step for other plan options, from the same statistics
    */
-  static Outcome run(SparkSession spark, Request r, Path fp32, ModelProto prepared, List<InputSpec> inputs,
-      JavaRDD<Sample> defaultData, List<String> defaultPaths, PlanOptions basePlan, QuantizeStep.Result initial,
-      Function<PlanOptions, QuantizeStep.Result> requantize, Path work) {
-    Target target = r.target();
-    Evaluation ev = evaluation(spark, r, fp32, inputs, defaultData, defaultPaths, work);
-    Map<String, Object> report = new LinkedHashMap<>();
-    report.put("target", target.toJson());
-    report.put("eval_data", r.evalData() == null ? "calibration data" : r.evalData());
-    report.put("eval_labels", r.evalLabels());
-    List<Map<String, Object>> steps = new ArrayList<>();
-    report.put("steps", steps);
+  record Candidates(Path fp32, ModelProto prepared, PlanOptions basePlan, QuantizeStep.Result initial,
+      Function<PlanOptions, QuantizeStep.Result> requantize) {}
 
+  /**
+   * The data the run calibrated on, evaluated when the request names no evaluation data.
+   *
+   * @param inputs the model's inputs
+   * @param samples the calibration samples, or null (quantize: none)
+   * @param paths the calibration data paths (for labels), or null
+   */
+  record CalibrationData(List<InputSpec> inputs, JavaRDD<Sample> samples, List<String> paths) {}
+
+  /** Runs the loop, with a scratch directory {@code work}. */
+  static Outcome run(SparkSession spark, Request r, Candidates q, CalibrationData data, Path work) {
+    Target target = r.target();
+    Evaluation ev = evaluation(spark, r, q.fp32(), data, work);
     ev.describe("qcal fallback: evaluate the quantized model");
-    EvaluateJob.Comparisons c = ev.compare(initial);
-    checkMeasurable(c, target, fp32, ev.outputs());
-    report.put("eval_samples", c.samples);
-    steps.add(step(0, List.of(), null, c, target));
-    log(0, List.of(), c, target);
+    EvaluateJob.Comparisons c = ev.compare(q.initial());
+    checkMeasurable(c, target, q.fp32(), ev.outputs());
+    Steps steps = new Steps(r, c.samples);
+    steps.add(List.of(), null, c);
     if (met(c, target)) {
-      return outcome(report, initial, basePlan, new ArrayList<>(), null, null);
+      return steps.outcome(q.initial(), q.basePlan(), new ArrayList<>(), null, null);
     }
-    return leaveInFp32(ev, r, prepared, basePlan, initial, requantize, report, steps, c);
+    return leaveInFp32(ev, r, q, steps, c);
+  }
+
+  /** The evaluations of one fallback run, in order, and the outcome they lead to. */
+  private static final class Steps {
+    private final Request request;
+    private final long evalSamples;
+    private final List<RunRecord.Step> done = new ArrayList<>();
+
+    Steps(Request request, long evalSamples) {
+      this.request = request;
+      this.evalSamples = evalSamples;
+    }
+
+    int size() {
+      return done.size();
+    }
+
+    /** Records and logs the next evaluation, {@code nodes} newly in FP32 for ranked {@code e} (null: none). */
+    void add(List<String> nodes, Sensitivity.Entry e, EvaluateJob.Comparisons c) {
+      Target t = request.target();
+      done.add(new RunRecord.Step(done.size(), nodes, e == null ? null : e.tensor(), e == null ? null : e.kind(),
+          c.agreement(), c.accuracyDropPoints(), c.sqnrDb(), met(c, t)));
+      log(done.size() - 1, nodes, c, t);
+    }
+
+    /** The outcome: {@code result}, made with {@code plan}, {@code excluded} in FP32; met when no {@code reason}. */
+    Outcome outcome(QuantizeStep.Result result, PlanOptions plan, List<String> excluded, String reason,
+        Sensitivity.Result sensitivity) {
+      RunRecord.Fallback record = new RunRecord.Fallback(request.target(), request.evalData(), request.evalLabels(),
+          List.copyOf(done), evalSamples, excluded, reason, sensitivity == null ? null : sensitivity.toJson());
+      return new Outcome(result, plan, reason == null, reason, record);
+    }
   }
 
   /** What every evaluation of the loop shares: the evaluation data and the FP32 model, shipped once. */
@@ -133,8 +168,8 @@ public final class Fp32Fallback {
     /** Both models over the evaluation data. */
     EvaluateJob.Comparisons compare(QuantizeStep.Result q) {
       ShippedFiles.Shipped qs = ShippedFiles.shipModel(jsc, q.rewrite().model(), q.modelDir(), work, "qcal-fb-q");
-      return EvaluateJob.compare(feed.samples(), fp32.fileName(), fp32.sha256(), qs.fileName(), qs.sha256(), names,
-          outputs, batchSize, pad, taskCpus, labels);
+      return EvaluateJob.compare(feed.samples(), new EvaluateJob.ComparePass(fp32, qs, names, outputs, batchSize, pad,
+          taskCpus, labels, null));
     }
 
     void describe(String description) {
@@ -143,14 +178,14 @@ public final class Fp32Fallback {
   }
 
   /** Opens the evaluation data and its labels, and ships the FP32 model. */
-  private static Evaluation evaluation(SparkSession spark, Request r, Path fp32, List<InputSpec> inputs,
-      JavaRDD<Sample> defaultData, List<String> defaultPaths, Path work) {
+  private static Evaluation evaluation(SparkSession spark, Request r, Path fp32, CalibrationData data, Path work) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    List<InputSpec> inputs = data.inputs();
     // evaluation data of its own is read as calibration data is: whole inputs or rows, as its first sample says
     WholeInputs.Feed feed = r.evalData() == null
-        ? new WholeInputs.Feed(inputs, defaultData, inputs.stream().anyMatch(InputSpec::whole))
+        ? new WholeInputs.Feed(inputs, data.samples(), inputs.stream().anyMatch(InputSpec::whole))
         : WholeInputs.open(spark, r.evalData(), inputs, r.evalSampleShapes(), r.evalOptions(), null);
-    List<String> dataPaths = r.evalData() == null ? defaultPaths : r.evalData();
+    List<String> dataPaths = r.evalData() == null ? data.paths() : r.evalData();
     EvaluateJob.Labels labels = null;
     if (r.evalLabels() != null) {
       if (dataPaths == null) {
@@ -189,14 +224,18 @@ public final class Fp32Fallback {
    * Ranks the quantized tensors by sensitivity and leaves their nodes in FP32, most sensitive first, until
    * the target is met or none is left; each step is evaluated and added to {@code steps}.
    */
-  private static Outcome leaveInFp32(Evaluation ev, Request r, ModelProto prepared, PlanOptions basePlan,
-      QuantizeStep.Result initial, Function<PlanOptions, QuantizeStep.Result> requantize,
-      Map<String, Object> report, List<Map<String, Object>> steps, EvaluateJob.Comparisons first) {
+  private static Outcome leaveInFp32(Evaluation ev, Request r, Candidates q, Steps steps,
+      EvaluateJob.Comparisons first) {
     Target target = r.target();
+    ModelProto prepared = q.prepared();
+    PlanOptions basePlan = q.basePlan();
+    QuantizeStep.Result initial = q.initial();
     ev.describe("qcal fallback: sensitivity of each quantized tensor");
-    Sensitivity.Result sensitivity = Sensitivity.measure(ev.jsc(), ev.work(), prepared, initial.modelDir(),
-        initial.rewrite().model(), initial.modelDir(), Sensitivity.sample(ev.feed().samples(), r.sensitivitySamples()),
-        ev.names(), ev.outputs(), ev.feed().whole() ? dev.qcal.data.Batcher.WHOLE : r.batchSize(), ev.taskCpus());
+    Sensitivity.Result sensitivity = Sensitivity.measure(ev.jsc(), ev.work(),
+        new Sensitivity.Models(prepared, initial.modelDir(), initial.rewrite().model(), initial.modelDir()),
+        new Sensitivity.Feed(Sensitivity.sample(ev.feed().samples(), r.sensitivitySamples()), ev.names(),
+            ev.outputs(), ev.feed().whole() ? dev.qcal.data.Batcher.WHOLE : r.batchSize()),
+        Sensitivity.Tasks.of(ev.jsc(), ev.taskCpus()));
     List<String> excluded = new ArrayList<>();
     QuantizeStep.Result current = initial;
     PlanOptions plan = basePlan;
@@ -211,11 +250,10 @@ public final class Fp32Fallback {
       List<String> patterns = new ArrayList<>(basePlan.excludeNodes());
       patterns.addAll(excluded);
       plan = new PlanOptions(basePlan.opTypes(), patterns, basePlan.excludeOpTypes(), basePlan.excludeDepthwise());
-      current = requantize.apply(plan);
+      current = q.requantize().apply(plan);
       ev.describe("qcal fallback: evaluate with " + excluded.size() + " nodes in FP32");
       c = ev.compare(current);
-      steps.add(step(steps.size(), List.copyOf(owners), e, c, target));
-      log(steps.size() - 1, List.copyOf(owners), c, target);
+      steps.add(List.copyOf(owners), e, c);
       if (met(c, target)) {
         break;
       }
@@ -223,17 +261,7 @@ public final class Fp32Fallback {
     String reason = met(c, target) ? null : sensitivity.ranked().isEmpty()
         ? "the model has no quantized tensor to leave in FP32"
         : "every ranked tensor's nodes are in FP32 (" + excluded.size() + " nodes) and " + missed(c, target);
-    return outcome(report, current, plan, excluded, reason, sensitivity);
-  }
-
-  /** The outcome, its last fields added to {@code report}. */
-  private static Outcome outcome(Map<String, Object> report, QuantizeStep.Result result, PlanOptions plan,
-      List<String> excluded, String reason, Sensitivity.Result sensitivity) {
-    report.put("excluded_nodes", excluded);
-    report.put("status", reason == null ? "met" : "not_met");
-    report.put("reason", reason);
-    report.put("sensitivity", sensitivity == null ? null : sensitivity.toJson());
-    return new Outcome(result, plan, reason == null, reason, report);
+    return steps.outcome(current, plan, excluded, reason, sensitivity);
   }
 
   static boolean met(EvaluateJob.Comparisons c, Target t) {
@@ -256,20 +284,6 @@ public final class Fp32Fallback {
       m.add(String.format(Locale.ROOT, "output SQNR %.2f dB < %.2f dB", sqnr, t.minSqnrDb()));
     }
     return m.isEmpty() ? null : String.join(", ", m);
-  }
-
-  private static Map<String, Object> step(int i, List<String> nodes, Sensitivity.Entry e, EvaluateJob.Comparisons c,
-      Target t) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("step", i);
-    m.put("excluded_nodes", nodes);
-    m.put("tensor", e == null ? null : e.tensor());
-    m.put("kind", e == null ? null : e.kind());
-    m.put("top1_agreement", c.agreement());
-    m.put("accuracy_drop_points", c.accuracyDropPoints());
-    m.put("output_sqnr_db", c.sqnrDb());
-    m.put("met", met(c, t));
-    return m;
   }
 
   private static void log(int step, List<String> nodes, EvaluateJob.Comparisons c, Target t) {

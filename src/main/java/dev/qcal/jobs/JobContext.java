@@ -1,7 +1,9 @@
 package dev.qcal.jobs;
 
-import dev.qcal.io.RunReport;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.Supplier;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -11,11 +13,13 @@ import org.apache.spark.sql.SparkSession;
  * What every stage of one command shares: the Spark session, a scratch directory, the CPUs of a task,
  * the progress line and the test fault hooks. {@link #stage} runs one stage: it names the Spark job group
  * (what the UI and the status tracker show), tells the progress line and times the stage into
- * {@link #report()}. Closing it ends the progress, clears the job group and deletes the scratch directory.
+ * {@link #stageSeconds()}. Closing it ends the progress, clears the job group and deletes the scratch
+ * directory. A command that runs Spark only for some stages ({@code quantize}) opens it without a session.
  */
 final class JobContext implements AutoCloseable {
   /** The stages of qcal's commands: the progress line's name, the job group and the key of its timing. */
   enum Stage {
+    READ_STATS("read stats", "read_stats"),
     PREPARE("prepare", "prepare"),
     OBSERVE("observe", "observe_and_reduce"),
     CHOOSE_RANGES("choose ranges", "choose_ranges_and_quantize"),
@@ -45,29 +49,39 @@ final class JobContext implements AutoCloseable {
 
   private final SparkSession spark;
   private final JavaSparkContext jsc;
+  private final Configuration conf;
   private final WorkDir workDir;
   private final JobProgress progress;
-  private final RunReport report = new RunReport();
+  private final Map<String, Double> stageSeconds = new LinkedHashMap<>();
   private final long startNanos = System.nanoTime();
   private Stage current;
   private long stageStartNanos;
   private boolean timed;
 
-  private JobContext(SparkSession spark, WorkDir workDir, JobProgress progress) {
+  private JobContext(SparkSession spark, Configuration conf, WorkDir workDir, JobProgress progress) {
     this.spark = spark;
-    this.jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    this.jsc = spark == null ? null : JavaSparkContext.fromSparkContext(spark.sparkContext());
+    this.conf = conf;
     this.workDir = workDir;
     this.progress = progress;
   }
 
   /** A context with a new scratch directory named {@code workPrefix...}. */
   static JobContext open(SparkSession spark, String workPrefix, JobProgress progress) {
-    return new JobContext(spark, WorkDir.create(workPrefix), progress);
+    return new JobContext(spark, spark.sparkContext().hadoopConfiguration(), WorkDir.create(workPrefix), progress);
+  }
+
+  /**
+   * A context reading through {@code conf}, with a new scratch directory named {@code workPrefix...} and no
+   * progress line; {@code spark} may be null (no stage runs Spark jobs, and none are named).
+   */
+  static JobContext open(Configuration conf, SparkSession spark, String workPrefix) {
+    return new JobContext(spark, conf, WorkDir.create(workPrefix), JobProgress.none());
   }
 
   /**
    * Runs one stage: sets its job group with {@code description}, tells the progress line, and records its
-   * wall time in {@link #report()} when {@code work} returns (unless {@link #stageTimed} did already).
+   * wall time in {@link #stageSeconds()} when {@code work} returns (unless {@link #stageTimed} did already).
    */
   <T> T stage(Stage stage, String description, Supplier<T> work) {
     current = stage;
@@ -82,7 +96,9 @@ final class JobContext implements AutoCloseable {
 
   /** Re-describes the running stage's Spark jobs (a stage that runs several kinds of jobs). */
   void describe(String description) {
-    describe(jsc, current, description);
+    if (jsc != null) {
+      describe(jsc, current, description);
+    }
   }
 
   /** Names the Spark jobs {@code jsc} runs next as {@code stage}'s, with {@code description}. */
@@ -93,7 +109,7 @@ final class JobContext implements AutoCloseable {
   /** Records the running stage's wall time now: for a stage that writes its own time (run.json). */
   void stageTimed() {
     if (!timed) {
-      report.stage(current.timing, System.nanoTime() - stageStartNanos);
+      stageSeconds.put(current.timing, (System.nanoTime() - stageStartNanos) / 1e9);
       timed = true;
     }
   }
@@ -103,9 +119,14 @@ final class JobContext implements AutoCloseable {
     return (System.nanoTime() - startNanos) / 1e9;
   }
 
-  /** The stage timings recorded so far, and whatever the command adds for its {@code run.json}. */
-  RunReport report() {
-    return report;
+  /** The seconds of each stage timed so far, in the order they ran ({@code run.json}'s {@code stage_seconds}). */
+  Map<String, Double> stageSeconds() {
+    return Collections.unmodifiableMap(stageSeconds);
+  }
+
+  /** The seconds {@code stage} took, 0 when it has not been timed. */
+  double seconds(Stage stage) {
+    return stageSeconds.getOrDefault(stage.timing, 0.0);
   }
 
   SparkSession spark() {
@@ -117,7 +138,7 @@ final class JobContext implements AutoCloseable {
   }
 
   Configuration hadoopConf() {
-    return spark.sparkContext().hadoopConfiguration();
+    return conf;
   }
 
   /** The scratch directory, deleted on close. */
@@ -142,7 +163,9 @@ final class JobContext implements AutoCloseable {
   @Override
   public void close() {
     progress.finished();
-    jsc.clearJobGroup();
+    if (jsc != null) {
+      jsc.clearJobGroup();
+    }
     workDir.close();
   }
 }

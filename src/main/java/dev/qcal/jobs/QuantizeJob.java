@@ -1,16 +1,19 @@
 package dev.qcal.jobs;
 
+import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.qcal.data.DataException;
 import dev.qcal.io.AtomicOutput;
 import dev.qcal.io.OutputGuard;
 import dev.qcal.io.QParamsFile;
 import dev.qcal.io.RunReport;
 import dev.qcal.io.StatsFiles;
+import dev.qcal.jobs.JobContext.Stage;
 import dev.qcal.model.onnx.OnnxModels;
 import dev.qcal.model.plan.CalibrationPlan;
 import dev.qcal.model.prepare.ModelPreparer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -55,7 +58,7 @@ public final class QuantizeJob {
     OutputGuard.check(COMMAND, o.out(), o.overwrite(), in, conf);
   }
 
-  public static RunReport run(Options o, Configuration conf) {
+  public static RunRecord run(Options o, Configuration conf) {
     return run(o, conf, null, null);
   }
 
@@ -64,77 +67,94 @@ public final class QuantizeJob {
    * and nodes are left in FP32 until its target is met (see {@link Fp32Fallback}) before anything is
    * written.
    */
-  public static RunReport run(Options o, Configuration conf, SparkSession spark, Fp32Fallback.Request fallback) {
-    long t0 = System.nanoTime();
+  public static RunRecord run(Options o, Configuration conf, SparkSession spark, Fp32Fallback.Request fallback) {
     checkOutput(o, fallback, List.of(), conf);
-    RunReport report = new RunReport();
-    long t = System.nanoTime();
+    try (JobContext ctx = JobContext.open(conf, spark, "qcal-quantize-")) {
+      StatsFiles.Loaded loaded = ctx.stage(Stage.READ_STATS, "qcal quantize: read " + o.stats(),
+          () -> readStats(o, conf));
+      Preparation p = ctx.stage(Stage.PREPARE, "qcal quantize: prepare " + o.model().getFileName(),
+          () -> prepare(ctx, o, loaded));
+      QuantizeStep.Result chosen = ctx.stage(Stage.CHOOSE_RANGES, "qcal choose ranges: " + o.ranges().method()
+          + ", QDQ rewrite", () -> p.quantize(p.plan()));
+      Fp32Fallback.Outcome fb = fallback == null ? null : ctx.stage(Stage.FALLBACK,
+          "qcal fallback: evaluate the quantized model", () -> fallback(ctx, o, p, chosen, fallback));
+      RunRecord run = ctx.stage(Stage.WRITE, "qcal write: " + o.out(),
+          () -> write(ctx, o, p, fb == null ? chosen : fb.result(), fb));
+      LOG.info("Quantized {} with {} from {} in {} s", o.model(), o.ranges().method(), o.stats(), ctx.wallSeconds());
+      return run;
+    }
+  }
+
+  /** The read stage: the statistics, refused when they were collected for another model. */
+  private static StatsFiles.Loaded readStats(Options o, Configuration conf) {
     StatsFiles.Loaded loaded = StatsFiles.read(o.stats(), conf);
     String sha = OnnxModels.sha256(o.model());
     if (!sha.equals(loaded.manifest().modelSha256())) {
       throw new DataException(o.stats() + ": statistics were collected for the model with SHA-256 "
           + loaded.manifest().modelSha256() + ", not for " + o.model() + " (SHA-256 " + sha + ")");
     }
-    report.stage("read_stats", System.nanoTime() - t);
-    try (WorkDir workDir = WorkDir.create("qcal-quantize-")) {
-      Path work = workDir.path();
-      t = System.nanoTime();
-      // the opset the options need, whatever opset the statistics were collected at: tensor names are the same
-      int opset = o.ranges().preparedOpset(TensorOverrides.dtypes(o.ranges().configFile(), conf));
-      ModelPreparer.Prepared prepared =
-          ModelPreparer.prepare(o.model(), work, loaded.manifest().inputShapes(), opset);
-      CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
-      QuantizeStep.checkNames(o.model(), plan);
-      Map<String, TensorOverrides.Override> overrides =
-          TensorOverrides.read(o.ranges().configFile(), conf, plan.activations());
-      report.stage("prepare", System.nanoTime() - t);
-      t = System.nanoTime();
-      QuantizeStep.Result q = QuantizeStep.run(prepared.model(), prepared.file().getParent(), plan, loaded.stats(), o.ranges(), overrides);
-      report.stage("choose_ranges_and_quantize", System.nanoTime() - t);
-      Fp32Fallback.Outcome fb = null;
-      if (fallback != null) {
-        t = System.nanoTime();
-        fb = Fp32Fallback.run(spark, fallback, o.model(), prepared.model(),
-            ModelInputs.of(OnnxModels.load(o.model()), o.model().toString()), null, null, o.ranges().plan(), q,
-            p -> QuantizeStep.run(prepared.model(), prepared.file().getParent(), CalibrationPlan.of(prepared.model(), p),
-                loaded.stats(),
-                o.ranges(), overrides), work);
-        q = fb.result();
-        report.stage("fallback", System.nanoTime() - t);
-      }
-      t = System.nanoTime();
-      Map<String, String> versions = CalibrateJob.versions();
-      QParamsFile.Header header = new QParamsFile.Header(o.model().toString(), sha, prepared.sourceOpset(),
-          prepared.opset(), o.ranges().method(), loaded.stats().samples(), versions);
-      report.put("command", "quantize")
-          .put("model", o.model().toString())
-          .put("model_sha256", sha)
-          .put("stats", o.stats())
-          .put("out", AtomicOutput.qualified(o.out(), conf))
-          .put("method", o.ranges().method())
-          .put("range_options", QuantizeStep.rangeOptions(o.ranges()))
-          .put("samples", loaded.stats().samples())
-          .put("calibrated_tensors", plan.activations().size())
-          .put("quantized_weights", q.rewrite().weightParams().size())
-          .put("skipped", q.rewrite().skipped())
-          .put("weight_notes", q.rewrite().notes())
-          .put("versions", versions);
-      if (fb != null) {
-        report.put("fallback", fb.report());
-      }
-      try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), conf)) {
-        QuantizeStep.write(out.dir(), header, q, o.ranges());
-        report.stage("write", System.nanoTime() - t);
-        report.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
-        report.write(out.dir().resolve(RunReport.NAME));
-        if (o.ranges().report()) {
-          QuantizeStep.writeReport(out.dir(), loaded.stats());
-        }
-        out.commit();
-      }
-      LOG.info("Quantized {} with {} from {} in {} s", o.model(), o.ranges().method(), o.stats(),
-          (System.nanoTime() - t0) / 1e9);
-      return report;
+    return loaded;
+  }
+
+  /** What the prepare stage hands on: the statistics, the prepared model, its plan and the per-tensor overrides. */
+  private record Preparation(StatsFiles.Loaded loaded, ModelPreparer.Prepared prepared, CalibrationPlan plan,
+      Map<String, TensorOverrides.Override> overrides, RangeOptions ranges) {
+    /** Ranges and the QDQ rewrite of the nodes {@code plan} quantizes, from the saved statistics. */
+    QuantizeStep.Result quantize(CalibrationPlan plan) {
+      return QuantizeStep.run(prepared.model(), prepared.file().getParent(), plan, loaded.stats(), ranges,
+          overrides);
     }
+
+    String sha() {
+      return loaded.manifest().modelSha256();
+    }
+  }
+
+  /** The prepare stage: the model prepared at the opset the options need, planned, the overrides read. */
+  private static Preparation prepare(JobContext ctx, Options o, StatsFiles.Loaded loaded) {
+    Configuration conf = ctx.hadoopConf();
+    // the opset the options need, whatever opset the statistics were collected at: tensor names are the same
+    int opset = o.ranges().preparedOpset(TensorOverrides.dtypes(o.ranges().configFile(), conf));
+    ModelPreparer.Prepared prepared =
+        ModelPreparer.prepare(o.model(), ctx.work(), loaded.manifest().inputShapes(), opset);
+    CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
+    QuantizeStep.checkNames(o.model(), plan);
+    Map<String, TensorOverrides.Override> overrides =
+        TensorOverrides.read(o.ranges().configFile(), conf, plan.activations());
+    return new Preparation(loaded, prepared, plan, overrides, o.ranges());
+  }
+
+  /** The fallback stage: nodes left in FP32, most sensitive first, until {@code request}'s target is met. */
+  private static Fp32Fallback.Outcome fallback(JobContext ctx, Options o, Preparation p, QuantizeStep.Result chosen,
+      Fp32Fallback.Request request) {
+    ModelProto model = p.prepared().model();
+    return Fp32Fallback.run(ctx.spark(), request, new Fp32Fallback.Candidates(o.model(), model, o.ranges().plan(),
+        chosen, plan -> p.quantize(CalibrationPlan.of(model, plan))), new Fp32Fallback.CalibrationData(
+        ModelInputs.of(OnnxModels.load(o.model()), o.model().toString()), null, null), ctx.work());
+  }
+
+  /** The write stage: every output (run.json last, with the timings) into {@code --out} atomically; its record. */
+  private static RunRecord write(JobContext ctx, Options o, Preparation p, QuantizeStep.Result q,
+      Fp32Fallback.Outcome fb) {
+    Map<String, String> versions = CalibrateJob.versions();
+    long samples = p.loaded().stats().samples();
+    QParamsFile.Header header = new QParamsFile.Header(o.model().toString(), p.sha(), p.prepared().sourceOpset(),
+        p.prepared().opset(), o.ranges().method(), samples, versions);
+    RunRecord.Subject subject = new RunRecord.Subject(COMMAND, o.model().toString(), p.sha(), null, o.stats(),
+        AtomicOutput.qualified(o.out(), ctx.hadoopConf()), o.ranges().method(), RunRecord.Ranges.of(o.ranges()),
+        samples);
+    RunRecord run = new RunRecord(subject, null, RunRecord.Quantization.of(p.plan().activations().size(), q), null,
+        null, versions, fb == null ? null : fb.record(), null);
+    try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), ctx.hadoopConf())) {
+      QuantizeStep.write(out.dir(), header, q, o.ranges());
+      ctx.stageTimed();
+      run = run.timed(new RunRecord.Timings(ctx.wallSeconds(), null, new LinkedHashMap<>(ctx.stageSeconds())));
+      run.write(out.dir().resolve(RunReport.NAME));
+      if (o.ranges().report()) {
+        QuantizeStep.writeReport(out.dir(), p.loaded().stats());
+      }
+      out.commit();
+    }
+    return run;
   }
 }

@@ -90,48 +90,67 @@ final class QuantizeStep {
     Map<String, float[]> ranges = new LinkedHashMap<>();
     List<QParamsFile.Entry> entries = new ArrayList<>();
     for (String name : plan.activations()) {
-      if (!stats.tensors().containsKey(name)) {
-        throw new DataException("tensor '" + name + "': the statistics have no entry for it (they list "
-            + stats.tensors().size() + " tensors); were they collected with other --op-types or exclusions?");
-      }
-      TensorStats t = stats.get(name);
-      if (t.count() == 0) {
-        throw new DataException("tensor '" + name + "': no finite values observed in " + stats.samples()
-            + " samples (" + t.nanCount() + " NaN, " + (t.posInfCount() + t.negInfCount()) + " infinite)");
-      }
-      TensorOverrides.Override o = overrides.get(name);
-      String method = o != null && o.method() != null ? o.method() : s.method();
-      double percentile = o != null && o.percentile() != null ? o.percentile() : s.percentile();
-      QuantType type = o != null && o.type() != null ? o.type() : s.activationType();
-      boolean symmetric = o != null && o.symmetric() != null ? o.symmetric() : s.symmetric();
-      Range range;
-      if (o != null && o.range() != null) {
-        method = "fixed";
-        range = new Range(o.range()[0], o.range()[1]);
-      } else {
-        try {
-          range = Calibrators.of(method, percentile).range(name, t, type, symmetric);
-        } catch (IllegalArgumentException e) {
-          String m = e.getMessage();
-          throw new DataException(m.contains("'" + name + "'") ? m : "tensor '" + name + "': " + m);
-        }
-      }
-      QuantParams p = LinearQuant.forRange(range.min(), range.max(), type, symmetric, s.reduceRange(),
-          s.powerOfTwoScales());
-      params.put(name, p);
-      ranges.put(name, new float[] {range.min(), range.max()});
-      Double mse = null;
-      Double sqnr = null;
-      if (t.histogram() != null) {
-        ErrorEstimate est = ErrorEstimate.of(t.histogram(), p);
-        mse = est.expectedMse();
-        sqnr = est.sqnrDb();
-      }
-      entries.add(new QParamsFile.Entry(name, "activation", p, new float[] {t.min()}, new float[] {t.max()},
-          t.count(), t.nanCount(), t.posInfCount(), t.negInfCount(), method,
-          new float[] {range.min(), range.max()}, mse, sqnr));
+      QParamsFile.Entry entry = activation(name, observed(name, stats), s, overrides.get(name));
+      params.put(name, entry.params());
+      ranges.put(name, entry.range().clone());
+      entries.add(entry);
     }
     QdqRewriter.Result rewrite = QdqRewriter.rewrite(prepared, modelDir, plan, params, s.weights());
+    derived(plan, rewrite, entries, ranges);
+    entries.addAll(WeightEntries.of(prepared, modelDir, rewrite.weightParams(), rewrite.weightSources()));
+    return new Result(rewrite, entries, ranges, modelDir);
+  }
+
+  /** The statistics of activation {@code name}; refused when there are none, or no finite value. */
+  private static TensorStats observed(String name, StatsSet stats) {
+    if (!stats.tensors().containsKey(name)) {
+      throw new DataException("tensor '" + name + "': the statistics have no entry for it (they list "
+          + stats.tensors().size() + " tensors); were they collected with other --op-types or exclusions?");
+    }
+    TensorStats t = stats.get(name);
+    if (t.count() == 0) {
+      throw new DataException("tensor '" + name + "': no finite values observed in " + stats.samples()
+          + " samples (" + t.nanCount() + " NaN, " + (t.posInfCount() + t.negInfCount()) + " infinite)");
+    }
+    return t;
+  }
+
+  /**
+   * The qparams.json entry of a calibrated activation: its range (fixed by {@code o}, else chosen by the
+   * method {@code o} or {@code s} names), parameters and, with a histogram, the expected error.
+   */
+  private static QParamsFile.Entry activation(String name, TensorStats t, RangeOptions s, TensorOverrides.Override o) {
+    String method = o != null && o.method() != null ? o.method() : s.method();
+    double percentile = o != null && o.percentile() != null ? o.percentile() : s.percentile();
+    QuantType type = o != null && o.type() != null ? o.type() : s.activationType();
+    boolean symmetric = o != null && o.symmetric() != null ? o.symmetric() : s.symmetric();
+    Range range;
+    if (o != null && o.range() != null) {
+      method = "fixed";
+      range = new Range(o.range()[0], o.range()[1]);
+    } else {
+      try {
+        range = Calibrators.of(method, percentile).range(name, t, type, symmetric);
+      } catch (IllegalArgumentException e) {
+        String m = e.getMessage();
+        throw new DataException(m.contains("'" + name + "'") ? m : "tensor '" + name + "': " + m);
+      }
+    }
+    QuantParams p = LinearQuant.forRange(range.min(), range.max(), type, symmetric, s.reduceRange(),
+        s.powerOfTwoScales());
+    ErrorEstimate est = t.histogram() == null ? null : ErrorEstimate.of(t.histogram(), p);
+    return new QParamsFile.Entry(name, "activation", p, new float[] {t.min()}, new float[] {t.max()},
+        t.count(), t.nanCount(), t.posInfCount(), t.negInfCount(), method,
+        new float[] {range.min(), range.max()}, est == null ? null : est.expectedMse(),
+        est == null ? null : est.sqnrDb());
+  }
+
+  /**
+   * Adds the entries and ranges of the activations the rewrite Q/DQ'd without calibrating them: the op's
+   * fixed range, or their source's (followed through chains of pass-through ops to the calibrated tensor).
+   */
+  private static void derived(CalibrationPlan plan, QdqRewriter.Result rewrite, List<QParamsFile.Entry> entries,
+      Map<String, float[]> ranges) {
     for (Map.Entry<String, QuantParams> e : rewrite.derivedParams().entrySet()) {
       CalibrationPlan.Derived d = plan.derived().get(e.getKey());
       if (d.fixed()) {
@@ -148,8 +167,6 @@ final class QuantizeStep {
       entries.add(QParamsFile.Entry.derived(e.getKey(), e.getValue(), "shared", from, range));
       ranges.put(e.getKey(), range);
     }
-    entries.addAll(WeightEntries.of(prepared, modelDir, rewrite.weightParams(), rewrite.weightSources()));
-    return new Result(rewrite, entries, ranges, modelDir);
   }
 
   /**
@@ -173,18 +190,6 @@ final class QuantizeStep {
     Path file = dir.resolve(ReportWriter.NAME);
     ReportWriter.write(file, RunDirectory.ofLocalRun(dir, stats));
     LOG.info("Wrote {} ({} bytes) in {} s", ReportWriter.NAME, file.toFile().length(), (System.nanoTime() - t) / 1e9);
-  }
-
-  /** The range options as run.json records them ({@code range_options}; the report's markers use them). */
-  static Map<String, Object> rangeOptions(RangeOptions s) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("method", s.method());
-    m.put("percentile", s.percentile());
-    m.put("activation_type", s.activationType().id());
-    m.put("symmetric_activations", s.symmetric());
-    m.put("reduce_range", s.reduceRange());
-    m.put("power_of_two_scales", s.powerOfTwoScales());
-    return m;
   }
 
   /** What the quantized model records about how it was made (its {@code metadata_props}). */

@@ -68,25 +68,19 @@ final class ReducedObserve {
   /**
    * Streams one partition through the reduced session, one batch at a time; batches the reductions
    * cannot prove all finite go through {@code exposing} (opened on first need, closed here) and are
-   * counted in {@code reruns[0]}. With {@code pad} (a fixed batch size) a partial batch is padded and
-   * goes through {@code exposing}, which observes its real samples' rows only (not counted as a rerun:
-   * the reductions would include the padded rows).
+   * counted in {@code reruns[0]}. Batched as {@code pass} says: with {@code pad} (a fixed batch size) a
+   * partial batch is padded and goes through {@code exposing}, which observes its real samples' rows only
+   * (not counted as a rerun: the reductions would include the padded rows); samples are padded as its
+   * {@code padding} says (null: none; with {@code --pad-stats include} only, as the reductions count
+   * padded positions).
    */
-  static StatsSet observePartition(Iterator<Sample> it, OrtSession reduced, List<Reduction> reductions,
-      Supplier<ModelRunner> exposing, List<String> inputNames, List<String> tensors, int batchSize, boolean pad,
-      StatsConfig config, long[] reruns) {
-    return observePartition(it, reduced, reductions, exposing, inputNames, tensors, batchSize, pad, config, reruns, null);
-  }
-
-  /**
-   * {@link #observePartition}, samples padded as {@code padding} says (null: none): with {@code --pad-stats
-   * include} only, as the reductions count padded positions.
-   */
-  static StatsSet observePartition(Iterator<Sample> it, OrtSession reduced, List<Reduction> reductions,
-      Supplier<ModelRunner> exposing, List<String> inputNames, List<String> tensors, int batchSize, boolean pad,
-      StatsConfig config, long[] reruns, dev.qcal.data.Padding padding) {
-    StatsSet stats = StatsSet.empty(tensors, config);
-    Batcher batcher = new Batcher(inputNames.size(), batchSize, pad, Batcher.DEFAULT_OPEN_BUCKETS, padding);
+  static StatsSet observePartition(Iterator<Sample> it, OrtSession reduced, Supplier<ModelRunner> exposing,
+      CalibrateJob.ObservePass pass, long[] reruns) {
+    List<Reduction> reductions = pass.reduced().reductions();
+    List<String> inputNames = pass.inputNames();
+    StatsSet stats = StatsSet.empty(pass.tensors(), pass.config());
+    Batcher batcher = new Batcher(inputNames.size(), pass.batchSize(), pass.pad(), Batcher.DEFAULT_OPEN_BUCKETS,
+        pass.padding());
     // output names once per partition, not per batch and tensor
     List<List<String>> names = new ArrayList<>(reductions.size());
     Set<String> outputs = new LinkedHashSet<>();

@@ -103,41 +103,40 @@ final class Sensitivity {
   }
 
   /**
-   * Measures every quantized tensor of {@code quantized} on {@code sample}.
-   *
-   * @param prepared the prepared FP32 model {@code quantized} was made from
+   * The two models compared: the prepared FP32 model and the QDQ model made from it, each with the folder
+   * its external data locations are relative to (null when it has none).
    */
-  static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, ModelProto quantized,
-      List<Sample> sample, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus) {
-    return measure(jsc, work, prepared, null, quantized, null, sample, inputNames, outputs, batchSize, taskCpus);
+  record Models(ModelProto prepared, Path preparedDir, ModelProto quantized, Path quantizedDir) {
+    /** Models without external data. */
+    Models(ModelProto prepared, ModelProto quantized) {
+      this(prepared, null, quantized, null);
+    }
   }
 
   /**
-   * As above for models that may keep weights in external data: {@code preparedDir} and {@code quantizedDir}
-   * are the folders their external data locations are relative to (null when they have none).
+   * The sample and how it is fed: the model inputs its tensors bind to, the outputs compared and the
+   * samples per inference call ({@link Batcher#WHOLE}: whole inputs, one at a time).
    */
-  static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, Path preparedDir,
-      ModelProto quantized, Path quantizedDir, List<Sample> sample, List<String> inputNames, List<String> outputs,
-      int batchSize, int taskCpus) {
-    return measure(jsc, work, prepared, preparedDir, quantized, quantizedDir, sample, inputNames, outputs, batchSize,
-        taskCpus, jsc.defaultParallelism() * 2, KEEP_REFERENCE_FLOATS);
-  }
-
-  /** As below, for models without external data. */
-  static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, ModelProto quantized,
-      List<Sample> sample, List<String> inputNames, List<String> outputs, int batchSize, int taskCpus, int tasks,
-      long keepFloats) {
-    return measure(jsc, work, prepared, null, quantized, null, sample, inputNames, outputs, batchSize, taskCpus,
-        tasks, keepFloats);
-  }
+  record Feed(List<Sample> sample, List<String> inputNames, List<String> outputs, int batchSize) {}
 
   /**
-   * As above, with the tensors spread over at most {@code tasks} tasks, and the FP32 outputs kept per task
-   * up to {@code keepFloats} floats (else recomputed per variant); the figures depend on neither.
+   * How the work is spread: the threads of one ONNX Runtime session ({@code spark.task.cpus}), the tensors
+   * over at most {@code count} tasks, and the FP32 outputs kept per task up to {@code keepFloats} floats
+   * (else recomputed per variant); the figures depend on neither of the last two.
    */
-  static Result measure(JavaSparkContext jsc, Path work, ModelProto prepared, Path preparedDir,
-      ModelProto quantized, Path quantizedDir, List<Sample> sample, List<String> inputNames, List<String> outputs,
-      int batchSize, int taskCpus, int tasks, long keepFloats) {
+  record Tasks(int cpus, int count, long keepFloats) {
+    /** Twice the default parallelism, keeping up to {@link #KEEP_REFERENCE_FLOATS}. */
+    static Tasks of(JavaSparkContext jsc, int cpus) {
+      return new Tasks(cpus, jsc.defaultParallelism() * 2, KEEP_REFERENCE_FLOATS);
+    }
+  }
+
+  /** Measures every quantized tensor of {@code models.quantized()} on {@code feed}'s sample. */
+  static Result measure(JavaSparkContext jsc, Path work, Models models, Feed feed, Tasks tasks) {
+    ModelProto prepared = models.prepared();
+    ModelProto quantized = models.quantized();
+    List<Sample> sample = feed.sample();
+    int batchSize = feed.batchSize();
     SingleTensorQdq variants = SingleTensorQdq.of(prepared, quantized);
     // a model with a fixed batch dimension is fed exactly that many rows, a partial batch padded; whole
     // inputs (batch size Batcher.WHOLE) one at a time
@@ -151,18 +150,16 @@ final class Sensitivity {
     // and relocates the model's references), and each variant is written next to them on the executor
     // so ONNX Runtime finds its external tensors; the others are opened from memory
     boolean external = ExternalData.uses(prepared) || ExternalData.uses(quantized);
-    ShippedFiles.Shipped p = ShippedFiles.shipModel(jsc, prepared, preparedDir, work, "qcal-sens-fp32");
-    String preparedFile = p.fileName();
-    String preparedSha = p.sha256();
-    String quantFile = ShippedFiles.shipModel(jsc, quantized, quantizedDir, work, "qcal-sens-q").fileName();
+    ShippedFiles.Shipped p = ShippedFiles.shipModel(jsc, prepared, models.preparedDir(), work, "qcal-sens-fp32");
+    String quantFile = ShippedFiles.shipModel(jsc, quantized, models.quantizedDir(), work, "qcal-sens-q").fileName();
     Broadcast<List<Sample>> shared = jsc.broadcast(List.copyOf(sample));
-    Variants v = new Variants(preparedFile, preparedSha, quantFile, external, taskCpus, List.copyOf(inputNames),
-        List.copyOf(outputs), rows, fixed > 0, keepFloats);
+    Variants v = new Variants(p.fileName(), p.sha256(), quantFile, external, tasks.cpus(),
+        List.copyOf(feed.inputNames()), List.copyOf(feed.outputs()), rows, fixed > 0, tasks.keepFloats());
     List<Integer> indices = new ArrayList<>();
     for (int i = 0; i < targets.size(); i++) {
       indices.add(i);
     }
-    int slices = Math.max(1, Math.min(targets.size(), tasks));
+    int slices = Math.max(1, Math.min(targets.size(), tasks.count()));
     List<Tuple2<Integer, List<OutputComparison>>> measured = jsc.parallelize(indices, slices)
         .mapPartitions(it -> v.measure(it, shared.value()).iterator()).collect();
     shared.destroy();
@@ -187,41 +184,66 @@ final class Sensitivity {
           OnnxModels.load(Path.of(SparkFiles.get(quantFile))));
       OrtSession base = SessionCache.get(preparedSha, Path.of(SparkFiles.get(preparedFile)), taskCpus);
       try (ModelRunner baseRunner = new ModelRunner(base, names, outs)) {
-        // the FP32 outputs of the sample are kept for all variants of the task when they are small,
-        // else computed again batch by batch (one batch held at a time)
-        List<Map<String, float[]>> kept = new ArrayList<>();
-        long[] floats = {0};
-        forEachBatch(sample, names.size(), rows, pad, b -> {
-          if (floats[0] <= keepFloats) {
-            Map<String, float[]> ref = copy(baseRunner, b);
-            ref.values().forEach(f -> floats[0] += f.length);
-            kept.add(ref);
-          }
-        });
-        List<Map<String, float[]>> reference = floats[0] <= keepFloats ? kept : null;
+        Task task = new Task(this, baseRunner, sample);
         while (it.hasNext()) {
           int i = it.next();
-          done.add(new Tuple2<>(i, compare(built.variant(i), i, baseRunner, reference, sample)));
+          done.add(new Tuple2<>(i, task.compare(built.variant(i), i)));
         }
       }
       return done;
     }
+  }
 
-    /** Variant {@code i} against the FP32 outputs ({@code reference}, or recomputed when null). */
-    private List<OutputComparison> compare(ModelProto variant, int i, ModelRunner baseRunner,
-        List<Map<String, float[]>> reference, List<Sample> sample) throws java.io.IOException {
+  /** One executor task's FP32 side: the FP32 model's runner, the sample and, when small, its FP32 outputs. */
+  private static final class Task {
+    private final Variants v;
+    private final ModelRunner baseRunner;
+    private final List<Sample> sample;
+    private final List<Map<String, float[]>> reference;
+
+    Task(Variants v, ModelRunner baseRunner, List<Sample> sample) {
+      this.v = v;
+      this.baseRunner = baseRunner;
+      this.sample = sample;
+      this.reference = reference();
+    }
+
+    /**
+     * The FP32 outputs of the sample, kept for all variants of the task when they are small; null when
+     * over {@code keepFloats}: they are computed again batch by batch (one batch held at a time).
+     */
+    private List<Map<String, float[]>> reference() {
+      List<Map<String, float[]>> kept = new ArrayList<>();
+      long[] floats = {0};
+      forEachBatch(b -> {
+        if (floats[0] <= v.keepFloats()) {
+          Map<String, float[]> ref = copy(baseRunner, b);
+          ref.values().forEach(f -> floats[0] += f.length);
+          kept.add(ref);
+        }
+      });
+      return floats[0] <= v.keepFloats() ? kept : null;
+    }
+
+    private void forEachBatch(java.util.function.Consumer<Batcher.Batch> action) {
+      new Batcher(v.names().size(), v.rows(), v.pad()).forEach(sample.iterator(), action);
+    }
+
+    /** Variant {@code i} against the FP32 outputs (kept, or recomputed batch by batch). */
+    List<OutputComparison> compare(ModelProto variant, int i) throws java.io.IOException {
+      List<String> outs = v.outs();
       List<OutputComparison> perOutput = new ArrayList<>();
       outs.forEach(o -> perOutput.add(OutputComparison.empty(o)));
-      Path variantFile = external ? Path.of(SparkFiles.get(preparedFile)).resolveSibling(
+      Path variantFile = v.external() ? Path.of(SparkFiles.get(v.preparedFile())).resolveSibling(
           ".qcal-variant-" + java.util.UUID.randomUUID() + ".onnx") : null;
       if (variantFile != null) {
         OnnxModels.save(variant, variantFile);
       }
-      try (OrtSession s = variantFile != null ? SessionCache.openFile(variantFile, taskCpus)
-              : SessionCache.open(variant.toByteArray(), taskCpus);
-          ModelRunner runner = new ModelRunner(s, names, outs)) {
+      try (OrtSession s = variantFile != null ? SessionCache.openFile(variantFile, v.taskCpus())
+              : SessionCache.open(variant.toByteArray(), v.taskCpus());
+          ModelRunner runner = new ModelRunner(s, v.names(), outs)) {
         int[] batch = {0};
-        forEachBatch(sample, names.size(), rows, pad, b -> {
+        forEachBatch(b -> {
           Map<String, float[]> ref = reference != null ? reference.get(batch[0]++) : copy(baseRunner, b);
           runner.run(b, ModelRunner.realRows(b, (tensor, values, shape) ->
               perOutput.get(outs.indexOf(tensor)).add(ref.get(tensor), values.duplicate(), shape, null)));
@@ -259,11 +281,6 @@ final class Sensitivity {
     }
     entries.sort(RANKING);
     return entries;
-  }
-
-  private static void forEachBatch(List<Sample> sample, int inputs, int batchSize, boolean pad,
-      java.util.function.Consumer<Batcher.Batch> action) {
-    new Batcher(inputs, batchSize, pad).forEach(sample.iterator(), action);
   }
 
   private static Map<String, float[]> copy(ModelRunner runner, Batcher.Batch b) {

@@ -31,7 +31,7 @@ final class ShippedFiles {
   private ShippedFiles() {}
 
   /** A shipped model: its file name on the executors ({@code SparkFiles.get}) and the SHA-256 of that file. */
-  record Shipped(String fileName, String sha256) {}
+  record Shipped(String fileName, String sha256) implements java.io.Serializable {}
 
   /**
    * Ships {@code model} as {@code PREFIX-<sha>.onnx}. A model with external data (locations relative to

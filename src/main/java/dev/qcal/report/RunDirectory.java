@@ -60,7 +60,7 @@ public final class RunDirectory {
   }
 
   private static JsonNode readRun(String runDir, Configuration conf) {
-    return readJson(new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(runDir), RunReport.NAME), "qcal.run",
+    return readJson(new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(runDir), RunReport.NAME), RunReport.FORMAT,
         "", conf);
   }
 

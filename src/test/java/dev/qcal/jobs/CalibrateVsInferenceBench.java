@@ -6,7 +6,6 @@ import dev.qcal.data.InputSpec;
 import dev.qcal.data.Npy;
 import dev.qcal.data.Sample;
 import dev.qcal.examples.TextLines;
-import dev.qcal.io.RunReport;
 import dev.qcal.model.onnx.OnnxModels;
 import dev.qcal.model.plan.CalibrationPlan;
 import dev.qcal.model.prepare.GraphAugmenter;
@@ -328,11 +327,11 @@ public final class CalibrateVsInferenceBench {
         }
         for (int k = table ? 0 : 1; k < 2; k++) {
           long cpu = taskCpu(spark, taskCpu);
-          RunReport rep = CalibrateJob.run(new CalibrateOptions(model, List.of(data), out.toString(), true, batch, null,
+          RunRecord rep = CalibrateJob.run(new CalibrateOptions(model, List.of(data), out.toString(), true, batch, null,
               Map.of(), configs[k], RangeOptions.defaults()), spark);
-          r[1 + k] = (long) rep.get("samples") / rep.stageSeconds("observe_and_reduce");
-          r[7 + k] = (long) rep.get("samples") / ((taskCpu(spark, taskCpu) - cpu) / 1e9);
-          r[3] = (long) rep.get("stats_state_bytes");
+          r[1 + k] = rep.subject().samples() / rep.timings().stageSeconds().get("observe_and_reduce");
+          r[7 + k] = rep.subject().samples() / ((taskCpu(spark, taskCpu) - cpu) / 1e9);
+          r[3] = rep.statistics().stateBytes();
         }
       }
     }

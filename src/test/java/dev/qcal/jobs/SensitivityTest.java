@@ -60,14 +60,17 @@ class SensitivityTest {
     params.put("logits", LinearQuant.forRange(-8f, 8f, QuantType.UINT8, false));
     ModelProto quantized = QdqRewriter.rewrite(fp32, plan, params, QuantType.INT8).model();
     try (WorkDir work = WorkDir.create("qcal-sens-test-")) {
-      Sensitivity.Result r1 = Sensitivity.measure(jsc, work.path(), fp32, quantized, a, List.of("x"), List.of("logits"),
-          3, 1, 1, Sensitivity.KEEP_REFERENCE_FLOATS);
-      Sensitivity.Result r7 = Sensitivity.measure(jsc, work.path(), fp32, quantized, b, List.of("x"), List.of("logits"),
-          3, 1, 7, Sensitivity.KEEP_REFERENCE_FLOATS);
+      Sensitivity.Models models = new Sensitivity.Models(fp32, quantized);
+      Sensitivity.Result r1 = Sensitivity.measure(jsc, work.path(), models,
+          new Sensitivity.Feed(a, List.of("x"), List.of("logits"), 3),
+          new Sensitivity.Tasks(1, 1, Sensitivity.KEEP_REFERENCE_FLOATS));
+      Sensitivity.Result r7 = Sensitivity.measure(jsc, work.path(), models,
+          new Sensitivity.Feed(b, List.of("x"), List.of("logits"), 3),
+          new Sensitivity.Tasks(1, 7, Sensitivity.KEEP_REFERENCE_FLOATS));
       assertEquals(r1, r7);
       // FP32 outputs recomputed per variant (none kept) give the same figures
-      Sensitivity.Result recomputed = Sensitivity.measure(jsc, work.path(), fp32, quantized, a, List.of("x"),
-          List.of("logits"), 3, 1, 2, 0);
+      Sensitivity.Result recomputed = Sensitivity.measure(jsc, work.path(), models,
+          new Sensitivity.Feed(a, List.of("x"), List.of("logits"), 3), new Sensitivity.Tasks(1, 2, 0));
       assertEquals(r1, recomputed);
       assertEquals(20, r1.samples());
       // x, x0, a and the three weights: logits, a MatMul's graph output, stays float (QdqRewriter.Outputs.AUTO)

@@ -126,8 +126,7 @@ public final class ReportFixtures {
     options.put("power_of_two_scales", false);
     RunReport run = new RunReport().put("command", "calibrate").put("model", "models/<m>&.onnx")
         .put("range_options", options).put("samples", stats.samples()).put("versions", Map.of("qcal", "test"))
-        .put("wall_seconds", 1.5);
-    run.stage("observe_and_reduce", 1_000_000_000L);
+        .put("wall_seconds", 1.5).put("stage_seconds", Map.of("observe_and_reduce", 1.0));
     run.write(dir.resolve(RunReport.NAME));
     StatsFiles.write(dir.resolve(StatsFiles.DIR), stats, SHA, 13, Map.of("x", new long[] {2, 3}));
     return stats;
