@@ -131,7 +131,8 @@ final class QuantizeStep {
           t.count(), t.nanCount(), t.posInfCount(), t.negInfCount(), method,
           new float[] {range.min(), range.max()}, mse, sqnr));
     }
-    QdqRewriter.Result rewrite = QdqRewriter.rewrite(prepared, modelDir, plan, params, s.weights());
+    QdqRewriter.Result rewrite = QdqRewriter.rewrite(QdqRewriter.Request.of(prepared, plan, params)
+        .withModelDir(modelDir).withWeights(s.weights()));
     for (Map.Entry<String, QuantParams> e : rewrite.derivedParams().entrySet()) {
       CalibrationPlan.Derived d = plan.derived().get(e.getKey());
       if (d.fixed()) {
