@@ -225,17 +225,7 @@ public final class ModelPreparer {
       model = OnnxModels.load(optimizedFile);
     }
     if (OnnxModels.opset(model) < targetOpset) {
-      Set<String> unknown = OpsetUpgrader.ranksToLearn(model, targetOpset);
-      Map<String, Integer> learned = Map.of();
-      if (!unknown.isEmpty()) {
-        Map<String, long[]> shapes = probeShapes.get();
-        Inputs in = inputs(original, model, shapes == null ? Map.of() : shapes);
-        LOG.info("{}: shape inference cannot decide the rank of {} tensors the upgrade to opset {} needs ({});"
-            + " learning them from one run on inputs {}", original, unknown.size(), targetOpset, unknown,
-            describe(in.shapes()));
-        learned = RankProbe.ranks(model, workDir, unknown, in.data(), in.shapes());
-      }
-      model = OpsetUpgrader.upgrade(model, targetOpset, learned);
+      model = upgraded(model, original, workDir, targetOpset, probeShapes);
     }
     model = dropUnusedOpsetImports(model);
     model = InitializerIdentities.fold(model);
@@ -253,6 +243,25 @@ public final class ModelPreparer {
     OnnxModels.save(model, preparedFile);
     return new Unverified(original, source, model, preparedFile, asIs, constants - constantsLeft,
         batchNorms - batchNormsLeft, sourceIrVersion);
+  }
+
+  /**
+   * {@code model} upgraded to {@code targetOpset}; the ranks shape inference cannot decide are learned from
+   * one run of {@code original} (a {@link RankProbe}) on inputs of the shapes {@code probeShapes} gives.
+   */
+  private static ModelProto upgraded(ModelProto model, Path original, Path workDir, int targetOpset,
+      Supplier<Map<String, long[]>> probeShapes) {
+    Set<String> unknown = OpsetUpgrader.ranksToLearn(model, targetOpset);
+    Map<String, Integer> learned = Map.of();
+    if (!unknown.isEmpty()) {
+      Map<String, long[]> shapes = probeShapes.get();
+      Inputs in = inputs(original, model, shapes == null ? Map.of() : shapes);
+      LOG.info("{}: shape inference cannot decide the rank of {} tensors the upgrade to opset {} needs ({});"
+          + " learning them from one run on inputs {}", original, unknown.size(), targetOpset, unknown,
+          describe(in.shapes()));
+      learned = RankProbe.ranks(model, workDir, unknown, in.data(), in.shapes());
+    }
+    return OpsetUpgrader.upgrade(model, targetOpset, learned);
   }
 
   /**

@@ -170,6 +170,11 @@ public final class ShapeInference {
       arithmeticValues(node);
       return List.of(TensorShape.broadcast(ins));
     }
+    return byOp(node, op);
+  }
+
+  /** The output shapes of {@code node}, an {@code op} node with its own rule (or none: no shapes). */
+  private List<TensorShape> byOp(NodeProto node, String op) {
     return switch (op) {
       case "Constant" -> constant(node);
       case "MatMul", "MatMulInteger" -> List.of(matMul(in(node, 0), in(node, 1)));
