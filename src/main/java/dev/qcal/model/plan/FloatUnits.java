@@ -115,9 +115,15 @@ final class FloatUnits {
       out = c.getOutput(0);
       cur = c;
     }
-    if (x == null || out == null) {
-      return null;
-    }
+    return x == null || out == null ? null : geluUnit(kind, x, e, xScale, forward, out, ancestors);
+  }
+
+  /**
+   * The GELU unit from {@code x} to {@code out}: the nodes between {@code x} and {@code e}, {@code e}, the
+   * {@code forward} nodes and {@code xScale} (null when none); null when too many or not closed.
+   */
+  private Unit geluUnit(String kind, String x, NodeProto e, NodeProto xScale, Set<NodeProto> forward, String out,
+      Set<NodeProto> ancestors) {
     Set<NodeProto> nodes = new LinkedHashSet<>(between(x, e, ancestors));
     nodes.add(e);
     nodes.addAll(forward);

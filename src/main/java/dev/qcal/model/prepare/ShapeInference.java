@@ -519,18 +519,21 @@ public final class ShapeInference {
       }
       long[] range = sliceRange(starts[i], ends[i], step, d.value());
       out.set(axis, Dim.of(range[2]));
-      if (sliced != null) {
-        List<Dim> picked = new ArrayList<>();
-        for (long j = 0; j < range[2]; j++) {
-          picked.add(sliced.get((int) (range[0] + j * step)));
-        }
-        sliced = picked;
-      }
+      sliced = sliced == null ? null : picked(sliced, range, step);
     }
     if (sliced != null) {
       values.put(node.getOutput(0), sliced);
     }
     return new TensorShape(out);
+  }
+
+  /** The values a slice {@code range} ({start, end, count}) with {@code step} picks from {@code v}. */
+  private static List<Dim> picked(List<Dim> v, long[] range, long step) {
+    List<Dim> picked = new ArrayList<>();
+    for (long j = 0; j < range[2]; j++) {
+      picked.add(v.get((int) (range[0] + j * step)));
+    }
+    return picked;
   }
 
   /** ONNX Slice on one axis of size {@code dim}: {start, end, count} after clamping. */
