@@ -95,7 +95,8 @@ final class QuantizeStep {
       ranges.put(name, entry.range().clone());
       entries.add(entry);
     }
-    QdqRewriter.Result rewrite = QdqRewriter.rewrite(prepared, modelDir, plan, params, s.weights());
+    QdqRewriter.Result rewrite = QdqRewriter.rewrite(QdqRewriter.Request.of(prepared, plan, params)
+        .withModelDir(modelDir).withWeights(s.weights()));
     derived(plan, rewrite, entries, ranges);
     entries.addAll(WeightEntries.of(prepared, modelDir, rewrite.weightParams(), rewrite.weightSources()));
     return new Result(rewrite, entries, ranges, modelDir);

@@ -72,8 +72,10 @@ public final class GraphOutputQdqBench {
     float[][] eval = samples(text, 2, EVAL, sample);
     Map<String, QuantParams> params = calibrate(env, m, plan, input, calib, sample);
     WeightSpec w = new WeightSpec(QuantType.INT8, true, 0);
-    ModelProto qOut = QdqRewriter.rewrite(m, null, plan, params, w, QdqRewriter.Outputs.QUANTIZED).model();
-    ModelProto fOut = QdqRewriter.rewrite(m, null, plan, params, w, QdqRewriter.Outputs.FLOAT).model();
+    ModelProto qOut = QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, params).withWeights(w)
+        .withOutputs(QdqRewriter.Outputs.QUANTIZED)).model();
+    ModelProto fOut = QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, params).withWeights(w)
+        .withOutputs(QdqRewriter.Outputs.FLOAT)).model();
     String output = m.getGraph().getOutput(0).getName();
     try (OrtSession fp = session(env, m); OrtSession q = session(env, qOut); OrtSession f = session(env, fOut)) {
       double sqnrQ = sqnr(env, fp, q, input, output, eval, sample);

@@ -82,7 +82,8 @@ class InspectCommandTest {
     Files.write(fp, m.toByteArray());
     CalibrationPlan plan = CalibrationPlan.of(m);
     QuantParams p = LinearQuant.forRange(-2f, 2f, QuantType.UINT8, false);
-    ModelProto q = OnnxModels.withMetadata(QdqRewriter.rewrite(m, plan, Map.of("x", p, "c", p), QuantType.INT8).model(),
+    ModelProto q = OnnxModels.withMetadata(QdqRewriter.rewrite(
+        QdqRewriter.Request.of(m, plan, Map.of("x", p, "c", p))).model(),
         Map.of("qcal.method", "minmax"));
     Path qp = tmp.resolve("q.onnx");
     Files.write(qp, q.toByteArray());
@@ -145,7 +146,8 @@ class InspectCommandTest {
     Path fp = tmp.resolve("m.onnx");
     Files.write(fp, m.toByteArray());
     QuantParams p = LinearQuant.forRange(-2f, 2f, QuantType.UINT8, false);
-    ModelProto q = QdqRewriter.rewrite(m, CalibrationPlan.of(m), Map.of("x", p, "c", p), QuantType.INT8).model();
+    ModelProto q = QdqRewriter.rewrite(
+        QdqRewriter.Request.of(m, CalibrationPlan.of(m), Map.of("x", p, "c", p))).model();
     // qcal's provenance names another model
     String other = "0".repeat(64);
     Path tagged = tmp.resolve("tagged.onnx");

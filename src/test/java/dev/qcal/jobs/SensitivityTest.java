@@ -58,7 +58,7 @@ class SensitivityTest {
     params.put("x0", LinearQuant.forRange(-4f, 4f, QuantType.UINT8, false));
     params.put("a", LinearQuant.forRange(-4000f, 4000f, QuantType.UINT8, false));
     params.put("logits", LinearQuant.forRange(-8f, 8f, QuantType.UINT8, false));
-    ModelProto quantized = QdqRewriter.rewrite(fp32, plan, params, QuantType.INT8).model();
+    ModelProto quantized = QdqRewriter.rewrite(QdqRewriter.Request.of(fp32, plan, params)).model();
     try (WorkDir work = WorkDir.create("qcal-sens-test-")) {
       Sensitivity.Models models = new Sensitivity.Models(fp32, quantized);
       Sensitivity.Result r1 = Sensitivity.measure(jsc, work.path(), models,

@@ -173,7 +173,7 @@ public final class TransformerQdq {
     Map<String, float[]> ranges = ranges(m, plan.activations(), calib);
     Map<String, QuantParams> params = new HashMap<>();
     ranges.forEach((t, mm) -> params.put(t, LinearQuant.forRange(mm[0], mm[1], QuantType.UINT8, false)));
-    return QdqRewriter.rewrite(m, plan, params, QuantType.INT8).model();
+    return QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, params)).model();
   }
 
   /** Quantizes and measures one variant. */

@@ -1,16 +1,12 @@
 package dev.qcal.model.qdq;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
-import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.qcal.model.onnx.ExternalData;
-import dev.qcal.model.onnx.ExternalDataFile;
-import dev.qcal.model.onnx.GraphNames;
 import dev.qcal.model.onnx.Initializers;
+import dev.qcal.model.onnx.OnnxModels;
 import dev.qcal.model.plan.CalibrationPlan;
 import dev.qcal.model.plan.CalibrationPlan.WeightRef;
 import dev.qcal.model.plan.QdqGraph;
@@ -19,8 +15,6 @@ import dev.qcal.quant.QuantParams;
 import dev.qcal.quant.QuantType;
 import dev.qcal.quant.StreamedWeight;
 import dev.qcal.quant.WeightSpec;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.function.Function;
 
 /**
  * Rewrites a prepared model into QDQ form from a {@link CalibrationPlan} and calibrated activation
@@ -47,15 +40,17 @@ import java.util.function.Function;
  * axis; blocked ({@link WeightSpec#blockSize()} B, MatMul/Gemm only) {@code sK}/{@code zK} of shape
  * {@code [ceil(K/B), N]} and {@code DequantizeLinear(axis = K axis, block_size = B)}. 4-bit weights
  * (MatMul, Gemm, Gather) are packed two per byte; Conv and ConvTranspose weights stay int8, as ONNX Runtime
- * has no 4-bit convolution kernels (recorded in {@link Result#notes()}). Bias {@code B}: int32 {@code qK} with scale
- * {@code inputScale * W_scale[c]}, axis 0 and no zero point (0 by default). Float weights no node reads
- * any more are removed. The short generated names keep the file small (on the example they were a third
- * of it); the inserted nodes have no names. A name that already exists gets a numeric suffix.
+ * has no 4-bit convolution kernels (recorded in {@link Result#notes()}; see {@link WeightScheme}). Bias
+ * {@code B}: int32 {@code qK} with scale {@code inputScale * W_scale[c]}, axis 0 and no zero point (0 by
+ * default). Float weights no node reads any more are removed. The short generated names keep the file
+ * small (on the example they were a third of it); the inserted nodes have no names. A name that already
+ * exists gets a numeric suffix ({@link QdqEmitter} writes the graph).
  *
  * <p>Weights kept in external data (see {@link ExternalData}) are quantized one tensor at a time and in
  * chunks ({@link StreamedWeight}: ranges in a first pass over the file, values in a second), and their
  * quantized values are written to a new data file in the model's directory, which the rewritten model
- * references; {@link OnnxModels#save(ModelProto, Path, Path)} then writes it with its own data file.
+ * references ({@link StreamedWeightQuantizer}); {@link OnnxModels#save(ModelProto, Path, Path)} then writes
+ * it with its own data file.
  */
 public final class QdqRewriter {
 
@@ -78,11 +73,49 @@ public final class QdqRewriter {
     }
   }
 
-  /** Op types whose constant weights may be 4-bit; the others (Conv, ConvTranspose) keep int8. */
-  private static final Set<String> FOUR_BIT_OPS = Set.of("MatMul", "Gemm", "Gather");
+  /**
+   * What to rewrite: the prepared model, the plan made from it and the calibrated params of its planned
+   * activations (all must have params); the weight scheme ({@link WeightSpec#defaults()} unless set); the
+   * directory the model's external data locations are relative to (null when it has none), where
+   * quantized external weights go to a new data file; and what a planned graph output that no node reads
+   * gets ({@link Outputs#AUTO} unless set).
+   */
+  public record Request(ModelProto prepared, CalibrationPlan plan, Map<String, QuantParams> activationParams,
+      WeightSpec weights, Path modelDir, Outputs outputs) {
+    public Request {
+      Objects.requireNonNull(outputs, "outputs");
+      Objects.requireNonNull(prepared, "prepared");
+      Objects.requireNonNull(plan, "plan");
+      Objects.requireNonNull(activationParams, "activationParams");
+      Objects.requireNonNull(weights, "weightSpec");
+    }
 
-  /** Op types whose 2-D weights may be quantized in blocks along their reduction axis. */
-  private static final Set<String> BLOCK_OPS = Set.of("MatMul", "Gemm");
+    /** A request with int8 per-channel weights, no external data and {@link Outputs#AUTO}. */
+    public static Request of(ModelProto prepared, CalibrationPlan plan, Map<String, QuantParams> activationParams) {
+      return new Request(prepared, plan, activationParams, WeightSpec.defaults(), null, Outputs.AUTO);
+    }
+
+    /** This request with weight scheme {@code weights}. */
+    public Request withWeights(WeightSpec weights) {
+      return new Request(prepared, plan, activationParams, weights, modelDir, outputs);
+    }
+
+    /** This request with weights of {@code type}, per channel, no blocks. */
+    public Request withWeights(QuantType type) {
+      Objects.requireNonNull(type, "weightType");
+      return withWeights(new WeightSpec(type, true, 0));
+    }
+
+    /** This request for a model whose external data locations are relative to {@code modelDir}. */
+    public Request withModelDir(Path modelDir) {
+      return new Request(prepared, plan, activationParams, weights, modelDir, outputs);
+    }
+
+    /** This request with {@code outputs} for the planned graph outputs that no node reads. */
+    public Request withOutputs(Outputs outputs) {
+      return new Request(prepared, plan, activationParams, weights, modelDir, outputs);
+    }
+  }
 
   /**
    * What a planned activation that is a graph output and that no node reads gets. Measured with
@@ -108,130 +141,49 @@ public final class QdqRewriter {
   private static final int MIN_OPSET_4BIT = 21;
 
   private final QdqGraph g;
+  private final Request request;
   private final CalibrationPlan plan;
   private final Set<String> planned;
   private final Map<String, QuantParams> activationParams;
-  private final WeightSpec weightSpec;
-  private final Path modelDir;
-  private ExternalDataFile streamed;
-  private final GraphNames names;
-  private final List<TensorProto> newInitializers = new ArrayList<>();
-  private final List<NodeProto> head = new ArrayList<>();
-  private final Map<String, List<NodeProto>> afterTensor = new HashMap<>();
-  private final Map<String, String> activationRename = new HashMap<>();
-  /** Graph outputs whose producer now writes another name, read by the Q whose DQ writes the output. */
-  private final Map<String, String> outputRename = new HashMap<>();
-  private final Outputs outputs;
+  private final QdqEmitter emitter;
+  private final StreamedWeightQuantizer.DataFile dataFile;
   private final Map<String, String[]> paramNames = new HashMap<>();
-  /** Per weight DequantizeLinear output: its scale and zero point initializers. */
-  private final Map<String, String[]> dqParams = new HashMap<>();
-  private int counter;
-  private final Map<NodeProto, Map<Integer, String>> inputEdits = new HashMap<>();
   /** Per initializer and quantization scheme: the params before any widening for a bias. */
   private final Map<String, QuantParams> baseParams = new HashMap<>();
-  private final Map<String, StreamedWeight> streamedWeights = new HashMap<>();
+  private final Map<String, WeightQuantizer> quantizers = new HashMap<>();
   /** Per initializer and scheme: the DequantizeLinear output of each distinct set of params made. */
   private final Map<String, Map<QuantParams, String>> copies = new HashMap<>();
   private final Map<String, QuantParams> weightParams = new LinkedHashMap<>();
   private final Map<String, String> weightSources = new LinkedHashMap<>();
   private final Map<String, QuantParams> derivedParams = new LinkedHashMap<>();
-  private final Set<String> replacedInitializers = new HashSet<>();
   private final List<String> skipped = new ArrayList<>();
   private final List<String> notes = new ArrayList<>();
 
-  private QdqRewriter(
-      ModelProto model, Path modelDir, CalibrationPlan plan, Map<String, QuantParams> activationParams,
-      WeightSpec weightSpec, Outputs outputs) {
-    this.g = new QdqGraph(model.getGraph());
-    this.outputs = outputs;
-    this.modelDir = modelDir;
-    this.plan = plan;
+  private QdqRewriter(Request request) {
+    this.g = new QdqGraph(request.prepared().getGraph());
+    this.request = request;
+    this.plan = request.plan();
     this.planned = new HashSet<>(plan.activations());
-    this.activationParams = new HashMap<>(activationParams);
-    this.weightSpec = weightSpec;
-    this.names = new GraphNames(model.getGraph());
+    this.activationParams = new HashMap<>(request.activationParams());
+    this.emitter = new QdqEmitter(g);
+    this.dataFile = new StreamedWeightQuantizer.DataFile(request.modelDir());
   }
 
   /**
-   * Inserts Q/DQ for every planned activation (all must have params) and quantizes the planned weights
-   * to {@code weightType} per channel.
+   * Inserts Q/DQ for every planned activation and quantizes the planned weights in the request's scheme.
+   * A planned activation that is a graph output and that no node reads ({@link Outputs}): quantized, it
+   * gets a Q/DQ pair whose DequantizeLinear writes the output's name (its producer writes
+   * {@code NAME_QuantizeInput}, as in ONNX Runtime's quantizer), so the model's interface is unchanged and
+   * ONNX Runtime can fuse the producer into an integer kernel; float, it stays the producer's output (noted
+   * in {@link Result#skipped()}). Either way no Q/DQ pair is left that nothing reads.
    *
-   * @throws IllegalArgumentException when the default-domain opset is below 13, a planned activation has
-   *     no params, or the plan does not match the model
+   * @throws IllegalArgumentException when the default-domain opset is below 13 (or 21 for 16-bit or 4-bit
+   *     types or blocked weights), a planned activation has no params, or the plan does not match the model
    */
-  public static Result rewrite(
-      ModelProto prepared,
-      CalibrationPlan plan,
-      Map<String, QuantParams> activationParams,
-      QuantType weightType) {
-    Objects.requireNonNull(weightType, "weightType");
-    return rewrite(prepared, null, plan, activationParams, new WeightSpec(weightType, true, 0));
-  }
-
-  /**
-   * As {@link #rewrite(ModelProto, CalibrationPlan, Map, QuantType)} with a full weight scheme (type, per
-   * channel or per tensor, block size).
-   *
-   * @throws IllegalArgumentException also when 4-bit or blocked weights meet an opset below 21
-   */
-  public static Result rewrite(
-      ModelProto prepared,
-      CalibrationPlan plan,
-      Map<String, QuantParams> activationParams,
-      WeightSpec weightSpec) {
-    return rewrite(prepared, null, plan, activationParams, weightSpec);
-  }
-
-  /**
-   * As {@link #rewrite(ModelProto, CalibrationPlan, Map, QuantType)} for a model whose external data
-   * locations are relative to {@code modelDir} (null when it has none); quantized external weights go to
-   * a new data file there.
-   */
-  public static Result rewrite(
-      ModelProto prepared,
-      Path modelDir,
-      CalibrationPlan plan,
-      Map<String, QuantParams> activationParams,
-      QuantType weightType) {
-    Objects.requireNonNull(weightType, "weightType");
-    return rewrite(prepared, modelDir, plan, activationParams, new WeightSpec(weightType, true, 0));
-  }
-
-  /**
-   * The full form: a weight scheme, and the directory {@code modelDir} the model's external data locations
-   * are relative to (null when it has none). External weights are quantized in chunks in any scheme
-   * ({@link StreamedWeight}) and written to a new data file in {@code modelDir}.
-   */
-  public static Result rewrite(
-      ModelProto prepared,
-      Path modelDir,
-      CalibrationPlan plan,
-      Map<String, QuantParams> activationParams,
-      WeightSpec weightSpec) {
-    return rewrite(prepared, modelDir, plan, activationParams, weightSpec, Outputs.AUTO);
-  }
-
-  /**
-   * As above, choosing what happens to a planned activation that is a graph output and that no node
-   * reads ({@link Outputs}): quantized, it gets a Q/DQ pair whose DequantizeLinear writes the output's
-   * name (its producer writes {@code NAME_QuantizeInput}, as in ONNX Runtime's quantizer), so the model's
-   * interface is unchanged and ONNX Runtime can fuse the producer into an integer kernel; float, it stays
-   * the producer's output (noted in {@link Result#skipped()}). Either way no Q/DQ pair is left that
-   * nothing reads.
-   */
-  public static Result rewrite(
-      ModelProto prepared,
-      Path modelDir,
-      CalibrationPlan plan,
-      Map<String, QuantParams> activationParams,
-      WeightSpec weightSpec,
-      Outputs outputs) {
-    Objects.requireNonNull(outputs, "outputs");
-    Objects.requireNonNull(prepared, "prepared");
-    Objects.requireNonNull(plan, "plan");
-    Objects.requireNonNull(activationParams, "activationParams");
-    Objects.requireNonNull(weightSpec, "weightSpec");
-    int opset = defaultOpset(prepared);
+  public static Result rewrite(Request request) {
+    Objects.requireNonNull(request, "request");
+    WeightSpec weightSpec = request.weights();
+    int opset = defaultOpset(request.prepared());
     if (opset < MIN_OPSET) {
       throw new IllegalArgumentException("Cannot insert Q/DQ: the model imports default-domain opset " + opset
           + " but per-channel DequantizeLinear needs opset >= " + MIN_OPSET + "; upgrade the model first");
@@ -241,13 +193,11 @@ public final class QdqRewriter {
       throw new IllegalArgumentException("Blocked weights (block_size " + weightSpec.blockSize()
           + ") need default-domain opset >= " + MIN_OPSET_4BIT + ", the model has opset " + opset);
     }
-    QdqRewriter r = new QdqRewriter(prepared, modelDir, plan, activationParams, weightSpec, outputs);
+    QdqRewriter r = new QdqRewriter(request);
     try {
-      return r.run(prepared);
+      return r.run(request.prepared());
     } finally {
-      if (r.streamed != null) {
-        r.streamed.close();
-      }
+      r.dataFile.close();
     }
   }
 
@@ -255,40 +205,10 @@ public final class QdqRewriter {
     skipped.addAll(plan.skipped());
     int opset = defaultOpset(model);
     for (String t : plan.activations()) {
-      QuantParams p = activationParams.get(t);
-      if (p == null) {
-        throw new IllegalArgumentException("No quantization params for activation '" + t
-            + "' in the calibration plan; calibrate it or drop it from the plan");
-      }
-      if (!g.isFloatActivation(t)) {
-        throw new IllegalArgumentException("Planned activation '" + t
-            + "' is not a float graph input or node output of this model; was the plan made from another model?");
-      }
-      checkType("activation '" + t + "'", p.type(), opset);
-      if (p.type().bits() == 4) {
-        throw new IllegalArgumentException("Cannot quantize activation '" + t + "' to " + p.type().id()
-            + ": 4-bit types are for weights only");
-      }
-      quantizeActivation(t, p, null);
+      quantizeActivation(t, checkedParams(t, opset), null);
     }
     for (Map.Entry<String, CalibrationPlan.Derived> e : plan.derived().entrySet()) {
-      String t = e.getKey();
-      CalibrationPlan.Derived d = e.getValue();
-      QuantParams source = activationParams.get(d.source());
-      if (source == null || !planned.contains(d.source())) {
-        skipped.add("'" + t + "': left in float because '" + d.source() + "', whose params it takes, is not quantized");
-        continue;
-      }
-      if (source.perChannel() && !d.fixed()) {
-        skipped.add("'" + t + "': left in float because '" + d.source()
-            + "' is quantized per channel and the op may move that axis");
-        continue;
-      }
-      QuantParams p = d.fixed() ? LinearQuant.forRange(d.min(), d.max(), source.type(), false) : source;
-      activationParams.put(t, p);
-      derivedParams.put(t, p);
-      planned.add(t);
-      quantizeActivation(t, p, d.fixed() ? null : paramNames.get(d.source()));
+      quantizeDerived(e.getKey(), e.getValue());
     }
     for (String t : new java.util.TreeSet<>(activationParams.keySet())) {
       if (!planned.contains(t) && !plan.derived().containsKey(t)) {
@@ -298,8 +218,46 @@ public final class QdqRewriter {
     for (WeightRef ref : plan.weights()) {
       quantizeWeight(ref);
     }
-    return new Result(model.toBuilder().setGraph(buildGraph()).build(), weightParams, weightSources, skipped,
+    return new Result(model.toBuilder().setGraph(emitter.build()).build(), weightParams, weightSources, skipped,
         derivedParams, notes);
+  }
+
+  /** The params of planned activation {@code t}, checked against the model and its opset. */
+  private QuantParams checkedParams(String t, int opset) {
+    QuantParams p = activationParams.get(t);
+    if (p == null) {
+      throw new IllegalArgumentException("No quantization params for activation '" + t
+          + "' in the calibration plan; calibrate it or drop it from the plan");
+    }
+    if (!g.isFloatActivation(t)) {
+      throw new IllegalArgumentException("Planned activation '" + t
+          + "' is not a float graph input or node output of this model; was the plan made from another model?");
+    }
+    checkType("activation '" + t + "'", p.type(), opset);
+    if (p.type().bits() == 4) {
+      throw new IllegalArgumentException("Cannot quantize activation '" + t + "' to " + p.type().id()
+          + ": 4-bit types are for weights only");
+    }
+    return p;
+  }
+
+  /** Q/DQ for derived tensor {@code t} on its source's params (or its fixed range), or a skip saying why not. */
+  private void quantizeDerived(String t, CalibrationPlan.Derived d) {
+    QuantParams source = activationParams.get(d.source());
+    if (source == null || !planned.contains(d.source())) {
+      skipped.add("'" + t + "': left in float because '" + d.source() + "', whose params it takes, is not quantized");
+      return;
+    }
+    if (source.perChannel() && !d.fixed()) {
+      skipped.add("'" + t + "': left in float because '" + d.source()
+          + "' is quantized per channel and the op may move that axis");
+      return;
+    }
+    QuantParams p = d.fixed() ? LinearQuant.forRange(d.min(), d.max(), source.type(), false) : source;
+    activationParams.put(t, p);
+    derivedParams.put(t, p);
+    planned.add(t);
+    quantizeActivation(t, p, d.fixed() ? null : paramNames.get(d.source()));
   }
 
   /** Q/DQ pair for {@code t}; {@code shared} names the scale and zero point to reuse, or null for new ones. */
@@ -308,49 +266,16 @@ public final class QdqRewriter {
     boolean quantizeOutput = output && quantizesOutput(t);
     if (output && !quantizeOutput && g.consumers(t).isEmpty()) {
       skipped.add("'" + t + "': graph output that no node reads, left in float"
-          + (outputs == Outputs.AUTO ? ": ONNX Runtime's integer Gemm/MatMul kernels have float outputs" : ""));
+          + (request.outputs() == Outputs.AUTO ? ": ONNX Runtime's integer Gemm/MatMul kernels have float outputs" : ""));
       return;
     }
-    long[] dims = p.perChannel() ? new long[] {p.channels()} : new long[0];
-    String scale;
-    String zp;
-    if (shared != null) {
-      scale = shared[0];
-      zp = shared[1];
-    } else {
-      scale = names.tensor("s" + counter);
-      zp = names.tensor("z" + counter);
-      newInitializers.add(QdqTensors.floatTensor(scale, dims, p.scale()));
-      newInitializers.add(QdqTensors.intTensor(zp, p.type(), dims, p.zeroPoint()));
-    }
-    paramNames.put(t, new String[] {scale, zp});
-    String q = names.tensor("q" + counter);
-    String dq = names.tensor("d" + counter);
-    counter++;
-    String in = t;
-    if (quantizeOutput) {
-      // the DQ writes the graph output, so its readers and the model's interface keep the name
-      in = names.tensor(t + "_QuantizeInput");
-      dq = t;
-      outputRename.put(t, in);
-    }
-    List<NodeProto> pair = List.of(
-        qdqNode("QuantizeLinear", in, scale, zp, q, p.axis()),
-        qdqNode("DequantizeLinear", q, scale, zp, dq, p.axis()));
-    if (g.producer(t) == null) {
-      head.addAll(pair);
-    } else {
-      afterTensor.put(t, pair);
-    }
-    if (!dq.equals(t)) {
-      activationRename.put(t, dq);
-    }
+    paramNames.put(t, emitter.activation(t, p, shared, quantizeOutput));
   }
 
   /** Whether graph output {@code t} gets Q/DQ ({@link Outputs}). */
   private boolean quantizesOutput(String t) {
-    if (outputs != Outputs.AUTO) {
-      return outputs == Outputs.QUANTIZED;
+    if (request.outputs() != Outputs.AUTO) {
+      return request.outputs() == Outputs.QUANTIZED;
     }
     Set<String> owners = plan.owners(t);
     return owners.isEmpty() || !owners.stream().allMatch(id -> {
@@ -377,67 +302,24 @@ public final class QdqRewriter {
       throw new IllegalArgumentException("Node '" + ref.node() + "' does not read initializer '"
           + ref.initializer() + "'; was the plan made from another model?");
     }
-    String op = node.getOpType();
-    long[] dims = QdqTensors.dims(w);
-    QuantType type = weightSpec.type();
-    String what = "weight '" + ref.initializer() + "' of " + op + " '" + ref.node() + "'";
-    if (type.bits() == 4 && !FOUR_BIT_OPS.contains(op)) {
-      type = QuantType.INT8;
-      notes.add(what + ": int8, not " + weightSpec.type().id() + ": ONNX Runtime has no 4-bit " + op + " kernels");
-    }
-    int block = 0;
-    if (weightSpec.blockSize() > 0) {
-      if (BLOCK_OPS.contains(op) && dims.length == 2) {
-        block = weightSpec.blockSize();
-      } else {
-        notes.add(what + ": " + (weightSpec.perChannel() ? "per channel" : "per tensor")
-            + ", not in blocks: blocks apply to 2-D MatMul/Gemm weights only");
-      }
-    }
-    // the block axis is the reduction (K) axis: the other axis of a 2-D weight whose channel axis is N
-    int axis = block > 0 ? 1 - ref.axis() : ref.axis();
-    String gathered = gatherSharingOutput(node, w, type, block);
+    String what = "weight '" + ref.initializer() + "' of " + node.getOpType() + " '" + ref.node() + "'";
+    WeightScheme scheme = WeightScheme.resolve(request.weights(), node.getOpType(), QdqTensors.dims(w), ref.axis(),
+        what);
+    notes.addAll(scheme.notes());
+    String gathered = gatherSharingOutput(node, w, scheme);
     if (gathered != null) {
-      type = QuantType.UINT8;
+      scheme = scheme.asSharedTable();
     }
-    boolean perTensor = !weightSpec.perChannel() && block == 0 || gathered != null;
-    boolean conv = op.equals("Conv");
-    String key = ref.initializer() + "@" + (perTensor ? "tensor" : axis) + "@" + type.id() + "@" + block
-        + (conv ? "@conv" : "");
-    QuantParams base = baseParams.get(key);
-    if (base == null) {
-      base = gathered != null ? tableParams(w) : weightParams(ref, w, dims, perTensor ? null : axis, block, type, key);
-      baseParams.put(key, base);
-    }
-    QuantParams wp = ref.biasInitializer() != null && !base.blocked() ? widenForBias(ref, what, base) : base;
-    Map<QuantParams, String> made = copies.computeIfAbsent(key, k -> new HashMap<>());
-    String dq = made.get(wp);
-    if (dq == null) {
-      Function<String, TensorProto> quantized;
-      QuantParams p = wp;
-      if (ExternalData.isExternal(w)) {
-        StreamedWeight sw = streamedWeights.get(key);
-        quantized = name -> streamQuantized(name, w, sw, p);
-      } else {
-        long[] q = LinearQuant.quantizeAll(QdqTensors.floats(w), dims, wp);
-        QuantType qt = type;
-        quantized = name -> QdqTensors.intTensor(name, qt, dims, q);
-      }
-      // ORT fuses Conv without a weight zero point but its QGemm fusion fails without one ("zero point
-      // and scale of input b should have same shape size"), so only Conv weights leave out all-zero ones.
-      boolean keepZeroPoint = !conv || !allZero(wp.zeroPoint());
-      dq = dequantized(dims, quantized, wp, type, keepZeroPoint);
-      made.put(wp, dq);
-      record(ref.initializer(), ref.node(), what, wp);
-    }
-    edit(node, wIndex, dq);
+    QuantParams wp = weightParams(ref, w, scheme, what);
+    String dq = dequantizedWeight(ref, w, scheme, wp, what);
+    emitter.edit(node, wIndex, dq);
     if (ref.biasInitializer() != null) {
       quantizeBias(ref, node, wp);
     }
     if (gathered != null) {
       activationParams.put(gathered, wp);
       planned.add(gathered);
-      quantizeActivation(gathered, wp, dqParams.get(dq));
+      quantizeActivation(gathered, wp, emitter.dequantizedParams(dq));
     }
   }
 
@@ -451,50 +333,55 @@ public final class QdqRewriter {
    * or the output is not a float activation or is already planned (calibrated by a consumer's rule): those
    * keep one scale per row and a float output.
    */
-  private String gatherSharingOutput(NodeProto node, TensorProto w, QuantType type, int block) {
-    if (!node.getOpType().equals("Gather") || type.bits() != 8 || block > 0 || node.getOutputCount() < 1
-        || ExternalData.isExternal(w)) {
+  private String gatherSharingOutput(NodeProto node, TensorProto w, WeightScheme scheme) {
+    if (!node.getOpType().equals("Gather") || scheme.type().bits() != 8 || scheme.block() > 0
+        || node.getOutputCount() < 1 || ExternalData.isExternal(w)) {
       return null;
     }
     String out = node.getOutput(0);
     return g.isFloatActivation(out) && !planned.contains(out) && !plan.derived().containsKey(out) ? out : null;
   }
 
-  /** uint8 asymmetric per-tensor params covering a table's values (and 0). */
-  private static QuantParams tableParams(TensorProto w) {
-    float lo = 0;
-    float hi = 0;
-    for (float v : QdqTensors.floats(w)) {
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
+  /**
+   * The params of weight {@code w} in {@code scheme}, computed once per initializer and scheme by its
+   * {@link WeightQuantizer} (kept for writing the values), then raised where its int32 bias needs it.
+   */
+  private QuantParams weightParams(WeightRef ref, TensorProto w, WeightScheme scheme, String what) {
+    String key = scheme.key(ref.initializer());
+    QuantParams base = baseParams.get(key);
+    if (base == null) {
+      WeightQuantizer quantizer = ExternalData.isExternal(w)
+          ? new StreamedWeightQuantizer(w, request.modelDir(), dataFile) : new EmbeddedWeightQuantizer(w);
+      try {
+        base = quantizer.params(scheme);
+      } catch (IllegalArgumentException e) {
+        if (scheme.table()) {
+          throw e;
+        }
+        throw new IllegalArgumentException(
+            "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
+      }
+      baseParams.put(key, base);
+      quantizers.put(key, quantizer);
     }
-    return LinearQuant.forRange(lo, hi, QuantType.UINT8, false);
+    return ref.biasInitializer() != null && !base.blocked() ? widenForBias(ref, what, base) : base;
   }
 
-  /**
-   * The params of weight {@code w} in one scheme; an external weight is streamed in chunks for its
-   * ranges, and its {@link StreamedWeight} kept under {@code key} for writing the values.
-   */
-  private QuantParams weightParams(WeightRef ref, TensorProto w, long[] dims, Integer axis, int block, QuantType type,
-      String key) {
-    try {
-      if (ExternalData.isExternal(w)) {
-        // streamed in chunks: a first pass for the ranges, a second writes the values to the data file
-        StreamedWeight sw = new StreamedWeight(dims, axis, block);
-        Initializers.forEachChunk(w, modelDir, Initializers.CHUNK_FLOATS, sw::observe);
-        QuantParams p = sw.params(type);
-        StreamedWeight.byteLength(type, Initializers.count(w));
-        streamedWeights.put(key, sw);
-        return p;
-      }
-      float[] data = QdqTensors.floats(w);
-      return block > 0 ? LinearQuant.blockWeightParams(data, dims, axis, block, type)
-          : axis == null ? LinearQuant.weightParamsPerTensor(data, type)
-          : LinearQuant.weightParams(data, dims, axis, type);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          "Cannot quantize weight '" + ref.initializer() + "' of node '" + ref.node() + "': " + e.getMessage(), e);
+  /** The DequantizeLinear output of weight {@code w} quantized with {@code wp}, made once per scheme and params. */
+  private String dequantizedWeight(WeightRef ref, TensorProto w, WeightScheme scheme, QuantParams wp, String what) {
+    String key = scheme.key(ref.initializer());
+    Map<QuantParams, String> made = copies.computeIfAbsent(key, k -> new HashMap<>());
+    String dq = made.get(wp);
+    if (dq == null) {
+      var quantized = quantizers.get(key).values(scheme, wp);
+      // ORT fuses Conv without a weight zero point but its QGemm fusion fails without one ("zero point
+      // and scale of input b should have same shape size"), so only Conv weights leave out all-zero ones.
+      boolean keepZeroPoint = !scheme.conv() || !allZero(wp.zeroPoint());
+      dq = emitter.dequantized(QdqTensors.dims(w), quantized, wp, scheme.type(), keepZeroPoint);
+      made.put(wp, dq);
+      record(ref.initializer(), ref.node(), what, wp);
     }
+    return dq;
   }
 
   /**
@@ -513,7 +400,7 @@ public final class QdqRewriter {
     }
     weightParams.put(entry, p);
     weightSources.put(entry, initializer);
-    replacedInitializers.add(initializer);
+    emitter.replaced(initializer);
   }
 
   /**
@@ -529,7 +416,7 @@ public final class QdqRewriter {
     if (ap == null || ap.perChannel() || bt == null || bt.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
       return wp;
     }
-    float[] bias = Initializers.floats(bt, modelDir);
+    float[] bias = Initializers.floats(bt, request.modelDir());
     if (wp.perChannel() && bias.length != wp.channels()) {
       return wp; // quantizeBias names the mismatch
     }
@@ -580,7 +467,7 @@ public final class QdqRewriter {
     if (bIndex < 0 || bt == null) {
       throw new IllegalArgumentException("Node '" + ref.node() + "' does not read bias initializer '" + b + "'");
     }
-    float[] bias = Initializers.floats(bt, modelDir);
+    float[] bias = Initializers.floats(bt, request.modelDir());
     if (wp.perChannel() && bias.length != wp.channels()) {
       throw new IllegalArgumentException("Bias '" + b + "' of node '" + ref.node() + "' has " + bias.length
           + " values but weight '" + ref.initializer() + "' has " + wp.channels() + " channels");
@@ -595,72 +482,11 @@ public final class QdqRewriter {
       for (int i = 0; i < q.length; i++) {
         ql[i] = q[i];
       }
-      dq = dequantized(QdqTensors.dims(bt), ql, bp, QuantType.INT32, false);
+      dq = emitter.dequantized(QdqTensors.dims(bt), ql, bp, QuantType.INT32, false);
       made.put(bp, dq);
       record(b, ref.node(), "bias '" + b + "' of " + node.getOpType() + " '" + ref.node() + "'", bp);
     }
-    edit(node, bIndex, dq);
-  }
-
-  /**
-   * Adds initializers {@code qK}, {@code sK} and, when {@code keepZeroPoint}, {@code zK}, and a
-   * DequantizeLinear; returns its output name. A left-out zero point is 0 (ONNX's default).
-   */
-  private String dequantized(long[] dims, long[] values, QuantParams p, QuantType type, boolean keepZeroPoint) {
-    return dequantized(dims, name -> QdqTensors.intTensor(name, type, dims, values), p, type, keepZeroPoint);
-  }
-
-  /** As above, the quantized initializer (of shape {@code dims}) made by {@code quantized} from its name. */
-  private String dequantized(long[] dims,
-      Function<String, TensorProto> quantized, QuantParams p, QuantType type, boolean keepZeroPoint) {
-    long[] pdims = p.blocked() ? LinearQuant.blockParamDims(dims, p.axis(), p.blockSize())
-        : p.perChannel() ? new long[] {p.channels()} : new long[0];
-    String q = names.tensor("q" + counter);
-    String scale = names.tensor("s" + counter);
-    String zp = keepZeroPoint ? names.tensor("z" + counter) : "";
-    String dq = names.tensor("d" + counter);
-    counter++;
-    newInitializers.add(quantized.apply(q));
-    newInitializers.add(QdqTensors.floatTensor(scale, pdims, p.scale()));
-    if (!zp.isEmpty()) {
-      newInitializers.add(QdqTensors.intTensor(zp, type, pdims, p.zeroPoint()));
-    }
-    NodeProto dqNode = qdqNode("DequantizeLinear", q, scale, zp, dq, p.axis());
-    if (p.blocked()) {
-      dqNode = dqNode.toBuilder().addAttribute(AttributeProto.newBuilder()
-          .setName("block_size").setType(AttributeProto.AttributeType.INT).setI(p.blockSize())).build();
-    }
-    head.add(dqNode);
-    dqParams.put(dq, new String[] {scale, zp});
-    return dq;
-  }
-
-  /**
-   * The quantized values of external weight {@code w}, computed chunk by chunk in a second pass over its
-   * file and appended to this rewrite's data file in the model's directory.
-   */
-  private TensorProto streamQuantized(String name, TensorProto w, StreamedWeight sw, QuantParams p) {
-    if (streamed == null) {
-      String location = "qcal-quantized-" + java.util.UUID.randomUUID() + ".data";
-      streamed = new ExternalDataFile(modelDir.resolve(location), location);
-    }
-    long length = StreamedWeight.byteLength(p.type(), Initializers.count(w));
-    long offset = streamed.begin(length);
-    ByteBuffer out = ByteBuffer.allocateDirect(StreamedWeight.maxChunkBytes(p.type(), Initializers.CHUNK_FLOATS))
-        .order(ByteOrder.LITTLE_ENDIAN);
-    Initializers.forEachChunk(w, modelDir, Initializers.CHUNK_FLOATS, (first, chunk) -> {
-      out.clear();
-      sw.quantize(first, chunk, p, out);
-      streamed.write(out.flip());
-    });
-    out.clear();
-    sw.finish(out);
-    if (out.position() > 0) {
-      streamed.write(out.flip());
-    }
-    TensorProto header = TensorProto.newBuilder().setName(name).setDataType(p.type().onnxElemType())
-        .addAllDims(w.getDimsList()).build();
-    return streamed.reference(header, offset, length);
+    emitter.edit(node, bIndex, dq);
   }
 
   private static boolean allZero(long[] v) {
@@ -670,86 +496,6 @@ public final class QdqRewriter {
       }
     }
     return true;
-  }
-
-  private void edit(NodeProto node, int index, String newInput) {
-    inputEdits.computeIfAbsent(node, k -> new HashMap<>()).put(index, newInput);
-  }
-
-  private GraphProto buildGraph() {
-    GraphProto.Builder gb = g.graph().toBuilder().clearNode();
-    gb.addAllNode(head);
-    for (NodeProto n : g.nodes()) {
-      Map<Integer, String> edits = inputEdits.getOrDefault(n, Map.of());
-      NodeProto.Builder nb = n.toBuilder();
-      for (int i = 0; i < n.getInputCount(); i++) {
-        String replacement = edits.getOrDefault(i, activationRename.get(n.getInput(i)));
-        if (replacement != null) {
-          nb.setInput(i, replacement);
-        }
-      }
-      for (int i = 0; i < n.getOutputCount(); i++) {
-        String renamed = outputRename.get(n.getOutput(i));
-        if (renamed != null) {
-          nb.setOutput(i, renamed);
-        }
-      }
-      gb.addNode(nb.build());
-      for (String out : n.getOutputList()) {
-        gb.addAllNode(afterTensor.getOrDefault(out, List.of()));
-      }
-    }
-    Set<String> used = new HashSet<>();
-    for (NodeProto n : gb.getNodeList()) {
-      collectInputs(n, used);
-    }
-    gb.getOutputList().forEach(v -> used.add(v.getName()));
-    List<TensorProto> kept = new ArrayList<>();
-    for (TensorProto t : gb.getInitializerList()) {
-      if (!replacedInitializers.contains(t.getName()) || used.contains(t.getName())) {
-        kept.add(t);
-      }
-    }
-    Set<String> removed = new HashSet<>(replacedInitializers);
-    removed.removeAll(used);
-    List<ValueInfoProto> inputs = gb.getInputList().stream().filter(v -> !removed.contains(v.getName())).toList();
-    List<ValueInfoProto> infos =
-        gb.getValueInfoList().stream().filter(v -> !removed.contains(v.getName())).toList();
-    gb.clearInitializer().addAllInitializer(kept).addAllInitializer(newInitializers);
-    gb.clearInput().addAllInput(inputs);
-    gb.clearValueInfo().addAllValueInfo(infos);
-    return gb.build();
-  }
-
-  /** Inputs of a node and, for nodes with subgraphs, every name those subgraphs read. */
-  private static void collectInputs(NodeProto n, Set<String> used) {
-    used.addAll(n.getInputList());
-    for (AttributeProto a : n.getAttributeList()) {
-      List<GraphProto> subgraphs = new ArrayList<>(a.getGraphsList());
-      if (a.hasG()) {
-        subgraphs.add(a.getG());
-      }
-      for (GraphProto sg : subgraphs) {
-        for (NodeProto sn : sg.getNodeList()) {
-          collectInputs(sn, used);
-        }
-        sg.getOutputList().forEach(v -> used.add(v.getName()));
-      }
-    }
-  }
-
-  /** An unnamed Q or DQ node; an empty {@code zp} leaves the optional zero point out. */
-  private static NodeProto qdqNode(String op, String x, String scale, String zp, String y, Integer axis) {
-    NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).addInput(x).addInput(scale);
-    if (!zp.isEmpty()) {
-      n.addInput(zp);
-    }
-    n.addOutput(y);
-    if (axis != null) {
-      n.addAttribute(AttributeProto.newBuilder()
-          .setName("axis").setType(AttributeProto.AttributeType.INT).setI(axis));
-    }
-    return n.build();
   }
 
   static int defaultOpset(ModelProto model) {

@@ -66,85 +66,98 @@ public final class SingleTensorQdq {
       if (isOp(n, "DequantizeLinear") && q.isInitializer(n.getInput(0))) {
         weightDqs.add(n);
       }
-      if (!isOp(n, "QuantizeLinear") || q.isInitializer(n.getInput(0))) {
-        continue;
+      if (isOp(n, "QuantizeLinear") && !q.isInitializer(n.getInput(0))) {
+        s.addActivation(p, q, n);
       }
-      String t = n.getInput(0);
-      NodeProto dq = q.consumers(n.getOutput(0)).stream().filter(c -> isOp(c, "DequantizeLinear")).findFirst()
-          .orElse(null);
-      Map<String, String> renames = new LinkedHashMap<>();
-      if (p.producer(t) == null && !p.isGraphInput(t) && dq != null && p.isGraphOutput(dq.getOutput(0))
-          && p.producer(dq.getOutput(0)) != null) {
-        // Q/DQ on a graph output: the DQ writes the output's name, its producer writes the Q's input
-        renames.put(dq.getOutput(0), t);
-        t = dq.getOutput(0);
-      }
-      if (p.producer(t) == null && !p.isGraphInput(t)) {
-        throw new ModelException("quantized model: Q/DQ of '" + t + "', which the prepared FP32 model has no tensor for");
-      }
-      if (dq == null) {
-        continue;
-      }
-      List<String> readers = new ArrayList<>();
-      Map<String, Map<Integer, String>> rewires = new LinkedHashMap<>();
-      for (NodeProto c : q.consumers(dq.getOutput(0))) {
-        if (isOp(c, "QuantizeLinear") || isOp(c, "DequantizeLinear")) {
-          continue;
-        }
-        String id = q.id(c);
-        NodeProto pc = p.node(id);
-        if (pc == null) {
-          throw new ModelException("quantized model: node '" + id + "' is not in the prepared FP32 model");
-        }
-        readers.add(id);
-        for (int i = 0; i < c.getInputCount(); i++) {
-          if (c.getInput(i).equals(dq.getOutput(0)) && i < pc.getInputCount() && pc.getInput(i).equals(t)) {
-            rewires.computeIfAbsent(id, k -> new LinkedHashMap<>()).put(i, dq.getOutput(0));
-          }
-        }
-      }
-      s.targets.add(new Target(t, "activation", readers));
-      s.transplants.add(new Transplant(List.of(n, dq), initializers(q, n, dq), p.producer(t) == null ? null : t,
-          rewires, renames));
     }
     Map<String, Integer> weightIndex = new LinkedHashMap<>();
     for (NodeProto dq : weightDqs) {
       TensorProto values = q.initializer(dq.getInput(0));
-      if (values.getDataType() == TensorProto.DataType.INT32_VALUE) {
-        continue; // a bias
-      }
-      for (NodeProto c : q.consumers(dq.getOutput(0))) {
-        String id = q.id(c);
-        NodeProto pc = p.node(id);
-        if (pc == null) {
-          throw new ModelException("quantized model: node '" + id + "' is not in the prepared FP32 model");
-        }
-        for (int i = 0; i < c.getInputCount() && i < pc.getInputCount(); i++) {
-          if (!c.getInput(i).equals(dq.getOutput(0)) || !p.isInitializer(pc.getInput(i))) {
-            continue;
-          }
-          String w = pc.getInput(i);
-          Integer k = weightIndex.get(w);
-          if (k == null) {
-            k = s.targets.size();
-            weightIndex.put(w, k);
-            s.targets.add(new Target(w, "weight", List.of()));
-            s.transplants.add(new Transplant(new ArrayList<>(), new ArrayList<>(), null, new LinkedHashMap<>(), Map.of()));
-          }
-          Transplant tr = s.transplants.get(k);
-          if (!tr.nodes().contains(dq)) { // one weight read on two axes has two DequantizeLinears
-            tr.nodes().add(dq);
-            tr.initializers().addAll(initializers(q, dq));
-          }
-          Target old = s.targets.get(k);
-          Set<String> nodes = new LinkedHashSet<>(old.nodes());
-          nodes.add(id);
-          s.targets.set(k, new Target(w, "weight", new ArrayList<>(nodes)));
-          s.transplants.get(k).rewires().computeIfAbsent(id, x -> new LinkedHashMap<>()).put(i, dq.getOutput(0));
-        }
+      if (values.getDataType() != TensorProto.DataType.INT32_VALUE) { // not a bias
+        s.addWeight(p, q, dq, weightIndex);
       }
     }
     return s;
+  }
+
+  /** The target and transplant of activation Q/DQ pair {@code quantize} of {@code q} ({@code p} the FP32 model). */
+  private void addActivation(QdqGraph p, QdqGraph q, NodeProto quantize) {
+    String t = quantize.getInput(0);
+    NodeProto dq = q.consumers(quantize.getOutput(0)).stream().filter(c -> isOp(c, "DequantizeLinear")).findFirst()
+        .orElse(null);
+    Map<String, String> renames = new LinkedHashMap<>();
+    if (p.producer(t) == null && !p.isGraphInput(t) && dq != null && p.isGraphOutput(dq.getOutput(0))
+        && p.producer(dq.getOutput(0)) != null) {
+      // Q/DQ on a graph output: the DQ writes the output's name, its producer writes the Q's input
+      renames.put(dq.getOutput(0), t);
+      t = dq.getOutput(0);
+    }
+    if (p.producer(t) == null && !p.isGraphInput(t)) {
+      throw new ModelException("quantized model: Q/DQ of '" + t + "', which the prepared FP32 model has no tensor for");
+    }
+    if (dq == null) {
+      return;
+    }
+    List<String> readers = new ArrayList<>();
+    Map<String, Map<Integer, String>> rewires = new LinkedHashMap<>();
+    for (NodeProto c : q.consumers(dq.getOutput(0))) {
+      if (isOp(c, "QuantizeLinear") || isOp(c, "DequantizeLinear")) {
+        continue;
+      }
+      String id = q.id(c);
+      NodeProto pc = preparedNode(p, id);
+      readers.add(id);
+      for (int i = 0; i < c.getInputCount(); i++) {
+        if (c.getInput(i).equals(dq.getOutput(0)) && i < pc.getInputCount() && pc.getInput(i).equals(t)) {
+          rewires.computeIfAbsent(id, k -> new LinkedHashMap<>()).put(i, dq.getOutput(0));
+        }
+      }
+    }
+    targets.add(new Target(t, "activation", readers));
+    transplants.add(new Transplant(List.of(quantize, dq), initializers(q, quantize, dq),
+        p.producer(t) == null ? null : t, rewires, renames));
+  }
+
+  /**
+   * Adds weight DequantizeLinear {@code dq} of {@code q} to the target of each FP32 initializer its readers
+   * read in its place ({@code weightIndex}: the target index of each initializer so far).
+   */
+  private void addWeight(QdqGraph p, QdqGraph q, NodeProto dq, Map<String, Integer> weightIndex) {
+    for (NodeProto c : q.consumers(dq.getOutput(0))) {
+      String id = q.id(c);
+      NodeProto pc = preparedNode(p, id);
+      for (int i = 0; i < c.getInputCount() && i < pc.getInputCount(); i++) {
+        if (!c.getInput(i).equals(dq.getOutput(0)) || !p.isInitializer(pc.getInput(i))) {
+          continue;
+        }
+        String w = pc.getInput(i);
+        Integer k = weightIndex.get(w);
+        if (k == null) {
+          k = targets.size();
+          weightIndex.put(w, k);
+          targets.add(new Target(w, "weight", List.of()));
+          transplants.add(new Transplant(new ArrayList<>(), new ArrayList<>(), null, new LinkedHashMap<>(), Map.of()));
+        }
+        Transplant tr = transplants.get(k);
+        if (!tr.nodes().contains(dq)) { // one weight read on two axes has two DequantizeLinears
+          tr.nodes().add(dq);
+          tr.initializers().addAll(initializers(q, dq));
+        }
+        Set<String> nodes = new LinkedHashSet<>(targets.get(k).nodes());
+        nodes.add(id);
+        targets.set(k, new Target(w, "weight", new ArrayList<>(nodes)));
+        tr.rewires().computeIfAbsent(id, x -> new LinkedHashMap<>()).put(i, dq.getOutput(0));
+      }
+    }
+  }
+
+  /** The node of the prepared FP32 model with id {@code id}. */
+  private static NodeProto preparedNode(QdqGraph p, String id) {
+    NodeProto pc = p.node(id);
+    if (pc == null) {
+      throw new ModelException("quantized model: node '" + id + "' is not in the prepared FP32 model");
+    }
+    return pc;
   }
 
   private static boolean isOp(NodeProto n, String op) {

@@ -87,8 +87,9 @@ public class ExternalDataTest {
     ModelProto embedded = ExternalModels.mlp();
     CalibrationPlan plan = CalibrationPlan.of(embedded);
     assertEquals(plan.activations(), CalibrationPlan.of(ext).activations());
-    QdqRewriter.Result e = QdqRewriter.rewrite(embedded, plan, params(plan), QuantType.INT8);
-    QdqRewriter.Result x = QdqRewriter.rewrite(ext, dir, CalibrationPlan.of(ext), params(plan), QuantType.INT8);
+    QdqRewriter.Result e = QdqRewriter.rewrite(QdqRewriter.Request.of(embedded, plan, params(plan)));
+    QdqRewriter.Result x = QdqRewriter.rewrite(QdqRewriter.Request.of(ext, CalibrationPlan.of(ext), params(plan))
+        .withModelDir(dir));
     assertEquals(e.weightParams(), x.weightParams());
     assertEquals(2, e.weightParams().values().stream().filter(p -> p.type() == QuantType.INT8).count());
 
@@ -166,8 +167,9 @@ public class ExternalDataTest {
       @SuppressWarnings("unchecked")
       Map<String, QuantParams> ap = (Map<String, QuantParams>) c[1];
       String what = spec + (ap == tiny ? " (16-bit input, raised weight scales)" : "");
-      QdqRewriter.Result e = QdqRewriter.rewrite(m21, plan, ap, spec);
-      QdqRewriter.Result x = QdqRewriter.rewrite(ext, dir, CalibrationPlan.of(ext), ap, spec);
+      QdqRewriter.Result e = QdqRewriter.rewrite(QdqRewriter.Request.of(m21, plan, ap).withWeights(spec));
+      QdqRewriter.Result x = QdqRewriter.rewrite(QdqRewriter.Request.of(ext, CalibrationPlan.of(ext), ap)
+          .withModelDir(dir).withWeights(spec));
       assertEquals(e.weightParams(), x.weightParams(), what);
       assertEquals(e.notes(), x.notes(), what);
       assertEquals(e.skipped(), x.skipped(), what);

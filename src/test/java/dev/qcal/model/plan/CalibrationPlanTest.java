@@ -182,8 +182,8 @@ class CalibrationPlanTest {
     ModelProto m = QdqTestGraphs.convRelu(13);
     CalibrationPlan plan = CalibrationPlan.of(m);
     dev.qcal.quant.QuantParams p = dev.qcal.quant.LinearQuant.forRange(-1f, 1f, dev.qcal.quant.QuantType.UINT8, false);
-    ModelProto q = QdqRewriter.rewrite(m, plan, java.util.Map.of("x", p, "r1", p, "y", p),
-        dev.qcal.quant.QuantType.INT8).model();
+    ModelProto q = QdqRewriter.rewrite(
+        QdqRewriter.Request.of(m, plan, java.util.Map.of("x", p, "r1", p, "y", p))).model();
     CalibrationPlan again = CalibrationPlan.of(q);
     assertEquals(List.of(), again.activations());
     assertEquals(List.of(), again.weights());

@@ -15,7 +15,6 @@ import dev.qcal.examples.ContribGraphs;
 import dev.qcal.model.TransformerQdq;
 import dev.qcal.model.onnx.Initializers;
 import dev.qcal.model.qdq.QdqRewriter;
-import dev.qcal.quant.QuantType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -65,7 +64,7 @@ class ContribRulesTest {
   private static ModelProto quantize(ModelProto m, PlanOptions o, List<TransformerQdq.Batch> calib) throws Exception {
     CalibrationPlan plan = CalibrationPlan.of(m, o);
     return plan.activations().isEmpty()
-        ? QdqRewriter.rewrite(m, plan, Map.of(), QuantType.INT8).model()
+        ? QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, Map.of())).model()
         : TransformerQdq.quantize(m, o, calib);
   }
 

@@ -53,7 +53,7 @@ class QdqOpRulesTest {
     }
     float[] x = QdqTestGraphs.uniform(11, n, -1f, 1f);
     Map<String, QuantParams> params = QdqRewriterTest.calibrate(m, plan, x, shape);
-    QdqRewriter.Result r = QdqRewriter.rewrite(m, plan, params, QuantType.INT8);
+    QdqRewriter.Result r = QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, params));
     QdqRewriterTest.assertValidOrder(r.model());
     float[] fp = QdqTestGraphs.run(m.toByteArray(), OptLevel.NO_OPT, "x", x, shape, List.of(output)).get(0);
     float[] q = QdqTestGraphs.run(r.model().toByteArray(), OptLevel.ALL_OPT, "x", x, shape, List.of(output)).get(0);
@@ -212,8 +212,8 @@ class QdqOpRulesTest {
     PlanOptions o = ops("Conv", "Transpose");
     QuantParams perTensor = dev.qcal.quant.LinearQuant.forRange(-1f, 1f, QuantType.UINT8, false);
     QuantParams perChannel = new QuantParams(new float[] {0.01f, 0.02f}, new long[] {128, 128}, QuantType.UINT8, 1);
-    QdqRewriter.Result r = QdqRewriter.rewrite(m, CalibrationPlan.of(m, o),
-        Map.of("x", perTensor, "c", perChannel), QuantType.INT8);
+    QdqRewriter.Result r = QdqRewriter.rewrite(
+        QdqRewriter.Request.of(m, CalibrationPlan.of(m, o), Map.of("x", perTensor, "c", perChannel)));
     assertTrue(r.skipped().stream().anyMatch(s -> s.startsWith("'y'") && s.contains("per channel")), r.skipped().toString());
     assertEquals(List.of(), consumers(r.model(), "y"));
   }
@@ -337,7 +337,7 @@ class QdqOpRulesTest {
       float hi = Math.max(range(a.get(t))[1], range(b.get(t))[1]);
       params.put(t, dev.qcal.quant.LinearQuant.forRange(lo, hi, QuantType.UINT8, false));
     }
-    ModelProto q = QdqRewriter.rewrite(m, plan, params, QuantType.INT8).model();
+    ModelProto q = QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, params)).model();
     QdqRewriterTest.assertValidOrder(q);
     float[] x = QdqTestGraphs.uniform(23, n, -1f, 1f);
     float[] fp = QdqTestGraphs.run(m.toByteArray(), OptLevel.NO_OPT, "x", x, shape, List.of(output)).get(0);

@@ -44,7 +44,7 @@ class ContribMeasureBench {
       throws Exception {
     CalibrationPlan plan = CalibrationPlan.of(m, o);
     ModelProto q = plan.activations().isEmpty()
-        ? QdqRewriter.rewrite(m, plan, Map.of(), dev.qcal.quant.QuantType.INT8).model()
+        ? QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, Map.of())).model()
         : TransformerQdq.quantize(m, o, c);
     System.out.printf("MEASURE %s %s: sqnr %.2f dB, size %d -> %d bytes, ort: %s%n  %s%n", name,
         o.opTypes(), TransformerQdq.sqnr(m, q, e), m.getSerializedSize(), q.getSerializedSize(),
@@ -113,7 +113,7 @@ class ContribMeasureBench {
     g.output(y, "logits", 1, 32, 1, 8, h);
     ModelProto m = g.build("big_lstm");
     CalibrationPlan plan = CalibrationPlan.of(m, ops("LSTM"));
-    ModelProto q = QdqRewriter.rewrite(m, plan, Map.of(), dev.qcal.quant.QuantType.INT8).model();
+    ModelProto q = QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, Map.of())).model();
     Random r = new Random(1);
     float[] v = new float[32 * 8 * in];
     for (int k = 0; k < v.length; k++) v[k] = (float) r.nextGaussian();

@@ -16,8 +16,6 @@ import ai.onnxruntime.OrtSession;
 import dev.qcal.model.QdqTestGraphs;
 import dev.qcal.model.plan.CalibrationPlan;
 import dev.qcal.quant.QuantParams;
-import dev.qcal.quant.QuantType;
-import dev.qcal.quant.WeightSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -73,8 +71,8 @@ class GraphOutputQdqTest {
       throws Exception {
     CalibrationPlan plan = CalibrationPlan.of(m);
     Map<String, QuantParams> params = QdqRewriterTest.calibrate(m, plan, input(shape), shape);
-    QdqRewriter.Result r = outputs == null ? QdqRewriter.rewrite(m, plan, params, QuantType.INT8)
-        : QdqRewriter.rewrite(m, null, plan, params, new WeightSpec(QuantType.INT8, true, 0), outputs);
+    QdqRewriter.Result r = outputs == null ? QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, params))
+        : QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, params).withOutputs(outputs));
     QdqRewriterTest.assertValidOrder(r.model());
     assertEquals(List.of(), deadNodes(r.model()));
     assertEquals(m.getGraph().getInputList(), r.model().getGraph().getInputList(), "inputs unchanged");

@@ -93,7 +93,7 @@ class QdqExampleModelTest {
       params.put(plan.activations().get(i), LinearQuant.forRange(mn[i], mx[i], QuantType.UINT8, false));
     }
 
-    QdqRewriter.Result r = QdqRewriter.rewrite(prepared, plan, params, QuantType.INT8);
+    QdqRewriter.Result r = QdqRewriter.rewrite(QdqRewriter.Request.of(prepared, plan, params));
     ModelProto q = r.model();
     QdqRewriterTest.assertValidOrder(q);
 

@@ -53,7 +53,7 @@ public class QdqRewriterTest {
     long[] shape = {1, 3, 8, 8};
     float[] x = QdqTestGraphs.uniform(7, 3 * 64, -1f, 1f);
     Map<String, QuantParams> params = calibrate(m, plan, x, shape);
-    QdqRewriter.Result r = QdqRewriter.rewrite(m, plan, params, QuantType.INT8);
+    QdqRewriter.Result r = QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, params));
     ModelProto q = r.model();
 
     // Conv -> Relu directly; the Q reads the Relu output; conv2 reads its DQ.
@@ -127,7 +127,7 @@ public class QdqRewriterTest {
         List.of(randomFloats("w", 1, 2, 2, 1, 1)));
     CalibrationPlan plan = CalibrationPlan.of(m);
     QuantParams p = LinearQuant.forRange(-1f, 1f, QuantType.UINT8, false);
-    ModelProto q = QdqRewriter.rewrite(m, plan, Map.of("x", p, "c", p), QuantType.INT8).model();
+    ModelProto q = QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, Map.of("x", p, "c", p))).model();
     assertEquals(1, consumers(q, "c").size());
     assertEquals("QuantizeLinear", consumers(q, "c").get(0).getOpType());
     assertEquals(2, consumers(q, dequantized(q, "c")).size());
@@ -145,7 +145,8 @@ public class QdqRewriterTest {
         List.of(floatValue("y", 2, 3)),
         List.of(randomFloats("fc_w", 1, 4, 3), randomFloats("fc_b", 2, 3)));
     QuantParams p = LinearQuant.forRange(-2f, 2f, QuantType.UINT8, false);
-    QdqRewriter.Result r = QdqRewriter.rewrite(m, CalibrationPlan.of(m), Map.of("a", p, "mm", p), QuantType.INT8);
+    QdqRewriter.Result r = QdqRewriter.rewrite(
+        QdqRewriter.Request.of(m, CalibrationPlan.of(m), Map.of("a", p, "mm", p)));
     ModelProto q = r.model();
     assertEquals(1, axisOf(dqFeeding(q, "fc", 1)));
     assertEquals(List.of(3L), initializer(q, dqFeeding(q, "fc", 1).getInput(1)).getDimsList());
@@ -161,7 +162,7 @@ public class QdqRewriterTest {
     ModelProto m = QdqTestGraphs.convRelu(13);
     QuantParams p = LinearQuant.forRange(-1f, 1f, QuantType.UINT8, false);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> QdqRewriter.rewrite(m, CalibrationPlan.of(m), Map.of("x", p, "y", p), QuantType.INT8));
+        () -> QdqRewriter.rewrite(QdqRewriter.Request.of(m, CalibrationPlan.of(m), Map.of("x", p, "y", p))));
     assertTrue(e.getMessage().contains("No quantization params for activation 'r1'"), e.getMessage());
   }
 
@@ -169,7 +170,7 @@ public class QdqRewriterTest {
   void opsetBelow13IsRefused() {
     ModelProto m = QdqTestGraphs.convRelu(11);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> QdqRewriter.rewrite(m, CalibrationPlan.of(m), Map.of(), QuantType.INT8));
+        () -> QdqRewriter.rewrite(QdqRewriter.Request.of(m, CalibrationPlan.of(m), Map.of())));
     assertTrue(e.getMessage().contains("opset 11"), e.getMessage());
   }
 
@@ -177,7 +178,8 @@ public class QdqRewriterTest {
   void int8ActivationsGetInt8ZeroPoints() {
     ModelProto m = QdqTestGraphs.convRelu(13);
     QuantParams p = LinearQuant.forRange(-1f, 1f, QuantType.INT8, false);
-    ModelProto q = QdqRewriter.rewrite(m, CalibrationPlan.of(m), Map.of("x", p, "r1", p, "y", p), QuantType.INT8)
+    ModelProto q = QdqRewriter.rewrite(
+        QdqRewriter.Request.of(m, CalibrationPlan.of(m), Map.of("x", p, "r1", p, "y", p)))
         .model();
     for (String t : List.of("x", "r1", "y")) {
       assertEquals(TensorProto.DataType.INT8_VALUE, initializer(q, quantizer(q, t).getInput(2)).getDataType(), t);
@@ -191,13 +193,14 @@ public class QdqRewriterTest {
     QuantParams p16 = LinearQuant.forRange(-1f, 1f, QuantType.UINT16, false);
     Map<String, QuantParams> params = Map.of("x", p16, "r1", p16, "y", p16);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> QdqRewriter.rewrite(m, plan, params, QuantType.INT8));
+        () -> QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, params)));
     assertTrue(e.getMessage().contains("activation 'x' to uint16") && e.getMessage().contains("opset 13"),
         e.getMessage());
     ModelProto m21 = QdqTestGraphs.convRelu(21);
-    ModelProto q21 = QdqRewriter.rewrite(m21, plan, params, QuantType.INT8).model();
+    ModelProto q21 = QdqRewriter.rewrite(QdqRewriter.Request.of(m21, plan, params)).model();
     assertEquals(TensorProto.DataType.UINT16_VALUE, initializer(q21, quantizer(q21, "x").getInput(2)).getDataType());
-    e = assertThrows(IllegalArgumentException.class, () -> QdqRewriter.rewrite(m, plan, params, QuantType.INT32));
+    e = assertThrows(IllegalArgumentException.class, () -> QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, params)
+        .withWeights(QuantType.INT32)));
     assertTrue(e.getMessage().contains("int32"), e.getMessage());
   }
 
@@ -210,7 +213,7 @@ public class QdqRewriterTest {
         List.of(floatValue("y", 1, 2, 4, 4)),
         List.of(randomFloats("xc", 9, 1, 2, 4, 4), randomFloats("w", 1, 2, 2, 1, 1), randomFloats("b", 2, 2)));
     QuantParams p = LinearQuant.forRange(-1f, 1f, QuantType.UINT8, false);
-    QdqRewriter.Result r = QdqRewriter.rewrite(m, CalibrationPlan.of(m), Map.of("y", p), QuantType.INT8);
+    QdqRewriter.Result r = QdqRewriter.rewrite(QdqRewriter.Request.of(m, CalibrationPlan.of(m), Map.of("y", p)));
     assertEquals(List.of("xc", dqFeeding(r.model(), "c", 1).getOutput(0), "b"),
         find(r.model(), "Conv", "xc").getInputList());
     assertFalse(r.weightParams().containsKey("b"));

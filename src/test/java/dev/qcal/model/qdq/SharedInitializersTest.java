@@ -24,7 +24,6 @@ import dev.qcal.model.onnx.OnnxModels;
 import dev.qcal.model.plan.CalibrationPlan;
 import dev.qcal.model.prepare.ModelPreparer;
 import dev.qcal.quant.QuantParams;
-import dev.qcal.quant.QuantType;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -53,7 +52,7 @@ class SharedInitializersTest {
   private static QdqRewriter.Result quantize(ModelProto m, float[] x, long[] shape) throws Exception {
     CalibrationPlan plan = CalibrationPlan.of(m);
     Map<String, QuantParams> params = QdqRewriterTest.calibrate(m, plan, x, shape);
-    QdqRewriter.Result r = QdqRewriter.rewrite(m, plan, params, QuantType.INT8);
+    QdqRewriter.Result r = QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, params));
     QdqRewriterTest.assertValidOrder(r.model());
     Set<String> inits = m.getGraph().getInitializerList().stream().map(TensorProto::getName)
         .collect(Collectors.toSet());
@@ -289,8 +288,9 @@ class SharedInitializersTest {
     assertTrue(ExternalData.isExternal(ext.getGraph().getInitializer(0)));
     CalibrationPlan plan = CalibrationPlan.of(m);
     Map<String, QuantParams> params = QdqRewriterTest.calibrate(m, plan, matMulInput(), MATMUL_SHAPE);
-    QdqRewriter.Result e = QdqRewriter.rewrite(m, plan, params, QuantType.INT8);
-    QdqRewriter.Result x = QdqRewriter.rewrite(ext, dir, CalibrationPlan.of(ext), params, QuantType.INT8);
+    QdqRewriter.Result e = QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, params));
+    QdqRewriter.Result x = QdqRewriter.rewrite(QdqRewriter.Request.of(ext, CalibrationPlan.of(ext), params)
+        .withModelDir(dir));
 
     assertEquals(e.weightParams(), x.weightParams());
     assertEquals(e.weightSources(), x.weightSources());

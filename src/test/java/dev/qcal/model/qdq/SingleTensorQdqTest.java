@@ -29,8 +29,8 @@ class SingleTensorQdqTest {
       params.put(t, LinearQuant.forRange(-2f, 3f, QuantType.UINT8, false));
     }
     // graph output logits (a MatMul's) quantized too, so a variant renames its producer's output
-    return QdqRewriter.rewrite(fp32, null, plan, params, new dev.qcal.quant.WeightSpec(QuantType.INT8, true, 0),
-        QdqRewriter.Outputs.QUANTIZED).model();
+    return QdqRewriter.rewrite(QdqRewriter.Request.of(fp32, plan, params)
+        .withOutputs(QdqRewriter.Outputs.QUANTIZED)).model();
   }
 
   private static long count(ModelProto m, String op) {

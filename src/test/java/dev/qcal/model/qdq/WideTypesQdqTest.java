@@ -83,7 +83,7 @@ class WideTypesQdqTest {
       float hi = Math.max(a.get(t)[1], b.get(t)[1]);
       params.put(t, LinearQuant.forRange(lo, hi, act, act.signed()));
     }
-    QdqRewriter.Result r = QdqRewriter.rewrite(m, plan, params, weights);
+    QdqRewriter.Result r = QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, params).withWeights(weights));
     QdqRewriterTest.assertValidOrder(r.model());
     float[] x = QdqTestGraphs.uniform(23, n, -1f, 1f);
     float[] fp = QdqTestGraphs.run(m.toByteArray(), OptLevel.NO_OPT, "x", x, shape, List.of(output)).get(0);
@@ -404,10 +404,12 @@ class WideTypesQdqTest {
     ModelProto m = mlp(13);
     CalibrationPlan plan = CalibrationPlan.of(m, ops("MatMul"));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> QdqRewriter.rewrite(m, plan, Map.of(), new WeightSpec(QuantType.INT4, true, 0)));
+        () -> QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, Map.of())
+            .withWeights(new WeightSpec(QuantType.INT4, true, 0))));
     assertEquals("Quantizing weights to int4 needs default-domain opset >= 21, the model has opset 13", e.getMessage());
     e = assertThrows(IllegalArgumentException.class,
-        () -> QdqRewriter.rewrite(m, plan, Map.of(), new WeightSpec(QuantType.INT8, true, 16)));
+        () -> QdqRewriter.rewrite(QdqRewriter.Request.of(m, plan, Map.of())
+            .withWeights(new WeightSpec(QuantType.INT8, true, 16))));
     assertEquals("Blocked weights (block_size 16) need default-domain opset >= 21, the model has opset 13",
         e.getMessage());
     Map<String, QuantParams> params = new HashMap<>();
@@ -416,7 +418,7 @@ class WideTypesQdqTest {
     }
     ModelProto m21 = OpsetUpgrader.upgrade(m, 21);
     e = assertThrows(IllegalArgumentException.class,
-        () -> QdqRewriter.rewrite(m21, CalibrationPlan.of(m21, ops("MatMul")), params, WeightSpec.defaults()));
+        () -> QdqRewriter.rewrite(QdqRewriter.Request.of(m21, CalibrationPlan.of(m21, ops("MatMul")), params)));
     assertEquals("Cannot quantize activation 'x' to int4: 4-bit types are for weights only", e.getMessage());
   }
 }
