@@ -26,6 +26,7 @@ class GptqTest {
         new WeightSpec(QuantType.INT8, true, 32), new WeightSpec(QuantType.UINT4, true, 16)};
     int seed = 0;
     int compared = 0;
+    int differFromRtn = 0;
     for (int[] s : shapes) {
       for (WeightSpec spec : specs) {
         Layer layer = Layer.random(s[0], s[1], 3 * s[0], seed++, s[0] > 10 ? 3 : -1);
@@ -37,6 +38,11 @@ class GptqTest {
           assertEquals(ref.params, r.params(), what);
           compared++;
         }
+        QuantParams rtn = spec.blockSize() > 0
+            ? LinearQuant.blockWeightParams(layer.w, layer.shape(), 0, spec.blockSize(), spec.type()) : ref.params;
+        if (!java.util.Arrays.equals(ref.codes, LinearQuant.quantizeAll(layer.w, layer.shape(), rtn))) {
+          differFromRtn++;
+        }
         if (s[0] > 10) {
           // the dead input 3 (always 0) is quantized as 0
           for (int j = 0; j < s[1]; j++) {
@@ -47,6 +53,8 @@ class GptqTest {
       }
     }
     assertEquals(56, compared);
+    // the comparison is not RTN against RTN: the errors moved change the integers of every layer
+    assertEquals(28, differFromRtn);
   }
 
   @Test
