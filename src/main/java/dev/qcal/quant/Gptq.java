@@ -26,7 +26,8 @@ import java.util.Arrays;
  *
  * <p>Scales: <b>per channel and per tensor</b> they are chosen before any update, from the original
  * weight, so they equal RTN's (the reference does the same; the propagated errors are small next to the
- * channel's range, and the few values pushed past it are clipped). <b>Per block</b> they are chosen when
+ * channel's range, and the few values pushed past it are clipped to the type's range, which for signed
+ * types includes -8 / -128, a code RTN's restricted symmetric range never reaches). <b>Per block</b> they are chosen when
  * the block starts, from its rows as updated by all earlier rows (as the reference's {@code groupsize}):
  * the block's range is then that of the values actually quantized, so nothing is clipped needlessly.
  * For that the lazy batch is rounded up to a multiple of the block size, so a block's rows are complete
