@@ -7,6 +7,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.ByteString;
+import dev.qcal.model.onnx.ExternalData;
 import dev.qcal.model.onnx.GraphNames;
 import dev.qcal.model.onnx.Initializers;
 import dev.qcal.model.onnx.NodeAttributes;
@@ -33,8 +34,8 @@ import java.util.Set;
  *
  * <p>Activations are skipped, with the reason, when a consumer's weight is not a 2-D FLOAT initializer,
  * Gemm transposes A, the consumers' input channels do not line up with each other or with max|x|, or a
- * weight is shared with a node not smoothed with the same activation. Weights must be held in the model
- * (not in external data files).
+ * weight is shared with a node not smoothed with the same activation, or a weight keeps its data in an
+ * external file.
  */
 public final class SmoothQuant {
 
@@ -140,6 +141,9 @@ public final class SmoothQuant {
     }
     if (w.getDataType() != TensorProto.DataType.FLOAT_VALUE || w.getDimsCount() != 2) {
       return "weight '" + w.getName() + "' is not a 2-D FLOAT tensor";
+    }
+    if (ExternalData.isExternal(w)) {
+      return "weight '" + w.getName() + "' keeps its data in an external file";
     }
     return null;
   }

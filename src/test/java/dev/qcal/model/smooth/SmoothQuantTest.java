@@ -194,6 +194,17 @@ class SmoothQuantTest {
   }
 
   @Test
+  void skipsWeightsHeldInExternalFiles() {
+    ModelProto model = handMade();
+    ModelProto external = model.toBuilder().setGraph(model.getGraph().toBuilder().setInitializer(0,
+        model.getGraph().getInitializer(0).toBuilder().clearFloatData()
+            .setDataLocation(TensorProto.DataLocation.EXTERNAL))).build();
+    SmoothQuant.Result r = SmoothQuant.smooth(external, Map.of("mm", new float[] {1, 2, 3, 4}), 0.5);
+    assertEquals(List.of(), r.smoothed());
+    assertEquals("weight 'w1' keeps its data in an external file", r.skipped().get(0).reason());
+  }
+
+  @Test
   void aWeightUsedTwiceOnTheSameActivationIsScaledOnce() {
     Graph g = new Graph(13, 1);
     g.input("x", FLOAT, "batch", 4);
