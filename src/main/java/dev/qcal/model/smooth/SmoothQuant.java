@@ -94,24 +94,23 @@ public final class SmoothQuant {
   private void run(Map<String, float[]> maxAbsInput) {
     Map<String, NodeProto> byName = new HashMap<>();
     nodes.forEach(n -> byName.put(n.getName(), n));
+    for (Map.Entry<String, float[]> e : maxAbsInput.entrySet()) {
+      NodeProto n = byName.get(e.getKey());
+      if (n == null || !isMatMulOrGemm(n)) {
+        throw new IllegalArgumentException("max|x| given for '" + e.getKey() + "', which is not a MatMul or Gemm node");
+      }
+      requireFinite(e.getKey(), e.getValue());
+    }
     Map<String, List<NodeProto>> groups = new LinkedHashMap<>();
     for (NodeProto n : nodes) {
-      float[] x = maxAbsInput.get(n.getName());
-      if (x == null) {
+      if (!maxAbsInput.containsKey(n.getName())) {
         continue;
       }
-      requireFinite(n.getName(), x);
       String why = unsupported(n);
       if (why != null) {
         skipped.add(new Skipped(n.getInput(0), List.of(n.getName()), why));
       } else {
         groups.computeIfAbsent(n.getInput(0), k -> new ArrayList<>()).add(n);
-      }
-    }
-    for (String name : maxAbsInput.keySet()) {
-      NodeProto n = byName.get(name);
-      if (n == null || !isMatMulOrGemm(n)) {
-        throw new IllegalArgumentException("max|x| given for '" + name + "', which is not a MatMul or Gemm node");
       }
     }
     groups.forEach((activation, members) -> smoothGroup(activation, members, maxAbsInput));

@@ -168,6 +168,10 @@ class SmoothQuantTest {
       assertTrue(e.getMessage().contains("alpha"), e.getMessage());
     }
     assertThrows(IllegalArgumentException.class, () -> SmoothQuant.smooth(model, Map.of("nope", new float[4]), 0.5));
+    ModelProto relu = reluGemms();
+    IllegalArgumentException notMatMul = assertThrows(IllegalArgumentException.class,
+        () -> SmoothQuant.smooth(relu, Map.of("relu", new float[8]), 0.5));
+    assertEquals("max|x| given for 'relu', which is not a MatMul or Gemm node", notMatMul.getMessage());
     assertThrows(IllegalArgumentException.class,
         () -> SmoothQuant.smooth(model, Map.of("mm", new float[] {1, -1, 1, 1}), 0.5));
   }
