@@ -28,6 +28,7 @@ class LayeringTest {
   private static final String MODEL_PREPARE = "dev.qcal.model.prepare";
   private static final String MODEL_PLAN = "dev.qcal.model.plan";
   private static final String MODEL_QDQ = "dev.qcal.model.qdq";
+  private static final String MODEL_SMOOTH = "dev.qcal.model.smooth";
 
   /** package -> import prefixes it may not use. */
   private static final Map<String, Set<String>> FORBIDDEN = Map.ofEntries(
@@ -39,11 +40,12 @@ class LayeringTest {
           "dev.qcal.runtime", "dev.qcal.model", "dev.qcal.data", "dev.qcal.io", "dev.qcal.cli")),
       entry("model", Set.of("org.apache.spark", "ai.onnxruntime", "dev.qcal.jobs", "dev.qcal.cli", "dev.qcal.report",
           "dev.qcal.io")),
-      // model's sub-packages: onnx at the bottom, prepare and plan beside each other, qdq on top of plan
-      entry("model/onnx", Set.of(MODEL_PREPARE, MODEL_PLAN, MODEL_QDQ)),
+      // model's sub-packages: onnx at the bottom, prepare, plan and smooth beside each other, qdq on top of plan
+      entry("model/onnx", Set.of(MODEL_PREPARE, MODEL_PLAN, MODEL_QDQ, MODEL_SMOOTH)),
       entry("model/prepare", Set.of(MODEL_PLAN, MODEL_QDQ)),
       entry("model/plan", Set.of(MODEL_PREPARE, MODEL_QDQ)),
       entry("model/qdq", Set.of(MODEL_PREPARE)),
+      entry("model/smooth", Set.of(MODEL_PREPARE, MODEL_PLAN, MODEL_QDQ)),
       entry("data", Set.of("org.apache.spark", "ai.onnxruntime", "dev.qcal.jobs", "dev.qcal.cli", "dev.qcal.model",
           "dev.qcal.runtime", "dev.qcal.io", "dev.qcal.report")),
       entry("io", Set.of("org.apache.spark", "ai.onnxruntime", "dev.qcal.jobs", "dev.qcal.cli", "dev.qcal.report",
@@ -87,7 +89,7 @@ class LayeringTest {
   void eachModelSubPackageSaysWhatItOwnsAndNeverImports() throws IOException {
     try (Stream<Path> dirs = Files.list(MAIN.resolve("model"))) {
       List<Path> packages = dirs.filter(Files::isDirectory).sorted().toList();
-      assertEquals(List.of("onnx", "plan", "prepare", "qdq"),
+      assertEquals(List.of("onnx", "plan", "prepare", "qdq", "smooth"),
           packages.stream().map(p -> p.getFileName().toString()).toList());
       for (Path p : packages) {
         Path info = p.resolve("package-info.java");
