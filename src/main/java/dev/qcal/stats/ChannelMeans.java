@@ -236,7 +236,13 @@ public final class ChannelMeans implements Serializable {
     ChannelMeans m = empty(tensor, axis, channels);
     for (int c = 0; c < channels; c++) {
       long n = in.readLong();
-      ExactSum s = ExactSum.readFrom(in);
+      ExactSum s;
+      try {
+        s = ExactSum.readFrom(in);
+      } catch (IOException e) {
+        throw new IOException(String.format("channel means of tensor '%s', channel %d: %s", tensor, c, e.getMessage()),
+            e);
+      }
       if (n < 0 || n == 0 && !s.isZero()) {
         throw new IOException(String.format("channel means of tensor '%s': channel %d has count %d and sum %s",
             tensor, c, n, s));
