@@ -86,6 +86,14 @@ class ExactSumTest {
     return s;
   }
 
+  static ExactSum roundTrip(ExactSum s) {
+    try {
+      return read(bytes(s));
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
   /** Splits {@code values} at random into {@code k} parts (each element to a random part). */
   static <T> List<List<T>> split(List<T> values, int k, Random r) {
     List<List<T>> parts = new ArrayList<>();
@@ -145,6 +153,11 @@ class ExactSumTest {
         naive += p;
         states.add(s);
       }
+      for (int i = 0; i < states.size(); i++) {
+        if (r.nextBoolean()) {
+          states.set(i, roundTrip(states.get(i))); // as if shipped as a state file: carries propagated
+        }
+      }
       ExactSum merged = mergeRandomTree(states, ExactSum::merge, r);
       String what = partitions + " partitions, trial " + trial;
       assertSum(exact, merged, what);
@@ -169,6 +182,21 @@ class ExactSumTest {
     assertEquals(1.0, ExactSum.empty().add(1).add(0x1p-53).doubleValue());
     assertEquals(1 + 0x1p-52, ExactSum.empty().add(1).add(0x1p-53).add(0x1p-106).doubleValue());
     assertEquals(1.0, 1 + 0x1p-53 + 0x1p-106);
+    // a tie above an odd significand rounds up (to even)
+    assertEquals(1 + 0x1p-51, ExactSum.empty().add(1 + 0x1p-52).add(0x1p-53).doubleValue());
+    // random exact ties, with and without a sticky bit below them, either sign, against the JDK's rounding
+    Random r = new Random(11);
+    for (int i = 0; i < 2000; i++) {
+      double d = Math.scalb(1 + r.nextDouble(), -1000 + r.nextInt(2000)) * (r.nextBoolean() ? 1 : -1);
+      double half = Math.copySign(Math.ulp(d) / 2, d);
+      List<Double> tie = new ArrayList<>(List.of(d, half));
+      if (r.nextBoolean()) {
+        tie.add(Math.copySign(Math.scalb(Math.ulp(d), -30 - r.nextInt(20)), r.nextBoolean() ? d : -d));
+      }
+      ExactSum t = ExactSum.empty();
+      tie.forEach(t::add);
+      assertSum(oracle(tie), t, "tie " + tie);
+    }
 
     // overflow in between is no problem; the final sum beyond MAX_VALUE rounds to infinity
     ExactSum big = ExactSum.empty().add(Double.MAX_VALUE).add(Double.MAX_VALUE);
