@@ -15,13 +15,15 @@ import java.util.Arrays;
  *
  * <p><b>Representation.</b> Every finite double is an integer multiple of {@code 2^-1074} below
  * {@code 2^1024}. The sum is held as a two's-complement integer count of {@code 2^-1074} units in
- * {@value #LIMBS} limbs of 32 bits, each in a {@code long}: limb {@code i} weighs
+ * 67 limbs of 32 bits, each in a {@code long}: limb {@code i} weighs
  * {@code 2^(32 i - 1074)}; the top limb is signed and holds every carry. {@link #add} splits the
  * 53-bit significand over at most three limbs without propagating carries (the spare 31 bits of each
  * {@code long} absorb them); carries are propagated every {@code 2^30} additions and before merging
- * beyond that, reading, encoding or comparing. Memory: {@value #LIMBS} longs (536 bytes) plus a
+ * beyond that, reading, encoding or comparing. Memory: 67 longs (536 bytes) plus a
  * counter per accumulator; the encoded form holds only the non-zero limbs of the magnitude (a few
- * for values of similar magnitude).
+ * for values of similar magnitude). Cost: about 7 ns per {@link #add} of a float, some 8 times a plain
+ * double sum (measured once with a throwaway loop over 50 x 2^20 Gaussian floats on the 2-core
+ * development machine under load; not a benchmark).
  *
  * <p><b>Limits.</b> Exact for any finite doubles as long as fewer than {@code 2^62} were added in all
  * (the top limb has {@code 2^1038} weight, so the sum can reach about {@code 2^1100} before it would

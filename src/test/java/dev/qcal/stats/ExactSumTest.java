@@ -202,7 +202,8 @@ class ExactSumTest {
     ExactSum big = ExactSum.empty().add(Double.MAX_VALUE).add(Double.MAX_VALUE);
     assertEquals(Double.POSITIVE_INFINITY, big.doubleValue());
     assertEquals(Double.MAX_VALUE, big.copy().add(-Double.MAX_VALUE).doubleValue());
-    assertEquals(Double.NEGATIVE_INFINITY, ExactSum.empty().add(-Double.MAX_VALUE).add(-Double.MAX_VALUE).doubleValue());
+    assertEquals(Double.NEGATIVE_INFINITY,
+        ExactSum.empty().add(-Double.MAX_VALUE).add(-Double.MAX_VALUE).doubleValue());
 
     // subnormals add up exactly, across the subnormal/normal boundary
     ExactSum sub = ExactSum.empty();
@@ -210,8 +211,8 @@ class ExactSumTest {
       sub.add(Double.MIN_NORMAL / 2);
     }
     sub.add(Double.MIN_VALUE);
-    assertSum(new BigDecimal(Double.MIN_NORMAL / 2).multiply(BigDecimal.valueOf(3)).add(new BigDecimal(Double.MIN_VALUE)),
-        sub, "subnormals");
+    BigDecimal subExact = new BigDecimal(Double.MIN_NORMAL / 2).multiply(BigDecimal.valueOf(3));
+    assertSum(subExact.add(new BigDecimal(Double.MIN_VALUE)), sub, "subnormals");
     assertEquals(0.0, ExactSum.empty().add(-0.0).add(Double.MIN_VALUE).add(-Double.MIN_VALUE).doubleValue());
     assertTrue(ExactSum.empty().add(5).add(-5).isZero());
   }
