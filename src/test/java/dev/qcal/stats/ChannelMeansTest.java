@@ -89,20 +89,11 @@ class ChannelMeansTest {
   }
 
   static byte[] bytes(ChannelMeans m) {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    try (DataOutputStream out = new DataOutputStream(b)) {
-      m.writeTo(out);
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
-    return b.toByteArray();
+    return StateBytes.of(m::writeTo);
   }
 
   static ChannelMeans read(byte[] bytes) throws IOException {
-    DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
-    ChannelMeans m = ChannelMeans.readFrom(in);
-    assertEquals(-1, in.read(), "trailing bytes");
-    return m;
+    return StateBytes.read(bytes, ChannelMeans::readFrom);
   }
 
   private static ChannelMeans addAll(ChannelMeans m, List<Batch> batches, boolean errors) {

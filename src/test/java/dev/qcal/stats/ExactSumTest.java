@@ -70,20 +70,11 @@ class ExactSumTest {
   }
 
   static byte[] bytes(ExactSum s) {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    try (DataOutputStream out = new DataOutputStream(b)) {
-      s.writeTo(out);
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
-    return b.toByteArray();
+    return StateBytes.of(s::writeTo);
   }
 
   static ExactSum read(byte[] bytes) throws IOException {
-    DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
-    ExactSum s = ExactSum.readFrom(in);
-    assertEquals(-1, in.read(), "trailing bytes");
-    return s;
+    return StateBytes.read(bytes, ExactSum::readFrom);
   }
 
   static ExactSum roundTrip(ExactSum s) {

@@ -233,22 +233,34 @@ public final class SmoothQuant {
   private void maxAbsPerInputChannel(NodeProto n, float[] maxW) {
     TensorProto w = initializers.get(n.getInput(1));
     float[] v = Initializers.floats(w);
+    int[] channel = channelOfElement(n, w);
+    for (int idx = 0; idx < v.length; idx++) {
+      maxW[channel[idx]] = Math.max(maxW[channel[idx]], Math.abs(v[idx]));
+    }
+  }
+
+  /**
+   * The input channel of each element of node {@code n}'s 2-D weight {@code w}: its row, or its column with
+   * transB.
+   */
+  private static int[] channelOfElement(NodeProto n, TensorProto w) {
+    int rows = (int) w.getDims(0);
     int cols = (int) w.getDims(1);
     boolean t = transB(n);
-    for (int idx = 0; idx < v.length; idx++) {
-      int j = t ? idx % cols : idx / cols;
-      maxW[j] = Math.max(maxW[j], Math.abs(v[idx]));
+    int[] channel = new int[rows * cols];
+    for (int idx = 0; idx < channel.length; idx++) {
+      channel[idx] = t ? idx % cols : idx / cols;
     }
+    return channel;
   }
 
   /** Node {@code n}'s weight with input channel j multiplied by {@code s[j]}, as raw little-endian data. */
   private TensorProto scaledWeight(NodeProto n, float[] s) {
     TensorProto w = initializers.get(n.getInput(1));
     float[] v = Initializers.floats(w);
-    int cols = (int) w.getDims(1);
-    boolean t = transB(n);
+    int[] channel = channelOfElement(n, w);
     for (int idx = 0; idx < v.length; idx++) {
-      v[idx] *= s[t ? idx % cols : idx / cols];
+      v[idx] *= s[channel[idx]];
     }
     return withValues(w, v);
   }
