@@ -77,9 +77,22 @@ public final class PaddedAxes implements Serializable {
     ShapeInference.Result r = ShapeInference.infer(g.build(), OnnxModels.opset(model));
     Map<String, int[]> out = new LinkedHashMap<>();
     for (String t : tensors) {
-      out.put(t, axesOf(r.shape(t), inputSymbols));
+      out.put(t, batchFirst(option, t, axesOf(r.shape(t), inputSymbols), remedy));
     }
     return new PaddedAxes(out, option, remedy);
+  }
+
+  /**
+   * {@code k}, refused when tensor {@code t}'s first axis runs over a pad axis: its batch axis is not first (a
+   * sequence-first {@code [L, N, H]} activation, or a {@code [L, H]} one with no batch axis), and the per-row
+   * boxes of valid positions assume the batch axis first.
+   */
+  private static int[] batchFirst(String option, String t, int[] k, String remedy) {
+    if (k != null && k.length > 0 && k[0] >= 0) {
+      throw untraceable(option, t, "its first axis runs over the padded length (a sequence-first tensor, or one"
+          + " without a batch axis), and positions are left out per row along a first batch axis", remedy);
+    }
+    return k;
   }
 
   /**
@@ -175,7 +188,7 @@ public final class PaddedAxes implements Serializable {
               + ") may depend on the padded length", remedy);
         }
       }
-      out.put(t, k);
+      out.put(t, batchFirst(option, t, k, remedy));
     }
     return new PaddedAxes(out, option, remedy);
   }

@@ -78,6 +78,11 @@ class CalibratePaddingTest {
    * depends on the padded length without being it.
    */
   static ModelProto build(Object seq, boolean folded) {
+    return build(seq, folded, false);
+  }
+
+  /** With {@code seqFirst}, the hidden states pass through a MatMul in sequence-first layout [seq, batch, 2]. */
+  static ModelProto build(Object seq, boolean folded, boolean seqFirst) {
     Graph g = new Graph(13, 15);
     int int64 = TensorProto.DataType.INT64_VALUE;
     for (String in : List.of("input_ids", "attention_mask", "token_type_ids")) {
@@ -98,6 +103,11 @@ class CalibratePaddingTest {
     String mask = g.op("Cast", "mask", List.of(g.unsqueeze("attention_mask", 2)),
         Graph.i("to", TensorProto.DataType.FLOAT_VALUE));
     String masked = g.op("Mul", "masked", List.of(hidden, mask));
+    if (seqFirst) {
+      String t = g.op("Transpose", "seq_first", List.of(masked), Graph.ints("perm", 1, 0, 2));
+      String mixed = g.op("MatMul", "seq_mixed", List.of(t, g.constant("S", new long[] {2, 2}, 1, 0, 0, 1)));
+      masked = g.op("Transpose", "batch_first", List.of(mixed), Graph.ints("perm", 1, 0, 2));
+    }
     if (folded) {
       String flat = g.op("Reshape", "folded", List.of(masked, g.int64s("flat", 0, -1, 1)));
       masked = g.op("MatMul", "unfolded", List.of(flat, g.constant("U", new long[] {1, 2}, 1, 1)));
@@ -238,6 +248,21 @@ class CalibratePaddingTest {
         "input_ids=0", "--pad", "attention_mask=0", "--pad", "token_type_ids=0")
         .assertBadInput(out, "--pad: cannot tell the padded positions of tensor 'folded", "--pad-stats include");
     calibrate(folded, "folded-included", withPads("--pad-stats", "include"));
+  }
+
+  /**
+   * A sequence-first activation [seq, batch, 2] (as old PyTorch attention exports have): its first axis is the
+   * padded one, not the batch; refused in one line before any data is read, and calibrated with the pads included.
+   */
+  @Test
+  void aSequenceFirstActivationIsRefusedInOneLine() throws Exception {
+    Path seqFirst = write("seq-first.onnx", build("seq", false, true));
+    Path out = tmp.resolve("seq-first-out");
+    Cli.run("calibrate", "--model", seqFirst.toString(), "--data", data.toString(), "--out", out.toString(), "--pad",
+        "input_ids=0", "--pad", "attention_mask=0", "--pad", "token_type_ids=0")
+        .assertBadInput(out, "--pad: cannot tell the padded positions of tensor 'seq_first",
+            "its first axis runs over the padded length", "--pad-stats include");
+    calibrate(seqFirst, "seq-first-included", withPads("--pad-stats", "include"));
   }
 
   /** Min/max-only passes (--histogram-bins 0, where pads are counted the reductions run inside ONNX Runtime). */
