@@ -95,15 +95,9 @@ final class TensorOverrides {
       }
       QuantType type = null;
       if (t.has("dtype")) {
-        try {
-          type = QuantType.fromId(t.get("dtype").asText());
-        } catch (IllegalArgumentException x) {
-          throw new DataException(where + ": " + x.getMessage());
-        }
-        if (!QuantType.ACTIVATION_TYPES.contains(type)) {
-          throw new DataException(where + ": dtype must be " + QuantType.ids(QuantType.ACTIVATION_TYPES) + ", got "
-              + type.id());
-        }
+        String id = t.get("dtype").asText();
+        type = QuantType.ACTIVATION_TYPES.stream().filter(q -> q.id().equalsIgnoreCase(id)).findFirst().orElseThrow(() ->
+            new DataException(where + ": dtype must be " + QuantType.ids(QuantType.ACTIVATION_TYPES) + ", got " + id));
       }
       float[] range = null;
       if (t.has("range")) {

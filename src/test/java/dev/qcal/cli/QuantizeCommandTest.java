@@ -231,6 +231,13 @@ class QuantizeCommandTest {
     quantize(out, "--config", config.toString()).assertBadInput(out, "c.json", "'x'", "unknown key 'methd'");
     Files.writeString(config, "{\"tensors\": {\"nope\": {\"method\": \"mse\"}}}");
     quantize(out, "--config", config.toString()).assertBadInput(out, "'nope'", "not a calibrated tensor");
+    // an unknown dtype and a known type that is no activation type get the same line as --activation-type
+    for (String dtype : List.of("int7", "int4")) {
+      Files.writeString(config, "{\"tensors\": {\"x\": {\"dtype\": \"" + dtype + "\"}}}");
+      Cli bad = quantize(out, "--config", config.toString());
+      bad.assertBadInput(out, "'x'", "dtype must be uint8, int8, uint16 or int16, got " + dtype);
+      assertFalse(bad.errorLine().contains("int32"), bad.errorLine());
+    }
   }
 
   @Test
