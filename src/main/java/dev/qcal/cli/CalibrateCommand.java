@@ -41,6 +41,8 @@ public final class CalibrateCommand extends SparkCommand implements Callable<Int
 
   @Mixin FallbackOptionsMixin fallback;
 
+  @Mixin AlgorithmOptionsMixin algorithms;
+
   @Mixin DataFormatMixin dataFormat;
 
   @Mixin DataSelectionMixin dataSelection;
@@ -111,7 +113,8 @@ public final class CalibrateCommand extends SparkCommand implements Callable<Int
     }
     DataOptions d = dataOptions();
     return new CalibrateOptions(model, data == null ? List.of() : data, out, overwrite, batch, partitions,
-        dataFormat.sampleShapes(), statsConfig(), report.apply(ranges.toOptions(spec.commandLine().getErr())), d);
+        dataFormat.sampleShapes(), statsConfig(), report.apply(ranges.toOptions(spec.commandLine().getErr())), d,
+        algorithms.toAlgorithms());
   }
 
   DataOptions dataOptions() {

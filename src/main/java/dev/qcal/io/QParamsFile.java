@@ -35,7 +35,23 @@ public final class QParamsFile {
       int preparedOpset,
       String method,
       long samples,
-      Map<String, String> versions) {}
+      Map<String, String> versions,
+      Map<String, Object> algorithms) {
+    public Header {
+      algorithms = algorithms == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(algorithms));
+    }
+
+    /** A header of range setting only. */
+    public Header(String modelPath, String modelSha256, int sourceOpset, int preparedOpset, String method, long samples,
+        Map<String, String> versions) {
+      this(modelPath, modelSha256, sourceOpset, preparedOpset, method, samples, versions, Map.of());
+    }
+
+    /** This header with {@code algorithms}: what ran beyond range setting, keyed by name in the order they ran. */
+    public Header withAlgorithms(Map<String, Object> algorithms) {
+      return new Header(modelPath, modelSha256, sourceOpset, preparedOpset, method, samples, versions, algorithms);
+    }
+  }
 
   /**
    * One quantized tensor: role {@code activation}, {@code weight} or {@code bias}; min/max per
@@ -178,6 +194,9 @@ public final class QParamsFile {
     model.put("prepared_opset", h.preparedOpset());
     root.put("method", h.method());
     root.put("samples", h.samples());
+    if (!h.algorithms().isEmpty()) {
+      root.set("algorithms", JSON.valueToTree(h.algorithms()));
+    }
     ObjectNode versions = root.putObject("versions");
     h.versions().forEach(versions::put);
     ObjectNode acts = root.putObject("activations");

@@ -297,7 +297,7 @@ public final class CalibrateJob {
     return new RunRecord(subject, feed, RunRecord.Quantization.of(p.tensors().size(), q),
         new RunRecord.Statistics(nonFinite(stats), StatsFiles.stateBytes(stats)),
         new RunRecord.Spark(ctx.spark().sparkContext().master(), ctx.spark().sparkContext().applicationId()),
-        versions, fb == null ? null : fb.record(), null);
+        versions, fb == null ? null : fb.record(), List.of(), null);
   }
 
   /** Statistics of one observe pass, and how many batches the reduced graph handed to the exposing one. */

@@ -28,12 +28,22 @@ public record CalibrateOptions(
     Map<String, long[]> sampleShapes,
     StatsConfig statsConfig,
     RangeOptions ranges,
-    DataOptions dataOptions) {
+    DataOptions dataOptions,
+    Algorithms algorithms) {
 
   public CalibrateOptions {
     data = List.copyOf(data);
     sampleShapes = Map.copyOf(sampleShapes);
     dataOptions = dataOptions == null ? DataOptions.DEFAULT : dataOptions;
+    algorithms = algorithms == null ? Algorithms.NONE : algorithms;
+  }
+
+  /** Range setting only. */
+  public CalibrateOptions(Path model, List<String> data, String out, boolean overwrite, int batchSize,
+      Integer partitions, Map<String, long[]> sampleShapes, StatsConfig statsConfig, RangeOptions ranges,
+      DataOptions dataOptions) {
+    this(model, data, out, overwrite, batchSize, partitions, sampleShapes, statsConfig, ranges, dataOptions,
+        Algorithms.NONE);
   }
 
   /** What the run reads, by option: the model (and its external data), the data, --preprocess and --config. */

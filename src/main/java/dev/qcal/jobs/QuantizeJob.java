@@ -144,7 +144,7 @@ public final class QuantizeJob {
         AtomicOutput.qualified(o.out(), ctx.hadoopConf()), o.ranges().method(), RunRecord.Ranges.of(o.ranges()),
         samples);
     RunRecord run = new RunRecord(subject, null, RunRecord.Quantization.of(p.plan().activations().size(), q), null,
-        null, versions, fb == null ? null : fb.record(), null);
+        null, versions, fb == null ? null : fb.record(), List.of(), null);
     try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), ctx.hadoopConf())) {
       QuantizeStep.write(out.dir(), header, q, o.ranges());
       ctx.stageTimed();

@@ -205,6 +205,9 @@ final class QuantizeStep {
     m.put("qcal.weight_type", s.weightType().id());
     m.put("qcal.per_channel", Boolean.toString(s.weights().perChannel()));
     m.put("qcal.weight_block_size", Integer.toString(s.weights().blockSize()));
+    if (!header.algorithms().isEmpty()) {
+      m.put("qcal.algorithms", String.join(",", header.algorithms().keySet()));
+    }
     return m;
   }
 }

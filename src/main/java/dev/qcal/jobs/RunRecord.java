@@ -17,14 +17,16 @@ import java.util.Objects;
  * @param statistics what calibrate's statistics hold (null for quantize)
  * @param spark the cluster calibrate ran on (null for quantize)
  * @param fallback the FP32 fallback (null when none was asked for)
+ * @param algorithms what ran beyond range setting ({@link Algorithms}), in order; empty when nothing did
  * @param timings the wall times (null until the run is timed, see {@link #timed})
  */
 public record RunRecord(Subject subject, Feed feed, Quantization quantization, Statistics statistics, Spark spark,
-    Map<String, String> versions, Fallback fallback, Timings timings) {
+    Map<String, String> versions, Fallback fallback, List<Algorithms.Applied> algorithms, Timings timings) {
 
   public RunRecord {
     Objects.requireNonNull(subject, "subject");
     Objects.requireNonNull(quantization, "quantization");
+    algorithms = algorithms == null ? List.of() : List.copyOf(algorithms);
   }
 
   /**
@@ -186,7 +188,7 @@ public record RunRecord(Subject subject, Feed feed, Quantization quantization, S
 
   /** This record with its timings. */
   RunRecord timed(Timings t) {
-    return new RunRecord(subject, feed, quantization, statistics, spark, versions, fallback, t);
+    return new RunRecord(subject, feed, quantization, statistics, spark, versions, fallback, algorithms, t);
   }
 
   /** Writes {@code run.json} as {@code file}. */
@@ -216,6 +218,9 @@ public record RunRecord(Subject subject, Feed feed, Quantization quantization, S
     m.put("quantized_weights", quantization.quantizedWeights());
     m.put("skipped", quantization.skipped());
     m.put("weight_notes", quantization.weightNotes());
+    if (!algorithms.isEmpty()) {
+      m.put("algorithms", Algorithms.toJson(algorithms));
+    }
     putCluster(m);
     m.put("versions", versions);
     if (fallback != null) {

@@ -63,7 +63,7 @@ class RunRecordTest {
         List.of(step), 64, List.of("c"), "missed", null);
     JsonNode run = written(new RunRecord(subject(List.of("d"), null), feed, quantization(),
         new RunRecord.Statistics(Map.of(), 576846), new RunRecord.Spark("local[*]", "app"), Map.of("qcal", "t"), fb,
-        timings(42.0)));
+        List.of(), timings(42.0)));
     assertEquals(List.of("format", "format_version", "command", "model", "model_sha256", "data", "out", "method",
         "range_options", "samples", "batches", "batch_size", "feed", "observe", "partitions", "max_samples",
         "sample_fraction", "seed", "on_bad_record", "skipped_records", "calibrated_tensors", "quantized_weights",
@@ -89,7 +89,7 @@ class RunRecordTest {
     RunRecord.Feed feed = new RunRecord.Feed(3, 1, "whole", true, 2, 1,
         new RunRecord.Selection(null, 0.5, 7, "skip", Map.of("a.npy", 1L)));
     JsonNode run = written(new RunRecord(subject(List.of("d"), null), feed, quantization(),
-        new RunRecord.Statistics(Map.of(), 1), new RunRecord.Spark("local", "app"), Map.of(), null, timings(null)));
+        new RunRecord.Statistics(Map.of(), 1), new RunRecord.Spark("local", "app"), Map.of(), null, List.of(), timings(null)));
     assertEquals("{\"mode\":\"reduced_in_onnxruntime\",\"batches_rerun_exposed\":2}", run.get("observe").toString());
     assertTrue(run.get("max_samples").isNull());
     assertTrue(run.get("observe_samples_per_second").isNull());
@@ -99,10 +99,37 @@ class RunRecordTest {
   @Test
   void quantizeWritesNoFeedStatisticsClusterOrThroughput() throws Exception {
     JsonNode run = written(new RunRecord(subject(null, "s/stats"), null, quantization(), null, null,
-        Map.of("qcal", "t"), null, timings(null)));
+        Map.of("qcal", "t"), null, List.of(), timings(null)));
     assertEquals(List.of("format", "format_version", "command", "model", "model_sha256", "stats", "out", "method",
         "range_options", "samples", "calibrated_tensors", "quantized_weights", "skipped", "weight_notes", "versions",
         "wall_seconds", "stage_seconds"), fields(run));
+  }
+
+  @Test
+  void algorithmsAreRecordedByNameInTheOrderTheyRanAfterTheWeightNotes() throws Exception {
+    Algorithms.Applied smooth = applied("smooth_quant", Map.of("alpha", 0.5));
+    Algorithms.Applied bias = applied("bias_correction", Map.of("layers", 3));
+    JsonNode run = written(new RunRecord(subject(null, "s/stats"), null, quantization(), null, null,
+        Map.of("qcal", "t"), null, List.of(smooth, bias), timings(null)));
+    assertEquals(List.of("format", "format_version", "command", "model", "model_sha256", "stats", "out", "method",
+        "range_options", "samples", "calibrated_tensors", "quantized_weights", "skipped", "weight_notes", "algorithms",
+        "versions", "wall_seconds", "stage_seconds"), fields(run));
+    assertEquals("{\"smooth_quant\":{\"alpha\":0.5},\"bias_correction\":{\"layers\":3}}",
+        run.get("algorithms").toString());
+  }
+
+  private static Algorithms.Applied applied(String name, Map<String, Object> json) {
+    return new Algorithms.Applied() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public Map<String, Object> toJson() {
+        return json;
+      }
+    };
   }
 
   @Test
