@@ -21,8 +21,11 @@ final class JobContext implements AutoCloseable {
   enum Stage {
     READ_STATS("read stats", "read_stats"),
     PREPARE("prepare", "prepare"),
+    SMOOTH("smooth quant", "smooth_quant"),
     OBSERVE("observe", "observe_and_reduce"),
+    HESSIAN("gptq hessian", "gptq_hessian"),
     CHOOSE_RANGES("choose ranges", "choose_ranges_and_quantize"),
+    BIAS_CORRECTION("bias correction", "bias_correction"),
     FALLBACK("fallback", "fallback"),
     EVALUATE("evaluate", "evaluate"),
     SENSITIVITY("sensitivity", "sensitivity"),
