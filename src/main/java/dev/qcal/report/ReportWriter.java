@@ -102,6 +102,9 @@ public final class ReportWriter {
       b.append("<h2 id=\"overview\">Estimated SQNR per activation</h2>\n");
       Svg.overview(b, est);
     }
+    if (d.run() != null) {
+      AlgorithmSection.append(b, d.run().get("algorithms"));
+    }
     activationTable(b, d);
     legend(b, d.settings());
     for (int i = 0; i < d.activations().size(); i++) {
