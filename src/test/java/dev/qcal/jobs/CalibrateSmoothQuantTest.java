@@ -317,6 +317,42 @@ class CalibrateSmoothQuantTest {
     assertArrayEquals(initializer(model, "w1"), initializer(tmp.resolve("ex").resolve(CalibrateJob.QUANTIZED), "w1"));
   }
 
+  /**
+   * With w1, w2 and wq (48 values each) in an external file and wg (40) in the model, only the Gemm is smoothed,
+   * the rest is recorded as skipped, and the Gemm's input and weight get the embedded smoothed run's parameters.
+   */
+  @Test
+  void weightsInExternalDataAreLeftAsTheyAreAndTheGemmIsSmoothedAsInTheEmbeddedModel(SparkSession spark)
+      throws Exception {
+    Path embedded = model;
+    assertEquals(0, calibrate("emb", "--smooth-quant").code());
+    Path dir = tmp.resolve("ext-model");
+    model = dev.qcal.model.ExternalModels.write(
+        dev.qcal.model.ExternalModels.externalize(proto, dir, "weights.bin", 45), dir.resolve("m.onnx"));
+    Cli r = calibrate("ext", "--smooth-quant");
+    assertEquals(0, r.code(), r.err());
+
+    JsonNode smooth = smoothQuant("ext");
+    assertEquals(1, smooth.path("smoothed").size(), smooth.toString());
+    assertClose(formula(bruteForceMaxAbs().get("o_z"), maxAbsRows(true, "wg"), 0.5),
+        floats(group(smooth, "z").path("scales")), "z");
+    List<String> skipped = new ArrayList<>();
+    for (JsonNode s : smooth.path("skipped")) {
+      assertTrue(s.path("reason").asText().contains("external file"), s.toString());
+      skipped.add(s.path("activation").asText());
+    }
+    assertEquals(List.of("ln_0", "x", "x"), skipped.stream().sorted().toList());
+    // the Gemm's input and weight got the same parameters as in the embedded model (its graph outputs are prepared
+    // differently: ONNX Runtime's optimization drops the output Identity nodes only there)
+    ObjectMapper json = new ObjectMapper();
+    JsonNode emb = json.readTree(tmp.resolve("emb").resolve("qparams.json").toFile());
+    JsonNode ext = json.readTree(tmp.resolve("ext").resolve("qparams.json").toFile());
+    assertEquals(emb.path("activations").path("z_smoothed"), ext.path("activations").path("z_smoothed"));
+    assertEquals(emb.path("weights").path("wg"), ext.path("weights").path("wg"));
+    assertFalse(emb.path("weights").path("wg").isMissingNode());
+    model = embedded;
+  }
+
   @Test
   void aConfigOrChannelAxisNamingASmoothedActivationIsRefusedInOneLine(SparkSession spark) throws Exception {
     Path config = tmp.resolve("config.json");
