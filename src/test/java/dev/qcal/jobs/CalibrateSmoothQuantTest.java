@@ -159,6 +159,14 @@ class CalibrateSmoothQuantTest {
 
   /** max|W_j| over input channel j of the named [in, out] weights, or of [out, in] ones with {@code transposed}. */
   private float[] maxAbsRows(boolean transposed, String... weights) {
+    return maxAbsRows(proto, transposed, weights);
+  }
+
+  private static float[] maxAbsRows(ModelProto proto, String weight) {
+    return maxAbsRows(proto, false, weight);
+  }
+
+  private static float[] maxAbsRows(ModelProto proto, boolean transposed, String... weights) {
     float[] m = new float[WIDTH];
     for (String w : weights) {
       TensorProto t = proto.getGraph().getInitializerList().stream().filter(i -> i.getName().equals(w)).findFirst()
@@ -351,6 +359,43 @@ class CalibrateSmoothQuantTest {
     assertEquals(emb.path("weights").path("wg"), ext.path("weights").path("wg"));
     assertFalse(emb.path("weights").path("wg").isMissingNode());
     model = embedded;
+  }
+
+  /**
+   * Samples of 3 and 5 positions padded with 1000 in one batch: the scales come from the real positions only
+   * (with {@code --pad-stats include} the padding is counted, and they differ).
+   */
+  @Test
+  void paddedPositionsDoNotCountTowardsMaxAbs(SparkSession spark) throws Exception {
+    Graph g = new Graph(17, 8);
+    String x = g.input("x", FLOAT, "batch", "seq", WIDTH);
+    g.output(g.op("MatMul", "mm", List.of(x, weight(g, "w1", WIDTH, 6, 3, false))), "y", FLOAT, "batch", "seq", 6);
+    ModelProto padded = g.build("padded");
+    model = tmp.resolve("padded.onnx");
+    OnnxModels.save(padded, model);
+    float[] maxX = new float[WIDTH];
+    for (int f = 0; f < 2; f++) {
+      int len = 3 + 2 * f;
+      float[] v = outliers(6 * len, 3, 30 + f);
+      Files.createDirectories(tmp.resolve("pad"));
+      Npy.writeFloat32(tmp.resolve("pad/" + f + ".npy"), v, new long[] {6, len, WIDTH});
+      for (int k = 0; k < v.length; k++) {
+        maxX[k % WIDTH] = Math.max(maxX[k % WIDTH], Math.abs(v[k]));
+      }
+    }
+    float[] expected = formula(maxX, maxAbsRows(padded, "w1"), 0.5);
+    for (String stats : List.of("exclude", "include")) {
+      Cli r = Cli.run("calibrate", "--model", model.toString(), "--data", tmp.resolve("pad").toString(), "--out",
+          tmp.resolve(stats).toString(), "--pad", "x=1000", "--pad-stats", stats, "--partitions", "1",
+          "--batch-size", "12", "--smooth-quant");
+      assertEquals(0, r.code(), r.err());
+      float[] scales = floats(group(smoothQuant(stats), "x").path("scales"));
+      if (stats.equals("exclude")) {
+        assertClose(expected, scales, "x");
+      } else {
+        assertTrue(scales[0] > 2 * expected[0], scales[0] + " vs " + expected[0]);
+      }
+    }
   }
 
   @Test
