@@ -93,7 +93,8 @@ class CalibrateSmoothQuantTest {
     Files.createDirectories(tmp.resolve("data/x"));
     Files.createDirectories(tmp.resolve("data/z"));
     for (int f = 0; f < FILES; f++) {
-      Npy.writeFloat32(tmp.resolve("data/x/" + f + ".npy"), outliers(ROWS * SEQ, 3, 10 + f), new long[] {ROWS, SEQ, WIDTH});
+      Npy.writeFloat32(tmp.resolve("data/x/" + f + ".npy"), outliers(ROWS * SEQ, 3, 10 + f),
+          new long[] {ROWS, SEQ, WIDTH});
       Npy.writeFloat32(tmp.resolve("data/z/" + f + ".npy"), outliers(ROWS, 2, 20 + f), new long[] {ROWS, WIDTH});
     }
   }
@@ -304,8 +305,8 @@ class CalibrateSmoothQuantTest {
     assertEquals(0, calibrate("p1", "--smooth-quant", "--partitions", "1").code());
     assertEquals(0, calibrate("p3", "--smooth-quant", "--partitions", "3", "--batch-size", "2").code());
     for (String f : List.of("qparams.json", CalibrateJob.QUANTIZED)) {
-      assertArrayEquals(Files.readAllBytes(tmp.resolve("p1").resolve(f)), Files.readAllBytes(tmp.resolve("p3").resolve(f)),
-          f);
+      assertArrayEquals(Files.readAllBytes(tmp.resolve("p1").resolve(f)),
+          Files.readAllBytes(tmp.resolve("p3").resolve(f)), f);
     }
   }
 
