@@ -41,9 +41,6 @@ public final class AlgorithmOptionsMixin {
       throw new UsageException("--smooth-alpha must be in [0, 1], got " + smoothAlpha);
     }
     // each line goes when its algorithm is wired into the job (issue 18)
-    if (a.smoothQuant()) {
-      throw new UsageException("--smooth-quant is not available yet");
-    }
     if (a.biasCorrection()) {
       throw new UsageException("--bias-correction is not available yet");
     }

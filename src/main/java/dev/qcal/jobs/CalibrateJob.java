@@ -87,8 +87,14 @@ public final class CalibrateJob {
       Fp32Fallback.Request fallback) {
     checkOutput(o, fallback, List.of(), spark.sparkContext().hadoopConfiguration());
     try (JobContext ctx = JobContext.open(spark, "qcal-", progress)) {
-      Preparation p = ctx.stage(Stage.PREPARE, "qcal prepare: load, fold, upgrade and verify "
+      Preparation prepared = ctx.stage(Stage.PREPARE, "qcal prepare: load, fold, upgrade and verify "
           + o.model().getFileName(), () -> prepare(ctx, o));
+      List<Algorithms.Applied> applied = new ArrayList<>();
+      SmoothStage.Outcome smoothed = o.algorithms().smoothQuant() ? SmoothStage.run(ctx, o, prepared) : null;
+      Preparation p = smoothed == null ? prepared : smoothed.preparation();
+      if (smoothed != null) {
+        applied.add(smoothed.applied());
+      }
       LOG.info("Prepared {}: opset {} -> {}, {} tensors to calibrate", o.model(), p.prepared().sourceOpset(),
           p.prepared().opset(), p.tensors().size());
       Observed observed = observe(ctx, o, p);
@@ -97,7 +103,7 @@ public final class CalibrateJob {
       Fp32Fallback.Outcome fb = fallback == null ? null : ctx.stage(Stage.FALLBACK,
           "qcal fallback: evaluate the quantized model", () -> fallback(ctx, o, p, observed.stats(), chosen, fallback));
       RunRecord run = ctx.stage(Stage.WRITE, "qcal write: " + o.out(),
-          () -> write(ctx, o, p, observed, fb == null ? chosen : fb.result(), fb));
+          () -> write(ctx, o, p, observed, fb == null ? chosen : fb.result(), fb, applied));
       progress.stage("done");
       LOG.info("Calibrated {} samples in {} s; outputs in {}", observed.stats().samples(), ctx.wallSeconds(),
           run.subject().out());
@@ -157,12 +163,12 @@ public final class CalibrateJob {
     Map<String, long[]> verifyShapes = first.verifyShapes();
     Feeding input = first.feeding();
     ModelPreparer.Prepared prepared = unverified.verify(verifyShapes);
-    Observing observing = ship(ctx, o, prepared, tensors, input, traced);
+    Observing observing = ship(ctx, o, o.statsConfig(), prepared, tensors, input, traced);
     return new Preparation(sha, prepared, plan, tensors, overrides, verifyShapes, input, observing);
   }
 
   /** Which axes of each activation are padded, by shape inference before any data is read (null: not traced). */
-  private static PaddedAxes traceAxes(CalibrateOptions o, Padding padding, ModelProto model, List<String> tensors) {
+  static PaddedAxes traceAxes(CalibrateOptions o, Padding padding, ModelProto model, List<String> tensors) {
     return padding.any() && !o.dataOptions().padStatsInclude()
         ? PaddedAxes.trace(model, padAxes(padding.inputs()), tensors, padding.masked() ? "--mask" : "--pad",
             "; give --pad-stats include to count padded positions, or leave its node out (--exclude-nodes)")
@@ -171,9 +177,10 @@ public final class CalibrateJob {
 
   /**
    * Ships the graph exposing {@code tensors} and, when the pass needs no activation in Java, the one reducing
-   * them in ONNX Runtime; checks the statistics' memory on the shapes of the first sample before the pass.
+   * them in ONNX Runtime; checks the memory of statistics as {@code config} says on the shapes of the first
+   * sample before the pass.
    */
-  private static Observing ship(JobContext ctx, CalibrateOptions o, ModelPreparer.Prepared prepared,
+  static Observing ship(JobContext ctx, CalibrateOptions o, StatsConfig config, ModelPreparer.Prepared prepared,
       List<String> tensors, Feeding input, PaddedAxes traced) {
     ModelProto augmented = GraphAugmenter.exposeOutputs(prepared.model(), tensors);
     // Named by content (with its external data files, if any): executors fetch it once per JVM and a
@@ -188,10 +195,9 @@ public final class CalibrateJob {
     Map<String, long[]> shapes = input.shapes(exposing, tensors, input.first(), modelName);
     ValidPositions valid = traced == null ? null
         : new ValidPositions(resolve(traced, exposing, input, tensors, modelName));
-    StatsPreflight.checkMemory(ctx.spark().sparkContext(), o.statsConfig(),
-        StatsPreflight.channels(o.statsConfig(), shapes));
+    StatsPreflight.checkMemory(ctx.spark().sparkContext(), config, StatsPreflight.channels(config, shapes));
     // the reductions would count padded positions: with --pad-stats exclude every batch is exposed
-    ReducedObserve.Shipped reduced = valid == null ? shipReduced(ctx, o, prepared, shapes, tensors) : null;
+    ReducedObserve.Shipped reduced = valid == null ? shipReduced(ctx, config, prepared, shapes, tensors) : null;
     return new Observing(shipped, reduced, valid);
   }
 
@@ -209,13 +215,13 @@ public final class CalibrateJob {
   }
 
   /** The graph reducing the activations in ONNX Runtime, shipped; null when the pass exposes them all. */
-  private static ReducedObserve.Shipped shipReduced(JobContext ctx, CalibrateOptions o,
+  private static ReducedObserve.Shipped shipReduced(JobContext ctx, StatsConfig config,
       ModelPreparer.Prepared prepared, Map<String, long[]> shapes, List<String> tensors) {
-    if (!ReducedObserve.applies(o.statsConfig())
+    if (!ReducedObserve.applies(config)
         || !Boolean.parseBoolean(ctx.spark().conf().get(REDUCE_IN_ORT, "true"))) {
       return null;
     }
-    List<GraphAugmenter.Reduction> reductions = ReducedObserve.plan(shapes, tensors, o.statsConfig());
+    List<GraphAugmenter.Reduction> reductions = ReducedObserve.plan(shapes, tensors, config);
     if (reductions == null) {
       return null;
     }
@@ -260,12 +266,13 @@ public final class CalibrateJob {
 
   /** The write stage: every output (run.json last, with the timings) into {@code --out} atomically; its record. */
   private static RunRecord write(JobContext ctx, CalibrateOptions o, Preparation p, Observed observed,
-      QuantizeStep.Result q, Fp32Fallback.Outcome fb) {
+      QuantizeStep.Result q, Fp32Fallback.Outcome fb, List<Algorithms.Applied> applied) {
     Map<String, String> versions = versions();
     StatsSet stats = observed.stats();
     QParamsFile.Header header = new QParamsFile.Header(o.model().toString(), p.sha(), p.prepared().sourceOpset(),
-        p.prepared().opset(), o.ranges().method(), stats.samples(), versions);
-    RunRecord run = describe(ctx, o, p, observed, q, versions, fb);
+        p.prepared().opset(), o.ranges().method(), stats.samples(), versions)
+        .withAlgorithms(Algorithms.toJson(applied));
+    RunRecord run = describe(ctx, o, p, observed, q, versions, fb, applied);
     try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), ctx.hadoopConf())) {
       ctx.faults().arm(out);
       QuantizeStep.write(out.dir(), header, q, o.ranges());
@@ -285,7 +292,7 @@ public final class CalibrateJob {
 
   /** What {@code run.json} says about the run, before its timings. */
   private static RunRecord describe(JobContext ctx, CalibrateOptions o, Preparation p, Observed observed,
-      QuantizeStep.Result q, Map<String, String> versions, Fp32Fallback.Outcome fb) {
+      QuantizeStep.Result q, Map<String, String> versions, Fp32Fallback.Outcome fb, List<Algorithms.Applied> applied) {
     StatsSet stats = observed.stats();
     Feeding in = p.input();
     RunRecord.Subject subject = new RunRecord.Subject(COMMAND, o.model().toString(), p.sha(),
@@ -297,7 +304,7 @@ public final class CalibrateJob {
     return new RunRecord(subject, feed, RunRecord.Quantization.of(p.tensors().size(), q),
         new RunRecord.Statistics(nonFinite(stats), StatsFiles.stateBytes(stats)),
         new RunRecord.Spark(ctx.spark().sparkContext().master(), ctx.spark().sparkContext().applicationId()),
-        versions, fb == null ? null : fb.record(), List.of(), null);
+        versions, fb == null ? null : fb.record(), applied, null);
   }
 
   /** Statistics of one observe pass, and how many batches the reduced graph handed to the exposing one. */

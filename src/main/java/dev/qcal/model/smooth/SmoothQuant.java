@@ -273,7 +273,8 @@ public final class SmoothQuant {
 
   /**
    * Divides a LayerNormalization's gamma and beta by {@code s} when it produces {@code activation}, the
-   * smoothed nodes are the activation's only consumers, and gamma and beta are 1-D initializers of its own.
+   * smoothed nodes are the activation's only consumers, and gamma and beta are 1-D initializers of its own held
+   * in the model (not in an external file).
    */
   private boolean foldIntoLayerNorm(String activation, List<NodeProto> members, float[] s) {
     NodeProto producer = null;
@@ -295,7 +296,8 @@ public final class SmoothQuant {
     for (String p : params) {
       TensorProto t = initializers.get(p);
       if (t == null || graphInputs.contains(p) || graphOutputs.contains(p) || t.getDimsCount() != 1
-          || t.getDims(0) != s.length || t.getDataType() != TensorProto.DataType.FLOAT_VALUE || uses(p) != 1) {
+          || t.getDims(0) != s.length || t.getDataType() != TensorProto.DataType.FLOAT_VALUE || uses(p) != 1
+          || ExternalData.isExternal(t)) {
         return false;
       }
     }

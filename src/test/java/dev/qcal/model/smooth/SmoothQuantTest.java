@@ -96,6 +96,32 @@ class SmoothQuantTest {
         1e-4);
   }
 
+  /** A LayerNorm whose gamma keeps its data in an external file (not read here): a Mul divides instead. */
+  @Test
+  void layerNormWithExternalGammaGetsAMulInstead() throws Exception {
+    Graph g = new Graph(17, 5);
+    String x = g.input("x", FLOAT, "batch", 3, 8);
+    String ln = g.layerNorm("ln", x, 8);
+    g.output(g.op("MatMul", "q", List.of(ln, g.weight("wq", 0.3, 8, 6))), "yq", FLOAT, "batch", 3, 6);
+    ModelProto inline = g.build("ln_q");
+    ModelProto model = dev.qcal.model.ExternalModels.externalize(inline, work, "w.bin", 8);
+    assertTrue(dev.qcal.model.onnx.ExternalData.isExternal(model.getGraph().getInitializerList().stream()
+        .filter(t -> t.getName().equals("ln.weight")).findFirst().orElseThrow()));
+    // wq (48 values) external too would be skipped: keep it inline
+    ModelProto.Builder b = model.toBuilder();
+    for (int k = 0; k < b.getGraph().getInitializerCount(); k++) {
+      if (b.getGraph().getInitializer(k).getName().equals("wq")) {
+        b.getGraphBuilder().setInitializer(k, inline.getGraph().getInitializerList().stream()
+            .filter(t -> t.getName().equals("wq")).findFirst().orElseThrow());
+      }
+    }
+    SmoothQuant.Result r = SmoothQuant.smooth(b.build(), randomMaxAbs(inline, 2), 0.5);
+
+    assertEquals(1, r.smoothed().size());
+    assertFalse(r.smoothed().get(0).foldedIntoLayerNorm());
+    assertEquals(count(inline, "Mul") + 1, count(r.model(), "Mul"));
+  }
+
   @Test
   void reluFeedingGemmsBothWaysAndAnAddGetsAMulOnlyBeforeTheGemms() {
     ModelProto model = reluGemms();
