@@ -33,8 +33,12 @@ public final class StatsFiles {
   private StatsFiles() {}
 
   /** What {@code stats.json} says about the statistics next to it. */
+  /**
+   * @param modelTransform null, or what rewrote the prepared model before the statistics were collected on it
+   *     ({@code smooth_quant}): such statistics describe a model only the run that made them can rebuild
+   */
   public record Manifest(int formatVersion, String modelSha256, int preparedOpset, long samples,
-      Map<String, long[]> inputShapes) {}
+      Map<String, long[]> inputShapes, String modelTransform) {}
 
   /** Statistics read back from a {@code stats/} directory, with their manifest. */
   public record Loaded(Manifest manifest, StatsSet stats) {}
@@ -45,6 +49,12 @@ public final class StatsFiles {
    */
   public static void write(Path dir, StatsSet stats, String modelSha256, int preparedOpset,
       Map<String, long[]> inputShapes) {
+    write(dir, stats, modelSha256, preparedOpset, inputShapes, null);
+  }
+
+  /** As above, for statistics collected on the prepared model as {@code modelTransform} rewrote it (null: none). */
+  public static void write(Path dir, StatsSet stats, String modelSha256, int preparedOpset,
+      Map<String, long[]> inputShapes, String modelTransform) {
     try {
       Files.createDirectories(dir);
       try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(dir.resolve(BIN)), 1 << 16)) {
@@ -59,6 +69,9 @@ public final class StatsFiles {
     m.put("data_file", BIN);
     m.put("model_sha256", modelSha256);
     m.put("prepared_opset", preparedOpset);
+    if (modelTransform != null) {
+      m.put("model_transform", modelTransform);
+    }
     m.put("samples", stats.samples());
     m.put("histogram_bins", stats.config().histogramBins());
     m.put("channel_histogram_bins", stats.config().channelHistogramBins());
@@ -116,7 +129,8 @@ public final class StatsFiles {
         shapes.put(e.getKey(), shape);
       });
       Manifest manifest = new Manifest(version, m.path("model_sha256").asText(), m.path("prepared_opset").asInt(),
-          m.path("samples").asLong(), shapes);
+          m.path("samples").asLong(), shapes,
+          m.path("model_transform").isTextual() ? m.get("model_transform").asText() : null);
       org.apache.hadoop.fs.Path bin = new org.apache.hadoop.fs.Path(dir, m.path("data_file").asText(BIN));
       StatsSet stats;
       try (InputStream in = new java.io.BufferedInputStream(fs.open(bin), 1 << 16)) {

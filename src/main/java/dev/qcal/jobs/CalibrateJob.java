@@ -276,7 +276,8 @@ public final class CalibrateJob {
     try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), ctx.hadoopConf())) {
       ctx.faults().arm(out);
       QuantizeStep.write(out.dir(), header, q, o.ranges());
-      StatsFiles.write(out.dir().resolve(StatsFiles.DIR), stats, p.sha(), p.prepared().opset(), p.verifyShapes());
+      StatsFiles.write(out.dir().resolve(StatsFiles.DIR), stats, p.sha(), p.prepared().opset(), p.verifyShapes(),
+          o.algorithms().smoothQuant() ? SmoothStage.NAME : null);
       ctx.stageTimed();
       double observe = ctx.seconds(Stage.OBSERVE);
       run = run.timed(new RunRecord.Timings(ctx.wallSeconds(), observe > 0 ? stats.samples() / observe : null,

@@ -93,6 +93,11 @@ public final class QuantizeJob {
       throw new DataException(o.stats() + ": statistics were collected for the model with SHA-256 "
           + loaded.manifest().modelSha256() + ", not for " + o.model() + " (SHA-256 " + sha + ")");
     }
+    if (loaded.manifest().modelTransform() != null) {
+      throw new DataException(o.stats() + ": statistics were collected on the model as "
+          + loaded.manifest().modelTransform() + " rewrote it, which quantize cannot rebuild from them; run calibrate"
+          + " with the same options instead");
+    }
     return loaded;
   }
 

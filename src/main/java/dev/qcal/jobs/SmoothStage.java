@@ -45,6 +45,8 @@ final class SmoothStage {
   private static final Logger LOG = LoggerFactory.getLogger(SmoothStage.class);
   /** The smoothed model's file in the work directory, next to the prepared model. */
   static final String SMOOTHED_FILE = "smoothed.onnx";
+  /** Its key in run.json and qparams.json, and the model transform stats.json names. */
+  static final String NAME = "smooth_quant";
 
   private SmoothStage() {}
 
@@ -53,7 +55,7 @@ final class SmoothStage {
       implements Algorithms.Applied {
     @Override
     public String name() {
-      return "smooth_quant";
+      return NAME;
     }
 
     @Override

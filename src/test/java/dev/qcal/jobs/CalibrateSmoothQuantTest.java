@@ -411,4 +411,17 @@ class CalibrateSmoothQuantTest {
     assertEquals(0, calibrate("c0", "--config", config.toString()).code());
     assertFalse(Files.exists(tmp.resolve("c").resolve("run.json")));
   }
+
+  @Test
+  void quantizeRefusesStatisticsOfASmoothedModelAndTakesThoseOfAPlainRun(SparkSession spark) throws Exception {
+    assertEquals(0, calibrate("s", "--smooth-quant").code());
+    Cli q = Cli.run("quantize", "--model", model.toString(), "--stats", tmp.resolve("s").toString(), "--out",
+        tmp.resolve("qs").toString());
+    q.assertBadInput(tmp.resolve("qs"), "statistics were collected on the model as smooth_quant rewrote it",
+        "run calibrate");
+    assertEquals(0, calibrate("p").code());
+    Cli plain = Cli.run("quantize", "--model", model.toString(), "--stats", tmp.resolve("p").toString(), "--out",
+        tmp.resolve("qp").toString());
+    assertEquals(0, plain.code(), plain.err());
+  }
 }
