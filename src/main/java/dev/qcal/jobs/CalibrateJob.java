@@ -92,12 +92,16 @@ public final class CalibrateJob {
       LOG.info("Prepared {}: opset {} -> {}, {} tensors to calibrate", o.model(), p.prepared().sourceOpset(),
           p.prepared().opset(), p.tensors().size());
       Observed observed = observe(ctx, o, p);
+      GptqStage.Outcome gptq = o.algorithms().gptq() ? ctx.stage(Stage.HESSIAN, "qcal gptq: layer input Hessians,"
+          + " treeAggregate of exact sums; GPTQ on the driver", () -> GptqStage.run(ctx, o, p, observed.stats()))
+          : GptqStage.Outcome.NONE;
       QuantizeStep.Result chosen = ctx.stage(Stage.CHOOSE_RANGES, "qcal choose ranges: " + o.ranges().method()
-          + ", QDQ rewrite", () -> choose(o, p, observed.stats(), p.plan()));
+          + ", QDQ rewrite", () -> choose(o, p, observed.stats(), p.plan(), gptq));
       Fp32Fallback.Outcome fb = fallback == null ? null : ctx.stage(Stage.FALLBACK,
-          "qcal fallback: evaluate the quantized model", () -> fallback(ctx, o, p, observed.stats(), chosen, fallback));
+          "qcal fallback: evaluate the quantized model", () -> fallback(ctx, o, p, observed.stats(), chosen, fallback,
+          gptq));
       RunRecord run = ctx.stage(Stage.WRITE, "qcal write: " + o.out(),
-          () -> write(ctx, o, p, observed, fb == null ? chosen : fb.result(), fb));
+          () -> write(ctx, o, p, observed, fb == null ? chosen : fb.result(), fb, gptq));
       progress.stage("done");
       LOG.info("Calibrated {} samples in {} s; outputs in {}", observed.stats().samples(), ctx.wallSeconds(),
           run.subject().out());
@@ -242,30 +246,32 @@ public final class CalibrateJob {
   }
 
   /** The choose stage: ranges from {@code stats} and the Q/DQ rewrite of the nodes {@code plan} quantizes. */
-  private static QuantizeStep.Result choose(CalibrateOptions o, Preparation p, StatsSet stats, CalibrationPlan plan) {
+  private static QuantizeStep.Result choose(CalibrateOptions o, Preparation p, StatsSet stats, CalibrationPlan plan,
+      GptqStage.Outcome gptq) {
     return QuantizeStep.run(p.prepared().model(), p.prepared().file().getParent(), plan, stats, o.ranges(),
-        p.overrides());
+        p.overrides(), gptq.rounded());
   }
 
   /** The fallback stage: nodes left in FP32, most sensitive first, until {@code request}'s target is met. */
   private static Fp32Fallback.Outcome fallback(JobContext ctx, CalibrateOptions o, Preparation p, StatsSet stats,
-      QuantizeStep.Result chosen, Fp32Fallback.Request request) {
+      QuantizeStep.Result chosen, Fp32Fallback.Request request, GptqStage.Outcome gptq) {
     ModelProto model = p.prepared().model();
     WholeInputs.Feed feed = p.input().feed();
     return Fp32Fallback.run(ctx.spark(), request, new Fp32Fallback.Candidates(o.model(), model, o.ranges().plan(),
-        chosen, plan -> choose(o, p, stats, CalibrationPlan.of(model, plan))),
+        chosen, plan -> choose(o, p, stats, CalibrationPlan.of(model, plan), gptq)),
         new Fp32Fallback.CalibrationData(feed.inputs(), feed.samples(), o.data().isEmpty() ? null : o.data()),
         ctx.work());
   }
 
   /** The write stage: every output (run.json last, with the timings) into {@code --out} atomically; its record. */
   private static RunRecord write(JobContext ctx, CalibrateOptions o, Preparation p, Observed observed,
-      QuantizeStep.Result q, Fp32Fallback.Outcome fb) {
+      QuantizeStep.Result q, Fp32Fallback.Outcome fb, GptqStage.Outcome gptq) {
     Map<String, String> versions = versions();
     StatsSet stats = observed.stats();
     QParamsFile.Header header = new QParamsFile.Header(o.model().toString(), p.sha(), p.prepared().sourceOpset(),
-        p.prepared().opset(), o.ranges().method(), stats.samples(), versions);
-    RunRecord run = describe(ctx, o, p, observed, q, versions, fb);
+        p.prepared().opset(), o.ranges().method(), stats.samples(), versions)
+        .withAlgorithms(Algorithms.toJson(gptq.list()));
+    RunRecord run = describe(ctx, o, p, observed, q, versions, fb).withAlgorithms(gptq.list());
     try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), ctx.hadoopConf())) {
       ctx.faults().arm(out);
       QuantizeStep.write(out.dir(), header, q, o.ranges());

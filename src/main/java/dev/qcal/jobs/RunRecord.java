@@ -186,6 +186,13 @@ public record RunRecord(Subject subject, Feed feed, Quantization quantization, S
    */
   public record Timings(double wallSeconds, Double observeSamplesPerSecond, Map<String, Double> stageSeconds) {}
 
+  /** This record with {@code more} algorithms recorded after those it has. */
+  RunRecord withAlgorithms(List<? extends Algorithms.Applied> more) {
+    List<Algorithms.Applied> all = new java.util.ArrayList<>(algorithms);
+    all.addAll(more);
+    return new RunRecord(subject, feed, quantization, statistics, spark, versions, fallback, all, timings);
+  }
+
   /** This record with its timings. */
   RunRecord timed(Timings t) {
     return new RunRecord(subject, feed, quantization, statistics, spark, versions, fallback, algorithms, t);
