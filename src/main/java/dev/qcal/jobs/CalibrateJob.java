@@ -86,6 +86,7 @@ public final class CalibrateJob {
   public static RunRecord run(CalibrateOptions o, SparkSession spark, JobProgress progress,
       Fp32Fallback.Request fallback) {
     checkOutput(o, fallback, List.of(), spark.sparkContext().hadoopConfiguration());
+    GptqStage.checkOptions(o);
     try (JobContext ctx = JobContext.open(spark, "qcal-", progress)) {
       Preparation p = ctx.stage(Stage.PREPARE, "qcal prepare: load, fold, upgrade and verify "
           + o.model().getFileName(), () -> prepare(ctx, o));

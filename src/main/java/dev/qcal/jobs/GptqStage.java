@@ -85,6 +85,18 @@ final class GptqStage {
     }
   }
 
+  /**
+   * Refuses, before anything is read, what the pass cannot do: leave padded positions out of the Hessians
+   * ({@code --pad} or {@code --mask} without {@code --pad-stats include}).
+   */
+  static void checkOptions(CalibrateOptions o) {
+    DataOptions d = o.dataOptions();
+    if (o.algorithms().gptq() && (!d.pads().isEmpty() || d.mask() != null) && !d.padStatsInclude()) {
+      throw new DataException("--weight-algorithm gptq cannot leave padded positions out of the Hessians yet;"
+          + " give --pad-stats include (padded positions then count), or --weight-algorithm rtn");
+    }
+  }
+
   /** The HESSIAN stage: select the weights, run the pass, round them on the driver. */
   static Outcome run(JobContext ctx, CalibrateOptions o, CalibrateJob.Preparation p, StatsSet stats) {
     ModelProto model = p.prepared().model();
@@ -92,10 +104,6 @@ final class GptqStage {
     List<Target> targets = select(model, p.plan(), stats, rtn);
     if (targets.isEmpty()) {
       return new Outcome(Map.of(), new Applied(List.of(), Gptq.DEFAULT_DAMP, Gptq.DEFAULT_LAZY_BATCH, Map.of(), rtn));
-    }
-    if (p.observing().valid() != null) {
-      throw new DataException("--weight-algorithm gptq cannot leave padded positions out of the Hessians yet;"
-          + " give --pad-stats include, or --weight-algorithm rtn");
     }
     Map<String, HessianPass.Input> inputs = inputs(targets, stats);
     checkMemory(ctx, inputs);

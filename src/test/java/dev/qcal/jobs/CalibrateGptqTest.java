@@ -53,6 +53,12 @@ class CalibrateGptqTest {
 
   /** a[N,K1] -> MatMul(w1) -> y1; b[N,K2] -> Gemm(w2, c, transB=1) -> y2. */
   private Path model() {
+    Path f = tmp.resolve("layers.onnx");
+    OnnxModels.save(graph(), f);
+    return f;
+  }
+
+  private ModelProto graph() {
     ModelProto m = TestGraphs.model(21,
         List.of(TestGraphs.node("MatMul", "mm", List.of("a", "w1"), List.of("y1")),
             TestGraphs.node("Gemm", "gm", List.of("b", "w2", "c"), List.of("y2"), TestGraphs.i("transB", 1))),
@@ -61,9 +67,7 @@ class CalibrateGptqTest {
         List.of(TestGraphs.floatTensor("w1", new long[] {K1, N1}, w1),
             TestGraphs.floatTensor("w2", new long[] {N2, K2}, w2),
             TestGraphs.floatTensor("c", new long[] {N2}, TestGraphs.randomFloats(N2, 13))));
-    Path f = tmp.resolve("layers.onnx");
-    OnnxModels.save(m, f);
-    return f;
+    return m;
   }
 
   /** Strongly correlated rows: three factors mixed into k values, plus a little noise. */
@@ -148,13 +152,31 @@ class CalibrateGptqTest {
   private record Written(long[] codes, float[] scales) {}
 
   private static Written written(ModelProto q, String node) {
+    return written(q, node, null);
+  }
+
+  /** The bytes of an external tensor, its location relative to {@code dir}. */
+  private static byte[] externalBytes(TensorProto t, Path dir) {
+    java.util.Map<String, String> e = new java.util.HashMap<>();
+    t.getExternalDataList().forEach(x -> e.put(x.getKey(), x.getValue()));
+    try {
+      byte[] all = Files.readAllBytes(dir.resolve(e.get("location")));
+      int offset = Integer.parseInt(e.getOrDefault("offset", "0"));
+      return java.util.Arrays.copyOfRange(all, offset, offset + Integer.parseInt(e.get("length")));
+    } catch (java.io.IOException x) {
+      throw new java.io.UncheckedIOException(x);
+    }
+  }
+
+  private static Written written(ModelProto q, String node, Path dir) {
     NodeProto n = q.getGraph().getNodeList().stream().filter(x -> x.getName().equals(node)).findFirst().orElseThrow();
     NodeProto dq = q.getGraph().getNodeList().stream().filter(x -> x.getOutputList().contains(n.getInput(1)))
         .findFirst().orElseThrow();
     assertEquals("DequantizeLinear", dq.getOpType());
     TensorProto ints = initializer(q, dq.getInput(0));
     int count = (int) Initializers.count(ints);
-    byte[] raw = ints.getRawData().toByteArray();
+    byte[] raw = ints.getDataLocation() == TensorProto.DataLocation.EXTERNAL ? externalBytes(ints, dir)
+        : ints.getRawData().toByteArray();
     long[] codes = new long[count];
     if (ints.getDataType() == QuantType.INT4.onnxElemType()) {
       codes = QuantType.INT4.unpack4(raw, count);
@@ -164,7 +186,7 @@ class CalibrateGptqTest {
         codes[i] = raw[i];
       }
     }
-    return new Written(codes, Initializers.floats(initializer(q, dq.getInput(1))));
+    return new Written(codes, Initializers.floats(initializer(q, dq.getInput(1)), dir));
   }
 
   private static TensorProto initializer(ModelProto q, String name) {
@@ -253,5 +275,39 @@ class CalibrateGptqTest {
     WeightSpec spec = new WeightSpec(QuantType.INT4, true, 16);
     checkLayer("MatMul w1 int4 blocks of 16", written(q, "mm"), w1, x1, K1, N1, spec, false);
     checkLayer("Gemm w2 (transB) int4 blocks of 16", written(q, "gm"), transpose(w2, N2, K2), x2, K2, N2, spec, true);
+  }
+
+  @Test
+  void weightsInExternalDataGetTheSameIntegers() throws Exception {
+    data();
+    Path dir = tmp.resolve("ext");
+    ModelProto m = dev.qcal.model.ExternalModels.externalize(graph(), dir, "weights.bin", 100);
+    assertEquals(TensorProto.DataLocation.EXTERNAL, initializer(m, "w1").getDataLocation());
+    Path model = dev.qcal.model.ExternalModels.write(m, dir.resolve("layers.onnx"));
+    Path out = tmp.resolve("ext-out");
+    Cli r = calibrate(model, out, "--weight-type", "int4", "--weight-block-size", "16");
+    assertEquals(0, r.code(), r.err());
+    ModelProto q = OnnxModels.load(out.resolve("quantized.onnx"));
+    assertEquals(TensorProto.DataLocation.EXTERNAL, initializer(q, n(q, "mm").getInput(0)).getDataLocation(),
+        "the quantized weight is in external data");
+    WeightSpec spec = new WeightSpec(QuantType.INT4, true, 16);
+    checkLayer("external MatMul w1", written(q, "mm", out), w1, x1, K1, N1, spec, false);
+    checkLayer("external Gemm w2", written(q, "gm", out), transpose(w2, N2, K2), x2, K2, N2, spec, true);
+  }
+
+  @Test
+  void paddedPositionsLeftOutOfTheStatisticsAreRefusedBeforeTheData() throws Exception {
+    Path model = model();
+    data();
+    Path out = tmp.resolve("pad");
+    calibrate(model, out, "--pad", "a=0").assertBadInput(out, "--weight-algorithm gptq", "--pad-stats include");
+  }
+
+  /** The DequantizeLinear feeding input 1 of {@code node}. */
+  private static NodeProto n(ModelProto q, String node) {
+    NodeProto target = q.getGraph().getNodeList().stream().filter(x -> x.getName().equals(node)).findFirst()
+        .orElseThrow();
+    return q.getGraph().getNodeList().stream().filter(x -> x.getOutputList().contains(target.getInput(1)))
+        .findFirst().orElseThrow();
   }
 }
