@@ -1,6 +1,7 @@
 package dev.qcal.jobs;
 
 import dev.qcal.data.Batcher;
+import dev.qcal.data.DataException;
 import dev.qcal.data.Padding;
 import dev.qcal.data.Sample;
 import dev.qcal.runtime.ModelRunner;
@@ -20,7 +21,7 @@ import org.apache.spark.api.java.JavaRDD;
  * GPTQ's data pass: the samples through the observe pass's exposing graph on executors, batched as the
  * observe pass batches them (a padded fixed batch adds its real rows only), each layer input's rows added
  * to its {@link HessianSum}, the sums merged by tree aggregation (exactly: the result does not depend on the
- * partitioning).
+ * partitioning). A value the sums refuse (not finite, or above the bound) fails the run as bad input.
  *
  * @param inputs each layer input with its width K and the bound on its values (the observed max |x|)
  */
@@ -57,7 +58,13 @@ record HessianPass(ShippedFiles.Shipped exposing, List<String> inputNames, Map<S
     try (ModelRunner runner = ModelRunner.pooled(exposing.sha256(), SessionCache.get(exposing.sha256(),
         Path.of(SparkFiles.get(exposing.fileName())), taskCpus), inputNames, tensors)) {
       Batcher batcher = new Batcher(inputNames.size(), batchSize, pad, Batcher.DEFAULT_OPEN_BUCKETS, padding);
-      ModelRunner.OutputSink sink = (tensor, values, shape) -> sums.sums().get(tensor).add(values, shape);
+      ModelRunner.OutputSink sink = (tensor, values, shape) -> {
+        try {
+          sums.sums().get(tensor).add(values, shape);
+        } catch (IllegalArgumentException e) {
+          throw new DataException("--weight-algorithm gptq: " + e.getMessage());
+        }
+      };
       batcher.forEach(it, b -> runner.run(b, ModelRunner.realRows(b, sink)));
     }
     return sums;

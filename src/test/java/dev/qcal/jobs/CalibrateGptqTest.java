@@ -303,6 +303,17 @@ class CalibrateGptqTest {
     calibrate(model, out, "--pad", "a=0").assertBadInput(out, "--weight-algorithm gptq", "--pad-stats include");
   }
 
+  @Test
+  void aNonFiniteLayerInputIsRefusedNamingTheTensor() throws Exception {
+    Path model = model();
+    data();
+    float[] row = new float[2 * K1];
+    row[K1 + 5] = Float.NaN;
+    Npy.writeFloat32(tmp.resolve("a/0.npy"), java.util.Arrays.copyOf(row, 24 * K1), new long[] {24, K1});
+    Path out = tmp.resolve("nan");
+    calibrate(model, out).assertBadInput(out, "--weight-algorithm gptq", "tensor 'a'", "NaN");
+  }
+
   /** The DequantizeLinear feeding input 1 of {@code node}. */
   private static NodeProto n(ModelProto q, String node) {
     NodeProto target = q.getGraph().getNodeList().stream().filter(x -> x.getName().equals(node)).findFirst()
