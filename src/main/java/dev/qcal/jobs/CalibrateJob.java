@@ -86,6 +86,7 @@ public final class CalibrateJob {
   public static RunRecord run(CalibrateOptions o, SparkSession spark, JobProgress progress,
       Fp32Fallback.Request fallback) {
     checkOutput(o, fallback, List.of(), spark.sparkContext().hadoopConfiguration());
+    GptqStage.checkOptions(o);
     try (JobContext ctx = JobContext.open(spark, "qcal-", progress)) {
       Preparation prepared = ctx.stage(Stage.PREPARE, "qcal prepare: load, fold, upgrade and verify "
           + o.model().getFileName(), () -> prepare(ctx, o));
@@ -98,10 +99,17 @@ public final class CalibrateJob {
       LOG.info("Prepared {}: opset {} -> {}, {} tensors to calibrate", o.model(), p.prepared().sourceOpset(),
           p.prepared().opset(), p.tensors().size());
       Observed observed = observe(ctx, o, p);
+      GptqStage.Outcome gptq = o.algorithms().gptq() ? ctx.stage(Stage.HESSIAN, "qcal gptq: layer input Hessians,"
+          + " treeAggregate of exact sums; GPTQ on the driver", () -> GptqStage.run(ctx, o, p, observed.stats()))
+          : GptqStage.Outcome.NONE;
+      if (gptq.applied() != null) {
+        applied.add(gptq.applied());
+      }
       QuantizeStep.Result chosen = ctx.stage(Stage.CHOOSE_RANGES, "qcal choose ranges: " + o.ranges().method()
-          + ", QDQ rewrite", () -> choose(o, p, observed.stats(), p.plan()));
+          + ", QDQ rewrite", () -> choose(o, p, observed.stats(), p.plan(), gptq));
       Fp32Fallback.Outcome fb = fallback == null ? null : ctx.stage(Stage.FALLBACK,
-          "qcal fallback: evaluate the quantized model", () -> fallback(ctx, o, p, observed.stats(), chosen, fallback));
+          "qcal fallback: evaluate the quantized model", () -> fallback(ctx, o, p, observed.stats(), chosen, fallback,
+          gptq));
       RunRecord run = ctx.stage(Stage.WRITE, "qcal write: " + o.out(),
           () -> write(ctx, o, p, observed, fb == null ? chosen : fb.result(), fb, applied));
       progress.stage("done");
@@ -248,18 +256,19 @@ public final class CalibrateJob {
   }
 
   /** The choose stage: ranges from {@code stats} and the Q/DQ rewrite of the nodes {@code plan} quantizes. */
-  private static QuantizeStep.Result choose(CalibrateOptions o, Preparation p, StatsSet stats, CalibrationPlan plan) {
+  private static QuantizeStep.Result choose(CalibrateOptions o, Preparation p, StatsSet stats, CalibrationPlan plan,
+      GptqStage.Outcome gptq) {
     return QuantizeStep.run(p.prepared().model(), p.prepared().file().getParent(), plan, stats, o.ranges(),
-        p.overrides());
+        p.overrides(), gptq.rounded());
   }
 
   /** The fallback stage: nodes left in FP32, most sensitive first, until {@code request}'s target is met. */
   private static Fp32Fallback.Outcome fallback(JobContext ctx, CalibrateOptions o, Preparation p, StatsSet stats,
-      QuantizeStep.Result chosen, Fp32Fallback.Request request) {
+      QuantizeStep.Result chosen, Fp32Fallback.Request request, GptqStage.Outcome gptq) {
     ModelProto model = p.prepared().model();
     WholeInputs.Feed feed = p.input().feed();
     return Fp32Fallback.run(ctx.spark(), request, new Fp32Fallback.Candidates(o.model(), model, o.ranges().plan(),
-        chosen, plan -> choose(o, p, stats, CalibrationPlan.of(model, plan))),
+        chosen, plan -> choose(o, p, stats, CalibrationPlan.of(model, plan), gptq)),
         new Fp32Fallback.CalibrationData(feed.inputs(), feed.samples(), o.data().isEmpty() ? null : o.data()),
         ctx.work());
   }

@@ -86,6 +86,12 @@ final class QuantizeStep {
   /** @param modelDir the directory of the prepared model file, where its external data files are */
   static Result run(ModelProto prepared, Path modelDir, CalibrationPlan plan, StatsSet stats, RangeOptions s,
       Map<String, TensorOverrides.Override> overrides) {
+    return run(prepared, modelDir, plan, stats, s, overrides, Map.of());
+  }
+
+  /** As above, with weights already rounded (GPTQ) by initializer, written as given ({@link QdqRewriter.Rounded}). */
+  static Result run(ModelProto prepared, Path modelDir, CalibrationPlan plan, StatsSet stats, RangeOptions s,
+      Map<String, TensorOverrides.Override> overrides, Map<String, QdqRewriter.Rounded> rounded) {
     Map<String, QuantParams> params = new LinkedHashMap<>();
     Map<String, float[]> ranges = new LinkedHashMap<>();
     List<QParamsFile.Entry> entries = new ArrayList<>();
@@ -96,7 +102,7 @@ final class QuantizeStep {
       entries.add(entry);
     }
     QdqRewriter.Result rewrite = QdqRewriter.rewrite(QdqRewriter.Request.of(prepared, plan, params)
-        .withModelDir(modelDir).withWeights(s.weights()));
+        .withModelDir(modelDir).withWeights(s.weights()).withRounded(rounded));
     derived(plan, rewrite, entries, ranges);
     entries.addAll(WeightEntries.of(prepared, modelDir, rewrite.weightParams(), rewrite.weightSources()));
     return new Result(rewrite, entries, ranges, modelDir);

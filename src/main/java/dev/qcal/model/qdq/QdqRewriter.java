@@ -78,12 +78,14 @@ public final class QdqRewriter {
    * activations (all must have params); the weight scheme ({@link WeightSpec#defaults()} unless set); the
    * directory the model's external data locations are relative to (null when it has none), where
    * quantized external weights go to a new data file; and what a planned graph output that no node reads
-   * gets ({@link Outputs#AUTO} unless set).
+   * gets ({@link Outputs#AUTO} unless set); and weights already rounded by another algorithm (GPTQ), by
+   * initializer, whose integers and params are written instead of rounding to nearest (none unless set).
    */
   public record Request(ModelProto prepared, CalibrationPlan plan, Map<String, QuantParams> activationParams,
-      WeightSpec weights, Path modelDir, Outputs outputs) {
+      WeightSpec weights, Path modelDir, Outputs outputs, Map<String, Rounded> rounded) {
     public Request {
       Objects.requireNonNull(outputs, "outputs");
+      rounded = Map.copyOf(Objects.requireNonNull(rounded, "rounded"));
       Objects.requireNonNull(prepared, "prepared");
       Objects.requireNonNull(plan, "plan");
       Objects.requireNonNull(activationParams, "activationParams");
@@ -92,12 +94,12 @@ public final class QdqRewriter {
 
     /** A request with int8 per-channel weights, no external data and {@link Outputs#AUTO}. */
     public static Request of(ModelProto prepared, CalibrationPlan plan, Map<String, QuantParams> activationParams) {
-      return new Request(prepared, plan, activationParams, WeightSpec.defaults(), null, Outputs.AUTO);
+      return new Request(prepared, plan, activationParams, WeightSpec.defaults(), null, Outputs.AUTO, Map.of());
     }
 
     /** This request with weight scheme {@code weights}. */
     public Request withWeights(WeightSpec weights) {
-      return new Request(prepared, plan, activationParams, weights, modelDir, outputs);
+      return new Request(prepared, plan, activationParams, weights, modelDir, outputs, rounded);
     }
 
     /** This request with weights of {@code type}, per channel, no blocks. */
@@ -108,12 +110,32 @@ public final class QdqRewriter {
 
     /** This request for a model whose external data locations are relative to {@code modelDir}. */
     public Request withModelDir(Path modelDir) {
-      return new Request(prepared, plan, activationParams, weights, modelDir, outputs);
+      return new Request(prepared, plan, activationParams, weights, modelDir, outputs, rounded);
     }
 
     /** This request with {@code outputs} for the planned graph outputs that no node reads. */
     public Request withOutputs(Outputs outputs) {
-      return new Request(prepared, plan, activationParams, weights, modelDir, outputs);
+      return new Request(prepared, plan, activationParams, weights, modelDir, outputs, rounded);
+    }
+
+    /**
+     * This request with the weights in {@code rounded} (by initializer) written with their own integers and
+     * params; each must match the scheme the rewrite resolves for it (type, axis, block size), else the
+     * rewrite fails.
+     */
+    public Request withRounded(Map<String, Rounded> rounded) {
+      return new Request(prepared, plan, activationParams, weights, modelDir, outputs, rounded);
+    }
+  }
+
+  /**
+   * A weight's integers (row-major, the initializer's shape) and the params they were rounded with, made by
+   * another algorithm than rounding to nearest (GPTQ).
+   */
+  public record Rounded(long[] codes, QuantParams params) {
+    public Rounded {
+      Objects.requireNonNull(codes, "codes");
+      Objects.requireNonNull(params, "params");
     }
   }
 
@@ -350,8 +372,11 @@ public final class QdqRewriter {
     String key = scheme.key(ref.initializer());
     QuantParams base = baseParams.get(key);
     if (base == null) {
-      WeightQuantizer quantizer = ExternalData.isExternal(w)
-          ? new StreamedWeightQuantizer(w, request.modelDir(), dataFile) : new EmbeddedWeightQuantizer(w);
+      Rounded rounded = request.rounded().get(ref.initializer());
+      WeightQuantizer quantizer = rounded != null && !scheme.table()
+          ? new RoundedWeightQuantizer(w, request.modelDir(), dataFile, rounded)
+          : ExternalData.isExternal(w) ? new StreamedWeightQuantizer(w, request.modelDir(), dataFile)
+          : new EmbeddedWeightQuantizer(w);
       try {
         base = quantizer.params(scheme);
       } catch (IllegalArgumentException e) {

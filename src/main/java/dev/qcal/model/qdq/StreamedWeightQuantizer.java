@@ -28,7 +28,7 @@ final class StreamedWeightQuantizer implements WeightQuantizer {
       this.modelDir = modelDir;
     }
 
-    private ExternalDataFile open() {
+    ExternalDataFile open() {
       if (file == null) {
         String location = "qcal-quantized-" + java.util.UUID.randomUUID() + ".data";
         file = new ExternalDataFile(modelDir.resolve(location), location);
