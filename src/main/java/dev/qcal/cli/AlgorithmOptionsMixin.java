@@ -44,9 +44,6 @@ public final class AlgorithmOptionsMixin {
     if (a.smoothQuant()) {
       throw new UsageException("--smooth-quant is not available yet");
     }
-    if (a.biasCorrection()) {
-      throw new UsageException("--bias-correction is not available yet");
-    }
     if (a.gptq()) {
       throw new UsageException("--weight-algorithm gptq is not available yet");
     }

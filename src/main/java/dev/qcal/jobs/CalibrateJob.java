@@ -94,10 +94,15 @@ public final class CalibrateJob {
       Observed observed = observe(ctx, o, p);
       QuantizeStep.Result chosen = ctx.stage(Stage.CHOOSE_RANGES, "qcal choose ranges: " + o.ranges().method()
           + ", QDQ rewrite", () -> choose(o, p, observed.stats(), p.plan()));
+      BiasCorrection.Outcome bc = o.algorithms().biasCorrection()
+          ? BiasCorrection.run(ctx, o, p, observed.stats(), chosen) : null;
+      QuantizeStep.Result corrected = bc == null ? chosen : bc.result();
       Fp32Fallback.Outcome fb = fallback == null ? null : ctx.stage(Stage.FALLBACK,
-          "qcal fallback: evaluate the quantized model", () -> fallback(ctx, o, p, observed.stats(), chosen, fallback));
+          "qcal fallback: evaluate the quantized model",
+          () -> fallback(ctx, o, p, observed.stats(), corrected, fallback, bc));
+      List<Algorithms.Applied> applied = bc == null ? List.of() : List.of(bc.applied());
       RunRecord run = ctx.stage(Stage.WRITE, "qcal write: " + o.out(),
-          () -> write(ctx, o, p, observed, fb == null ? chosen : fb.result(), fb));
+          () -> write(ctx, o, p, observed, fb == null ? corrected : fb.result(), fb, applied));
       progress.stage("done");
       LOG.info("Calibrated {} samples in {} s; outputs in {}", observed.stats().samples(), ctx.wallSeconds(),
           run.subject().out());
@@ -249,23 +254,23 @@ public final class CalibrateJob {
 
   /** The fallback stage: nodes left in FP32, most sensitive first, until {@code request}'s target is met. */
   private static Fp32Fallback.Outcome fallback(JobContext ctx, CalibrateOptions o, Preparation p, StatsSet stats,
-      QuantizeStep.Result chosen, Fp32Fallback.Request request) {
+      QuantizeStep.Result chosen, Fp32Fallback.Request request, BiasCorrection.Outcome bc) {
     ModelProto model = p.prepared().model();
     WholeInputs.Feed feed = p.input().feed();
     return Fp32Fallback.run(ctx.spark(), request, new Fp32Fallback.Candidates(o.model(), model, o.ranges().plan(),
-        chosen, plan -> choose(o, p, stats, CalibrationPlan.of(model, plan))),
+        chosen, plan -> bc != null ? bc.choose(plan) : choose(o, p, stats, CalibrationPlan.of(model, plan))),
         new Fp32Fallback.CalibrationData(feed.inputs(), feed.samples(), o.data().isEmpty() ? null : o.data()),
         ctx.work());
   }
 
   /** The write stage: every output (run.json last, with the timings) into {@code --out} atomically; its record. */
   private static RunRecord write(JobContext ctx, CalibrateOptions o, Preparation p, Observed observed,
-      QuantizeStep.Result q, Fp32Fallback.Outcome fb) {
+      QuantizeStep.Result q, Fp32Fallback.Outcome fb, List<Algorithms.Applied> applied) {
     Map<String, String> versions = versions();
     StatsSet stats = observed.stats();
     QParamsFile.Header header = new QParamsFile.Header(o.model().toString(), p.sha(), p.prepared().sourceOpset(),
-        p.prepared().opset(), o.ranges().method(), stats.samples(), versions);
-    RunRecord run = describe(ctx, o, p, observed, q, versions, fb);
+        p.prepared().opset(), o.ranges().method(), stats.samples(), versions).withAlgorithms(Algorithms.toJson(applied));
+    RunRecord run = describe(ctx, o, p, observed, q, versions, fb, applied);
     try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), ctx.hadoopConf())) {
       ctx.faults().arm(out);
       QuantizeStep.write(out.dir(), header, q, o.ranges());
@@ -285,7 +290,7 @@ public final class CalibrateJob {
 
   /** What {@code run.json} says about the run, before its timings. */
   private static RunRecord describe(JobContext ctx, CalibrateOptions o, Preparation p, Observed observed,
-      QuantizeStep.Result q, Map<String, String> versions, Fp32Fallback.Outcome fb) {
+      QuantizeStep.Result q, Map<String, String> versions, Fp32Fallback.Outcome fb, List<Algorithms.Applied> applied) {
     StatsSet stats = observed.stats();
     Feeding in = p.input();
     RunRecord.Subject subject = new RunRecord.Subject(COMMAND, o.model().toString(), p.sha(),
@@ -297,7 +302,7 @@ public final class CalibrateJob {
     return new RunRecord(subject, feed, RunRecord.Quantization.of(p.tensors().size(), q),
         new RunRecord.Statistics(nonFinite(stats), StatsFiles.stateBytes(stats)),
         new RunRecord.Spark(ctx.spark().sparkContext().master(), ctx.spark().sparkContext().applicationId()),
-        versions, fb == null ? null : fb.record(), List.of(), null);
+        versions, fb == null ? null : fb.record(), applied, null);
   }
 
   /** Statistics of one observe pass, and how many batches the reduced graph handed to the exposing one. */
