@@ -214,6 +214,34 @@ class BiasCorrectionRunTest {
     assertTrue(kept > 0 && same > 0, kept + " FP32 Convs, " + same + " corrected ones");
   }
 
+  /**
+   * A model with a fixed batch of 4 fed 10 samples (the last batch padded with 2 rows) gets the int32 bias of
+   * the same model with a dynamic batch: padded rows are not counted in the means.
+   */
+  @Test
+  void aFixedBatchCountsOnlyRealRows(SparkSession spark) throws Exception {
+    Path data = tmp.resolve("fixed-data");
+    Files.createDirectories(data);
+    Npy.writeFloat32(data.resolve("x.npy"), positive(10 * 192, 7), new long[] {10, 3, 8, 8});
+    long[][] ints = new long[2][];
+    for (int k = 0; k < 2; k++) {
+      ai.onnx.proto.OnnxMl.ValueInfoProto input = k == 0 ? TestGraphs.batchInput("x", 3, 8, 8)
+          : TestGraphs.floatInfo("x", 4, 3, 8, 8);
+      ModelProto m = TestGraphs.model(13, List.of(TestGraphs.node("Conv", "layer", List.of("x", "w", "b"),
+              List.of("y"))), List.of(input), List.of(TestGraphs.floatInfo("y")), List.of(
+              TestGraphs.floatTensor("w", new long[] {4, 3, 3, 3}, TestGraphs.randomFloats(108, 8)),
+              TestGraphs.floatTensor("b", new long[] {4}, TestGraphs.randomFloats(4, 9))));
+      Path model = tmp.resolve("batch" + k + ".onnx");
+      OnnxModels.save(m, model);
+      Cli c = calibrate(model, data, "batch" + k, "--bias-correction", "--batch-size", "4");
+      assertEquals(0, c.code(), c.err());
+      ModelProto q = OnnxModels.load(tmp.resolve("batch" + k + "/quantized.onnx"));
+      NodeProto dq = BiasCorrectionTest.producer(q, BiasCorrectionTest.node(q, "layer").getInput(2));
+      ints[k] = BiasCorrectionTest.ints(BiasCorrectionTest.initializer(q, dq.getInput(0)));
+    }
+    assertArrayEquals(ints[0], ints[1]);
+  }
+
   @Test
   void padAndMaskAreRefusedInOneLine() throws Exception {
     Path data = ExampleData.small().resolve("x");
