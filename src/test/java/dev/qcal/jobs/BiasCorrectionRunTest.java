@@ -242,6 +242,31 @@ class BiasCorrectionRunTest {
     assertArrayEquals(ints[0], ints[1]);
   }
 
+  /** A Gemm whose C is [1, N] is skipped with the reason, recorded in run.json; the other layer is corrected. */
+  @Test
+  void aGemmBiasThatIsNotOneDimensionalIsSkippedWithTheReason(SparkSession spark) throws Exception {
+    ModelProto m = TestGraphs.model(13, List.of(
+            TestGraphs.node("Gemm", "g1", List.of("x", "w1", "c1"), List.of("h")),
+            TestGraphs.node("Relu", "relu", List.of("h"), List.of("r")),
+            TestGraphs.node("Gemm", "g2", List.of("r", "w2", "c2"), List.of("y"))),
+        List.of(TestGraphs.batchInput("x", 16)), List.of(TestGraphs.floatInfo("y")), List.of(
+            TestGraphs.floatTensor("w1", new long[] {16, 8}, TestGraphs.randomFloats(128, 51)),
+            TestGraphs.floatTensor("c1", new long[] {1, 8}, TestGraphs.randomFloats(8, 52)),
+            TestGraphs.floatTensor("w2", new long[] {8, 4}, TestGraphs.randomFloats(32, 53)),
+            TestGraphs.floatTensor("c2", new long[] {4}, TestGraphs.randomFloats(4, 54))));
+    Path model = tmp.resolve("gemms.onnx");
+    OnnxModels.save(m, model);
+    Path data = tmp.resolve("gemm-data");
+    Files.createDirectories(data);
+    Npy.writeFloat32(data.resolve("x.npy"), positive(16 * 16, 5), new long[] {16, 16});
+    Cli c = calibrate(model, data, "gemms", "--bias-correction");
+    assertEquals(0, c.code(), c.err());
+    JsonNode bc = JSON.readTree(tmp.resolve("gemms/run.json").toFile()).get("algorithms").get("bias_correction");
+    assertEquals(1, bc.get("layers_corrected").asInt(), bc.toString());
+    assertTrue(bc.get("layers").has("g2"), bc.toString());
+    assertEquals("its bias 'c1' is not a float initializer of shape [8]", bc.get("skipped").get("g1").asText());
+  }
+
   @Test
   void padAndMaskAreRefusedInOneLine() throws Exception {
     Path data = ExampleData.small().resolve("x");
