@@ -40,10 +40,6 @@ public final class AlgorithmOptionsMixin {
     } catch (IllegalArgumentException e) {
       throw new UsageException("--smooth-alpha must be in [0, 1], got " + smoothAlpha);
     }
-    // each line goes when its algorithm is wired into the job (issue 18)
-    if (a.biasCorrection()) {
-      throw new UsageException("--bias-correction is not available yet");
-    }
     return a;
   }
 }

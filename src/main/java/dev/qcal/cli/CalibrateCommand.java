@@ -112,6 +112,10 @@ public final class CalibrateCommand extends SparkCommand implements Callable<Int
       throw new UsageException("--partitions must be >= 1, got " + partitions);
     }
     DataOptions d = dataOptions();
+    if (algorithms.toAlgorithms().biasCorrection() && (!d.pads().isEmpty() || d.mask() != null)) {
+      throw new UsageException("--bias-correction does not take --pad or --mask: its per-channel means would count"
+          + " padded positions; calibrate without one of them");
+    }
     return new CalibrateOptions(model, data == null ? List.of() : data, out, overwrite, batch, partitions,
         dataFormat.sampleShapes(), statsConfig(), report.apply(ranges.toOptions(spec.commandLine().getErr())), d,
         algorithms.toAlgorithms());

@@ -107,11 +107,17 @@ public final class CalibrateJob {
       }
       QuantizeStep.Result chosen = ctx.stage(Stage.CHOOSE_RANGES, "qcal choose ranges: " + o.ranges().method()
           + ", QDQ rewrite", () -> choose(o, p, observed.stats(), p.plan(), gptq));
+      BiasCorrection.Outcome bc = o.algorithms().biasCorrection()
+          ? BiasCorrection.run(ctx, o, p, observed.stats(), chosen, gptq.rounded()) : null;
+      if (bc != null) {
+        applied.add(bc.applied());
+      }
+      QuantizeStep.Result corrected = bc == null ? chosen : bc.result();
       Fp32Fallback.Outcome fb = fallback == null ? null : ctx.stage(Stage.FALLBACK,
-          "qcal fallback: evaluate the quantized model", () -> fallback(ctx, o, p, observed.stats(), chosen, fallback,
-          gptq));
+          "qcal fallback: evaluate the quantized model",
+          () -> fallback(ctx, o, p, observed.stats(), corrected, fallback, gptq, bc));
       RunRecord run = ctx.stage(Stage.WRITE, "qcal write: " + o.out(),
-          () -> write(ctx, o, p, observed, fb == null ? chosen : fb.result(), fb, applied));
+          () -> write(ctx, o, p, observed, fb == null ? corrected : fb.result(), fb, applied));
       progress.stage("done");
       LOG.info("Calibrated {} samples in {} s; outputs in {}", observed.stats().samples(), ctx.wallSeconds(),
           run.subject().out());
@@ -264,11 +270,11 @@ public final class CalibrateJob {
 
   /** The fallback stage: nodes left in FP32, most sensitive first, until {@code request}'s target is met. */
   private static Fp32Fallback.Outcome fallback(JobContext ctx, CalibrateOptions o, Preparation p, StatsSet stats,
-      QuantizeStep.Result chosen, Fp32Fallback.Request request, GptqStage.Outcome gptq) {
+      QuantizeStep.Result chosen, Fp32Fallback.Request request, GptqStage.Outcome gptq, BiasCorrection.Outcome bc) {
     ModelProto model = p.prepared().model();
     WholeInputs.Feed feed = p.input().feed();
     return Fp32Fallback.run(ctx.spark(), request, new Fp32Fallback.Candidates(o.model(), model, o.ranges().plan(),
-        chosen, plan -> choose(o, p, stats, CalibrationPlan.of(model, plan), gptq)),
+        chosen, plan -> bc != null ? bc.choose(plan) : choose(o, p, stats, CalibrationPlan.of(model, plan), gptq)),
         new Fp32Fallback.CalibrationData(feed.inputs(), feed.samples(), o.data().isEmpty() ? null : o.data()),
         ctx.work());
   }

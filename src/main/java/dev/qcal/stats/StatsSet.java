@@ -113,6 +113,19 @@ public final class StatsSet implements Serializable {
     }
   }
 
+  /**
+   * A copy in which each key of {@code aliases} also has the statistics of the tensor it maps to (a tensor a
+   * graph rewrite renamed, whose values are those observed under the old name), listed after the others.
+   */
+  public StatsSet withAliases(Map<String, String> aliases) {
+    List<TensorStats> all = new ArrayList<>();
+    tensors.values().forEach(t -> all.add(t.copy()));
+    aliases.forEach((alias, source) -> all.add(get(source).copyAs(alias)));
+    StatsSet s = restored(config, samples, all);
+    s.batches = batches;
+    return s;
+  }
+
   /** Used by {@link StatsCodec}: a set whose tensors are filled in by the reader. */
   static StatsSet restored(StatsConfig config, long samples, List<TensorStats> tensors) {
     StatsSet s = new StatsSet(List.of(), config);

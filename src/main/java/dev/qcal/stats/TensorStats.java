@@ -481,6 +481,15 @@ public final class TensorStats implements Serializable {
       throw new IllegalArgumentException(
           "Cannot merge statistics of tensor '" + tensor + "' with those of tensor '" + other.tensor + "'");
     }
+    return mergeValues(other);
+  }
+
+  /** A deep copy under the name {@code name}: the same values, seen where a graph rewrite renamed the tensor. */
+  public TensorStats copyAs(String name) {
+    return empty(name, config).mergeValues(this);
+  }
+
+  private TensorStats mergeValues(TensorStats other) {
     if (!config.equals(other.config)) {
       throw new IllegalArgumentException(String.format(
           "Cannot merge statistics of tensor '%s': collected with different configurations %s != %s", tensor,
