@@ -126,18 +126,6 @@ class TextLinesTest {
   }
 
   @Test
-  void generationIsFast() {
-    int n = 300;
-    long t0 = System.nanoTime();
-    for (int i = 0; i < n; i++) {
-      TextLines.render(11, i);
-    }
-    double perSecond = n / ((System.nanoTime() - t0) / 1e9);
-    System.err.printf("TextLines: %.0f samples/s on one thread%n", perSecond);
-    assertTrue(perSecond > 100, perSecond + " samples/s");
-  }
-
-  @Test
   void fp32ModelClassifiesGeneratedLines() throws OrtException {
     int n = 256;
     int batch = 32;

@@ -89,7 +89,7 @@ class FourBitAndBlockQuantTest {
       assertEquals(b, p.blockSize());
       assertEquals(0, p.axis());
       long[] q = LinearQuant.quantizeAll(w, shape, p);
-      long qmax = t.signed() ? t.qmax() : t.qmax();
+      long qmax = t.qmax();
       for (int blk = 0; blk < 3; blk++) {
         for (int col = 0; col < n; col++) {
           // oracle: the block's own values, scanned directly

@@ -126,6 +126,60 @@ class GptqTest {
   }
 
   /** A random layer: weights, inputs X ([n, in], correlated through 4 shared factors) and H = X^T X. */
+  @Test
+  void aLazyBatchOfOneAndNoDampingAreAccepted() {
+    Layer layer = Layer.random(12, 3, 60, 99, -1);
+    Gptq.Result batched = Gptq.quantize(layer.w, layer.shape(), layer.h, INT8_CHANNEL, 0.01, 128);
+    // the lazy batch only groups updates: one row at a time gives the same integers
+    assertArrayEquals(batched.codes(), Gptq.quantize(layer.w, layer.shape(), layer.h, INT8_CHANNEL, 0.01, 1).codes());
+    // 60 noisy rows of 12 inputs: H is positive definite without damping
+    Gptq.Result undamped = Gptq.quantize(layer.w, layer.shape(), layer.h, INT8_CHANNEL, 0.0, 128);
+    assertEquals(36, undamped.codes().length);
+    assertThrows(IllegalArgumentException.class,
+        () -> Gptq.quantize(layer.w, layer.shape(), layer.h, INT8_CHANNEL, -0.01, 128));
+    assertThrows(IllegalArgumentException.class,
+        () -> Gptq.quantize(layer.w, layer.shape(), layer.h, INT8_CHANNEL, 0.01, 0));
+  }
+
+  @Test
+  void aHessianOfZerosMakesEveryInputDeadAndSymmetryIsCheckedRelativeToItsLargestEntry() {
+    Layer layer = Layer.random(6, 2, 40, 7, -1);
+    // no input ever non-zero: every row is dead, as in the reference, and quantized to the zero point 0
+    assertArrayEquals(new long[12], Gptq.quantize(layer.w, layer.shape(), new double[6][6], INT8_CHANNEL).codes());
+    // H scaled to entries near 1e6: an asymmetry of 1e-4 (1e-10 of the largest) is rounding, 1e-2 is not
+    double[][] big = new double[6][6];
+    double max = 0;
+    for (int i = 0; i < 6; i++) {
+      for (int k = 0; k < 6; k++) {
+        big[i][k] = layer.h[i][k] * 1e6;
+        max = Math.max(max, Math.abs(big[i][k]));
+      }
+    }
+    big[0][1] += 1e-10 * max;
+    Gptq.quantize(layer.w, layer.shape(), big, INT8_CHANNEL);
+    big[0][1] += 1e-8 * max;
+    IllegalArgumentException asym = assertThrows(IllegalArgumentException.class,
+        () -> Gptq.quantize(layer.w, layer.shape(), big, INT8_CHANNEL));
+    assertTrue(asym.getMessage().startsWith("Hessian is not symmetric: [1, 0]"), asym.getMessage());
+  }
+
+  @Test
+  void shapesAreCheckedAndOneInputIsEnough() {
+    double[][] h1 = {{4.0}};
+    Gptq.Result one = Gptq.quantize(new float[] {0.5f, -1f, 0.25f}, new long[] {1, 3}, h1, INT8_CHANNEL);
+    // one input: nothing to move the error to, so GPTQ is round to nearest: 127 * w / |w|
+    assertArrayEquals(new long[] {127, -127, 127}, one.codes());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Gptq.quantize(new float[3], new long[] {0, 3}, new double[0][0], INT8_CHANNEL));
+    assertTrue(e.getMessage().startsWith("GPTQ needs a 2-D [in, out] weight"), e.getMessage());
+    IllegalArgumentException n = assertThrows(IllegalArgumentException.class,
+        () -> Gptq.quantize(new float[5], new long[] {2, 3}, new double[2][2], INT8_CHANNEL));
+    assertEquals("weight shape [2, 3] holds 6 values, got 5", n.getMessage());
+    IllegalArgumentException f = assertThrows(IllegalArgumentException.class,
+        () -> Gptq.quantize(new float[] {1f, Float.NaN}, new long[] {1, 2}, h1, INT8_CHANNEL));
+    assertEquals("weight value at flat index 1 is NaN", f.getMessage());
+  }
+
   private record Layer(float[] w, int in, int out, double[][] x, double[][] h) {
     static Layer random(int in, int out, int n, long seed, int deadInput) {
       Random r = new Random(seed);

@@ -185,6 +185,17 @@ class HistogramTest {
     Histogram ab_c = h(a).merge(h(b)).merge(h(c));
     Histogram a_bc = h(a).merge(h(b).merge(h(c)));
     Histogram cba = h(c).merge(h(b)).merge(h(a));
+    // each order against the brute-force histogram of all 1110 values, not only against each other
+    List<Float> all = new ArrayList<>();
+    for (float[] part : List.of(a, b, c)) {
+      for (float x : part) {
+        all.add(x);
+      }
+    }
+    HistOracle oracle = StatsTestData.histogramOracle(all, 64);
+    assertMatches(oracle, ab_c, "(a+b)+c");
+    assertMatches(oracle, a_bc, "a+(b+c)");
+    assertMatches(oracle, cba, "(c+b)+a");
     assertEquals(ab_c, a_bc);
     assertEquals(ab_c, cba);
   }

@@ -29,8 +29,9 @@ class OutputComparisonTest {
   }
 
   @org.junit.jupiter.api.RepeatedTest(10)
-  void randomSplitsAndOrdersGiveIdenticalFigures() {
-    java.util.Random r = new java.util.Random();
+  void randomSplitsAndOrdersGiveIdenticalFigures(org.junit.jupiter.api.RepetitionInfo info) {
+    // seeded by the repetition, so a failure names a case that can be run again
+    java.util.Random r = new java.util.Random(info.getCurrentRepetition());
     int rowsN = 50 + r.nextInt(200);
     int classes = 7;
     float[] ref = new float[rowsN * classes];
@@ -54,7 +55,7 @@ class OutputComparisonTest {
     for (OutputComparison c : parts) {
       merged = r.nextBoolean() ? merged.merge(c) : c.merge(merged);
     }
-    assertEquals(single, merged.toJson(false), "exact for any split and merge order");
+    assertEquals(single, merged.toJson(false), "exact for any split and merge order (seed " + info.getCurrentRepetition() + ")");
   }
 
   @Test
@@ -70,5 +71,33 @@ class OutputComparisonTest {
     Map<String, Object> acc = (Map<String, Object>) c.toJson(true).get("accuracy");
     assertEquals(2.0 / 3, (double) acc.get("fp32"), 1e-12);
     assertNull(OutputComparison.empty("p").add(REF, FloatBuffer.wrap(REF), new long[] {6}, null).sqnrDb());
+  }
+
+  @Test
+  void cosineAgreementAccuracyAndNonFiniteCountsByHand() {
+    // ref rows (1,0) (0,2) (3,1) vs quant (1,0.5) (1,2) (3,1): dot 1+4+9+1 = 15, |ref|^2 = 15, |quant|^2 = 1.25+5+10
+    OutputComparison c = rows(0, 3);
+    assertEquals(15 / Math.sqrt(15 * 16.25), c.cosine(), 1e-12);
+    assertEquals(15 / Math.sqrt(15 * 16.25), (double) c.toJson(false).get("cosine_similarity"), 1e-12);
+    float[] ref = {1, 0, 0, 2, 3, 1};
+    float[] quant = {0, 2, 0, 2, 3, Float.NaN};
+    OutputComparison d = OutputComparison.empty("p").add(ref, FloatBuffer.wrap(quant), new long[] {3, 2},
+        new long[] {1, -1, 0});
+    Map<String, Object> j = d.toJson(true);
+    // tops: FP32 rows 0,1,0; quantized 1,1,0 (NaN is never greater): agree on rows 1 and 2
+    assertEquals(3L, j.get("rows"));
+    assertEquals(2.0 / 3, (double) j.get("top1_agreement"), 1e-12);
+    assertEquals(1L, j.get("non_finite_values"));
+    assertEquals(5L, j.get("elements"));
+    @SuppressWarnings("unchecked")
+    Map<String, Object> acc = (Map<String, Object>) j.get("accuracy");
+    // labelled rows 0 (label 1) and 2 (label 0): FP32 right on row 2 only, quantized on both
+    assertEquals(2L, acc.get("labelled"));
+    assertEquals(0.5, (double) acc.get("fp32"), 1e-12);
+    assertEquals(1.0, (double) acc.get("quantized"), 1e-12);
+    assertNull(d.toJson(false).get("accuracy"));
+    // all-zero reference: no cosine
+    assertNull(OutputComparison.empty("p").add(new float[2], FloatBuffer.wrap(new float[] {1, 1}), new long[] {2}, null)
+        .cosine());
   }
 }

@@ -353,4 +353,32 @@ class TensorStatsTest {
         () -> t.addFinite(new long[] {1, 2, 1, 1}, new float[] {0f, Float.NaN}, new float[] {1f, 1f}));
     assertTrue(e.getMessage().contains("'conv'"), e.getMessage());
   }
+
+  @Test
+  void addFiniteRefusesRangesNoFiniteBatchCanHaveAndTakesTheExtremeFiniteOnes() {
+    StatsConfig minmax = new StatsConfig(0, 0, java.util.Map.of());
+    long[] shape = {1, 2, 1, 1};
+    float big = Float.MAX_VALUE;
+    float[][][] refused = {
+        {{0f, 3f}, {1f, 2f}}, // min above max in channel 1
+        {{Float.NEGATIVE_INFINITY, 0f}, {1f, 1f}},
+        {{0f, 0f}, {1f, Float.POSITIVE_INFINITY}}};
+    for (float[][] r : refused) {
+      TensorStats t = TensorStats.empty("conv", minmax);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.addFinite(shape, r[0], r[1]));
+      assertTrue(e.getMessage().startsWith("tensor 'conv': channel "), e.getMessage());
+      assertEquals(0, t.count(), "nothing added");
+    }
+    TensorStats t = TensorStats.empty("conv", minmax).addFinite(shape, new float[] {-big, 2f}, new float[] {big, 2f});
+    assertEquals(-big, t.min());
+    assertEquals(big, t.max());
+    assertEquals(2f, t.channelMin(1));
+    assertEquals(2f, t.channelMax(1));
+    assertEquals(2, t.count());
+    IllegalArgumentException n = assertThrows(IllegalArgumentException.class,
+        () -> TensorStats.empty("conv", minmax).addFinite(shape, new float[] {0f}, new float[] {1f, 1f}));
+    assertEquals("tensor 'conv': 1 minima and 2 maxima for shape [1, 2, 1, 1], expected 2", n.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> TensorStats.empty("conv", minmax).addFinite(new long[] {1, -2}, new float[] {0f}, new float[] {1f}));
+  }
 }
