@@ -11,6 +11,7 @@ import dev.qcal.model.plan.CalibrationPlan.WeightRef;
 import dev.qcal.model.plan.QdqGraph;
 import dev.qcal.model.qdq.QdqRewriter;
 import dev.qcal.quant.Gptq;
+import dev.qcal.quant.LayerError;
 import dev.qcal.quant.QuantParams;
 import dev.qcal.quant.WeightSpec;
 import dev.qcal.stats.HessianSum;
@@ -41,6 +42,23 @@ final class GptqStage {
   /** One weight to round: its plan entry, whether it is stored [N, K] (Gemm transB = 1), and K and N. */
   record Target(WeightRef ref, boolean transposed, int k, int n) {}
 
+  /**
+   * One rounded weight's output SQNR on the calibration data (from its input's Hessian, see {@link LayerError}),
+   * rounded to nearest and by GPTQ; null when infinite.
+   */
+  record Layer(String weight, String node, int k, int n, Double rtnSqnrDb, Double gptqSqnrDb) {
+    Map<String, Object> toJson() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("weight", weight);
+      m.put("node", node);
+      m.put("k", k);
+      m.put("n", n);
+      m.put("output_sqnr_db_rtn", rtnSqnrDb);
+      m.put("output_sqnr_db_gptq", gptqSqnrDb);
+      return m;
+    }
+  }
+
   /** What the stage did: the rounded weights for the rewrite, and the record for run.json and qparams.json. */
   record Outcome(Map<String, QdqRewriter.Rounded> rounded, Applied applied) {
     static final Outcome NONE = new Outcome(Map.of(), null);
@@ -57,7 +75,7 @@ final class GptqStage {
    * planned MatMul/Gemm weights left to rounding to nearest with the reason.
    */
   record Applied(List<String> weights, double damp, int lazyBatch, Map<String, HessianSum> hessians,
-      List<String> rtn) implements Algorithms.Applied {
+      List<String> rtn, List<Layer> layers) implements Algorithms.Applied {
     @Override
     public String name() {
       return Algorithms.GPTQ;
@@ -81,6 +99,7 @@ final class GptqStage {
       });
       m.put("hessian_inputs", inputs);
       m.put("left_rtn", rtn);
+      m.put("layers", layers.stream().map(Layer::toJson).toList());
       return m;
     }
   }
@@ -103,7 +122,8 @@ final class GptqStage {
     List<String> rtn = new ArrayList<>();
     List<Target> targets = select(model, p.plan(), stats, rtn);
     if (targets.isEmpty()) {
-      return new Outcome(Map.of(), new Applied(List.of(), Gptq.DEFAULT_DAMP, Gptq.DEFAULT_LAZY_BATCH, Map.of(), rtn));
+      return new Outcome(Map.of(), new Applied(List.of(), Gptq.DEFAULT_DAMP, Gptq.DEFAULT_LAZY_BATCH, Map.of(), rtn,
+          List.of()));
     }
     Map<String, HessianPass.Input> inputs = inputs(targets, stats);
     checkMemory(ctx, inputs);
@@ -111,10 +131,11 @@ final class GptqStage {
     HessianPass pass = new HessianPass(p.observing().exposing(), in.inputNames(), inputs, in.batchSize(),
         in.fixedBatch() > 0, ctx.taskCpus(), in.padding());
     Map<String, HessianSum> hessians = pass.run(in.samples()).sums();
+    List<Layer> layers = new ArrayList<>();
     Map<String, QdqRewriter.Rounded> rounded = round(model, p.prepared().file().getParent(), targets, hessians,
-        o.ranges().weights());
+        o.ranges().weights(), layers);
     return new Outcome(rounded, new Applied(List.copyOf(rounded.keySet()), Gptq.DEFAULT_DAMP,
-        Gptq.DEFAULT_LAZY_BATCH, hessians, rtn));
+        Gptq.DEFAULT_LAZY_BATCH, hessians, rtn, layers));
   }
 
   /** The planned weights GPTQ rounds, in plan order; {@code rtn} gets the other MatMul/Gemm weights and why. */
@@ -202,9 +223,12 @@ final class GptqStage {
     }
   }
 
-  /** Each target rounded by GPTQ on its input's Hessian, in the layout and scheme of its initializer. */
+  /**
+   * Each target rounded by GPTQ on its input's Hessian, in the layout and scheme of its initializer; {@code layers}
+   * gets each one's output SQNR rounded to nearest and by GPTQ.
+   */
   static Map<String, QdqRewriter.Rounded> round(ModelProto model, Path modelDir, List<Target> targets,
-      Map<String, HessianSum> hessians, WeightSpec spec) {
+      Map<String, HessianSum> hessians, WeightSpec spec, List<Layer> layers) {
     Map<String, TensorProto> inits = new HashMap<>();
     model.getGraph().getInitializerList().forEach(t -> inits.put(t.getName(), t));
     Map<String, double[][]> matrices = new HashMap<>();
@@ -223,8 +247,22 @@ final class GptqStage {
       }
       out.put(t.ref().initializer(), t.transposed() ? transposed(r, t) : new QdqRewriter.Rounded(r.codes(),
           r.params()));
+      layers.add(layer(t, kn, h, spec, r));
     }
     return out;
+  }
+
+  /** The output SQNR of {@code t} ({@code kn}: its weight as [K, N]) rounded to nearest and by GPTQ ({@code r}). */
+  private static Layer layer(Target t, float[] kn, double[][] h, WeightSpec spec, Gptq.Result r) {
+    long[] shape = {t.k(), t.n()};
+    Gptq.Result rtn = LayerError.roundToNearest(kn, shape, spec);
+    return new Layer(t.ref().initializer(), t.ref().node(), t.k(), t.n(),
+        finite(LayerError.outputSqnrDb(kn, shape, rtn.codes(), rtn.params(), h)),
+        finite(LayerError.outputSqnrDb(kn, shape, r.codes(), r.params(), h)));
+  }
+
+  private static Double finite(double db) {
+    return Double.isFinite(db) ? db : null;
   }
 
   /** A [K, N] result as the [N, K] initializer holds it: codes transposed, channels on axis 0, blocks on axis 1. */

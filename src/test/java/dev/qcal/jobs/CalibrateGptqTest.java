@@ -217,8 +217,11 @@ class CalibrateGptqTest {
     return v;
   }
 
-  /** Checks one layer against GPTQ on the brute-force Hessian (weight [K, N] as GPTQ takes it) and RTN. */
-  private static void checkLayer(String what, Written got, float[] wKN, float[][] x, int k, int n, WeightSpec spec,
+  /**
+   * Checks one layer against GPTQ on the brute-force Hessian (weight [K, N] as GPTQ takes it) and RTN; its output
+   * SQNR on the rows {@code x}, rounded to nearest and by GPTQ.
+   */
+  private static double[] checkLayer(String what, Written got, float[] wKN, float[][] x, int k, int n, WeightSpec spec,
       boolean transposed) {
     Gptq.Result expected = Gptq.quantize(wKN, new long[] {k, n}, hessian(x), spec);
     long[] codes = transposed ? transpose(got.codes(), n, k) : got.codes();
@@ -234,6 +237,21 @@ class CalibrateGptqTest {
     double gptqErr = outputError(x, wKN, dequantize(codes, shape, expected.params()), n);
     double rtnErr = outputError(x, wKN, dequantize(rtn, shape, rtnParams), n);
     assertTrue(gptqErr < rtnErr, what + ": GPTQ output error " + gptqErr + " not below RTN's " + rtnErr);
+    double signal = outputError(x, wKN, new float[wKN.length], n);
+    return new double[] {10 * Math.log10(signal / rtnErr), 10 * Math.log10(signal / gptqErr)};
+  }
+
+  /** run.json's per-layer output SQNRs of {@code weight} equal {@code expected} (RTN, GPTQ) from the rows. */
+  private static void checkRecordedSqnr(JsonNode gptq, String weight, double[] expected) {
+    JsonNode layer = null;
+    for (JsonNode l : gptq.get("layers")) {
+      if (l.get("weight").asText().equals(weight)) {
+        layer = l;
+      }
+    }
+    assertTrue(layer != null, weight + " in " + gptq.get("layers"));
+    assertEquals(expected[0], layer.get("output_sqnr_db_rtn").asDouble(), 1e-6, weight + " RTN");
+    assertEquals(expected[1], layer.get("output_sqnr_db_gptq").asDouble(), 1e-6, weight + " GPTQ");
   }
 
   @Test
@@ -251,11 +269,14 @@ class CalibrateGptqTest {
 
     ModelProto q = OnnxModels.load(one.resolve("quantized.onnx"));
     WeightSpec spec = new WeightSpec(QuantType.INT8, true, 0);
-    checkLayer("MatMul w1", written(q, "mm"), w1, x1, K1, N1, spec, false);
-    checkLayer("Gemm w2 (transB)", written(q, "gm"), transpose(w2, N2, K2), x2, K2, N2, spec, true);
+    double[] s1 = checkLayer("MatMul w1", written(q, "mm"), w1, x1, K1, N1, spec, false);
+    double[] s2 = checkLayer("Gemm w2 (transB)", written(q, "gm"), transpose(w2, N2, K2), x2, K2, N2, spec, true);
 
     JsonNode run = new ObjectMapper().readTree(one.resolve("run.json").toFile());
     JsonNode g = run.get("algorithms").get("gptq");
+    // each layer's output SQNR on the calibration rows, before (RTN) and after GPTQ, as the report shows them
+    checkRecordedSqnr(g, "w1", s1);
+    checkRecordedSqnr(g, "w2", s2);
     assertEquals("[\"w1\",\"w2\"]", g.get("weights").toString());
     assertEquals(K1, g.get("hessian_inputs").get("a").get("k").asInt());
     assertEquals(ROWS, g.get("hessian_inputs").get("b").get("rows").asLong());
