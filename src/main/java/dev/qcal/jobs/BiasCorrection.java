@@ -46,7 +46,7 @@ final class BiasCorrection {
    * What the pass measured (the correction of each node, by id; the nodes skipped with reasons) and the
    * ranges chosen on the corrected model ({@code result}); {@code choose} chooses for another plan.
    */
-  record Outcome(Map<String, double[]> deltas, Map<String, String> skipped, long samples,
+  record Outcome(Map<String, double[]> deltas, Map<String, double[]> sqnr, Map<String, String> skipped, long samples,
       QuantizeStep.Result result, Chooser chooser) {
 
     /** Ranges and rewrite of the model corrected on the nodes {@code options}' plan quantizes. */
@@ -56,16 +56,25 @@ final class BiasCorrection {
 
     /** What run.json and qparams.json record. */
     Applied applied() {
-      Map<String, Double> layers = new LinkedHashMap<>();
+      List<Map<String, Object>> layers = new ArrayList<>();
       for (Map.Entry<String, double[]> e : deltas.entrySet()) {
-        layers.put(e.getKey(), maxAbs(e.getValue()));
+        Map<String, Object> l = new LinkedHashMap<>();
+        l.put("node", e.getKey());
+        l.put("max_abs_delta", maxAbs(e.getValue()));
+        double[] db = sqnr.get(e.getKey());
+        l.put("output_sqnr_db_before", finite(db[0]));
+        l.put("output_sqnr_db_after", finite(db[1]));
+        layers.add(l);
       }
       return new Applied(layers, skipped, samples);
     }
   }
 
-  /** Bias correction as {@code run.json} and {@code qparams.json} record it: max |delta| per corrected node. */
-  record Applied(Map<String, Double> layers, Map<String, String> skipped, long samples)
+  /**
+   * Bias correction as {@code run.json} and {@code qparams.json} record it: per corrected node the largest
+   * |delta| and its output SQNR on the calibration data (FP32 inputs, as measured) before and after the correction.
+   */
+  record Applied(List<Map<String, Object>> layers, Map<String, String> skipped, long samples)
       implements Algorithms.Applied {
     @Override
     public String name() {
@@ -76,7 +85,7 @@ final class BiasCorrection {
     public Map<String, Object> toJson() {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("layers_corrected", layers.size());
-      m.put("max_abs_delta", layers.values().stream().mapToDouble(Double::doubleValue).max().orElse(0));
+      m.put("max_abs_delta", layers.stream().mapToDouble(l -> (Double) l.get("max_abs_delta")).max().orElse(0));
       m.put("samples", samples);
       m.put("layers", layers);
       m.put("skipped", skipped);
@@ -120,16 +129,22 @@ final class BiasCorrection {
     return ctx.stage(Stage.BIAS_CORRECTION, "qcal bias correction: " + built.layers().size()
         + " layers side by side, exact per-channel mean errors", () -> {
           Map<String, String> skipped = new LinkedHashMap<>(built.skipped());
-          Map<String, double[]> deltas = built.layers().isEmpty() ? Map.of() : measure(ctx, o, p, built, skipped);
+          Map<String, double[]> sqnr = new LinkedHashMap<>();
+          Map<String, double[]> deltas = built.layers().isEmpty() ? Map.of()
+              : measure(ctx, o, p, built, skipped, sqnr);
           Chooser chooser = new Chooser(prepared, p.prepared().file().getParent(), stats, o.ranges(), p.overrides(),
               rounded);
-          return new Outcome(deltas, skipped, stats.samples(), chooser.choose(deltas, o.ranges().plan()), chooser);
+          return new Outcome(deltas, sqnr, skipped, stats.samples(), chooser.choose(deltas, o.ranges().plan()),
+              chooser);
         });
   }
 
-  /** Ships the side-by-side graph, runs the pass; per measured node {@code -mean}, skips added to {@code skipped}. */
+  /**
+   * Ships the side-by-side graph, runs the pass; per measured node {@code -mean}, skips added to {@code skipped},
+   * the output SQNR before and after the correction to {@code sqnr}.
+   */
   private static Map<String, double[]> measure(JobContext ctx, CalibrateOptions o, CalibrateJob.Preparation p,
-      BiasCorrectionGraph.Built built, Map<String, String> skipped) {
+      BiasCorrectionGraph.Built built, Map<String, String> skipped, Map<String, double[]> sqnr) {
     ModelProto exposed = GraphAugmenter.exposeOutputs(built.model(), built.outputs());
     ShippedFiles.Shipped shipped = ShippedFiles.shipModel(ctx.jsc(), exposed, p.prepared().file().getParent(),
         ctx.work(), "qcal-bias");
@@ -147,9 +162,14 @@ final class BiasCorrection {
       }
       zero.add(ChannelMeans.empty(l.output(), axis, l.channels()));
     }
+    List<ChannelMeans> squares = new ArrayList<>();
+    for (ChannelMeans m : zero) {
+      squares.add(ChannelMeans.empty(m.tensor(), m.axis(), m.channels()));
+      squares.add(ChannelMeans.empty(m.tensor(), m.axis(), m.channels()));
+    }
     Pass pass = new Pass(shipped, in.inputNames(), built.layers(), in.batchSize(), in.fixedBatch() > 0,
         ctx.taskCpus(), in.padding());
-    Sums sums = pass.run(in.samples(), new Sums(zero));
+    Sums sums = pass.run(in.samples(), new Sums(zero, squares));
     Map<String, double[]> deltas = new LinkedHashMap<>();
     for (Layer l : built.layers()) {
       ChannelMeans m = sums.of(l.output());
@@ -159,27 +179,62 @@ final class BiasCorrection {
           mean[c] = mean[c] == 0 ? 0 : -mean[c];
         }
         deltas.put(l.node(), mean);
+        sqnr.put(l.node(), sums.sqnrDb(l.output()));
       }
     }
     return deltas;
   }
 
-  /** The per-layer channel means, merged into a new state (a pure merge). */
-  record Sums(List<ChannelMeans> layers) implements Serializable {
+  /**
+   * Per layer the channel sums of the error {@code y' - y}, and in {@code squares} (two per layer, in order) of
+   * its square and of {@code y^2}: all exact sums of per-element values, merged into a new state (a pure merge).
+   */
+  record Sums(List<ChannelMeans> layers, List<ChannelMeans> squares) implements Serializable {
     Sums merge(Sums o) {
+      return new Sums(merged(layers, o.layers), merged(squares, o.squares));
+    }
+
+    private static List<ChannelMeans> merged(List<ChannelMeans> a, List<ChannelMeans> b) {
       List<ChannelMeans> m = new ArrayList<>();
-      for (int i = 0; i < layers.size(); i++) {
-        m.add(layers.get(i).copy().merge(o.layers.get(i)));
+      for (int i = 0; i < a.size(); i++) {
+        m.add(a.get(i).copy().merge(b.get(i)));
       }
-      return new Sums(m);
+      return m;
     }
 
     Sums copy() {
-      return new Sums(layers.stream().map(ChannelMeans::copy).toList());
+      return new Sums(layers.stream().map(ChannelMeans::copy).toList(),
+          squares.stream().map(ChannelMeans::copy).toList());
     }
 
     ChannelMeans of(String tensor) {
       return layers.stream().filter(m -> m.tensor().equals(tensor)).findFirst().orElse(null);
+    }
+
+    /** The squared errors and squared outputs of the layer at {@code index}. */
+    ChannelMeans[] squaresOf(int index) {
+      return new ChannelMeans[] {squares.get(2 * index), squares.get(2 * index + 1)};
+    }
+
+    /**
+     * The output SQNR in dB of the layer writing {@code tensor} before the correction, {@code sum y^2 / sum e^2},
+     * and after it, each channel's error less its mean: {@code sum y^2 / sum_c (sum e^2 - (sum e)^2 / n)}.
+     */
+    double[] sqnrDb(String tensor) {
+      int i = layers.indexOf(of(tensor));
+      ChannelMeans e = layers.get(i);
+      ChannelMeans[] sq = squaresOf(i);
+      double signal = 0;
+      double before = 0;
+      double after = 0;
+      for (int c = 0; c < e.channels(); c++) {
+        double e2 = sq[0].sum(c).doubleValue();
+        double s = e.sum(c).doubleValue();
+        signal += sq[1].sum(c).doubleValue();
+        before += e2;
+        after += e.count(c) == 0 ? e2 : Math.max(0, e2 - s * s / e.count(c));
+      }
+      return new double[] {10 * Math.log10(signal / before), 10 * Math.log10(signal / after)};
     }
   }
 
@@ -196,8 +251,11 @@ final class BiasCorrection {
     Sums partition(Iterator<Sample> it, Sums sums) {
       List<String> outputs = new ArrayList<>();
       Map<String, ChannelMeans> byTensor = new HashMap<>();
+      Map<String, ChannelMeans[]> squares = new HashMap<>();
       Map<String, String> pair = new HashMap<>();
-      for (ChannelMeans m : sums.layers()) {
+      for (int i = 0; i < sums.layers().size(); i++) {
+        ChannelMeans m = sums.layers().get(i);
+        squares.put(m.tensor(), sums.squaresOf(i));
         Layer l = layers.stream().filter(x -> x.output().equals(m.tensor())).findFirst().orElseThrow();
         outputs.add(l.output());
         outputs.add(l.quantizedOutput());
@@ -217,8 +275,10 @@ final class BiasCorrection {
           held.put(tensor, copy);
         } else if (pair.containsKey(tensor)) {
           m.addErrors(FloatBuffer.wrap(first), values, shape); // first is the clone's y'
+          addSquares(squares.get(m.tensor()), first, values, shape);
         } else {
           m.addErrors(values, FloatBuffer.wrap(first), shape);
+          addSquares(squares.get(m.tensor()), values, FloatBuffer.wrap(first), shape);
         }
       };
       try (ModelRunner runner = ModelRunner.pooled(graph.sha256(),
@@ -228,6 +288,29 @@ final class BiasCorrection {
       }
       return sums;
     }
+  }
+
+  /** Adds {@code (y' - y)^2} and {@code y^2} per element (each rounded to float once) to {@code sq}. */
+  private static void addSquares(ChannelMeans[] sq, FloatBuffer quantized, FloatBuffer reference, long[] shape) {
+    int n = reference.remaining();
+    float[] e2 = new float[n];
+    float[] y2 = new float[n];
+    for (int i = 0; i < n; i++) {
+      double y = reference.get(reference.position() + i);
+      double d = quantized.get(quantized.position() + i) - y;
+      e2[i] = (float) Math.min(d * d, Float.MAX_VALUE); // a figure for the report: huge values saturate
+      y2[i] = (float) Math.min(y * y, Float.MAX_VALUE);
+    }
+    sq[0].add(e2, shape);
+    sq[1].add(y2, shape);
+  }
+
+  private static void addSquares(ChannelMeans[] sq, float[] quantized, FloatBuffer reference, long[] shape) {
+    addSquares(sq, FloatBuffer.wrap(quantized), reference, shape);
+  }
+
+  private static Double finite(double db) {
+    return Double.isFinite(db) ? db : null;
   }
 
   private static double maxAbs(double[] v) {

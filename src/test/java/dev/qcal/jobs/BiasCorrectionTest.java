@@ -120,7 +120,8 @@ class BiasCorrectionTest {
         "--bias-correction");
     assertEquals(0, r.code(), r.err());
     ModelProto q = OnnxModels.load(out.resolve("quantized.onnx"));
-    double[] expected = bruteForceDelta(layer, model, q, x);
+    double[][] brute = bruteForce(layer, model, q, x);
+    double[] expected = brute[0];
     float[] before = layer.bias() == null ? new float[expected.length]
         : floats(initializer(layer.model(), layer.bias()));
     Bias after = bias(q, layer.lastAxis());
@@ -137,11 +138,20 @@ class BiasCorrectionTest {
     JsonNode bc = JSON.readTree(out.resolve("run.json").toFile()).get("algorithms").get("bias_correction");
     assertEquals(1, bc.get("layers_corrected").asInt(), bc.toString());
     assertEquals(maxDelta, bc.get("max_abs_delta").asDouble(), maxTol);
+    // the layer's output SQNR before and after removing each channel's mean error, from the same brute force
+    JsonNode l = bc.get("layers").get(0);
+    assertEquals("layer", l.get("node").asText());
+    assertEquals(brute[1][0], l.get("output_sqnr_db_before").asDouble(), 0.01, name + " before");
+    assertEquals(brute[1][1], l.get("output_sqnr_db_after").asDouble(), 0.01, name + " after");
+    assertTrue(brute[1][1] > brute[1][0], name + ": removing the mean error raises the SQNR");
     assertEquals(bc, JSON.readTree(out.resolve("qparams.json").toFile()).get("algorithms").get("bias_correction"));
   }
 
-  /** Minus the per-channel mean of fake-quant layer output minus FP32 output, over every sample, in double. */
-  private double[] bruteForceDelta(Layer layer, Path model, ModelProto q, float[] x) {
+  /**
+   * Minus the per-channel mean of fake-quant layer output minus FP32 output, over every sample, in double; and the
+   * output SQNR in dB before and after each channel's mean error is removed.
+   */
+  private double[][] bruteForce(Layer layer, Path model, ModelProto q, float[] x) {
     NodeProto node = node(q, "layer");
     NodeProto wdq = producer(q, node.getInput(1));
     NodeProto adq = producer(q, node.getInput(0));
@@ -163,7 +173,24 @@ class BiasCorrectionTest {
     Map<String, long[]> shapes = Map.of("x", shape(SAMPLES, layer.sample()));
     float[] y = Ort.run(model, Map.of("x", x), shapes).get("y");
     float[] yq = Ort.run(fqFile, Map.of("x", xq), shapes).get("y");
-    return minusChannelMeans(y, yq, channels(q, layer), layer.lastAxis());
+    double[] delta = minusChannelMeans(y, yq, channels(q, layer), layer.lastAxis());
+    int channels = delta.length;
+    int inner = layer.lastAxis() ? 1 : y.length / SAMPLES / channels;
+    // the measured output is the node's: a MatMul's comes before the Add of its bias
+    float[] addBias = node(q, "layer").getOpType().equals("MatMul") && layer.bias() != null
+        ? floats(initializer(layer.model(), layer.bias())) : null;
+    double signal = 0;
+    double before = 0;
+    double after = 0;
+    for (int i = 0; i < y.length; i++) {
+      double e = (double) yq[i] - y[i];
+      double out = addBias == null ? y[i] : (double) y[i] - addBias[(i / inner) % channels];
+      signal += out * out;
+      before += e * e;
+      double centred = e + delta[(i / inner) % channels];
+      after += centred * centred;
+    }
+    return new double[][] {delta, {10 * Math.log10(signal / before), 10 * Math.log10(signal / after)}};
   }
 
   private static int channels(ModelProto q, Layer layer) {
