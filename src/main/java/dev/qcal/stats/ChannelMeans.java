@@ -108,17 +108,7 @@ public final class ChannelMeans implements Serializable {
 
   /** The run length {@code inner} of a batch of {@code n} values and {@code shape}, after checking both. */
   private int inner(int n, long[] shape) {
-    long p = 1;
-    for (long d : shape) {
-      if (d < 0 || d > Integer.MAX_VALUE) {
-        p = -1;
-        break;
-      }
-      p *= d;
-      if (p > Integer.MAX_VALUE) {
-        break;
-      }
-    }
+    long p = Shapes.elements(shape);
     if (p != n) {
       throw new IllegalArgumentException(String.format("tensor '%s': shape %s does not hold the %d values given",
           tensor, Arrays.toString(shape), n));

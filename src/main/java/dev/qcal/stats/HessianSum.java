@@ -127,17 +127,7 @@ public final class HessianSum implements Serializable {
   }
 
   private int checkShape(int n, long[] shape) {
-    long p = 1;
-    for (long d : shape) {
-      if (d < 0 || d > Integer.MAX_VALUE) {
-        p = -1;
-        break;
-      }
-      p *= d;
-      if (p > Integer.MAX_VALUE) {
-        break;
-      }
-    }
+    long p = Shapes.elements(shape);
     if (p != n || shape.length == 0 || shape[shape.length - 1] != k) {
       throw new IllegalArgumentException(String.format("tensor '%s': shape %s with %d values, expected a last"
           + " dimension of %d (the layer's input width) holding them", tensor, Arrays.toString(shape), n, k));
