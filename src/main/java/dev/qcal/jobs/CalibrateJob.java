@@ -99,6 +99,9 @@ public final class CalibrateJob {
       LOG.info("Prepared {}: opset {} -> {}, {} tensors to calibrate", o.model(), p.prepared().sourceOpset(),
           p.prepared().opset(), p.tensors().size());
       Observed observed = observe(ctx, o, p);
+      if (smoothed != null) { // what smoothing left for quantization, from the same statistics
+        applied.set(0, smoothed.applied().withAfter(p.prepared().model(), observed.stats(), o.ranges()));
+      }
       GptqStage.Outcome gptq = o.algorithms().gptq() ? ctx.stage(Stage.HESSIAN, "qcal gptq: layer input Hessians,"
           + " treeAggregate of exact sums; GPTQ on the driver", () -> GptqStage.run(ctx, o, p, observed.stats()))
           : GptqStage.Outcome.NONE;

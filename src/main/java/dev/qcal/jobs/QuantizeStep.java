@@ -123,6 +123,14 @@ final class QuantizeStep {
   }
 
   /**
+   * The SQNR in dB that quantizing {@code t} in the settings {@code s} is expected to give (qparams.json's
+   * {@code sqnr_db} of a calibrated activation without overrides); null without a histogram or a finite value.
+   */
+  static Double estimatedSqnrDb(String name, TensorStats t, RangeOptions s) {
+    return t == null || t.count() == 0 || t.histogram() == null ? null : activation(name, t, s, null).sqnrDb();
+  }
+
+  /**
    * The qparams.json entry of a calibrated activation: its range (fixed by {@code o}, else chosen by the
    * method {@code o} or {@code s} names), parameters and, with a histogram, the expected error.
    */

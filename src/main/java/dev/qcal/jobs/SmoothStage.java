@@ -51,8 +51,27 @@ final class SmoothStage {
   private SmoothStage() {}
 
   /** What SmoothQuant did, as {@code run.json} and {@code qparams.json} record it under {@code smooth_quant}. */
-  record Applied(double alpha, List<SmoothQuant.Smoothed> smoothed, List<SmoothQuant.Skipped> skipped)
+  record Applied(double alpha, List<SmoothQuant.Smoothed> smoothed, List<SmoothQuant.Skipped> skipped,
+      Map<String, Double> before, Map<String, String> smoothedTensor, Map<String, Double> after)
       implements Algorithms.Applied {
+
+    /**
+     * This record with each smoothed activation's tensor in {@code model} (a Mul's output, or the activation
+     * itself when divided in its LayerNormalization) and the SQNR its quantization is expected to give, from the
+     * observe pass's {@code stats} in the settings {@code ranges}.
+     */
+    Applied withAfter(ModelProto model, StatsSet stats, RangeOptions ranges) {
+      Map<String, String> input = new HashMap<>();
+      model.getGraph().getNodeList().forEach(n -> input.put(n.getName(), n.getInputCount() > 0 ? n.getInput(0) : null));
+      Map<String, String> tensor = new LinkedHashMap<>();
+      Map<String, Double> db = new LinkedHashMap<>();
+      for (SmoothQuant.Smoothed s : smoothed) {
+        String t = input.get(s.nodes().get(0));
+        tensor.put(s.activation(), t);
+        db.put(s.activation(), QuantizeStep.estimatedSqnrDb(t, stats.tensors().get(t), ranges));
+      }
+      return new Applied(alpha, smoothed, skipped, before, tensor, db);
+    }
     @Override
     public String name() {
       return NAME;
@@ -68,6 +87,9 @@ final class SmoothStage {
         g.put("activation", s.activation());
         g.put("nodes", s.nodes());
         g.put("divided_in", s.foldedIntoLayerNorm() ? "LayerNormalization" : "Mul");
+        g.put("smoothed_tensor", smoothedTensor.get(s.activation()));
+        g.put("activation_sqnr_db_before", before.get(s.activation()));
+        g.put("activation_sqnr_db_after", after.get(s.activation()));
         g.put("scales", s.scales());
         groups.add(g);
       }
@@ -91,13 +113,20 @@ final class SmoothStage {
     checkSettings(o, p.overrides().keySet(), c);
     return ctx.stage(Stage.SMOOTH, "qcal smooth quant: per-channel max|x| of " + c.activations().size()
         + " MatMul/Gemm activations, alpha " + alpha, () -> {
-          Map<String, float[]> maxAbs = maxAbs(ctx, o, p, c);
-          SmoothQuant.Result r = SmoothQuant.smooth(p.prepared().model(), maxAbs, alpha);
+          List<String> tensors = List.copyOf(c.activations());
+          StatsSet observed = tensors.isEmpty() ? null : observe(ctx, o, p, tensors);
+          SmoothQuant.Result r = SmoothQuant.smooth(p.prepared().model(), maxAbs(observed, c), alpha);
+          Map<String, Double> before = new LinkedHashMap<>();
+          for (SmoothQuant.Smoothed s : r.smoothed()) {
+            before.put(s.activation(), QuantizeStep.estimatedSqnrDb(s.activation(),
+                observed.tensors().get(s.activation()), o.ranges()));
+          }
           LOG.info("SmoothQuant (alpha {}): {} activations smoothed, {} skipped", alpha, r.smoothed().size(),
               r.skipped().size() + c.skipped().size());
           List<SmoothQuant.Skipped> skipped = new ArrayList<>(c.skipped());
           skipped.addAll(r.skipped());
-          return new Outcome(reprepare(ctx, o, p, r.model()), new Applied(alpha, r.smoothed(), skipped));
+          return new Outcome(reprepare(ctx, o, p, r.model()), new Applied(alpha, r.smoothed(), skipped, before,
+              Map.of(), Map.of()));
         });
   }
 
@@ -159,13 +188,11 @@ final class SmoothStage {
     }
   }
 
-  /** Per candidate node, max|x| of its input per channel of the input's last axis, from one distributed pass. */
-  private static Map<String, float[]> maxAbs(JobContext ctx, CalibrateOptions o, Preparation p, Candidates c) {
-    List<String> tensors = List.copyOf(c.activations());
+  /** Per candidate node, max|x| of its input per channel of the input's last axis, from {@code stats} (or null). */
+  private static Map<String, float[]> maxAbs(StatsSet stats, Candidates c) {
     Map<String, float[]> perTensor = new HashMap<>();
-    if (!tensors.isEmpty()) {
-      StatsSet stats = observe(ctx, o, p, tensors);
-      for (String t : tensors) {
+    if (stats != null) {
+      for (String t : c.activations()) {
         perTensor.put(t, maxAbs(stats.get(t)));
       }
     }
@@ -184,7 +211,10 @@ final class SmoothStage {
     return m;
   }
 
-  /** The observe pass over {@code tensors} of the prepared model: per channel of the last axis, no histograms. */
+  /**
+   * The observe pass over {@code tensors} of the prepared model: per channel of the last axis, and per tensor
+   * the histogram calibrate keeps (for the SQNR expected before smoothing).
+   */
   private static StatsSet observe(JobContext ctx, CalibrateOptions o, Preparation p, List<String> tensors) {
     ModelPreparer.Prepared prepared = p.prepared();
     Feeding in = p.input();
@@ -194,7 +224,7 @@ final class SmoothStage {
         "qcal-augmented");
     OrtSession session = SessionCache.get(probe.sha256(), ctx.work().resolve(probe.fileName()), ctx.taskCpus());
     Map<String, long[]> shapes = in.shapes(session, tensors, in.first(), o.model().toString());
-    StatsConfig config = new StatsConfig(0, 0, Map.of());
+    StatsConfig config = new StatsConfig(o.statsConfig().histogramBins(), 0, Map.of());
     for (String t : tensors) {
       config = config.withAxis(t, shapes.get(t).length - 1);
     }

@@ -283,6 +283,22 @@ class CalibrateSmoothQuantTest {
     double plain = sqnr(fp32, Ort.run(tmp.resolve("plain").resolve(CalibrateJob.QUANTIZED), in, shapes));
     double smoothed = sqnr(fp32, Ort.run(tmp.resolve("smooth").resolve(CalibrateJob.QUANTIZED), in, shapes));
     assertTrue(smoothed > plain + 3, "SQNR smoothed " + smoothed + " dB vs plain " + plain + " dB");
+    // per smoothed activation, the quantization SQNR expected before (the pre-pass's histogram: the same as the
+    // plain run's observe pass records for that tensor) and after (the smoothed tensor's, as qparams.json says)
+    JsonNode plainActs = new ObjectMapper().readTree(tmp.resolve("plain").resolve("qparams.json").toFile())
+        .get("activations");
+    JsonNode smoothActs = new ObjectMapper().readTree(tmp.resolve("smooth").resolve("qparams.json").toFile())
+        .get("activations");
+    for (JsonNode g : smoothQuant("smooth").get("smoothed")) {
+      String a = g.get("activation").asText();
+      String after = g.get("smoothed_tensor").asText();
+      assertEquals(plainActs.get(a).get("sqnr_db").asDouble(), g.get("activation_sqnr_db_before").asDouble(), 1e-9, a);
+      assertEquals(smoothActs.get(after).get("sqnr_db").asDouble(), g.get("activation_sqnr_db_after").asDouble(),
+          1e-9, a + " -> " + after);
+    }
+    JsonNode x = group(smoothQuant("smooth"), "x");
+    assertTrue(x.get("activation_sqnr_db_after").asDouble() > x.get("activation_sqnr_db_before").asDouble() + 3,
+        x.toString());
   }
 
   /** SQNR in dB over every output: signal energy over error energy. */
