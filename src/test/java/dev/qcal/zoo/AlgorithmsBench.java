@@ -105,16 +105,8 @@ public final class AlgorithmsBench {
     Files.write(dir.resolve("model.onnx"), zoo.model().toByteArray());
     zoo.writeData(dir.resolve("calib"), calib == null ? zoo.calibSamples() : calib, Zoo.CALIB_SEED);
     zoo.writeData(dir.resolve("eval"), zoo.evalSamples(), Zoo.EVAL_SEED);
-    return new Subject(id, dir.resolve("model.onnx"), data(zoo, dir.resolve("calib")), data(zoo, dir.resolve("eval")));
-  }
-
-  private static List<String> data(Zoo zoo, Path dir) {
-    List<String> args = new ArrayList<>();
-    for (String in : zoo.inputs()) {
-      Path file = dir.resolve(in + ".npy");
-      args.addAll(List.of("--data", in + "=" + (Files.exists(file) ? file : dir.resolve(in))));
-    }
-    return args;
+    return new Subject(id, dir.resolve("model.onnx"), ZooRun.data(zoo, dir.resolve("calib")),
+        ZooRun.data(zoo, dir.resolve("eval")));
   }
 
   /** The figures of one run; a failed run keeps its first error line. */

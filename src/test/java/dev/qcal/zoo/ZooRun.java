@@ -53,7 +53,8 @@ record ZooRun(Zoo zoo, Path dir, JsonNode run, JsonNode qparams, JsonNode eval) 
         json.readTree(dir.resolve("q/qparams.json").toFile()), json.readTree(dir.resolve("e/eval.json").toFile()));
   }
 
-  private static List<String> data(Zoo zoo, Path dir) {
+  /** The {@code --data NAME=PATH} options of {@code zoo}'s data written under {@code dir}. */
+  static List<String> data(Zoo zoo, Path dir) {
     List<String> args = new ArrayList<>();
     for (String in : zoo.inputs()) {
       Path file = dir.resolve(in + ".npy");
