@@ -169,6 +169,10 @@ class GptqTest {
     Gptq.Result one = Gptq.quantize(new float[] {0.5f, -1f, 0.25f}, new long[] {1, 3}, h1, INT8_CHANNEL);
     // one input: nothing to move the error to, so GPTQ is round to nearest: 127 * w / |w|
     assertArrayEquals(new long[] {127, -127, 127}, one.codes());
+    // one output column works too: [2, 1], H diagonal (no error to move between uncorrelated inputs)
+    Gptq.Result column = Gptq.quantize(new float[] {1f, -0.5f}, new long[] {2, 1}, new double[][] {{1, 0}, {0, 1}},
+        INT8_CHANNEL);
+    assertArrayEquals(new long[] {127, -64}, column.codes());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> Gptq.quantize(new float[3], new long[] {0, 3}, new double[0][0], INT8_CHANNEL));
     assertTrue(e.getMessage().startsWith("GPTQ needs a 2-D [in, out] weight"), e.getMessage());

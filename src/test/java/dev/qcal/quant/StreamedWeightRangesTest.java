@@ -29,6 +29,10 @@ class StreamedWeightRangesTest {
     StreamedWeight whole = observed(new long[] {2, 3}, null, 0, data);
     assertArrayEquals(new float[] {1}, whole.min());
     assertArrayEquals(new float[] {6}, whole.max());
+    // all negative: the maximum is the largest negative value, not 0
+    StreamedWeight negative = observed(new long[] {2, 2}, 0, 0, new float[] {-1, -2, -3, -4});
+    assertArrayEquals(new float[] {-1, -3}, negative.max());
+    assertArrayEquals(new float[] {-2, -4}, negative.min());
   }
 
   @Test
