@@ -51,6 +51,16 @@ public final class Gptq {
    */
   public record Result(long[] codes, QuantParams params) {}
 
+  /**
+   * The parameters round to nearest gives a {@code [in, out]} weight in {@code spec}: per tensor, per output
+   * channel (axis 1), or per block of input rows (axis 0). GPTQ keeps them when the weight is not blocked.
+   */
+  public static QuantParams roundToNearestParams(float[] weight, long[] shape, WeightSpec spec) {
+    return spec.blockSize() > 0 ? LinearQuant.blockWeightParams(weight, shape, 0, spec.blockSize(), spec.type())
+        : spec.perChannel() ? LinearQuant.weightParams(weight, shape, 1, spec.type())
+        : LinearQuant.weightParamsPerTensor(weight, spec.type());
+  }
+
   /** GPTQ with the reference's damping (1%) and lazy batch (128). */
   public static Result quantize(float[] weight, long[] shape, double[][] hessian, WeightSpec spec) {
     return quantize(weight, shape, hessian, spec, DEFAULT_DAMP, DEFAULT_LAZY_BATCH);
@@ -77,9 +87,7 @@ public final class Gptq {
       throw new IllegalArgumentException("lazy batch must be >= 1, got " + lazyBatch);
     }
     int block = spec.blockSize();
-    QuantParams fixed = block > 0 ? null
-        : spec.perChannel() ? LinearQuant.weightParams(weight, shape, 1, spec.type())
-        : LinearQuant.weightParamsPerTensor(weight, spec.type());
+    QuantParams fixed = block > 0 ? null : roundToNearestParams(weight, shape, spec);
     double[][] w = new double[in][out];
     double[][] h = new double[in][];
     for (int i = 0; i < in; i++) {

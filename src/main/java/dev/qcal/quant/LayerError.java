@@ -52,9 +52,7 @@ public final class LayerError {
 
   /** Round to nearest in the scheme {@code spec} gives a {@code [in, out]} weight: its codes and params. */
   public static Gptq.Result roundToNearest(float[] weight, long[] shape, WeightSpec spec) {
-    QuantParams p = spec.blockSize() > 0 ? LinearQuant.blockWeightParams(weight, shape, 0, spec.blockSize(), spec.type())
-        : spec.perChannel() ? LinearQuant.weightParams(weight, shape, 1, spec.type())
-        : LinearQuant.weightParamsPerTensor(weight, spec.type());
+    QuantParams p = Gptq.roundToNearestParams(weight, shape, spec);
     return new Gptq.Result(LinearQuant.quantizeAll(weight, shape, p), p);
   }
 }
