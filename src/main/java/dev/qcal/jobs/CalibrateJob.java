@@ -297,13 +297,7 @@ public final class CalibrateJob {
       StatsFiles.write(out.dir().resolve(StatsFiles.DIR), stats, p.sha(), p.prepared().opset(), p.verifyShapes(),
           o.algorithms().smoothQuant() ? SmoothStage.NAME : null);
       ctx.stageTimed();
-      double observe = ctx.seconds(Stage.OBSERVE);
-      run = run.timed(new RunRecord.Timings(ctx.wallSeconds(), observe > 0 ? stats.samples() / observe : null,
-          new LinkedHashMap<>(ctx.stageSeconds())));
-      run.write(out.dir().resolve(dev.qcal.io.RunReport.NAME));
-      if (o.ranges().report()) {
-        QuantizeStep.writeReport(out.dir(), stats);
-      }
+      run = QuantizeStep.writeRunAndReport(ctx, out.dir(), run, stats.samples(), o.ranges().report() ? stats : null);
       out.commit();
     }
     return run;

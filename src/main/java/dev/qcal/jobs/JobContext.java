@@ -29,7 +29,8 @@ final class JobContext implements AutoCloseable {
     FALLBACK("fallback", "fallback"),
     EVALUATE("evaluate", "evaluate"),
     SENSITIVITY("sensitivity", "sensitivity"),
-    WRITE("write", "write");
+    WRITE("write", "write"),
+    REPORT("report", "report");
 
     private final String display;
     private final String timing;
@@ -115,6 +116,16 @@ final class JobContext implements AutoCloseable {
       stageSeconds.put(current.timing, (System.nanoTime() - stageStartNanos) / 1e9);
       timed = true;
     }
+  }
+
+  /**
+   * The run's timings so far: wall seconds, {@code samples} over the observe stage's seconds (null when
+   * {@code samples} is null or the stage took none), each stage's seconds and the session's start-up.
+   */
+  RunRecord.Timings timings(Long samples) {
+    double observe = seconds(Stage.OBSERVE);
+    return new RunRecord.Timings(wallSeconds(), samples != null && observe > 0 ? samples / observe : null,
+        stageSeconds, spark == null ? Map.of() : SparkSessions.startupSeconds(spark.sparkContext()));
   }
 
   /** Seconds since the context was opened. */

@@ -5,7 +5,6 @@ import dev.qcal.data.DataException;
 import dev.qcal.io.AtomicOutput;
 import dev.qcal.io.OutputGuard;
 import dev.qcal.io.QParamsFile;
-import dev.qcal.io.RunReport;
 import dev.qcal.io.StatsFiles;
 import dev.qcal.jobs.JobContext.Stage;
 import dev.qcal.model.onnx.OnnxModels;
@@ -13,7 +12,6 @@ import dev.qcal.model.plan.CalibrationPlan;
 import dev.qcal.model.prepare.ModelPreparer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -153,11 +151,7 @@ public final class QuantizeJob {
     try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), ctx.hadoopConf())) {
       QuantizeStep.write(out.dir(), header, q, o.ranges());
       ctx.stageTimed();
-      run = run.timed(new RunRecord.Timings(ctx.wallSeconds(), null, new LinkedHashMap<>(ctx.stageSeconds())));
-      run.write(out.dir().resolve(RunReport.NAME));
-      if (o.ranges().report()) {
-        QuantizeStep.writeReport(out.dir(), p.loaded().stats());
-      }
+      run = QuantizeStep.writeRunAndReport(ctx, out.dir(), run, null, o.ranges().report() ? p.loaded().stats() : null);
       out.commit();
     }
     return run;

@@ -200,6 +200,29 @@ final class QuantizeStep {
    * Writes {@code report.html} into {@code dir} from the qparams.json and run.json already there and
    * the statistics the ranges were chosen from; called last, just before the output is committed.
    */
+  /**
+   * Writes {@code run.json} into {@code dir} with the timings so far and, when {@code reportStats} is
+   * given, {@code report.html} from the run's files and those statistics as the {@code report} stage, then
+   * {@code run.json} again with the report's time in it. Returns the record last written.
+   *
+   * @param samples the samples observed (calibrate), null for a run that observed none
+   */
+  static RunRecord writeRunAndReport(JobContext ctx, Path dir, RunRecord run, Long samples, StatsSet reportStats) {
+    Path file = dir.resolve(dev.qcal.io.RunReport.NAME);
+    RunRecord timed = run.timed(ctx.timings(samples));
+    timed.write(file);
+    if (reportStats == null) {
+      return timed;
+    }
+    ctx.stage(JobContext.Stage.REPORT, "qcal report: " + ReportWriter.NAME, () -> {
+      writeReport(dir, reportStats);
+      return null;
+    });
+    timed = run.timed(ctx.timings(samples));
+    timed.write(file);
+    return timed;
+  }
+
   static void writeReport(Path dir, StatsSet stats) {
     long t = System.nanoTime();
     Path file = dir.resolve(ReportWriter.NAME);

@@ -2,6 +2,7 @@ package dev.qcal.jobs;
 
 import dev.qcal.io.RunReport;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -183,8 +184,20 @@ public record RunRecord(Subject subject, Feed feed, Quantization quantization, S
    *
    * @param observeSamplesPerSecond samples over the observe stage's seconds (calibrate; null when it took none)
    * @param stageSeconds each stage's seconds, in the order they ran
+   * @param startupSeconds before the job: the JVM's and the Spark session's start (empty when the session
+   *     was not started for this run, see {@link SparkSessions#startupSeconds})
    */
-  public record Timings(double wallSeconds, Double observeSamplesPerSecond, Map<String, Double> stageSeconds) {}
+  public record Timings(double wallSeconds, Double observeSamplesPerSecond, Map<String, Double> stageSeconds,
+      Map<String, Double> startupSeconds) {
+    public Timings {
+      stageSeconds = Collections.unmodifiableMap(new LinkedHashMap<>(stageSeconds));
+      startupSeconds = Collections.unmodifiableMap(new LinkedHashMap<>(startupSeconds));
+    }
+
+    public Timings(double wallSeconds, Double observeSamplesPerSecond, Map<String, Double> stageSeconds) {
+      this(wallSeconds, observeSamplesPerSecond, stageSeconds, Map.of());
+    }
+  }
 
   /** This record with its timings. */
   RunRecord timed(Timings t) {
@@ -248,5 +261,8 @@ public record RunRecord(Subject subject, Feed feed, Quantization quantization, S
       m.put("observe_samples_per_second", timings.observeSamplesPerSecond());
     }
     m.put("stage_seconds", timings.stageSeconds());
+    if (!timings.startupSeconds().isEmpty()) {
+      m.put("startup_seconds", timings.startupSeconds());
+    }
   }
 }

@@ -1,11 +1,21 @@
 package dev.qcal.jobs;
 
+import java.lang.management.ManagementFactory;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.WeakHashMap;
 import org.apache.spark.SparkConf;
+import org.apache.spark.SparkContext;
 import org.apache.spark.sql.SparkSession;
 
 /** Builds the SparkSession a command runs on: an active one, spark-submit's, or an embedded one. */
 public final class SparkSessions {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SparkSessions.class);
+
+  /** The start-up times of the sessions {@link #open} started, by their context. */
+  private static final Map<SparkContext, Map<String, Double>> STARTUP =
+      Collections.synchronizedMap(new WeakHashMap<>());
 
   private SparkSessions() {}
 
@@ -58,13 +68,30 @@ public final class SparkSessions {
     }
     WorkDir warehouse = withTemporaryWarehouse(conf);
     try {
-      return new Handle(SparkSession.builder().config(conf).getOrCreate(), true, warehouse);
+      double beforeSession = ManagementFactory.getRuntimeMXBean().getUptime() / 1e3;
+      long t = System.nanoTime();
+      SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+      Map<String, Double> startup = new LinkedHashMap<>();
+      startup.put("jvm_to_session", beforeSession);
+      startup.put("spark_session", (System.nanoTime() - t) / 1e9);
+      STARTUP.put(spark.sparkContext(), Collections.unmodifiableMap(startup));
+      return new Handle(spark, true, warehouse);
     } catch (RuntimeException e) {
       if (warehouse != null) {
         warehouse.close();
       }
       throw e;
     }
+  }
+
+  /**
+   * How long the process took to get {@code sc}'s session, when {@link #open} started it: seconds from the
+   * JVM's start to the session's ({@code jvm_to_session}: JVM boot, class loading, options and checks) and
+   * the session's own start ({@code spark_session}). Empty for a session this process did not start here
+   * (an embedding application's, a test's).
+   */
+  static Map<String, Double> startupSeconds(SparkContext sc) {
+    return STARTUP.getOrDefault(sc, Map.of());
   }
 
   /**

@@ -86,9 +86,28 @@ class LargeModelIT {
             .filter(t -> ExternalData.isExternal(t) && t.getDimsCount() == 2)
             .map(t -> TensorProto.DataType.forNumber(t.getDataType()) + t.getDimsList().toString()).toList();
         assertEquals(List.of("INT8[" + IN + ", " + HIDDEN + "]", "INT8[" + OUT + ", " + HIDDEN + "]"), weights);
-        System.err.printf("LargeModelIT: %s stage seconds %s%n", out.getFileName(),
-            new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("run.json").toFile())
-                .get("stage_seconds"));
+        var run = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("run.json").toFile());
+        System.err.printf("LargeModelIT: %s stage seconds %s, startup %s%n", out.getFileName(),
+            run.get("stage_seconds"), run.get("startup_seconds"));
+        // calibrate's child started its own session: its start-up is recorded and, with the job's wall time
+        // (the stages, the report's included), fits in the child's wall time measured from outside
+        Child child = out == calibrated ? c : q;
+        double stages = 0;
+        for (var s : run.get("stage_seconds")) {
+          stages += s.asDouble();
+        }
+        assertTrue(run.get("stage_seconds").has("report"), run.toString());
+        assertTrue(stages <= run.get("wall_seconds").asDouble() + 1e-6, run.toString());
+        if (out == calibrated) {
+          double jvm = run.get("startup_seconds").get("jvm_to_session").asDouble();
+          double session = run.get("startup_seconds").get("spark_session").asDouble();
+          assertTrue(jvm > 0 && session > 0, run.toString());
+          assertTrue(jvm + session + run.get("wall_seconds").asDouble() < child.seconds(),
+              run + " in " + child.seconds() + " s");
+        } else {
+          assertTrue(run.get("startup_seconds") == null, "quantize without a fallback starts no session: " + run);
+          assertTrue(run.get("wall_seconds").asDouble() < child.seconds(), run + " in " + child.seconds() + " s");
+        }
         assertTrue(Files.size(out.resolve("quantized.onnx")) < (1 << 20), "the model proto itself stays small");
       }
       long quantizedBytes = Files.size(calibrated.resolve("quantized.onnx.data"));

@@ -118,6 +118,19 @@ class RunRecordTest {
         run.get("algorithms").toString());
   }
 
+  @Test
+  void aSessionStartedForTheRunAddsItsStartUpAfterTheStages() throws Exception {
+    Map<String, Double> startup = new LinkedHashMap<>();
+    startup.put("jvm_to_session", 0.75);
+    startup.put("spark_session", 2.5);
+    RunRecord.Timings t = new RunRecord.Timings(5.5, null, timings(null).stageSeconds(), startup);
+    JsonNode run = written(new RunRecord(subject(null, "s/stats"), null, quantization(), null, null,
+        Map.of("qcal", "t"), null, List.of(), t));
+    List<String> f = fields(run);
+    assertEquals(List.of("wall_seconds", "stage_seconds", "startup_seconds"), f.subList(f.size() - 3, f.size()));
+    assertEquals("{\"jvm_to_session\":0.75,\"spark_session\":2.5}", run.get("startup_seconds").toString());
+  }
+
   private static Algorithms.Applied applied(String name, Map<String, Object> json) {
     return new Algorithms.Applied() {
       @Override
