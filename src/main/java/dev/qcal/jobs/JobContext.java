@@ -29,8 +29,7 @@ final class JobContext implements AutoCloseable {
     FALLBACK("fallback", "fallback"),
     EVALUATE("evaluate", "evaluate"),
     SENSITIVITY("sensitivity", "sensitivity"),
-    WRITE("write", "write"),
-    REPORT("report", "report");
+    WRITE("write", "write");
 
     private final String display;
     private final String timing;

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * From merged statistics to outputs, on the driver and without Spark: choose each activation's
@@ -95,8 +96,8 @@ final class QuantizeStep {
     Map<String, QuantParams> params = new LinkedHashMap<>();
     Map<String, float[]> ranges = new LinkedHashMap<>();
     List<QParamsFile.Entry> entries = new ArrayList<>();
-    for (String name : plan.activations()) {
-      QParamsFile.Entry entry = activation(name, observed(name, stats), s, overrides.get(name));
+    for (QParamsFile.Entry entry : activations(List.copyOf(plan.activations()), stats, s, overrides)) {
+      String name = entry.name();
       params.put(name, entry.params());
       ranges.put(name, entry.range().clone());
       entries.add(entry);
@@ -106,6 +107,31 @@ final class QuantizeStep {
     derived(plan, rewrite, entries, ranges);
     entries.addAll(WeightEntries.of(prepared, modelDir, rewrite.weightParams(), rewrite.weightSources()));
     return new Result(rewrite, entries, ranges, modelDir);
+  }
+
+  /**
+   * The entries of {@code names}, in that order. Each tensor's range and estimate depend on its own statistics
+   * alone, so they are computed in parallel (the entropy and MSE searches take tens of milliseconds per tensor);
+   * the same entries in any case, and the first tensor in {@code names} that fails is the one reported.
+   */
+  private static List<QParamsFile.Entry> activations(List<String> names, StatsSet stats, RangeOptions s,
+      Map<String, TensorOverrides.Override> overrides) {
+    QParamsFile.Entry[] chosen = new QParamsFile.Entry[names.size()];
+    RuntimeException[] failed = new RuntimeException[names.size()];
+    IntStream.range(0, names.size()).parallel().forEach(i -> {
+      String name = names.get(i);
+      try {
+        chosen[i] = activation(name, observed(name, stats), s, overrides.get(name));
+      } catch (RuntimeException e) {
+        failed[i] = e;
+      }
+    });
+    for (RuntimeException e : failed) {
+      if (e != null) {
+        throw e;
+      }
+    }
+    return List.of(chosen);
   }
 
   /** The statistics of activation {@code name}; refused when there are none, or no finite value. */
@@ -201,25 +227,18 @@ final class QuantizeStep {
    * the statistics the ranges were chosen from; called last, just before the output is committed.
    */
   /**
-   * Writes {@code run.json} into {@code dir} with the timings so far and, when {@code reportStats} is
-   * given, {@code report.html} from the run's files and those statistics as the {@code report} stage, then
-   * {@code run.json} again with the report's time in it. Returns the record last written.
+   * Writes {@code run.json} into {@code dir} with the timings so far and then, when {@code reportStats} is
+   * given, {@code report.html} from the run's files and those statistics. The report renders run.json, so its
+   * own time is not in it (a later {@code qcal report} of the output gives the same bytes); it is logged.
    *
    * @param samples the samples observed (calibrate), null for a run that observed none
    */
   static RunRecord writeRunAndReport(JobContext ctx, Path dir, RunRecord run, Long samples, StatsSet reportStats) {
-    Path file = dir.resolve(dev.qcal.io.RunReport.NAME);
     RunRecord timed = run.timed(ctx.timings(samples));
-    timed.write(file);
-    if (reportStats == null) {
-      return timed;
-    }
-    ctx.stage(JobContext.Stage.REPORT, "qcal report: " + ReportWriter.NAME, () -> {
+    timed.write(dir.resolve(dev.qcal.io.RunReport.NAME));
+    if (reportStats != null) {
       writeReport(dir, reportStats);
-      return null;
-    });
-    timed = run.timed(ctx.timings(samples));
-    timed.write(file);
+    }
     return timed;
   }
 
