@@ -143,6 +143,7 @@ public final class EntropyCalibrator extends HistogramCalibrator {
     double[] q = new double[n];
     double[] groupSum = new double[Math.min(levels, n)];
     int[] groupNonZero = new int[groupSum.length];
+    int[] groupOf = new int[n];
     int best = -1;
     double bestKl = Double.POSITIVE_INFINITY;
     for (int i = Math.max(1, start); i <= n; i++) {
@@ -153,8 +154,9 @@ public final class EntropyCalibrator extends HistogramCalibrator {
       int groups = Math.min(levels, i);
       java.util.Arrays.fill(groupSum, 0, groups, 0);
       java.util.Arrays.fill(groupNonZero, 0, groups, 0);
+      groups(i, groups, groupOf);
       for (int j = 0; j < i; j++) {
-        int g = group(j, i, levels);
+        int g = groupOf[j];
         groupSum[g] += hist[j];
         if (p[j] > 0) {
           groupNonZero[g]++;
@@ -162,8 +164,7 @@ public final class EntropyCalibrator extends HistogramCalibrator {
       }
       double qTotal = 0;
       for (int j = 0; j < i; j++) {
-        int g = group(j, i, levels);
-        q[j] = p[j] > 0 ? groupSum[g] / groupNonZero[g] : 0;
+        q[j] = p[j] > 0 ? groupSum[groupOf[j]] / groupNonZero[groupOf[j]] : 0;
         qTotal += q[j];
       }
       if (!(qTotal > 0)) {
@@ -195,9 +196,22 @@ public final class EntropyCalibrator extends HistogramCalibrator {
     return n;
   }
 
-  /** Level of bin j of i kept bins: {@code floor(j L / i)}, each bin its own level when L >= i. */
-  private static int group(int j, int i, int levels) {
-    return levels >= i ? j : (int) ((long) j * levels / i);
+  /**
+   * The level of each bin j of i kept bins into {@code groupOf[0, i)}: {@code floor(j G / i)} for
+   * {@code G = min(L, i)} groups (so each bin is its own level when L >= i), without a division per bin: j G
+   * grows by G <= i per bin, so it passes at most one multiple of i.
+   */
+  static void groups(int i, int groups, int[] groupOf) {
+    int g = 0;
+    long next = i; // (g + 1) i
+    long jg = 0; // j G
+    for (int j = 0; j < i; j++, jg += groups) {
+      if (jg >= next) {
+        g++;
+        next += i;
+      }
+      groupOf[j] = g;
+    }
   }
 
   /** KL(P || Q) of the first {@code i} bins after normalizing (by pTotal, qTotal) and smoothing. */
@@ -217,6 +231,9 @@ public final class EntropyCalibrator extends HistogramCalibrator {
     double qScale = (1 - eps * qZeros) / qTotal;
     double kl = 0;
     for (int j = 0; j < i; j++) {
+      if (p[j] == 0 && q[j] == 0) {
+        continue; // eps ln(eps / eps) adds exactly 0 (in the search Q is 0 wherever P is)
+      }
       double pj = p[j] == 0 ? eps : p[j] * pScale;
       double qj = q[j] == 0 ? eps : q[j] * qScale;
       kl += pj * Math.log(pj / qj);
