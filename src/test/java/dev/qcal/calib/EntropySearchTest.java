@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class EntropySearchTest {
 
   /** The oracle: the number of kept bins whose KL is minimal (the last one among equals). */
-  private static int oracle(double[] hist, int start, int levels, long total) {
+  static int oracle(double[] hist, int start, int levels, long total) {
     int n = hist.length;
     double eps = 1e-4 / total;
     double all = 0;
