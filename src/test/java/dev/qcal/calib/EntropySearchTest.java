@@ -142,4 +142,12 @@ class EntropySearchTest {
     assertEquals(0.25 * Math.log(0.5) + 0.75 * Math.log(1.5),
         EntropyCalibrator.kl(new double[] {1, 3}, new double[] {2, 2}, 2, 4, 4, 0.01), 1e-12);
   }
+
+  @Test
+  void noMassNoCandidate() {
+    // every Q is empty, so every KL is +infinity (step 5): no threshold to choose
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> EntropyCalibrator.search("tensor 'z'", new double[4], 1, 128, 1));
+    assertEquals("tensor 'z': entropy found no candidate threshold with a finite KL divergence", e.getMessage());
+  }
 }
