@@ -60,7 +60,8 @@ public final class MseCalibrator extends HistogramCalibrator {
 
   /**
    * The search over candidates {@code 0 .. k-1} (thresholds increasing) described above: the index of the
-   * smallest error found, the last among equals; {@code error} is evaluated at most once per candidate.
+   * smallest error found, the last among equals; {@code error} is evaluated at most once per candidate. A coarse
+   * point is a local minimum when neither coarse neighbour is lower; equal minima are ranked left to right.
    */
   static int search(int k, IntToDoubleFunction error) {
     double[] err = new double[k];
