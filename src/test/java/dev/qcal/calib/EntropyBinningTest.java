@@ -103,7 +103,7 @@ class EntropyBinningTest {
   void rangesAreTheOraclesOnRandomSamples() {
     Random r = new Random(5);
     int[] maxBins = {64, 700, 4096, 8192};
-    for (int round = 0; round < 40; round++) {
+    for (int round = 0; round < 20; round++) {
       int shape = round % 5;
       double m = Math.exp(4 * r.nextGaussian());
       check(sample(r, shape, 300 + r.nextInt(3000), m), maxBins[r.nextInt(maxBins.length)], "round " + round);
@@ -117,7 +117,7 @@ class EntropyBinningTest {
   @Test
   void theCoarseningStopsAtExactly2048Bins() {
     Random r = new Random(6);
-    for (int round = 0; round < 6; round++) {
+    for (int round = 0; round < 2; round++) {
       float[] x = sample(r, round % 2 == 0 ? 1 : 4, 2000, 4095.5 / 1024);
       x[0] = 0f;
       Histogram h = Histogram.empty(4096).add(x);
