@@ -73,12 +73,10 @@ final class Bins {
     float max = h.max();
     double minAbs = min >= 0 ? min : max <= 0 ? -(double) max : 0.0;
     double maxAbs = Math.max(Math.abs((double) min), Math.abs((double) max));
+    // never inverted: minAbs <= (jmin + 1) w, as it lies in |x| bin jmin or on its upper edge (a boundary value,
+    // see above), and maxAbs >= jmax w; the first interval can shrink to the point [w, w] (BinsTest)
     lo[0] = Math.max(lo[0], minAbs);
     hi[m - 1] = Math.min(hi[m - 1], maxAbs);
-    // a boundary value (see above) may sit on the narrowed edge: keep every interval well-formed
-    for (int j = 0; j < m; j++) {
-      hi[j] = Math.max(hi[j], lo[j]);
-    }
     return new Bins(lo, hi, c, h.total());
   }
 
@@ -90,27 +88,18 @@ final class Bins {
    * The value below which a fraction {@code f} in [0, 1] of the values lie: the inverse of the
    * cumulative distribution, interpolated linearly inside the bin where it falls. With
    * {@code target = f N}, the result lies in the bin that holds the order statistic
-   * {@code x_(ceil(target))}; {@code f = 0} gives the smallest value and {@code f = 1} the largest.
+   * {@code x_(ceil(target))}; {@code f = 0} gives the lower edge of the first non-empty bin (the smallest
+   * value for signed bins) and {@code f = 1} the largest value.
    */
   double quantile(double f) {
     double target = f * total;
-    if (target <= 0) {
-      for (int i = 0; i < count.length; i++) {
-        if (count[i] > 0) {
-          return lo[i];
-        }
-      }
-    }
+    // the first non-empty bin whose values reach the target (for f <= 1 at the latest the last non-empty bin)
     long before = 0;
-    int last = count.length - 1;
-    for (int i = 0; i < count.length; i++) {
-      long c = count[i];
-      if (c > 0 && before + c >= target) {
-        double frac = (target - before) / c;
-        return lo[i] + Math.min(1.0, frac) * (hi[i] - lo[i]);
-      }
-      before += c;
+    int i = 0;
+    while (count[i] == 0 || before + count[i] < target) {
+      before += count[i++];
     }
-    return hi[last];
+    double frac = (target - before) / count[i];
+    return lo[i] + Math.min(1.0, frac) * (hi[i] - lo[i]);
   }
 }

@@ -215,7 +215,7 @@ public final class EntropyCalibrator extends HistogramCalibrator {
   }
 
   /** KL(P || Q) of the first {@code i} bins after normalizing (by pTotal, qTotal) and smoothing. */
-  private static double kl(double[] p, double[] q, int i, double pTotal, double qTotal, double eps) {
+  static double kl(double[] p, double[] q, int i, double pTotal, double qTotal, double eps) {
     int pZeros = 0;
     int qZeros = 0;
     for (int j = 0; j < i; j++) {

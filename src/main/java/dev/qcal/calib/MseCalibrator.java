@@ -5,6 +5,7 @@ import dev.qcal.quant.QuantType;
 import dev.qcal.stats.Histogram;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * {@code mse}: the threshold minimising the expected quantize-dequantize squared error,
@@ -53,11 +54,16 @@ public final class MseCalibrator extends HistogramCalibrator {
   Range fromHistogram(String what, Histogram h, QuantType type, boolean symmetric) {
     Bins signed = Bins.signed(h);
     Bins abs = Bins.abs(h);
-    int k = abs.size();
-    double[] cand = new double[k];
-    for (int j = 0; j < k; j++) {
-      cand[j] = abs.hi[j];
-    }
+    int best = search(abs.size(), j -> error(signed, abs.hi[j], h, type, symmetric));
+    return range(abs.hi[best], h, symmetric);
+  }
+
+  /**
+   * The search over candidates {@code 0 .. k-1} (thresholds increasing) described above: the index of the
+   * smallest error found, the last among equals; {@code error} is evaluated at most once per candidate. A coarse
+   * point is a local minimum when neither coarse neighbour is lower; equal minima are ranked left to right.
+   */
+  static int search(int k, IntToDoubleFunction error) {
     double[] err = new double[k];
     java.util.Arrays.fill(err, Double.NaN);
     int stride = Math.max(1, (k + COARSE - 1) / COARSE);
@@ -69,7 +75,7 @@ public final class MseCalibrator extends HistogramCalibrator {
       coarse.add(k - 1);
     }
     for (int j : coarse) {
-      err[j] = error(signed, cand[j], h, type, symmetric);
+      err[j] = error.applyAsDouble(j);
     }
     // local minima of the coarse curve, best first
     List<Integer> minima = new ArrayList<>();
@@ -88,7 +94,7 @@ public final class MseCalibrator extends HistogramCalibrator {
       int to = m == coarse.size() - 1 ? k - 1 : coarse.get(m + 1) - 1;
       for (int j = from; j <= to; j++) {
         if (Double.isNaN(err[j])) {
-          err[j] = error(signed, cand[j], h, type, symmetric);
+          err[j] = error.applyAsDouble(j);
         }
       }
     }
@@ -98,7 +104,7 @@ public final class MseCalibrator extends HistogramCalibrator {
         best = j;
       }
     }
-    return range(cand[best], h, symmetric);
+    return best;
   }
 
   private static Range range(double t, Histogram h, boolean symmetric) {

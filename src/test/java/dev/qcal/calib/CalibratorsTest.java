@@ -136,6 +136,23 @@ class CalibratorsTest {
     assertEquals("tensor 'flat' has no per-channel statistics (no channel axis was set when collecting)", e.getMessage());
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"minmax", "percentile", "entropy", "mse"})
+  void channelWithoutFiniteValuesIsNamed(String method) {
+    // NCHW, 2 rows of 2 channels: channel 0 sees NaN and +Inf only, channel 1 sees 1 and 2
+    float[] x = {Float.NaN, 1f, Float.POSITIVE_INFINITY, 2f};
+    TensorStats s = TensorStats.empty("act", StatsConfig.defaults().withChannelHistograms(256))
+        .add(FloatBuffer.wrap(x), new long[] {2, 2, 1, 1});
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Calibrators.of(method, 99.999).channelRanges("act", s, QuantType.INT8, true));
+    assertEquals("tensor 'act' channel 0 has no finite values to calibrate (2 non-finite values seen)", e.getMessage());
+  }
+
+  @Test
+  void percentileCalibratorPrintsItsPercentile() {
+    assertEquals("percentile(99.9)", new PercentileCalibrator(99.9).toString());
+  }
+
   @Test
   void rangeRejectsEmptyOrNonFinite() {
     assertThrows(IllegalArgumentException.class, () -> new Range(1f, 0f));

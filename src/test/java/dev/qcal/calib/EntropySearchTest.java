@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class EntropySearchTest {
 
   /** The oracle: the number of kept bins whose KL is minimal (the last one among equals). */
-  private static int oracle(double[] hist, int start, int levels, long total) {
+  static int oracle(double[] hist, int start, int levels, long total) {
     int n = hist.length;
     double eps = 1e-4 / total;
     double all = 0;
@@ -128,5 +128,26 @@ class EntropySearchTest {
     }
     // the search is not trivially the widest candidate
     assertEquals(true, differentFromLast > 100, "candidates other than all bins chosen: " + differentFromLast);
+  }
+
+  @Test
+  void klSmoothsEachDistributionsZerosByHand() {
+    // P = (2, 0, 2), Q = (4, 0, 0), both of total 4, eps 0.01. P's one zero takes 0.01 from its non-zeros:
+    // p = (0.495, 0.01, 0.495); Q's two zeros take 0.02: q = (0.98, 0.01, 0.01). The middle term is 0.01 ln 1 = 0.
+    double want = 0.495 * Math.log(0.495 / 0.98) + 0.495 * Math.log(0.495 / 0.01);
+    double[] p = {2, 0, 2, 7}; // the fourth bin lies beyond i = 3 and must be ignored
+    double[] q = {4, 0, 0, 7};
+    assertEquals(want, EntropyCalibrator.kl(p, q, 3, 4, 4, 0.01), 1e-12);
+    // no zeros: plain KL of (1/4, 3/4) against (1/2, 1/2)
+    assertEquals(0.25 * Math.log(0.5) + 0.75 * Math.log(1.5),
+        EntropyCalibrator.kl(new double[] {1, 3}, new double[] {2, 2}, 2, 4, 4, 0.01), 1e-12);
+  }
+
+  @Test
+  void noMassNoCandidate() {
+    // every Q is empty, so every KL is +infinity (step 5): no threshold to choose
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> EntropyCalibrator.search("tensor 'z'", new double[4], 1, 128, 1));
+    assertEquals("tensor 'z': entropy found no candidate threshold with a finite KL divergence", e.getMessage());
   }
 }

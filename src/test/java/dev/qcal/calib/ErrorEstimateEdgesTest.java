@@ -29,4 +29,15 @@ class ErrorEstimateEdgesTest {
     assertEquals(err, e.expectedMse(), 1e-15);
     assertEquals(10 * Math.log10(x * x / err), e.sqnrDb(), 1e-9);
   }
+
+  @Test
+  void theSignalPowerIntegratesXSquaredOverEachBin() {
+    // 0.5 and 1.5 in at most 2 bins: [0.5, 1] and [1, 1.5], one value each, spread uniformly.
+    // E[x^2] = ((0.25 + 0.5 + 1) / 3 + (1 + 1.5 + 2.25) / 3) / 2 = 13 / 12. With step 1 both bins round to 1:
+    // E[(x - 1)^2] = 0.5^2 / 3 = 1 / 12 in each. SQNR = 10 log10(13).
+    Histogram h = Histogram.empty(2).add(new float[] {0.5f, 1.5f});
+    ErrorEstimate e = ErrorEstimate.of(h, QuantParams.perTensor(1f, 0, QuantType.UINT8));
+    assertEquals(1.0 / 12, e.expectedMse(), 1e-15);
+    assertEquals(10 * Math.log10(13), e.sqnrDb(), 1e-12);
+  }
 }
