@@ -141,6 +141,10 @@ class EntropySearchTest {
     // no zeros: plain KL of (1/4, 3/4) against (1/2, 1/2)
     assertEquals(0.25 * Math.log(0.5) + 0.75 * Math.log(1.5),
         EntropyCalibrator.kl(new double[] {1, 3}, new double[] {2, 2}, 2, 4, 4, 0.01), 1e-12);
+    // a zero of P where Q has mass still counts: P = (0, 2), Q = (1, 1), eps 0.25: p = (0.25, 0.75),
+    // q = (0.5, 0.5), KL = 0.25 ln 0.5 + 0.75 ln 1.5 (the first term is not the 0 of eps ln(eps / eps))
+    assertEquals(0.25 * Math.log(0.5) + 0.75 * Math.log(1.5),
+        EntropyCalibrator.kl(new double[] {0, 2}, new double[] {1, 1}, 2, 2, 2, 0.25), 1e-12);
   }
 
   @Test
