@@ -3,10 +3,10 @@ package dev.qcal.jobs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.qcal.data.HashOracle;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.ExampleData;
 import dev.qcal.testing.SharedSpark;
@@ -66,7 +66,7 @@ class CalibrateSamplingTest {
     byte[] p8 = calibrate("f8", "--data", data, "--sample-fraction", "0.5", "--seed", "3", "--partitions", "8");
     assertArrayEquals(p1, p8);
     long n = samples("f1");
-    assertTrue(n > 5 && n < 35, "about half of 40: " + n);
+    assertEquals(oracleKept(3, 0.5), n, "the samples whose hash is below 2^63");
     assertEquals(n, samples("f8"));
     byte[] both = calibrate("fm", "--data", data, "--sample-fraction", "0.5", "--seed", "3", "--max-samples",
         Long.toString(n - 4), "--partitions", "3");
@@ -93,6 +93,18 @@ class CalibrateSamplingTest {
     assertEquals(17, samples("q1"));
     assertEquals(17, samples("q8"));
     assertArrayEquals(p1, split);
+  }
+
+  /**
+   * How many of the 40 samples of {@link ExampleData#small()} a fraction keeps under {@code seed}, by the hash oracle:
+   * a sample is named by its file and row, {@code part-00000.npy#0} .. (files of 16, 16 and 8).
+   */
+  private static long oracleKept(long seed, double fraction) {
+    long kept = 0;
+    for (int i = 0; i < 40; i++) {
+      kept += HashOracle.kept(seed, fraction, String.format("part-%05d.npy#%d", i / 16, i % 16)) ? 1 : 0;
+    }
+    return kept;
   }
 
   static String[] concat(String[] a, String... b) {
