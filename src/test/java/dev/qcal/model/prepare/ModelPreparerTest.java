@@ -45,8 +45,8 @@ class ModelPreparerTest {
     assertTrue(!ops.contains("BatchNormalization") && !ops.contains("Constant"), ops.toString());
     Set<String> initializers = m.getGraph().getInitializerList().stream().map(TensorProto::getName)
         .collect(Collectors.toSet());
-    assertEquals((long) source.get("Clip"), m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Clip"))
-        .count(), "every Clip kept (checked below)");
+    long clips = m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Clip")).count();
+    assertEquals((long) source.get("Clip"), clips, "every Clip kept (checked below)");
     for (NodeProto n : m.getGraph().getNodeList()) {
       if (n.getOpType().equals("Clip")) {
         assertEquals(3, n.getInputCount(), n.getName());
