@@ -121,6 +121,18 @@ class ExternalDataCommandsTest {
     assertEquals(0, r.code(), r.err());
     JsonNode y = new ObjectMapper().readTree(eval.resolve("eval.json").toFile()).get("outputs").get("y");
     assertTrue(y.get("sqnr_db").asDouble() > 25, y.toString());
+    // the SQNR of both models run here, with their external data, on the same 24 rows
+    Map<String, float[]> in = Map.of("x", TestGraphs.randomFloats(24 * 64, 17));
+    Map<String, long[]> shapes = Map.of("x", new long[] {24, 64});
+    float[] fp32 = Ort.run(external, in, shapes).get("y");
+    float[] quant = Ort.run(out.resolve("quantized.onnx"), in, shapes).get("y");
+    double signal = 0;
+    double noise = 0;
+    for (int i = 0; i < fp32.length; i++) {
+      signal += (double) fp32[i] * fp32[i];
+      noise += ((double) quant[i] - fp32[i]) * ((double) quant[i] - fp32[i]);
+    }
+    assertEquals(10 * Math.log10(signal / noise), y.get("sqnr_db").asDouble(), 1e-6, y.toString());
   }
 
   /**

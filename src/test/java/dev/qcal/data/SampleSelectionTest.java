@@ -164,38 +164,22 @@ class SampleSelectionTest {
   }
 
   @Test
-  void hashIsStableAndFractionKeepsAboutThatShare() {
+  void hashIsStableAndAFractionKeepsTheKeysBelowItsShareOf2To64() {
     // the same on every JVM (executors hash rows independently): SplitMix64 of FNV-1a over the UTF-8 bytes,
     // seeded with SplitMix64 of the seed, recomputed here in arbitrary precision modulo 2^64
     for (String id : List.of("a.npy#0", "part-00003.parquet#17", "caf\u00e9.npy#2", "")) {
       for (long seed : new long[] {1, 2, -7}) {
-        assertEquals(oracleHash(seed, id), SampleSelection.hash(seed, id), id + " seed " + seed);
+        assertEquals(HashOracle.hash(seed, id).longValue(), SampleSelection.hash(seed, id), id + " seed " + seed);
       }
     }
     assertTrue(SampleSelection.hash(1, "a.npy#0") != SampleSelection.hash(2, "a.npy#0"));
+    // a fraction keeps exactly the keys whose hash is below fraction * 2^64, each decided alone
     SampleSelection s = new SampleSelection(9, 0.25, null);
-    long kept = keys(s, 20000).stream().filter(s::selects).count();
-    assertTrue(Math.abs(kept - 5000) < 300, "kept " + kept);
-  }
-
-  private static final java.math.BigInteger MOD = java.math.BigInteger.ONE.shiftLeft(64);
-
-  private static java.math.BigInteger u(long v) {
-    return java.math.BigInteger.valueOf(v).mod(MOD);
-  }
-
-  private static java.math.BigInteger splitMix(java.math.BigInteger z) {
-    z = z.add(new java.math.BigInteger("9e3779b97f4a7c15", 16)).mod(MOD);
-    z = z.xor(z.shiftRight(30)).multiply(new java.math.BigInteger("bf58476d1ce4e5b9", 16)).mod(MOD);
-    z = z.xor(z.shiftRight(27)).multiply(new java.math.BigInteger("94d049bb133111eb", 16)).mod(MOD);
-    return z.xor(z.shiftRight(31));
-  }
-
-  private static long oracleHash(long seed, String id) {
-    java.math.BigInteger h = new java.math.BigInteger("cbf29ce484222325", 16).xor(splitMix(u(seed)));
-    for (byte b : id.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
-      h = h.xor(java.math.BigInteger.valueOf(b & 0xff)).multiply(new java.math.BigInteger("100000001b3", 16)).mod(MOD);
-    }
-    return splitMix(h).longValue();
+    List<SampleSelection.Key> keys = keys(s, 20000);
+    List<String> wrong = keys.stream().filter(k -> s.selects(k) != HashOracle.kept(9, 0.25, k.id()))
+        .map(SampleSelection.Key::id).toList();
+    assertEquals(List.of(), wrong, "kept or dropped against the oracle");
+    long kept = keys.stream().filter(s::selects).count();
+    assertTrue(Math.abs(kept - 5000) < 300, "about a quarter: kept " + kept);
   }
 }

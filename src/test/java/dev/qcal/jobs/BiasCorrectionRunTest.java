@@ -57,7 +57,12 @@ class BiasCorrectionRunTest {
       assertEquals(0, c.code(), c.err());
     }
     JsonNode bc = JSON.readTree(tmp.resolve("p1-b16/run.json").toFile()).get("algorithms").get("bias_correction");
-    assertTrue(bc.get("layers_corrected").asInt() > 10, bc.toString());
+    // every Conv and MatMul weight of the FP32 example is either corrected or skipped with its reason
+    long weightNodes = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(Files.readAllBytes(ExampleData.MODEL)).getGraph()
+        .getNodeList().stream().filter(n -> n.getOpType().equals("Conv") || n.getOpType().equals("MatMul")).count();
+    assertEquals(weightNodes, bc.get("layers_corrected").asInt() + bc.get("skipped").size(), bc.toString());
+    assertEquals(bc.get("layers").size(), bc.get("layers_corrected").asInt());
+    assertEquals(JSON.readTree("{}"), bc.get("skipped"), "nothing skipped on the example");
     byte[] plain = Files.readAllBytes(tmp.resolve("p1-b16/quantized.onnx"));
     for (String[] r : runs) {
       Path out = tmp.resolve("p" + r[0] + "-b" + r[1]);

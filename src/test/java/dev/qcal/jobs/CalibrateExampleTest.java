@@ -77,8 +77,10 @@ class CalibrateExampleTest {
     JsonNode x = q.get("activations").get("x");
     assertEquals("uint8", x.get("dtype").asText());
     assertTrue(x.get("axis").isNull());
-    // input is normalised to [-1, 1]; 256 samples of 3x48x192
-    assertTrue(x.get("min").asDouble() >= -1.0 && x.get("max").asDouble() <= 1.0);
+    // 256 samples of 3x48x192, their extremes found here over the lines rendered again
+    float[][] range = inputRange(256);
+    assertEquals(range[0][3], x.get("min").floatValue());
+    assertEquals(range[1][3], x.get("max").floatValue());
     assertEquals(256L * 3 * 48 * 192, x.get("count").asLong());
     // 53 Conv + 1 Gemm: their distinct inputs and outputs, Conv outputs read only by a Relu taken after it
     assertEquals(90, q.get("activations").size());
@@ -92,7 +94,49 @@ class CalibrateExampleTest {
         }
       }
     }
-    assertTrue(perChannelWeights >= 53, "per-channel weights: " + perChannelWeights);
+    assertEquals(multiChannelWeights(), perChannelWeights);
+  }
+
+  /**
+   * Per channel c of the input x (and at index 3 over all of it), the smallest ([0]) and largest ([1]) value of the
+   * first {@code n} calibration lines, rendered again from their seed.
+   */
+  private static float[][] inputRange(int n) {
+    float[][] r = new float[2][4];
+    java.util.Arrays.fill(r[0], Float.POSITIVE_INFINITY);
+    java.util.Arrays.fill(r[1], Float.NEGATIVE_INFINITY);
+    int plane = TextLines.HEIGHT * TextLines.WIDTH;
+    for (int i = 0; i < n; i++) {
+      float[] chw = TextLines.render(ExampleData.CALIB_SEED, i).chw();
+      for (int k = 0; k < chw.length; k++) {
+        for (int c : new int[] {k / plane, 3}) {
+          r[0][c] = Math.min(r[0][c], chw[k]);
+          r[1][c] = Math.max(r[1][c], chw[k]);
+        }
+      }
+    }
+    return r;
+  }
+
+  /**
+   * The Conv and MatMul weights of the FP32 example (initializers or Constant nodes) with more than one output
+   * channel (a Conv's dimension 0, a MatMul's 1): the weights that get a scale per channel.
+   */
+  private static int multiChannelWeights() throws java.io.IOException {
+    ModelProto m = ModelProto.parseFrom(Files.readAllBytes(ExampleData.MODEL));
+    Map<String, TensorProto> values = new HashMap<>();
+    m.getGraph().getInitializerList().forEach(t -> values.put(t.getName(), t));
+    m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Constant"))
+        .forEach(n -> values.put(n.getOutput(0), n.getAttribute(0).getT()));
+    int count = 0;
+    for (NodeProto n : m.getGraph().getNodeList()) {
+      TensorProto w = n.getInputCount() > 1 ? values.get(n.getInput(1)) : null;
+      if (w != null && (n.getOpType().equals("Conv") && w.getDims(0) > 1
+          || n.getOpType().equals("MatMul") && w.getDims(1) > 1)) {
+        count++;
+      }
+    }
+    return count;
   }
 
   @Test
@@ -119,9 +163,12 @@ class CalibrateExampleTest {
     assertEquals(1, x.axis());
     assertEquals(3, x.channels());
     long perChannel = 0;
+    float[][] range = inputRange(256);
     for (int c = 0; c < 3; c++) {
+      assertEquals(256L * TextLines.HEIGHT * TextLines.WIDTH, x.channelCount(c), "channel " + c);
       perChannel += x.channelCount(c);
-      assertTrue(x.channelMin(c) >= x.min() && x.channelMax(c) <= x.max());
+      assertEquals(range[0][c], x.channelMin(c), "channel " + c);
+      assertEquals(range[1][c], x.channelMax(c), "channel " + c);
     }
     assertEquals(x.count(), perChannel);
   }
@@ -147,7 +194,7 @@ class CalibrateExampleTest {
       }
     }
     assertEquals(53, convs);
-    assertTrue(int8PerChannel >= 53, "int8 per-channel weight DQs: " + int8PerChannel);
+    assertEquals(multiChannelWeights(), int8PerChannel, "int8 per-channel weight DQs");
 
     Path optimized = tmp.resolve("quantized-optimized.onnx");
     try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {

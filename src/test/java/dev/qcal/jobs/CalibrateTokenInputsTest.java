@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qcal.data.Npy;
 import dev.qcal.model.TestGraphs;
 import dev.qcal.model.onnx.OnnxModels;
+import dev.qcal.runtime.Ort;
 import dev.qcal.testing.Cli;
 import dev.qcal.testing.SharedSpark;
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -209,9 +211,35 @@ class CalibrateTokenInputsTest {
     JsonNode eval = new ObjectMapper().readTree(tmp.resolve("eval/eval.json").toFile());
     assertEquals(ROWS, eval.get("samples").asLong());
     assertEquals(2, eval.get("outputs").size(), eval.toString());
-    for (JsonNode out : eval.get("outputs")) {
+    // the SQNR of both models run here on the same ids and mask, all rows at once
+    Map<String, float[]> in = Map.of("input_ids", floats(ids()), "attention_mask", floats(mask()));
+    Map<String, long[]> shapes = Map.of("input_ids", new long[] {ROWS, LEN}, "attention_mask", new long[] {ROWS, LEN});
+    Map<String, float[]> ref = Ort.run(model, in, shapes);
+    Map<String, float[]> quant = Ort.run(tmp.resolve("cal/quantized.onnx"), in, shapes);
+    for (String name : List.of("out", "emb_out")) {
+      JsonNode out = eval.get("outputs").get(name);
+      assertEquals(sqnrDb(ref.get(name), quant.get(name)), out.get("sqnr_db").asDouble(), 1e-6, name);
       // int8 activations of a 3-wide projection of 4-d embeddings: close to FP32, not equal
       assertTrue(out.get("sqnr_db").asDouble() > 20, out.toString());
     }
+  }
+
+  private static float[] floats(long[] v) {
+    float[] f = new float[v.length];
+    for (int i = 0; i < v.length; i++) {
+      f[i] = v[i];
+    }
+    return f;
+  }
+
+  /** 10 log10(sum ref^2 / sum (quant - ref)^2). */
+  private static double sqnrDb(float[] ref, float[] quant) {
+    double signal = 0;
+    double noise = 0;
+    for (int i = 0; i < ref.length; i++) {
+      signal += (double) ref[i] * ref[i];
+      noise += ((double) quant[i] - ref[i]) * ((double) quant[i] - ref[i]);
+    }
+    return 10 * Math.log10(signal / noise);
   }
 }

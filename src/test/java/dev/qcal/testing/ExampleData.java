@@ -11,6 +11,8 @@ public final class ExampleData {
   public static final Path MODEL = Path.of("examples/ppocr-cls/ch_ppocr_mobile_v2.0_cls_infer.onnx");
   public static final long CALIB_SEED = 1;
   public static final long EVAL_SEED = 2;
+  /** The seed of {@link #small()}'s lines. */
+  public static final long SMALL_SEED = 11;
   private static Path calib;
   private static Path small;
   private static Path calibratedSmall;
@@ -28,7 +30,7 @@ public final class ExampleData {
   /** 40 lines in files of 16, 16 and 8 samples: quick runs that still span several files. */
   public static synchronized Path small() {
     if (small == null) {
-      small = write("qcal-small-", 40, 11, 16);
+      small = write("qcal-small-", 40, SMALL_SEED, 16);
     }
     return small;
   }
