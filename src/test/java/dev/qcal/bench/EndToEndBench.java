@@ -23,13 +23,18 @@ import java.util.concurrent.TimeUnit;
  * read every 20 ms), then qcal against ONNX Runtime: wall seconds and peak RSS of both processes, measured the
  * same way, in one run, and their ratio.
  *
- * <p>Arguments: {@code [--samples 128,512,4096] [--methods minmax,entropy] [--master local[2]] [--rounds 1]
+ * <p>Arguments: {@code [--samples 128,512,4096] [--methods minmax,minmax-nohist,entropy] [--master local[2]] [--rounds 1]
  * [--python PYTHON|none] [--dir DIR]}. The data ({@code qcal example-data --count N --seed 1}) is made once per
  * N under {@code --dir} (default {@code target/bench-e2e}). {@code --python} defaults to
  * {@code $QCAL_ORT_PYTHON}, else {@code python3}; when it cannot import {@code onnxruntime.quantization} the
  * peer columns say so. With {@code --rounds R} each run is repeated R times, interleaved, and the fastest wall
  * time of each is kept. One untimed run of each comes first (after a build it records the launcher's class
  * archive, see scripts/qcal).
+ *
+ * <p>Method {@code minmax-nohist} is {@code --method minmax --histogram-bins 0}: min/max only, reduced inside ONNX
+ * Runtime, as ONNX Runtime's own MinMax calibrator collects (qcal's default {@code minmax} also builds every
+ * activation's histogram, for the report and for choosing another method later with {@code qcal quantize}); its
+ * peer is ONNX Runtime's minmax.
  */
 public final class EndToEndBench {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -45,7 +50,7 @@ public final class EndToEndBench {
 
   public static void main(String[] args) throws Exception {
     List<Integer> samples = List.of(128, 512, 4096);
-    List<String> methods = List.of("minmax", "entropy");
+    List<String> methods = List.of("minmax", "minmax-nohist", "entropy");
     String master = "local[2]";
     int rounds = 1;
     String python = System.getenv().getOrDefault("QCAL_ORT_PYTHON", "python3");
@@ -59,7 +64,8 @@ public final class EndToEndBench {
         case "--python" -> python = args[++i];
         case "--dir" -> dir = Path.of(args[++i]);
         default -> throw new IllegalArgumentException("end-to-end: unknown argument " + args[i] + "; usage: [--samples"
-            + " 128,512,4096] [--methods minmax,entropy] [--master local[2]] [--rounds R] [--python P|none] [--dir D]");
+            + " 128,512,4096] [--methods minmax,minmax-nohist,entropy] [--master local[2]] [--rounds R] [--python P|none]"
+            + " [--dir D]");
       }
     }
     Files.createDirectories(dir);
@@ -119,8 +125,12 @@ public final class EndToEndBench {
 
   private static QcalRun qcal(Path dir, Path data, String method, String master) throws Exception {
     Path out = dir.resolve("out-qcal");
-    Proc p = run(List.of("scripts/qcal", "calibrate", "--model", MODEL, "--data", data.toString(), "--out",
-        out.toString(), "--overwrite", "--method", method, "--master", master));
+    List<String> cmd = new ArrayList<>(List.of("scripts/qcal", "calibrate", "--model", MODEL, "--data",
+        data.toString(), "--out", out.toString(), "--overwrite", "--method", qcalMethod(method), "--master", master));
+    if (method.endsWith(NO_HIST)) {
+      cmd.addAll(List.of("--histogram-bins", "0"));
+    }
+    Proc p = run(cmd);
     if (!Files.exists(out.resolve("_SUCCESS"))) {
       throw new IllegalStateException("calibrate failed:\n" + p.output());
     }
@@ -131,7 +141,14 @@ public final class EndToEndBench {
     Path out = dir.resolve("out-ort.onnx");
     // a failure is a figure too: ONNX Runtime's histogram calibrators keep every batch's outputs in memory
     return run(List.of(python, "scripts/bench-ort-quantize.py", MODEL, data.toString(), out.toString(), "--input",
-        "x", "--method", method, "--pre-process"), false);
+        "x", "--method", qcalMethod(method), "--pre-process"), false);
+  }
+
+  private static final String NO_HIST = "-nohist";
+
+  /** The range method of a bench method name ({@code minmax-nohist}: minmax). */
+  private static String qcalMethod(String method) {
+    return method.endsWith(NO_HIST) ? method.substring(0, method.length() - NO_HIST.length()) : method;
   }
 
   /** Why the peer cannot run, or null when {@code python} imports onnxruntime.quantization. */
@@ -202,7 +219,7 @@ public final class EndToEndBench {
     System.out.println();
     System.out.println("qcal calibrate, where the wall time goes (seconds; run.json's startup_seconds and stage_seconds,"
         + " the report's log line, the rest measured outside):");
-    System.out.printf(Locale.ROOT, "%-16s %7s %7s %7s %8s %8s %8s %7s %7s %7s %7s %9s%n", "samples method", "wall",
+    System.out.printf(Locale.ROOT, "%-20s %7s %7s %7s %8s %8s %8s %7s %7s %7s %7s %9s%n", "samples method", "wall",
         "jvm", "spark", "prepare", "observe", "choose", "write", "report", "other", "stop+", "peak MB");
     for (var e : runs.entrySet()) {
       JsonNode run = e.getValue().run();
@@ -222,7 +239,7 @@ public final class EndToEndBench {
       cols.add(report);
       double other = job - staged; // inside the job, between stages (scratch folder, checks, cleanup)
       double exit = wall - jvm - spark - job - report; // the session's stop and the JVM's exit, and the launcher
-      System.out.printf(Locale.ROOT, "%-16s %7.2f %7.2f %7.2f %8.2f %8.2f %8.2f %7.2f %7.2f %7.2f %7.2f %9.0f%n",
+      System.out.printf(Locale.ROOT, "%-20s %7.2f %7.2f %7.2f %8.2f %8.2f %8.2f %7.2f %7.2f %7.2f %7.2f %9.0f%n",
           e.getKey(), wall, jvm, spark, cols.get(0), cols.get(1), cols.get(2), cols.get(3), cols.get(4), other, exit,
           e.getValue().proc().peakMb());
     }
@@ -243,18 +260,18 @@ public final class EndToEndBench {
     }
     System.out.println("qcal calibrate vs ONNX Runtime's quantize_static (Python; quant_pre_process first; QDQ, uint8"
         + " activations, per-channel int8 weights; batches of 16), whole processes:");
-    System.out.printf(Locale.ROOT, "%-16s %9s %9s %8s %9s %9s %8s   %s%n", "samples method", "qcal s", "ORT s",
+    System.out.printf(Locale.ROOT, "%-20s %9s %9s %8s %9s %9s %8s   %s%n", "samples method", "qcal s", "ORT s",
         "qcal/ORT", "qcal MB", "ORT MB", "qcal/ORT", "ORT's own split");
     for (var e : qcal.entrySet()) {
       Proc q = e.getValue().proc();
       Proc o = ort.get(e.getKey());
       if (o.exit() != 0) {
-        System.out.printf(Locale.ROOT, "%-16s %9.2f %9s %8s %9.0f %9.0f %8s   failed after %.1f s: exit %d%s%n",
+        System.out.printf(Locale.ROOT, "%-20s %9.2f %9s %8s %9.0f %9.0f %8s   failed after %.1f s: exit %d%s%n",
             e.getKey(), q.seconds(), "-", "-", q.peakMb(), o.peakMb(), "-", o.seconds(), o.exit(),
             o.exit() == 137 ? " (killed: out of memory)" : ", " + lastLine(o.output()));
         continue;
       }
-      System.out.printf(Locale.ROOT, "%-16s %9.2f %9.2f %8.2f %9.0f %9.0f %8.2f   %s%n", e.getKey(), q.seconds(),
+      System.out.printf(Locale.ROOT, "%-20s %9.2f %9.2f %8.2f %9.0f %9.0f %8.2f   %s%n", e.getKey(), q.seconds(),
           o.seconds(), q.seconds() / o.seconds(), q.peakMb(), o.peakMb(), q.peakMb() / o.peakMb(),
           o.output().lines().filter(l -> l.startsWith("ort ")).findFirst().orElse("").replaceFirst("^ort \\w+: ", ""));
     }
