@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Post-training quantization calibration for ONNX models on Apache Spark.",
-    subcommands = {CalibrateCommand.class, QuantizeCommand.class, EvaluateCommand.class, ReportCommand.class, InspectCommand.class,
+    subcommands = {CalibrateCommand.class, QuantizeCommand.class, MergeCommand.class, EvaluateCommand.class, ReportCommand.class, InspectCommand.class,
         ExampleDataCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
@@ -38,7 +38,7 @@ public final class Main implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "missing command (calibrate, quantize, evaluate, report, inspect, example-data)");
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing command (calibrate, quantize, merge, evaluate, report, inspect, example-data)");
   }
 
   public static void main(String[] args) {
