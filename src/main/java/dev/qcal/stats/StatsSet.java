@@ -105,8 +105,10 @@ public final class StatsSet implements Serializable {
   private void checkMergeable(StatsSet other) {
     Conflict c = conflict(other);
     if (c != null) {
-      throw new IllegalArgumentException("Cannot merge statistics: " + c.field() + " " + c.mine() + " != "
-          + c.theirs());
+      String what = c.field().startsWith("tensors[") ? "of different tensor lists"
+          : "collected with different configurations";
+      throw new IllegalArgumentException("Cannot merge statistics " + what + ": " + c.field() + " " + c.mine()
+          + " != " + c.theirs());
     }
   }
 
