@@ -16,13 +16,16 @@ import picocli.CommandLine.Option;
     name = "merge",
     mixinStandardHelpOptions = true,
     description = {
-      "Merges the statistics that earlier calibrate (or merge) runs of the same model and statistics settings",
-      "saved (--stats, once per run), chooses ranges from them as quantize does, and writes qparams.json,",
-      "quantized.onnx, calibration.cache, calibration_table.json, stats/ (the merged statistics: stats.bin,",
-      "stats.json), run.json and report.html (unless --no-report) into --out, atomically (_SUCCESS last): the",
-      "outputs of one calibrate over the union of the runs' data. No Spark job and no inference.",
-      "Exit 2, writing nothing, when a --stats is missing, has no _SUCCESS, or differs from the first in model,",
-      "prepared opset, format version, histogram bins, channel axes or tensors, or was made with --smooth-quant."
+      "Merges the statistics saved by earlier calibrate (or merge) runs of one model",
+      "with the same statistics settings (--stats, once per run), chooses ranges",
+      "from them as quantize does, and writes into --out, atomically (_SUCCESS last):",
+      "qparams.json, quantized.onnx, calibration.cache, calibration_table.json,",
+      "stats/ (the merged statistics: stats.bin, stats.json), run.json and",
+      "report.html (unless --no-report): the outputs of one calibrate over the union",
+      "of the runs' data. No Spark job, no inference.",
+      "Exit 2, writing nothing, when a --stats is missing, has no _SUCCESS, is given",
+      "twice, holds --smooth-quant statistics, or differs from the first in model,",
+      "prepared opset, format version, histogram bins, channel axes or tensors."
     })
 public final class MergeCommand extends OutputCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "M.onnx", converter = ModelFile.class,
@@ -44,8 +47,9 @@ public final class MergeCommand extends OutputCommand implements Callable<Intege
         report.apply(ranges.toOptions(spec.commandLine().getErr())));
     QuantizeJob.checkOutput(o, null, QcalDefaults.inputs(), SparkSessions.hadoopConf());
     RunRecord run = QuantizeJob.run(o, new Configuration());
-    spec.commandLine().getOut().println("qcal: merged " + stats.size() + " runs' statistics (" + run.subject().samples()
-        + " samples) and quantized with " + run.subject().method() + "; outputs in " + run.subject().out());
+    spec.commandLine().getOut().println("qcal: merged the statistics of " + stats.size() + (stats.size() == 1 ? " run ("
+        : " runs (") + run.subject().samples() + " samples) and quantized with " + run.subject().method()
+        + "; outputs in " + run.subject().out());
     return Main.OK;
   }
 }

@@ -113,8 +113,8 @@ public final class QuantizeJob {
           "qcal fallback: evaluate the quantized model", () -> fallback(ctx, o, p, chosen, fallback));
       RunRecord run = ctx.stage(Stage.WRITE, "qcal write: " + o.out(),
           () -> write(ctx, o, p, fb == null ? chosen : fb.result(), fb));
-      LOG.info("{}: {} with {} from {} in {} s", name, o.model(), o.ranges().method(), o.stats(),
-          ctx.wallSeconds());
+      LOG.info("{}: {} with {} from {} in {} s", name, o.model(), o.ranges().method(),
+          o.stats().size() == 1 ? o.stats().get(0) : o.stats().size() + " statistics", ctx.wallSeconds());
       return run;
     }
   }

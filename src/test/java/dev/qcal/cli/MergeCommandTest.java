@@ -116,6 +116,17 @@ class MergeCommandTest {
     assertFalse(run.has("spark_application_id"), "merge starts no Spark job");
     JsonNode marker = json(ab.resolve("_SUCCESS"));
     assertEquals("merge", marker.get("command").asText(), marker.toString());
+    // --help names every file a merge wrote
+    Cli help = Cli.run("merge", "--help");
+    assertEquals(0, help.code(), help.err());
+    String text = help.out().replaceAll("\\s+", " ");
+    try (Stream<Path> files = Files.walk(ab)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        String name = ab.relativize(f).toString();
+        String shown = name.startsWith("stats/") ? f.getFileName().toString() : name;
+        assertTrue(text.contains(shown) && (!name.startsWith("stats/") || text.contains("stats/")), name + ": " + text);
+      }
+    }
   }
 
   @Test
