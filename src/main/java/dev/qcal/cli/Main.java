@@ -14,8 +14,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Post-training quantization calibration for ONNX models on Apache Spark.",
-    subcommands = {CalibrateCommand.class, QuantizeCommand.class, EvaluateCommand.class, ReportCommand.class, InspectCommand.class,
-        PublishCommand.class, ExampleDataCommand.class,
+    subcommands = {CalibrateCommand.class, QuantizeCommand.class, MergeCommand.class, EvaluateCommand.class, ReportCommand.class,
+        InspectCommand.class, PublishCommand.class, ExampleDataCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   /** Exit codes: success, bad input or usage, failure while running, a threshold not met (publish's gate). */
@@ -39,7 +39,8 @@ public final class Main implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "missing command (calibrate, quantize, evaluate, report, inspect, publish, example-data)");
+    throw new CommandLine.ParameterException(spec.commandLine(),
+        "missing command (calibrate, quantize, merge, evaluate, report, inspect, publish, example-data)");
   }
 
   public static void main(String[] args) {

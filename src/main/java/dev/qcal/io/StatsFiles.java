@@ -40,8 +40,13 @@ public final class StatsFiles {
   public record Manifest(int formatVersion, String modelSha256, int preparedOpset, long samples,
       Map<String, long[]> inputShapes, String modelTransform) {}
 
-  /** Statistics read back from a {@code stats/} directory, with their manifest. */
-  public record Loaded(Manifest manifest, StatsSet stats) {}
+  /**
+   * Statistics read back from a {@code stats/} directory, with their manifest.
+   *
+   * @param dir the {@code stats/} directory they were read from, fully qualified ({@code file:/...},
+   *     {@code hdfs://...}); null for statistics merged in memory from several
+   */
+  public record Loaded(Manifest manifest, StatsSet stats, String dir) {}
 
   /**
    * Writes {@code stats.bin} and {@code stats.json}. {@code inputShapes} are the batch shapes the
@@ -94,6 +99,19 @@ public final class StatsFiles {
    * system. Errors name the file and what was expected.
    */
   public static Loaded read(String location, Configuration conf) {
+    return read(location, conf, false);
+  }
+
+  /**
+   * As {@link #read}, for statistics a finished qcal run wrote: the output directory holding {@code stats/}
+   * ({@code location}, or the parent of the {@code stats/} directory it names) must hold {@code _SUCCESS}, which
+   * {@link AtomicOutput} writes last, so statistics of a run that failed or is still being published are refused.
+   */
+  public static Loaded readFinished(String location, Configuration conf) {
+    return read(location, conf, true);
+  }
+
+  private static Loaded read(String location, Configuration conf, boolean finished) {
     org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(location);
     try {
       FileSystem fs = dir.getFileSystem(conf);
@@ -104,6 +122,12 @@ public final class StatsFiles {
       if (!fs.exists(manifestFile)) {
         throw new DataException(location + ": no statistics here (expected " + DIR + "/" + MANIFEST
             + " as written by qcal calibrate)");
+      }
+      org.apache.hadoop.fs.Path run = fs.makeQualified(dir).getParent();
+      if (finished && (run == null || !fs.exists(new org.apache.hadoop.fs.Path(run, AtomicOutput.SUCCESS)))) {
+        throw new DataException(location + ": no " + AtomicOutput.SUCCESS + " in " + run + ", so the run that wrote"
+            + " these statistics did not finish (or is still publishing); only a finished calibrate or merge output"
+            + " is read");
       }
       JsonNode m;
       try (InputStream in = fs.open(manifestFile)) {
@@ -144,7 +168,7 @@ public final class StatsFiles {
         throw new DataException(bin + ": holds " + stats.samples() + " samples but " + manifestFile
             + " says " + manifest.samples());
       }
-      return new Loaded(manifest, stats);
+      return new Loaded(manifest, stats, fs.makeQualified(dir).toString());
     } catch (IOException e) {
       throw new DataException(location + ": cannot read statistics: " + e.getMessage(), e);
     }

@@ -1,7 +1,6 @@
 package dev.qcal.jobs;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.qcal.data.DataException;
 import dev.qcal.io.AtomicOutput;
 import dev.qcal.io.OutputGuard;
 import dev.qcal.io.QParamsFile;
@@ -23,20 +22,52 @@ import org.slf4j.LoggerFactory;
  * {@code quantize}: ranges, parameters and the QDQ model from statistics saved by an earlier
  * {@code calibrate}, without running the model over the data and without Spark. For the same
  * statistics and options its {@code qparams.json} and {@code quantized.onnx} equal calibrate's.
+ *
+ * <p>{@code merge} is the same step over the statistics of several finished runs, merged first ({@link SavedStats}),
+ * and also writes them as {@code stats/}: the outputs of one calibrate over the union of the runs' data.
  */
 public final class QuantizeJob {
   private static final Logger LOG = LoggerFactory.getLogger(QuantizeJob.class);
 
   static final String COMMAND = "quantize";
+  /** The command that merges the statistics of several runs before choosing ranges, and writes them. */
+  static final String MERGE = "merge";
 
   private QuantizeJob() {}
 
-  /** @param stats a {@code stats/} directory or an output directory holding one */
-  public record Options(Path model, String stats, String out, boolean overwrite, RangeOptions ranges) {
-    /** What the run reads, by option: the model (and its external data), --stats and --config. */
+  /**
+   * @param command {@value #COMMAND} (one {@code stats}) or {@value #MERGE} (one or more)
+   * @param stats each a {@code stats/} directory or an output directory holding one
+   */
+  public record Options(String command, Path model, List<String> stats, String out, boolean overwrite,
+      RangeOptions ranges) {
+    public Options {
+      stats = List.copyOf(stats);
+      if (!(command.equals(COMMAND) && stats.size() == 1 || command.equals(MERGE) && !stats.isEmpty())) {
+        throw new IllegalArgumentException(command + " of " + stats.size() + " statistics");
+      }
+    }
+
+    /** quantize's options. */
+    public Options(Path model, String stats, String out, boolean overwrite, RangeOptions ranges) {
+      this(COMMAND, model, List.of(stats), out, overwrite, ranges);
+    }
+
+    /** merge's options. */
+    public static Options merge(Path model, List<String> stats, String out, boolean overwrite, RangeOptions ranges) {
+      return new Options(MERGE, model, stats, out, overwrite, ranges);
+    }
+
+    boolean merging() {
+      return command.equals(MERGE);
+    }
+
+    /** What the run reads, by option: the model (and its external data), each --stats and --config. */
     public List<OutputGuard.Input> inputs() {
       List<OutputGuard.Input> in = new ArrayList<>(OutputGuard.Input.model("--model", model));
-      in.addAll(OutputGuard.Input.hadoop("--stats", stats));
+      for (String s : stats) {
+        in.addAll(OutputGuard.Input.hadoop("--stats", s));
+      }
       in.addAll(OutputGuard.Input.hadoop("--config", ranges.configFile()));
       return in;
     }
@@ -53,7 +84,7 @@ public final class QuantizeJob {
       in.addAll(fallback.inputs());
     }
     in.addAll(more);
-    OutputGuard.check(COMMAND, o.out(), o.overwrite(), in, conf);
+    OutputGuard.check(o.command(), o.out(), o.overwrite(), in, conf);
   }
 
   public static RunRecord run(Options o, Configuration conf) {
@@ -67,64 +98,57 @@ public final class QuantizeJob {
    */
   public static RunRecord run(Options o, Configuration conf, SparkSession spark, Fp32Fallback.Request fallback) {
     checkOutput(o, fallback, List.of(), conf);
-    try (JobContext ctx = JobContext.open(conf, spark, "qcal-quantize-")) {
-      StatsFiles.Loaded loaded = ctx.stage(Stage.READ_STATS, "qcal quantize: read " + o.stats(),
-          () -> readStats(o, conf));
-      Preparation p = ctx.stage(Stage.PREPARE, "qcal quantize: prepare " + o.model().getFileName(),
-          () -> prepare(ctx, o, loaded));
+    if (fallback != null && o.merging()) {
+      throw new IllegalArgumentException("merge has no fallback");
+    }
+    String name = "qcal " + o.command();
+    try (JobContext ctx = JobContext.open(conf, spark, "qcal-" + o.command() + "-")) {
+      SavedStats.Read read = ctx.stage(Stage.READ_STATS, name + ": read " + String.join(", ", o.stats()),
+          () -> SavedStats.read(o.command(), o.model(), o.stats(), conf));
+      Preparation p = ctx.stage(Stage.PREPARE, name + ": prepare " + o.model().getFileName(),
+          () -> prepare(ctx, o, read));
       QuantizeStep.Result chosen = ctx.stage(Stage.CHOOSE_RANGES, "qcal choose ranges: " + o.ranges().method()
           + ", QDQ rewrite", () -> p.quantize(p.plan()));
       Fp32Fallback.Outcome fb = fallback == null ? null : ctx.stage(Stage.FALLBACK,
           "qcal fallback: evaluate the quantized model", () -> fallback(ctx, o, p, chosen, fallback));
       RunRecord run = ctx.stage(Stage.WRITE, "qcal write: " + o.out(),
           () -> write(ctx, o, p, fb == null ? chosen : fb.result(), fb));
-      LOG.info("Quantized {} with {} from {} in {} s", o.model(), o.ranges().method(), o.stats(), ctx.wallSeconds());
+      LOG.info("{}: {} with {} from {} in {} s", name, o.model(), o.ranges().method(),
+          o.stats().size() == 1 ? o.stats().get(0) : o.stats().size() + " statistics", ctx.wallSeconds());
       return run;
     }
   }
 
-  /** The read stage: the statistics, refused when they were collected for another model. */
-  private static StatsFiles.Loaded readStats(Options o, Configuration conf) {
-    StatsFiles.Loaded loaded = StatsFiles.read(o.stats(), conf);
-    String sha = OnnxModels.sha256(o.model());
-    if (!sha.equals(loaded.manifest().modelSha256())) {
-      throw new DataException(o.stats() + ": statistics were collected for the model with SHA-256 "
-          + loaded.manifest().modelSha256() + ", not for " + o.model() + " (SHA-256 " + sha + ")");
-    }
-    if (loaded.manifest().modelTransform() != null) {
-      throw new DataException(o.stats() + ": statistics were collected on the model as "
-          + loaded.manifest().modelTransform() + " rewrote it, which quantize cannot rebuild from them; run calibrate"
-          + " with the same options instead");
-    }
-    return loaded;
-  }
-
   /** What the prepare stage hands on: the statistics, the prepared model, its plan and the per-tensor overrides. */
-  private record Preparation(StatsFiles.Loaded loaded, ModelPreparer.Prepared prepared, CalibrationPlan plan,
+  private record Preparation(SavedStats.Read read, ModelPreparer.Prepared prepared, CalibrationPlan plan,
       Map<String, TensorOverrides.Override> overrides, RangeOptions ranges) {
+    StatsFiles.Loaded loaded() {
+      return read.loaded();
+    }
+
     /** Ranges and the QDQ rewrite of the nodes {@code plan} quantizes, from the saved statistics. */
     QuantizeStep.Result quantize(CalibrationPlan plan) {
-      return QuantizeStep.run(prepared.model(), prepared.file().getParent(), plan, loaded.stats(), ranges,
+      return QuantizeStep.run(prepared.model(), prepared.file().getParent(), plan, loaded().stats(), ranges,
           overrides);
     }
 
     String sha() {
-      return loaded.manifest().modelSha256();
+      return loaded().manifest().modelSha256();
     }
   }
 
   /** The prepare stage: the model prepared at the opset the options need, planned, the overrides read. */
-  private static Preparation prepare(JobContext ctx, Options o, StatsFiles.Loaded loaded) {
+  private static Preparation prepare(JobContext ctx, Options o, SavedStats.Read read) {
     Configuration conf = ctx.hadoopConf();
     // the opset the options need, whatever opset the statistics were collected at: tensor names are the same
     int opset = o.ranges().preparedOpset(TensorOverrides.dtypes(o.ranges().configFile(), conf));
     ModelPreparer.Prepared prepared =
-        ModelPreparer.prepare(o.model(), ctx.work(), loaded.manifest().inputShapes(), opset);
+        ModelPreparer.prepare(o.model(), ctx.work(), read.loaded().manifest().inputShapes(), opset);
     CalibrationPlan plan = CalibrationPlan.of(prepared.model(), o.ranges().plan());
     QuantizeStep.checkNames(o.model(), plan);
     Map<String, TensorOverrides.Override> overrides =
         TensorOverrides.read(o.ranges().configFile(), conf, plan.activations());
-    return new Preparation(loaded, prepared, plan, overrides, o.ranges());
+    return new Preparation(read, prepared, plan, overrides, o.ranges());
   }
 
   /** The fallback stage: nodes left in FP32, most sensitive first, until {@code request}'s target is met. */
@@ -136,20 +160,28 @@ public final class QuantizeJob {
         ModelInputs.of(OnnxModels.load(o.model()), o.model().toString()), null, null), ctx.work());
   }
 
-  /** The write stage: every output (run.json last, with the timings) into {@code --out} atomically; its record. */
+  /**
+   * The write stage: every output (merge: with the merged statistics as {@code stats/}; run.json last, with the
+   * timings) into {@code --out} atomically; its record.
+   */
   private static RunRecord write(JobContext ctx, Options o, Preparation p, QuantizeStep.Result q,
       Fp32Fallback.Outcome fb) {
     Map<String, String> versions = CalibrateJob.versions();
     long samples = p.loaded().stats().samples();
     QParamsFile.Header header = new QParamsFile.Header(o.model().toString(), p.sha(), p.prepared().sourceOpset(),
         p.prepared().opset(), o.ranges().method(), samples, versions);
-    RunRecord.Subject subject = new RunRecord.Subject(COMMAND, o.model().toString(), p.sha(), null, o.stats(),
-        AtomicOutput.qualified(o.out(), ctx.hadoopConf()), o.ranges().method(), RunRecord.Ranges.of(o.ranges()),
-        samples);
+    RunRecord.Subject subject = new RunRecord.Subject(o.command(), o.model().toString(), p.sha(), null,
+        p.read().inputs(), AtomicOutput.qualified(o.out(), ctx.hadoopConf()), o.ranges().method(),
+        RunRecord.Ranges.of(o.ranges()), samples);
     RunRecord run = new RunRecord(subject, null, RunRecord.Quantization.of(p.plan().activations().size(), q), null,
         null, versions, fb == null ? null : fb.record(), List.of(), null);
-    try (AtomicOutput out = AtomicOutput.begin(o.out(), COMMAND, o.overwrite(), ctx.hadoopConf())) {
+    try (AtomicOutput out = AtomicOutput.begin(o.out(), o.command(), o.overwrite(), ctx.hadoopConf())) {
       QuantizeStep.write(out.dir(), header, q, o.ranges());
+      if (o.merging()) {
+        StatsFiles.Manifest m = p.loaded().manifest();
+        StatsFiles.write(out.dir().resolve(StatsFiles.DIR), p.loaded().stats(), m.modelSha256(), m.preparedOpset(),
+            m.inputShapes());
+      }
       ctx.stageTimed();
       run = QuantizeStep.writeRunAndReport(ctx, out.dir(), run, null, o.ranges().report() ? p.loaded().stats() : null);
       out.commit();

@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * What {@code run.json} says about one {@code calibrate} or {@code quantize} run, as typed records;
+ * What {@code run.json} says about one {@code calibrate}, {@code quantize} or {@code merge} run, as typed records;
  * {@link #write} is the one place the file's fields are laid out (in this order: what ran, how the data
  * was fed, what was quantized, the statistics and the cluster, the versions, the fallback, the
  * timings), written through {@link RunReport}, which owns the file's name and format header.
@@ -34,15 +34,29 @@ public record RunRecord(Subject subject, Feed feed, Quantization quantization, S
    * What ran, on what.
    *
    * @param data the data calibrate read, as {@link DataOptions#describe} says (null for quantize)
-   * @param stats the statistics quantize read (null for calibrate)
-   * @param samples the samples the statistics were collected on
+   * @param stats the statistics quantize read (one) or merge read (each), in the order given; null for calibrate
+   * @param samples the samples the statistics were collected on (merge: their sum)
    */
-  public record Subject(String command, String model, String modelSha256, List<String> data, String stats,
+  public record Subject(String command, String model, String modelSha256, List<String> data, List<StatsInput> stats,
       String out, String method, Ranges ranges, long samples) {
     public Subject {
-      if ((data == null) == (stats == null)) {
-        throw new IllegalArgumentException("a run reads either data (calibrate) or statistics (quantize)");
+      if ((data == null) == (stats == null) || stats != null && stats.isEmpty()) {
+        throw new IllegalArgumentException("a run reads either data (calibrate) or statistics (quantize, merge)");
       }
+      stats = stats == null ? null : List.copyOf(stats);
+    }
+  }
+
+  /**
+   * Statistics a run read: where ({@code --stats} as given) and how many samples they hold. quantize writes the
+   * location alone ({@code "stats": "DIR"}), merge a list of both ({@code "stats": [{"path", "samples"}, ...]}).
+   */
+  public record StatsInput(String path, long samples) {
+    private Map<String, Object> toJson() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("path", path);
+      m.put("samples", samples);
+      return m;
     }
   }
 
@@ -217,8 +231,10 @@ public record RunRecord(Subject subject, Feed feed, Quantization quantization, S
     m.put("model_sha256", subject.modelSha256());
     if (subject.data() != null) {
       m.put("data", subject.data());
+    } else if (subject.command().equals(QuantizeJob.MERGE)) {
+      m.put("stats", subject.stats().stream().map(StatsInput::toJson).toList());
     } else {
-      m.put("stats", subject.stats());
+      m.put("stats", subject.stats().get(0).path());
     }
     m.put("out", subject.out());
     m.put("method", subject.method());

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeSet;
 
 /**
  * Statistics of every calibrated tensor of one model plus the number of samples and inference
@@ -102,15 +103,62 @@ public final class StatsSet implements Serializable {
   }
 
   private void checkMergeable(StatsSet other) {
-    if (!config.equals(other.config)) {
-      throw new IllegalArgumentException(
-          "Cannot merge statistics collected with different configurations: " + config + " vs " + other.config);
+    Conflict c = conflict(other);
+    if (c != null) {
+      String what = c.field().startsWith("tensors[") ? "of different tensor lists"
+          : "collected with different configurations";
+      throw new IllegalArgumentException("Cannot merge statistics " + what + ": " + c.field() + " " + c.mine()
+          + " != " + c.theirs());
     }
-    if (!new ArrayList<>(tensors.keySet()).equals(new ArrayList<>(other.tensors.keySet()))) {
-      throw new IllegalArgumentException(
-          "Cannot merge statistics of different tensor lists: " + tensors.keySet() + " vs "
-              + other.tensors.keySet());
+  }
+
+  /**
+   * The first setting two sets differ in, which keeps them from merging.
+   *
+   * @param field the setting, named as {@code stats.json} names it ({@code histogram_bins},
+   *     {@code channel_histogram_bins}, {@code tensors[i]}), or {@code channel axis of 'T'}
+   * @param mine this set's value
+   * @param theirs the other set's value
+   */
+  public record Conflict(String field, String mine, String theirs) {}
+
+  /**
+   * Why {@code other} cannot be merged into this set, or null when it can: the first of the configuration's
+   * histogram bins, channel histogram bins and channel axes (by tensor name), then the tensor list (by
+   * position) that differs. {@link #merge} checks this first.
+   */
+  public Conflict conflict(StatsSet other) {
+    StatsConfig a = config;
+    StatsConfig b = other.config;
+    if (a.histogramBins() != b.histogramBins()) {
+      return new Conflict("histogram_bins", Integer.toString(a.histogramBins()), Integer.toString(b.histogramBins()));
     }
+    if (a.channelHistogramBins() != b.channelHistogramBins()) {
+      return new Conflict("channel_histogram_bins", Integer.toString(a.channelHistogramBins()),
+          Integer.toString(b.channelHistogramBins()));
+    }
+    TreeSet<String> axed = new TreeSet<>(a.axes().keySet());
+    axed.addAll(b.axes().keySet());
+    for (String t : axed) {
+      if (!Objects.equals(a.axes().get(t), b.axes().get(t))) {
+        return new Conflict("channel axis of '" + t + "'", axis(a, t), axis(b, t));
+      }
+    }
+    List<String> mine = new ArrayList<>(tensors.keySet());
+    List<String> theirs = new ArrayList<>(other.tensors.keySet());
+    for (int i = 0; i < Math.max(mine.size(), theirs.size()); i++) {
+      String m = i < mine.size() ? "'" + mine.get(i) + "'" : "absent (" + mine.size() + " tensors)";
+      String t = i < theirs.size() ? "'" + theirs.get(i) + "'" : "absent (" + theirs.size() + " tensors)";
+      if (!m.equals(t)) {
+        return new Conflict("tensors[" + i + "]", m, t);
+      }
+    }
+    return null;
+  }
+
+  private static String axis(StatsConfig c, String tensor) {
+    Integer a = c.axes().get(tensor);
+    return a == null ? "default" : a < 0 ? "per tensor (-1)" : Integer.toString(a);
   }
 
   /**

@@ -31,8 +31,8 @@ class SharedOptionsTest {
   /**
    * Options whose meaning differs by command, on purpose: --data (evaluate's refers to calibrate's), --model
    * (the model of each command), --quantized (evaluate's input, inspect's optional comparison), --stats
-   * (quantize's input, report's histograms), --sensitivity-samples (evaluate's per-tensor figures, 0 = off;
-   * the fallback's ranking, at least 1), --seed (example-data's generator, the sample hash) and example-data's
+   * (quantize's input, merge's inputs, report's histograms), --sensitivity-samples (evaluate's per-tensor figures,
+   * 0 = off; the fallback's ranking, at least 1), --seed (example-data's generator, the sample hash) and example-data's
    * --out (a new local directory).
    */
   private static final Set<String> PER_COMMAND =
@@ -125,6 +125,7 @@ class SharedOptionsTest {
     Map<String, List<String>> a = new LinkedHashMap<>();
     a.put("calibrate", List.of("--model", m, "--data", data, "--out", out));
     a.put("quantize", List.of("--model", m, "--stats", tmp.toString(), "--out", out));
+    a.put("merge", List.of("--model", m, "--stats", tmp.toString(), "--out", out));
     a.put("evaluate", List.of("--fp32", m, "--quantized", m, "--data", data, "--out", out));
     a.put("inspect", List.of("--model", m, "--quantized", m));
     a.replaceAll((cmd, args) -> {
@@ -163,8 +164,8 @@ class SharedOptionsTest {
         assertFalse(Files.exists(tmp.resolve("out")), "nothing written");
       }
     });
-    assertEquals(List.of("calibrate --model", "quantize --model", "evaluate --fp32", "evaluate --quantized",
-        "inspect --model", "inspect --quantized"), checked);
+    assertEquals(List.of("calibrate --model", "quantize --model", "merge --model", "evaluate --fp32",
+        "evaluate --quantized", "inspect --model", "inspect --quantized"), checked);
   }
 
   @Test

@@ -27,8 +27,9 @@ class RunRecordTest {
   @TempDir Path tmp;
 
   private static RunRecord.Subject subject(List<String> data, String stats) {
-    return new RunRecord.Subject(data != null ? "calibrate" : "quantize", "m.onnx", "ab", data, stats, "file:/o",
-        "minmax", new RunRecord.Ranges("minmax", 99.999, "uint8", false, false, false), 128);
+    return new RunRecord.Subject(data != null ? "calibrate" : "quantize", "m.onnx", "ab", data,
+        stats == null ? null : List.of(new RunRecord.StatsInput(stats, 128)), "file:/o", "minmax",
+        new RunRecord.Ranges("minmax", 99.999, "uint8", false, false, false), 128);
   }
 
   private static RunRecord.Timings timings(Double observeRate) {
@@ -103,6 +104,23 @@ class RunRecordTest {
     assertEquals(List.of("format", "format_version", "command", "model", "model_sha256", "stats", "out", "method",
         "range_options", "samples", "calibrated_tensors", "quantized_weights", "skipped", "weight_notes", "versions",
         "wall_seconds", "stage_seconds"), fields(run));
+    assertTrue(run.get("stats").isTextual(), run.toString());
+    assertEquals("s/stats", run.get("stats").asText());
+  }
+
+  @Test
+  void mergeWritesQuantizesFieldsWithEachStatisticsAndItsSamples() throws Exception {
+    RunRecord.Subject merge = new RunRecord.Subject("merge", "m.onnx", "ab", null,
+        List.of(new RunRecord.StatsInput("day1", 16), new RunRecord.StatsInput("hdfs://nn/day2/stats", 24)), "file:/o",
+        "minmax", new RunRecord.Ranges("minmax", 99.999, "uint8", false, false, false), 40);
+    JsonNode run = written(new RunRecord(merge, null, quantization(), null, null, Map.of("qcal", "t"), null,
+        List.of(), timings(null)));
+    assertEquals(List.of("format", "format_version", "command", "model", "model_sha256", "stats", "out", "method",
+        "range_options", "samples", "calibrated_tensors", "quantized_weights", "skipped", "weight_notes", "versions",
+        "wall_seconds", "stage_seconds"), fields(run));
+    assertEquals("[{\"path\":\"day1\",\"samples\":16},{\"path\":\"hdfs://nn/day2/stats\",\"samples\":24}]",
+        run.get("stats").toString());
+    assertEquals(40, run.get("samples").asLong());
   }
 
   @Test
@@ -149,5 +167,7 @@ class RunRecordTest {
   void aRunReadsEitherDataOrStatistics() {
     assertThrows(IllegalArgumentException.class, () -> subject(List.of("d"), "s"));
     assertThrows(IllegalArgumentException.class, () -> subject(null, null));
+    assertThrows(IllegalArgumentException.class, () -> new RunRecord.Subject("merge", "m.onnx", "ab", null, List.of(),
+        "file:/o", "minmax", new RunRecord.Ranges("minmax", 99.999, "uint8", false, false, false), 0));
   }
 }

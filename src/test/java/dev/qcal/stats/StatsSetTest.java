@@ -287,6 +287,27 @@ class StatsSetTest {
   }
 
   @Test
+  void conflictNamesTheFirstSettingThatDiffersWithBothValues() {
+    StatsConfig d = StatsConfig.defaults();
+    StatsSet base = StatsSet.empty(List.of("a", "b"), d);
+    assertEquals(null, base.conflict(StatsSet.empty(List.of("a", "b"), d)));
+    assertEquals(new StatsSet.Conflict("histogram_bins", "4096", "16"),
+        base.conflict(StatsSet.empty(TENSORS, SMALL)));
+    assertEquals(new StatsSet.Conflict("channel_histogram_bins", "0", "8"),
+        base.conflict(StatsSet.empty(List.of("a", "b"), d.withChannelHistograms(8))));
+    assertEquals(new StatsSet.Conflict("channel axis of 'b'", "default", "2"),
+        base.conflict(StatsSet.empty(List.of("a", "b"), d.withAxis("b", 2))));
+    assertEquals(new StatsSet.Conflict("channel axis of 'a'", "per tensor (-1)", "default"),
+        StatsSet.empty(List.of("a", "b"), d.withAxis("a", -1)).conflict(base));
+    assertEquals(new StatsSet.Conflict("tensors[1]", "'b'", "'c'"),
+        base.conflict(StatsSet.empty(List.of("a", "c"), d)));
+    assertEquals(new StatsSet.Conflict("tensors[0]", "'a'", "'b'"),
+        base.conflict(StatsSet.empty(List.of("b", "a"), d)));
+    assertEquals(new StatsSet.Conflict("tensors[2]", "absent (2 tensors)", "'c'"),
+        base.conflict(StatsSet.empty(List.of("a", "b", "c"), d)));
+  }
+
+  @Test
   void batchesAreCountedButNotPartOfEquality() {
     StatsSet a = StatsSet.empty(TENSORS, StatsConfig.defaults()).countBatch(4);
     StatsSet b = StatsSet.empty(TENSORS, StatsConfig.defaults()).countBatch(1).countBatch(3);
