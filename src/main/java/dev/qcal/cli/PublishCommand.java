@@ -40,7 +40,7 @@ public final class PublishCommand extends OutputCommand implements Callable<Inte
   Integer republishAfter;
 
   @Option(names = "--eval", paramLabel = "DIR",
-      description = "A qcal evaluate output (or its eval.json) of the candidate's quantized.onnx: the gate's figures.")
+      description = "An evaluate output directory (or its eval.json) of the run's quantized model.")
   String eval;
 
   @Option(names = "--min-agreement", paramLabel = "A",
