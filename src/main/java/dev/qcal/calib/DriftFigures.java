@@ -13,7 +13,8 @@ import java.util.List;
  *   <li>{@code clipped}: the fraction of the current finite values outside the deployed range
  *       ({@link ClippedFraction});
  *   <li>{@code jsDivergence}: the Jensen-Shannon divergence in bits between the baseline's and the current histogram
- *       on their common grid ({@link CommonGrid}, exact re-binning), null without a baseline histogram. The grid is
+ *       on their common grid ({@link CommonGrid}, exact re-binning; {@code jsBins} bins of width {@code jsBinWidth}),
+ *       null without a baseline histogram. The grid is
  *       the finest on which the union of both spans at most {@code K = clamp(n / }{@value #VALUES_PER_BIN}{@code , 2,
  *       }{@value #JS_MAX_BINS}{@code )} bins, n the smaller of the two finite counts: two independent samples of one
  *       distribution differ by sampling noise of about {@code (K - 1) / (8 ln 2) (1/n1 + 1/n2)} bits, which on the
@@ -25,7 +26,8 @@ import java.util.List;
  *       only the fresh ones are exact, 0 when the deployed ones are exact).
  * </ul>
  */
-public record DriftFigures(ClippedFraction clipped, Double jsDivergence, Integer jsBins, double sqnrDeployedDb,
+public record DriftFigures(ClippedFraction clipped, Double jsDivergence, Integer jsBins, Double jsBinWidth,
+    double sqnrDeployedDb,
     double sqnrFreshDb, double sqnrLossDb) {
 
   /** Most bins of the common grid the Jensen-Shannon divergence is taken on. */
@@ -45,15 +47,17 @@ public record DriftFigures(ClippedFraction clipped, Double jsDivergence, Integer
     ClippedFraction clipped = ClippedFraction.of(current, deployedRange.min(), deployedRange.max());
     Double js = null;
     Integer bins = null;
+    Double width = null;
     if (baseline != null && baseline.total() > 0) {
       CommonGrid g = CommonGrid.of(baseline, current, jsBins(baseline.total(), current.total()));
       js = g.jensenShannon();
       bins = g.bins();
+      width = Math.scalb(1.0, g.exponent());
     }
     double d = ErrorEstimate.of(current, deployed).sqnrDb();
     double f = ErrorEstimate.of(current, fresh).sqnrDb();
     double loss = d == Double.POSITIVE_INFINITY ? 0 : f - d;
-    return new DriftFigures(clipped, js, bins, d, f, loss);
+    return new DriftFigures(clipped, js, bins, width, d, f, loss);
   }
 
   /** K, the most common-grid bins for finite counts {@code n1} and {@code n2} (see the class comment). */

@@ -15,13 +15,14 @@ import picocli.CommandLine.Command;
     versionProvider = Main.Version.class,
     description = "Post-training quantization calibration for ONNX models on Apache Spark.",
     subcommands = {CalibrateCommand.class, QuantizeCommand.class, EvaluateCommand.class, ReportCommand.class, InspectCommand.class,
-        ExampleDataCommand.class,
+        ExampleDataCommand.class, DriftCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
-  /** Exit codes: success, bad input or usage, failure while running. */
+  /** Exit codes: success, bad input or usage, failure while running, drift past a threshold ({@code qcal drift}). */
   public static final int OK = 0;
   public static final int BAD_INPUT = 2;
   public static final int FAILURE = 3;
+  public static final int DRIFT = 4;
 
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Main.class);
 
@@ -38,7 +39,7 @@ public final class Main implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "missing command (calibrate, quantize, evaluate, report, inspect, example-data)");
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing command (calibrate, quantize, evaluate, report, inspect, example-data, drift)");
   }
 
   public static void main(String[] args) {

@@ -70,6 +70,7 @@ class DriftFiguresTest {
     assertEquals(1.0, f.clipped().upperBound(), 1e-15);
     assertEquals(0.0, f.jsDivergence(), 1e-15, "the same histogram");
     assertEquals(2, f.jsBins());
+    assertEquals(1.0, f.jsBinWidth(), "[0, 1) and [1, 2)");
 
     DriftFigures.Thresholds th = new DriftFigures.Thresholds(0.5, 0.1, 5.0);
     assertEquals(List.of("clip", "sqnr_loss"), f.past(th));
@@ -91,6 +92,7 @@ class DriftFiguresTest {
     assertEquals(0.0, f.sqnrLossDb(), "the deployed parameters are exact: nothing to gain");
     assertNull(f.jsDivergence(), "no baseline histogram");
     assertNull(f.jsBins());
+    assertNull(f.jsBinWidth());
   }
 
   @Test
@@ -113,6 +115,7 @@ class DriftFiguresTest {
     DriftFigures f = DriftFigures.of(hb, ha, new Range(0f, 2f), QuantParams.perTensor(2f / 255, 0, QuantType.UINT8),
         QuantParams.perTensor(2f / 255, 0, QuantType.UINT8));
     assertEquals(2, f.jsBins());
+    assertEquals(1.0, f.jsBinWidth());
     // p = (2/3, 1/3), q = (1/3, 2/3), m = (1/2, 1/2): JS = 2/3 log2(4/3) + 1/3 log2(2/3)
     double log2 = Math.log(2);
     assertEquals(2.0 / 3 * Math.log(4.0 / 3) / log2 + 1.0 / 3 * Math.log(2.0 / 3) / log2, f.jsDivergence(), 1e-15);
