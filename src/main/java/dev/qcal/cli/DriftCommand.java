@@ -15,21 +15,22 @@ import picocli.CommandLine.Option;
     name = "drift",
     mixinStandardHelpOptions = true,
     description = {
-      "Compares the data of a run (--current: its statistics) with the data the deployed quantization parameters",
-      "were chosen on (--baseline), per calibrated activation: the share of the current values the deployed range",
-      "clips, the Jensen-Shannon divergence of the two histograms, and the SQNR the deployed parameters lose on the",
-      "current data against those the same method would choose now. Writes drift.json and report.html into --out",
-      "(atomically, _SUCCESS last). No Spark job: seconds.",
-      "Exit codes: 0 no tensor past a threshold; " + Main.DRIFT + " drift (a tensor past a threshold; drift.json",
-      "written); 2 bad input (nothing written); 3 failure while running."
+      "Compares a run's data (--current: its statistics) with the data the deployed",
+      "quantization parameters were chosen on (--baseline), per calibrated activation:",
+      "the share of the current values the deployed range clips, the Jensen-Shannon",
+      "divergence of the two histograms, and the SQNR the deployed parameters lose on",
+      "the current data against those the same method would choose now. Writes",
+      "drift.json and report.html into --out (atomically, _SUCCESS last). No Spark job.",
+      "Exit codes: 0 no tensor past a threshold; " + Main.DRIFT + " drift (drift.json written);",
+      "2 bad input (nothing written); 3 failure while running."
     })
 public final class DriftCommand extends OutputCommand implements Callable<Integer> {
   static final String COMMAND = "drift";
 
   @Option(names = "--baseline", required = true, paramLabel = "DIR",
-      description = {"The run the deployed parameters came from: a calibrate output directory or its stats/ (the",
-          "parameters of the qparams.json beside the statistics, else chosen from them), or a calibrate or quantize",
-          "output directory with the deployed qparams.json (then no divergence is computed). Local or hdfs://."})
+      description = "The run the deployed parameters came from: a calibrate output directory or its stats/ (the"
+          + " parameters of the qparams.json beside the statistics, else chosen from them), or a calibrate or quantize"
+          + " output directory with the deployed qparams.json (then no divergence is computed). Local or hdfs://.")
   String baseline;
 
   @Option(names = "--current", required = true, paramLabel = "DIR",
