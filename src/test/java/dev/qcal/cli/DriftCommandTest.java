@@ -206,6 +206,51 @@ class DriftCommandTest {
   }
 
   @Test
+  void theFreshRangesAreThoseQuantizeChoosesAndBareStatisticsTakeTheCurrentRunsScheme() throws Exception {
+    // the deployed parameters of a percentile run; quantize's own choice on the current statistics as the oracle
+    Path deployed = tmp.resolve("percentile-base");
+    Path now = tmp.resolve("percentile-now");
+    for (Path[] p : new Path[][] {{base, deployed}, {scaled, now}}) {
+      Cli q = Cli.run("quantize", "--model", model.toString(), "--stats", p[0].toString(), "--out", p[1].toString(),
+          "--method", "percentile", "--percentile", "99.9", "--no-report");
+      assertEquals(0, q.code(), q.err());
+    }
+    Path out = tmp.resolve("drift-percentile");
+    assertEquals(Main.DRIFT, drift(deployed, scaled, out).code());
+    JsonNode t = read(out.resolve("drift.json")).get("tensors");
+    JsonNode dq = read(deployed.resolve("qparams.json")).get("activations");
+    JsonNode nq = read(now.resolve("qparams.json")).get("activations");
+    assertEquals(dq.size(), t.size());
+    for (Iterator<String> it = t.fieldNames(); it.hasNext(); ) {
+      String n = it.next();
+      JsonNode e = t.get(n);
+      assertEquals("percentile", e.get("method").asText());
+      assertEquals(dq.get(n).get("range_min").floatValue(), e.get("deployed").get("range").get(0).floatValue(), n);
+      assertEquals(dq.get(n).get("scale").get(0).floatValue(), e.get("deployed").get("scale").floatValue(), n);
+      assertEquals(nq.get(n).get("range_max").floatValue(), e.get("fresh").get("range").get(1).floatValue(), n);
+      assertEquals(nq.get(n).get("scale").get(0).floatValue(), e.get("fresh").get("scale").floatValue(), n);
+      assertEquals(nq.get(n).get("zero_point").get(0).asLong(), e.get("fresh").get("zero_point").asLong(), n);
+      assertEquals(nq.get(n).get("sqnr_db").asDouble(), e.get("sqnr_fresh_db").asDouble(), 1e-9, n);
+    }
+    // statistics on their own: ranges chosen from them with the current run's scheme (scaled's: minmax)
+    Path bare = copy(base.resolve("stats"), tmp.resolve("bare-stats"));
+    Path fromBare = tmp.resolve("drift-bare");
+    Cli r = drift(bare, scaled, fromBare);
+    assertEquals(Main.DRIFT, r.code(), r.err());
+    JsonNode b = read(fromBare.resolve("drift.json"));
+    assertEquals(scaled + "/qparams.json", b.get("scheme").get("from").asText());
+    assertEquals("minmax", b.get("scheme").get("method").asText());
+    JsonNode bq = read(base.resolve("qparams.json")).get("activations");
+    for (Iterator<String> it = b.get("tensors").fieldNames(); it.hasNext(); ) {
+      String n = it.next();
+      assertEquals(bq.get(n).get("range_min").floatValue(),
+          b.get("tensors").get(n).get("deployed").get("range").get(0).floatValue(), n);
+      assertEquals(bq.get(n).get("scale").get(0).floatValue(),
+          b.get("tensors").get(n).get("deployed").get("scale").floatValue(), n);
+    }
+  }
+
+  @Test
   void badInputIsOneLineAndNothingWritten() throws Exception {
     Path out = tmp.resolve("bad");
     one(drift(tmp.resolve("nope"), scaled, out), out, "--baseline", "nope", "not found");
@@ -220,6 +265,12 @@ class DriftCommandTest {
     m.put("model_sha256", "0".repeat(64));
     Files.writeString(other.resolve("stats.json"), m.toString());
     one(drift(other, scaled, out), out, "belongs to the model with SHA-256 " + "0".repeat(64));
+    // statistics of the model as SmoothQuant rewrote it
+    Path smoothed = copy(base.resolve("stats"), tmp.resolve("smoothed"));
+    ObjectNode sm = (ObjectNode) read(smoothed.resolve("stats.json"));
+    sm.put("model_transform", "smooth_quant");
+    Files.writeString(smoothed.resolve("stats.json"), sm.toString());
+    one(drift(base, smoothed, out), out, "--current", "smooth_quant");
     // statistics of one tensor more
     Path more = tmp.resolve("more-tensors");
     StatsFiles.Loaded l = StatsFiles.read(scaled.toString(), new Configuration());
