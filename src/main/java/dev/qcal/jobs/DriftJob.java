@@ -74,7 +74,7 @@ public final class DriftJob {
     }
   }
 
-  /** Refuses, before anything is read, an {@code --out} that overlaps an input (or {@code more}) or may not be replaced. */
+  /** Refuses, before anything is read, an {@code --out} that overlaps an input (or {@code more}) or is not free. */
   public static void checkOutput(Options o, List<OutputGuard.Input> more, Configuration conf) {
     List<OutputGuard.Input> in = new ArrayList<>(o.inputs());
     in.addAll(more);
@@ -123,6 +123,9 @@ public final class DriftJob {
   private static Tensor tensor(String name, DriftInputs.Side b, DriftInputs.Side c, DriftScheme s,
       DriftFigures.Thresholds th) {
     TensorStats now = c.stats().stats().get(name);
+    if (now.count() == 0 || now.histogram() == null) {
+      throw new DataException("--current " + c.location() + ": tensor '" + name + "' has no finite values");
+    }
     TensorStats then = b.stats() == null ? null : b.stats().stats().get(name);
     String method = s.method(name);
     QuantType type = s.type(name);
@@ -144,9 +147,6 @@ public final class DriftJob {
     }
     Range fresh = "fixed".equals(method) ? deployed : choose(name, "--current", method, now, type, s);
     QuantParams freshParams = s.params(fresh, type);
-    if (now.count() == 0) {
-      throw new DataException("--current " + c.location() + ": tensor '" + name + "' has no finite values");
-    }
     DriftFigures f = DriftFigures.of(now.histogram(), then == null ? null : then.histogram(), deployed,
         deployedParams, freshParams);
     return new Tensor(name, method, type, deployed, deployedParams, fresh, freshParams, then, now, f, f.past(th),

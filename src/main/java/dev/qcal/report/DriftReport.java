@@ -95,8 +95,9 @@ public final class DriftReport {
         + d.path("current").path("samples").asLong() + " samples)");
     ReportWriter.row(b, "model SHA-256", "<code>" + esc(d.path("model_sha256").asText()) + "</code>");
     JsonNode th = d.path("thresholds");
-    ReportWriter.row(b, "thresholds", "clipped fraction &gt; " + esc(value(th.get("max_clip"))) + ", JS divergence &gt; "
-        + esc(value(th.get("max_js"))) + " bits, SQNR loss &gt; " + esc(value(th.get("max_sqnr_loss_db"))) + " dB");
+    ReportWriter.row(b, "thresholds", "clipped fraction &gt; " + esc(value(th.get("max_clip")))
+        + ", JS divergence &gt; " + esc(value(th.get("max_js"))) + " bits, SQNR loss &gt; "
+        + esc(value(th.get("max_sqnr_loss_db"))) + " dB");
     JsonNode s = d.path("scheme");
     ReportWriter.row(b, "scheme", esc(s.path("method").asText() + ", " + s.path("activation_type").asText()
         + (s.path("symmetric_activations").asBoolean() ? ", symmetric" : ", asymmetric") + " (from "
@@ -185,10 +186,11 @@ public final class DriftReport {
     lines(b, dep, "class=\"chosen\"", "deployed", x, base0);
     lines(b, fresh, "stroke=\"#2ca02c\" stroke-width=\"1.5\" stroke-dasharray=\"8,3,2,3\"", "fresh", x, base0);
     b.append("<line class=\"axis\" x1=\"").append(LEFT).append("\" y1=\"").append(c(base0)).append("\" x2=\"")
-        .append(w - RIGHT).append("\" y2=\"").append(c(base0)).append("\"/>\n<text class=\"lbl\" x=\"").append(LEFT)
-        .append("\" y=\"").append(c(base0 + 14)).append("\">").append(esc(num(x0))).append("</text><text class=\"lbl\" x=\"")
-        .append(w - RIGHT).append("\" y=\"").append(c(base0 + 14)).append("\" text-anchor=\"end\">").append(esc(num(x1)))
-        .append("</text>\n</svg>\n");
+        .append(w - RIGHT).append("\" y2=\"").append(c(base0)).append("\"/>\n");
+    b.append("<text class=\"lbl\" x=\"").append(LEFT).append("\" y=\"").append(c(base0 + 14)).append("\">")
+        .append(esc(num(x0))).append("</text>");
+    b.append("<text class=\"lbl\" x=\"").append(w - RIGHT).append("\" y=\"").append(c(base0 + 14))
+        .append("\" text-anchor=\"end\">").append(esc(num(x1))).append("</text>\n</svg>\n");
   }
 
   private static double[] range(JsonNode r) {
