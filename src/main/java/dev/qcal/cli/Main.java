@@ -15,10 +15,13 @@ import picocli.CommandLine.Command;
     versionProvider = Main.Version.class,
     description = "Post-training quantization calibration for ONNX models on Apache Spark.",
     subcommands = {CalibrateCommand.class, QuantizeCommand.class, MergeCommand.class, EvaluateCommand.class, ReportCommand.class,
-        InspectCommand.class, PublishCommand.class, ExampleDataCommand.class,
+        InspectCommand.class, DriftCommand.class, PublishCommand.class, ExampleDataCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
-  /** Exit codes: success, bad input or usage, failure while running, a threshold not met (publish's gate). */
+  /**
+   * Exit codes: success, bad input or usage, failure while running, a threshold crossed (drift found by
+   * {@code qcal drift}; a candidate refused by {@code qcal publish}'s gate).
+   */
   public static final int OK = 0;
   public static final int BAD_INPUT = 2;
   public static final int FAILURE = 3;
@@ -40,7 +43,7 @@ public final class Main implements Runnable {
   @Override
   public void run() {
     throw new CommandLine.ParameterException(spec.commandLine(),
-        "missing command (calibrate, quantize, merge, evaluate, report, inspect, publish, example-data)");
+        "missing command (calibrate, quantize, merge, evaluate, report, inspect, drift, publish, example-data)");
   }
 
   public static void main(String[] args) {

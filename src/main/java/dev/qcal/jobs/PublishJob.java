@@ -158,13 +158,14 @@ public final class PublishJob {
     }
   }
 
-  /** Whether {@code drift.json} says the data drifted (true), or not (false). */
+  /** Whether {@code drift.json} (format {@code qcal.drift}) says the data drifted (true), or not (false). */
   static boolean driftVerdict(JsonNode drift, String location) {
-    JsonNode v = drift.path("drifted");
-    if (!v.isBoolean()) {
-      throw new DataException("--drift " + location + ": expected a drift.json of qcal drift (a boolean 'drifted')");
+    String verdict = drift.path("verdict").asText();
+    if (!DriftJob.FORMAT.equals(drift.path("format").asText()) || !verdict.equals("ok") && !verdict.equals("drift")) {
+      throw new DataException("--drift " + location + ": expected a drift.json of qcal drift (format '"
+          + DriftJob.FORMAT + "', verdict 'ok' or 'drift')");
     }
-    return v.asBoolean();
+    return verdict.equals("drift");
   }
 
   /** Why to publish, or null: no trigger fires. */

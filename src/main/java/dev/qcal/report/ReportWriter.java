@@ -115,20 +115,33 @@ public final class ReportWriter {
       b.append("<h2 id=\"run\">Run summary (run.json)</h2>\n");
       tree(b, d.run());
     }
-    b.append("<div id=\"render-check\" data-errors=\"0\" hidden></div>\n");
-    b.append("<script>").append(SCRIPT).append("</script>\n</body></html>\n");
+    close(b);
     return b.toString();
   }
 
   private static void head(StringBuilder b, ReportData d) {
+    open(b, "qcal report", fileName(d.summary().modelPath()));
+  }
+
+  /**
+   * The page up to its heading {@code title: name}: the policy, style and title shared by every qcal page
+   * (report.html of calibrate, quantize, report and drift).
+   */
+  static void open(StringBuilder b, String title, String name) {
     b.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
     b.append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
         + "script-src '").append(scriptHash()).append("'; img-src data:\">\n");
     b.append("<meta name=\"viewport\" content=\"width=device-width\">\n");
-    b.append("<title>qcal report: ").append(esc(fileName(d.summary().modelPath()))).append("</title>\n");
+    b.append("<title>").append(esc(title)).append(": ").append(esc(name)).append("</title>\n");
     b.append("<style>\n").append(STYLE).append("\n</style></head>\n<body>\n");
-    b.append("<h1>qcal report: <span class=\"name\">").append(esc(fileName(d.summary().modelPath())))
+    b.append("<h1>").append(esc(title)).append(": <span class=\"name\">").append(esc(name))
         .append("</span></h1>\n");
+  }
+
+  /** The end of a page opened with {@link #open}: the render check and its script. */
+  static void close(StringBuilder b) {
+    b.append("<div id=\"render-check\" data-errors=\"0\" hidden></div>\n");
+    b.append("<script>").append(SCRIPT).append("</script>\n</body></html>\n");
   }
 
   /** Activation name to its section's index (the anchor {@code t-N}). */

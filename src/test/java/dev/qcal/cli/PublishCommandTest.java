@@ -61,7 +61,8 @@ class PublishCommandTest {
   private Path drift(String name, boolean drifted) throws Exception {
     Path dir = tmp.resolve(name);
     Files.createDirectories(dir);
-    Files.writeString(dir.resolve("drift.json"), "{\"format\":\"qcal.drift\",\"drifted\":" + drifted + "}");
+    Files.writeString(dir.resolve("drift.json"), "{\"format\":\"qcal.drift\",\"format_version\":1,\"verdict\":\""
+        + (drifted ? "drift" : "ok") + "\"}");
     return dir;
   }
 
