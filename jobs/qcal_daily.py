@@ -74,9 +74,9 @@ def steps(config, ds):
                       config["heldout"], "--out", evaluation, "--overwrite"] + config.get("evaluate_args", []))
     gate = []
     if config.get("min_agreement") is not None:
-        gate += ["--min-agreement", str(config["min_agreement"])]
+        gate += ["--gate-agreement", str(config["min_agreement"])]
     if config.get("min_sqnr") is not None:
-        gate += ["--min-sqnr", str(config["min_sqnr"])]
+        gate += ["--gate-sqnr", str(config["min_sqnr"])]
     step("publish", ["publish", "--candidate", window, "--out", published, "--overwrite", "--date", ds]
          + (["--drift", drift] if has_published else [])
          + ["--republish-after", str(int(config.get("republish_after_days", 7))), "--eval", evaluation] + gate)

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
       "Copies a calibrate, merge or quantize output (--candidate) to a stable location (--out) atomically, when",
       "something says the deployed parameters should change: nothing published there yet, --drift's drift.json",
       "found drift, the publication is --republish-after days old, or --force; and only when the candidate's",
-      "eval.json (--eval) meets --min-agreement and --min-sqnr. --out then holds the candidate's files, the",
+      "eval.json (--eval) meets --gate-agreement and --gate-sqnr. --out then holds the candidate's files, the",
       "eval.json and drift.json that decided, and published.json (date, reason, gate figures).",
       "Exit codes: 0 published or kept (no trigger; --out untouched); 4 refused by the gate (--out untouched);",
       "2 bad input; 3 failure."
@@ -43,11 +43,11 @@ public final class PublishCommand extends OutputCommand implements Callable<Inte
       description = "An evaluate output directory (or its eval.json) of the run's quantized model.")
   String eval;
 
-  @Option(names = "--min-agreement", paramLabel = "A",
+  @Option(names = "--gate-agreement", paramLabel = "A",
       description = "Gate: the lowest top-1 agreement with FP32 of any output, in [0, 1] (needs --eval).")
   Double minAgreement;
 
-  @Option(names = "--min-sqnr", paramLabel = "DB",
+  @Option(names = "--gate-sqnr", paramLabel = "DB",
       description = "Gate: the lowest output SQNR in dB (needs --eval).")
   Double minSqnr;
 
@@ -92,13 +92,13 @@ public final class PublishCommand extends OutputCommand implements Callable<Inte
 
   private Double minAgreement() {
     if ((minAgreement != null || minSqnr != null) && eval == null) {
-      throw new UsageException("--min-agreement and --min-sqnr need --eval (the candidate's eval.json)");
+      throw new UsageException("--gate-agreement and --gate-sqnr need --eval (the candidate's eval.json)");
     }
     if (minAgreement != null && !(minAgreement >= 0 && minAgreement <= 1)) {
-      throw new UsageException("--min-agreement must be in [0, 1], got " + minAgreement);
+      throw new UsageException("--gate-agreement must be in [0, 1], got " + minAgreement);
     }
     if (minSqnr != null && !Double.isFinite(minSqnr)) {
-      throw new UsageException("--min-sqnr must be a finite number of dB, got " + minSqnr);
+      throw new UsageException("--gate-sqnr must be a finite number of dB, got " + minSqnr);
     }
     return minAgreement;
   }

@@ -221,11 +221,11 @@ public final class PublishJob {
     List<String> failed = new ArrayList<>();
     if (o.minAgreement() != null) {
       if (agreement == null) {
-        throw new DataException("--eval " + o.eval() + ": no output has a top-1 agreement (--min-agreement needs a"
+        throw new DataException("--eval " + o.eval() + ": no output has a top-1 agreement (--gate-agreement needs a"
             + " classification output)");
       }
       if (agreement < o.minAgreement()) {
-        failed.add("top-1 agreement " + agreement + " < --min-agreement " + o.minAgreement());
+        failed.add("top-1 agreement " + agreement + " < --gate-agreement " + o.minAgreement());
       }
     }
     if (o.minSqnrDb() != null) {
@@ -233,7 +233,7 @@ public final class PublishJob {
         throw new DataException("--eval " + o.eval() + ": no output has an SQNR");
       }
       if (sqnr < o.minSqnrDb()) {
-        failed.add("SQNR " + sqnr + " dB < --min-sqnr " + o.minSqnrDb());
+        failed.add("SQNR " + sqnr + " dB < --gate-sqnr " + o.minSqnrDb());
       }
     }
     return failed.isEmpty() ? null : String.join("; ", failed);

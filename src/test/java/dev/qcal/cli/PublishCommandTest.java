@@ -159,14 +159,14 @@ class PublishCommandTest {
     Path day11 = candidate("day11", "merge", "model eleven", "stats eleven");
     Path weak = eval("eval11", sha("model eleven"), 0.95, 22.5);
     Cli refused = publish(day11, stable, "2026-12-11", "--drift", drift("drift11", true).toString(), "--eval",
-        weak.toString(), "--min-agreement", "0.98", "--min-sqnr", "20");
+        weak.toString(), "--gate-agreement", "0.98", "--gate-sqnr", "20");
     assertEquals(Main.THRESHOLD, refused.code(), refused.err());
-    assertTrue(refused.errorLine().contains("top-1 agreement 0.95 < --min-agreement 0.98")
+    assertTrue(refused.errorLine().contains("top-1 agreement 0.95 < --gate-agreement 0.98")
         && !refused.errorLine().contains("SQNR"), refused.errorLine());
     assertSameTree(before, tree(stable));
     // the same figures pass lower thresholds: the lowest output (b) decides, and both figures are recorded
     Cli passed = publish(day11, stable, "2026-12-11", "--drift", drift("drift11b", true).toString(), "--eval",
-        weak.toString(), "--min-agreement", "0.95", "--min-sqnr", "22.5");
+        weak.toString(), "--gate-agreement", "0.95", "--gate-sqnr", "22.5");
     assertEquals(0, passed.code(), passed.err());
     JsonNode gate = JSON.readTree(stable.resolve("published.json").toFile()).path("gate");
     assertEquals(0.95, gate.path("top1_agreement").asDouble());
@@ -175,9 +175,9 @@ class PublishCommandTest {
     // an SQNR threshold alone refuses on the SQNR
     Path day12 = candidate("day12", "merge", "model twelve", "stats twelve");
     Cli sqnr = publish(day12, stable, "2026-12-12", "--force", "--eval",
-        eval("eval12", sha("model twelve"), 0.99, 18.0).toString(), "--min-sqnr", "20");
+        eval("eval12", sha("model twelve"), 0.99, 18.0).toString(), "--gate-sqnr", "20");
     assertEquals(Main.THRESHOLD, sqnr.code(), sqnr.err());
-    assertTrue(sqnr.errorLine().contains("SQNR 18.0 dB < --min-sqnr 20.0"), sqnr.errorLine());
+    assertTrue(sqnr.errorLine().contains("SQNR 18.0 dB < --gate-sqnr 20.0"), sqnr.errorLine());
   }
 
   @Test
@@ -186,7 +186,7 @@ class PublishCommandTest {
     Path good = candidate("good", "calibrate", "model", "stats");
     // an evaluation of another quantized model
     publish(good, stable, "2026-12-01", "--eval", eval("other", sha("another model"), 1, 50).toString(),
-        "--min-agreement", "0.9").assertBadInput(stable, "--eval", sha("another model"), sha("model"));
+        "--gate-agreement", "0.9").assertBadInput(stable, "--eval", sha("another model"), sha("model"));
     // a half-written candidate: its files but no _SUCCESS
     Path half = tmp.resolve("half");
     Files.createDirectories(half);
@@ -198,7 +198,7 @@ class PublishCommandTest {
     // a missing candidate
     publish(tmp.resolve("nope"), stable, "2026-12-01").assertBadInput(stable, "--candidate");
     // thresholds without an evaluation; a bad date; a drift file that is not one
-    publish(good, stable, "2026-12-01", "--min-agreement", "0.9").assertBadInput(stable, "need --eval");
+    publish(good, stable, "2026-12-01", "--gate-agreement", "0.9").assertBadInput(stable, "need --eval");
     publish(good, stable, "12/01/2026").assertBadInput(stable, "--date must be YYYY-MM-DD");
     Path notDrift = tmp.resolve("nd");
     Files.createDirectories(notDrift);

@@ -36,16 +36,16 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(SharedSpark.class)
 class DailyScheduleTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int PER_DAY = 24;
+  private static final int PER_DAY = 32;
   @TempDir Path tmp;
 
-  /** One day's rendered lines (scaled and shifted when {@code shifted}) as {@code .npy} files of 12. */
+  /** One day's rendered lines (scaled and shifted when {@code shifted}) as {@code .npy} files of 8. */
   private static void day(Path dir, long seed, boolean shifted) throws IOException {
     Files.createDirectories(dir);
-    for (int part = 0; part < PER_DAY / 12; part++) {
+    for (int part = 0; part < PER_DAY / 8; part++) {
       try (Npy.Writer out = Npy.Writer.float32(dir.resolve("part-" + part + ".npy"),
-          new long[] {12, TextLines.CHANNELS, TextLines.HEIGHT, TextLines.WIDTH})) {
-        for (int i = part * 12; i < part * 12 + 12; i++) {
+          new long[] {8, TextLines.CHANNELS, TextLines.HEIGHT, TextLines.WIDTH})) {
+        for (int i = part * 8; i < part * 8 + 8; i++) {
           float[] x = TextLines.render(seed, i).chw();
           if (shifted) {
             for (int k = 0; k < x.length; k++) {
@@ -86,6 +86,14 @@ class DailyScheduleTest {
     return codes;
   }
 
+  private static JsonNode read(Path file) {
+    try {
+      return JSON.readTree(file.toFile());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   @Test
   void threeDaysPublishFirstKeepThenPublishOnDrift() throws Exception {
     Path data = tmp.resolve("data");
@@ -106,6 +114,11 @@ class DailyScheduleTest {
     cfg.put("republish_after_days", 7);
     cfg.put("min_agreement", 0.5);
     cfg.put("calibrate_args", List.of("--no-report"));
+    // days of 32 samples: minmax ranges are the sample's extremes, so two days of the same lines differ by several
+    // per cent clipped and by 20 dB of SQNR loss on the smallest tensor (p2o.Add.87, 64 values a day): thresholds
+    // far looser than the defaults (meant for runs of hundreds of samples), the clip one still far below what the
+    // shifted day does to the input
+    cfg.put("drift_args", List.of("--max-clip", "0.1", "--max-sqnr-loss", "40", "--no-report"));
     Path config = tmp.resolve("daily.json");
     JSON.writeValue(config.toFile(), cfg);
 
@@ -122,7 +135,8 @@ class DailyScheduleTest {
     // day 2: a second sample of the same lines: no drift (exit 0), not due: the publication stays
     Map<String, Integer> d2 = runDay(config, "2026-12-02");
     assertEquals(List.of("calibrate", "merge", "drift", "evaluate", "publish"), List.copyOf(d2.keySet()));
-    assertEquals(0, d2.get("drift"), "a second sample of the same distribution is no drift");
+    assertEquals(0, d2.get("drift"), () -> "a second sample of the same distribution is no drift: "
+        + read(work.resolve("drift/2026-12-02/drift.json")).path("drifted"));
     assertEquals("ok", JSON.readTree(work.resolve("drift/2026-12-02/drift.json").toFile()).path("verdict").asText());
     assertEquals(p1, JSON.readTree(published.resolve("published.json").toFile()));
     assertArrayEquals(model1, Files.readAllBytes(published.resolve("quantized.onnx")));
@@ -133,6 +147,9 @@ class DailyScheduleTest {
     // day 3: shifted lines: drift (exit 4, accepted), the three-day window published
     Map<String, Integer> d3 = runDay(config, "2026-12-03");
     assertEquals(4, d3.get("drift"), "the shifted day is drift");
+    // the input itself: 1.5 x + 0.5 of lines in [-1, 1] puts most values outside the deployed [-1, 1]
+    JsonNode x = read(work.resolve("drift/2026-12-03/drift.json")).path("tensors").path("x");
+    assertTrue(x.path("clipped_fraction").asDouble() > 0.1, x.toString());
     JsonNode p3 = JSON.readTree(published.resolve("published.json").toFile());
     assertEquals("2026-12-03", p3.path("date").asText());
     assertTrue(p3.path("reason").asText().startsWith("drift"), p3.toString());
