@@ -47,7 +47,19 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
-    System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    int code = execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+    if (code == OK && yarnClusterDriver()) {
+      // the application master runs main in a thread and reports success when it returns; an exit,
+      // even exit(0), fires its shutdown hook first, so YARN records FAILED and reruns the job
+      return;
+    }
+    System.exit(code);
+  }
+
+  /** In the application master's JVM of a YARN cluster-mode application (the AM sets these properties). */
+  static boolean yarnClusterDriver() {
+    return System.getProperty("spark.yarn.app.id") != null
+        && "cluster".equals(System.getProperty("spark.submit.deployMode"));
   }
 
   /** Runs the command line and returns the exit code (used by tests instead of {@link #main}). */

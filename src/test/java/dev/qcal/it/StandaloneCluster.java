@@ -37,13 +37,7 @@ final class StandaloneCluster implements AutoCloseable {
 
   /** Starts a Master and one Worker offering {@code cores} cores and {@code memory} (e.g. 2g); waits until it registered. */
   static StandaloneCluster start(int cores, String memory) throws IOException, InterruptedException {
-    Path home = Path.of(System.getProperty("qcal.it.sparkHome", "target/spark-home")).toAbsolutePath();
-    if (!Files.isDirectory(home.resolve("jars"))) {
-      throw new IllegalStateException(home + "/jars is missing: run the integration tests through `mvn verify`");
-    }
-    // a distribution layout: with RELEASE present, Spark's launcher takes jars/ as the class path
-    Files.writeString(home.resolve("RELEASE"), "Spark (qcal integration-test SPARK_HOME, Maven-resolved jars)\n");
-    writeSparkSubmit(home);
+    Path home = sparkHome();
     Path logs = Files.createDirectories(home.resolveSibling("it-cluster-logs"));
     int[] ports = freePorts(4);
     StandaloneCluster c = new StandaloneCluster(home, logs, ports[0], ports[1]);
@@ -63,6 +57,21 @@ final class StandaloneCluster implements AutoCloseable {
       c.close();
       throw e;
     }
+  }
+
+  /**
+   * The test SPARK_HOME ({@code target/spark-home}): the Maven-resolved Spark jars in {@code jars/},
+   * made a distribution layout with {@code RELEASE} and {@code bin/spark-submit}.
+   */
+  static Path sparkHome() throws IOException {
+    Path home = Path.of(System.getProperty("qcal.it.sparkHome", "target/spark-home")).toAbsolutePath();
+    if (!Files.isDirectory(home.resolve("jars"))) {
+      throw new IllegalStateException(home + "/jars is missing: run the integration tests through `mvn verify`");
+    }
+    // a distribution layout: with RELEASE present, Spark's launcher takes jars/ as the class path
+    Files.writeString(home.resolve("RELEASE"), "Spark (qcal integration-test SPARK_HOME, Maven-resolved jars)\n");
+    writeSparkSubmit(home);
+    return home;
   }
 
   /**
