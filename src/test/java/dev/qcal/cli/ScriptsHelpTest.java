@@ -26,10 +26,17 @@ class ScriptsHelpTest {
 
   /** Runs {@code scripts/NAME args} from {@code cwd} without SPARK_HOME. */
   private static Run run(Path cwd, String name, String... args) throws IOException, InterruptedException {
+    return run(cwd, java.util.Map.of(), name, args);
+  }
+
+  /** As {@link #run(Path, String, String...)}, with {@code env} added to the environment. */
+  private static Run run(Path cwd, java.util.Map<String, String> env, String name, String... args)
+      throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of(Path.of("scripts", name).toAbsolutePath().toString()));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile());
     pb.environment().remove("SPARK_HOME");
+    pb.environment().putAll(env);
     Path out = Files.createTempFile("script", ".out");
     Path err = Files.createTempFile("script", ".err");
     Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
@@ -60,6 +67,30 @@ class ScriptsHelpTest {
     assertTrue(r.err().contains(expected), r.err());
     assertEquals(1, r.err().strip().lines().count(), r.err());
     assertFalse(Files.exists(Path.of("out", "--nope")), "scripts/example made an output named after the option");
+  }
+
+  /**
+   * {@code --print} needs no Spark: without SPARK_HOME or spark-submit on PATH it prints the command with
+   * {@code $SPARK_HOME/bin/spark-submit} as written (to paste where Spark is), and exits 0. QCAL_JAR names a
+   * jar (absent: nothing is built or run).
+   */
+  @org.junit.jupiter.api.Test
+  void submitPrintNeedsNoSpark() throws Exception {
+    Path job = Path.of("jobs", "example-calibrate.properties").toAbsolutePath();
+    Path jar = tmp.resolve("qcal.jar");
+    Path bin = Files.createDirectories(tmp.resolve("bin")); // a PATH with bash's tools but no spark-submit
+    for (String tool : List.of("bash", "sed", "ls", "grep", "head", "dirname", "basename")) {
+      Path real = Path.of("/usr/bin", tool);
+      Files.createSymbolicLink(bin.resolve(tool), Files.exists(real) ? real : Path.of("/bin", tool));
+    }
+    Run r = run(tmp, java.util.Map.of("PATH", bin.toString(), "QCAL_JAR", jar.toString()), "submit", job.toString(),
+        "--print");
+    assertEquals(0, r.code(), r.err());
+    assertEquals("", r.out());
+    List<String> lines = r.err().lines().toList();
+    assertEquals(1, lines.size(), r.err());
+    assertTrue(lines.get(0).startsWith("$SPARK_HOME/bin/spark-submit --class dev.qcal.cli.Main "), r.err());
+    assertTrue(lines.get(0).contains(" " + jar + " calibrate"), r.err());
   }
 
   @org.junit.jupiter.api.Test
