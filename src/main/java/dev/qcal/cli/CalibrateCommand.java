@@ -20,8 +20,9 @@ import picocli.CommandLine.Option;
     name = "calibrate",
     mixinStandardHelpOptions = true,
     description = {
-      "Runs the FP32 model over the calibration data on Spark, merges per-tensor statistics and writes",
-      "qparams.json, quantized.onnx (QDQ) and run.json into --out, atomically (_SUCCESS last)."
+      "Runs the FP32 model over the calibration data on Spark, merges per-tensor statistics, and writes the"
+          + " quantization parameters and the quantized (QDQ) model into --out.",
+      "Written atomically (_SUCCESS last): qparams.json, quantized.onnx and run.json."
     })
 public final class CalibrateCommand extends SparkCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "M.onnx", converter = ModelFile.class,

@@ -16,8 +16,10 @@ import picocli.CommandLine.Option;
     name = "quantize",
     mixinStandardHelpOptions = true,
     description = {
-      "Chooses ranges again from the statistics an earlier calibrate saved (--stats), and writes",
-      "qparams.json, quantized.onnx, calibration.cache, calibration_table.json and run.json into --out.",
+      "Chooses ranges again from the statistics an earlier calibrate saved (--stats), and writes the"
+          + " quantization parameters and the quantized (QDQ) model into --out.",
+      "Written atomically (_SUCCESS last): qparams.json, quantized.onnx, calibration.cache,"
+          + " calibration_table.json and run.json.",
       "No Spark job and no inference: seconds, whatever the size of the calibration data."
     })
 public final class QuantizeCommand extends OutputCommand implements Callable<Integer> {

@@ -17,9 +17,9 @@ import picocli.CommandLine.Option;
     name = "report",
     mixinStandardHelpOptions = true,
     description = {
-      "Writes report.html into --out (atomically, _SUCCESS last) for a calibrate or quantize output",
-      "directory: histograms with every method's range, chosen parameters and error estimates, weights,",
-      "the run summary and, with --eval, the evaluation figures and the sensitivity ranking.",
+      "Writes report.html for a calibrate or quantize output directory into --out.",
+      "The report shows histograms with every method's range, chosen parameters and error estimates,"
+          + " weights, the run summary and, with --eval, the evaluation figures and the sensitivity ranking.",
       "No Spark job: seconds."
     })
 public final class ReportCommand extends OutputCommand implements Callable<Integer> {
