@@ -22,7 +22,11 @@ import picocli.CommandLine.Option;
     description = {
       "Runs the FP32 model over the calibration data on Spark, merges per-tensor statistics, and writes the"
           + " quantization parameters and the quantized (QDQ) model into --out.",
-      "Written atomically (_SUCCESS last): qparams.json, quantized.onnx and run.json."
+      "Writes into --out, atomically (_SUCCESS last): qparams.json (scales and zero points),"
+          + " quantized.onnx (the QDQ model; its weights in quantized.onnx.data when the model keeps them in"
+          + " external data or passes 2 GB), calibration.cache (TensorRT), calibration_table.json (ONNX Runtime),"
+          + " stats/ (the merged statistics, for quantize and report), run.json (what ran, with timings) and"
+          + " report.html (not with --no-report)."
     })
 public final class CalibrateCommand extends SparkCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "M.onnx", converter = ModelFile.class,

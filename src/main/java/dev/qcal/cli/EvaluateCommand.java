@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
           + " in eval.json.",
       "eval.json holds per model output SQNR (dB; null when the outputs are equal), cosine similarity, max and"
           + " mean absolute error, top-1 agreement (2-D [N, classes] outputs) and, with --labels, the top-1"
-          + " accuracy of each model; each model's size and throughput; the per-tensor sensitivity ranking."
+          + " accuracy of each model; each model's size and throughput; the per-tensor sensitivity ranking.",
+      "Writes into --out, atomically (_SUCCESS last): eval.json."
     })
 public final class EvaluateCommand extends SparkCommand implements Callable<Integer> {
   @Option(names = "--fp32", required = true, paramLabel = "M.onnx", converter = ModelFile.class,

@@ -20,6 +20,7 @@ import picocli.CommandLine.Option;
       "Writes report.html for a calibrate or quantize output directory into --out.",
       "The report shows histograms with every method's range, chosen parameters and error estimates,"
           + " weights, the run summary and, with --eval, the evaluation figures and the sensitivity ranking.",
+      "Writes into --out, atomically (_SUCCESS last): report.html.",
       "No Spark job: seconds."
     })
 public final class ReportCommand extends OutputCommand implements Callable<Integer> {
