@@ -34,10 +34,12 @@ public final class CalibrateCommand extends SparkCommand implements Callable<Int
   Path model;
 
   @Option(names = "--data", paramLabel = "[NAME=]PATH",
-      description = {"A .npy file, a directory of .npy files, or a Parquet path (column named like the input:",
-          "a numeric, boolean or nested array, or binary little-endian values of the input's type, per row). Data",
-          "is fed in each input's type (int64 ids stay int64). Repeat as NAME=PATH to bind inputs of a",
-          "multi-input model."})
+      description = {"Calibration data: .npy files (or .npz archives) or directories of them; Parquet, ORC, JSON"
+          + " (.json, .jsonl) or CSV files or directories (a column named like each input: a numeric, boolean or"
+          + " nested array, or binary little-endian values of the input's type, per row); a Delta Lake table"
+          + " directory; or a folder of images (.png, .jpg, .jpeg, .bmp; see --preprocess). The format comes"
+          + " from the file names or --format. Data is fed in each input's type (int64 ids stay int64). Repeat"
+          + " as NAME=PATH to bind inputs of a multi-input model."})
   List<String> data;
 
   @Mixin RangeOptionsMixin ranges;

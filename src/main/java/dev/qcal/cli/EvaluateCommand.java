@@ -32,7 +32,8 @@ public final class EvaluateCommand extends SparkCommand implements Callable<Inte
   Path quantized;
 
   @Option(names = "--data", paramLabel = "[NAME=]PATH",
-      description = "Evaluation data, as calibrate's --data (.npy/.npz files or directories, Parquet, ...).")
+      description = "Evaluation data, as calibrate's --data: .npy/.npz files or directories, Parquet, ORC, JSON or CSV"
+          + " files or directories, a Delta Lake table or a folder of images (see --format).")
   List<String> data;
 
   @Mixin DataFormatMixin dataFormat;

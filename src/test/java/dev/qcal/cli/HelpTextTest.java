@@ -45,4 +45,19 @@ class HelpTextTest {
       assertTrue(text.matches("[A-Z].*[^.]\\.$"), name + ": '" + text + "' is not one whole sentence");
     });
   }
+
+  /**
+   * calibrate's and evaluate's --data help names every format --data accepts ({@link
+   * dev.qcal.data.SourceFormat}; images as "images"), not only npy and Parquet.
+   */
+  @Test
+  void dataHelpNamesEverySourceFormat() {
+    for (String command : List.of("calibrate", "evaluate")) {
+      String text = String.join(" ", new picocli.CommandLine(new Main()).getSubcommands().get(command)
+          .getCommandSpec().findOption("--data").description()).toLowerCase(java.util.Locale.ROOT);
+      for (dev.qcal.data.SourceFormat f : dev.qcal.data.SourceFormat.values()) {
+        assertTrue(text.matches("(?s).*\\b" + f.cliName() + "\\b.*"), command + " --data does not name " + f + ": " + text);
+      }
+    }
+  }
 }
