@@ -93,6 +93,30 @@ class ScriptsHelpTest {
     assertTrue(lines.get(0).contains(" " + jar + " calibrate"), r.err());
   }
 
+  /**
+   * What conf/qcal-defaults.conf says scripts/submit does with it: its path goes to the driver as
+   * -Dqcal.defaults in client mode (its keys are not turned into spark.qcal.* settings, as the file said
+   * they were), and not at all in cluster mode.
+   */
+  @org.junit.jupiter.api.Test
+  void submitPassesTheDefaultsFileByPathInClientModeOnly() throws Exception {
+    Path job = Path.of("jobs", "example-calibrate.properties").toAbsolutePath();
+    Path defaults = Files.writeString(tmp.resolve("defaults.conf"), "calibrate.histogram-bins = 4096\n");
+    java.util.Map<String, String> env = java.util.Map.of("QCAL_JAR", tmp.resolve("qcal.jar").toString(),
+        "QCAL_DEFAULTS", defaults.toString(), "SPARK_HOME", tmp.resolve("spark").toString());
+    Run client = run(tmp, env, "submit", job.toString(), "--print");
+    assertEquals(0, client.code(), client.err());
+    assertTrue(client.err().contains("-Dqcal.defaults=" + defaults), client.err());
+    assertFalse(client.err().contains("histogram-bins"), client.err());
+    Run cluster = run(tmp, env, "submit", job.toString(), "--print", "--conf", "spark.submit.deployMode=cluster");
+    assertEquals(0, cluster.code(), cluster.err());
+    assertFalse(cluster.err().contains("qcal.defaults"), cluster.err());
+    assertFalse(cluster.err().contains("histogram-bins"), cluster.err());
+    String header = Files.readString(Path.of("conf", "qcal-defaults.conf")).split("\n# ---", 2)[0];
+    assertFalse(header.replaceAll("\\s+#\\s*", " ").contains("scripts/submit turns it into spark.qcal.*"), header);
+    assertTrue(header.contains("-Dqcal.defaults") && header.contains("client deploy mode"), header);
+  }
+
   @org.junit.jupiter.api.Test
   void submitWithoutArgumentsPrintsTheUsageOnStderrAndExitsTwo() throws Exception {
     Run r = run(tmp, "submit");
