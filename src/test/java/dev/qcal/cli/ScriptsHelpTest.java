@@ -117,6 +117,37 @@ class ScriptsHelpTest {
     assertTrue(header.contains("-Dqcal.defaults") && header.contains("client deploy mode"), header);
   }
 
+  /**
+   * scripts/test says, before anything is installed, that it installs chromium with apt-get (and sudo when
+   * not root); with QCAL_CHROMIUM set it installs nothing. apt-get, sudo, id and mvn are stubs on PATH that
+   * note their calls on stderr; no chromium is on that PATH.
+   */
+  @org.junit.jupiter.api.Test
+  void testScriptAnnouncesTheChromiumInstallFirst() throws Exception {
+    Path bin = Files.createDirectories(tmp.resolve("bin"));
+    for (String tool : List.of("bash", "dirname", "env")) {
+      Path real = Path.of("/usr/bin", tool);
+      Files.createSymbolicLink(bin.resolve(tool), Files.exists(real) ? real : Path.of("/bin", tool));
+    }
+    java.util.Map<String, String> stubs = java.util.Map.of("apt-get", "echo \"STUB apt-get $*\" >&2",
+        "sudo", "echo \"STUB sudo $1\" >&2; exec \"$@\"", "id", "echo 1000", "mvn", "echo \"STUB mvn $*\" >&2");
+    for (var stub : stubs.entrySet()) {
+      Path f = Files.writeString(bin.resolve(stub.getKey()), "#!" + bin.resolve("bash") + "\n" + stub.getValue() + "\n");
+      assertTrue(f.toFile().setExecutable(true));
+    }
+    Run r = run(tmp, java.util.Map.of("PATH", bin.toString()), "test");
+    assertEquals(0, r.code(), r.err());
+    List<String> lines = r.err().lines().toList();
+    assertTrue(lines.get(0).startsWith("scripts/test: ") && lines.get(0).contains("chromium")
+        && lines.get(0).contains("apt-get") && lines.get(0).contains("sudo"), r.err());
+    assertTrue(lines.get(1).startsWith("STUB sudo"), r.err());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("STUB apt-get") && l.contains("install")), r.err());
+    assertTrue(lines.get(lines.size() - 1).startsWith("STUB mvn -B -ntp verify"), r.err());
+    Run given = run(tmp, java.util.Map.of("PATH", bin.toString(), "QCAL_CHROMIUM", "/opt/browser"), "test");
+    assertEquals(0, given.code(), given.err());
+    assertEquals(List.of("STUB mvn -B -ntp verify"), given.err().lines().toList(), given.err());
+  }
+
   @org.junit.jupiter.api.Test
   void submitWithoutArgumentsPrintsTheUsageOnStderrAndExitsTwo() throws Exception {
     Run r = run(tmp, "submit");
