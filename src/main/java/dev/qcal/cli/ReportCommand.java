@@ -31,7 +31,8 @@ public final class ReportCommand extends OutputCommand implements Callable<Integ
   String run;
 
   @Option(names = "--eval", paramLabel = "DIR",
-      description = "An evaluate output directory (or its eval.json) of the run's quantized model.")
+      description = "An evaluate output directory (or its eval.json) of the run's quantized model; an evaluation of"
+          + " other models (another SHA-256) is refused.")
   String eval;
 
   @Option(names = "--stats", paramLabel = "DIR",
