@@ -28,7 +28,8 @@ class HelpOutputsTest {
   @TempDir Path tmp;
 
   /** A file name (qparams.json), a directory (stats/) or the marker, not inside a word or an option. */
-  private static final Pattern NAME = Pattern.compile("(?<![\\w./-])(_SUCCESS|[a-z_]+(?:\\.[a-z]+)+|[a-z_]+/)(?![\\w/])");
+  private static final Pattern NAME = Pattern.compile("(?<![\\w./-])"
+      + "(_SUCCESS|[a-z_]+(?:\\.[a-z]+)+|[a-z_]+/)(?![\\w/])");
 
   /**
    * The names in the "Writes into --out" paragraph of {@code qcal COMMAND --help}, taken from the command's

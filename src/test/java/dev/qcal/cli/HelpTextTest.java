@@ -56,7 +56,8 @@ class HelpTextTest {
       String text = String.join(" ", new picocli.CommandLine(new Main()).getSubcommands().get(command)
           .getCommandSpec().findOption("--data").description()).toLowerCase(java.util.Locale.ROOT);
       for (dev.qcal.data.SourceFormat f : dev.qcal.data.SourceFormat.values()) {
-        assertTrue(text.matches("(?s).*\\b" + f.cliName() + "\\b.*"), command + " --data does not name " + f + ": " + text);
+        assertTrue(text.matches("(?s).*\\b" + f.cliName() + "\\b.*"),
+            command + " --data does not name " + f + ": " + text);
       }
     }
   }

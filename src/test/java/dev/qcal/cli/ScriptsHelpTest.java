@@ -132,7 +132,8 @@ class ScriptsHelpTest {
     java.util.Map<String, String> stubs = java.util.Map.of("apt-get", "echo \"STUB apt-get $*\" >&2",
         "sudo", "echo \"STUB sudo $1\" >&2; exec \"$@\"", "id", "echo 1000", "mvn", "echo \"STUB mvn $*\" >&2");
     for (var stub : stubs.entrySet()) {
-      Path f = Files.writeString(bin.resolve(stub.getKey()), "#!" + bin.resolve("bash") + "\n" + stub.getValue() + "\n");
+      Path f = Files.writeString(bin.resolve(stub.getKey()),
+          "#!" + bin.resolve("bash") + "\n" + stub.getValue() + "\n");
       assertTrue(f.toFile().setExecutable(true));
     }
     Run r = run(tmp, java.util.Map.of("PATH", bin.toString()), "test");
