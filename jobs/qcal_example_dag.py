@@ -2,7 +2,9 @@
 
 Renders the example's calibration data, runs `qcal calibrate` with SparkSubmitOperator (settings from
 the job file jobs/example-calibrate.properties), then pushes run.json (paths, counts, durations,
-Spark application id) to XCom. Later qcal commands (quantize, evaluate) join as they land.
+Spark application id) to XCom. To quantize again or evaluate from Airflow, add tasks like calibrate's
+with application_args from `qcal quantize --help` or `qcal evaluate --help` (both commands exist; this
+example DAG runs calibrate only).
 
 Needs apache-airflow-providers-apache-spark and a Spark connection (conn_id "spark_default") whose
 host is the master (yarn, k8s://..., spark://host:7077, local[*]). QCAL_HOME is this repository with

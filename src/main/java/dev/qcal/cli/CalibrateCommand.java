@@ -20,8 +20,13 @@ import picocli.CommandLine.Option;
     name = "calibrate",
     mixinStandardHelpOptions = true,
     description = {
-      "Runs the FP32 model over the calibration data on Spark, merges per-tensor statistics and writes",
-      "qparams.json, quantized.onnx (QDQ) and run.json into --out, atomically (_SUCCESS last)."
+      "Runs the FP32 model over the calibration data on Spark, merges per-tensor statistics, and writes the"
+          + " quantization parameters and the quantized (QDQ) model into --out.",
+      "Writes into --out, atomically (_SUCCESS last): qparams.json (scales and zero points),"
+          + " quantized.onnx (the QDQ model; its weights in quantized.onnx.data when the model keeps them in"
+          + " external data or passes 2 GB), calibration.cache (TensorRT), calibration_table.json (ONNX Runtime),"
+          + " stats/ (the merged statistics, for quantize and report), run.json (what ran, with timings) and"
+          + " report.html (not with --no-report)."
     })
 public final class CalibrateCommand extends SparkCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "M.onnx", converter = ModelFile.class,
@@ -29,10 +34,12 @@ public final class CalibrateCommand extends SparkCommand implements Callable<Int
   Path model;
 
   @Option(names = "--data", paramLabel = "[NAME=]PATH",
-      description = {"A .npy file, a directory of .npy files, or a Parquet path (column named like the input:",
-          "a numeric, boolean or nested array, or binary little-endian values of the input's type, per row). Data",
-          "is fed in each input's type (int64 ids stay int64). Repeat as NAME=PATH to bind inputs of a",
-          "multi-input model."})
+      description = {"Calibration data: .npy files (or .npz archives) or directories of them; Parquet, ORC, JSON"
+          + " (.json, .jsonl) or CSV files or directories (a column named like each input: a numeric, boolean or"
+          + " nested array, or binary little-endian values of the input's type, per row); a Delta Lake table"
+          + " directory; or a folder of images (.png, .jpg, .jpeg, .bmp; see --preprocess). The format comes"
+          + " from the file names or --format. Data is fed in each input's type (int64 ids stay int64). Repeat"
+          + " as NAME=PATH to bind inputs of a multi-input model."})
   List<String> data;
 
   @Mixin RangeOptionsMixin ranges;

@@ -15,10 +15,12 @@ import picocli.CommandLine.Option;
     name = "evaluate",
     mixinStandardHelpOptions = true,
     description = {
-      "Runs the FP32 and the quantized model over the evaluation data on Spark and writes eval.json into",
-      "--out (atomically, _SUCCESS last): per model output SQNR (dB; null when the outputs are equal),",
-      "cosine similarity, max and mean absolute error, top-1 agreement (2-D [N, classes] outputs) and,",
-      "with --labels, the top-1 accuracy of each model."
+      "Runs the FP32 and the quantized model over the evaluation data on Spark and compares their outputs"
+          + " in eval.json.",
+      "eval.json holds per model output SQNR (dB; null when the outputs are equal), cosine similarity, max and"
+          + " mean absolute error, top-1 agreement (2-D [N, classes] outputs) and, with --labels, the top-1"
+          + " accuracy of each model; each model's size and throughput; the per-tensor sensitivity ranking.",
+      "Writes into --out, atomically (_SUCCESS last): eval.json."
     })
 public final class EvaluateCommand extends SparkCommand implements Callable<Integer> {
   @Option(names = "--fp32", required = true, paramLabel = "M.onnx", converter = ModelFile.class,
@@ -30,7 +32,8 @@ public final class EvaluateCommand extends SparkCommand implements Callable<Inte
   Path quantized;
 
   @Option(names = "--data", paramLabel = "[NAME=]PATH",
-      description = "Evaluation data, as calibrate's --data (.npy/.npz files or directories, Parquet, ...).")
+      description = "Evaluation data, as calibrate's --data: .npy/.npz files or directories, Parquet, ORC, JSON or CSV"
+          + " files or directories, a Delta Lake table or a folder of images (see --format).")
   List<String> data;
 
   @Mixin DataFormatMixin dataFormat;

@@ -25,12 +25,14 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "example-data",
     mixinStandardHelpOptions = true,
-    description = {"--kind lines (default): renders text lines (half rotated 180 degrees) for the example",
-        "text-direction classifier: DIR/x/part-*.npy float32 [n,3,48,192] and DIR/labels.npy (0 = 0 degrees,",
-        "1 = 180 degrees). --kind bert: DIR/model.onnx, a BERT-style classifier (random weights, opset 17,",
-        "int64 inputs input_ids, attention_mask, token_type_ids [batch, seq]), and DIR/tokens.parquet (--count",
-        "rows) and DIR/eval.parquet (--eval-count rows): columns input_ids, attention_mask, token_type_ids of",
-        "array<long>, sentence pairs of varying true length padded with 0 (mask 0) to --seq-length.",
+    description = {"Writes the data of the bundled examples into --out: labelled text lines for the text-direction"
+        + " classifier, or the NLP example's model and token tables.",
+        "--kind lines (default): renders text lines (half rotated 180 degrees) for the example text-direction"
+        + " classifier: DIR/x/part-*.npy float32 [n,3,48,192] and DIR/labels.npy (0 = 0 degrees, 1 = 180 degrees).",
+        "--kind bert: DIR/model.onnx, a BERT-style classifier (random weights, opset 17, int64 inputs input_ids,"
+        + " attention_mask, token_type_ids [batch, seq]), and DIR/tokens.parquet (--count rows) and"
+        + " DIR/eval.parquet (--eval-count rows): columns input_ids, attention_mask, token_type_ids of"
+        + " array<long>, sentence pairs of varying true length padded with 0 (mask 0) to --seq-length.",
         "DIR must be new or empty (atomically, _SUCCESS last); one holding this very data is left as it is."})
 public final class ExampleDataCommand implements Callable<Integer> {
   static final String COMMAND = "example-data";

@@ -41,7 +41,9 @@ public final class InspectCommand implements Callable<Integer> {
   Path quantized;
 
   @Option(names = "--input-shape", paramLabel = "NAME=D0,D1,...",
-      description = "Full input shape (with batch) used to verify the prepared model, e.g. x=1,3,48,192.")
+      description = "Full input shape (with batch) to verify the prepared model with, e.g. x=1,3,48,192. Without it an"
+          + " input with dynamic dimensions past the batch leaves the prepared model unverified (everything else is"
+          + " printed).")
   List<String> inputShapes;
 
   @Mixin RangeOptionsMixin rangeOptions;
@@ -57,14 +59,24 @@ public final class InspectCommand implements Callable<Integer> {
     if (q != null) {
       requireQuantizedOf(m, sha, q);
     }
-    printModel(out, m, sha);
-    Map<String, long[]> shapes = verificationShapes(m);
+    java.io.StringWriter header = new java.io.StringWriter(); // printed once the model is prepared: all or nothing
+    printModel(new PrintWriter(header, true), m, sha);
+    Map<String, long[]> shapes = DataFormatMixin.parseShapes("--input-shape", inputShapes);
+    ValueInfoProto unshaped = unshapedInput(m, shapes);
     try (WorkDir work = WorkDir.create("qcal-inspect-")) {
       org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
-      ModelPreparer.Prepared p = ModelPreparer.prepare(model, work.path(), shapes, ranges.preparedOpset(conf));
+      int opset = ranges.preparedOpset(conf);
+      ModelPreparer.Prepared p = unshaped == null ? ModelPreparer.prepare(model, work.path(), shapes, opset)
+          : ModelPreparer.transform(model, work.path(), opset, () -> {
+            throw new UsageException("preparing " + model + " needs one run of it, and input " + describe(unshaped)
+                + " has dynamic dimensions: give its full shape, e.g. " + shapeHint(unshaped));
+          }).withoutVerification();
+      out.print(header);
       out.println("prepared: opset " + p.sourceOpset() + " -> " + p.opset() + ", " + p.foldedConstants()
-          + " constants folded, " + p.foldedBatchNorms() + " batch norms folded"
-          + ", outputs verified against the original (max |diff| " + p.maxAbsDiff() + ")");
+          + " constants folded, " + p.foldedBatchNorms() + " batch norms folded" + (p.verified()
+              ? ", outputs verified against the original (max |diff| " + p.maxAbsDiff() + ")"
+              : "; not verified against the original: input '" + unshaped.getName() + "' has dynamic dimensions"
+                  + " past the batch (to verify, give its full shape, e.g. " + shapeHint(unshaped) + ")"));
       if (p.irLowered()) {
         out.println("prepared: " + IrVersions.describe(p.sourceIrVersion(), p.irVersion()));
       }
@@ -113,22 +125,32 @@ public final class InspectCommand implements Callable<Integer> {
   }
 
   /**
-   * The {@code --input-shape} shapes to verify the prepared model with; an input with dynamic dimensions
-   * past the batch (and no initializer) needs one.
+   * The first graph input (not an initializer) with dynamic dimensions past the batch and no {@code
+   * --input-shape}: the prepared model cannot be run to verify it; null when every input has a shape.
    */
-  private Map<String, long[]> verificationShapes(ModelProto m) {
-    Map<String, long[]> shapes = new LinkedHashMap<>(DataFormatMixin.parseShapes("--input-shape", inputShapes));
+  private static ValueInfoProto unshapedInput(ModelProto m, Map<String, long[]> shapes) {
+    java.util.Set<String> inits = new java.util.HashSet<>();
+    m.getGraph().getInitializerList().forEach(t -> inits.add(t.getName()));
     for (ValueInfoProto v : m.getGraph().getInputList()) {
       var dims = v.getType().getTensorType().getShape().getDimList();
-      boolean dynamic = dims.stream().skip(1).anyMatch(d -> !d.hasDimValue());
-      if (dynamic && !shapes.containsKey(v.getName()) && m.getGraph().getInitializerList().stream()
-          .noneMatch(t -> t.getName().equals(v.getName()))) {
-        throw new UsageException("input '" + v.getName() + "' " + describe(v)
-            + " has dynamic dimensions: give a full shape to verify the prepared model with, e.g. --input-shape "
-            + v.getName() + "=1,...");
+      boolean dynamic = dims.stream().skip(1).anyMatch(d -> !d.hasDimValue() || d.getDimValue() <= 0);
+      if (dynamic && !shapes.containsKey(v.getName()) && !inits.contains(v.getName())) {
+        return v;
       }
     }
-    return shapes;
+    return null;
+  }
+
+  /** {@code --input-shape x=1,3,?,?}: the declared shape with batch 1 and a ? for each other dynamic dimension. */
+  private static String shapeHint(ValueInfoProto v) {
+    var dims = v.getType().getTensorType().getShape().getDimList();
+    StringBuilder b = new StringBuilder("--input-shape ").append(v.getName()).append('=');
+    for (int i = 0; i < dims.size(); i++) {
+      var d = dims.get(i);
+      b.append(i > 0 ? "," : "").append(d.hasDimValue() && d.getDimValue() > 0 ? Long.toString(d.getDimValue())
+          : i == 0 ? "1" : "?");
+    }
+    return b.append(" with a number for each ?").toString();
   }
 
   /**

@@ -102,15 +102,45 @@ final class QcalDefaults implements CommandLine.IDefaultValueProvider {
     TreeSet<String> known = knownKeys(root);
     for (String k : fromFile.keySet()) {
       if (!known.contains(k)) {
-        throw new UsageException(file + ": unknown key '" + k + "' (keys are <command>.<option>: " + known + ")");
+        throw new UsageException(file + ": unknown key '" + k + "'" + hint(k, "", known));
       }
     }
     for (String k : fromSpark.keySet()) {
       if (!known.contains(k)) {
-        throw new UsageException("unknown Spark setting '" + SPARK_PREFIX + k + "' (qcal settings are "
-            + SPARK_PREFIX + "<command>.<option> with <command>.<option> one of " + known + ")");
+        throw new UsageException("unknown Spark setting '" + SPARK_PREFIX + k + "'" + hint(k, SPARK_PREFIX, known));
       }
     }
+  }
+
+  /**
+   * What an unknown key {@code k} may have meant: "; did you mean K?" with the known keys closest to it
+   * (optimal string alignment distance, at most 3 edits and a third of the key; ties all named, at most
+   * three), then where the keys come from: the options of {@code qcal <command> --help}, or the commands
+   * when {@code k}'s command is none.
+   */
+  static String hint(String k, String prefix, TreeSet<String> known) {
+    int best = Integer.MAX_VALUE;
+    java.util.List<String> nearest = new java.util.ArrayList<>();
+    for (String c : known) {
+      int d = dev.qcal.model.plan.OnnxOpTypes.distance(k, c);
+      if (d < best) {
+        best = d;
+        nearest.clear();
+      }
+      if (d == best) {
+        nearest.add(c);
+      }
+    }
+    String command = k.contains(".") ? k.substring(0, k.indexOf('.')) : k;
+    boolean commandKnown = known.stream().anyMatch(c -> c.startsWith(command + "."));
+    String where = commandKnown ? "keys are " + prefix + command + ".<option>, one per option of `qcal " + command
+        + " --help`" : "keys are " + prefix + "<command>.<option> with <command> one of "
+        + new TreeSet<>(known.stream().map(c -> c.substring(0, c.indexOf('.'))).toList());
+    if (best <= 3 && best * 3 <= k.length() && nearest.size() <= 3) {
+      return "; did you mean " + String.join(" or ", nearest.stream().map(c -> prefix + c).toList()) + "? (" + where
+          + ")";
+    }
+    return " (" + where + ")";
   }
 
   static String key(OptionSpec o) {

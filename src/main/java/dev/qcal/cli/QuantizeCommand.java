@@ -16,8 +16,12 @@ import picocli.CommandLine.Option;
     name = "quantize",
     mixinStandardHelpOptions = true,
     description = {
-      "Chooses ranges again from the statistics an earlier calibrate saved (--stats), and writes",
-      "qparams.json, quantized.onnx, calibration.cache, calibration_table.json and run.json into --out.",
+      "Chooses ranges again from the statistics an earlier calibrate saved (--stats), and writes the"
+          + " quantization parameters and the quantized (QDQ) model into --out.",
+      "Writes into --out, atomically (_SUCCESS last): qparams.json (scales and zero points),"
+          + " quantized.onnx (the QDQ model; its weights in quantized.onnx.data when the model keeps them in"
+          + " external data or passes 2 GB), calibration.cache (TensorRT), calibration_table.json (ONNX Runtime),"
+          + " run.json (what ran, with timings) and report.html (not with --no-report).",
       "No Spark job and no inference: seconds, whatever the size of the calibration data."
     })
 public final class QuantizeCommand extends OutputCommand implements Callable<Integer> {

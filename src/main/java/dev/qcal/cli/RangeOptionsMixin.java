@@ -48,7 +48,8 @@ public final class RangeOptionsMixin {
   boolean powerOfTwoScales;
 
   @Option(names = "--config", paramLabel = "FILE",
-      description = "Per-tensor overrides (JSON: method, percentile, dtype, symmetric, range); see README.")
+      description = "Per-tensor overrides (JSON: method, percentile, dtype, symmetric, range); see README. A tensor"
+          + " given a range has method \"fixed\" in qparams.json.")
   String configFile;
 
   @Option(names = "--trt-version", defaultValue = "8601",

@@ -17,9 +17,10 @@ import picocli.CommandLine.Option;
     name = "report",
     mixinStandardHelpOptions = true,
     description = {
-      "Writes report.html into --out (atomically, _SUCCESS last) for a calibrate or quantize output",
-      "directory: histograms with every method's range, chosen parameters and error estimates, weights,",
-      "the run summary and, with --eval, the evaluation figures and the sensitivity ranking.",
+      "Writes report.html for a calibrate or quantize output directory into --out.",
+      "The report shows histograms with every method's range, chosen parameters and error estimates,"
+          + " weights, the run summary and, with --eval, the evaluation figures and the sensitivity ranking.",
+      "Writes into --out, atomically (_SUCCESS last): report.html.",
       "No Spark job: seconds."
     })
 public final class ReportCommand extends OutputCommand implements Callable<Integer> {
@@ -30,7 +31,8 @@ public final class ReportCommand extends OutputCommand implements Callable<Integ
   String run;
 
   @Option(names = "--eval", paramLabel = "DIR",
-      description = "An evaluate output directory (or its eval.json) of the run's quantized model.")
+      description = "An evaluate output directory (or its eval.json) of the run's quantized model; an evaluation of"
+          + " other models (another SHA-256) is refused.")
   String eval;
 
   @Option(names = "--stats", paramLabel = "DIR",

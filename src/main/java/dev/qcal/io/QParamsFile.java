@@ -56,8 +56,9 @@ public final class QParamsFile {
   /**
    * One quantized tensor: role {@code activation}, {@code weight} or {@code bias}; min/max per
    * channel (one element when per-tensor); count of finite values observed; non-finite counts.
-   * Activations also carry the range method, the chosen range before scale/zero-point rounding
-   * and the error estimate of quantize-dequantize over their histogram (null when unknown).
+   * Activations also carry the range method ({@code fixed} when {@code --config} sets the range), the
+   * chosen range before scale/zero-point rounding and the error estimate of quantize-dequantize over their
+   * histogram (null when unknown).
    */
   public record Entry(
       String name,

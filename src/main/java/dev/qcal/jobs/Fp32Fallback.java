@@ -286,9 +286,16 @@ public final class Fp32Fallback {
     return m.isEmpty() ? null : String.join(", ", m);
   }
 
+  /**
+   * The step at debug level, with what missed the target: the command prints each step once on stderr
+   * ({@code qcal: fallback step N: ...}, from run.json's record); at info it was told twice.
+   */
   private static void log(int step, List<String> nodes, EvaluateJob.Comparisons c, Target t) {
+    if (!LOG.isDebugEnabled()) {
+      return;
+    }
     String missed = missed(c, t);
-    LOG.info("fallback step {}{}: top-1 agreement {}, accuracy drop {} points, output SQNR {} dB: {}", step,
+    LOG.debug("fallback step {}{}: top-1 agreement {}, accuracy drop {} points, output SQNR {} dB: {}", step,
         nodes.isEmpty() ? "" : " (FP32: " + String.join(", ", nodes) + ")", c.agreement(), c.accuracyDropPoints(),
         c.sqnrDb(), missed == null ? "target met" : missed);
   }

@@ -98,14 +98,10 @@ public final class RunDirectory {
     org.apache.hadoop.fs.Path evalFile = evalLocation == null ? null : evalFile(evalLocation);
     JsonNode eval = evalFile == null ? null
         : readJson(evalFile, "qcal.eval", " (give an evaluate output directory or its eval.json)", conf);
-    ReportData d = ReportData.of(qparams, run, loaded.stats(), eval);
     if (eval != null) {
-      String note = otherModelNote(runDir, evalFile, eval, conf);
-      if (note != null) {
-        d.notes().add(note);
-      }
+      requireSameModels(runDir, qparams.header(), evalFile, eval, conf);
     }
-    return d;
+    return ReportData.of(qparams, run, loaded.stats(), eval);
   }
 
   private static org.apache.hadoop.fs.Path evalFile(String evalLocation) {
@@ -113,17 +109,30 @@ public final class RunDirectory {
     return evalLocation.endsWith(".json") ? e : new org.apache.hadoop.fs.Path(e, "eval.json");
   }
 
-  /** A note when the eval.json evaluated another quantized model than the run's own, else null. */
-  private static String otherModelNote(String runDir, org.apache.hadoop.fs.Path evalFile, JsonNode eval,
-      Configuration conf) {
-    String evaluated = eval.path("quantized").path("sha256").asText("");
+  /**
+   * Refuses an eval.json of other models than the run's: its FP32 model's SHA-256 must be the one the run's
+   * qparams.json quantized, and its quantized model's that of the run's quantized.onnx (when the run has one).
+   */
+  private static void requireSameModels(String runDir, QParamsFile.Header header, org.apache.hadoop.fs.Path evalFile,
+      JsonNode eval, Configuration conf) {
+    JsonNode fp32 = eval.path("fp32");
+    if (!header.modelSha256().equals(fp32.path("sha256").asText(""))) {
+      throw new DataException(evalFile + " compared with the FP32 model " + fp32.path("path").asText("?")
+          + " (SHA-256 " + fp32.path("sha256").asText("none") + "), not the run's " + header.modelPath()
+          + " (SHA-256 " + header.modelSha256() + ", " + new org.apache.hadoop.fs.Path(runDir, QParamsFile.NAME)
+          + ")");
+    }
+    JsonNode evaluated = eval.path("quantized");
     org.apache.hadoop.fs.Path quantized = new org.apache.hadoop.fs.Path(runDir, "quantized.onnx");
     if (!exists(quantized, conf)) {
-      return null;
+      return;
     }
     String own = sha256(quantized, conf);
-    return own.equals(evaluated) ? null : evalFile + " evaluated the quantized model with SHA-256 " + evaluated
-        + ", not this run's quantized.onnx (" + own + ")";
+    if (!own.equals(evaluated.path("sha256").asText(""))) {
+      throw new DataException(evalFile + " evaluated the quantized model " + evaluated.path("path").asText("?")
+          + " (SHA-256 " + evaluated.path("sha256").asText("none") + "), not the run's " + quantized + " (SHA-256 "
+          + own + ")");
+    }
   }
 
   private static boolean exists(org.apache.hadoop.fs.Path p, Configuration conf) {

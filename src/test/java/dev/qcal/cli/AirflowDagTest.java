@@ -78,6 +78,25 @@ class AirflowDagTest {
     assertEquals(job.get("qcal.command"), run.get(1), "the DAG runs the job file's command");
   }
 
+  /**
+   * The docstring's `qcal X` commands are real ones, and none is called future work: it said quantize and
+   * evaluate would "join as they land" after both existed.
+   */
+  @Test
+  void theDocstringNamesRealCommandsAsSuch() throws Exception {
+    String python = Files.readString(DAG);
+    String doc = python.substring(python.indexOf("\"\"\"") + 3, python.indexOf("\"\"\"", python.indexOf("\"\"\"") + 3));
+    var commands = new CommandLine(new Main()).getSubcommands().keySet();
+    Matcher named = Pattern.compile("`qcal ([a-z-]+)").matcher(doc);
+    int count = 0;
+    while (named.find()) {
+      assertTrue(commands.contains(named.group(1)), named.group(1) + " in the docstring is no qcal command");
+      count++;
+    }
+    assertTrue(count >= 3, "calibrate, quantize and evaluate named: " + doc);
+    assertFalse(doc.replaceAll("\\s+", " ").matches("(?s).*(as they land|join later|not yet|to come).*"), doc);
+  }
+
   @Test
   void aWrongOptionWouldBeCaught() {
     List<List<String>> bad = applicationArgs("application_args=[\"calibrate\", \"--model\", M, \"--data\", D, \"--out\", f\"{O}/x\", \"--batchsize\", \"3\"]");

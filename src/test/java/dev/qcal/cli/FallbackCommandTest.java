@@ -104,12 +104,50 @@ class FallbackCommandTest {
     assertEquals(Files.size(calibrated.resolve("quantized.onnx")), eval.get("quantized").get("bytes").asLong());
   }
 
+  /**
+   * Runs {@code args} with qcal's log at INFO as conf/log4j2.properties sets it for scripts/qcal (captured
+   * here, not on the console), and returns the run with the log lines appended to its stderr.
+   */
+  private static Cli withQcalLogAtInfo(String... args) {
+    var ctx = (org.apache.logging.log4j.core.LoggerContext) org.apache.logging.log4j.LogManager.getContext(false);
+    var config = ctx.getConfiguration();
+    java.io.StringWriter log = new java.io.StringWriter();
+    var appender = org.apache.logging.log4j.core.appender.WriterAppender.newBuilder().setName("qcal-capture")
+        .setTarget(log).setLayout(org.apache.logging.log4j.core.layout.PatternLayout.newBuilder()
+            .withPattern("%m%n").build()).build();
+    appender.start();
+    var logger = config.getLoggerConfig("dev.qcal"); // the test configuration's, at warn
+    var level = logger.getLevel();
+    boolean additive = logger.isAdditive();
+    logger.setLevel(org.apache.logging.log4j.Level.INFO);
+    logger.setAdditive(false);
+    logger.addAppender(appender, null, null);
+    ctx.updateLoggers();
+    try {
+      Cli r = Cli.run(args);
+      return new Cli(r.code(), r.out(), r.err() + log);
+    } finally {
+      logger.removeAppender(appender.getName());
+      logger.setLevel(level);
+      logger.setAdditive(additive);
+      ctx.updateLoggers();
+      appender.stop();
+    }
+  }
+
   @Test
   void calibrateFallbackLeavesTheFragileNodesInFp32AndMeetsTheTarget() throws Exception {
     Path out = tmp.resolve("fallback");
-    Cli r = Cli.run("calibrate", "--model", model.toString(), "--data", data.resolve("x").toString(),
+    Cli r = withQcalLogAtInfo("calibrate", "--model", model.toString(), "--data", data.resolve("x").toString(),
         "--out", out.toString(), "--target-agreement", "0.95", "--sensitivity-samples", "32");
     assertEquals(0, r.code(), r.err());
+    // each of the two steps is told once, the command's line (it was also logged at INFO by the job)
+    for (int step = 0; step < 2; step++) {
+      String prefix = "fallback step " + step;
+      assertEquals(1, r.err().lines().filter(l -> l.contains(prefix + ":") || l.contains(prefix + " ")).count(),
+          r.err());
+    }
+    assertTrue(r.err().contains("qcal: fallback step 1: FP32 [mm1, mm2] (tensor a): top-1 agreement "), r.err());
     assertTrue(r.err().contains("warning: the fallback target is evaluated on the calibration data"), r.err());
     assertTrue(r.err().contains("qcal: fallback target met with 2 nodes in FP32: mm1, mm2"), r.err());
     JsonNode fb = json(out.resolve("run.json")).get("fallback");

@@ -70,8 +70,10 @@ class QcalDefaultsTest {
     try {
       Cli r = Cli.run("calibrate", "--help");
       assertEquals(2, r.code(), r.err());
-      assertTrue(r.errorLine().contains("unknown key 'calibrate.batchsize'"), r.err());
-      assertTrue(r.errorLine().contains("calibrate.batch-size"), r.err());
+      // one line with the closest key, not all ~90 of them
+      assertEquals("qcal: error: " + f + ": unknown key 'calibrate.batchsize'; did you mean calibrate.batch-size?"
+          + " (keys are calibrate.<option>, one per option of `qcal calibrate --help`)", r.errorLine());
+      assertEquals(1, r.err().lines().count(), r.err());
     } finally {
       restore(QcalDefaults.FILE_PROPERTY, old);
     }
@@ -80,7 +82,9 @@ class QcalDefaultsTest {
     try {
       Cli r = Cli.run("calibrate", "--help");
       assertEquals(2, r.code(), r.err());
-      assertTrue(r.errorLine().contains("unknown Spark setting 'spark.qcal.calibrate.bacth-size'"), r.err());
+      assertEquals("qcal: error: unknown Spark setting 'spark.qcal.calibrate.bacth-size'; did you mean"
+          + " spark.qcal.calibrate.batch-size? (keys are spark.qcal.calibrate.<option>, one per option of"
+          + " `qcal calibrate --help`)", r.errorLine());
     } finally {
       System.clearProperty("spark.qcal.calibrate.bacth-size");
     }
@@ -89,6 +93,30 @@ class QcalDefaultsTest {
     } finally {
       System.clearProperty("spark.qcal.test.anything");
     }
+  }
+
+  /**
+   * The closest keys by edit distance (counted by hand below): ties all named, none for a key far from every
+   * known one, and the commands for an unknown command.
+   */
+  @Test
+  void unknownKeysGetTheClosestKnownOnes() {
+    TreeSet<String> known = new TreeSet<>(java.util.List.of("calibrate.batch-size", "calibrate.seed",
+        "calibrate.mask", "calibrate.max-samples", "evaluate.seed", "evaluate.batch-size"));
+    // one insertion from calibrate.seed; evaluate.seed differs in the whole command
+    assertEquals("; did you mean calibrate.seed? (keys are calibrate.<option>, one per option of"
+        + " `qcal calibrate --help`)", QcalDefaults.hint("calibrate.sed", "", known));
+    // one substitution from calibrate.mask
+    assertTrue(QcalDefaults.hint("calibrate.masx", "", known).startsWith("; did you mean calibrate.mask?"));
+    // one substitution from each of quantize.cut and quantize.out
+    TreeSet<String> tie = new TreeSet<>(java.util.List.of("quantize.out", "quantize.cut", "quantize.stats"));
+    assertEquals("; did you mean quantize.cut or quantize.out? (keys are quantize.<option>, one per option of"
+        + " `qcal quantize --help`)", QcalDefaults.hint("quantize.put", "", tie));
+    // eight edits from calibrate.seed at best
+    assertEquals(" (keys are calibrate.<option>, one per option of `qcal calibrate --help`)",
+        QcalDefaults.hint("calibrate.zzzzzzzz", "", known));
+    assertEquals(" (keys are spark.qcal.<command>.<option> with <command> one of [calibrate, evaluate])",
+        QcalDefaults.hint("calibrat.zzzzzzzzzzzzzzzz", "spark.qcal.", known));
   }
 
   @Test

@@ -48,9 +48,27 @@ class ReportCommandTest {
     assertEquals(0, Cli.run("report", "--run", run.toString(), "--out", out.toString(), "--overwrite").code());
   }
 
+  /** The SHA-256 of bytes 1, 2, 3 (as {@code printf '\\x01\\x02\\x03' | sha256sum} gives it). */
+  private static final String SHA_123 = "039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81";
+
+  /** Writes the fixture's eval.json into {@code dir} with its models' SHA-256 replaced (null: kept). */
+  private static Path eval(Path dir, String fp32Sha, String quantizedSha) throws Exception {
+    ReportFixtures.writeEval(dir, 5, 5, true);
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode e = (ObjectNode) json.readTree(dir.resolve("eval.json").toFile());
+    if (fp32Sha != null) {
+      ((ObjectNode) e.get("fp32")).put("sha256", fp32Sha);
+    }
+    if (quantizedSha != null) {
+      ((ObjectNode) e.get("quantized")).put("sha256", quantizedSha);
+    }
+    json.writeValue(dir.resolve("eval.json").toFile(), e);
+    return dir;
+  }
+
   @Test
   void withAnEvaluationAndItsSensitivity() throws Exception {
-    ReportFixtures.writeEval(tmp.resolve("eval"), 5, 5, true);
+    eval(tmp.resolve("eval"), null, SHA_123);
     Files.write(run.resolve("quantized.onnx"), new byte[] {1, 2, 3});
     Path out = tmp.resolve("report");
     Cli r = Cli.run("report", "--run", run.toString(), "--eval", tmp.resolve("eval").toString(), "--out", out.toString());
@@ -60,11 +78,30 @@ class ReportCommandTest {
     assertTrue(html.contains("<h2 id=\"sensitivity\">"));
     String table = html.substring(html.indexOf("<table class=\"sensitivity\">"));
     assertEquals(5, count(table.substring(0, table.indexOf("</table>")), "<tr><td class=\"n\">"));
-    // eval.json evaluated another quantized model than this run's: said so
-    assertTrue(html.contains("evaluated the quantized model with SHA-256 " + "cd".repeat(32)), "note");
     // the eval.json file itself works as well
     assertEquals(0, Cli.run("report", "--run", run.toString(), "--eval", tmp.resolve("eval/eval.json").toString(),
         "--out", tmp.resolve("r2").toString()).code());
+  }
+
+  /**
+   * An eval.json of another quantized model than the run's quantized.onnx, or of another FP32 model than the
+   * run quantized, is refused (it was taken, with a note inside the report only): exit 2, one line naming
+   * both models and SHA-256s, nothing written.
+   */
+  @Test
+  void anEvaluationOfOtherModelsIsRefused() throws Exception {
+    Files.write(run.resolve("quantized.onnx"), new byte[] {1, 2, 3});
+    Path other = eval(tmp.resolve("other"), null, "cd".repeat(32));
+    Path out = tmp.resolve("report");
+    Cli r = Cli.run("report", "--run", run.toString(), "--eval", other.toString(), "--out", out.toString());
+    r.assertBadInput(out, other.resolve("eval.json") + " evaluated the quantized model q.onnx (SHA-256 "
+        + "cd".repeat(32) + "), not the run's " + run.resolve("quantized.onnx").toUri().getPath().replaceAll("/$", "")
+        + " (SHA-256 " + SHA_123 + ")");
+    assertEquals(1, r.err().lines().count(), r.err());
+    Path otherFp32 = eval(tmp.resolve("otherfp32"), "ef".repeat(32), SHA_123);
+    Cli f = Cli.run("report", "--run", run.toString(), "--eval", otherFp32.toString(), "--out", out.toString());
+    f.assertBadInput(out, otherFp32.resolve("eval.json") + " compared with the FP32 model m.onnx (SHA-256 "
+        + "ef".repeat(32) + "), not the run's ", " (SHA-256 " + ReportFixtures.SHA + ", ");
   }
 
   @Test

@@ -81,7 +81,8 @@ public final class ModelPreparer {
    * @param opset the prepared model's default-domain opset
    * @param foldedConstants Constant nodes in the original minus those left
    * @param foldedBatchNorms BatchNormalization nodes in the original minus those left
-   * @param maxAbsDiff the largest absolute output difference seen in verification
+   * @param maxAbsDiff the largest absolute output difference seen in verification, NaN when not verified
+   *     ({@link Unverified#withoutVerification})
    * @param sourceIrVersion the original model's IR version
    * @param irVersion the prepared model's IR version (lower when the runtime reads no newer, see {@link IrVersions})
    */
@@ -91,6 +92,11 @@ public final class ModelPreparer {
     /** Whether preparation lowered the IR version for ONNX Runtime. */
     public boolean irLowered() {
       return irVersion < sourceIrVersion;
+    }
+
+    /** Whether the prepared model's outputs were compared with the original's. */
+    public boolean verified() {
+      return !Double.isNaN(maxAbsDiff);
     }
   }
 
@@ -169,6 +175,15 @@ public final class ModelPreparer {
       }
       return new Prepared(model, file, OnnxModels.opset(source), OnnxModels.opset(model), foldedConstants,
           foldedBatchNorms, maxAbsDiff, sourceIrVersion, model.getIrVersion());
+    }
+
+    /**
+     * What preparation did, without comparing the prepared model's outputs with the original's ({@code
+     * maxAbsDiff} NaN): for a look at the plan when no input shapes are known ({@code qcal inspect}).
+     */
+    public Prepared withoutVerification() {
+      return new Prepared(model, file, OnnxModels.opset(source), OnnxModels.opset(model), foldedConstants,
+          foldedBatchNorms, Double.NaN, sourceIrVersion, model.getIrVersion());
     }
   }
 
