@@ -163,8 +163,8 @@ class QuantizeCommandTest {
     assertEquals("percentile", a.get("relu_0.tmp_0").get("method").asText());
     assertEquals("int8", a.get("relu_0.tmp_0").get("dtype").asText());
     assertEquals("minmax", a.get("hardswish_0.tmp_0").get("method").asText());
-    // every method an entry can show is documented in README's Outputs section ("fixed" was not)
-    String readme = Files.readString(Path.of("README.md"));
+    // every method an entry can show is documented in the reference's Outputs section ("fixed" was not)
+    String readme = Files.readString(Path.of("docs/reference.md"));
     int start = readme.indexOf("\n## Outputs\n");
     String outputs = readme.substring(start, readme.indexOf("\n## ", start + 1));
     a.fields().forEachRemaining(e -> {
