@@ -15,12 +15,13 @@ import picocli.CommandLine.Option;
     name = "drift",
     mixinStandardHelpOptions = true,
     description = {
-      "Compares a run's data (--current: its statistics) with the data the deployed",
-      "quantization parameters were chosen on (--baseline), per calibrated activation:",
-      "the share of the current values the deployed range clips, the Jensen-Shannon",
-      "divergence of the two histograms, and the SQNR the deployed parameters lose on",
-      "the current data against those the same method would choose now. Writes",
-      "drift.json and report.html into --out (atomically, _SUCCESS last). No Spark job.",
+      "Says whether deployed quantization parameters still fit a run's data.",
+      "Compares a run's statistics (--current) with the data the deployed parameters",
+      "were chosen on (--baseline), per calibrated activation: the share of the",
+      "current values the deployed range clips, the Jensen-Shannon divergence of the",
+      "two histograms, and the SQNR the deployed parameters lose on the current data",
+      "against those the same method would choose now. Writes into --out, atomically",
+      "(_SUCCESS last): drift.json and report.html. No Spark job.",
       "Exit codes: 0 no tensor past a threshold; " + Main.THRESHOLD + " drift (drift.json written);",
       "2 bad input (nothing written); 3 failure while running."
     })

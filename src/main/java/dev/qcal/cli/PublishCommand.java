@@ -14,13 +14,15 @@ import picocli.CommandLine.Option;
     name = "publish",
     mixinStandardHelpOptions = true,
     description = {
-      "Copies a calibrate, merge or quantize output (--candidate) to a stable location (--out) atomically, when",
-      "something says the deployed parameters should change: nothing published there yet, --drift's drift.json",
-      "found drift, the publication is --republish-after days old, or --force; and only when the candidate's",
-      "eval.json (--eval) meets --gate-agreement and --gate-sqnr. --out then holds the candidate's files, the",
-      "eval.json and drift.json that decided, and published.json (date, reason, gate figures).",
-      "Exit codes: 0 published or kept (no trigger; --out untouched); 4 refused by the gate (--out untouched);",
-      "2 bad input; 3 failure."
+      "Publishes a calibrate, merge or quantize output to a stable location.",
+      "Copies --candidate to --out, atomically (_SUCCESS last), when a trigger fires:",
+      "nothing published there yet, --drift's drift.json found drift, the publication",
+      "is --republish-after days old, or --force; and only when the candidate's",
+      "eval.json (--eval) meets --gate-agreement and --gate-sqnr. --out then holds the",
+      "candidate's files, the eval.json and drift.json that decided, and",
+      "published.json (date, reason, gate figures, the previous publication).",
+      "Exit codes: 0 published or kept (no trigger; --out untouched); 4 refused by the",
+      "gate (--out untouched); 2 bad input; 3 failure."
     })
 public final class PublishCommand extends OutputCommand implements Callable<Integer> {
   @Option(names = "--candidate", required = true, paramLabel = "DIR",
@@ -40,7 +42,8 @@ public final class PublishCommand extends OutputCommand implements Callable<Inte
   Integer republishAfter;
 
   @Option(names = "--eval", paramLabel = "DIR",
-      description = "An evaluate output directory (or its eval.json) of the run's quantized model.")
+      description = "An evaluate output directory (or its eval.json) of the run's quantized model; an evaluation of"
+          + " other models (another SHA-256) is refused.")
   String eval;
 
   @Option(names = "--gate-agreement", paramLabel = "A",

@@ -49,12 +49,9 @@ public final class HadoopFiles {
       } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
         throw new DataException(file + ": not valid JSON: " + e.getOriginalMessage());
       }
-      if (n == null || !n.isObject()) {
-        throw new DataException(file + ": expected a JSON object");
-      }
-      if (format != null && !format.equals(n.path("format").asText())) {
-        throw new DataException(file + ": expected format '" + format + "', found '" + n.path("format").asText()
-            + "'");
+      if (format == null ? n == null || !n.isObject() : n == null || !format.equals(n.path("format").asText())) {
+        throw new DataException(file + (format == null ? ": expected a JSON object" : ": expected format '" + format
+            + "', found '" + (n == null ? "" : n.path("format").asText()) + "'"));
       }
       return n;
     } catch (IOException e) {

@@ -135,26 +135,7 @@ public final class StatsFiles {
       } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
         throw new DataException(manifestFile + ": not valid JSON: " + e.getOriginalMessage());
       }
-      if (!FORMAT.equals(m.path("format").asText())) {
-        throw new DataException(manifestFile + ": expected format '" + FORMAT + "', found '"
-            + m.path("format").asText() + "'");
-      }
-      int version = m.path("format_version").asInt(-1);
-      if (version != StatsCodec.VERSION) {
-        throw new DataException(manifestFile + ": statistics format version " + version
-            + " cannot be read by this qcal (it reads version " + StatsCodec.VERSION + ")");
-      }
-      Map<String, long[]> shapes = new LinkedHashMap<>();
-      m.path("input_shapes").fields().forEachRemaining(e -> {
-        long[] shape = new long[e.getValue().size()];
-        for (int i = 0; i < shape.length; i++) {
-          shape[i] = e.getValue().get(i).asLong();
-        }
-        shapes.put(e.getKey(), shape);
-      });
-      Manifest manifest = new Manifest(version, m.path("model_sha256").asText(), m.path("prepared_opset").asInt(),
-          m.path("samples").asLong(), shapes,
-          m.path("model_transform").isTextual() ? m.get("model_transform").asText() : null);
+      Manifest manifest = manifest(m, manifestFile);
       org.apache.hadoop.fs.Path bin = new org.apache.hadoop.fs.Path(dir, m.path("data_file").asText(BIN));
       StatsSet stats;
       try (InputStream in = new java.io.BufferedInputStream(fs.open(bin), 1 << 16)) {
@@ -172,6 +153,30 @@ public final class StatsFiles {
     } catch (IOException e) {
       throw new DataException(location + ": cannot read statistics: " + e.getMessage(), e);
     }
+  }
+
+  /** The manifest {@code m} read from {@code manifestFile}, its format and version checked. */
+  private static Manifest manifest(JsonNode m, org.apache.hadoop.fs.Path manifestFile) {
+    if (!FORMAT.equals(m.path("format").asText())) {
+      throw new DataException(manifestFile + ": expected format '" + FORMAT + "', found '"
+          + m.path("format").asText() + "'");
+    }
+    int version = m.path("format_version").asInt(-1);
+    if (version != StatsCodec.VERSION) {
+      throw new DataException(manifestFile + ": statistics format version " + version
+          + " cannot be read by this qcal (it reads version " + StatsCodec.VERSION + ")");
+    }
+    Map<String, long[]> shapes = new LinkedHashMap<>();
+    m.path("input_shapes").fields().forEachRemaining(e -> {
+      long[] shape = new long[e.getValue().size()];
+      for (int i = 0; i < shape.length; i++) {
+        shape[i] = e.getValue().get(i).asLong();
+      }
+      shapes.put(e.getKey(), shape);
+    });
+    return new Manifest(version, m.path("model_sha256").asText(), m.path("prepared_opset").asInt(),
+        m.path("samples").asLong(), shapes,
+        m.path("model_transform").isTextual() ? m.get("model_transform").asText() : null);
   }
 
   /** Size of the state as it travels between executors and driver (Java serialization). */

@@ -1,14 +1,13 @@
 package dev.qcal.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qcal.data.DataException;
 import dev.qcal.io.AtomicOutput;
+import dev.qcal.io.HadoopFiles;
 import dev.qcal.io.QParamsFile;
 import dev.qcal.io.RunReport;
 import dev.qcal.io.StatsFiles;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -25,7 +24,6 @@ import org.apache.hadoop.fs.Path;
  * naming the file or tensor.
  */
 final class DriftInputs {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private DriftInputs() {}
 
@@ -87,32 +85,18 @@ final class DriftInputs {
       }
       StatsFiles.Loaded stats = manifest || statsDir || needStats ? StatsFiles.read(location, conf) : null;
       Path q = runDir == null ? null : new Path(runDir, QParamsFile.NAME);
-      JsonNode qjson = q != null && fs.exists(q) ? json(fs, q, QParamsFile.FORMAT) : null;
+      JsonNode qjson = q != null && fs.exists(q) ? HadoopFiles.readJson(q, QParamsFile.FORMAT, "", conf) : null;
       if (stats == null && qjson == null) {
         throw new DataException(option + " " + location + ": neither statistics (" + StatsFiles.DIR + "/"
             + StatsFiles.MANIFEST + ") nor a " + QParamsFile.NAME + " here");
       }
       Path r = runDir == null ? null : new Path(runDir, RunReport.NAME);
-      JsonNode run = r != null && fs.exists(r) ? json(fs, r, RunReport.FORMAT) : null;
+      JsonNode run = r != null && fs.exists(r) ? HadoopFiles.readJson(r, RunReport.FORMAT, "", conf) : null;
       return new Side(location, runDir == null ? null : runDir.toString(), stats,
           qjson == null ? null : QParamsFile.read(qjson), qjson, run);
     } catch (IOException e) {
       throw new DataException(option + " " + location + ": cannot read: " + e.getMessage(), e);
     }
-  }
-
-  private static JsonNode json(FileSystem fs, Path file, String format) throws IOException {
-    JsonNode n;
-    try (InputStream in = fs.open(file)) {
-      n = JSON.readTree(in);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new DataException(file + ": not valid JSON: " + e.getOriginalMessage());
-    }
-    if (n == null || !format.equals(n.path("format").asText())) {
-      throw new DataException(file + ": expected format '" + format + "', found '"
-          + (n == null ? "" : n.path("format").asText()) + "'");
-    }
-    return n;
   }
 
   /** Same model, no rewritten model, histograms to compare, the same tensors. */

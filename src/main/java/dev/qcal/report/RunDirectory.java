@@ -3,20 +3,16 @@ package dev.qcal.report;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qcal.data.DataException;
+import dev.qcal.io.HadoopFiles;
 import dev.qcal.io.OutputException;
 import dev.qcal.io.QParamsFile;
 import dev.qcal.io.RunReport;
 import dev.qcal.io.StatsFiles;
 import dev.qcal.stats.StatsSet;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 
 /**
  * Reads what a report draws from out of a run directory (local or any Hadoop file system): its
@@ -55,18 +51,18 @@ public final class RunDirectory {
   }
 
   private static JsonNode readQParams(String runDir, Configuration conf) {
-    return readJson(new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(runDir), QParamsFile.NAME),
+    return HadoopFiles.readJson(new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(runDir), QParamsFile.NAME),
         QParamsFile.FORMAT, " (is " + runDir + " a calibrate or quantize output directory?)", conf);
   }
 
   private static JsonNode readRun(String runDir, Configuration conf) {
-    return readJson(new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(runDir), RunReport.NAME), RunReport.FORMAT,
+    return HadoopFiles.readJson(new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(runDir), RunReport.NAME), RunReport.FORMAT,
         "", conf);
   }
 
   private static String statsOf(String runDir, JsonNode run, Configuration conf) {
     org.apache.hadoop.fs.Path own = new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(runDir), StatsFiles.DIR);
-    if (exists(own, conf)) {
+    if (HadoopFiles.exists(own, conf)) {
       return own.toString();
     }
     if (run.path("stats").isTextual()) {
@@ -97,7 +93,7 @@ public final class RunDirectory {
     }
     org.apache.hadoop.fs.Path evalFile = evalLocation == null ? null : evalFile(evalLocation);
     JsonNode eval = evalFile == null ? null
-        : readJson(evalFile, "qcal.eval", " (give an evaluate output directory or its eval.json)", conf);
+        : HadoopFiles.readJson(evalFile, "qcal.eval", " (give an evaluate output directory or its eval.json)", conf);
     if (eval != null) {
       requireSameModels(runDir, qparams.header(), evalFile, eval, conf);
     }
@@ -124,59 +120,14 @@ public final class RunDirectory {
     }
     JsonNode evaluated = eval.path("quantized");
     org.apache.hadoop.fs.Path quantized = new org.apache.hadoop.fs.Path(runDir, "quantized.onnx");
-    if (!exists(quantized, conf)) {
+    if (!HadoopFiles.exists(quantized, conf)) {
       return;
     }
-    String own = sha256(quantized, conf);
+    String own = HadoopFiles.sha256(quantized, conf);
     if (!own.equals(evaluated.path("sha256").asText(""))) {
       throw new DataException(evalFile + " evaluated the quantized model " + evaluated.path("path").asText("?")
           + " (SHA-256 " + evaluated.path("sha256").asText("none") + "), not the run's " + quantized + " (SHA-256 "
           + own + ")");
-    }
-  }
-
-  private static boolean exists(org.apache.hadoop.fs.Path p, Configuration conf) {
-    try {
-      return p.getFileSystem(conf).exists(p);
-    } catch (IOException e) {
-      throw new DataException(p + ": cannot read: " + e.getMessage(), e);
-    }
-  }
-
-  private static JsonNode readJson(org.apache.hadoop.fs.Path file, String format, String hint, Configuration conf) {
-    try {
-      FileSystem fs = file.getFileSystem(conf);
-      if (!fs.exists(file)) {
-        throw new DataException(file + ": not found" + hint);
-      }
-      JsonNode n;
-      try (InputStream in = fs.open(file)) {
-        n = JSON.readTree(in);
-      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-        throw new DataException(file + ": not valid JSON: " + e.getOriginalMessage());
-      }
-      if (n == null || !format.equals(n.path("format").asText())) {
-        throw new DataException(file + ": expected format '" + format + "', found '"
-            + (n == null ? "" : n.path("format").asText()) + "'");
-      }
-      return n;
-    } catch (IOException e) {
-      throw new DataException(file + ": cannot read: " + e.getMessage(), e);
-    }
-  }
-
-  private static String sha256(org.apache.hadoop.fs.Path file, Configuration conf) {
-    try (InputStream in = file.getFileSystem(conf).open(file)) {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0; ) {
-        md.update(buf, 0, n);
-      }
-      return HexFormat.of().formatHex(md.digest());
-    } catch (IOException e) {
-      throw new DataException(file + ": cannot read: " + e.getMessage(), e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

@@ -39,7 +39,8 @@ class HelpTextTest {
     Cli r = Cli.run("--help");
     assertEquals(0, r.code(), r.err());
     Map<String, String> commands = commandList(r.out());
-    assertEquals(List.of("calibrate", "quantize", "evaluate", "report", "inspect", "example-data", "help"),
+    assertEquals(List.of("calibrate", "quantize", "merge", "evaluate", "report", "inspect", "drift", "publish",
+        "example-data", "help"),
         List.copyOf(commands.keySet()), r.out());
     commands.forEach((name, text) -> {
       assertTrue(text.matches("[A-Z].*[^.]\\.$"), name + ": '" + text + "' is not one whole sentence");
