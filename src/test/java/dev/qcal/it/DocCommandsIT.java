@@ -85,5 +85,18 @@ class DocCommandsIT {
       assertTrue(all.stream().anyMatch(c -> c.startsWith(expected)), "the docs run `" + expected + "`: " + all);
     }
     assertTrue(Files.exists(root.resolve("out/example-ppocr-cls/quantized.onnx")), "scripts/example's output");
+    // the figures docs/examples.md quotes about the NLP example are those of the run just made
+    String quoted = String.format(java.util.Locale.ROOT, "%s (minmax), %s (percentile)",
+        figures(root.resolve("nlp/eval/eval.json")), figures(root.resolve("nlp/eval-percentile/eval.json")));
+    assertTrue(Files.readString(repo.resolve("docs/examples.md")).replaceAll("\\s+", " ").contains(quoted),
+        "docs/examples.md quotes the NLP example's figures as this run gives them: " + quoted);
+  }
+
+  /** "S dB and A": the logits SQNR (0.1 dB) and top-1 agreement (0.01) of an eval.json's one output. */
+  private static String figures(Path evalJson) throws IOException {
+    var out = new com.fasterxml.jackson.databind.ObjectMapper().readTree(evalJson.toFile()).path("outputs")
+        .elements().next();
+    return String.format(java.util.Locale.ROOT, "%.1f dB and %.2f", out.path("sqnr_db").asDouble(),
+        out.path("top1_agreement").asDouble());
   }
 }
