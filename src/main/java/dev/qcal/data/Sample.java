@@ -33,6 +33,53 @@ public record Sample(Object[] values, long[][] shapes, String source) implements
     return ElemType.length(values[i]);
   }
 
+  /**
+   * A 64-bit hash of the sample's shapes and values (their bits), not of where it came from: the same values give
+   * the same hash whatever file, row or file system holds them (FNV-1a over the elements, SplitMix64 finaliser).
+   */
+  public long contentHash() {
+    long h = 0xcbf29ce484222325L;
+    for (int i = 0; i < values.length; i++) {
+      h = mixIn(h, shapes[i].length);
+      for (long d : shapes[i]) {
+        h = mixIn(h, d);
+      }
+      h = mixInValues(h, values[i]);
+    }
+    h += 0x9e3779b97f4a7c15L;
+    h = (h ^ (h >>> 30)) * 0xbf58476d1ce4e5b9L;
+    h = (h ^ (h >>> 27)) * 0x94d049bb133111ebL;
+    return h ^ (h >>> 31);
+  }
+
+  private static long mixIn(long h, long v) {
+    return (h ^ v) * 0x100000001b3L;
+  }
+
+  private static long mixInValues(long h, Object a) {
+    int n = ElemType.length(a);
+    for (int k = 0; k < n; k++) {
+      h = mixIn(h, element(a, k));
+    }
+    return h;
+  }
+
+  /** The bits of element {@code k} of a value array. */
+  private static long element(Object a, int k) {
+    if (a instanceof float[] f) {
+      return Float.floatToRawIntBits(f[k]);
+    } else if (a instanceof double[] d) {
+      return Double.doubleToRawLongBits(d[k]);
+    } else if (a instanceof long[] l) {
+      return l[k];
+    } else if (a instanceof int[] i) {
+      return i[k];
+    } else if (a instanceof short[] s) {
+      return s[k];
+    }
+    return ((byte[]) a)[k];
+  }
+
   public static long elements(long[] shape) {
     long n = 1;
     for (long d : shape) {

@@ -5,7 +5,6 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.qcal.data.Batcher;
 import dev.qcal.data.Sample;
-import dev.qcal.data.SampleSelection;
 import dev.qcal.model.onnx.ExternalData;
 import dev.qcal.model.onnx.OnnxModels;
 import dev.qcal.model.prepare.FixedBatch;
@@ -35,16 +34,14 @@ import scala.Tuple2;
  * ({@link SingleTensorQdq}), on a deterministic sample of the evaluation data, ranked most sensitive
  * first.
  *
- * <p>The sample is the {@code n} samples with the smallest hash of their identity (file and row, see
- * {@link SampleSelection#hash}), found with {@code takeOrdered} and broadcast in that order; tasks are
+ * <p>The sample is the {@code n} samples with the smallest hash of their values ({@link Sample#contentHash}: where
+ * they are stored does not matter), found with {@code takeOrdered} and broadcast in that order; tasks are
  * spread over the tensors, and each task builds its variants from the two shipped models, so every
  * figure is computed from the same batches in the same order whatever the partitioning of the data or
  * of the tensors.
  */
 final class Sensitivity {
   static final String METRIC = "output_sqnr_db";
-  /** Seed of the sample hash: the sample does not depend on calibrate's --seed. */
-  static final long SAMPLE_SEED = 0x5E45L;
 
   /** FP32 outputs of the sample kept per task for all its variants, at most (floats): 64 MiB. */
   static final long KEEP_REFERENCE_FLOATS = 16L << 20;
@@ -85,21 +82,28 @@ final class Sensitivity {
       .thenComparing(Entry::tensor)
       .thenComparing(Entry::kind);
 
-  /** Orders samples by the hash of their identity (ties by the identity itself). */
-  static final class ByHash implements Comparator<Sample>, Serializable {
-    private static final long serialVersionUID = 1L;
+  /** A sample and the hash of its values. */
+  record Hashed(long hash, Sample sample) implements Serializable {}
+
+  /** Orders samples by the hash of their values (ties by where they came from). */
+  static final class ByHash implements Comparator<Hashed>, Serializable {
+    private static final long serialVersionUID = 2L;
 
     @Override
-    public int compare(Sample a, Sample b) {
-      int c = Long.compareUnsigned(SampleSelection.hash(SAMPLE_SEED, a.source()),
-          SampleSelection.hash(SAMPLE_SEED, b.source()));
-      return c != 0 ? c : a.source().compareTo(b.source());
+    public int compare(Hashed a, Hashed b) {
+      int c = Long.compareUnsigned(a.hash(), b.hash());
+      return c != 0 ? c : a.sample().source().compareTo(b.sample().source());
     }
   }
 
-  /** The deterministic sample: the {@code n} samples with the smallest identity hash, in hash order. */
+  /**
+   * The deterministic sample: the {@code n} samples with the smallest hash of their values, in hash order. The values
+   * decide, not where they are stored: the same data in another folder, on another file system or split into other
+   * files gives the same sample, and so the same ranking.
+   */
   static List<Sample> sample(JavaRDD<Sample> data, int n) {
-    return data.takeOrdered(n, new ByHash());
+    return data.map(s -> new Hashed(s.contentHash(), s)).takeOrdered(n, new ByHash()).stream().map(Hashed::sample)
+        .toList();
   }
 
   /**

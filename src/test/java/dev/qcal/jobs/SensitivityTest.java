@@ -45,6 +45,24 @@ class SensitivityTest {
   }
 
   @Test
+  void theSampleDependsOnTheValuesNotOnWhereTheyAreStored(SparkSession spark) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    List<Sample> all = samples(50);
+    // the same values moved to another file system and split into other files, in another order
+    List<Sample> moved = new ArrayList<>();
+    for (int i = all.size() - 1; i >= 0; i--) {
+      Sample s = all.get(i);
+      moved.add(new Sample(s.values(), s.shapes(), "hdfs://nn/elsewhere/file-" + (i % 7) + ".npy:" + i / 7));
+    }
+    List<String> here = Sensitivity.sample(jsc.parallelize(all, 3), 20).stream()
+        .map(s -> java.util.Arrays.toString((float[]) s.values()[0])).toList();
+    List<String> there = Sensitivity.sample(jsc.parallelize(moved, 4), 20).stream()
+        .map(s -> java.util.Arrays.toString((float[]) s.values()[0])).toList();
+    assertEquals(here, there);
+    assertEquals(20, new java.util.HashSet<>(here).size(), "20 distinct samples");
+  }
+
+  @Test
   void sampleAndRankingAreTheSameForAnyPartitioning(SparkSession spark) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     List<Sample> all = samples(50);
