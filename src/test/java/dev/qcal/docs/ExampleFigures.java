@@ -44,6 +44,7 @@ final class ExampleFigures {
     ExampleFigures f = new ExampleFigures(dir);
     f.calibration();
     f.evaluation();
+    f.methods();
     f.fallback();
     f.wideTypes();
     f.opTypes();
@@ -94,6 +95,25 @@ final class ExampleFigures {
     figures.put("sens.lowest_agreement", f4(lowest));
     figures.put("sens.samples", s.get("samples").asText());
     figures.put("sens.json", sensitivityJson(s, ranked.get(0)));
+  }
+
+  /** Each range method from the same statistics, evaluated on the held-out lines: which one to keep. */
+  private void methods() {
+    StringBuilder table = new StringBuilder(String.format("%n%n| `--method` | logits SQNR | top-1 agreement | accuracy |%n"
+        + "|---|---|---|---|%n"));
+    for (String method : List.of("minmax", "percentile", "entropy", "mse")) {
+      Path q = dir.resolve("method-" + method);
+      run("quantize", "--model", MODEL, "--stats", cal.toString(), "--method", method, "--out", q.toString(),
+          "--no-report");
+      Path out = dir.resolve("eval-" + method);
+      run("evaluate", "--fp32", MODEL, "--quantized", q.resolve("quantized.onnx").toString(), "--data",
+          held.resolve("x").toString(), "--labels", held.resolve("labels.npy").toString(), "--out", out.toString(),
+          "--sensitivity-samples", "0");
+      JsonNode o = read(out.resolve("eval.json")).get("outputs").elements().next();
+      table.append(String.format(Locale.ROOT, "| `%s` | %.1f dB | %s | %s |%n", method, o.get("sqnr_db").asDouble(),
+          f4(o.get("top1_agreement").asDouble()), f4(o.get("accuracy").get("quantized").asDouble())));
+    }
+    figures.put("methods.table", table.append(String.format("%n")).toString());
   }
 
   /** The sample of {@code eval.json}'s ranking: its head and first entry, in a fenced block. */
