@@ -64,6 +64,8 @@ final class ExampleFigures {
     run("calibrate", "--model", MODEL, "--data", calib.resolve("x").toString(), "--out", cal.toString());
     figures.put("example.report_kb", Long.toString(Math.round(Files.size(cal.resolve("report.html")) / 1000.0)));
     figures.put("example.int8_bytes", bytes(cal.resolve("quantized.onnx")));
+    figures.put("example.int8_percent", f1(100.0 * Files.size(cal.resolve("quantized.onnx"))
+        / Files.size(ExampleData.MODEL)));
     figures.put("example.activations", Integer.toString(read(cal.resolve("qparams.json")).get("activations").size()));
   }
 
