@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DocFiguresTest {
   @TempDir Path tmp;
 
-  static List<Path> docs() throws Exception {
+  static List<Path> docs() throws java.io.IOException {
     List<Path> docs = new ArrayList<>(List.of(Path.of("README.md")));
     try (Stream<Path> s = Files.list(Path.of("docs"))) {
       docs.addAll(s.filter(p -> p.toString().endsWith(".md")).sorted().toList());
@@ -43,7 +43,9 @@ class DocFiguresTest {
     List<DocMarkers.Stale> stale = new ArrayList<>();
     for (Path doc : docs()) {
       String text = Files.readString(doc, StandardCharsets.UTF_8);
-      stale.addAll(DocMarkers.stale(doc.toString(), text, figures));
+      // figures another test computes and checks (DocFigure.OWNERS) are left to it
+      stale.addAll(DocMarkers.stale(doc.toString(), text, figures).stream().filter(s -> DocFigure.OWNERS.keySet()
+          .stream().noneMatch(s.quote().name()::startsWith)).toList());
       if (write) {
         text = DocMarkers.rewrite(text, figures);
         Files.writeString(doc, text, StandardCharsets.UTF_8);

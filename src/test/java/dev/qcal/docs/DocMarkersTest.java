@@ -41,4 +41,14 @@ class DocMarkersTest {
   void listsFiguresNoTextQuotes() {
     assertEquals(Set.of("b"), DocMarkers.unquoted(Map.of("a.bytes", "", "b", "", "a.name", ""), List.of(TEXT)));
   }
+
+  @Test
+  void numbersWithinAToleranceAndTheRestEqual() {
+    var within = DocFigure.numbersWithin(0.1);
+    org.junit.jupiter.api.Assertions.assertTrue(within.test("| Conv | 34.6 / 34.5 |", "| Conv | 34.5 / 34.6 |"));
+    org.junit.jupiter.api.Assertions.assertFalse(within.test("| Conv | 34.6 / 34.5 |", "| Conv | 34.8 / 34.5 |"));
+    org.junit.jupiter.api.Assertions.assertFalse(within.test("| Conv | 34.6 |", "| Gemm | 34.6 |"));
+    org.junit.jupiter.api.Assertions.assertFalse(within.test("| Conv | 34.6 |", "| Conv | 34.6 | 1 |"));
+    org.junit.jupiter.api.Assertions.assertTrue(within.test("| Conv | -2.0 |", "| Conv | -1.9 |"));
+  }
 }

@@ -152,14 +152,21 @@ class OpCoverageTest {
 
   @AfterAll
   static void printTable() {
-    System.out.println("| op | quantized by default | when asked | SQNR dB (defaults / asked, opset 13, free N) |");
-    System.out.println("|---|---|---|---|");
+    StringBuilder table = new StringBuilder(String.format("%n%n| op | quantized by default | when asked | SQNR dB "
+        + "(defaults / asked) |%n|---|---|---|---|%n"));
+    boolean complete = true;
     for (OpGraphs.Case c : OpGraphs.cases()) {
       double[] v = TABLE.get(c.op());
+      complete &= v != null && !Double.isNaN(v[0]) && !Double.isNaN(v[1]);
       if (v != null) {
-        System.out.printf(Locale.ROOT, "| %s | %s | yes | %.1f / %.1f |%n", c.op(), c.quantizedByDefault() ? "yes" : "no",
-            v[0], v[1]);
+        table.append(String.format(Locale.ROOT, "| %s | %s | yes | %.1f / %.1f |%n", c.op(),
+            c.quantizedByDefault() ? "yes" : "no", v[0], v[1]));
       }
+    }
+    System.out.print(table);
+    if (complete) { // every case ran (not a -Dqcal.opCoverage.ops subset): docs/quantization.md quotes this table
+      dev.qcal.docs.DocFigure.assertQuoted("opcoverage.table", table.append(String.format("%n")).toString(),
+          dev.qcal.docs.DocFigure.numbersWithin(0.1));
     }
   }
 }
