@@ -56,6 +56,27 @@ public final class DocFigure {
   }
 
   /**
+   * Two texts that differ at most in the last printed digit of decimal numbers: whole numbers (sizes, counts) and
+   * all other text equal, a decimal within one unit of its last digit (a figure on the edge of a rounding step
+   * lands on either side with another CPU's kernels).
+   */
+  public static boolean sameButLastDigit(String a, String b) {
+    Pattern decimal = Pattern.compile("\\d+\\.(\\d+)");
+    if (!decimal.matcher(a).replaceAll("#").equals(decimal.matcher(b).replaceAll("#"))) {
+      return false;
+    }
+    Matcher ma = decimal.matcher(a);
+    Matcher mb = decimal.matcher(b);
+    while (ma.find() && mb.find()) {
+      double unit = Math.pow(10, -Math.max(ma.group(1).length(), mb.group(1).length()));
+      if (Math.abs(Double.parseDouble(ma.group()) - Double.parseDouble(mb.group())) > unit * (1 + 1e-6)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * Two texts that differ only in their numbers, each pair within {@code tolerance} (figures rounded to 0.1 from
    * another CPU's kernels may land on the other side of a rounding boundary).
    */

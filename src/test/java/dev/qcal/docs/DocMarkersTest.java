@@ -51,4 +51,16 @@ class DocMarkersTest {
     org.junit.jupiter.api.Assertions.assertFalse(within.test("| Conv | 34.6 |", "| Conv | 34.6 | 1 |"));
     org.junit.jupiter.api.Assertions.assertTrue(within.test("| Conv | -2.0 |", "| Conv | -1.9 |"));
   }
+
+  @Test
+  void lastDigitOfDecimalsOnly() {
+    org.junit.jupiter.api.Assertions.assertTrue(DocFigure.sameButLastDigit("SQNR 30.2 dB, 0.9961", "SQNR 30.3 dB, 0.9961"));
+    org.junit.jupiter.api.Assertions.assertTrue(DocFigure.sameButLastDigit("0.9961", "0.9960"));
+    org.junit.jupiter.api.Assertions.assertFalse(DocFigure.sameButLastDigit("0.9961", "0.9922"), "one sample of 256");
+    org.junit.jupiter.api.Assertions.assertFalse(DocFigure.sameButLastDigit("SQNR 30.2 dB", "SQNR 30.4 dB"));
+    org.junit.jupiter.api.Assertions.assertFalse(DocFigure.sameButLastDigit("200,004 bytes", "200,005 bytes"));
+    org.junit.jupiter.api.Assertions.assertFalse(DocFigure.sameButLastDigit("90", "91"));
+    org.junit.jupiter.api.Assertions.assertFalse(DocFigure.sameButLastDigit("`relu_3.tmp_0`", "`relu_2.tmp_0`"));
+    org.junit.jupiter.api.Assertions.assertTrue(DocFigure.sameButLastDigit("| x | 70.66 % |", "| x | 70.67 % |"));
+  }
 }
