@@ -48,7 +48,8 @@ class ScriptsHelpTest {
   @ParameterizedTest
   @CsvSource({"submit,--help,scripts/submit JOB.properties", "submit,-h,scripts/submit JOB.properties",
       "bench,--help,scripts/bench transformers", "bench,-h,scripts/bench transformers",
-      "example,--help,scripts/example [OUT_DIR]", "example,-h,scripts/example [OUT_DIR]"})
+      "example,--help,scripts/example [OUT_DIR]", "example,-h,scripts/example [OUT_DIR]",
+      "docs-figures,--help,scripts/docs-figures --check", "docs-figures,-h,scripts/docs-figures --check"})
   void helpPrintsTheUsageAndExitsZero(String script, String flag, String usage) throws Exception {
     Run r = run(tmp, script, flag);
     assertEquals(0, r.code(), r.err());
