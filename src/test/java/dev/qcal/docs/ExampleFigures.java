@@ -49,6 +49,7 @@ final class ExampleFigures {
     f.wideTypes();
     f.opTypes();
     f.drift();
+    f.nlpTables();
     return f.figures;
   }
 
@@ -291,6 +292,35 @@ final class ExampleFigures {
     }
     return String.format(Locale.ROOT, "| %s | %d | %d | %s %% | %.3f | %.1f dB | %s |%n", name, code, severe.size(),
         f2(100 * clip), js, loss, most);
+  }
+
+  /**
+   * The NLP example (its docs' commands: 512 token rows calibrated with {@code --mask}, 128 evaluation rows) with
+   * the default op types and with its embedding table quantized (Gather and the pass-through ops named).
+   */
+  private void nlpTables() {
+    Path nlp = dir.resolve("nlp");
+    run("example-data", "--kind", "bert", "--out", nlp.toString());
+    List<String> calibrate = List.of("calibrate", "--model", nlp.resolve("model.onnx").toString(), "--data",
+        nlp.resolve("tokens.parquet").toString(), "--mask", "attention_mask", "--no-report");
+    String gather = "Conv,Gemm,MatMul,Gather,Reshape,Transpose,Squeeze,Unsqueeze,Slice,Split,Expand";
+    Map<String, List<String>> variants = new LinkedHashMap<>();
+    variants.put("defaults", List.of());
+    variants.put("gather", List.of("--op-types", gather));
+    for (Map.Entry<String, List<String>> v : variants.entrySet()) {
+      Path out = dir.resolve("nlp-" + v.getKey());
+      List<String> args = new ArrayList<>(calibrate);
+      args.addAll(List.of("--out", out.toString()));
+      args.addAll(v.getValue());
+      run(args);
+      Path eval = dir.resolve("nlp-eval-" + v.getKey());
+      run("evaluate", "--fp32", nlp.resolve("model.onnx").toString(), "--quantized",
+          out.resolve("quantized.onnx").toString(), "--data", nlp.resolve("eval.parquet").toString(), "--out",
+          eval.toString(), "--sensitivity-samples", "0");
+      JsonNode o = read(eval.resolve("eval.json")).get("outputs").elements().next();
+      figures.put("nlp." + v.getKey(), String.format(Locale.ROOT, "%.1f dB and top-1 agreement %.3f, %s bytes",
+          o.get("sqnr_db").asDouble(), o.get("top1_agreement").asDouble(), bytes(out.resolve("quantized.onnx"))));
+    }
   }
 
   /** {@code count} lines of {@code seed}, each value mapped by {@code f}, as {@code .npy} files of 64. */

@@ -165,8 +165,19 @@ class OpCoverageTest {
     }
     System.out.print(table);
     if (complete) { // every case ran (not a -Dqcal.opCoverage.ops subset): docs/quantization.md quotes this table
-      dev.qcal.docs.DocFigure.assertQuoted("opcoverage.table", table.append(String.format("%n")).toString(),
-          dev.qcal.docs.DocFigure.numbersWithin(0.1));
+      var within = dev.qcal.docs.DocFigure.numbersWithin(0.1);
+      dev.qcal.docs.DocFigure.assertQuoted("opcoverage.table", table.append(String.format("%n")).toString(), within);
+      // what naming an op costs or gains at most, Gather (a token calibrated on its own) aside
+      double cost = 0;
+      double gain = 0;
+      for (Map.Entry<String, double[]> e : TABLE.entrySet()) {
+        if (!e.getKey().equals("Gather")) {
+          cost = Math.max(cost, e.getValue()[0] - e.getValue()[1]);
+          gain = Math.max(gain, e.getValue()[1] - e.getValue()[0]);
+        }
+      }
+      dev.qcal.docs.DocFigure.assertQuoted("opcoverage.max_cost", String.format(Locale.ROOT, "%.1f", cost), within);
+      dev.qcal.docs.DocFigure.assertQuoted("opcoverage.max_gain", String.format(Locale.ROOT, "%.1f", gain), within);
     }
   }
 }
