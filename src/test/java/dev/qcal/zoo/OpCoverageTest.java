@@ -167,11 +167,12 @@ class OpCoverageTest {
     if (complete) { // every case ran (not a -Dqcal.opCoverage.ops subset): docs/quantization.md quotes this table
       var within = dev.qcal.docs.DocFigure.numbersWithin(0.1);
       dev.qcal.docs.DocFigure.assertQuoted("opcoverage.table", table.append(String.format("%n")).toString(), within);
-      // what naming an op costs or gains at most, Gather (a token calibrated on its own) aside
+      // what naming an op costs or gains at most, Gather (a token calibrated on its own) and the contrib ops (their
+      // own table and paragraph) aside
       double cost = 0;
       double gain = 0;
       for (Map.Entry<String, double[]> e : TABLE.entrySet()) {
-        if (!e.getKey().equals("Gather")) {
+        if (!List.of("Gather", "Attention", "SkipLayerNormalization").contains(e.getKey())) {
           cost = Math.max(cost, e.getValue()[0] - e.getValue()[1]);
           gain = Math.max(gain, e.getValue()[1] - e.getValue()[0]);
         }
