@@ -62,6 +62,17 @@ public final class OutputGuard {
     }
   }
 
+  /** {@link #check(String, String, boolean, List, Configuration)} with the inputs of several lists. */
+  @SafeVarargs
+  public static void check(String command, String out, boolean overwrite, Configuration conf,
+      List<Input>... inputs) {
+    List<Input> all = new ArrayList<>();
+    for (List<Input> l : inputs) {
+      all.addAll(l);
+    }
+    check(command, out, overwrite, all, conf);
+  }
+
   /**
    * Refuses an output of {@code command} at {@code out} that overlaps an input, or that exists and
    * may not be replaced (see {@link AtomicOutput#checkTarget}).

@@ -61,12 +61,8 @@ public final class CalibrateJob {
    */
   public static void checkOutput(CalibrateOptions o, Fp32Fallback.Request fallback, List<OutputGuard.Input> more,
       org.apache.hadoop.conf.Configuration conf) {
-    List<OutputGuard.Input> in = new ArrayList<>(o.inputs());
-    if (fallback != null) {
-      in.addAll(fallback.inputs());
-    }
-    in.addAll(more);
-    OutputGuard.check(COMMAND, o.out(), o.overwrite(), in, conf);
+    OutputGuard.check(COMMAND, o.out(), o.overwrite(), conf, o.inputs(),
+        fallback == null ? List.of() : fallback.inputs(), more);
   }
 
   /** Runs the job and returns the record also written as {@code run.json}. */

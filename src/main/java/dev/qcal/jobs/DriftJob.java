@@ -76,9 +76,7 @@ public final class DriftJob {
 
   /** Refuses, before anything is read, an {@code --out} that overlaps an input (or {@code more}) or is not free. */
   public static void checkOutput(Options o, List<OutputGuard.Input> more, Configuration conf) {
-    List<OutputGuard.Input> in = new ArrayList<>(o.inputs());
-    in.addAll(more);
-    OutputGuard.check(COMMAND, o.out(), o.overwrite(), in, conf);
+    OutputGuard.check(COMMAND, o.out(), o.overwrite(), conf, o.inputs(), more);
   }
 
   public static Result run(Options o, Configuration conf) {

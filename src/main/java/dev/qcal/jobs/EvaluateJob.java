@@ -93,9 +93,7 @@ public final class EvaluateJob {
 
   /** Refuses, before anything is read, an {@code --out} that overlaps an input (or {@code more}) or may not be replaced. */
   public static void checkOutput(Options o, List<OutputGuard.Input> more, Configuration conf) {
-    List<OutputGuard.Input> in = new java.util.ArrayList<>(o.inputs());
-    in.addAll(more);
-    OutputGuard.check(COMMAND, o.out(), o.overwrite(), in, conf);
+    OutputGuard.check(COMMAND, o.out(), o.overwrite(), conf, o.inputs(), more);
   }
 
   /**

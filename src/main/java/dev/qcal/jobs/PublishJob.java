@@ -77,9 +77,7 @@ public final class PublishJob {
 
   /** Refuses, before anything is read, an {@code --out} that overlaps an input or may not be replaced. */
   public static void checkOutput(Options o, List<OutputGuard.Input> more, Configuration conf) {
-    List<OutputGuard.Input> in = new ArrayList<>(o.inputs());
-    in.addAll(more);
-    OutputGuard.check(COMMAND, o.out(), o.overwrite(), in, conf);
+    OutputGuard.check(COMMAND, o.out(), o.overwrite(), conf, o.inputs(), more);
   }
 
   public static Result run(Options o, Configuration conf) {

@@ -79,12 +79,8 @@ public final class QuantizeJob {
    */
   public static void checkOutput(Options o, Fp32Fallback.Request fallback, List<OutputGuard.Input> more,
       Configuration conf) {
-    List<OutputGuard.Input> in = new ArrayList<>(o.inputs());
-    if (fallback != null) {
-      in.addAll(fallback.inputs());
-    }
-    in.addAll(more);
-    OutputGuard.check(o.command(), o.out(), o.overwrite(), in, conf);
+    OutputGuard.check(o.command(), o.out(), o.overwrite(), conf, o.inputs(),
+        fallback == null ? List.of() : fallback.inputs(), more);
   }
 
   public static RunRecord run(Options o, Configuration conf) {
