@@ -56,28 +56,34 @@ public record Sample(Object[] values, long[][] shapes, String source) implements
     return (h ^ v) * 0x100000001b3L;
   }
 
+  /** Mixes in every element's bits, the array's type dispatched once rather than per element. */
   private static long mixInValues(long h, Object a) {
-    int n = ElemType.length(a);
-    for (int k = 0; k < n; k++) {
-      h = mixIn(h, element(a, k));
+    if (a instanceof float[] f) {
+      for (float v : f) {
+        h = mixIn(h, Float.floatToRawIntBits(v));
+      }
+    } else if (a instanceof double[] d) {
+      for (double v : d) {
+        h = mixIn(h, Double.doubleToRawLongBits(v));
+      }
+    } else if (a instanceof long[] l) {
+      for (long v : l) {
+        h = mixIn(h, v);
+      }
+    } else if (a instanceof int[] n) {
+      for (int v : n) {
+        h = mixIn(h, v);
+      }
+    } else if (a instanceof short[] n) {
+      for (short v : n) {
+        h = mixIn(h, v);
+      }
+    } else {
+      for (byte v : (byte[]) a) {
+        h = mixIn(h, v);
+      }
     }
     return h;
-  }
-
-  /** The bits of element {@code k} of a value array. */
-  private static long element(Object a, int k) {
-    if (a instanceof float[] f) {
-      return Float.floatToRawIntBits(f[k]);
-    } else if (a instanceof double[] d) {
-      return Double.doubleToRawLongBits(d[k]);
-    } else if (a instanceof long[] l) {
-      return l[k];
-    } else if (a instanceof int[] i) {
-      return i[k];
-    } else if (a instanceof short[] s) {
-      return s[k];
-    }
-    return ((byte[]) a)[k];
   }
 
   public static long elements(long[] shape) {
