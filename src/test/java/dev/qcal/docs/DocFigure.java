@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
 public final class DocFigure {
   /** Marker name prefixes whose figures a test other than {@link DocFiguresTest} computes, and that test. */
   static final Map<String, String> OWNERS = Map.of("opcoverage.", "dev.qcal.zoo.OpCoverageTest");
-  private static final Pattern NUMBER = Pattern.compile("-?\\d+(?:\\.\\d+)?");
+  private static final Pattern DECIMAL = Pattern.compile("\\d+\\.(\\d+)");
 
   private DocFigure() {}
 
@@ -61,12 +61,11 @@ public final class DocFigure {
    * lands on either side with another CPU's kernels).
    */
   public static boolean sameButLastDigit(String a, String b) {
-    Pattern decimal = Pattern.compile("\\d+\\.(\\d+)");
-    if (!decimal.matcher(a).replaceAll("#").equals(decimal.matcher(b).replaceAll("#"))) {
+    if (!DECIMAL.matcher(a).replaceAll("#").equals(DECIMAL.matcher(b).replaceAll("#"))) {
       return false;
     }
-    Matcher ma = decimal.matcher(a);
-    Matcher mb = decimal.matcher(b);
+    Matcher ma = DECIMAL.matcher(a);
+    Matcher mb = DECIMAL.matcher(b);
     while (ma.find() && mb.find()) {
       double unit = Math.pow(10, -Math.max(ma.group(1).length(), mb.group(1).length()));
       if (Math.abs(Double.parseDouble(ma.group()) - Double.parseDouble(mb.group())) > unit * (1 + 1e-6)) {
@@ -74,25 +73,5 @@ public final class DocFigure {
       }
     }
     return true;
-  }
-
-  /**
-   * Two texts that differ only in their numbers, each pair within {@code tolerance} (figures rounded to 0.1 from
-   * another CPU's kernels may land on the other side of a rounding boundary).
-   */
-  public static BiPredicate<String, String> numbersWithin(double tolerance) {
-    return (a, b) -> {
-      if (!NUMBER.matcher(a).replaceAll("#").equals(NUMBER.matcher(b).replaceAll("#"))) {
-        return false;
-      }
-      Matcher ma = NUMBER.matcher(a);
-      Matcher mb = NUMBER.matcher(b);
-      while (ma.find() && mb.find()) {
-        if (Math.abs(Double.parseDouble(ma.group()) - Double.parseDouble(mb.group())) > tolerance + 1e-9) {
-          return false;
-        }
-      }
-      return true;
-    };
   }
 }

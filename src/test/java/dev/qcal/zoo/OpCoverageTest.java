@@ -165,7 +165,7 @@ class OpCoverageTest {
     }
     System.out.print(table);
     if (complete) { // every case ran (not a -Dqcal.opCoverage.ops subset): docs/quantization.md quotes this table
-      var within = dev.qcal.docs.DocFigure.numbersWithin(0.1);
+      java.util.function.BiPredicate<String, String> within = dev.qcal.docs.DocFigure::sameButLastDigit; // 0.1 dB
       dev.qcal.docs.DocFigure.assertQuoted("opcoverage.table", table.append(String.format("%n")).toString(), within);
       // what naming an op costs or gains at most, Gather (a token calibrated on its own) and the contrib ops (their
       // own table and paragraph) aside
